@@ -1,0 +1,3 @@
+from meetsvc.cli import main
+
+raise SystemExit(main())

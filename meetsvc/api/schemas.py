@@ -1,0 +1,191 @@
+"""The API's request and response models: they validate requests *and* generate the OpenAPI
+document, so the two cannot drift apart.
+
+Requests forbid unknown fields and are validated strictly (no silent coercion of ``"5"`` to 5):
+a case-management system with a typo in a field name must hear about it, not lose the value.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from meetsvc.domain.model import CareArea, Language, MeetingStatus, OrganisationKind, ParticipantRole, ParticipantState
+
+Id = Annotated[str, Field(min_length=1, max_length=36, pattern=r"^[0-9a-f-]{36}$", description="A UUID.")]
+Text200 = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class RequestModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class ResponseModel(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+# Requests ---------------------------------------------------------------------------------------
+
+
+class MeetingCreate(RequestModel):
+    partner_organisation_id: Id = Field(description="The organisation of the other kind (a region for a municipality's meeting).")
+    title: Annotated[str, Field(min_length=1, max_length=120, description="A non-sensitive title; never a name or a subject.")]
+    care_area: CareArea
+    starts_at: AwareDatetime = Field(description="RFC 3339 with a UTC offset, e.g. 2026-12-01T14:00:00+01:00.")
+    ends_at: AwareDatetime
+    host_ids: Annotated[list[Id], Field(min_length=1, max_length=5, description="Staff members who lead the meeting.")]
+
+
+# In the update models, a field that may be left out but never cleared is typed without None
+# and defaults to None: leaving it out changes nothing, sending null is refused.
+
+
+class MeetingUpdate(RequestModel):
+    title: Annotated[str, Field(min_length=1, max_length=120)] = None  # type: ignore[assignment]
+    care_area: CareArea = None  # type: ignore[assignment]
+    host_ids: Annotated[list[Id], Field(min_length=1, max_length=5)] = None  # type: ignore[assignment]
+
+
+class MeetingReschedule(RequestModel):
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+
+
+class ParticipantCreate(RequestModel):
+    role: ParticipantRole
+    display_name: Text200 = Field(description="The name the hosts compare with the verified identity.")
+    organisation_id: Id | None = None
+    email: Annotated[str, Field(max_length=254)] | None = None
+    mobile: Annotated[str, Field(max_length=20)] | None = None
+    language: Language = Language.SV
+    personal_number: Annotated[str, Field(min_length=10, max_length=13)] | None = Field(
+        None, description="The personal identity or coordination number the invitation expects; stored encrypted, never returned."
+    )
+
+
+class ParticipantUpdate(RequestModel):
+    role: ParticipantRole = None  # type: ignore[assignment]
+    display_name: Text200 = None  # type: ignore[assignment]
+    organisation_id: Id | None = None
+    email: Annotated[str, Field(max_length=254)] | None = None
+    mobile: Annotated[str, Field(max_length=20)] | None = None
+    language: Language = None  # type: ignore[assignment]
+    personal_number: Annotated[str, Field(min_length=10, max_length=13)] | None = None
+
+
+class StaffCreate(RequestModel):
+    display_name: Text200
+    email: Annotated[str, Field(max_length=254)] | None = None
+    personal_number: Annotated[str, Field(min_length=10, max_length=13)] | None = Field(
+        None, description="Lets the staff member sign in with eID; stored encrypted, never returned."
+    )
+    can_organise: bool = True
+
+
+class MeetingQuery(RequestModel):
+    model_config = ConfigDict(extra="forbid", strict=False, frozen=True)
+
+    status: MeetingStatus | None = None
+    starts_from: AwareDatetime | None = Field(None, alias="from")
+    starts_before: AwareDatetime | None = Field(None, alias="to")
+    limit: Annotated[int, Field(ge=1, le=200)] = 50
+    offset: Annotated[int, Field(ge=0, le=100_000)] = 0
+
+
+# Responses --------------------------------------------------------------------------------------
+
+
+class OrganisationOut(ResponseModel):
+    id: str
+    name: str
+    kind: OrganisationKind
+
+
+class StaffOut(ResponseModel):
+    id: str
+    organisation_id: str
+    display_name: str
+    email: str | None
+    can_organise: bool
+    can_sign_in: bool = Field(description="Whether a personal identity number is on file for eID sign-in.")
+
+
+class MeetingOut(ResponseModel):
+    id: str
+    organisation_id: str
+    partner_organisation_id: str
+    title: str
+    care_area: CareArea
+    starts_at: datetime = Field(description="In the meeting's time zone.")
+    ends_at: datetime
+    time_zone: str
+    status: MeetingStatus
+    host_ids: list[str]
+    participant_count: int
+    sequence: int = Field(description="Raised on each change participants are told of (the calendar SEQUENCE).")
+    created_at: datetime
+    updated_at: datetime
+
+
+class InvitationOut(ResponseModel):
+    status: str = Field(description="active or revoked")
+    issued_at: datetime
+    opened_at: datetime | None
+
+
+class ParticipantOut(ResponseModel):
+    id: str
+    meeting_id: str
+    role: ParticipantRole
+    organisation_id: str | None
+    display_name: str
+    email: str | None
+    mobile: str | None
+    language: Language
+    expects_identity: bool = Field(description="Whether the invitation names the person expected to identify.")
+    state: ParticipantState
+    invitation: InvitationOut | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class ParticipantInvited(ParticipantOut):
+    invitation_url: str = Field(description="The personal link; returned only here, once. Only its hash is stored.")
+
+
+class MeetingList(ResponseModel):
+    items: list[MeetingOut]
+    limit: int
+    offset: int
+
+
+class OrganisationList(ResponseModel):
+    items: list[OrganisationOut]
+
+
+class StaffList(ResponseModel):
+    items: list[StaffOut]
+
+
+class ParticipantList(ResponseModel):
+    items: list[ParticipantOut]
+
+
+class Problem(ResponseModel):
+    type: str
+    title: str
+    status: int
+    detail: str | None = None
+    request_id: str | None = None
+    errors: list["ProblemField"] | None = None
+
+
+class ProblemField(ResponseModel):
+    field: str = Field(description="A JSON pointer into the request, e.g. /host_ids/0.")
+    rule: str
+    message: str
+
+
+Problem.model_rebuild()

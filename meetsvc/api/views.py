@@ -1,0 +1,70 @@
+"""Domain objects to response models: the one place that decides what the API shows."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from meetsvc.api import schemas
+from meetsvc.domain.model import Meeting, Organisation, Participant, StaffMember
+
+
+def meeting_out(meeting: Meeting) -> schemas.MeetingOut:
+    zone = ZoneInfo(meeting.time_zone)
+    return schemas.MeetingOut(
+        id=meeting.id,
+        organisation_id=meeting.organisation_id,
+        partner_organisation_id=meeting.partner_organisation_id,
+        title=meeting.title,
+        care_area=meeting.care_area,
+        starts_at=meeting.starts_at.astimezone(zone),
+        ends_at=meeting.ends_at.astimezone(zone),
+        time_zone=meeting.time_zone,
+        status=meeting.status,
+        host_ids=list(meeting.host_ids),
+        participant_count=meeting.participant_count,
+        sequence=meeting.sequence,
+        created_at=meeting.created_at,
+        updated_at=meeting.updated_at,
+    )
+
+
+def participant_fields(participant: Participant) -> dict:  # type: ignore[type-arg]
+    invitation = participant.invitation
+    return dict(
+        id=participant.id,
+        meeting_id=participant.meeting_id,
+        role=participant.role,
+        organisation_id=participant.organisation_id,
+        display_name=participant.display_name,
+        email=participant.email,
+        mobile=participant.mobile,
+        language=participant.language,
+        expects_identity=participant.expects_identity,
+        state=participant.state,
+        invitation=(
+            schemas.InvitationOut(status=invitation.status, issued_at=invitation.issued_at, opened_at=invitation.opened_at)
+            if invitation
+            else None
+        ),
+        created_at=participant.created_at,
+        updated_at=participant.updated_at,
+    )
+
+
+def participant_out(participant: Participant) -> schemas.ParticipantOut:
+    return schemas.ParticipantOut(**participant_fields(participant))
+
+
+def staff_out(member: StaffMember) -> schemas.StaffOut:
+    return schemas.StaffOut(
+        id=member.id,
+        organisation_id=member.organisation_id,
+        display_name=member.display_name,
+        email=member.email,
+        can_organise=member.can_organise,
+        can_sign_in=member.has_personal_number,
+    )
+
+
+def organisation_out(organisation: Organisation) -> schemas.OrganisationOut:
+    return schemas.OrganisationOut(id=organisation.id, name=organisation.name, kind=organisation.kind)

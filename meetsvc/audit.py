@@ -1,0 +1,155 @@
+"""The audit log: append-only, hash-chained, and checkable by a command.
+
+Each entry carries the HMAC-SHA256 of its own content and the previous entry's hash, under a key
+kept outside the database. Changing, inserting or deleting a row breaks the chain at that row,
+and somebody who can write to the database but does not hold the key cannot rebuild it.
+
+Entries are written in the same transaction as the change they record, so a change without its
+entry (or an entry for a change that was rolled back) cannot exist. Entries are pseudonymous:
+ids and roles, never personal identity numbers, names or meeting subjects.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Mapping
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from meetsvc.keys import Secret
+from meetsvc.storage.tables import audit_head, audit_log
+
+GENESIS = "0" * 64
+# Defence in depth: refuse to write anything that looks like a personal identity number.
+_PERSONAL_NUMBER_LIKE = re.compile(r"(?<!\d)(\d{2})?\d{6}[-+]?\d{4}(?!\d)")
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    seq: int
+    occurred_at: datetime
+    actor: str
+    action: str
+    subject_type: str
+    subject_id: str
+    meeting_id: str | None
+    details: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Verification:
+    ok: bool
+    entries: int
+    head_hash: str
+    broken_seq: int | None = None
+    reason: str | None = None
+
+
+def _canonical(entry: AuditEntry) -> bytes:
+    body = {
+        "seq": entry.seq,
+        "occurred_at": entry.occurred_at.astimezone(timezone.utc).isoformat(timespec="microseconds"),
+        "actor": entry.actor,
+        "action": entry.action,
+        "subject_type": entry.subject_type,
+        "subject_id": entry.subject_id,
+        "meeting_id": entry.meeting_id,
+        "details": entry.details,
+    }
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def chain_hash(key: Secret, prev_hash: str, entry: AuditEntry) -> str:
+    return hmac.new(key.reveal(), prev_hash.encode() + b"\n" + _canonical(entry), hashlib.sha256).hexdigest()
+
+
+class AuditLog:
+    def __init__(self, key: Secret) -> None:
+        self._key = key
+
+    async def append(
+        self,
+        connection: AsyncConnection,
+        *,
+        actor: str,
+        action: str,
+        subject_type: str,
+        subject_id: str,
+        meeting_id: str | None = None,
+        details: Mapping[str, Any] | None = None,
+        now: datetime | None = None,
+    ) -> AuditEntry:
+        """Append one entry inside the caller's transaction."""
+        details = dict(details or {})
+        serialised = json.dumps(details, sort_keys=True)
+        if _PERSONAL_NUMBER_LIKE.search(serialised):
+            raise ValueError("audit details must not contain personal identity numbers")
+        # Taking the head row first serialises appenders (see tables.audit_head).
+        await connection.execute(update(audit_head).where(audit_head.c.id == 1).values(seq=audit_head.c.seq + 1))
+        head = (await connection.execute(select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == 1))).one()
+        entry = AuditEntry(
+            seq=head.seq,
+            occurred_at=(now or datetime.now(timezone.utc)).astimezone(timezone.utc),
+            actor=actor,
+            action=action,
+            subject_type=subject_type,
+            subject_id=subject_id,
+            meeting_id=meeting_id,
+            details=details,
+        )
+        digest = chain_hash(self._key, head.hash, entry)
+        await connection.execute(
+            audit_log.insert().values(
+                seq=entry.seq,
+                occurred_at=entry.occurred_at,
+                actor=actor,
+                action=action,
+                subject_type=subject_type,
+                subject_id=subject_id,
+                meeting_id=meeting_id,
+                details=serialised,
+                prev_hash=head.hash,
+                hash=digest,
+            )
+        )
+        await connection.execute(update(audit_head).where(audit_head.c.id == 1).values(hash=digest))
+        return entry
+
+    async def verify(self, connection: AsyncConnection, *, batch: int = 1000) -> Verification:
+        """Walk the chain from the first entry and report the first link that does not hold."""
+        prev_hash, expected_seq, count = GENESIS, 1, 0
+        last_seq = 0
+        while True:
+            rows = (
+                await connection.execute(
+                    select(audit_log).where(audit_log.c.seq > last_seq).order_by(audit_log.c.seq).limit(batch)
+                )
+            ).all()
+            if not rows:
+                break
+            for row in rows:
+                if row.seq != expected_seq:
+                    return Verification(False, count, prev_hash, expected_seq, f"entry {expected_seq} is missing")
+                if row.prev_hash != prev_hash:
+                    return Verification(False, count, prev_hash, row.seq, "does not point at the entry before it")
+                try:
+                    details = json.loads(row.details)
+                except ValueError:
+                    return Verification(False, count, prev_hash, row.seq, "details are not valid JSON")
+                entry = AuditEntry(
+                    row.seq, row.occurred_at, row.actor, row.action, row.subject_type,
+                    row.subject_id, row.meeting_id, details,
+                )
+                if not hmac.compare_digest(chain_hash(self._key, prev_hash, entry), row.hash):
+                    return Verification(False, count, prev_hash, row.seq, "content does not match its hash")
+                prev_hash, expected_seq, count, last_seq = row.hash, expected_seq + 1, count + 1, row.seq
+        head = (await connection.execute(select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == 1))).one()
+        if head.seq != count or head.hash != prev_hash:
+            return Verification(False, count, prev_hash, count + 1, "entries after this point were deleted")
+        return Verification(True, count, prev_hash)

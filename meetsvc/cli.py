@@ -1,0 +1,191 @@
+"""The ``meetsvc`` command: serve, migrate, and the operator's tasks.
+
+    meetsvc serve                          start the service (applies no migrations)
+    meetsvc migrate                        bring the database schema up to date
+    meetsvc organisation create NAME --kind municipality|region
+    meetsvc organisation list
+    meetsvc api-client create --organisation ID_OR_NAME --name NAME
+    meetsvc audit verify                   check the audit log's hash chain
+    meetsvc keys init                      create the key files (production set-up)
+
+Every command reads the same configuration as the service (``--config`` or ``MEETSVC_CONFIG``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+from typing import Awaitable, Callable
+
+from meetsvc.settings import ConfigError, Settings, load_settings
+
+Command = Callable[[argparse.Namespace, Settings], Awaitable[int]]
+
+
+def _print(message: str = "", *, err: bool = False) -> None:
+    print(message, file=sys.stderr if err else sys.stdout, flush=True)
+
+
+async def _with_services(settings: Settings, work):  # type: ignore[no-untyped-def]
+    """Open the engine and operations the way the service does, for one command."""
+    from meetsvc.app import booking_limits
+    from meetsvc.audit import AuditLog
+    from meetsvc.booking import Booking
+    from meetsvc.directory import Directory
+    from meetsvc.keys import load_keys
+    from meetsvc.pii import PersonalNumberVault
+    from meetsvc.storage.engine import create_engine
+
+    keys = await asyncio.to_thread(load_keys, settings.security.keys_dir, create_missing=settings.security.create_missing_keys)
+    engine = create_engine(settings.database.url)
+    try:
+        audit = AuditLog(keys.audit_chain)
+        vault = PersonalNumberVault(keys.pii_encryption, keys.pii_hash)
+        directory = Directory(engine, audit, vault)
+        booking = Booking(engine, audit, vault, booking_limits(settings))
+        return await work(engine=engine, audit=audit, directory=directory, booking=booking)
+    finally:
+        await engine.dispose()
+
+
+async def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    from meetsvc.keys import load_keys
+    from meetsvc.storage.migrate import upgrade
+
+    # First start in development: the keys appear with the database.
+    await asyncio.to_thread(load_keys, settings.security.keys_dir, create_missing=settings.security.create_missing_keys)
+    await upgrade(settings.database.url)
+    _print("database schema is up to date")
+    return 0
+
+
+async def cmd_keys_init(args: argparse.Namespace, settings: Settings) -> int:
+    from meetsvc.keys import load_keys
+
+    await asyncio.to_thread(load_keys, settings.security.keys_dir, create_missing=True)
+    _print(f"keys are in {settings.security.keys_dir} (back them up: without them stored personal numbers cannot be read)")
+    return 0
+
+
+async def cmd_organisation_create(args: argparse.Namespace, settings: Settings) -> int:
+    from meetsvc.domain.model import OrganisationKind
+
+    async def work(directory, **_):  # type: ignore[no-untyped-def]
+        return await directory.create_organisation(args.name, OrganisationKind(args.kind))
+
+    organisation = await _with_services(settings, work)
+    _print(f"{organisation.id}  {organisation.kind.value}  {organisation.name}")
+    return 0
+
+
+async def cmd_organisation_list(args: argparse.Namespace, settings: Settings) -> int:
+    async def work(directory, **_):  # type: ignore[no-untyped-def]
+        return await directory.list_organisations()
+
+    for organisation in await _with_services(settings, work):
+        _print(f"{organisation.id}  {organisation.kind.value:<12}  {organisation.name}")
+    return 0
+
+
+async def cmd_api_client_create(args: argparse.Namespace, settings: Settings) -> int:
+    async def work(directory, **_):  # type: ignore[no-untyped-def]
+        organisation = await directory.find_organisation(args.organisation)
+        client_id, key = await directory.create_api_client(organisation.id, args.name)
+        return organisation, client_id, key
+
+    organisation, client_id, key = await _with_services(settings, work)
+    _print(f"API client {client_id} for {organisation.name}")
+    _print("key (shown once; only its hash is stored):")
+    _print(key)
+    return 0
+
+
+async def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
+    async def work(engine, audit, **_):  # type: ignore[no-untyped-def]
+        async with engine.connect() as connection:
+            return await audit.verify(connection)
+
+    result = await _with_services(settings, work)
+    if result.ok:
+        _print(f"audit log intact: {result.entries} entries, head {result.head_hash}")
+        return 0
+    _print(f"audit log BROKEN at entry {result.broken_seq}: {result.reason}", err=True)
+    _print(f"{result.entries} entries before it verified", err=True)
+    return 1
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from aiohttp import web
+
+    from meetsvc.app import create_app
+    from meetsvc.logs import configure_logging
+
+    configure_logging(settings.logging.level, settings.logging.format)
+    app = create_app(settings)
+    base = settings.server.base_url
+
+    def announce(_: str) -> None:
+        _print(f"meetsvc is running: open {base}/  (API document: {base}/api/v1/openapi.json, health: {base}/healthz)")
+        _print("press Ctrl+C to stop")
+
+    web.run_app(app, host=settings.server.host, port=settings.server.port, print=announce, access_log=None)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="meetsvc", description="Confidential SIP meetings at a distance.")
+    parser.add_argument("--config", type=Path, help="TOML configuration file (default: MEETSVC_CONFIG or config/development.toml)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sub.add_parser("serve", help="start the service")
+    sub.add_parser("migrate", help="bring the database schema up to date")
+
+    organisation = sub.add_parser("organisation", help="municipalities and regions").add_subparsers(dest="action", required=True)
+    create = organisation.add_parser("create", help="add an organisation")
+    create.add_argument("name")
+    create.add_argument("--kind", required=True, choices=["municipality", "region"])
+    organisation.add_parser("list", help="list organisations")
+
+    client = sub.add_parser("api-client", help="keys for integrating systems").add_subparsers(dest="action", required=True)
+    create_client = client.add_parser("create", help="create an API client key for one organisation")
+    create_client.add_argument("--organisation", required=True, help="organisation id or exact name")
+    create_client.add_argument("--name", required=True, help="what the client is, e.g. 'Treserva'")
+
+    audit = sub.add_parser("audit", help="the audit log").add_subparsers(dest="action", required=True)
+    audit.add_parser("verify", help="check the hash chain and name the first broken entry")
+
+    keys = sub.add_parser("keys", help="the service's keys").add_subparsers(dest="action", required=True)
+    keys.add_parser("init", help="create missing key files in security.keys_dir")
+    return parser
+
+
+COMMANDS: dict[tuple[str, str | None], Command] = {
+    ("migrate", None): cmd_migrate,
+    ("organisation", "create"): cmd_organisation_create,
+    ("organisation", "list"): cmd_organisation_list,
+    ("api-client", "create"): cmd_api_client_create,
+    ("audit", "verify"): cmd_audit_verify,
+    ("keys", "init"): cmd_keys_init,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings(args.config)
+    except ConfigError as exc:
+        _print(f"meetsvc: {exc}", err=True)
+        return 2
+    if args.command == "serve":
+        return cmd_serve(args, settings)
+    command = COMMANDS[(args.command, getattr(args, "action", None))]
+    from meetsvc.domain.errors import DomainError
+    from meetsvc.keys import MissingKeyError
+
+    try:
+        return asyncio.run(command(args, settings))
+    except (DomainError, MissingKeyError) as exc:
+        _print(f"meetsvc: {exc}", err=True)
+        return 1

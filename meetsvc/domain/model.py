@@ -1,0 +1,135 @@
+"""What a SIP meeting is made of: organisations, staff, meetings, participants, invitations."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+
+
+class OrganisationKind(str, enum.Enum):
+    MUNICIPALITY = "municipality"
+    REGION = "region"
+
+    @property
+    def other(self) -> "OrganisationKind":
+        return OrganisationKind.REGION if self is OrganisationKind.MUNICIPALITY else OrganisationKind.MUNICIPALITY
+
+
+class CareArea(str, enum.Enum):
+    """Verksamhetsområde: which part of social services and care convenes the meeting."""
+
+    BARN_OCH_UNGA = "barn_och_unga"
+    SOCIALPSYKIATRI = "socialpsykiatri"
+    MISSBRUK_OCH_BEROENDE = "missbruk_och_beroende"
+    VALD_I_NARA_RELATIONER = "vald_i_nara_relationer"
+    AELDREOMSORG = "aldreomsorg"
+    FUNKTIONSNEDSATTNING = "funktionsnedsattning"
+    EKONOMISKT_BISTAND = "ekonomiskt_bistand"
+    OVRIGT = "ovrigt"
+
+
+class MeetingStatus(str, enum.Enum):
+    SCHEDULED = "scheduled"
+    IN_PROGRESS = "in_progress"
+    ENDED = "ended"
+    CANCELLED = "cancelled"
+
+    @property
+    def is_open(self) -> bool:
+        return self in (MeetingStatus.SCHEDULED, MeetingStatus.IN_PROGRESS)
+
+
+class ParticipantRole(str, enum.Enum):
+    INDIVIDUAL = "individual"
+    GUARDIAN = "guardian"
+    MUNICIPALITY_STAFF = "municipality_staff"
+    REGION_STAFF = "region_staff"
+    SCHOOL = "school"
+    INTERPRETER = "interpreter"
+    OTHER = "other"
+
+    @property
+    def required_organisation_kind(self) -> OrganisationKind | None:
+        """Staff roles belong to one side of the SIP; others may come from anywhere."""
+        return {
+            ParticipantRole.MUNICIPALITY_STAFF: OrganisationKind.MUNICIPALITY,
+            ParticipantRole.REGION_STAFF: OrganisationKind.REGION,
+        }.get(self)
+
+
+class ParticipantState(str, enum.Enum):
+    """Where a participant is on the way into the meeting (the waiting room drives it)."""
+
+    INVITED = "invited"
+    IDENTIFYING = "identifying"
+    WAITING = "waiting"
+    ADMITTED = "admitted"
+    IN_MEETING = "in_meeting"
+    LEFT = "left"
+    DENIED = "denied"
+    REMOVED = "removed"
+
+
+class Language(str, enum.Enum):
+    SV = "sv"
+    EN = "en"
+
+
+@dataclass(frozen=True, slots=True)
+class Organisation:
+    id: str
+    name: str
+    kind: OrganisationKind
+
+
+@dataclass(frozen=True, slots=True)
+class StaffMember:
+    id: str
+    organisation_id: str
+    display_name: str
+    email: str | None
+    can_organise: bool
+    has_personal_number: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Meeting:
+    id: str
+    organisation_id: str
+    partner_organisation_id: str
+    title: str
+    care_area: CareArea
+    starts_at: datetime
+    ends_at: datetime
+    time_zone: str
+    status: MeetingStatus
+    host_ids: tuple[str, ...]
+    sequence: int
+    created_at: datetime
+    updated_at: datetime
+    participant_count: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Invitation:
+    status: str  # "active" | "revoked"
+    issued_at: datetime
+    opened_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Participant:
+    id: str
+    meeting_id: str
+    role: ParticipantRole
+    organisation_id: str | None
+    display_name: str
+    email: str | None
+    mobile: str | None
+    language: Language
+    expects_identity: bool
+    state: ParticipantState
+    invitation: Invitation | None
+    created_at: datetime
+    updated_at: datetime

@@ -1,0 +1,95 @@
+"""The service's secret keys: where they live, how they are made, and how they stay hidden.
+
+Keys are files in ``security.keys_dir``, never in the repository. In development they are
+generated at first start; in production a missing key is an error, because silently minting a
+new encryption key would make every stored personal number unreadable.
+
+Each key is a :class:`Secret`, whose repr never shows the value, so a traceback or a debug log
+cannot leak it.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+PII_ENCRYPTION_KEY = "pii-encryption.key"
+PII_HASH_KEY = "pii-hash.key"
+AUDIT_KEY = "audit-chain.key"
+SESSION_KEY = "session.key"
+
+
+class MissingKeyError(Exception):
+    """A key is missing or unreadable."""
+
+
+class Secret:
+    """Bytes that refuse to be printed."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: bytes) -> None:
+        self._value = value
+
+    def reveal(self) -> bytes:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('**********')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and secrets.compare_digest(self._value, other._value)
+
+    def __hash__(self) -> int:
+        return hash(("Secret", len(self._value)))
+
+
+@dataclass(frozen=True)
+class KeyRing:
+    """Symmetric keys the service needs; the asymmetric signing keys join it with lobby tickets."""
+
+    pii_encryption: Secret
+    pii_hash: Secret
+    audit_chain: Secret
+    session: Secret
+
+
+def _read_or_create(path: Path, create: bool) -> Secret:
+    if path.exists():
+        raw = base64.b64decode(path.read_bytes().strip(), validate=True)
+        if len(raw) != 32:
+            raise MissingKeyError(f"{path} must hold 32 bytes in base64, it holds {len(raw)}")
+        return Secret(raw)
+    if not create:
+        raise MissingKeyError(
+            f"key file {path} is missing; create it with `meetsvc keys init` "
+            "(or set security.create_missing_keys = true in development)"
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_bytes(32)
+    # O_EXCL: two processes starting at once must not each write a different key.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return _read_or_create(path, create=False)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(base64.b64encode(value) + b"\n")
+    return Secret(value)
+
+
+def load_keys(keys_dir: Path, *, create_missing: bool) -> KeyRing:
+    """Read the key files, creating missing ones only when asked (development)."""
+    try:
+        return KeyRing(
+            pii_encryption=_read_or_create(keys_dir / PII_ENCRYPTION_KEY, create_missing),
+            pii_hash=_read_or_create(keys_dir / PII_HASH_KEY, create_missing),
+            audit_chain=_read_or_create(keys_dir / AUDIT_KEY, create_missing),
+            session=_read_or_create(keys_dir / SESSION_KEY, create_missing),
+        )
+    except (ValueError, OSError) as exc:
+        raise MissingKeyError(f"cannot read keys in {keys_dir}: {exc}") from None

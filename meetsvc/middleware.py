@@ -1,0 +1,102 @@
+"""Request middleware: request ids, the access log and metrics, problem answers, security headers.
+
+Every error leaves here as a clear answer: domain errors and aiohttp's own HTTP errors become
+problem+json; anything unexpected becomes a 500 that names the request id and nothing else (the
+stack trace goes to the log, never to the client).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+
+from aiohttp import web
+
+from meetsvc.api.problems import from_domain_error, problem_response
+from meetsvc.domain.errors import DomainError
+from meetsvc.logs import request_id_var
+from meetsvc.state import METRICS
+
+access_log = logging.getLogger("meetsvc.access")
+error_log = logging.getLogger("meetsvc.error")
+_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Permissions-Policy": "geolocation=(), payment=(), usb=()",
+}
+API_CSP = "default-src 'none'; frame-ancestors 'none'"
+
+_HTTP_CODES = {
+    400: "bad-request",
+    404: "not-found",
+    405: "method-not-allowed",
+    413: "payload-too-large",
+    415: "unsupported-media-type",
+}
+
+
+def _route_template(request: web.Request) -> str:
+    info = request.match_info.route.resource
+    return info.canonical if info is not None else "(unmatched)"
+
+
+@web.middleware
+async def observe(request: web.Request, handler):  # type: ignore[no-untyped-def]
+    incoming = request.headers.get("X-Request-Id", "")
+    request_id = incoming if _SAFE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+    token = request_id_var.set(request_id)
+    started = time.perf_counter()
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        response.headers["X-Request-Id"] = request_id
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        if request.path.startswith("/api/"):
+            response.headers.setdefault("Content-Security-Policy", API_CSP)
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+    finally:
+        elapsed = time.perf_counter() - started
+        route = _route_template(request)
+        metrics = request.app[METRICS]
+        metrics.requests.labels(request.method, route, str(status)).inc()
+        metrics.latency.labels(request.method, route).observe(elapsed)
+        access_log.info(
+            "%s %s %s %.1fms",
+            request.method,
+            route,
+            status,
+            elapsed * 1000,
+            extra={"method": request.method, "route": route, "status": status, "duration_ms": round(elapsed * 1000, 2)},
+        )
+        request_id_var.reset(token)
+
+
+@web.middleware
+async def problems(request: web.Request, handler):  # type: ignore[no-untyped-def]
+    request_id = request_id_var.get()
+    try:
+        return await handler(request)
+    except DomainError as error:
+        return from_domain_error(error, request_id)
+    except web.HTTPException as error:
+        if error.status < 400:
+            raise
+        headers = {"Allow": error.headers["Allow"]} if "Allow" in error.headers else None
+        return problem_response(
+            error.status, _HTTP_CODES.get(error.status, "http-error"), error.reason, headers=headers, request_id=request_id
+        )
+    except Exception:
+        error_log.exception("unexpected error")
+        return problem_response(
+            500, "internal-error", "Something went wrong on our side.",
+            "The error has been logged; quote the request id when reporting it.", request_id=request_id,
+        )

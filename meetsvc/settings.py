@@ -1,0 +1,166 @@
+"""Typed configuration, read once at start from a TOML file and ``MEETSVC_*`` variables.
+
+Every key lives in a section (``[server] port``) and can be overridden by an environment variable
+named after both (``MEETSVC_SERVER_PORT``). A wrong or missing value stops the service with a
+message that names the key and what is wanted, before anything is opened: a service that starts
+half-configured fails later, in front of a user.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal, Mapping
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+ENV_PREFIX = "MEETSVC_"
+# `make run` and the README promise this shortcut for the one value people change most.
+PORT_SHORTCUT = "MEETSVC_PORT"
+DEFAULT_CONFIG = Path("config/development.toml")
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message names each offending key."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ServerSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=1, le=65535)
+    public_url: str | None = Field(
+        None,
+        description="The address people reach the service at; invitation links start with it. "
+        "Defaults to http://host:port.",
+    )
+    max_body_bytes: int = Field(65536, ge=1024, le=10 * 1024 * 1024)
+    trusted_proxies: tuple[str, ...] = ()
+
+    @property
+    def base_url(self) -> str:
+        return self.public_url or f"http://{self.host}:{self.port}"
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+
+class DatabaseSettings(_Section):
+    url: str = Field(
+        "sqlite+aiosqlite:///var/meetsvc.sqlite3",
+        description="SQLAlchemy URL: sqlite+aiosqlite:///path or postgresql+asyncpg://…",
+    )
+    echo: bool = False
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError("must be a sqlite+aiosqlite:// or postgresql+asyncpg:// URL")
+        return value
+
+
+class SecuritySettings(_Section):
+    keys_dir: Path = Path("var/keys")
+    create_missing_keys: bool = Field(
+        False,
+        description="Generate keys that are missing at start (development only).",
+    )
+    secure_cookies: bool = True
+
+
+class MeetingSettings(_Section):
+    max_participants: int = Field(20, ge=2, le=100)
+    min_duration_minutes: int = Field(15, ge=5, le=240)
+    max_duration_minutes: int = Field(480, ge=15, le=1440)
+    max_days_ahead: int = Field(400, ge=1, le=3650)
+    time_zone: Literal["Europe/Stockholm"] = "Europe/Stockholm"
+
+
+class LoggingSettings(_Section):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    format: Literal["json", "text"] = "json"
+
+
+class Settings(_Section):
+    environment: Literal["development", "production"] = "production"
+    server: ServerSettings = ServerSettings()
+    database: DatabaseSettings = DatabaseSettings()
+    security: SecuritySettings = SecuritySettings()
+    meetings: MeetingSettings = MeetingSettings()
+    logging: LoggingSettings = LoggingSettings()
+
+    @property
+    def is_development(self) -> bool:
+        return self.environment == "development"
+
+
+def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
+    """Map MEETSVC_SECTION_KEY variables onto the nested structure of :class:`Settings`."""
+    overrides: dict[str, Any] = {}
+    if PORT_SHORTCUT in environ:
+        overrides.setdefault("server", {})["port"] = environ[PORT_SHORTCUT]
+    if f"{ENV_PREFIX}ENVIRONMENT" in environ:
+        overrides["environment"] = environ[f"{ENV_PREFIX}ENVIRONMENT"]
+    for section, field in Settings.model_fields.items():
+        model = field.annotation
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            continue
+        for key, key_field in model.model_fields.items():
+            name = f"{ENV_PREFIX}{section}_{key}".upper()
+            if name in environ:
+                value: Any = environ[name]
+                if getattr(key_field.annotation, "__origin__", None) is tuple:
+                    value = [item.strip() for item in value.split(",") if item.strip()]
+                overrides.setdefault(section, {})[key] = value
+    return overrides
+
+
+def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _describe(error: ValidationError) -> str:
+    lines = []
+    for item in error.errors():
+        key = ".".join(str(part) for part in item["loc"]) or "(top level)"
+        env = f"{ENV_PREFIX}{'_'.join(str(p) for p in item['loc'])}".upper()
+        if item["type"] == "extra_forbidden":
+            lines.append(f"  {key}: unknown key (check the spelling against config/production.example.toml)")
+        else:
+            lines.append(f"  {key} (or {env}): {item['msg']}, got {item.get('input')!r}")
+    return "invalid configuration:\n" + "\n".join(lines)
+
+
+def load_settings(
+    path: Path | str | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """Read the TOML file (``MEETSVC_CONFIG`` or the development default) and the environment."""
+    environ = os.environ if environ is None else environ
+    chosen = Path(path or environ.get(f"{ENV_PREFIX}CONFIG") or DEFAULT_CONFIG)
+    try:
+        data = tomllib.loads(chosen.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"configuration file {chosen} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"configuration file {chosen} is not valid TOML: {exc}") from None
+    try:
+        return Settings.model_validate(_merge(data, _env_overrides(environ)))
+    except ValidationError as exc:
+        raise ConfigError(f"{chosen}: {_describe(exc)}") from None

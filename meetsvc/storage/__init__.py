@@ -1,0 +1,1 @@
+"""Storage: the tables, the engine for SQLite or PostgreSQL, migrations and repositories."""

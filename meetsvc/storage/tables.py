@@ -1,0 +1,149 @@
+"""The schema, in one place. Alembic migrations are written against these definitions.
+
+Personal identity numbers appear only as ``*_enc`` (AES-GCM ciphertext) and ``*_hash`` (keyed
+HMAC for matching). Invitation tokens and API keys appear only as hashes.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+from meetsvc.storage.types import UtcDateTime
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+ID = 36  # uuid4 as text: portable between SQLite and PostgreSQL
+
+organisations = Table(
+    "organisations",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("kind", String(20), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+staff_members = Table(
+    "staff_members",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("organisation_id", String(ID), ForeignKey("organisations.id"), nullable=False, index=True),
+    Column("display_name", String(200), nullable=False),
+    Column("email", String(254)),
+    Column("personal_number_enc", LargeBinary),
+    Column("personal_number_hash", String(64), unique=True),
+    Column("can_organise", Boolean, nullable=False, default=True),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+api_clients = Table(
+    "api_clients",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("organisation_id", String(ID), ForeignKey("organisations.id"), nullable=False, index=True),
+    Column("name", String(200), nullable=False),
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("revoked_at", UtcDateTime),
+)
+
+meetings = Table(
+    "meetings",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("organisation_id", String(ID), ForeignKey("organisations.id"), nullable=False),
+    Column("partner_organisation_id", String(ID), ForeignKey("organisations.id"), nullable=False),
+    Column("title", String(200), nullable=False),
+    Column("care_area", String(40), nullable=False),
+    Column("starts_at", UtcDateTime, nullable=False),
+    Column("ends_at", UtcDateTime, nullable=False),
+    Column("time_zone", String(64), nullable=False),
+    Column("status", String(20), nullable=False),
+    # Raised on every change people must hear about; calendar files carry it as SEQUENCE.
+    Column("sequence", Integer, nullable=False, default=0),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Index("ix_meetings_organisation_starts", "organisation_id", "starts_at"),
+)
+
+meeting_hosts = Table(
+    "meeting_hosts",
+    metadata,
+    Column("meeting_id", String(ID), ForeignKey("meetings.id", ondelete="CASCADE"), primary_key=True),
+    Column("staff_id", String(ID), ForeignKey("staff_members.id"), primary_key=True),
+    Column("position", Integer, nullable=False, default=0),
+)
+
+participants = Table(
+    "participants",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("meeting_id", String(ID), ForeignKey("meetings.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("role", String(30), nullable=False),
+    Column("organisation_id", String(ID), ForeignKey("organisations.id")),
+    Column("display_name", String(200), nullable=False),
+    Column("email", String(254)),
+    Column("mobile", String(20)),
+    Column("language", String(5), nullable=False),
+    Column("personal_number_enc", LargeBinary),
+    Column("personal_number_hash", String(64)),
+    Column("state", String(20), nullable=False),
+    Column("removed_at", UtcDateTime),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+invitations = Table(
+    "invitations",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("participant_id", String(ID), ForeignKey("participants.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("opened_at", UtcDateTime),
+    Column("revoked_at", UtcDateTime),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("occurred_at", UtcDateTime, nullable=False),
+    Column("actor", String(80), nullable=False),
+    Column("action", String(60), nullable=False),
+    Column("subject_type", String(30), nullable=False),
+    Column("subject_id", String(ID), nullable=False),
+    Column("meeting_id", String(ID), index=True),
+    Column("details", Text, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
+# One row. Appending to the audit log starts with an UPDATE of it, which serialises appenders on
+# every database (a row lock on PostgreSQL, the write lock on SQLite), so the chain never forks.
+audit_head = Table(
+    "audit_head",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("seq", Integer, nullable=False),
+    Column("hash", String(64), nullable=False),
+)
