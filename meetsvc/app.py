@@ -7,26 +7,26 @@ through start-up closes what was opened and nothing leaks between test apps.
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from typing import AsyncIterator, Callable
 
 from aiohttp import web
 
+from meetsvc import health
 from meetsvc.api import routes
 from meetsvc.api.endpoints import ENDPOINTS
 from meetsvc.api.openapi import build_openapi
 from meetsvc.audit import AuditLog
 from meetsvc.booking import Booking, BookingLimits
 from meetsvc.directory import Clock, Directory, utc_now
-from meetsvc import health
 from meetsvc.keys import load_keys
 from meetsvc.metrics import Metrics
 from meetsvc.middleware import observe, problems
 from meetsvc.pii import PersonalNumberVault
 from meetsvc.settings import Settings
-from meetsvc.state import AUDIT, BOOKING, DIRECTORY, ENGINE, KEYS, METRICS, SCHEMA_HEADS, SETTINGS
+from meetsvc.state import AUDIT, BOOKING, DIRECTORY, ENGINE, KEYS, METRICS, OPENAPI, SCHEMA_HEADS, SETTINGS
 from meetsvc.storage.engine import create_engine
 from meetsvc.storage.migrate import head_revisions
-from datetime import timedelta
 
 
 def booking_limits(settings: Settings) -> BookingLimits:
@@ -64,8 +64,7 @@ def _storage(clock: Clock) -> Callable[[web.Application], AsyncIterator[None]]:
 
 
 async def openapi_document(request: web.Request) -> web.Response:
-    document = request.app["openapi"]
-    return web.json_response(document)
+    return web.json_response(request.app[OPENAPI])
 
 
 def create_app(settings: Settings, *, clock: Clock = utc_now) -> web.Application:
@@ -75,8 +74,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> web.Application
     )
     app[SETTINGS] = settings
     app[METRICS] = Metrics()
-    app["max_body_bytes"] = settings.server.max_body_bytes
-    app["openapi"] = build_openapi(ENDPOINTS, server_url=settings.server.base_url)
+    app[OPENAPI] = build_openapi(ENDPOINTS, server_url=settings.server.base_url)
     app.cleanup_ctx.append(_storage(clock))
 
     app.router.add_get("/healthz", health.healthz, name="healthz")

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ValidationError
 
 from meetsvc.api.problems import BadRequest, PayloadTooLarge, UnsupportedMediaType
 from meetsvc.domain.errors import RuleViolation, Violation
+from meetsvc.state import SETTINGS
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -43,7 +44,7 @@ async def read_model(request: web.Request, model: type[M]) -> M:
     try:
         raw = await request.read()
     except web.HTTPRequestEntityTooLarge:
-        raise PayloadTooLarge(f"the body must be at most {request.app['max_body_bytes']} bytes") from None
+        raise PayloadTooLarge(f"the body must be at most {request.app[SETTINGS].server.max_body_bytes} bytes") from None
     try:
         parsed = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:

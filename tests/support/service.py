@@ -1,0 +1,76 @@
+"""A real meetsvc serving on a loopback port, and an HTTP client for it."""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from meetsvc.app import create_app
+from meetsvc.settings import Settings
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def make_settings(database_url: str, keys_dir: Path, **overrides: Any) -> Settings:
+    data: dict[str, Any] = {
+        "environment": "development",
+        "server": {"host": "127.0.0.1", "port": free_port()},
+        "database": {"url": database_url},
+        "security": {"keys_dir": str(keys_dir), "create_missing_keys": True, "secure_cookies": False},
+        "logging": {"level": "WARNING", "format": "text"},
+    }
+    for section, values in overrides.items():
+        if isinstance(values, dict):
+            data.setdefault(section, {}).update(values)
+        else:
+            data[section] = values
+    return Settings.model_validate(data)
+
+
+class Clock:
+    """A clock tests can move; the service reads it wherever it asks for 'now'."""
+
+    def __init__(self, now: datetime | None = None) -> None:
+        self.now = now or datetime.now(timezone.utc).replace(microsecond=0)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+@dataclass
+class RunningService:
+    app: web.Application
+    runner: web.AppRunner
+    base_url: str
+    settings: Settings
+    clock: Clock
+    http: aiohttp.ClientSession = field(repr=False)
+
+    async def close(self) -> None:
+        await self.http.close()
+        await self.runner.cleanup()
+
+
+async def start_service(settings: Settings, clock: Clock | None = None) -> RunningService:
+    clock = clock or Clock()
+    app = create_app(settings, clock=clock)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.server.host, settings.server.port)
+    await site.start()
+    base_url = f"http://{settings.server.host}:{settings.server.port}"
+    http = aiohttp.ClientSession(base_url=base_url)
+    return RunningService(app, runner, base_url, settings, clock, http)
