@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Mapping
@@ -22,12 +21,11 @@ from typing import Any, Mapping
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from meetsvc.domain.rules import contains_personal_number
 from meetsvc.keys import Secret
 from meetsvc.storage.tables import audit_head, audit_log
 
 GENESIS = "0" * 64
-# Defence in depth: refuse to write anything that looks like a personal identity number.
-_PERSONAL_NUMBER_LIKE = re.compile(r"(?<!\d)(\d{2})?\d{6}[-+]?\d{4}(?!\d)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +86,8 @@ class AuditLog:
         """Append one entry inside the caller's transaction."""
         details = dict(details or {})
         serialised = json.dumps(details, sort_keys=True)
-        if _PERSONAL_NUMBER_LIKE.search(serialised):
+        # Defence in depth: refuse to write anything that is a personal identity number.
+        if contains_personal_number(serialised, among_ids=True):
             raise ValueError("audit details must not contain personal identity numbers")
         # Taking the head row first serialises appenders (see tables.audit_head).
         await connection.execute(update(audit_head).where(audit_head.c.id == 1).values(seq=audit_head.c.seq + 1))

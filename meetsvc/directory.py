@@ -19,7 +19,7 @@ from meetsvc.audit import AuditLog
 from meetsvc.domain.callers import OrganisationCaller
 from meetsvc.domain.errors import Conflict, NotFound, RuleViolation, Violation
 from meetsvc.domain.model import Organisation, OrganisationKind, StaffMember
-from meetsvc.domain.rules import check_text
+from meetsvc.domain.rules import check_email, check_text
 from meetsvc.pii import PersonalNumberVault
 from meetsvc.storage.tables import api_clients, organisations, staff_members
 from meetsvc.tokens import looks_like_token, new_api_key, token_hash
@@ -154,7 +154,7 @@ class Directory:
         personal_number: str | None = None,
         can_organise: bool = True,
     ) -> StaffMember:
-        violations = check_text("/display_name", display_name, max_length=200)
+        violations = check_text("/display_name", display_name, max_length=200) + check_email("/email", email)
         if violations:
             raise RuleViolation(violations)
         number = parse_personal_number("/personal_number", personal_number) if personal_number else None
@@ -190,6 +190,12 @@ class Directory:
                 )
             ).all()
         return [staff_from_row(row) for row in rows]
+
+    async def staff_member(self, staff_id: str) -> StaffMember | None:
+        """A staff member by id, for their own signed-in session (no organisation scope)."""
+        async with self._engine.connect() as connection:
+            row = (await connection.execute(select(staff_members).where(staff_members.c.id == staff_id))).first()
+        return staff_from_row(row) if row else None
 
     async def get_staff_member(self, caller: OrganisationCaller, staff_id: str) -> StaffMember:
         async with self._engine.connect() as connection:

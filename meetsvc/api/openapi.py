@@ -40,6 +40,22 @@ def _query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
     return parameters
 
 
+def _allows_null(schema: dict[str, Any]) -> bool:
+    if schema.get("type") == "null" or (isinstance(schema.get("type"), list) and "null" in schema["type"]):
+        return True
+    return any(_allows_null(option) for option in schema.get("anyOf", []) + schema.get("oneOf", []))
+
+
+def _drop_impossible_defaults(components: dict[str, Any]) -> None:
+    """A field that may be left out but never sent as null (a PATCH's non-clearable fields) has
+    no default a client could send; pydantic writes ``default: null`` for it, which the field's
+    own type forbids. Leave the default out so the document is valid and says what is true."""
+    for schema in components.values():
+        for prop in schema.get("properties", {}).values():
+            if "default" in prop and prop["default"] is None and not _allows_null(prop):
+                del prop["default"]
+
+
 def build_openapi(endpoints: list[Endpoint], *, server_url: str) -> dict[str, Any]:
     models: set[tuple[type[BaseModel], str]] = {(schemas.Problem, "serialization")}
     for endpoint in endpoints:
@@ -49,6 +65,7 @@ def build_openapi(endpoints: list[Endpoint], *, server_url: str) -> dict[str, An
             models.add((endpoint.response, "serialization"))
     _, top = models_json_schema(sorted(models, key=lambda m: m[0].__name__), ref_template=REF)
     components = top.get("$defs", {})
+    _drop_impossible_defaults(components)
 
     paths: dict[str, dict[str, Any]] = {}
     for endpoint in endpoints:

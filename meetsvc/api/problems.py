@@ -47,7 +47,11 @@ def problem_response(
 
 def from_domain_error(error: DomainError, request_id: str | None = None) -> web.Response:
     violations = error.violations if isinstance(error, RuleViolation) else ()
-    return problem_response(error.status, error.code, error.title, error.detail, errors=violations, request_id=request_id)
+    # RFC 6750 §3: a 401 names the scheme the client must use.
+    headers = {"WWW-Authenticate": 'Bearer realm="meetsvc"'} if error.status == 401 else None
+    return problem_response(
+        error.status, error.code, error.title, error.detail, errors=violations, headers=headers, request_id=request_id
+    )
 
 
 class BadRequest(DomainError):

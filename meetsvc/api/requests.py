@@ -47,7 +47,7 @@ async def read_model(request: web.Request, model: type[M]) -> M:
         raise PayloadTooLarge(f"the body must be at most {request.app[SETTINGS].server.max_body_bytes} bytes") from None
     try:
         parsed = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: nesting too deep
         raise BadRequest(f"the body is not valid JSON: {exc.__class__.__name__}") from None
     if not isinstance(parsed, dict):
         raise RuleViolation.single("/", "type", "the body must be a JSON object")

@@ -7,7 +7,7 @@ a case-management system with a typo in a field name must hear about it, not los
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -84,12 +84,17 @@ class StaffCreate(RequestModel):
     can_organise: bool = True
 
 
+# Dates a query may name: wide enough for any meeting, narrow enough that converting to UTC can
+# never overflow (year 1 with a positive offset, year 9999 with a negative one).
+QueryTime = Annotated[AwareDatetime, Field(ge=datetime(2000, 1, 1, tzinfo=timezone.utc), le=datetime(2200, 1, 1, tzinfo=timezone.utc))]
+
+
 class MeetingQuery(RequestModel):
     model_config = ConfigDict(extra="forbid", strict=False, frozen=True)
 
     status: MeetingStatus | None = None
-    starts_from: AwareDatetime | None = Field(None, alias="from")
-    starts_before: AwareDatetime | None = Field(None, alias="to")
+    starts_from: QueryTime | None = Field(None, alias="from")
+    starts_before: QueryTime | None = Field(None, alias="to")
     limit: Annotated[int, Field(ge=1, le=200)] = 50
     offset: Annotated[int, Field(ge=0, le=100_000)] = 0
 

@@ -11,12 +11,26 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from identity.personnummer import is_valid
 from meetsvc.domain.errors import Violation
 from meetsvc.domain.model import Organisation, OrganisationKind, ParticipantRole
 
-# Ten or twelve digits with an optional separator: what a personal identity number looks like.
-# A meeting title is shown on pages and in calendars, so it must never carry one.
-_PERSONAL_NUMBER_LIKE = re.compile(r"(?<!\d)(\d{2})?\d{6}[-+ ]?\d{4}(?!\d)")
+# Ten or twelve digits with an optional separator: what a personal identity number looks like in
+# free text. In machine text (ids, tokens) a run inside a UUID or another token is no number, so
+# that variant also requires no letter or hyphen around it.
+_PERSONAL_NUMBER_IN_PROSE = re.compile(r"(?<!\d)(?:\d{2})?\d{6}[-+ ]?\d{4}(?!\d)")
+_PERSONAL_NUMBER_AMONG_IDS = re.compile(r"(?<![0-9A-Za-z-])(?:\d{2})?\d{6}[-+ ]?\d{4}(?![0-9A-Za-z-])")
+
+
+def contains_personal_number(text: str, *, among_ids: bool = False) -> bool:
+    """Whether ``text`` holds a valid personal identity or coordination number.
+
+    Only runs that pass the number's own checks (date, Luhn) count, so a phone number or an
+    order number is rarely mistaken for one. ``among_ids`` is for text full of UUIDs (the audit
+    log's details), where a digit run inside an id is not a number.
+    """
+    pattern = _PERSONAL_NUMBER_AMONG_IDS if among_ids else _PERSONAL_NUMBER_IN_PROSE
+    return any(is_valid(match.group(0)) for match in pattern.finditer(text))
 _EMAIL = re.compile(r"^[^@\s<>\"(),;:]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$")
 
 
@@ -44,7 +58,7 @@ def check_text(field: str, value: str, *, max_length: int) -> list[Violation]:
 
 def check_title(value: str) -> list[Violation]:
     violations = check_text("/title", value, max_length=120)
-    if not violations and _PERSONAL_NUMBER_LIKE.search(value):
+    if not violations and contains_personal_number(value):
         violations.append(
             Violation("/title", "no_personal_number", "must not contain a personal identity number")
         )
@@ -113,13 +127,18 @@ def check_contact(email: str | None, mobile: str | None) -> list[Violation]:
     violations: list[Violation] = []
     if email is None and mobile is None:
         violations.append(Violation("/email", "contact_required", "give an e-mail address or a mobile number"))
-    if email is not None and (len(email) > 254 or not _EMAIL.match(email)):
-        violations.append(Violation("/email", "email", "is not an e-mail address"))
-    if mobile is not None and normalise_mobile(mobile) is None:
+    violations += check_email("/email", email)
+    if mobile is not None and (_has_control_characters(mobile) or normalise_mobile(mobile) is None):
         violations.append(
             Violation("/mobile", "mobile", "is not a mobile number (e.g. +46701234567 or 070-123 45 67)")
         )
     return violations
+
+
+def check_email(field: str, email: str | None) -> list[Violation]:
+    if email is not None and (len(email) > 254 or _has_control_characters(email) or not _EMAIL.match(email)):
+        return [Violation(field, "email", "is not an e-mail address")]
+    return []
 
 
 def normalise_mobile(value: str) -> str | None:
