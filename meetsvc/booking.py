@@ -163,6 +163,9 @@ class Booking:
         self._limits = limits
         self._clock = clock
 
+    def now(self) -> datetime:
+        return self._clock()
+
     # Loading ---------------------------------------------------------------------------------
 
     async def _meeting_row(

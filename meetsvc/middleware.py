@@ -80,22 +80,42 @@ async def observe(request: web.Request, handler):  # type: ignore[no-untyped-def
         request_id_var.reset(token)
 
 
+_PAGE_MESSAGES = {401: "error.session", 403: "error.csrf", 404: "error.not_found", 429: "error.too_many"}
+
+
+def _for_people(request: web.Request) -> bool:
+    """Pages answer people with a readable page; the API answers programs with problem+json."""
+    return not request.path.startswith("/api/") and "application/json" not in request.headers.get("Accept", "")
+
+
+def _error_page(request: web.Request, status: int) -> web.Response:
+    from meetsvc.web.pages import error_page
+
+    return error_page(request, status, _PAGE_MESSAGES.get(status, "error.generic"))
+
+
 @web.middleware
 async def problems(request: web.Request, handler):  # type: ignore[no-untyped-def]
     request_id = request_id_var.get()
     try:
         return await handler(request)
     except DomainError as error:
+        if _for_people(request):
+            return _error_page(request, error.status)
         return from_domain_error(error, request_id)
     except web.HTTPException as error:
         if error.status < 400:
             raise
+        if _for_people(request):
+            return _error_page(request, error.status)
         headers = {"Allow": error.headers["Allow"]} if "Allow" in error.headers else None
         return problem_response(
             error.status, _HTTP_CODES.get(error.status, "http-error"), error.reason, headers=headers, request_id=request_id
         )
     except Exception:
         error_log.exception("unexpected error")
+        if _for_people(request):
+            return _error_page(request, 500)
         return problem_response(
             500, "internal-error", "Something went wrong on our side.",
             "The error has been logged; quote the request id when reporting it.", request_id=request_id,

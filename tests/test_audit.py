@@ -128,7 +128,7 @@ def _cli(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
 def test_the_audit_verify_command_reports_tampering(tmp_path: Path):
     config = tmp_path / "meetsvc.toml"
     config.write_text(
-        f'environment = "development"\n[database]\nurl = "sqlite+aiosqlite:///{tmp_path}/db.sqlite3"\n'
+        f'environment = "development"\n[identity]\nprovider = "bankid-simulator"\n[database]\nurl = "sqlite+aiosqlite:///{tmp_path}/db.sqlite3"\n'
         f'[security]\nkeys_dir = "{tmp_path}/keys"\ncreate_missing_keys = true\n'
     )
     assert _cli(config, "migrate").returncode == 0

@@ -16,9 +16,13 @@ ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "config" / "production.example.toml"
 
 
+DEV = 'environment = "development"\n[identity]\nprovider = "bankid-simulator"\n'
+
+
 def write(tmp_path: Path, text: str) -> Path:
+    """A development configuration with ``text`` appended (TOML tables may follow in it)."""
     path = tmp_path / "meetsvc.toml"
-    path.write_text(text)
+    path.write_text(DEV + text)
     return path
 
 
@@ -33,6 +37,22 @@ def test_the_production_example_loads_and_is_production():
     settings = load_settings(EXAMPLE, environ={})
     assert not settings.is_development
     assert settings.security.create_missing_keys is False
+    assert settings.identity.provider == "bankid"
+
+
+def test_real_bankid_needs_its_certificates(tmp_path):
+    path = tmp_path / "meetsvc.toml"
+    path.write_text('[identity]\nprovider = "bankid"\n[bankid]\nclient_cert = "/x.pem"\n')
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path, environ={})
+    assert "bankid.client_key" in str(caught.value) and "bankid.ca_cert" in str(caught.value)
+
+
+def test_credentials_in_values_are_not_echoed(tmp_path):
+    secret = "postgresql://user:hunter2@db/x"
+    with pytest.raises(ConfigError) as caught:
+        load_settings(write(tmp_path, f'[database]\nurl = "{secret}"\n'), environ={})
+    assert "database.url" in str(caught.value) and "hunter2" not in str(caught.value)
 
 
 def test_environment_overrides_the_file(tmp_path):
@@ -56,7 +76,9 @@ def test_the_port_shortcut_moves_the_default_public_url(tmp_path):
         ('[server]\npublic_url = "ftp://x"\n', {}, ["server.public_url"]),
         ("[servr]\nport = 1\n", {}, ["servr", "unknown key"]),
         ("[server]\nprot = 1\n", {}, ["server.prot", "unknown key"]),
-        ('environment = "staging"\n', {}, ["environment"]),
+        ("", {"MEETSVC_ENVIRONMENT": "staging"}, ["environment"]),
+        ("", {"MEETSVC_ENVIRONMENT": "production"}, ["bankid-simulator", "development only"]),
+        ('[bankid]\nurl = "http://insecure"\n', {}, ["bankid.url"]),
         ("", {"MEETSVC_MEETINGS_MAX_PARTICIPANTS": "1"}, ["meetings.max_participants", "MEETSVC_MEETINGS_MAX_PARTICIPANTS"]),
         ("[server\n", {}, ["not valid TOML"]),
     ],

@@ -28,6 +28,8 @@ def make_settings(database_url: str, keys_dir: Path, **overrides: Any) -> Settin
         "database": {"url": database_url},
         "security": {"keys_dir": str(keys_dir), "create_missing_keys": True, "secure_cookies": False},
         "logging": {"level": "WARNING", "format": "text"},
+        "identity": {"provider": "bankid-simulator", "collect_interval_seconds": 0.1},
+        "simulator": {"certs_dir": str(keys_dir.parent / "bankid-simulator"), "app_port": 0},
     }
     for section, values in overrides.items():
         if isinstance(values, dict):

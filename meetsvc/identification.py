@@ -1,0 +1,398 @@
+"""Identifying a participant or a staff member with eID, bound to their browser session.
+
+Start an order, show its live status (the hint code's recommended message, this second's QR
+code or the autostart link), cancel it, and — when the collect loop sees it complete — bind the
+verified identity to the session's participant (recording whether it is the person the
+invitation expected) or find the staff member in the directory.
+
+All of it is in the database: any process can answer a browser's status poll, compute the next
+QR frame (the QR secret is stored encrypted) and see the outcome. Only the collecting itself
+happens in the process that started the order (one collect loop per process).
+
+Starts are rate-limited per invitation (or per sign-in session) and per client address, counted
+in the database so the limit holds across processes. Every identification is an audit event;
+no personal identity number appears in clear anywhere.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from identity.base import IdentityError, Order, OrderState, OrderStatus, StartRequest, VerifiedIdentity
+from meetsvc.audit import AuditLog
+from meetsvc.directory import Clock, utc_now
+from meetsvc.domain.errors import Conflict, DomainError
+from meetsvc.eid import EidRuntime
+from meetsvc.pii import PersonalNumberVault
+from meetsvc.sessions import BrowserSession, BrowserSessions, IssuedSession
+from meetsvc.storage.tables import identifications, participant_identities, participants, staff_members
+
+log = logging.getLogger(__name__)
+
+PENDING, COMPLETE, FAILED, CANCELLED = "pending", "complete", "failed", "cancelled"
+
+
+class TooManyAttempts(DomainError):
+    code = "too-many-attempts"
+    status = 429
+    title = "Too many identifications were started; wait a few minutes and try again."
+
+
+class IdentificationUnavailable(DomainError):
+    code = "identification-unavailable"
+    status = 503
+    title = "Identification is not available right now."
+
+    def __init__(self, detail: str, error_code: str | None) -> None:
+        super().__init__(detail)
+        self.error_code = error_code
+
+
+@dataclass(frozen=True, slots=True)
+class IdentificationView:
+    """What the person's page shows about their identification, this second."""
+
+    state: str
+    hint_code: str | None
+    message: str
+    same_device: bool
+    outcome: str | None
+    qr_data: str | None = None
+    autostart_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimits:
+    per_subject: int
+    per_address: int
+    window: timedelta
+
+
+class Identification:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        eid: EidRuntime,
+        vault: PersonalNumberVault,
+        audit: AuditLog,
+        limits: RateLimits,
+        clock: Clock = utc_now,
+    ) -> None:
+        self._engine = engine
+        self._eid = eid
+        self._vault = vault
+        self._audit = audit
+        self._limits = limits
+        self._clock = clock
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._last_hint: dict[str, str | None] = {}
+
+    # Starting --------------------------------------------------------------------------------
+
+    async def _check_rate(self, connection: AsyncConnection, session: BrowserSession, address_hash: str) -> None:
+        since = self._clock() - self._limits.window
+        recent = select(func.count()).select_from(identifications).where(identifications.c.started_at >= since)
+        if session.participant_id is not None:
+            subject = recent.where(identifications.c.participant_id == session.participant_id)
+        else:
+            subject = recent.where(identifications.c.session_id == session.id)
+        if (await connection.execute(subject)).scalar_one() >= self._limits.per_subject:
+            raise TooManyAttempts()
+        by_address = recent.where(identifications.c.client_address_hash == address_hash)
+        if (await connection.execute(by_address)).scalar_one() >= self._limits.per_address:
+            raise TooManyAttempts()
+
+    async def start(
+        self,
+        session: BrowserSession,
+        *,
+        same_device: bool,
+        client_address: str,
+        user_agent: str | None,
+        return_url: str | None,
+    ) -> None:
+        address_hash = self._vault.keyed_hash(f"address:{client_address}")
+        async with self._engine.begin() as connection:
+            await self._check_rate(connection, session, address_hash)
+            # A new start supersedes an unfinished one of the same session.
+            previous = await self._latest(connection, session.id)
+        if previous is not None and previous.state == PENDING:
+            await self.cancel(session)
+        try:
+            order = await self._eid.provider.start(
+                StartRequest(
+                    end_user_ip=client_address,
+                    same_device=same_device,
+                    return_url=return_url,
+                    user_agent=user_agent,
+                )
+            )
+        except IdentityError as exc:
+            code = getattr(exc, "error_code", None)
+            log.warning("eID start failed: %s", code or exc.__class__.__name__)
+            raise IdentificationUnavailable(self._eid.error_message(code, session.language.value), code) from None
+        now = self._clock()
+        async with self._engine.begin() as connection:
+            await connection.execute(
+                identifications.insert().values(
+                    id=str(uuid.uuid4()),
+                    session_id=session.id,
+                    participant_id=session.participant_id,
+                    provider=self._eid.provider.name,
+                    order_ref=order.order_ref,
+                    auto_start_token=order.auto_start_token,
+                    qr_start_token=order.qr_start_token,
+                    qr_start_secret_enc=(
+                        self._vault.encrypt(order.qr_start_secret, f"qr:{order.order_ref}") if order.qr_start_secret else None
+                    ),
+                    provider_state=json.dumps(dict(order.provider_state)),
+                    same_device=same_device,
+                    client_address_hash=address_hash,
+                    state=PENDING,
+                    hint_code="outstandingTransaction",
+                    started_at=order.started_at,
+                )
+            )
+            await self._audit.append(
+                connection,
+                actor=self._actor(session),
+                action="identification.started",
+                subject_type="participant" if session.participant_id else "session",
+                subject_id=session.participant_id or session.id,
+                details={"provider": self._eid.provider.name, "same_device": same_device},
+                now=now,
+            )
+        self._watch(order.order_ref)
+
+    def _watch(self, order_ref: str) -> None:
+        future = self._eid.loop.watch(order_ref, on_status=self._on_status)
+        future.add_done_callback(lambda f, ref=order_ref: self._on_done(ref, f))
+
+    @staticmethod
+    def _actor(session: BrowserSession) -> str:
+        if session.participant_id:
+            return f"participant:{session.participant_id}"
+        return f"session:{session.id}"
+
+    # Status ----------------------------------------------------------------------------------
+
+    async def _latest(self, connection: AsyncConnection, session_id: str):  # type: ignore[no-untyped-def]
+        return (
+            await connection.execute(
+                select(identifications)
+                .where(identifications.c.session_id == session_id)
+                .order_by(identifications.c.started_at.desc(), identifications.c.id)
+                .limit(1)
+            )
+        ).first()
+
+    async def view(self, session: BrowserSession, *, mobile: bool, return_url: str | None) -> IdentificationView | None:
+        async with self._engine.connect() as connection:
+            row = await self._latest(connection, session.id)
+        if row is None:
+            return None
+        language = session.language.value
+        pending = row.state == PENDING
+        if row.state == CANCELLED:
+            message = self._eid.hint_message("cancelled", pending=False, same_device=row.same_device, mobile=mobile, language=language)
+        else:
+            message = self._eid.hint_message(row.hint_code, pending=pending, same_device=row.same_device, mobile=mobile, language=language)
+        view = IdentificationView(row.state, row.hint_code, message, row.same_device, row.outcome)
+        if not pending:
+            return view
+        order = Order(
+            order_ref=row.order_ref,
+            started_at=row.started_at,
+            auto_start_token=row.auto_start_token,
+            qr_start_token=row.qr_start_token,
+            qr_start_secret=(
+                self._vault.decrypt(row.qr_start_secret_enc, f"qr:{row.order_ref}") if row.qr_start_secret_enc else None
+            ),
+            provider_state=json.loads(row.provider_state or "{}"),
+        )
+        if row.same_device:
+            return IdentificationView(**{**_fields(view), "autostart_url": self._eid.autostart_url(order, return_url, mobile)})
+        return IdentificationView(**{**_fields(view), "qr_data": self._eid.provider.qr_data(order, self._clock())})
+
+    async def verified(self, session: BrowserSession) -> bool:
+        """Whether this session completed an identification."""
+        async with self._engine.connect() as connection:
+            row = await self._latest(connection, session.id)
+        return row is not None and row.state == COMPLETE
+
+    async def finish_staff_sign_in(self, session: BrowserSession, sessions: BrowserSessions) -> IssuedSession | None:
+        """If this anonymous session's sign-in found a staff member, replace it by a signed-in one."""
+        async with self._engine.begin() as connection:
+            row = await self._latest(connection, session.id)
+            if row is None or row.state != COMPLETE or row.outcome != "staff" or row.staff_id is None:
+                return None
+            return await sessions.sign_in_staff(connection, session.id, row.staff_id)
+
+    # Cancelling ------------------------------------------------------------------------------
+
+    async def cancel(self, session: BrowserSession) -> None:
+        async with self._engine.begin() as connection:
+            row = await self._latest(connection, session.id)
+            if row is None or row.state != PENDING:
+                raise Conflict("there is no identification in progress")
+            await connection.execute(
+                update(identifications)
+                .where(identifications.c.id == row.id, identifications.c.state == PENDING)
+                .values(state=CANCELLED, hint_code="cancelled", finished_at=self._clock())
+            )
+        self._eid.loop.unwatch(row.order_ref)
+        try:
+            await self._eid.provider.cancel(row.order_ref)
+        except IdentityError as exc:  # the order may have ended at BankID already
+            log.info("eID cancel: %s", getattr(exc, "error_code", exc.__class__.__name__))
+
+    # Completion (called by the collect loop) -------------------------------------------------
+
+    def _spawn(self, work) -> None:  # type: ignore[no-untyped-def]
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _on_status(self, status: OrderStatus) -> None:
+        if status.state is OrderState.PENDING and self._last_hint.get(status.order_ref) != status.hint_code:
+            self._last_hint[status.order_ref] = status.hint_code
+            self._spawn(self._record_hint(status))
+
+    def _on_done(self, order_ref: str, future: asyncio.Future[OrderStatus]) -> None:
+        self._last_hint.pop(order_ref, None)
+        if future.cancelled():
+            return
+        error = future.exception()
+        if error is not None:
+            log.warning("collect failed: %s", getattr(error, "error_code", error.__class__.__name__))
+            self._spawn(self._record_failure(order_ref, getattr(error, "error_code", None) or "internalError"))
+            return
+        status = future.result()
+        if status.state is OrderState.COMPLETE and status.identity is not None:
+            self._spawn(self._record_completion(order_ref, status.identity))
+        else:
+            self._spawn(self._record_failure(order_ref, status.hint_code))
+
+    async def _record_hint(self, status: OrderStatus) -> None:
+        async with self._engine.begin() as connection:
+            await connection.execute(
+                update(identifications)
+                .where(identifications.c.order_ref == status.order_ref, identifications.c.state == PENDING)
+                .values(hint_code=status.hint_code)
+            )
+
+    async def _record_failure(self, order_ref: str, hint_code: str | None) -> None:
+        async with self._engine.begin() as connection:
+            row = (await connection.execute(select(identifications).where(identifications.c.order_ref == order_ref))).first()
+            if row is None or row.state != PENDING:
+                return
+            now = self._clock()
+            await connection.execute(
+                update(identifications)
+                .where(identifications.c.id == row.id)
+                .values(state=FAILED, hint_code=hint_code, finished_at=now)
+            )
+            await self._audit.append(
+                connection,
+                actor="system",
+                action="identification.failed",
+                subject_type="participant" if row.participant_id else "session",
+                subject_id=row.participant_id or row.session_id,
+                details={"provider": row.provider, "hint_code": hint_code},
+                now=now,
+            )
+
+    async def _record_completion(self, order_ref: str, identity: VerifiedIdentity) -> None:
+        verified_hash = self._vault.keyed_hash(identity.personal_number)
+        now = self._clock()
+        async with self._engine.begin() as connection:
+            row = (await connection.execute(select(identifications).where(identifications.c.order_ref == order_ref))).first()
+            if row is None or row.state != PENDING:
+                return
+            if row.participant_id is not None:
+                outcome, staff_id = await self._bind_participant(connection, row.participant_id, identity, verified_hash, now)
+                subject_type, subject_id = "participant", row.participant_id
+                action = "participant.identified"
+            else:
+                staff_id = (
+                    await connection.execute(
+                        select(staff_members.c.id).where(staff_members.c.personal_number_hash == verified_hash)
+                    )
+                ).scalar()
+                outcome = "staff" if staff_id else "not_staff"
+                subject_type, subject_id = ("staff", staff_id) if staff_id else ("session", row.session_id)
+                action = "staff.signed_in" if staff_id else "staff.sign_in_refused"
+            await connection.execute(
+                update(identifications)
+                .where(identifications.c.id == row.id)
+                .values(state=COMPLETE, hint_code=None, outcome=outcome, staff_id=staff_id, finished_at=now)
+            )
+            await self._audit.append(
+                connection,
+                actor=f"participant:{row.participant_id}" if row.participant_id else "system",
+                action=action,
+                subject_type=subject_type,
+                subject_id=subject_id,
+                details={
+                    "provider": identity.provider,
+                    "level_of_assurance": identity.level_of_assurance,
+                    "outcome": outcome,
+                },
+                now=now,
+            )
+
+    async def _bind_participant(
+        self,
+        connection: AsyncConnection,
+        participant_id: str,
+        identity: VerifiedIdentity,
+        verified_hash: str,
+        now: datetime,
+    ) -> tuple[str, None]:
+        expected = (
+            await connection.execute(select(participants.c.personal_number_hash).where(participants.c.id == participant_id))
+        ).scalar()
+        if expected is None:
+            matches, outcome = None, "unexpected"
+        else:
+            matches = hmac.compare_digest(expected, verified_hash)
+            outcome = "matched" if matches else "mismatch"
+        values = {
+            "given_name": identity.given_name,
+            "surname": identity.surname,
+            "personal_number_hash": verified_hash,
+            "matches_invitation": matches,
+            "provider": identity.provider,
+            "level_of_assurance": identity.level_of_assurance,
+            "verified_at": now,
+        }
+        existing = (
+            await connection.execute(
+                select(participant_identities.c.participant_id).where(participant_identities.c.participant_id == participant_id)
+            )
+        ).first()
+        if existing is None:
+            await connection.execute(participant_identities.insert().values(participant_id=participant_id, **values))
+        else:
+            await connection.execute(
+                update(participant_identities).where(participant_identities.c.participant_id == participant_id).values(**values)
+            )
+        return outcome, None
+
+    async def drain(self) -> None:
+        """Wait for recordings in flight (used at shutdown and by tests)."""
+        while self._tasks:
+            await asyncio.gather(*tuple(self._tasks), return_exceptions=True)
+
+
+def _fields(view: IdentificationView) -> dict:  # type: ignore[type-arg]
+    return {name: getattr(view, name) for name in IdentificationView.__dataclass_fields__}

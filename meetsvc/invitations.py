@@ -1,0 +1,116 @@
+"""What a participant's invitation link opens: their own invitation, and nothing else.
+
+The link's token is looked up by its hash; a revoked link, a removed participant or a cancelled
+meeting's link finds nothing. The first opening is recorded (the organiser sees "opened").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from meetsvc.audit import AuditLog
+from meetsvc.directory import Clock, load_organisation, utc_now
+from meetsvc.domain.model import Language, MeetingStatus, Organisation
+from meetsvc.sessions import BrowserSessions, IssuedSession, SessionKind
+from meetsvc.storage.tables import invitations, meetings, participant_identities, participants
+from meetsvc.tokens import looks_like_token, token_hash
+
+
+@dataclass(frozen=True, slots=True)
+class InvitationView:
+    """Only what a participant's own page may show: time, inviting organisation, their name."""
+
+    participant_id: str
+    meeting_id: str
+    language: Language
+    starts_at: datetime
+    ends_at: datetime
+    time_zone: str
+    status: MeetingStatus
+    organisation: Organisation
+    verified_name: str | None
+
+
+class Invitations:
+    def __init__(self, engine: AsyncEngine, audit: AuditLog, sessions: BrowserSessions, clock: Clock = utc_now) -> None:
+        self._engine = engine
+        self._audit = audit
+        self._sessions = sessions
+        self._clock = clock
+
+    async def open(self, token: str, language: Language | None) -> IssuedSession | None:
+        """Start a participant session for a valid link, or None (the link is not valid)."""
+        if not looks_like_token(token):
+            return None
+        now = self._clock()
+        async with self._engine.begin() as connection:
+            row = (
+                await connection.execute(
+                    select(invitations.c.id, invitations.c.opened_at, participants.c.id.label("participant_id"),
+                           participants.c.language, participants.c.meeting_id, meetings.c.status)
+                    .join(participants, participants.c.id == invitations.c.participant_id)
+                    .join(meetings, meetings.c.id == participants.c.meeting_id)
+                    .where(
+                        invitations.c.token_hash == token_hash(token),
+                        invitations.c.revoked_at.is_(None),
+                        participants.c.removed_at.is_(None),
+                    )
+                )
+            ).first()
+            if row is None or not MeetingStatus(row.status).is_open:
+                return None
+            if row.opened_at is None:
+                await connection.execute(update(invitations).where(invitations.c.id == row.id).values(opened_at=now))
+                await self._audit.append(
+                    connection, actor=f"participant:{row.participant_id}", action="invitation.opened",
+                    subject_type="participant", subject_id=row.participant_id, meeting_id=row.meeting_id, now=now,
+                )
+            return await self._sessions.create(
+                connection, SessionKind.PARTICIPANT, language=language or Language(row.language),
+                participant_id=row.participant_id,
+            )
+
+    async def view(self, participant_id: str) -> InvitationView | None:
+        async with self._engine.connect() as connection:
+            row = (
+                await connection.execute(
+                    select(
+                        participants.c.language,
+                        participants.c.removed_at,
+                        meetings.c.id.label("meeting_id"),
+                        meetings.c.organisation_id,
+                        meetings.c.starts_at,
+                        meetings.c.ends_at,
+                        meetings.c.time_zone,
+                        meetings.c.status,
+                    )
+                    .join(meetings, meetings.c.id == participants.c.meeting_id)
+                    .where(participants.c.id == participant_id)
+                )
+            ).first()
+            if row is None or row.removed_at is not None:
+                return None
+            organisation = await load_organisation(connection, row.organisation_id)
+            identity = (
+                await connection.execute(
+                    select(participant_identities.c.given_name, participant_identities.c.surname).where(
+                        participant_identities.c.participant_id == participant_id
+                    )
+                )
+            ).first()
+        assert organisation is not None
+        return InvitationView(
+            participant_id=participant_id,
+            meeting_id=row.meeting_id,
+            language=Language(row.language),
+            starts_at=row.starts_at,
+            ends_at=row.ends_at,
+            time_zone=row.time_zone,
+            status=MeetingStatus(row.status),
+            organisation=organisation,
+            verified_name=f"{identity.given_name} {identity.surname}" if identity else None,
+        )

@@ -1,0 +1,154 @@
+"""Browser sessions for participants and staff, kept in the database.
+
+A session starts when a participant opens their invitation link (the token then leaves the URL
+for a cookie) or when staff open the sign-in page. Only the hash of the cookie's token is
+stored. Sessions end after ``idle`` without a request and in any case after ``absolute``; a
+staff session gets a *new* token when sign-in succeeds, so a token planted before sign-in
+(session fixation) is worthless after it.
+
+Each session has a CSRF token that every state-changing form and API call from a page must echo.
+"""
+
+from __future__ import annotations
+
+import enum
+import hmac
+import secrets
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from meetsvc.directory import Clock, utc_now
+from meetsvc.domain.model import Language
+from meetsvc.storage.tables import browser_sessions
+from meetsvc.tokens import looks_like_token, token_hash
+
+COOKIE_NAME = "meetsvc_session"
+
+
+class SessionKind(str, enum.Enum):
+    PARTICIPANT = "participant"
+    STAFF = "staff"
+
+
+@dataclass(frozen=True, slots=True)
+class BrowserSession:
+    id: str
+    kind: SessionKind
+    participant_id: str | None
+    staff_id: str | None
+    csrf_token: str = field(repr=False)
+    language: Language
+    expires_at: datetime
+
+    @property
+    def signed_in_staff(self) -> bool:
+        return self.kind is SessionKind.STAFF and self.staff_id is not None
+
+    def csrf_ok(self, offered: str | None) -> bool:
+        return bool(offered) and hmac.compare_digest(self.csrf_token, offered or "")
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedSession:
+    session: BrowserSession
+    token: str = field(repr=False)
+
+
+def _from_row(row) -> BrowserSession:  # type: ignore[no-untyped-def]
+    return BrowserSession(
+        id=row.id,
+        kind=SessionKind(row.kind),
+        participant_id=row.participant_id,
+        staff_id=row.staff_id,
+        csrf_token=row.csrf_token,
+        language=Language(row.language),
+        expires_at=row.expires_at,
+    )
+
+
+class BrowserSessions:
+    def __init__(self, engine: AsyncEngine, *, idle: timedelta, absolute: timedelta, clock: Clock = utc_now) -> None:
+        self._engine = engine
+        self._idle = idle
+        self._absolute = absolute
+        self._clock = clock
+
+    async def create(
+        self,
+        connection: AsyncConnection,
+        kind: SessionKind,
+        *,
+        language: Language,
+        participant_id: str | None = None,
+        staff_id: str | None = None,
+    ) -> IssuedSession:
+        now = self._clock()
+        token = secrets.token_urlsafe(32)
+        row = {
+            "id": str(uuid.uuid4()),
+            "token_hash": token_hash(token),
+            "kind": kind.value,
+            "participant_id": participant_id,
+            "staff_id": staff_id,
+            "csrf_token": secrets.token_urlsafe(32),
+            "language": language.value,
+            "created_at": now,
+            "last_seen_at": now,
+            "expires_at": now + self._absolute,
+        }
+        await connection.execute(browser_sessions.insert().values(**row))
+        session = BrowserSession(
+            row["id"], kind, participant_id, staff_id, row["csrf_token"], language, row["expires_at"]
+        )
+        return IssuedSession(session, token)
+
+    async def start(self, kind: SessionKind, *, language: Language, participant_id: str | None = None) -> IssuedSession:
+        async with self._engine.begin() as connection:
+            return await self.create(connection, kind, language=language, participant_id=participant_id)
+
+    async def resume(self, token: str | None) -> BrowserSession | None:
+        """The live session for a cookie, touching its idle clock; None if absent or over."""
+        if not token or not looks_like_token(token):
+            return None
+        now = self._clock()
+        async with self._engine.begin() as connection:
+            row = (
+                await connection.execute(select(browser_sessions).where(browser_sessions.c.token_hash == token_hash(token)))
+            ).first()
+            if row is None or row.ended_at is not None:
+                return None
+            if now >= row.expires_at or now - row.last_seen_at >= self._idle:
+                await connection.execute(update(browser_sessions).where(browser_sessions.c.id == row.id).values(ended_at=now))
+                return None
+            await connection.execute(update(browser_sessions).where(browser_sessions.c.id == row.id).values(last_seen_at=now))
+        return _from_row(row)
+
+    async def sign_in_staff(self, connection: AsyncConnection, session_id: str, staff_id: str) -> IssuedSession:
+        """End the anonymous session and open a fresh one for the signed-in staff member."""
+        now = self._clock()
+        row = (await connection.execute(select(browser_sessions).where(browser_sessions.c.id == session_id))).one()
+        await connection.execute(update(browser_sessions).where(browser_sessions.c.id == session_id).values(ended_at=now))
+        return await self.create(connection, SessionKind.STAFF, language=Language(row.language), staff_id=staff_id)
+
+    async def alive(self, session_id: str) -> bool:
+        """Whether a session (known by id, e.g. behind a socket) is still live; touches its idle clock."""
+        now = self._clock()
+        async with self._engine.begin() as connection:
+            row = (await connection.execute(select(browser_sessions).where(browser_sessions.c.id == session_id))).first()
+            if row is None or row.ended_at is not None:
+                return False
+            if now >= row.expires_at or now - row.last_seen_at >= self._idle:
+                await connection.execute(update(browser_sessions).where(browser_sessions.c.id == row.id).values(ended_at=now))
+                return False
+            await connection.execute(update(browser_sessions).where(browser_sessions.c.id == row.id).values(last_seen_at=now))
+        return True
+
+    async def end(self, session_id: str) -> None:
+        async with self._engine.begin() as connection:
+            await connection.execute(
+                update(browser_sessions).where(browser_sessions.c.id == session_id).values(ended_at=self._clock())
+            )

@@ -1,0 +1,75 @@
+"""Per-request helpers for pages: the browser session, CSRF, the client's address."""
+
+from __future__ import annotations
+
+import ipaddress
+
+from aiohttp import web
+
+from meetsvc.domain.errors import DomainError
+from meetsvc.sessions import COOKIE_NAME, BrowserSession, IssuedSession
+from meetsvc.state import SESSIONS, SETTINGS
+
+
+class SessionRequired(DomainError):
+    code = "session-required"
+    status = 401
+    title = "Your session has expired."
+
+
+class CsrfFailed(DomainError):
+    code = "csrf-failed"
+    status = 403
+    title = "The form had expired."
+
+
+async def current_session(request: web.Request) -> BrowserSession | None:
+    return await request.app[SESSIONS].resume(request.cookies.get(COOKIE_NAME))
+
+
+async def require_session(request: web.Request) -> BrowserSession:
+    session = await current_session(request)
+    if session is None:
+        raise SessionRequired()
+    return session
+
+
+async def require_form(request: web.Request, session: BrowserSession) -> dict[str, str]:
+    """The posted form, after checking its CSRF token against the session's."""
+    form = await request.post()
+    token = form.get("csrf")
+    if not isinstance(token, str) or not session.csrf_ok(token):
+        raise CsrfFailed()
+    return {key: value for key, value in form.items() if isinstance(value, str)}
+
+
+def set_session_cookie(request: web.Request, response: web.StreamResponse, issued: IssuedSession) -> None:
+    settings = request.app[SETTINGS]
+    response.set_cookie(
+        COOKIE_NAME,
+        issued.token,
+        httponly=True,
+        secure=settings.security.secure_cookies,
+        samesite="Lax",
+        path="/",
+        max_age=settings.sessions.absolute_hours * 3600,
+    )
+
+
+def client_address(request: web.Request) -> str:
+    """The end user's IP address (BankID requires it), believing X-Forwarded-For only from our proxies."""
+    remote = request.remote or "127.0.0.1"
+    trusted = request.app[SETTINGS].server.trusted_proxies
+    forwarded = request.headers.get("X-Forwarded-For")
+    if forwarded and remote in trusted:
+        candidate = forwarded.split(",")[-1].strip()
+        try:
+            return str(ipaddress.ip_address(candidate))
+        except ValueError:
+            return remote
+    return remote
+
+
+def is_mobile(request: web.Request) -> bool:
+    agent = request.headers.get("User-Agent", "")
+    return any(word in agent for word in ("Android", "iPhone", "iPad", "iPod", "Mobile"))

@@ -1,0 +1,134 @@
+"""Identification pages, shared by participants and staff: start, live status, QR, cancel."""
+
+from __future__ import annotations
+
+import segno
+from aiohttp import web
+
+from meetsvc.domain.errors import Conflict
+from meetsvc.identification import IdentificationUnavailable, TooManyAttempts
+from meetsvc.sessions import BrowserSession, SessionKind
+from meetsvc.state import IDENTIFICATION, SESSIONS, SETTINGS
+from meetsvc.web.context import client_address, current_session, is_mobile, require_form, set_session_cookie
+from meetsvc.web.i18n import request_language
+from meetsvc.web.pages import error_page, render
+
+
+def _done_url(session: BrowserSession) -> str:
+    return "/m" if session.kind is SessionKind.PARTICIPANT else "/staff"
+
+
+def _retry_url(session: BrowserSession) -> str:
+    return "/m" if session.kind is SessionKind.PARTICIPANT else "/staff/login"
+
+
+def _return_url(request: web.Request) -> str:
+    return f"{request.app[SETTINGS].server.base_url}/identify"
+
+
+async def _session_or_error(request: web.Request) -> BrowserSession | web.Response:
+    session = await current_session(request)
+    if session is None or session.signed_in_staff:
+        return error_page(request, 401, "error.session")
+    return session
+
+
+async def start(request: web.Request) -> web.StreamResponse:
+    session = await _session_or_error(request)
+    if isinstance(session, web.Response):
+        return session
+    form = await require_form(request, session)
+    language = request_language(request, session.language)
+    try:
+        await request.app[IDENTIFICATION].start(
+            session,
+            same_device=form.get("device") == "same",
+            client_address=client_address(request),
+            user_agent=request.headers.get("User-Agent"),
+            return_url=_return_url(request),
+        )
+    except TooManyAttempts:
+        return error_page(request, 429, "error.too_many", language)
+    except IdentificationUnavailable as exc:
+        return render(request, "error.html", {"message": exc.detail}, status=503, language=language)
+    raise web.HTTPSeeOther("/identify")
+
+
+async def page(request: web.Request) -> web.StreamResponse:
+    session = await _session_or_error(request)
+    if isinstance(session, web.Response):
+        return session
+    promoted = await _promote_staff(request, session)
+    if promoted is not None:
+        return promoted
+    language = request_language(request, session.language)
+    view = await request.app[IDENTIFICATION].view(session, mobile=is_mobile(request), return_url=_return_url(request))
+    if view is None:
+        raise web.HTTPSeeOther(_retry_url(session))
+    if view.outcome == "not_staff":
+        return render(request, "staff_login.html", {"csrf": session.csrf_token, "refused": True}, status=403, language=language)
+    return render(
+        request,
+        "identify.html",
+        {"view": view, "csrf": session.csrf_token, "done_url": _done_url(session), "retry_url": _retry_url(session)},
+        language=language,
+    )
+
+
+async def _promote_staff(request: web.Request, session: BrowserSession) -> web.Response | None:
+    """A staff sign-in that completed: give the browser a fresh, signed-in session."""
+    if session.kind is not SessionKind.STAFF:
+        return None
+    issued = await request.app[IDENTIFICATION].finish_staff_sign_in(session, request.app[SESSIONS])
+    if issued is None:
+        return None
+    response = web.HTTPSeeOther("/staff")
+    set_session_cookie(request, response, issued)
+    raise response
+
+
+async def status(request: web.Request) -> web.Response:
+    session = await current_session(request)
+    if session is None or session.signed_in_staff:
+        return web.json_response({"state": "expired", "message": ""}, status=401)
+    view = await request.app[IDENTIFICATION].view(session, mobile=is_mobile(request), return_url=_return_url(request))
+    if view is None:
+        return web.json_response({"state": "none", "message": ""}, status=404)
+    return web.json_response(
+        {
+            "state": view.state,
+            "hint_code": view.hint_code,
+            "message": view.message,
+            # The QR string is what the code shows, so it is no secret; the secret behind it
+            # (qrStartSecret) never leaves the server.
+            "qr_data": view.qr_data,
+            "autostart_url": view.autostart_url,
+        },
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+async def qr_image(request: web.Request) -> web.Response:
+    """This second's QR code as SVG, drawn here from the string only the server can compute."""
+    session = await current_session(request)
+    if session is None:
+        raise web.HTTPUnauthorized()
+    view = await request.app[IDENTIFICATION].view(session, mobile=False, return_url=None)
+    if view is None or view.qr_data is None:
+        raise web.HTTPNotFound()
+    svg = segno.make(view.qr_data, error="l").svg_inline(scale=6, border=4, dark="#000", light="#fff")
+    return web.Response(
+        text=svg, content_type="image/svg+xml", charset="utf-8", headers={"Cache-Control": "no-store"}
+    )
+
+
+async def cancel(request: web.Request) -> web.StreamResponse:
+    session = await _session_or_error(request)
+    if isinstance(session, web.Response):
+        return session
+    await require_form(request, session)
+    try:
+        await request.app[IDENTIFICATION].cancel(session)
+    except Conflict:
+        pass  # finished meanwhile: the page shows how it ended
+    raise web.HTTPSeeOther("/identify")

@@ -1,0 +1,43 @@
+"""Lobby tickets over HTTP, and the public keys that verify them."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from sqlalchemy import select
+
+from meetsvc.domain.errors import Conflict, Forbidden
+from meetsvc.sessions import SessionKind
+from meetsvc.state import BOOKING, ENGINE, IDENTIFICATION, TICKETS
+from meetsvc.storage.tables import meetings, participants
+from meetsvc.waiting_room import LobbyPass
+from meetsvc.web.context import require_session
+
+
+async def issue_ticket(request: web.Request) -> web.Response:
+    """A ticket for this participant session's socket: after eID, or explicitly unverified.
+
+    The session's CSRF token is required in ``X-CSRF-Token``: only our own page may ask.
+    """
+    session = await require_session(request)
+    if session.kind is not SessionKind.PARTICIPANT or session.participant_id is None:
+        raise Forbidden("only a participant's session gets a lobby ticket")
+    if not session.csrf_ok(request.headers.get("X-CSRF-Token")):
+        raise Forbidden("send the session's CSRF token in X-CSRF-Token")
+    unverified = request.query.get("unverified") == "1"
+    if not unverified and not await request.app[IDENTIFICATION].verified(session):
+        raise Conflict("identify with eID first, or ask to wait without eID")
+    async with request.app[ENGINE].connect() as connection:
+        row = (
+            await connection.execute(
+                select(meetings.c.id, meetings.c.ends_at)
+                .join(participants, participants.c.meeting_id == meetings.c.id)
+                .where(participants.c.id == session.participant_id)
+            )
+        ).one()
+    lobby = LobbyPass(session.participant_id, row.id, session.id, unverified=unverified)
+    ticket, expires = request.app[TICKETS].issue(lobby, now=request.app[BOOKING].now(), meeting_ends_at=row.ends_at)
+    return web.json_response({"ticket": ticket, "expires_at": expires.isoformat()}, headers={"Cache-Control": "no-store"})
+
+
+async def jwks(request: web.Request) -> web.Response:
+    return web.json_response(request.app[TICKETS].keys.jwks(), headers={"Cache-Control": "max-age=300"})

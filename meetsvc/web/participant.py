@@ -1,0 +1,79 @@
+"""A participant's pages: the invitation link, and their invitation page."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+
+from meetsvc.domain.model import Language, MeetingStatus
+from meetsvc.state import IDENTIFICATION, INVITATIONS
+from meetsvc.web.context import current_session, set_session_cookie
+from meetsvc.web.i18n import LANGUAGE_COOKIE, request_language
+from meetsvc.web.pages import _safe_next, error_page, render
+from meetsvc.sessions import SessionKind
+
+_MONTHS = {
+    Language.SV: ["januari", "februari", "mars", "april", "maj", "juni", "juli", "augusti", "september", "oktober", "november", "december"],
+    Language.EN: ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"],
+}
+_DAYS = {
+    Language.SV: ["måndag", "tisdag", "onsdag", "torsdag", "fredag", "lördag", "söndag"],
+    Language.EN: ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"],
+}
+
+
+def spoken_time(starts_at, ends_at, zone: str, language: Language) -> str:  # type: ignore[no-untyped-def]
+    start, end = starts_at.astimezone(ZoneInfo(zone)), ends_at.astimezone(ZoneInfo(zone))
+    day, month = _DAYS[language][start.weekday()], _MONTHS[language][start.month - 1]
+    if language is Language.SV:
+        return f"{day} {start.day} {month} {start.year} kl. {start:%H.%M}–{end:%H.%M}"
+    return f"{day} {start.day} {month} {start.year}, {start:%H:%M}–{end:%H:%M}"
+
+
+async def open_link(request: web.Request) -> web.StreamResponse:
+    """/j/{token}: swap the link's token for a session cookie, then leave the token's URL."""
+    chosen = request.cookies.get(LANGUAGE_COOKIE)
+    issued = await request.app[INVITATIONS].open(
+        request.match_info["token"], Language(chosen) if chosen in ("sv", "en") else None
+    )
+    if issued is None:
+        return error_page(request, 404, "error.link_invalid")
+    # Redirect so the token leaves the address bar, the history and any Referer.
+    response = web.HTTPSeeOther("/m")
+    set_session_cookie(request, response, issued)
+    raise response
+
+
+async def invitation_page(request: web.Request) -> web.StreamResponse:
+    session = await current_session(request)
+    if session is None or session.kind is not SessionKind.PARTICIPANT or session.participant_id is None:
+        return error_page(request, 401, "error.session")
+    view = await request.app[INVITATIONS].view(session.participant_id)
+    if view is None:
+        return error_page(request, 404, "error.link_invalid")
+    language = request_language(request, session.language)
+    verified = await request.app[IDENTIFICATION].verified(session)
+    return render(
+        request,
+        "invitation.html",
+        {
+            "starts_at": view.starts_at,
+            "when": spoken_time(view.starts_at, view.ends_at, view.time_zone, language),
+            "organisation": view.organisation.name,
+            "cancelled": view.status is MeetingStatus.CANCELLED,
+            "identified_as": view.verified_name if verified else None,
+            "csrf": session.csrf_token,
+        },
+        language=language,
+    )
+
+
+async def choose_language(request: web.Request) -> web.StreamResponse:
+    """Remember the chosen language in a cookie (and the session, if any) and go back."""
+    chosen = request.query.get("lang")
+    target = _safe_next(request.query.get("next", "/"))
+    response = web.HTTPSeeOther(target)
+    if chosen in ("sv", "en"):
+        response.set_cookie(LANGUAGE_COOKIE, chosen, max_age=365 * 24 * 3600, samesite="Lax", path="/", httponly=True)
+    raise response

@@ -1,0 +1,33 @@
+"""The page routes."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from meetsvc.state import EID
+from meetsvc.web import identify, lobby, participant, staff
+from meetsvc.web.i18n import request_language
+from meetsvc.web.pages import STATIC, render
+
+
+async def start_page(request: web.Request) -> web.Response:
+    eid = request.app[EID]
+    return render(request, "start.html", {"simulator_app_url": eid.simulator_app_url}, language=request_language(request))
+
+
+def add_page_routes(app: web.Application) -> None:
+    app.router.add_get("/", start_page, name="start")
+    app.router.add_get("/language", participant.choose_language, name="language")
+    app.router.add_get("/j/{token}", participant.open_link, name="invitation-link")
+    app.router.add_get("/m", participant.invitation_page, name="invitation")
+    app.router.add_post("/identify", identify.start, name="identify-start")
+    app.router.add_get("/identify", identify.page, name="identify")
+    app.router.add_get("/identify/status", identify.status, name="identify-status")
+    app.router.add_get("/identify/qr.svg", identify.qr_image, name="identify-qr")
+    app.router.add_post("/identify/cancel", identify.cancel, name="identify-cancel")
+    app.router.add_get("/staff/login", staff.login_page, name="staff-login")
+    app.router.add_get("/staff", staff.home, name="staff-home")
+    app.router.add_post("/staff/logout", staff.logout, name="staff-logout")
+    app.router.add_post("/lobby/ticket", lobby.issue_ticket, name="lobby-ticket")
+    app.router.add_get("/.well-known/jwks.json", lobby.jwks, name="jwks")
+    app.router.add_static("/static", STATIC, name="static", append_version=False)

@@ -1,0 +1,140 @@
+"""Staff sign in with BankID, get a fresh session, and organise meetings through the web."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from datetime import timedelta
+
+import aiohttp
+from yarl import URL
+from sqlalchemy import select
+
+from meetsvc.domain.callers import OrganisationCaller
+from meetsvc.state import DIRECTORY, EID, ENGINE
+from meetsvc.storage.tables import audit_log, meetings
+
+STAFF_NUMBER = "196809059832"  # simulator test person Per-Olof Öberg
+STRANGER = "199207319840"  # a simulator test person who is no staff member
+
+
+def csrf_of(html: str) -> str:
+    return re.search(r'name="csrf" value="([^"]+)"', html).group(1)
+
+
+async def add_staff(world, personal_number: str) -> str:
+    directory = world.service.app[DIRECTORY]
+    member = await directory.add_staff_member(
+        OrganisationCaller(world.municipality.id, "test"), display_name="Per-Olof Öberg", personal_number=personal_number
+    )
+    return member.id
+
+
+async def sign_in(world, page: aiohttp.ClientSession, personal_number: str) -> aiohttp.ClientResponse:
+    async with page.get("/staff/login") as response:
+        html = await response.text()
+    async with page.post("/identify", data={"csrf": csrf_of(html), "device": "other"}):
+        pass
+    async with page.get("/identify/status") as response:
+        qr_data = (await response.json())["qr_data"]
+    app_url = world.service.app[EID].simulator_app_url
+    async with aiohttp.ClientSession() as phone:
+        async with phone.post(f"{app_url}sim/scan", json={"qrData": qr_data}) as response:
+            order_ref = (await response.json())["orderRef"]
+        async with phone.post(f"{app_url}sim/orders/{order_ref}/complete", json={"personalNumber": personal_number}):
+            pass
+    async with asyncio.timeout(10):
+        while True:
+            async with page.get("/identify/status") as response:
+                if response.status != 200 or (await response.json())["state"] != "pending":
+                    break
+            await asyncio.sleep(0.05)
+    return await page.get("/identify")
+
+
+def session_cookie(world, page: aiohttp.ClientSession) -> str:
+    return page.cookie_jar.filter_cookies(URL(world.service.base_url))["meetsvc_session"].value
+
+
+def browser(world) -> aiohttp.ClientSession:
+    return aiohttp.ClientSession(base_url=world.service.base_url, cookie_jar=aiohttp.CookieJar(unsafe=True))
+
+
+async def test_a_staff_member_signs_in_with_a_fresh_session(world):
+    await add_staff(world, STAFF_NUMBER)
+    async with browser(world) as page:
+        async with page.get("/staff/login"):
+            before = session_cookie(world, page)
+        response = await sign_in(world, page, STAFF_NUMBER)
+        assert response.url.path == "/staff"
+        html = await response.text()
+        assert "Per-Olof Öberg" in html
+        after = session_cookie(world, page)
+    assert before != after
+    # The session from before sign-in is worth nothing now (no session fixation).
+    async with aiohttp.ClientSession(base_url=world.service.base_url, cookies={"meetsvc_session": before}) as attacker:
+        async with attacker.get("/staff", allow_redirects=False) as response:
+            assert response.status == 303 and response.headers["Location"] == "/staff/login"
+    async with world.service.app[ENGINE].connect() as connection:
+        actions = (await connection.execute(select(audit_log.c.action))).scalars().all()
+    assert "staff.signed_in" in actions
+
+
+async def test_someone_not_in_the_directory_is_refused(world):
+    await add_staff(world, STAFF_NUMBER)
+    async with browser(world) as page:
+        response = await sign_in(world, page, STRANGER)
+        assert response.status == 403
+        assert "personalkatalogen" in await response.text()
+        async with page.get("/staff", allow_redirects=False) as home:
+            assert home.status == 303
+    async with world.service.app[ENGINE].connect() as connection:
+        actions = (await connection.execute(select(audit_log.c.action))).scalars().all()
+    assert "staff.sign_in_refused" in actions and "staff.signed_in" not in actions
+
+
+async def test_a_signed_in_staff_member_books_through_the_api_with_the_csrf_token(world):
+    await add_staff(world, STAFF_NUMBER)
+    async with browser(world) as page:
+        html = await (await sign_in(world, page, STAFF_NUMBER)).text()
+        csrf = csrf_of(html)
+        starts = world.service.clock() + timedelta(days=3)
+        body = {
+            "partner_organisation_id": world.region.id,
+            "title": "SIP-möte",
+            "care_area": "socialpsykiatri",
+            "starts_at": starts.isoformat(),
+            "ends_at": (starts + timedelta(hours=1)).isoformat(),
+            "host_ids": [world.hosts[world.municipality.id]],
+        }
+        async with page.post("/api/v1/meetings", json=body) as response:
+            assert response.status == 403  # no CSRF token: another site could have sent this
+        async with page.post("/api/v1/meetings", json=body, headers={"X-CSRF-Token": csrf}) as response:
+            assert response.status == 201, await response.text()
+        async with page.get("/staff") as response:
+            assert "SIP-möte" in await response.text()
+    async with world.service.app[ENGINE].connect() as connection:
+        assert len((await connection.execute(select(meetings))).all()) == 1
+        actors = (await connection.execute(select(audit_log.c.actor).where(audit_log.c.action == "meeting.created"))).scalars().all()
+    assert actors[0].startswith("staff:")
+
+
+async def test_an_idle_session_ends(world):
+    await add_staff(world, STAFF_NUMBER)
+    async with browser(world) as page:
+        await sign_in(world, page, STAFF_NUMBER)
+        world.service.clock.advance(minutes=world.service.settings.sessions.idle_minutes + 1)
+        async with page.get("/staff", allow_redirects=False) as response:
+            assert response.status == 303
+
+
+async def test_signing_out_ends_the_session(world):
+    await add_staff(world, STAFF_NUMBER)
+    async with browser(world) as page:
+        html = await (await sign_in(world, page, STAFF_NUMBER)).text()
+        old = session_cookie(world, page)
+        async with page.post("/staff/logout", data={"csrf": csrf_of(html)}) as response:
+            assert response.url.path == "/"
+    async with aiohttp.ClientSession(base_url=world.service.base_url, cookies={"meetsvc_session": old}) as replay:
+        async with replay.get("/staff", allow_redirects=False) as response:
+            assert response.status == 303
