@@ -24,7 +24,37 @@ from meetsvc.metrics import Metrics
 from meetsvc.middleware import observe, problems
 from meetsvc.pii import PersonalNumberVault
 from meetsvc.settings import Settings
-from meetsvc.state import AUDIT, BOOKING, DIRECTORY, ENGINE, KEYS, METRICS, OPENAPI, SCHEMA_HEADS, SETTINGS
+from meetsvc.eid import open_eid
+from meetsvc.identification import Identification, RateLimits
+from meetsvc.invitations import Invitations
+from meetsvc.sessions import BrowserSessions
+from meetsvc.state import (
+    AUDIT,
+    BOOKING,
+    DIRECTORY,
+    EID,
+    ENGINE,
+    IDENTIFICATION,
+    INVITATIONS,
+    KEYS,
+    METRICS,
+    OPENAPI,
+    SCHEMA_HEADS,
+    SESSIONS,
+    SETTINGS,
+    SOCKETS,
+    TICKETS,
+    WAITING_ROOM,
+    COURIER,
+)
+from meetsvc.realtime.namespaces import HostNamespace, ParticipantNamespace
+from meetsvc.realtime.server import Courier, create_server
+from meetsvc.realtime.tickets import LobbyTickets
+from meetsvc.signing import load_signing_keys
+from meetsvc.waiting_room import WaitingRoom
+from meetsvc.web.i18n import load_catalogues
+from meetsvc.web.pages import preload_templates
+from meetsvc.web.routes import add_page_routes
 from meetsvc.storage.engine import create_engine
 from meetsvc.storage.migrate import head_revisions
 
@@ -55,12 +85,60 @@ def _storage(clock: Clock) -> Callable[[web.Application], AsyncIterator[None]]:
         app[AUDIT] = audit
         app[DIRECTORY] = Directory(engine, audit, vault, clock)
         app[BOOKING] = Booking(engine, audit, vault, booking_limits(settings), clock)
+        sessions = BrowserSessions(
+            engine,
+            idle=timedelta(minutes=settings.sessions.idle_minutes),
+            absolute=timedelta(hours=settings.sessions.absolute_hours),
+            clock=clock,
+        )
+        app[SESSIONS] = sessions
+        app[INVITATIONS] = Invitations(engine, audit, sessions, clock)
+        signing = await asyncio.to_thread(
+            load_signing_keys, settings.security.keys_dir / "signing", create_missing=settings.security.create_missing_keys
+        )
+        app[TICKETS] = LobbyTickets(
+            signing, issuer=settings.server.base_url, lifetime=timedelta(minutes=settings.waiting_room.ticket_minutes)
+        )
+        room = WaitingRoom(engine, audit, opens_before=timedelta(minutes=settings.waiting_room.opens_minutes_before), clock=clock)
+        app[WAITING_ROOM] = room
+        courier = Courier(app[SOCKETS], settings.meetings.time_zone)
+        app[COURIER] = courier
+        app[SOCKETS].register_namespace(ParticipantNamespace(room, app[TICKETS], courier, clock))
+        app[SOCKETS].register_namespace(HostNamespace(room, sessions, courier))
         try:
             yield
         finally:
             await engine.dispose()
 
     return storage
+
+
+def _identification(clock: Clock) -> Callable[[web.Application], AsyncIterator[None]]:
+    async def identification(app: web.Application) -> AsyncIterator[None]:
+        settings = app[SETTINGS]
+        keys = app[KEYS]
+        async for runtime in open_eid(settings, clock):
+            app[EID] = runtime
+            identity = settings.identity
+            app[IDENTIFICATION] = Identification(
+                app[ENGINE],
+                runtime,
+                PersonalNumberVault(keys.pii_encryption, keys.pii_hash),
+                app[AUDIT],
+                RateLimits(identity.starts_per_invitation, identity.starts_per_address, timedelta(minutes=identity.rate_window_minutes)),
+                clock,
+            )
+            try:
+                yield
+            finally:
+                await app[IDENTIFICATION].drain()
+
+    return identification
+
+
+async def _preload_pages(app: web.Application) -> None:
+    await asyncio.to_thread(preload_templates)
+    await asyncio.to_thread(load_catalogues)
 
 
 async def openapi_document(request: web.Request) -> web.Response:
@@ -75,11 +153,22 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> web.Application
     app[SETTINGS] = settings
     app[METRICS] = Metrics()
     app[OPENAPI] = build_openapi(ENDPOINTS, server_url=settings.server.base_url)
+    sockets = create_server(
+        allowed_origins=[settings.server.base_url],
+        max_message_bytes=settings.realtime.max_message_bytes,
+        compression=settings.realtime.websocket_compression,
+        redis_url=settings.realtime.redis_url,
+    )
+    sockets.attach(app)
+    app[SOCKETS] = sockets
     app.cleanup_ctx.append(_storage(clock))
+    app.cleanup_ctx.append(_identification(clock))
+    app.on_startup.append(_preload_pages)
 
     app.router.add_get("/healthz", health.healthz, name="healthz")
     app.router.add_get("/readyz", health.readyz, name="readyz")
     app.router.add_get("/metrics", health.metrics, name="metrics")
     app.router.add_get("/api/v1/openapi.json", openapi_document, name="openapi")
     routes.register(app, ENDPOINTS)
+    add_page_routes(app)
     return app

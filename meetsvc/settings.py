@@ -13,7 +13,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal, Mapping
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 ENV_PREFIX = "MEETSVC_"
 # `make run` and the README promise this shortcut for the one value people change most.
@@ -86,6 +86,65 @@ class MeetingSettings(_Section):
     time_zone: Literal["Europe/Stockholm"] = "Europe/Stockholm"
 
 
+class SessionSettings(_Section):
+    idle_minutes: int = Field(30, ge=5, le=240)
+    absolute_hours: int = Field(10, ge=1, le=24)
+
+
+class IdentitySettings(_Section):
+    provider: Literal["bankid-simulator", "bankid"] = "bankid"
+    starts_per_invitation: int = Field(5, ge=1, le=100)
+    starts_per_address: int = Field(30, ge=1, le=10000)
+    rate_window_minutes: int = Field(10, ge=1, le=1440)
+    collect_interval_seconds: float = Field(2.0, ge=0.05, le=10.0)
+
+
+class BankIdSettings(_Section):
+    url: str = "https://appapi2.test.bankid.com/rp/v6.0"
+    client_cert: Path | None = None
+    client_key: Path | None = None
+    key_password: str | None = Field(None, repr=False)
+    ca_cert: Path | None = None
+    request_timeout_seconds: float = Field(10.0, gt=0, le=60)
+
+    @field_validator("key_password")
+    @classmethod
+    def _empty_is_none(cls, value: str | None) -> str | None:
+        return value or None
+
+    @field_validator("url")
+    @classmethod
+    def _https(cls, value: str) -> str:
+        if not value.startswith("https://"):
+            raise ValueError("BankID is reached over HTTPS only")
+        return value.rstrip("/")
+
+
+class SimulatorSettings(_Section):
+    certs_dir: Path = Path("var/bankid-simulator")
+    host: str = "127.0.0.1"
+    api_port: int = Field(0, ge=0, le=65535)
+    app_port: int = Field(8081, ge=0, le=65535)
+
+
+class WaitingRoomSettings(_Section):
+    opens_minutes_before: int = Field(15, ge=0, le=240)
+    ticket_minutes: int = Field(180, ge=5, le=720)
+
+
+class RealtimeSettings(_Section):
+    websocket_compression: bool = False
+    max_message_bytes: int = Field(16384, ge=1024, le=1048576)
+    redis_url: str | None = None
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("redis://", "rediss://")):
+            raise ValueError("must be a redis:// or rediss:// URL")
+        return value or None
+
+
 class LoggingSettings(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     format: Literal["json", "text"] = "json"
@@ -97,7 +156,25 @@ class Settings(_Section):
     database: DatabaseSettings = DatabaseSettings()
     security: SecuritySettings = SecuritySettings()
     meetings: MeetingSettings = MeetingSettings()
+    sessions: SessionSettings = SessionSettings()
+    identity: IdentitySettings = IdentitySettings()
+    bankid: BankIdSettings = BankIdSettings()
+    simulator: SimulatorSettings = SimulatorSettings()
+    waiting_room: WaitingRoomSettings = WaitingRoomSettings()
+    realtime: RealtimeSettings = RealtimeSettings()
     logging: LoggingSettings = LoggingSettings()
+
+    @model_validator(mode="after")
+    def _bankid_files(self) -> "Settings":
+        if self.identity.provider == "bankid":
+            missing = [k for k in ("client_cert", "client_key", "ca_cert") if getattr(self.bankid, k) is None]
+            if missing:
+                raise ValueError(
+                    "identity.provider = \"bankid\" needs " + ", ".join(f"bankid.{k}" for k in missing)
+                )
+        if self.identity.provider == "bankid-simulator" and not self.is_development:
+            raise ValueError("identity.provider = \"bankid-simulator\" is for development only")
+        return self
 
     @property
     def is_development(self) -> bool:
@@ -142,6 +219,11 @@ def _describe(error: ValidationError) -> str:
         env = f"{ENV_PREFIX}{'_'.join(str(p) for p in item['loc'])}".upper()
         if item["type"] == "extra_forbidden":
             lines.append(f"  {key}: unknown key (check the spelling against config/production.example.toml)")
+        elif not item["loc"]:
+            lines.append(f"  {item['msg'].removeprefix('Value error, ')}")
+        elif any(word in key for word in ("password", "url")):
+            # May hold credentials: name the key, never echo the value.
+            lines.append(f"  {key} (or {env}): {item['msg']}")
         else:
             lines.append(f"  {key} (or {env}): {item['msg']}, got {item.get('input')!r}")
     return "invalid configuration:\n" + "\n".join(lines)

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import socketio
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from meetsvc.audit import AuditLog
 from meetsvc.booking import Booking
 from meetsvc.directory import Directory
+from meetsvc.eid import EidRuntime
+from meetsvc.identification import Identification
+from meetsvc.invitations import Invitations
+from meetsvc.realtime.server import Courier
+from meetsvc.realtime.tickets import LobbyTickets
 from meetsvc.keys import KeyRing
 from meetsvc.metrics import Metrics
+from meetsvc.sessions import BrowserSessions
 from meetsvc.settings import Settings
+from meetsvc.waiting_room import WaitingRoom
 
 SETTINGS = web.AppKey("settings", Settings)
 KEYS = web.AppKey("keys", KeyRing)
@@ -21,3 +29,11 @@ DIRECTORY = web.AppKey("directory", Directory)
 METRICS = web.AppKey("metrics", Metrics)
 SCHEMA_HEADS = web.AppKey("schema_heads", frozenset)
 OPENAPI = web.AppKey("openapi", dict)
+SESSIONS = web.AppKey("sessions", BrowserSessions)
+EID = web.AppKey("eid", EidRuntime)
+IDENTIFICATION = web.AppKey("identification", Identification)
+INVITATIONS = web.AppKey("invitations", Invitations)
+TICKETS = web.AppKey("tickets", LobbyTickets)
+WAITING_ROOM = web.AppKey("waiting_room", WaitingRoom)
+COURIER = web.AppKey("courier", Courier)
+SOCKETS = web.AppKey("sockets", socketio.AsyncServer)

@@ -78,6 +78,11 @@ meetings = Table(
     Column("ends_at", UtcDateTime, nullable=False),
     Column("time_zone", String(64), nullable=False),
     Column("status", String(20), nullable=False),
+    # The waiting room's settings, chosen by a host: no new arrivals when locked; an admission
+    # policy other than manual only by explicit choice; queue positions shown or not.
+    Column("locked", Boolean, nullable=False, default=False, server_default="0"),
+    Column("admission_policy", String(20), nullable=False, default="manual", server_default="manual"),
+    Column("show_queue_position", Boolean, nullable=False, default=False, server_default="0"),
     # Raised on every change people must hear about; calendar files carry it as SEQUENCE.
     Column("sequence", Integer, nullable=False, default=0),
     Column("created_at", UtcDateTime, nullable=False),
@@ -107,9 +112,74 @@ participants = Table(
     Column("personal_number_enc", LargeBinary),
     Column("personal_number_hash", String(64)),
     Column("state", String(20), nullable=False),
+    # In the waiting room since (its order is the queue); without eID if ``unverified``.
+    Column("waiting_since", UtcDateTime),
+    Column("unverified", Boolean, nullable=False, default=False, server_default="0"),
+    # The latest message a host sent this participant, shown again after a reconnect.
+    Column("host_message", String(500)),
     Column("removed_at", UtcDateTime),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+)
+
+# Identity as verified by eID, bound to the participant: what the hosts see and compare.
+participant_identities = Table(
+    "participant_identities",
+    metadata,
+    Column("participant_id", String(ID), ForeignKey("participants.id", ondelete="CASCADE"), primary_key=True),
+    Column("given_name", String(200), nullable=False),
+    Column("surname", String(200), nullable=False),
+    Column("personal_number_hash", String(64), nullable=False),
+    # True: the verified person is the one the invitation expected; False: someone else;
+    # NULL: the invitation expected nobody in particular.
+    Column("matches_invitation", Boolean),
+    Column("provider", String(40), nullable=False),
+    Column("level_of_assurance", String(20), nullable=False),
+    Column("verified_at", UtcDateTime, nullable=False),
+)
+
+# A browser's session: a participant who opened their link, or a staff member signing in.
+# Only the hash of the cookie's token is stored.
+browser_sessions = Table(
+    "browser_sessions",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("kind", String(20), nullable=False),
+    Column("participant_id", String(ID), ForeignKey("participants.id", ondelete="CASCADE"), index=True),
+    Column("staff_id", String(ID), ForeignKey("staff_members.id", ondelete="CASCADE"), index=True),
+    Column("csrf_token", String(64), nullable=False),
+    Column("language", String(5), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("last_seen_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("ended_at", UtcDateTime),
+)
+
+# One eID order in progress or finished. The QR secret is encrypted: it must never reach a
+# browser, and any process may be asked for the next QR frame.
+identifications = Table(
+    "identifications",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("session_id", String(ID), ForeignKey("browser_sessions.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("participant_id", String(ID), ForeignKey("participants.id", ondelete="CASCADE"), index=True),
+    Column("provider", String(40), nullable=False),
+    Column("order_ref", String(100), nullable=False, unique=True),
+    Column("auto_start_token", String(100)),
+    Column("qr_start_token", String(100)),
+    Column("qr_start_secret_enc", LargeBinary),
+    Column("provider_state", Text, nullable=False, default="{}"),
+    Column("same_device", Boolean, nullable=False),
+    Column("client_address_hash", String(64), nullable=False, index=True),
+    Column("state", String(20), nullable=False),
+    Column("hint_code", String(40)),
+    # What the completed identification meant: matched, mismatch, unexpected (no person was
+    # expected), staff (a known staff member), not_staff (unknown to the staff directory).
+    Column("outcome", String(20)),
+    Column("staff_id", String(ID), ForeignKey("staff_members.id", ondelete="CASCADE")),
+    Column("started_at", UtcDateTime, nullable=False, index=True),
+    Column("finished_at", UtcDateTime),
 )
 
 invitations = Table(

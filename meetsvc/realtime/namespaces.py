@@ -1,0 +1,226 @@
+"""The two audiences of the waiting room, each a socket.io namespace with thin handlers.
+
+``/participant``: authenticated by a lobby ticket; the socket joins only its own private room
+and can only leave (or, once admitted, report that it joined the video). ``/host``: authenticated
+by a signed-in staff session cookie and the meeting id, checked against the meeting's hosts on
+connect *and* on every event; every action is a call to :class:`meetsvc.waiting_room.WaitingRoom`.
+
+Every event is dispatched here (``trigger_event``) rather than by method name, so an unknown
+event, a malformed payload or a payload with extra arguments gets an ``error`` event and
+changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any, Awaitable, Callable
+from urllib.parse import unquote
+
+import socketio
+from pydantic import BaseModel, ValidationError
+
+from meetsvc.directory import Clock
+from meetsvc.domain.errors import DomainError
+from meetsvc.realtime import payloads
+from meetsvc.realtime.server import HOST_NS, PARTICIPANT_NS, Courier, host_room, participant_room
+from meetsvc.realtime.tickets import LobbyTickets
+from meetsvc.sessions import COOKIE_NAME, BrowserSessions
+from meetsvc.signing import InvalidToken
+from meetsvc.waiting_room import HostCaller, LobbyPass, Notices, WaitingRoom
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[str, Any], Awaitable[dict[str, Any]]]
+
+
+def _error(code: str, detail: str) -> dict[str, Any]:
+    return {"ok": False, "error": code, "detail": detail}
+
+
+def _cookie(environ: dict[str, Any], name: str) -> str | None:
+    for part in environ.get("HTTP_COOKIE", "").split(";"):
+        key, _, value = part.strip().partition("=")
+        if key == name:
+            return unquote(value)
+    return None
+
+
+class _Dispatching(socketio.AsyncNamespace):
+    """Routes events through a table of (payload model, handler); everything else is refused."""
+
+    events: dict[str, tuple[type[BaseModel], Handler]]
+
+    async def trigger_event(self, event: str, *args: Any) -> Any:
+        if event == "connect":
+            sid, environ, auth = (list(args) + [None, None, None])[:3]
+            return await self.connect(sid, environ, auth)
+        if event == "disconnect":
+            return None
+        sid, data = args[0], args[1:]
+        route = self.events.get(event)
+        if route is None:
+            await self.emit("error", _error("unknown-event", "no such event"), to=sid)
+            return _error("unknown-event", "no such event")
+        if len(data) > 1:
+            return await self._refuse(sid, "malformed", "send one object")
+        model, handler = route
+        raw = data[0] if data else {}
+        if not isinstance(raw, dict):
+            return await self._refuse(sid, "malformed", "send one JSON object")
+        try:
+            # The payload arrived as JSON; validating it as JSON keeps strict mode meaningful
+            # (no coercion of "5" to 5) while enum values may be given as their strings.
+            payload = model.model_validate_json(json.dumps(raw))
+        except ValidationError as exc:
+            return await self._refuse(sid, "invalid", "; ".join(str(e["loc"]) + ": " + e["msg"] for e in exc.errors()))
+        try:
+            return await handler(sid, payload)
+        except DomainError as exc:
+            return _error(exc.code, exc.detail)
+
+    async def _refuse(self, sid: str, code: str, detail: str) -> dict[str, Any]:
+        error = _error(code, detail)
+        await self.emit("error", error, to=sid)
+        return error
+
+    async def connect(self, sid: str, environ: dict[str, Any], auth: Any) -> bool:
+        """Each audience decides who may connect; refusing is the safe default."""
+        raise socketio.exceptions.ConnectionRefusedError("refused")
+
+
+class ParticipantNamespace(_Dispatching):
+    def __init__(self, room: WaitingRoom, tickets: LobbyTickets, courier: Courier, clock: Clock) -> None:
+        super().__init__(PARTICIPANT_NS)
+        self._room = room
+        self._tickets = tickets
+        self._courier = courier
+        self._clock = clock
+        self.events = {
+            "leave": (payloads.Empty, self._leave),
+            "joined_video": (payloads.Empty, self._joined),
+        }
+
+    async def connect(self, sid: str, environ: dict[str, Any], auth: Any) -> bool:
+        token = auth.get("ticket") if isinstance(auth, dict) else None
+        try:
+            lobby = self._tickets.verify(token, now=self._clock())
+        except InvalidToken as exc:
+            raise socketio.exceptions.ConnectionRefusedError("invalid-ticket") from exc
+        try:
+            notices = await self._room.arrive(lobby)
+        except DomainError as exc:
+            raise socketio.exceptions.ConnectionRefusedError(exc.code) from None
+        if lobby.participant_id in notices.closed:
+            # Removed or denied: the old ticket opens nothing until a host decides again.
+            raise socketio.exceptions.ConnectionRefusedError("not-admitted")
+        await self.save_session(sid, {"lobby": lobby})
+        await self.enter_room(sid, participant_room(lobby.participant_id))
+        await self._courier.deliver(notices)
+        return True
+
+    async def _lobby(self, sid: str) -> LobbyPass:
+        return (await self.get_session(sid))["lobby"]
+
+    async def _leave(self, sid: str, _: payloads.Empty) -> dict[str, Any]:
+        await self._courier.deliver(await self._room.leave(await self._lobby(sid)))
+        return {"ok": True}
+
+    async def _joined(self, sid: str, _: payloads.Empty) -> dict[str, Any]:
+        await self._courier.deliver(await self._room.join(await self._lobby(sid)))
+        return {"ok": True}
+
+
+class HostNamespace(_Dispatching):
+    def __init__(self, room: WaitingRoom, sessions: BrowserSessions, courier: Courier) -> None:
+        super().__init__(HOST_NS)
+        self._room = room
+        self._sessions = sessions
+        self._courier = courier
+        self.events = {
+            "admit": (payloads.OneParticipant, self._admit),
+            "admit_all_matching": (payloads.Empty, self._admit_all),
+            "deny": (payloads.Deny, self._deny),
+            "message": (payloads.Message, self._message),
+            "send_back": (payloads.OneParticipant, self._send_back),
+            "remove": (payloads.OneParticipant, self._remove),
+            "configure": (payloads.Configure, self._configure),
+            "end": (payloads.Empty, self._end),
+            "list": (payloads.Empty, self._list),
+        }
+
+    async def connect(self, sid: str, environ: dict[str, Any], auth: Any) -> bool:
+        meeting_id = auth.get("meeting_id") if isinstance(auth, dict) else None
+        if not isinstance(meeting_id, str) or len(meeting_id) != 36:
+            raise socketio.exceptions.ConnectionRefusedError("meeting-required")
+        session = await self._sessions.resume(_cookie(environ, COOKIE_NAME))
+        if session is None or not session.signed_in_staff or session.staff_id is None:
+            raise socketio.exceptions.ConnectionRefusedError("sign-in-required")
+        host = HostCaller(session.staff_id)
+        if not await self._room.is_host(host, meeting_id):
+            raise socketio.exceptions.ConnectionRefusedError("not-found")
+        await self.save_session(sid, {"host": host, "meeting_id": meeting_id, "session_id": session.id})
+        await self.enter_room(sid, host_room(meeting_id))
+        return True
+
+    async def _caller(self, sid: str) -> tuple[HostCaller, str]:
+        """The host and meeting of this socket, re-checked: a host removed meanwhile loses access."""
+        saved = await self.get_session(sid)
+        host, meeting_id = saved["host"], saved["meeting_id"]
+        if not await self._sessions.alive(saved["session_id"]) or not await self._room.is_host(host, meeting_id):
+            await self.disconnect(sid)
+            raise _NotHost()
+        return host, meeting_id
+
+    async def _done(self, notices: Notices) -> dict[str, Any]:
+        await self._courier.deliver(notices)
+        return {"ok": True}
+
+    async def _list(self, sid: str, _: payloads.Empty) -> dict[str, Any]:
+        host, meeting_id = await self._caller(sid)
+        settings, entries = await self._room.waiting_list(host, meeting_id)
+        return {"ok": True, "meeting": settings.as_payload(), "participants": [e.as_payload() for e in entries]}
+
+    async def _admit(self, sid: str, p: payloads.OneParticipant) -> dict[str, Any]:
+        host, meeting_id = await self._caller(sid)
+        return await self._done(await self._room.admit(host, meeting_id, p.participant_id))
+
+    async def _admit_all(self, sid: str, _: payloads.Empty) -> dict[str, Any]:
+        host, meeting_id = await self._caller(sid)
+        notices = await self._room.admit_all_matching(host, meeting_id)
+        await self._courier.deliver(notices)
+        return {"ok": True, "admitted": sorted(notices.admitted)}
+
+    async def _deny(self, sid: str, p: payloads.Deny) -> dict[str, Any]:
+        host, meeting_id = await self._caller(sid)
+        return await self._done(await self._room.deny(host, meeting_id, p.participant_id, p.message))
+
+    async def _message(self, sid: str, p: payloads.Message) -> dict[str, Any]:
+        host, meeting_id = await self._caller(sid)
+        return await self._done(await self._room.send_message(host, meeting_id, p.participant_id, p.text))
+
+    async def _send_back(self, sid: str, p: payloads.OneParticipant) -> dict[str, Any]:
+        host, meeting_id = await self._caller(sid)
+        return await self._done(await self._room.send_back(host, meeting_id, p.participant_id))
+
+    async def _remove(self, sid: str, p: payloads.OneParticipant) -> dict[str, Any]:
+        host, meeting_id = await self._caller(sid)
+        return await self._done(await self._room.remove(host, meeting_id, p.participant_id))
+
+    async def _configure(self, sid: str, p: payloads.Configure) -> dict[str, Any]:
+        host, meeting_id = await self._caller(sid)
+        return await self._done(
+            await self._room.configure(
+                host, meeting_id, locked=p.locked, admission_policy=p.admission_policy, show_queue_position=p.show_queue_position
+            )
+        )
+
+    async def _end(self, sid: str, _: payloads.Empty) -> dict[str, Any]:
+        host, meeting_id = await self._caller(sid)
+        return await self._done(await self._room.end(host, meeting_id))
+
+
+class _NotHost(DomainError):
+    code = "not-found"
+    status = 404
+    title = "No such meeting."

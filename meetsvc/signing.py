@@ -1,0 +1,135 @@
+"""Asymmetric signing keys for the tokens the service issues (lobby tickets), with rotation.
+
+Keys are Ed25519 (JWS ``EdDSA``) files in ``<keys_dir>/signing/<kid>.pem``. The newest key
+signs; every key still in the folder verifies, so rotating (``meetsvc keys rotate``) logs nobody
+out and voids no ticket already issued. The public keys are published as a JWKS.
+
+Verification pins the algorithm to EdDSA, finds the key by ``kid`` only among our own, and
+requires ``exp``, ``nbf``, ``iat``, ``aud``, ``iss`` and ``sub``: an ``alg: none`` token, an
+HMAC token signed with a public key, a token for another audience or an expired one is refused.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+ALGORITHM = "EdDSA"
+REQUIRED_CLAIMS = ["exp", "nbf", "iat", "aud", "iss", "sub"]
+
+
+class InvalidToken(Exception):
+    """The token is not one we issued for this purpose, or it is no longer valid."""
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    kid: str
+    private: Ed25519PrivateKey
+
+    @property
+    def public(self) -> Ed25519PublicKey:
+        return self.private.public_key()
+
+    def __repr__(self) -> str:
+        return f"SigningKey(kid={self.kid!r}, private=<hidden>)"
+
+
+def _new_kid(now: datetime) -> str:
+    return f"{now:%Y%m%d%H%M%S}-{secrets.token_hex(4)}"
+
+
+def create_key(folder: Path, now: datetime | None = None) -> SigningKey:
+    folder.mkdir(parents=True, exist_ok=True)
+    key = Ed25519PrivateKey.generate()
+    kid = _new_kid(now or datetime.now(timezone.utc))
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    fd = os.open(folder / f"{kid}.pem", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(pem)
+    return SigningKey(kid, key)
+
+
+def load_signing_keys(folder: Path, *, create_missing: bool) -> "KeySet":
+    """Read every key in the folder (file I/O: call it off the event loop)."""
+    keys = []
+    for path in sorted(folder.glob("*.pem")) if folder.exists() else []:
+        private = serialization.load_pem_private_key(path.read_bytes(), password=None)
+        if not isinstance(private, Ed25519PrivateKey):
+            raise ValueError(f"{path} is not an Ed25519 key")
+        keys.append(SigningKey(path.stem, private))
+    if not keys:
+        if not create_missing:
+            raise FileNotFoundError(f"no signing key in {folder}; create one with `meetsvc keys init`")
+        keys.append(create_key(folder))
+    return KeySet(tuple(keys))
+
+
+@dataclass(frozen=True)
+class KeySet:
+    """All keys that verify; the last (newest kid sorts last) signs."""
+
+    keys: tuple[SigningKey, ...]
+
+    @property
+    def active(self) -> SigningKey:
+        return self.keys[-1]
+
+    def sign(self, claims: dict[str, Any]) -> str:
+        key = self.active
+        return jwt.encode(claims, key.private, algorithm=ALGORITHM, headers={"kid": key.kid})
+
+    def verify(self, token: str, *, audience: str, issuer: str, now: datetime, leeway: float = 5.0) -> dict[str, Any]:
+        """The claims of a token we signed for ``audience``, valid at ``now`` (the service's clock)."""
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError:
+            raise InvalidToken("not a signed token") from None
+        if header.get("alg") != ALGORITHM:
+            raise InvalidToken("wrong algorithm")
+        key = next((k for k in self.keys if k.kid == header.get("kid")), None)
+        if key is None:
+            raise InvalidToken("unknown key")
+        try:
+            claims = jwt.decode(
+                token,
+                key.public,
+                algorithms=[ALGORITHM],
+                audience=audience,
+                issuer=issuer,
+                # Time is checked below against the service's clock, not the library's.
+                options={"require": REQUIRED_CLAIMS, "verify_exp": False, "verify_nbf": False, "verify_iat": False},
+            )
+        except jwt.PyJWTError as exc:
+            raise InvalidToken(exc.__class__.__name__) from None
+        moment = now.timestamp()
+        try:
+            expires, not_before = float(claims["exp"]), float(claims["nbf"])
+        except (TypeError, ValueError):
+            raise InvalidToken("malformed time claims") from None
+        if moment >= expires + leeway:
+            raise InvalidToken("expired")
+        if moment + leeway < not_before:
+            raise InvalidToken("not yet valid")
+        return claims
+
+    def jwks(self) -> dict[str, Any]:
+        def encode(key: SigningKey) -> str:
+            raw = key.public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+            return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+        return {
+            "keys": [
+                {"kty": "OKP", "crv": "Ed25519", "x": encode(key), "kid": key.kid, "use": "sig", "alg": ALGORITHM}
+                for key in self.keys
+            ]
+        }

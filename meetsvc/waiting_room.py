@@ -1,0 +1,602 @@
+"""The digital waiting room: arrivals, a host's decisions, and what each side may learn.
+
+Every operation runs in one transaction that locks the meeting's row, so two hosts (or two
+processes) deciding about the same meeting are serialised; the participant's state lives in the
+database, never only in a socket. Each operation returns :class:`Notices` — what to tell each
+participant's own page and the meeting's hosts — and the transport (socket.io) delivers them.
+Nothing here knows about sockets.
+
+What each side sees:
+
+* a participant: their own state, when the meeting starts, that the hosts know they are here,
+  their place in the queue if a host chose to show it, and messages a host sent them. Never
+  the meeting's title, the other people, or anything of theirs.
+* a host: each participant's name *as verified by eID* beside the name they were invited under,
+  their role and organisation, whether the verified person is the one invited, and since when
+  they wait.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.engine import Row
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from meetsvc.audit import AuditLog
+from meetsvc.directory import Clock, utc_now
+from meetsvc.domain.admission import (
+    Action,
+    Actor,
+    AdmissionPolicy,
+    Arrival,
+    matches_for_admit_all,
+    policy_admits,
+    transition,
+)
+from meetsvc.domain.errors import Conflict, NotFound, RuleViolation
+from meetsvc.domain.model import MeetingStatus, ParticipantRole, ParticipantState as S
+from meetsvc.domain.rules import check_text
+from meetsvc.storage.tables import (
+    identifications,
+    meeting_hosts,
+    meetings,
+    organisations,
+    participant_identities,
+    participants,
+)
+
+MAX_MESSAGE = 500
+
+
+class WaitingRoomClosed(Conflict):
+    code = "waiting-room-closed"
+    title = "The waiting room is not open."
+
+
+@dataclass(frozen=True, slots=True)
+class HostCaller:
+    staff_id: str
+
+    @property
+    def actor(self) -> str:
+        return f"staff:{self.staff_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class LobbyPass:
+    """Who a lobby ticket speaks for (see :mod:`meetsvc.realtime.tickets`)."""
+
+    participant_id: str
+    meeting_id: str
+    session_id: str
+    unverified: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ParticipantView:
+    """A participant's own page, and nothing more."""
+
+    state: str
+    starts_at: datetime
+    opens_at: datetime
+    hosts_notified: bool
+    position: int | None
+    message: str | None
+    verified_name: str | None
+
+    def as_payload(self, zone: Any) -> dict[str, Any]:
+        return {
+            "state": self.state,
+            "starts_at": self.starts_at.astimezone(zone).isoformat(),
+            "opens_at": self.opens_at.astimezone(zone).isoformat(),
+            "hosts_notified": self.hosts_notified,
+            "position": self.position,
+            "message": self.message,
+            "verified_name": self.verified_name,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class WaitingEntry:
+    """One line of the host's list."""
+
+    participant_id: str
+    invited_name: str
+    verified_name: str | None
+    verified: bool
+    matches_invitation: bool | None
+    role: str
+    organisation: str | None
+    state: str
+    waiting_since: datetime | None
+
+    def as_payload(self) -> dict[str, Any]:
+        return {
+            "participant_id": self.participant_id,
+            "invited_name": self.invited_name,
+            "verified_name": self.verified_name,
+            "verified": self.verified,
+            "matches_invitation": self.matches_invitation,
+            "role": self.role,
+            "organisation": self.organisation,
+            "state": self.state,
+            "waiting_since": self.waiting_since.isoformat() if self.waiting_since else None,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class MeetingSettingsView:
+    meeting_id: str
+    status: str
+    locked: bool
+    admission_policy: str
+    show_queue_position: bool
+
+    def as_payload(self) -> dict[str, Any]:
+        return {
+            "meeting_id": self.meeting_id,
+            "status": self.status,
+            "locked": self.locked,
+            "admission_policy": self.admission_policy,
+            "show_queue_position": self.show_queue_position,
+        }
+
+
+@dataclass
+class Notices:
+    """What to deliver after an operation: to participants' own rooms and to a meeting's hosts."""
+
+    meeting_id: str
+    participants: dict[str, ParticipantView] = field(default_factory=dict)
+    hosts: dict[str, WaitingEntry] = field(default_factory=dict)
+    meeting: MeetingSettingsView | None = None
+    # Participants whose sockets must leave (removed, denied, meeting ended).
+    closed: set[str] = field(default_factory=set)
+    # Participants who went from inside the meeting to outside it (credential revocation).
+    left_inside: set[str] = field(default_factory=set)
+    admitted: set[str] = field(default_factory=set)
+
+
+class WaitingRoom:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        audit: AuditLog,
+        *,
+        opens_before: timedelta = timedelta(minutes=15),
+        clock: Clock = utc_now,
+    ) -> None:
+        self._engine = engine
+        self._audit = audit
+        self._opens_before = opens_before
+        self._clock = clock
+
+    # Loading ---------------------------------------------------------------------------------
+
+    async def _meeting(self, connection: AsyncConnection, meeting_id: str, *, lock: bool) -> Row:
+        query = select(meetings).where(meetings.c.id == meeting_id)
+        if lock:
+            query = query.with_for_update()
+        row = (await connection.execute(query)).first()
+        if row is None:
+            raise NotFound("no such meeting")
+        return row
+
+    async def _host_meeting(self, connection: AsyncConnection, host: HostCaller, meeting_id: str, *, lock: bool = True) -> Row:
+        is_host = (
+            await connection.execute(
+                select(meeting_hosts.c.staff_id).where(
+                    meeting_hosts.c.meeting_id == meeting_id, meeting_hosts.c.staff_id == host.staff_id
+                )
+            )
+        ).first()
+        if is_host is None:
+            raise NotFound("no such meeting")  # not 403: do not confirm the meeting exists
+        return await self._meeting(connection, meeting_id, lock=lock)
+
+    async def _participant(self, connection: AsyncConnection, meeting_id: str, participant_id: str) -> Row:
+        row = (
+            await connection.execute(
+                select(participants).where(
+                    participants.c.id == participant_id,
+                    participants.c.meeting_id == meeting_id,
+                    participants.c.removed_at.is_(None),
+                )
+            )
+        ).first()
+        if row is None:
+            raise NotFound("no such participant")
+        return row
+
+    async def _identity(self, connection: AsyncConnection, participant_id: str) -> Row | None:
+        return (
+            await connection.execute(select(participant_identities).where(participant_identities.c.participant_id == participant_id))
+        ).first()
+
+    async def _position(self, connection: AsyncConnection, row: Row) -> int | None:
+        if row.state != S.WAITING.value or row.waiting_since is None:
+            return None
+        ahead = (
+            await connection.execute(
+                select(participants.c.id).where(
+                    participants.c.meeting_id == row.meeting_id,
+                    participants.c.state == S.WAITING.value,
+                    participants.c.removed_at.is_(None),
+                    (participants.c.waiting_since < row.waiting_since)
+                    | ((participants.c.waiting_since == row.waiting_since) & (participants.c.id < row.id)),
+                )
+            )
+        ).all()
+        return len(ahead) + 1
+
+    async def _view(self, connection: AsyncConnection, meeting: Row, row: Row, *, state: str | None = None) -> ParticipantView:
+        identity = await self._identity(connection, row.id)
+        return ParticipantView(
+            state=state or row.state,
+            starts_at=meeting.starts_at,
+            opens_at=meeting.starts_at - self._opens_before,
+            hosts_notified=row.state == S.WAITING.value,
+            position=await self._position(connection, row) if meeting.show_queue_position else None,
+            message=row.host_message,
+            verified_name=f"{identity.given_name} {identity.surname}" if identity and not row.unverified else None,
+        )
+
+    async def _entry(self, connection: AsyncConnection, row: Row) -> WaitingEntry:
+        identity = await self._identity(connection, row.id)
+        organisation = None
+        if row.organisation_id:
+            organisation = (
+                await connection.execute(select(organisations.c.name).where(organisations.c.id == row.organisation_id))
+            ).scalar()
+        verified = identity is not None and not row.unverified
+        return WaitingEntry(
+            participant_id=row.id,
+            invited_name=row.display_name,
+            verified_name=f"{identity.given_name} {identity.surname}" if verified and identity else None,
+            verified=verified,
+            matches_invitation=identity.matches_invitation if verified and identity else None,
+            role=row.role,
+            organisation=organisation,
+            state=row.state,
+            waiting_since=row.waiting_since,
+        )
+
+    @staticmethod
+    def _settings(meeting: Row) -> MeetingSettingsView:
+        return MeetingSettingsView(meeting.id, meeting.status, meeting.locked, meeting.admission_policy, meeting.show_queue_position)
+
+    async def _reload(self, connection: AsyncConnection, participant_id: str) -> Row:
+        return (await connection.execute(select(participants).where(participants.c.id == participant_id))).one()
+
+    async def _apply(
+        self,
+        connection: AsyncConnection,
+        meeting: Row,
+        row: Row,
+        action: Action,
+        actor: Actor,
+        actor_label: str,
+        notices: Notices,
+        **values: Any,
+    ) -> Row:
+        """Move one participant through the state machine, record it, and note who to tell."""
+        before = S(row.state)
+        after = transition(before, action, actor)
+        now = self._clock()
+        if after is S.WAITING and before is not S.WAITING:
+            values.setdefault("waiting_since", now)
+        if after is not before or values:
+            await connection.execute(
+                update(participants).where(participants.c.id == row.id).values(state=after.value, updated_at=now, **values)
+            )
+        if after is not before:
+            await self._audit.append(
+                connection, actor=actor_label, action=f"participant.{action.value}", subject_type="participant",
+                subject_id=row.id, meeting_id=meeting.id, details={"from": before.value, "to": after.value}, now=now,
+            )
+        fresh = await self._reload(connection, row.id)
+        notices.participants[row.id] = await self._view(connection, meeting, fresh)
+        notices.hosts[row.id] = await self._entry(connection, fresh)
+        inside = (S.ADMITTED, S.IN_MEETING)
+        if before in inside and after not in inside:
+            notices.left_inside.add(row.id)
+        if after is S.ADMITTED and before is not S.ADMITTED:
+            notices.admitted.add(row.id)
+        if after in (S.DENIED, S.REMOVED):
+            notices.closed.add(row.id)
+        return fresh
+
+    async def _requeue_positions(self, connection: AsyncConnection, meeting: Row, notices: Notices) -> None:
+        """Someone left the queue: tell those still waiting their new place (if shown)."""
+        if not meeting.show_queue_position:
+            return
+        rows = (
+            await connection.execute(
+                select(participants).where(
+                    participants.c.meeting_id == meeting.id,
+                    participants.c.state == S.WAITING.value,
+                    participants.c.removed_at.is_(None),
+                )
+            )
+        ).all()
+        for row in rows:
+            if row.id not in notices.participants:
+                notices.participants[row.id] = await self._view(connection, meeting, row)
+
+    # Participants ----------------------------------------------------------------------------
+
+    def _window(self, meeting: Row) -> str | None:
+        """Why the waiting room is closed now, or None when it is open."""
+        if not MeetingStatus(meeting.status).is_open:
+            return "closed"
+        if self._clock() < meeting.starts_at - self._opens_before:
+            return "not_open"
+        return None
+
+    async def _verified(self, connection: AsyncConnection, session_id: str) -> bool:
+        state = (
+            await connection.execute(
+                select(identifications.c.state)
+                .where(identifications.c.session_id == session_id)
+                .order_by(identifications.c.started_at.desc())
+                .limit(1)
+            )
+        ).scalar()
+        return state == "complete"
+
+    async def arrive(self, lobby: LobbyPass) -> Notices:
+        """A participant's socket connected: put them in the waiting room (or keep their place)."""
+        notices = Notices(lobby.meeting_id)
+        async with self._engine.begin() as connection:
+            meeting = await self._meeting(connection, lobby.meeting_id, lock=True)
+            row = await self._participant(connection, lobby.meeting_id, lobby.participant_id)
+            state = S(row.state)
+            if state in (S.DENIED, S.REMOVED):
+                notices.participants[row.id] = await self._view(connection, meeting, row)
+                notices.closed.add(row.id)
+                return notices
+            if state in (S.WAITING, S.ADMITTED, S.IN_MEETING):
+                # A reconnect: same place, same state, nothing for the hosts to act on.
+                notices.participants[row.id] = await self._view(connection, meeting, row)
+                return notices
+            closed = self._window(meeting)
+            if closed is None and meeting.locked:
+                closed = "locked"
+            if closed is not None:
+                notices.participants[row.id] = await self._view(connection, meeting, row, state=closed)
+                return notices
+            verified = await self._verified(connection, lobby.session_id)
+            if not verified and not lobby.unverified:
+                raise Conflict("identify with eID first")
+            row = await self._apply(
+                connection, meeting, row, Action.ARRIVE, Actor.PARTICIPANT, f"participant:{row.id}", notices,
+                unverified=not verified, host_message=None,
+            )
+            identity = await self._identity(connection, row.id)
+            arrival = Arrival(
+                role=ParticipantRole(row.role),
+                verified=verified,
+                matches_invitation=identity.matches_invitation if identity and verified else None,
+            )
+            policy = AdmissionPolicy(meeting.admission_policy)
+            if policy_admits(policy, arrival):
+                await self._apply(connection, meeting, row, Action.ADMIT, Actor.POLICY, f"policy:{policy.value}", notices)
+                await self._mark_in_progress(connection, meeting)
+        return notices
+
+    async def participant_view(self, lobby: LobbyPass) -> ParticipantView:
+        async with self._engine.connect() as connection:
+            meeting = await self._meeting(connection, lobby.meeting_id, lock=False)
+            row = await self._participant(connection, lobby.meeting_id, lobby.participant_id)
+            return await self._view(connection, meeting, row)
+
+    async def participant_state(self, participant_id: str) -> S | None:
+        async with self._engine.connect() as connection:
+            state = (
+                await connection.execute(
+                    select(participants.c.state).where(participants.c.id == participant_id, participants.c.removed_at.is_(None))
+                )
+            ).scalar()
+        return S(state) if state else None
+
+    async def join(self, lobby: LobbyPass) -> Notices:
+        return await self._participant_action(lobby, Action.JOIN)
+
+    async def leave(self, lobby: LobbyPass) -> Notices:
+        return await self._participant_action(lobby, Action.LEAVE)
+
+    async def _participant_action(self, lobby: LobbyPass, action: Action) -> Notices:
+        notices = Notices(lobby.meeting_id)
+        async with self._engine.begin() as connection:
+            meeting = await self._meeting(connection, lobby.meeting_id, lock=True)
+            row = await self._participant(connection, lobby.meeting_id, lobby.participant_id)
+            await self._apply(connection, meeting, row, action, Actor.PARTICIPANT, f"participant:{row.id}", notices)
+        return notices
+
+    # Hosts -----------------------------------------------------------------------------------
+
+    async def waiting_list(self, host: HostCaller, meeting_id: str) -> tuple[MeetingSettingsView, list[WaitingEntry]]:
+        async with self._engine.connect() as connection:
+            meeting = await self._host_meeting(connection, host, meeting_id, lock=False)
+            rows = (
+                await connection.execute(
+                    select(participants)
+                    .where(participants.c.meeting_id == meeting_id, participants.c.removed_at.is_(None))
+                    .order_by(participants.c.waiting_since.is_(None), participants.c.waiting_since, participants.c.id)
+                )
+            ).all()
+            return self._settings(meeting), [await self._entry(connection, row) for row in rows]
+
+    async def is_host(self, host: HostCaller, meeting_id: str) -> bool:
+        try:
+            async with self._engine.connect() as connection:
+                await self._host_meeting(connection, host, meeting_id, lock=False)
+        except NotFound:
+            return False
+        return True
+
+    async def _mark_in_progress(self, connection: AsyncConnection, meeting: Row) -> None:
+        if meeting.status == MeetingStatus.SCHEDULED.value:
+            await connection.execute(
+                update(meetings).where(meetings.c.id == meeting.id).values(status=MeetingStatus.IN_PROGRESS.value, updated_at=self._clock())
+            )
+
+    async def _host_action(
+        self, host: HostCaller, meeting_id: str, participant_id: str, action: Action, **values: Any
+    ) -> Notices:
+        notices = Notices(meeting_id)
+        async with self._engine.begin() as connection:
+            meeting = await self._host_meeting(connection, host, meeting_id)
+            if not MeetingStatus(meeting.status).is_open:
+                raise WaitingRoomClosed("the meeting has ended")
+            row = await self._participant(connection, meeting_id, participant_id)
+            was_waiting = row.state == S.WAITING.value
+            await self._apply(connection, meeting, row, action, Actor.HOST, host.actor, notices, **values)
+            if action is Action.ADMIT:
+                await self._mark_in_progress(connection, meeting)
+            if was_waiting:
+                await self._requeue_positions(connection, meeting, notices)
+        return notices
+
+    async def admit(self, host: HostCaller, meeting_id: str, participant_id: str) -> Notices:
+        return await self._host_action(host, meeting_id, participant_id, Action.ADMIT)
+
+    async def deny(self, host: HostCaller, meeting_id: str, participant_id: str, message: str | None = None) -> Notices:
+        return await self._host_action(host, meeting_id, participant_id, Action.DENY, host_message=_message(message))
+
+    async def send_back(self, host: HostCaller, meeting_id: str, participant_id: str) -> Notices:
+        return await self._host_action(host, meeting_id, participant_id, Action.SEND_BACK)
+
+    async def remove(self, host: HostCaller, meeting_id: str, participant_id: str) -> Notices:
+        return await self._host_action(host, meeting_id, participant_id, Action.REMOVE)
+
+    async def admit_all_matching(self, host: HostCaller, meeting_id: str) -> Notices:
+        """Admit every waiting participant whose verified identity is the one invited."""
+        notices = Notices(meeting_id)
+        async with self._engine.begin() as connection:
+            meeting = await self._host_meeting(connection, host, meeting_id)
+            if not MeetingStatus(meeting.status).is_open:
+                raise WaitingRoomClosed("the meeting has ended")
+            rows = (
+                await connection.execute(
+                    select(participants).where(
+                        participants.c.meeting_id == meeting_id,
+                        participants.c.state == S.WAITING.value,
+                        participants.c.removed_at.is_(None),
+                    )
+                )
+            ).all()
+            for row in rows:
+                identity = await self._identity(connection, row.id)
+                arrival = Arrival(
+                    ParticipantRole(row.role), identity is not None and not row.unverified,
+                    identity.matches_invitation if identity else None,
+                )
+                if matches_for_admit_all(arrival):
+                    await self._apply(connection, meeting, row, Action.ADMIT, Actor.HOST, host.actor, notices)
+            if notices.admitted:
+                await self._mark_in_progress(connection, meeting)
+                await self._requeue_positions(connection, meeting, notices)
+        return notices
+
+    async def send_message(self, host: HostCaller, meeting_id: str, participant_id: str | None, text: str) -> Notices:
+        """A message to one waiting participant, or to everyone waiting."""
+        text = _message(text) or ""
+        if not text:
+            raise RuleViolation.single("/text", "not_blank", "must not be empty")
+        notices = Notices(meeting_id)
+        async with self._engine.begin() as connection:
+            meeting = await self._host_meeting(connection, host, meeting_id)
+            query = select(participants).where(
+                participants.c.meeting_id == meeting_id,
+                participants.c.state == S.WAITING.value,
+                participants.c.removed_at.is_(None),
+            )
+            if participant_id is not None:
+                query = query.where(participants.c.id == participant_id)
+            rows = (await connection.execute(query)).all()
+            if participant_id is not None and not rows:
+                raise NotFound("no such waiting participant")
+            for row in rows:
+                await connection.execute(update(participants).where(participants.c.id == row.id).values(host_message=text))
+                notices.participants[row.id] = await self._view(connection, meeting, await self._reload(connection, row.id))
+            await self._audit.append(
+                connection, actor=host.actor, action="waiting_room.message", subject_type="meeting",
+                subject_id=meeting_id, meeting_id=meeting_id,
+                details={"recipients": len(rows), "to_one": participant_id is not None}, now=self._clock(),
+            )
+        return notices
+
+    async def configure(
+        self,
+        host: HostCaller,
+        meeting_id: str,
+        *,
+        locked: bool | None = None,
+        admission_policy: AdmissionPolicy | None = None,
+        show_queue_position: bool | None = None,
+    ) -> Notices:
+        values: dict[str, Any] = {}
+        if locked is not None:
+            values["locked"] = locked
+        if admission_policy is not None:
+            values["admission_policy"] = admission_policy.value
+        if show_queue_position is not None:
+            values["show_queue_position"] = show_queue_position
+        notices = Notices(meeting_id)
+        async with self._engine.begin() as connection:
+            meeting = await self._host_meeting(connection, host, meeting_id)
+            if not MeetingStatus(meeting.status).is_open:
+                raise WaitingRoomClosed("the meeting has ended")
+            if values:
+                await connection.execute(update(meetings).where(meetings.c.id == meeting_id).values(**values))
+                await self._audit.append(
+                    connection, actor=host.actor, action="waiting_room.configured", subject_type="meeting",
+                    subject_id=meeting_id, meeting_id=meeting_id,
+                    details={k: (v if not isinstance(v, str) else v) for k, v in values.items()}, now=self._clock(),
+                )
+            meeting = await self._meeting(connection, meeting_id, lock=False)
+            notices.meeting = self._settings(meeting)
+            if show_queue_position is not None:
+                await self._requeue_positions(connection, meeting, notices)
+        return notices
+
+    async def end(self, host: HostCaller, meeting_id: str) -> Notices:
+        """End the meeting: everyone waiting or inside leaves, the waiting room closes."""
+        notices = Notices(meeting_id)
+        now = self._clock()
+        async with self._engine.begin() as connection:
+            meeting = await self._host_meeting(connection, host, meeting_id)
+            if not MeetingStatus(meeting.status).is_open:
+                raise WaitingRoomClosed("the meeting has ended already")
+            await connection.execute(
+                update(meetings).where(meetings.c.id == meeting_id).values(status=MeetingStatus.ENDED.value, updated_at=now)
+            )
+            await self._audit.append(
+                connection, actor=host.actor, action="meeting.ended", subject_type="meeting",
+                subject_id=meeting_id, meeting_id=meeting_id, now=now,
+            )
+            meeting = await self._meeting(connection, meeting_id, lock=False)
+            rows = (
+                await connection.execute(
+                    select(participants).where(participants.c.meeting_id == meeting_id, participants.c.removed_at.is_(None))
+                )
+            ).all()
+            for row in rows:
+                await self._apply(connection, meeting, row, Action.END, Actor.SYSTEM, "system", notices)
+                notices.closed.add(row.id)
+            notices.meeting = self._settings(meeting)
+        return notices
+
+
+def _message(text: str | None) -> str | None:
+    if text is None or not text.strip():
+        return None
+    violations = check_text("/text", text, max_length=MAX_MESSAGE)
+    if violations:
+        raise RuleViolation(violations)
+    return text.strip()
