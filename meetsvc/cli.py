@@ -7,6 +7,7 @@
     meetsvc api-client create --organisation ID_OR_NAME --name NAME
     meetsvc audit verify                   check the audit log's hash chain
     meetsvc keys init                      create the key files (production set-up)
+    meetsvc keys rotate                    add a new signing key; older ones still verify
 
 Every command reads the same configuration as the service (``--config`` or ``MEETSVC_CONFIG``).
 """
@@ -63,9 +64,22 @@ async def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
 
 async def cmd_keys_init(args: argparse.Namespace, settings: Settings) -> int:
     from meetsvc.keys import load_keys
+    from meetsvc.signing import load_signing_keys
 
     await asyncio.to_thread(load_keys, settings.security.keys_dir, create_missing=True)
+    await asyncio.to_thread(load_signing_keys, settings.security.keys_dir / "signing", create_missing=True)
     _print(f"keys are in {settings.security.keys_dir} (back them up: without them stored personal numbers cannot be read)")
+    return 0
+
+
+async def cmd_keys_rotate(args: argparse.Namespace, settings: Settings) -> int:
+    from meetsvc.signing import create_key, load_signing_keys
+
+    folder = settings.security.keys_dir / "signing"
+    key = await asyncio.to_thread(create_key, folder)
+    keys = await asyncio.to_thread(load_signing_keys, folder, create_missing=False)
+    _print(f"new signing key {key.kid}; {len(keys.keys)} keys verify. Restart the service processes to sign with it;")
+    _print("remove an old key file only after every ticket it signed has expired (waiting_room.ticket_minutes).")
     return 0
 
 
@@ -158,6 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     keys = sub.add_parser("keys", help="the service's keys").add_subparsers(dest="action", required=True)
     keys.add_parser("init", help="create missing key files in security.keys_dir")
+    keys.add_parser("rotate", help="add a new signing key (older keys keep verifying)")
     return parser
 
 
@@ -168,6 +183,7 @@ COMMANDS: dict[tuple[str, str | None], Command] = {
     ("api-client", "create"): cmd_api_client_create,
     ("audit", "verify"): cmd_audit_verify,
     ("keys", "init"): cmd_keys_init,
+    ("keys", "rotate"): cmd_keys_rotate,
 }
 
 
