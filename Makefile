@@ -7,8 +7,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
+NODE_STAMP := node_modules/.installed
 
-.PHONY: run test install clean
+.PHONY: run test install browser clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit("meetsvc needs Python 3.11 or newer") if sys.version_info < (3, 11) else None'
@@ -23,14 +24,29 @@ $(TEST_STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@ $(STAMP)
 
-install: $(STAMP)
+# The pages' browser libraries (socket.io client, axe-core for tests) come from the npm
+# registry at set-up; they are served by the service and never committed.
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
 
-run: $(STAMP)
+# Browser tests drive Debian's Chromium. Install it where we can (root with apt); elsewhere
+# those tests skip with the reason (and fail in CI, which must run them).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	      || echo "note: could not install Debian's chromium; browser tests will be skipped"; \
+	  else echo "note: Debian's chromium is not installed; browser tests will be skipped"; fi; }
+
+install: $(STAMP) $(NODE_STAMP)
+
+run: $(STAMP) $(NODE_STAMP)
 	$(BIN)/meetsvc migrate
 	$(BIN)/meetsvc serve
 
-test: $(TEST_STAMP)
+test: $(TEST_STAMP) $(NODE_STAMP) browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 clean:
-	rm -rf $(VENV) var .pytest_cache
+	rm -rf $(VENV) var .pytest_cache node_modules

@@ -431,6 +431,11 @@ class WaitingRoom:
             ).all()
             return self._settings(meeting), [await self._entry(connection, row) for row in rows]
 
+    async def meeting_for_host(self, host: HostCaller, meeting_id: str) -> Row:
+        """The meeting's row for its host's console (title and times; hosts may see them)."""
+        async with self._engine.connect() as connection:
+            return await self._host_meeting(connection, host, meeting_id, lock=False)
+
     async def is_host(self, host: HostCaller, meeting_id: str) -> bool:
         try:
             async with self._engine.connect() as connection:

@@ -9,7 +9,7 @@ from aiohttp import web
 from meetsvc.domain.model import Language, MeetingStatus
 from meetsvc.state import IDENTIFICATION, INVITATIONS
 from meetsvc.web.context import current_session, set_session_cookie
-from meetsvc.web.i18n import LANGUAGE_COOKIE, request_language
+from meetsvc.web.i18n import LANGUAGE_COOKIE, request_language, translate
 from meetsvc.web.pages import _safe_next, error_page, render
 from meetsvc.sessions import SessionKind
 
@@ -77,3 +77,37 @@ async def choose_language(request: web.Request) -> web.StreamResponse:
     if chosen in ("sv", "en"):
         response.set_cookie(LANGUAGE_COOKIE, chosen, max_age=365 * 24 * 3600, samesite="Lax", path="/", httponly=True)
     raise response
+
+
+LOBBY_TEXT_KEYS = (
+    "lobby.state.waiting", "lobby.state.admitted", "lobby.state.in_meeting", "lobby.state.left",
+    "lobby.state.denied", "lobby.state.removed", "lobby.state.not_open", "lobby.state.locked",
+    "lobby.state.closed", "lobby.position", "lobby.reconnecting",
+)
+
+
+async def lobby_page(request: web.Request) -> web.StreamResponse:
+    """The waiting room page; its script asks for a lobby ticket and connects."""
+    session = await current_session(request)
+    if session is None or session.kind is not SessionKind.PARTICIPANT or session.participant_id is None:
+        return error_page(request, 401, "error.session")
+    view = await request.app[INVITATIONS].view(session.participant_id)
+    if view is None:
+        return error_page(request, 404, "error.link_invalid")
+    unverified = request.query.get("unverified") == "1"
+    verified = await request.app[IDENTIFICATION].verified(session)
+    if not verified and not unverified:
+        raise web.HTTPSeeOther("/m")
+    language = request_language(request, session.language)
+    return render(
+        request,
+        "lobby.html",
+        {
+            "csrf": session.csrf_token,
+            "verified_name": view.verified_name if verified and not unverified else None,
+            "unverified": unverified or not verified,
+            "when": spoken_time(view.starts_at, view.ends_at, view.time_zone, language),
+            "texts": {key: translate(language, key) for key in LOBBY_TEXT_KEYS},
+        },
+        language=language,
+    )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from aiohttp import web
 
 from meetsvc.state import EID
@@ -13,6 +15,17 @@ from meetsvc.web.pages import STATIC, render
 async def start_page(request: web.Request) -> web.Response:
     eid = request.app[EID]
     return render(request, "start.html", {"simulator_app_url": eid.simulator_app_url}, language=request_language(request))
+
+
+# Installed from the npm registry at set-up (make run / make test), never committed.
+NODE_MODULES = Path(__file__).resolve().parents[2] / "node_modules"
+SOCKETIO_CLIENT = NODE_MODULES / "socket.io-client" / "dist" / "socket.io.min.js"
+
+
+async def vendor_socketio(request: web.Request) -> web.StreamResponse:
+    if not SOCKETIO_CLIENT.exists():
+        raise web.HTTPNotFound()
+    return web.FileResponse(SOCKETIO_CLIENT, headers={"Cache-Control": "max-age=86400", "Content-Type": "text/javascript"})
 
 
 def add_page_routes(app: web.Application) -> None:
@@ -28,6 +41,9 @@ def add_page_routes(app: web.Application) -> None:
     app.router.add_get("/staff/login", staff.login_page, name="staff-login")
     app.router.add_get("/staff", staff.home, name="staff-home")
     app.router.add_post("/staff/logout", staff.logout, name="staff-logout")
+    app.router.add_get("/lobby", participant.lobby_page, name="lobby")
     app.router.add_post("/lobby/ticket", lobby.issue_ticket, name="lobby-ticket")
+    app.router.add_get("/staff/meetings/{meeting_id}", staff.host_console, name="host-console")
+    app.router.add_get("/static/vendor/socket.io.min.js", vendor_socketio, name="vendor-socketio")
     app.router.add_get("/.well-known/jwks.json", lobby.jwks, name="jwks")
     app.router.add_static("/static", STATIC, name="static", append_version=False)

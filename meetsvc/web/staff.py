@@ -6,9 +6,10 @@ from aiohttp import web
 
 from meetsvc.domain.callers import OrganisationCaller
 from meetsvc.sessions import SessionKind
-from meetsvc.state import BOOKING, DIRECTORY, SESSIONS
+from meetsvc.state import BOOKING, DIRECTORY, SESSIONS, WAITING_ROOM
+from meetsvc.waiting_room import HostCaller
 from meetsvc.web.context import current_session, require_form, set_session_cookie
-from meetsvc.web.i18n import request_language
+from meetsvc.web.i18n import request_language, translate
 from meetsvc.web.pages import error_page, render
 from meetsvc.web.participant import spoken_time
 
@@ -39,6 +40,8 @@ async def home(request: web.Request) -> web.StreamResponse:
     meetings = await request.app[BOOKING].list_meetings(caller, starts_from=request.app[BOOKING].now())
     rows = [
         {
+            "id": m.id,
+            "is_host": member.id in m.host_ids,
             "starts_at": m.starts_at,
             "when": spoken_time(m.starts_at, m.ends_at, m.time_zone, language),
             "title": m.title,
@@ -63,3 +66,34 @@ async def logout(request: web.Request) -> web.StreamResponse:
     response = web.HTTPSeeOther("/")
     response.del_cookie("meetsvc_session", path="/")
     raise response
+
+
+HOST_TEXT_KEYS = (
+    "host.waited", "host.invited_as", "host.not_verified", "host.match", "host.mismatch", "host.no_expectation",
+    "host.admit", "host.deny", "host.remove", "host.send_back", "host.message", "host.end_confirm", "host.arrival",
+)
+
+
+async def host_console(request: web.Request) -> web.StreamResponse:
+    """One meeting's waiting room, for its hosts (the socket re-checks on every event)."""
+    session = await current_session(request)
+    if session is None or not session.signed_in_staff or session.staff_id is None:
+        raise web.HTTPSeeOther("/staff/login")
+    meeting_id = request.match_info["meeting_id"]
+    host = HostCaller(session.staff_id)
+    if len(meeting_id) != 36 or not await request.app[WAITING_ROOM].is_host(host, meeting_id):
+        return error_page(request, 404, "error.not_found")
+    meeting = await request.app[WAITING_ROOM].meeting_for_host(host, meeting_id)
+    language = request_language(request, session.language)
+    return render(
+        request,
+        "host.html",
+        {
+            "meeting_id": meeting_id,
+            "title": meeting.title,
+            "starts_at": meeting.starts_at,
+            "when": spoken_time(meeting.starts_at, meeting.ends_at, meeting.time_zone, language),
+            "texts": {key: translate(language, key) for key in HOST_TEXT_KEYS},
+        },
+        language=language,
+    )

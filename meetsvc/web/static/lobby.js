@@ -1,0 +1,60 @@
+// The participant's waiting room: a lobby ticket from our own server, then a socket.io
+// connection that only ever hears this participant's own state. Reconnects on its own
+// (phones sleep and switch apps); the server keeps the place in the queue.
+(function () {
+  "use strict";
+  var root = document.getElementById("lobby");
+  if (!root || typeof io === "undefined") { return; }
+  var texts = JSON.parse(document.getElementById("texts").textContent);
+  var csrf = document.querySelector('meta[name="csrf-token"]').content;
+  var status = document.getElementById("status");
+  var position = document.getElementById("position");
+  var messageBox = document.getElementById("message-box");
+  var message = document.getElementById("message");
+  var join = document.getElementById("join");
+  var joinLink = document.getElementById("join-link");
+  var unverified = root.dataset.unverified === "1";
+
+  function say(el, text) { if (el.textContent !== text) { el.textContent = text; } }
+
+  function localTime(iso) {
+    var d = new Date(iso);
+    return d.toLocaleString(document.documentElement.lang === "en" ? "en-GB" : "sv-SE",
+      { weekday: "long", day: "numeric", month: "long", hour: "2-digit", minute: "2-digit" });
+  }
+
+  function ticket() {
+    return fetch("/lobby/ticket" + (unverified ? "?unverified=1" : ""), {
+      method: "POST", credentials: "same-origin", headers: { "X-CSRF-Token": csrf, "Accept": "application/json" }
+    }).then(function (r) { if (!r.ok) { throw new Error("ticket " + r.status); } return r.json(); });
+  }
+
+  function show(state) {
+    var text = texts["lobby.state." + state.state] || "";
+    say(status, text.replace("{when}", localTime(state.opens_at)));
+    if (state.position) {
+      say(position, texts["lobby.position"].replace("{position}", String(state.position)));
+      position.hidden = false;
+    } else { position.hidden = true; }
+    if (state.message) { say(message, state.message); messageBox.hidden = false; } else { messageBox.hidden = true; }
+  }
+
+  function connect() {
+    ticket().then(function (answer) {
+      var socket = io("/participant", { auth: { ticket: answer.ticket }, transports: ["websocket"] });
+      socket.on("state", show);
+      socket.on("credential", function (credential) {
+        joinLink.href = credential.join_url;
+        join.hidden = false;
+        joinLink.focus();
+        if (credential.open_now) { window.location.assign(credential.join_url); }
+      });
+      socket.on("connect_error", function () { say(status, texts["lobby.reconnecting"]); });
+      socket.on("disconnect", function () { say(status, texts["lobby.reconnecting"]); });
+    }).catch(function () {
+      say(status, texts["lobby.reconnecting"]);
+      window.setTimeout(connect, 3000);
+    });
+  }
+  connect();
+}());
