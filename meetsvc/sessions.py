@@ -27,6 +27,7 @@ from meetsvc.storage.tables import browser_sessions
 from meetsvc.tokens import looks_like_token, token_hash
 
 COOKIE_NAME = "meetsvc_session"
+TOUCH_EVERY = timedelta(seconds=30)
 
 
 class SessionKind(str, enum.Enum):
@@ -114,18 +115,34 @@ class BrowserSessions:
         """The live session for a cookie, touching its idle clock; None if absent or over."""
         if not token or not looks_like_token(token):
             return None
-        now = self._clock()
-        async with self._engine.begin() as connection:
+        async with self._engine.connect() as connection:
             row = (
                 await connection.execute(select(browser_sessions).where(browser_sessions.c.token_hash == token_hash(token)))
             ).first()
-            if row is None or row.ended_at is not None:
-                return None
-            if now >= row.expires_at or now - row.last_seen_at >= self._idle:
-                await connection.execute(update(browser_sessions).where(browser_sessions.c.id == row.id).values(ended_at=now))
-                return None
-            await connection.execute(update(browser_sessions).where(browser_sessions.c.id == row.id).values(last_seen_at=now))
+        if row is None or not await self._still_live(row):
+            return None
         return _from_row(row)
+
+    async def alive(self, session_id: str) -> bool:
+        """Whether a session (known by id, e.g. behind a socket) is still live; touches its idle clock."""
+        async with self._engine.connect() as connection:
+            row = (await connection.execute(select(browser_sessions).where(browser_sessions.c.id == session_id))).first()
+        return row is not None and await self._still_live(row)
+
+    async def _still_live(self, row) -> bool:  # type: ignore[no-untyped-def]
+        """End an expired session; otherwise move its idle clock — at most every TOUCH_EVERY,
+        so a page polling each second does not turn every poll into a database write."""
+        now = self._clock()
+        if row.ended_at is not None:
+            return False
+        if now >= row.expires_at or now - row.last_seen_at >= self._idle:
+            async with self._engine.begin() as connection:
+                await connection.execute(update(browser_sessions).where(browser_sessions.c.id == row.id).values(ended_at=now))
+            return False
+        if now - row.last_seen_at >= TOUCH_EVERY:
+            async with self._engine.begin() as connection:
+                await connection.execute(update(browser_sessions).where(browser_sessions.c.id == row.id).values(last_seen_at=now))
+        return True
 
     async def sign_in_staff(self, connection: AsyncConnection, session_id: str, staff_id: str) -> IssuedSession:
         """End the anonymous session and open a fresh one for the signed-in staff member."""
@@ -133,19 +150,6 @@ class BrowserSessions:
         row = (await connection.execute(select(browser_sessions).where(browser_sessions.c.id == session_id))).one()
         await connection.execute(update(browser_sessions).where(browser_sessions.c.id == session_id).values(ended_at=now))
         return await self.create(connection, SessionKind.STAFF, language=Language(row.language), staff_id=staff_id)
-
-    async def alive(self, session_id: str) -> bool:
-        """Whether a session (known by id, e.g. behind a socket) is still live; touches its idle clock."""
-        now = self._clock()
-        async with self._engine.begin() as connection:
-            row = (await connection.execute(select(browser_sessions).where(browser_sessions.c.id == session_id))).first()
-            if row is None or row.ended_at is not None:
-                return False
-            if now >= row.expires_at or now - row.last_seen_at >= self._idle:
-                await connection.execute(update(browser_sessions).where(browser_sessions.c.id == row.id).values(ended_at=now))
-                return False
-            await connection.execute(update(browser_sessions).where(browser_sessions.c.id == row.id).values(last_seen_at=now))
-        return True
 
     async def end(self, session_id: str) -> None:
         async with self._engine.begin() as connection:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from meetsvc.domain.callers import OrganisationCaller
+from meetsvc.domain.model import ParticipantRole, ParticipantState
 from meetsvc.sessions import SessionKind
 from meetsvc.state import BOOKING, DIRECTORY, SESSIONS, WAITING_ROOM
 from meetsvc.waiting_room import HostCaller
@@ -71,7 +72,7 @@ async def logout(request: web.Request) -> web.StreamResponse:
 HOST_TEXT_KEYS = (
     "host.waited", "host.invited_as", "host.not_verified", "host.match", "host.mismatch", "host.no_expectation",
     "host.admit", "host.deny", "host.remove", "host.send_back", "host.message", "host.end_confirm", "host.arrival",
-)
+) + tuple(f"role.{role.value}" for role in ParticipantRole) + tuple(f"state.{state.value}" for state in ParticipantState)
 
 
 async def host_console(request: web.Request) -> web.StreamResponse:

@@ -42,7 +42,7 @@
         var name = el("p", "name", p.verified ? p.verified_name : p.invited_name);
         item.appendChild(name);
         var facts = el("p", "facts-line");
-        facts.appendChild(el("span", "", texts["host.invited_as"] + ": " + p.invited_name + " · " + p.role + (p.organisation ? " · " + p.organisation : "")));
+        facts.appendChild(el("span", "", texts["host.invited_as"] + ": " + p.invited_name + " · " + (texts["role." + p.role] || p.role) + (p.organisation ? " · " + p.organisation : "")));
         item.appendChild(facts);
         var badge;
         if (!p.verified) { badge = el("p", "badge warn", texts["host.not_verified"]); }
@@ -73,7 +73,7 @@
           item.appendChild(actions);
           lists.inside.appendChild(item);
         } else {
-          item.appendChild(el("p", "", p.state));
+          item.appendChild(el("p", "", texts["state." + p.state] || p.state));
           if (p.state === "denied" || p.state === "removed") {
             actions.appendChild(button(texts["host.admit"], "admit", p.participant_id, "secondary"));
             item.appendChild(actions);
