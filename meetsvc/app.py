@@ -47,7 +47,11 @@ from meetsvc.state import (
     WAITING_ROOM,
     COURIER,
 )
+from meetsvc.handover import Handover
 from meetsvc.realtime.namespaces import HostNamespace, ParticipantNamespace
+from meetsvc.realtime.video import VideoNamespace
+from meetsvc.video.builtin import AUDIENCE as VIDEO_AUDIENCE
+from meetsvc.video.registry import create_backend
 from meetsvc.realtime.server import Courier, create_server
 from meetsvc.realtime.tickets import LobbyTickets
 from meetsvc.signing import load_signing_keys
@@ -101,13 +105,31 @@ def _storage(clock: Clock) -> Callable[[web.Application], AsyncIterator[None]]:
         )
         room = WaitingRoom(engine, audit, opens_before=timedelta(minutes=settings.waiting_room.opens_minutes_before), clock=clock)
         app[WAITING_ROOM] = room
-        courier = Courier(app[SOCKETS], settings.meetings.time_zone)
+        issuer = settings.server.base_url
+        backend = await asyncio.to_thread(
+            create_backend,
+            settings.video,
+            sign=signing.sign,
+            verify=lambda token: signing.verify(token, audience=VIDEO_AUDIENCE, issuer=issuer, now=clock()),
+            issuer=issuer,
+            public_url=issuer,
+            clock=clock,
+        )
+        handover = Handover(
+            engine, audit, backend, keys.pii_hash,
+            lifetime=timedelta(minutes=settings.waiting_room.video_credential_minutes), clock=clock,
+        )
+        video = VideoNamespace(room, signing, issuer=issuer, clock=clock) if backend.name == "builtin" else None
+        courier = Courier(app[SOCKETS], settings.meetings.time_zone, handover, video)
         app[COURIER] = courier
         app[SOCKETS].register_namespace(ParticipantNamespace(room, app[TICKETS], courier, clock))
         app[SOCKETS].register_namespace(HostNamespace(room, sessions, courier))
+        if video is not None:
+            app[SOCKETS].register_namespace(video)
         try:
             yield
         finally:
+            await backend.aclose()
             await engine.dispose()
 
     return storage

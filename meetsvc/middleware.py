@@ -28,7 +28,8 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "X-Frame-Options": "DENY",
     "Cross-Origin-Opener-Policy": "same-origin",
-    "Permissions-Policy": "geolocation=(), payment=(), usb=()",
+    # Camera and microphone only for our own pages (the built-in video backend).
+    "Permissions-Policy": "geolocation=(), payment=(), usb=(), camera=(self), microphone=(self)",
 }
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
 

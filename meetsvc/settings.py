@@ -13,6 +13,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal, Mapping
 
+from meetsvc.video.registry import VideoSettings
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 ENV_PREFIX = "MEETSVC_"
@@ -130,6 +131,7 @@ class SimulatorSettings(_Section):
 class WaitingRoomSettings(_Section):
     opens_minutes_before: int = Field(15, ge=0, le=240)
     ticket_minutes: int = Field(180, ge=5, le=720)
+    video_credential_minutes: int = Field(5, ge=1, le=60)
 
 
 class RealtimeSettings(_Section):
@@ -162,6 +164,7 @@ class Settings(_Section):
     simulator: SimulatorSettings = SimulatorSettings()
     waiting_room: WaitingRoomSettings = WaitingRoomSettings()
     realtime: RealtimeSettings = RealtimeSettings()
+    video: VideoSettings = VideoSettings()
     logging: LoggingSettings = LoggingSettings()
 
     @model_validator(mode="after")

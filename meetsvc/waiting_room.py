@@ -158,7 +158,9 @@ class Notices:
     closed: set[str] = field(default_factory=set)
     # Participants who went from inside the meeting to outside it (credential revocation).
     left_inside: set[str] = field(default_factory=set)
-    admitted: set[str] = field(default_factory=set)
+    # Participants who are inside and need a video credential now: just admitted, or an
+    # admitted participant's page reconnecting.
+    needs_credential: set[str] = field(default_factory=set)
 
 
 class WaitingRoom:
@@ -305,7 +307,7 @@ class WaitingRoom:
         if before in inside and after not in inside:
             notices.left_inside.add(row.id)
         if after is S.ADMITTED and before is not S.ADMITTED:
-            notices.admitted.add(row.id)
+            notices.needs_credential.add(row.id)
         if after in (S.DENIED, S.REMOVED):
             notices.closed.add(row.id)
         return fresh
@@ -362,6 +364,8 @@ class WaitingRoom:
             if state in (S.WAITING, S.ADMITTED, S.IN_MEETING):
                 # A reconnect: same place, same state, nothing for the hosts to act on.
                 notices.participants[row.id] = await self._view(connection, meeting, row)
+                if state is not S.WAITING:
+                    notices.needs_credential.add(row.id)
                 return notices
             closed = self._window(meeting)
             if closed is None and meeting.locked:
@@ -394,11 +398,15 @@ class WaitingRoom:
             row = await self._participant(connection, lobby.meeting_id, lobby.participant_id)
             return await self._view(connection, meeting, row)
 
-    async def participant_state(self, participant_id: str) -> S | None:
+    async def participant_state(self, participant_id: str, meeting_id: str) -> S | None:
         async with self._engine.connect() as connection:
             state = (
                 await connection.execute(
-                    select(participants.c.state).where(participants.c.id == participant_id, participants.c.removed_at.is_(None))
+                    select(participants.c.state).where(
+                        participants.c.id == participant_id,
+                        participants.c.meeting_id == meeting_id,
+                        participants.c.removed_at.is_(None),
+                    )
                 )
             ).scalar()
         return S(state) if state else None
@@ -503,7 +511,7 @@ class WaitingRoom:
                 )
                 if matches_for_admit_all(arrival):
                     await self._apply(connection, meeting, row, Action.ADMIT, Actor.HOST, host.actor, notices)
-            if notices.admitted:
+            if notices.needs_credential:
                 await self._mark_in_progress(connection, meeting)
                 await self._requeue_positions(connection, meeting, notices)
         return notices

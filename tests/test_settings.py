@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import typing
 import subprocess
 import sys
 from pathlib import Path
@@ -104,12 +105,19 @@ def test_the_service_refuses_to_start_on_bad_configuration(tmp_path):
     assert "server.port" in result.stderr
 
 
+def _model_of(annotation: object) -> type[BaseModel] | None:
+    """The settings model behind a field: ``Model`` or ``Model | None``."""
+    candidates = typing.get_args(annotation) or (annotation,)
+    models = [c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)]
+    return models[0] if models else None
+
+
 def _keys(model: type[BaseModel], prefix: str = "") -> list[str]:
     found = []
     for name, field in model.model_fields.items():
-        annotation = field.annotation
-        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            found += _keys(annotation, f"{name}.")
+        sub = _model_of(field.annotation)
+        if sub is not None:
+            found += _keys(sub, f"{prefix}{name}.")
         else:
             found.append(prefix + name)
     return found
@@ -121,10 +129,11 @@ def test_every_key_is_documented_in_the_production_example(key):
     text = EXAMPLE.read_text()
     section, _, name = key.rpartition(".")
     if section:
-        block = re.search(rf"^\[{section}\]\n(.*?)(?=^\[|\Z)", text, re.S | re.M)
+        block = re.search(rf"^\[{re.escape(section)}\]\n(.*?)(?=^\[|\Z)", text, re.S | re.M)
         assert block, f"section [{section}] missing from {EXAMPLE.name}"
         body = block.group(1)
     else:
         body = text.split("\n[", 1)[0]
-    match = re.search(rf"((?:^#.*\n)+)^{name} = ", body, re.M)
+    # A key is documented by a comment above it; optional ones may be shown commented out.
+    match = re.search(rf"((?:^#.*\n)+)^(?:# )?{name} = ", body, re.M)
     assert match, f"{key} is not set with a comment above it in {EXAMPLE.name}"

@@ -147,6 +147,7 @@ class HostNamespace(_Dispatching):
             "configure": (payloads.Configure, self._configure),
             "end": (payloads.Empty, self._end),
             "list": (payloads.Empty, self._list),
+            "join_video": (payloads.Empty, self._join_video),
         }
 
     async def connect(self, sid: str, environ: dict[str, Any], auth: Any) -> bool:
@@ -189,7 +190,7 @@ class HostNamespace(_Dispatching):
         host, meeting_id = await self._caller(sid)
         notices = await self._room.admit_all_matching(host, meeting_id)
         await self._courier.deliver(notices)
-        return {"ok": True, "admitted": sorted(notices.admitted)}
+        return {"ok": True, "admitted": sorted(notices.needs_credential)}
 
     async def _deny(self, sid: str, p: payloads.Deny) -> dict[str, Any]:
         host, meeting_id = await self._caller(sid)
@@ -214,6 +215,13 @@ class HostNamespace(_Dispatching):
                 host, meeting_id, locked=p.locked, admission_policy=p.admission_policy, show_queue_position=p.show_queue_position
             )
         )
+
+    async def _join_video(self, sid: str, _: payloads.Empty) -> dict[str, Any]:
+        """A host's own credential (moderator), to this socket only."""
+        host, meeting_id = await self._caller(sid)
+        credential = await self._courier.host_credential(meeting_id, host.staff_id)
+        await self.emit("credential", credential, to=sid)
+        return {"ok": True}
 
     async def _end(self, sid: str, _: payloads.Empty) -> dict[str, Any]:
         host, meeting_id = await self._caller(sid)

@@ -11,14 +11,22 @@ Decisions about compression and sizes are made here, on purpose:
 
 from __future__ import annotations
 
-from typing import Any
+import logging
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import socketio
 from aiohttp import web
 from engineio.async_drivers import aiohttp as engineio_aiohttp
 
+from meetsvc.handover import Handover
+from meetsvc.video.base import JoinCredential, VideoBackendError
 from meetsvc.waiting_room import Notices
+
+log = logging.getLogger(__name__)
+
+if TYPE_CHECKING:
+    from meetsvc.realtime.video import VideoNamespace
 
 PARTICIPANT_NS = "/participant"
 HOST_NS = "/host"
@@ -73,22 +81,48 @@ def create_server(
 
 
 class Courier:
-    """Delivers a :class:`Notices` to the right rooms, on whichever process they live."""
+    """Delivers a :class:`Notices` to the right rooms, on whichever process they live, and
+    hands admitted participants to the video backend (and takes them back)."""
 
-    def __init__(self, server: socketio.AsyncServer, time_zone: str) -> None:
+    def __init__(self, server: socketio.AsyncServer, time_zone: str, handover: Handover, video: VideoNamespace | None) -> None:
         self._server = server
         self._zone = ZoneInfo(time_zone)
+        self._handover = handover
+        self._video = video
 
-    async def deliver(self, notices: Notices, *, extra: dict[str, dict[str, Any]] | None = None) -> None:
+    @staticmethod
+    def _credential_payload(credential: JoinCredential) -> dict[str, Any]:
+        return {**credential.as_payload(), "open_now": True}
+
+    async def host_credential(self, meeting_id: str, staff_id: str) -> dict[str, Any]:
+        return self._credential_payload(await self._handover.host(meeting_id, staff_id))
+
+    async def deliver(self, notices: Notices) -> None:
+        meeting_id = notices.meeting_id
         for participant_id, view in notices.participants.items():
-            payload = view.as_payload(self._zone)
-            if extra and participant_id in extra:
-                payload.update(extra[participant_id])
-            await self._server.emit("state", payload, room=participant_room(participant_id), namespace=PARTICIPANT_NS)
+            await self._server.emit("state", view.as_payload(self._zone), room=participant_room(participant_id), namespace=PARTICIPANT_NS)
         for entry in notices.hosts.values():
-            await self._server.emit("participant", entry.as_payload(), room=host_room(notices.meeting_id), namespace=HOST_NS)
+            await self._server.emit("participant", entry.as_payload(), room=host_room(meeting_id), namespace=HOST_NS)
         if notices.meeting is not None:
-            await self._server.emit("meeting", notices.meeting.as_payload(), room=host_room(notices.meeting_id), namespace=HOST_NS)
+            await self._server.emit("meeting", notices.meeting.as_payload(), room=host_room(meeting_id), namespace=HOST_NS)
+        for participant_id in notices.left_inside:
+            await self._handover.revoke(meeting_id, participant_id)
+            if self._video is not None:
+                await self._video.revoke(participant_id, meeting_id)
+        if notices.meeting is not None and notices.meeting.status == "ended":
+            await self._handover.end(meeting_id)
+            if self._video is not None:
+                await self._video.end(meeting_id)
+        for participant_id in notices.needs_credential:
+            try:
+                credential = await self._handover.admit(meeting_id, participant_id)
+            except VideoBackendError as exc:
+                log.warning("video credential failed: %s", exc.__class__.__name__)
+                continue
+            # To this participant's own room only: nobody else ever sees their credential.
+            await self._server.emit(
+                "credential", self._credential_payload(credential), room=participant_room(participant_id), namespace=PARTICIPANT_NS
+            )
         for participant_id in notices.closed:
             # Denied, removed or ended: this socket hears nothing more of the meeting.
             await self._server.close_room(participant_room(participant_id), namespace=PARTICIPANT_NS)

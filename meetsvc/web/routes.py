@@ -8,7 +8,7 @@ from aiohttp import web
 
 from meetsvc.state import EID
 from meetsvc.web import identify, lobby, participant, staff
-from meetsvc.web.i18n import request_language
+from meetsvc.web.i18n import request_language, translate
 from meetsvc.web.pages import STATIC, render
 
 
@@ -28,6 +28,15 @@ async def vendor_socketio(request: web.Request) -> web.StreamResponse:
     return web.FileResponse(SOCKETIO_CLIENT, headers={"Cache-Control": "max-age=86400", "Content-Type": "text/javascript"})
 
 
+VIDEO_TEXT_KEYS = ("video.mute", "video.unmute", "video.camera_off", "video.camera_on", "video.left", "video.revoked", "video.no_media")
+
+
+async def video_page(request: web.Request) -> web.Response:
+    """The built-in backend's meeting page; the credential in its fragment opens the socket."""
+    language = request_language(request)
+    return render(request, "video.html", {"texts": {key: translate(language, key) for key in VIDEO_TEXT_KEYS}}, language=language)
+
+
 def add_page_routes(app: web.Application) -> None:
     app.router.add_get("/", start_page, name="start")
     app.router.add_get("/language", participant.choose_language, name="language")
@@ -44,6 +53,7 @@ def add_page_routes(app: web.Application) -> None:
     app.router.add_get("/lobby", participant.lobby_page, name="lobby")
     app.router.add_post("/lobby/ticket", lobby.issue_ticket, name="lobby-ticket")
     app.router.add_get("/staff/meetings/{meeting_id}", staff.host_console, name="host-console")
+    app.router.add_get("/video/{room}", video_page, name="video")
     app.router.add_get("/static/vendor/socket.io.min.js", vendor_socketio, name="vendor-socketio")
     app.router.add_get("/.well-known/jwks.json", lobby.jwks, name="jwks")
     app.router.add_static("/static", STATIC, name="static", append_version=False)

@@ -1,0 +1,126 @@
+"""Signalling for the built-in video backend: a WebRTC mesh among the admitted.
+
+A socket connects with the built-in backend's join credential (an EdDSA JWT for audience
+``meetsvc:video``, issued only at admission). Every signalling message re-checks the sender
+against the database — an admitted or in-meeting participant of that meeting, or one of its
+hosts — so a participant sent back, removed or ended out can relay nothing more, even with a
+credential that has not yet expired. Revocation also tells the others (``peer_left``), whose
+pages close their connection to that peer, so media stops at once on both sides.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import socketio
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from meetsvc.directory import Clock
+from meetsvc.domain.admission import is_inside
+from meetsvc.signing import InvalidToken, KeySet
+from meetsvc.video.builtin import AUDIENCE
+from meetsvc.waiting_room import HostCaller, WaitingRoom
+
+VIDEO_NS = "/video"
+HOST_PREFIX = "host-"
+
+
+def meeting_room(meeting_id: str) -> str:
+    return f"v:{meeting_id}"
+
+
+def peer_room(peer_id: str) -> str:
+    return f"vp:{peer_id}"
+
+
+class _Signal(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    to: str = Field(min_length=1, max_length=60)
+    data: dict[str, Any]
+
+
+class VideoNamespace(socketio.AsyncNamespace):
+    def __init__(self, room: WaitingRoom, keys: KeySet, *, issuer: str, clock: Clock) -> None:
+        super().__init__(VIDEO_NS)
+        self._room = room
+        self._keys = keys
+        self._issuer = issuer
+        self._clock = clock
+
+    async def _allowed(self, peer_id: str, meeting_id: str) -> bool:
+        """Whether this peer may be in the meeting's media *now* (checked on every message)."""
+        if peer_id.startswith(HOST_PREFIX):
+            return await self._room.is_host(HostCaller(peer_id[len(HOST_PREFIX):]), meeting_id)
+        state = await self._room.participant_state(peer_id, meeting_id)
+        return state is not None and is_inside(state)
+
+    async def trigger_event(self, event: str, *args: Any) -> Any:
+        if event == "connect":
+            sid, _environ, auth = (list(args) + [None, None, None])[:3]
+            return await self._connect(sid, auth)
+        if event == "disconnect":
+            return await self._gone(args[0])
+        sid, data = args[0], args[1:]
+        if event == "signal" and len(data) == 1:
+            return await self._signal(sid, data[0])
+        if event == "leave":
+            return await self._gone(sid, disconnect=True)
+        await self.emit("error", {"ok": False, "error": "unknown-event"}, to=sid)
+        return {"ok": False, "error": "unknown-event"}
+
+    async def _connect(self, sid: str, auth: Any) -> bool:
+        token = auth.get("token") if isinstance(auth, dict) else None
+        if not isinstance(token, str) or len(token) > 4096:
+            raise socketio.exceptions.ConnectionRefusedError("invalid-credential")
+        try:
+            claims = self._keys.verify(token, audience=AUDIENCE, issuer=self._issuer, now=self._clock())
+        except InvalidToken:
+            raise socketio.exceptions.ConnectionRefusedError("invalid-credential") from None
+        peer_id, meeting_id, name = claims.get("sub"), claims.get("mid"), claims.get("name", "")
+        if not isinstance(peer_id, str) or not isinstance(meeting_id, str):
+            raise socketio.exceptions.ConnectionRefusedError("invalid-credential")
+        if not await self._allowed(peer_id, meeting_id):
+            raise socketio.exceptions.ConnectionRefusedError("not-admitted")
+        await self.save_session(sid, {"peer_id": peer_id, "meeting_id": meeting_id, "name": str(name)[:200]})
+        await self.enter_room(sid, meeting_room(meeting_id))
+        await self.enter_room(sid, peer_room(peer_id))
+        await self.emit("peer_joined", {"peer_id": peer_id, "name": str(name)[:200]}, room=meeting_room(meeting_id), skip_sid=sid)
+        return True
+
+    async def _signal(self, sid: str, raw: Any) -> dict[str, Any]:
+        session = await self.get_session(sid)
+        try:
+            signal = _Signal.model_validate_json(json.dumps(raw))
+        except (ValidationError, TypeError, ValueError):
+            return {"ok": False, "error": "invalid"}
+        if not await self._allowed(session["peer_id"], session["meeting_id"]):
+            await self.revoke(session["peer_id"], session["meeting_id"])
+            return {"ok": False, "error": "not-admitted"}
+        if not await self._allowed(signal.to, session["meeting_id"]):
+            return {"ok": False, "error": "no-such-peer"}
+        await self.emit(
+            "signal",
+            {"from": session["peer_id"], "name": session["name"], "data": signal.data},
+            room=peer_room(signal.to),
+        )
+        return {"ok": True}
+
+    async def _gone(self, sid: str, *, disconnect: bool = False) -> dict[str, Any]:
+        session = await self.get_session(sid)
+        if session:
+            await self.emit("peer_left", {"peer_id": session["peer_id"]}, room=meeting_room(session["meeting_id"]), skip_sid=sid)
+        if disconnect:
+            await self.disconnect(sid)
+        return {"ok": True}
+
+    async def revoke(self, peer_id: str, meeting_id: str) -> None:
+        """Cut a peer out of the meeting's media: tell it, tell the others, stop relaying to it."""
+        await self.emit("revoked", {}, room=peer_room(peer_id))
+        await self.emit("peer_left", {"peer_id": peer_id}, room=meeting_room(meeting_id))
+        await self.close_room(peer_room(peer_id))
+
+    async def end(self, meeting_id: str) -> None:
+        await self.emit("revoked", {}, room=meeting_room(meeting_id))
+        await self.close_room(meeting_room(meeting_id))

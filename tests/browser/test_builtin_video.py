@@ -1,0 +1,87 @@
+"""The built-in video backend in a real browser: media flows between admitted participants,
+and stops at once when a host removes one of them."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from tests.support.lobby import PERSONS, book, host_cookie, host_socket, identify, invite, participant_socket, ticket
+
+INBOUND_BYTES = """
+async () => {
+  let total = 0;
+  const peers = (window.meetsvcVideo && window.meetsvcVideo.peers) || {};
+  for (const id of Object.keys(peers)) {
+    const stats = await peers[id].pc.getStats();
+    stats.forEach(r => { if (r.type === "inbound-rtp") { total += r.bytesReceived || 0; } });
+  }
+  return total;
+}
+"""
+CONNECTED = """
+() => Object.values((window.meetsvcVideo && window.meetsvcVideo.peers) || {})
+        .filter(p => p.pc.connectionState === "connected").length
+"""
+
+
+async def admitted_page(world, browser, meeting_id, person, name):
+    """A participant identified and admitted; their page is opened at the credential's URL."""
+    invited = await invite(world, meeting_id, name=name, personal_number=person)
+    await identify(world, invited, person)
+    socket = await participant_socket(world, await ticket(invited))
+    return invited, socket
+
+
+async def bytes_in(page) -> int:
+    return await page.evaluate(INBOUND_BYTES)
+
+
+async def test_media_flows_between_two_admitted_participants_and_stops_on_removal(world, browser, screenshots):
+    meeting = await book(world, starts_in=timedelta(minutes=5))
+    host = await host_socket(world, await host_cookie(world, world.hosts[world.municipality.id]), meeting["id"])
+    first, first_socket = await admitted_page(world, browser, meeting["id"], PERSONS[0], "Kim")
+    second, second_socket = await admitted_page(world, browser, meeting["id"], PERSONS[1], "Alex")
+    contexts = []
+    try:
+        pages = []
+        for invited, socket in ((first, first_socket), (second, second_socket)):
+            await host.call("admit", {"participant_id": invited.participant_id})
+            credential = await socket.wait_for("credential")
+            context = await browser.new_context(viewport={"width": 390, "height": 844})
+            contexts.append(context)
+            page = await context.new_page()
+            await page.goto(credential["join_url"])
+            pages.append(page)
+            await asyncio.sleep(0.5)  # let the first page be in the room before the second joins
+        a, b = pages
+        async with asyncio.timeout(20):
+            while await a.evaluate(CONNECTED) < 1 or await b.evaluate(CONNECTED) < 1:
+                await asyncio.sleep(0.2)
+        start_a, start_b = await bytes_in(a), await bytes_in(b)
+        await asyncio.sleep(2)
+        assert await bytes_in(a) > start_a and await bytes_in(b) > start_b, "media is flowing both ways"
+        await a.screenshot(path=screenshots / "video-two-peers.png")
+
+        # The host removes the second participant: both sides close that connection at once.
+        await host.call("remove", {"participant_id": second.participant_id})
+        await b.locator("#video-status").filter(has_text="inte längre med").wait_for(timeout=10000)
+        async with asyncio.timeout(10):
+            while await a.evaluate(CONNECTED) > 0:
+                await asyncio.sleep(0.2)
+        # The removed participant's camera and microphone are off; the other page has closed
+        # its connection to them and dropped their picture.
+        assert await b.evaluate("() => window.meetsvcVideo.localTracks().every(t => t.readyState === 'ended')")
+        assert await a.evaluate("() => Object.keys(window.meetsvcVideo.peers).length") == 0
+        assert await a.locator("#videos figure").count() == 1  # only their own
+        # And their credential opens nothing any more.
+        again = await contexts[1].new_page()
+        await again.goto((await second_socket.wait_for("credential"))["join_url"])
+        await again.locator("#video-status").filter(has_text="inte längre med").wait_for(timeout=10000)
+    finally:
+        for context in contexts:
+            await context.close()
+        for s in (host, first_socket, second_socket):
+            await s.close()
+        await first.close()
+        await second.close()

@@ -1,0 +1,111 @@
+"""Hand-over to the video backend happens only at admission, only to that participant, and
+is undone when they are sent back, removed or the meeting ends."""
+
+from __future__ import annotations
+
+import asyncio
+
+from sqlalchemy import select
+
+from meetsvc.state import COURIER, ENGINE
+from meetsvc.storage.tables import audit_log
+from tests.support.lobby import PERSONS, book, host_cookie, host_socket, identify, invite, participant_socket, ticket
+
+
+class RecordingBackend:
+    """Wraps the configured backend and notes every call the service makes to it."""
+
+    def __init__(self, inner) -> None:  # type: ignore[no-untyped-def]
+        self.inner = inner
+        self.name = inner.name
+        self.calls: list[tuple[str, str | None]] = []
+
+    async def ensure_room(self, room):  # type: ignore[no-untyped-def]
+        self.calls.append(("ensure_room", None))
+        return await self.inner.ensure_room(room)
+
+    async def issue(self, room, person):  # type: ignore[no-untyped-def]
+        self.calls.append(("issue", person.participant_id))
+        return await self.inner.issue(room, person)
+
+    async def revoke(self, room, participant_id):  # type: ignore[no-untyped-def]
+        self.calls.append(("revoke", participant_id))
+        return await self.inner.revoke(room, participant_id)
+
+    async def end_room(self, room):  # type: ignore[no-untyped-def]
+        self.calls.append(("end_room", None))
+        return await self.inner.end_room(room)
+
+    def parse_webhook(self, headers, body):  # type: ignore[no-untyped-def]
+        return self.inner.parse_webhook(headers, body)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+async def test_credentials_exist_only_after_admission_and_only_for_that_participant(world):
+    handover = world.service.app[COURIER]._handover
+    spy = RecordingBackend(handover.backend)
+    handover.backend = spy
+    meeting = await book(world)
+    host = await host_socket(world, await host_cookie(world, world.hosts[world.municipality.id]), meeting["id"])
+    people = []
+    for person, name in ((PERSONS[0], "Kim"), (PERSONS[1], "Alex")):
+        invited = await invite(world, meeting["id"], name=name, personal_number=person)
+        await identify(world, invited, person)
+        socket = await participant_socket(world, await ticket(invited))
+        await socket.wait_for("state")
+        people.append((invited, socket))
+    (kim, kim_socket), (alex, alex_socket) = people
+    try:
+        # Waiting, messaged, the meeting locked and unlocked: no backend call, no credential.
+        await host.call("message", {"text": "Strax"})
+        await host.call("configure", {"locked": True})
+        await host.call("configure", {"locked": False})
+        await asyncio.sleep(0.3)
+        assert spy.calls == []
+        assert kim_socket.of("credential") == [] and alex_socket.of("credential") == []
+
+        await host.call("admit", {"participant_id": kim.participant_id})
+        credential = await kim_socket.wait_for("credential")
+        assert credential["join_url"] and credential["expires_at"]
+        assert ("issue", kim.participant_id) in spy.calls
+        await asyncio.sleep(0.3)
+        assert alex_socket.of("credential") == []  # only to the admitted one's own socket
+        assert not any(c == ("issue", alex.participant_id) for c in spy.calls)
+
+        await host.call("send_back", {"participant_id": kim.participant_id})
+        await kim_socket.wait_for("state", lambda d: d["state"] == "waiting" and kim_socket.of("credential"))
+        assert ("revoke", kim.participant_id) in spy.calls
+
+        await host.call("end")
+        await kim_socket.wait_for("state", lambda d: d["state"] == "left")
+        assert ("end_room", None) in spy.calls
+    finally:
+        for s in (host, kim_socket, alex_socket):
+            await s.close()
+        await kim.close()
+        await alex.close()
+    async with world.service.app[ENGINE].connect() as connection:
+        actions = (await connection.execute(select(audit_log.c.action).where(audit_log.c.action.like("video.%")))).scalars().all()
+    assert actions == ["video.credential_issued", "video.revoked", "video.room_ended"]
+
+
+async def test_an_admitted_participant_reconnecting_gets_a_fresh_credential(world):
+    meeting = await book(world)
+    host = await host_socket(world, await host_cookie(world, world.hosts[world.municipality.id]), meeting["id"])
+    invited = await invite(world, meeting["id"], personal_number=PERSONS[0])
+    await identify(world, invited, PERSONS[0])
+    first = await participant_socket(world, await ticket(invited))
+    try:
+        await first.wait_for("state")
+        await host.call("admit", {"participant_id": invited.participant_id})
+        await first.wait_for("credential")
+        await first.close()
+        again = await participant_socket(world, await ticket(invited))
+        assert (await again.wait_for("state"))["state"] == "admitted"
+        assert (await again.wait_for("credential"))["join_url"]
+        await again.close()
+    finally:
+        await host.close()
+        await invited.close()
