@@ -32,7 +32,7 @@ from meetsvc.domain.model import (
     ParticipantState,
 )
 from meetsvc.pii import PersonalNumberVault
-from meetsvc.storage.tables import invitations, meeting_hosts, meetings, participants, staff_members
+from meetsvc.storage.tables import invitations, meeting_hosts, meetings, participant_identities, participants, staff_members
 from meetsvc.tokens import new_invitation_token, token_hash
 
 UNSET: object = object()
@@ -119,7 +119,7 @@ def _meeting_from_row(row: Row, host_ids: tuple[str, ...], participant_count: in
     )
 
 
-def _participant_from_row(row: Row, invitation: Row | None) -> Participant:
+def _participant_from_row(row: Row, invitation: Row | None, identified_at: datetime | None = None) -> Participant:
     return Participant(
         id=row.id,
         meeting_id=row.meeting_id,
@@ -142,6 +142,7 @@ def _participant_from_row(row: Row, invitation: Row | None) -> Participant:
         ),
         created_at=row.created_at,
         updated_at=row.updated_at,
+        identified_at=identified_at,
     )
 
 
@@ -412,7 +413,12 @@ class Booking:
                 .limit(1)
             )
         ).first()
-        return _participant_from_row(row, invitation)
+        identified_at = (
+            await connection.execute(
+                select(participant_identities.c.verified_at).where(participant_identities.c.participant_id == row.id)
+            )
+        ).scalar()
+        return _participant_from_row(row, invitation, identified_at)
 
     async def _issue_token(self, connection: AsyncConnection, participant_id: str, now: datetime) -> str:
         await connection.execute(

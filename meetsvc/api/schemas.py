@@ -152,6 +152,7 @@ class ParticipantOut(ResponseModel):
     expects_identity: bool = Field(description="Whether the invitation names the person expected to identify.")
     state: ParticipantState
     invitation: InvitationOut | None
+    identified_at: datetime | None = Field(description="When the participant last identified with eID, if ever.")
     created_at: datetime
     updated_at: datetime
 

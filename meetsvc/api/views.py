@@ -46,6 +46,7 @@ def participant_fields(participant: Participant) -> dict:  # type: ignore[type-a
             if invitation
             else None
         ),
+        identified_at=participant.identified_at,
         created_at=participant.created_at,
         updated_at=participant.updated_at,
     )

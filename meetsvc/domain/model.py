@@ -133,3 +133,4 @@ class Participant:
     invitation: Invitation | None
     created_at: datetime
     updated_at: datetime
+    identified_at: datetime | None = None

@@ -7,7 +7,7 @@ from pathlib import Path
 from aiohttp import web
 
 from meetsvc.state import EID
-from meetsvc.web import identify, lobby, participant, staff
+from meetsvc.web import identify, lobby, organise, participant, staff
 from meetsvc.web.i18n import request_language, translate
 from meetsvc.web.pages import STATIC, render
 
@@ -52,7 +52,14 @@ def add_page_routes(app: web.Application) -> None:
     app.router.add_post("/staff/logout", staff.logout, name="staff-logout")
     app.router.add_get("/lobby", participant.lobby_page, name="lobby")
     app.router.add_post("/lobby/ticket", lobby.issue_ticket, name="lobby-ticket")
+    app.router.add_get("/staff/meetings/new", organise.new_meeting_form, name="meeting-new")
+    app.router.add_post("/staff/meetings/new", organise.create_meeting, name="meeting-create")
     app.router.add_get("/staff/meetings/{meeting_id}", staff.host_console, name="host-console")
+    app.router.add_get("/staff/meetings/{meeting_id}/organise", organise.organise_page, name="meeting-organise")
+    app.router.add_post("/staff/meetings/{meeting_id}/participants", organise.add_participant, name="meeting-add-participant")
+    app.router.add_post("/staff/meetings/{meeting_id}/participants/{participant_id}/reissue", organise.reissue, name="meeting-reissue")
+    app.router.add_post("/staff/meetings/{meeting_id}/participants/{participant_id}/remove", organise.remove, name="meeting-remove")
+    app.router.add_post("/staff/meetings/{meeting_id}/cancel", organise.cancel, name="meeting-cancel")
     app.router.add_get("/video/{room}", video_page, name="video")
     app.router.add_get("/static/vendor/socket.io.min.js", vendor_socketio, name="vendor-socketio")
     app.router.add_get("/.well-known/jwks.json", lobby.jwks, name="jwks")

@@ -1,0 +1,241 @@
+"""Organiser pages: staff book a meeting and invite people, as API clients can through the API.
+
+The forms call the same booking operations as the API; a broken rule re-renders the form with
+what to correct (422) and changes nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+from datetime import date, datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from meetsvc.booking import NewMeeting, NewParticipant
+from meetsvc.domain.callers import OrganisationCaller
+from meetsvc.domain.errors import DomainError, RuleViolation
+from meetsvc.domain.model import CareArea, Language, ParticipantRole, StaffMember
+from meetsvc.sessions import BrowserSession
+from meetsvc.state import BOOKING, DIRECTORY, KEYS, SETTINGS
+from meetsvc.web.context import current_session, require_form
+from meetsvc.web.i18n import request_language
+from meetsvc.web.pages import error_page, render
+from meetsvc.web.participant import spoken_time
+
+ZONE = ZoneInfo("Europe/Stockholm")
+LINK_COOKIE = "meetsvc_new_link"
+
+
+async def _staff(request: web.Request) -> tuple[BrowserSession, StaffMember, OrganisationCaller]:
+    session = await current_session(request)
+    if session is None or not session.signed_in_staff or session.staff_id is None:
+        raise web.HTTPSeeOther("/staff/login")
+    member = await request.app[DIRECTORY].staff_member(session.staff_id)
+    if member is None or not member.can_organise:
+        raise web.HTTPForbidden()
+    return session, member, OrganisationCaller(member.organisation_id, f"staff:{member.id}")
+
+
+def _messages(error: DomainError) -> list[str]:
+    if isinstance(error, RuleViolation):
+        return [f"{v.field.strip('/').replace('_', ' ')}: {v.message}" for v in error.violations]
+    return [error.detail]
+
+
+def _local(day: str, clock: str) -> datetime:
+    """A Stockholm wall-clock time as an aware datetime (DST decided by the zone database)."""
+    return datetime.combine(date.fromisoformat(day), time.fromisoformat(clock), tzinfo=ZONE)
+
+
+async def _partners(request: web.Request, member: StaffMember) -> list[Any]:
+    organisations = await request.app[DIRECTORY].list_organisations()
+    own = next(o for o in organisations if o.id == member.organisation_id)
+    return [o for o in organisations if o.kind is own.kind.other]
+
+
+async def new_meeting_form(request: web.Request) -> web.StreamResponse:
+    session, member, _ = await _staff(request)
+    return await _render_new(request, session, member, {"title": "SIP-möte", "care_area": CareArea.OVRIGT.value}, [], 200)
+
+
+async def _render_new(request, session, member, form, errors, status):  # type: ignore[no-untyped-def]
+    language = request_language(request, session.language)
+    defaults = {"partner_organisation_id": "", "title": "", "care_area": "", "date": "", "starts": "", "ends": ""}
+    return render(
+        request,
+        "meeting_new.html",
+        {
+            "csrf": session.csrf_token,
+            "partners": await _partners(request, member),
+            "areas": [a.value for a in CareArea],
+            "form": {**defaults, **form},
+            "errors": errors,
+        },
+        status=status,
+        language=language,
+    )
+
+
+async def create_meeting(request: web.Request) -> web.StreamResponse:
+    session, member, caller = await _staff(request)
+    form = await require_form(request, session)
+    try:
+        try:
+            starts, ends = _local(form.get("date", ""), form.get("starts", "")), _local(form.get("date", ""), form.get("ends", ""))
+            area = CareArea(form.get("care_area", ""))
+        except ValueError:
+            raise RuleViolation.single("/date", "format", "give a date and times as YYYY-MM-DD and HH:MM") from None
+        meeting = await request.app[BOOKING].create_meeting(
+            caller,
+            NewMeeting(
+                partner_organisation_id=form.get("partner_organisation_id", ""),
+                title=form.get("title", ""),
+                care_area=area,
+                starts_at=starts,
+                ends_at=ends,
+                host_ids=(member.id,),
+            ),
+        )
+    except DomainError as error:
+        return await _render_new(request, session, member, form, _messages(error), 422)
+    raise web.HTTPSeeOther(f"/staff/meetings/{meeting.id}/organise")
+
+
+async def _render_organise(request, session, caller, meeting_id, *, form=None, errors=(), new_link=None, status=200):  # type: ignore[no-untyped-def]
+    booking = request.app[BOOKING]
+    meeting = await booking.get_meeting(caller, meeting_id)
+    participants = await booking.list_participants(caller, meeting_id)
+    organisations = [o for o in await request.app[DIRECTORY].list_organisations()
+                     if o.id in (meeting.organisation_id, meeting.partner_organisation_id)]
+    language = request_language(request, session.language)
+    defaults = {"role": ParticipantRole.INDIVIDUAL.value, "display_name": "", "organisation_id": "", "email": "", "mobile": "", "language": "sv"}
+    return render(
+        request,
+        "meeting_organise.html",
+        {
+            "csrf": session.csrf_token,
+            "meeting": meeting,
+            "when": spoken_time(meeting.starts_at, meeting.ends_at, meeting.time_zone, language),
+            "open": meeting.status.is_open,
+            "participants": participants,
+            "organisations": organisations,
+            "roles": [r.value for r in ParticipantRole],
+            "form": {**defaults, **(form or {})},
+            "errors": list(errors),
+            "new_link": new_link,
+        },
+        status=status,
+        language=language,
+    )
+
+
+def _meeting_id(request: web.Request) -> str:
+    value = request.match_info["meeting_id"]
+    if len(value) != 36:
+        raise web.HTTPNotFound()
+    return value
+
+
+async def organise_page(request: web.Request) -> web.StreamResponse:
+    session, _, caller = await _staff(request)
+    meeting_id = _meeting_id(request)
+    link = _unseal(request, request.cookies.get(LINK_COOKIE))
+    try:
+        response = await _render_organise(request, session, caller, meeting_id, new_link=link)
+    except DomainError:
+        return error_page(request, 404, "error.not_found")
+    if link is not None:
+        response.del_cookie(LINK_COOKIE, path=f"/staff/meetings/{meeting_id}/organise")
+    return response
+
+
+async def add_participant(request: web.Request) -> web.StreamResponse:
+    session, _, caller = await _staff(request)
+    meeting_id = _meeting_id(request)
+    form = await require_form(request, session)
+    try:
+        try:
+            role, language = ParticipantRole(form.get("role", "")), Language(form.get("language", "sv"))
+        except ValueError:
+            raise RuleViolation.single("/role", "enum", "choose a role and a language from the lists") from None
+        issued = await request.app[BOOKING].add_participant(
+            caller,
+            meeting_id,
+            NewParticipant(
+                role=role,
+                display_name=form.get("display_name", ""),
+                organisation_id=form.get("organisation_id") or None,
+                email=form.get("email") or None,
+                mobile=form.get("mobile") or None,
+                language=language,
+                personal_number=form.get("personal_number") or None,
+            ),
+        )
+    except DomainError as error:
+        if error.status == 404:
+            return error_page(request, 404, "error.not_found")
+        form.pop("personal_number", None)  # never echoed back into a page
+        return await _render_organise(request, session, caller, meeting_id, form=form, errors=_messages(error), status=422)
+    return _show_link_once(request, meeting_id, issued.token)
+
+
+def _show_link_once(request: web.Request, meeting_id: str, token: str) -> web.StreamResponse:
+    """Post/redirect/get, carrying the new link in a short-lived encrypted cookie.
+
+    The link must be shown once, must not sit in a URL (history, logs), and reloading the page
+    must not add the participant again; so the POST answers a redirect, and the GET that follows
+    shows the link from the cookie and deletes it.
+    """
+    path = f"/staff/meetings/{meeting_id}/organise"
+    sealed = _seal(request, f"{request.app[SETTINGS].server.base_url}/j/{token}")
+    response = web.HTTPSeeOther(path)
+    response.set_cookie(
+        LINK_COOKIE, sealed, path=path, max_age=60, httponly=True, samesite="Strict",
+        secure=request.app[SETTINGS].security.secure_cookies,
+    )
+    raise response
+
+
+def _seal(request: web.Request, text: str) -> str:
+    nonce = os.urandom(12)
+    sealed = AESGCM(request.app[KEYS].session.reveal()).encrypt(nonce, text.encode(), b"organise-link")
+    return base64.urlsafe_b64encode(nonce + sealed).decode()
+
+
+def _unseal(request: web.Request, value: str | None) -> str | None:
+    if not value:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(value.encode())
+        return AESGCM(request.app[KEYS].session.reveal()).decrypt(raw[:12], raw[12:], b"organise-link").decode()
+    except (ValueError, InvalidTag):
+        return None
+
+
+async def reissue(request: web.Request) -> web.StreamResponse:
+    session, _, caller = await _staff(request)
+    meeting_id = _meeting_id(request)
+    await require_form(request, session)
+    issued = await request.app[BOOKING].reissue_invitation(caller, meeting_id, request.match_info["participant_id"])
+    return _show_link_once(request, meeting_id, issued.token)
+
+
+async def remove(request: web.Request) -> web.StreamResponse:
+    session, _, caller = await _staff(request)
+    meeting_id = _meeting_id(request)
+    await require_form(request, session)
+    await request.app[BOOKING].remove_participant(caller, meeting_id, request.match_info["participant_id"])
+    raise web.HTTPSeeOther(f"/staff/meetings/{meeting_id}/organise")
+
+
+async def cancel(request: web.Request) -> web.StreamResponse:
+    session, _, caller = await _staff(request)
+    meeting_id = _meeting_id(request)
+    await require_form(request, session)
+    await request.app[BOOKING].cancel(caller, meeting_id)
+    raise web.HTTPSeeOther(f"/staff/meetings/{meeting_id}/organise")
