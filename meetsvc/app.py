@@ -116,7 +116,7 @@ def _storage(clock: Clock) -> Callable[[web.Application], AsyncIterator[None]]:
             clock=clock,
         )
         handover = Handover(
-            engine, audit, backend, keys.pii_hash,
+            engine, audit, backend, keys.derive("video room names"),
             lifetime=timedelta(minutes=settings.waiting_room.video_credential_minutes), clock=clock,
         )
         video = VideoNamespace(room, signing, issuer=issuer, clock=clock) if backend.name == "builtin" else None

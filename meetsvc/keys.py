@@ -11,6 +11,8 @@ cannot leak it.
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import os
 import secrets
 from dataclasses import dataclass
@@ -57,6 +59,11 @@ class KeyRing:
     pii_hash: Secret
     audit_chain: Secret
     session: Secret
+
+    def derive(self, purpose: str) -> Secret:
+        """A key for one narrow purpose, derived from the session key (HMAC-SHA256), so a new
+        purpose needs no new file and no two purposes share a key."""
+        return Secret(hmac.new(self.session.reveal(), purpose.encode(), hashlib.sha256).digest())
 
 
 def _read_or_create(path: Path, create: bool) -> Secret:

@@ -26,7 +26,7 @@ import hashlib
 import hmac
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Literal, Mapping, Protocol, runtime_checkable
 
 Role = Literal["moderator", "guest"]
@@ -193,3 +193,8 @@ def header(headers: Mapping[str, str], name: str) -> str | None:
 def capped_lifetime(person: JoinRequest, configured_max: int) -> int:
     """The lifetime a credential gets: what was asked, never more than the backend's maximum."""
     return min(person.lifetime_seconds, configured_max)
+
+
+def expiry(now: datetime, seconds: int) -> datetime:
+    """The instant a token's ``exp`` names: whole seconds, so ``expires_at`` is exactly that."""
+    return datetime.fromtimestamp(int((now + timedelta(seconds=seconds)).timestamp()), timezone.utc)

@@ -13,13 +13,12 @@ has not expired, on whichever process their socket lives. That is why :meth:`rev
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any, Callable, Mapping
 from urllib.parse import quote
 
 from pydantic import Field
 
-from meetsvc.video.base import Clock, JoinCredential, JoinRequest, RoomSpec, WebhookEvent, capped_lifetime, utc_now
+from meetsvc.video.base import Clock, JoinCredential, JoinRequest, RoomSpec, WebhookEvent, capped_lifetime, expiry, utc_now
 from meetsvc.video.config import AdapterConfig
 
 AUDIENCE = "meetsvc:video"
@@ -63,7 +62,7 @@ class BuiltinBackend:
 
     async def issue(self, room: RoomSpec, person: JoinRequest) -> JoinCredential:
         now = self._clock()
-        expires = now + timedelta(seconds=capped_lifetime(person, self._config.max_lifetime_seconds))
+        expires = expiry(now, capped_lifetime(person, self._config.max_lifetime_seconds))
         token = self._sign(
             {
                 "iss": self._issuer,

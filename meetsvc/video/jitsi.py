@@ -43,6 +43,7 @@ from meetsvc.video.base import (
     RoomSpec,
     WebhookEvent,
     capped_lifetime,
+    expiry,
     utc_now,
 )
 from meetsvc.video.config import AdapterConfig, http_url, one_source, read_secret
@@ -133,7 +134,7 @@ class JitsiBackend:
 
     async def issue(self, room: RoomSpec, person: JoinRequest) -> JoinCredential:
         now = self._clock()
-        expires = now + timedelta(seconds=capped_lifetime(person, self._config.max_lifetime_seconds))
+        expires = expiry(now, capped_lifetime(person, self._config.max_lifetime_seconds))
         moderator = person.is_moderator
         claims: dict[str, object] = {
             "iss": self._config.app_id,

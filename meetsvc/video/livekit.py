@@ -50,6 +50,7 @@ from meetsvc.video.base import (
     WebhookEvent,
     WebhookRejected,
     capped_lifetime,
+    expiry,
     header,
     utc_now,
 )
@@ -131,7 +132,7 @@ class LiveKitBackend:
 
     def _token(self, claims: dict[str, Any], lifetime: timedelta) -> tuple[str, datetime]:
         now = self._clock()
-        expires = now + lifetime
+        expires = expiry(now, int(lifetime.total_seconds()))
         body = {**claims, "iss": self._config.api_key, "nbf": int(now.timestamp()), "exp": int(expires.timestamp())}
         return jwt.encode(body, self._secret.reveal(), algorithm="HS256"), expires
 
@@ -229,12 +230,13 @@ class LiveKitBackend:
             event = json.loads(body)
         except ValueError:
             raise WebhookRejected("webhook body is not JSON") from None
-        kind = _EVENTS.get(event.get("event", "")) if isinstance(event, dict) else None
+        kind = _EVENTS.get(str(event.get("event", ""))) if isinstance(event, dict) else None
         if kind is None:
             return None
-        room = (event.get("room") or {}).get("name")
-        identity = (event.get("participant") or {}).get("identity")
-        if not isinstance(room, str) or not isinstance(identity, str):
+        room, participant = event.get("room"), event.get("participant")
+        room = room.get("name") if isinstance(room, dict) else None
+        identity = participant.get("identity") if isinstance(participant, dict) else None
+        if not isinstance(room, str) or not isinstance(identity, str) or not room or not identity:
             raise WebhookRejected("participant event without room or identity")
         return WebhookEvent(self.name, kind, room, identity, _timestamp(event.get("createdAt", event.get("created_at"))))
 

@@ -158,14 +158,15 @@ class VidicueBackend:
 
     def _user_path(self, room: RoomSpec, participant_id: str) -> str:
         if not _ID.match(participant_id):
-            raise ValueError("participant_id must be 1-100 characters of A-Z, a-z, 0-9, '-' and '_'")
+            # Refused before any call: an id we could not invalidate later must not get a link.
+            raise VideoBackendRefused("participant id must be 1-100 characters of A-Z, a-z, 0-9, '-' and '_'")
         return f"/api/room/{quote(self.room_id(room), safe=':')}/{quote(participant_id, safe='')}/invalidate"
 
     async def ensure_room(self, room: RoomSpec) -> None:
         """Nothing to call: minting the first link creates the room."""
 
     async def issue(self, room: RoomSpec, person: JoinRequest) -> JoinCredential:
-        self._user_path(room, person.participant_id)  # the id must be one we can invalidate later
+        self._user_path(room, person.participant_id)
         lock = self._config.room_lock
         now = self._clock()
         reply = await self._post(

@@ -1,0 +1,1 @@
+"""Video backend tests (a package, so module names such as test_contract stay unique)."""
