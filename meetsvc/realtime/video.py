@@ -57,11 +57,17 @@ class VideoNamespace(socketio.AsyncNamespace):
         return state is not None and is_inside(state)
 
     async def trigger_event(self, event: str, *args: Any) -> Any:
-        if event == "connect":
-            sid, _environ, auth = (list(args) + [None, None, None])[:3]
-            return await self._connect(sid, auth)
-        if event == "disconnect":
-            return await self._gone(args[0])
+        if event in ("connect", "disconnect"):
+            sid = args[0]
+            # A client may send an ordinary event *named* "connect" or "disconnect"; only the
+            # server's own handshake and teardown pass the connection's environ object.
+            if event == "connect" and len(args) >= 2 and args[1] is not None and args[1] is self.server.get_environ(sid, namespace=self.namespace):
+                return await self._connect(sid, args[2] if len(args) > 2 else None)
+            if event == "disconnect" and not self.server.manager.is_connected(sid, self.namespace):
+                # A real teardown: the manager has already marked the socket as leaving.
+                return await self._gone(sid)
+            await self.emit("error", {"ok": False, "error": "unknown-event"}, to=sid)
+            return {"ok": False, "error": "unknown-event"}
         sid, data = args[0], args[1:]
         if event == "signal" and len(data) == 1:
             return await self._signal(sid, data[0])
