@@ -217,3 +217,40 @@ audit_head = Table(
     Column("seq", Integer, nullable=False),
     Column("hash", String(64), nullable=False),
 )
+
+# Messages to participants, recorded in the transaction that causes them and sent afterwards by
+# the one delivery loop of each process (meetsvc.notify). ``dedupe_key`` makes enqueueing
+# idempotent; ``claimed_by``/``claimed_until`` are the lease that lets another process (or this
+# one after a restart) retry a message whose sender died. ``recipient``, ``body`` and
+# ``attachment`` are personal data: the content is cleared once a message is final and the
+# recipient by the retention purge. ``last_error`` holds a reason built from codes, never a
+# server's free text (which often echoes the address).
+outbox_messages = Table(
+    "outbox_messages",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("meeting_id", String(ID), ForeignKey("meetings.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("participant_id", String(ID), ForeignKey("participants.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("channel", String(10), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("dedupe_key", String(200), nullable=False, unique=True),
+    Column("recipient", String(254)),
+    Column("sender_name", String(200)),
+    Column("subject", String(300)),
+    Column("body", Text),
+    Column("attachment", Text),
+    Column("language", String(5), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UtcDateTime, nullable=False),
+    # A message not sent by then is cancelled (a reminder after the meeting has started).
+    Column("expires_at", UtcDateTime),
+    Column("last_error", String(200)),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("sent_at", UtcDateTime),
+    # Which adapter took it: "smtp", "sms-http", or "outbox" (development: kept for the dev page).
+    Column("sent_via", String(20)),
+    Column("claimed_by", String(100)),
+    Column("claimed_until", UtcDateTime),
+    Index("ix_outbox_messages_status_next_attempt", "status", "next_attempt_at"),
+)

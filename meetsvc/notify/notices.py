@@ -1,0 +1,252 @@
+"""Recording notices inside the booking transaction that causes them.
+
+Booking calls these with its own connection, after writing the change and before commit: the
+notices and the change are committed together or not at all. Each call picks the participant's
+channels (e-mail if they have an address, SMS if they have a mobile number, as far as each
+channel is switched on) and writes one outbox message per channel under a dedupe key, so calling
+twice for the same change records nothing new:
+
+=============  ================================================================
+invitation     ``invitation:<participant>:<sequence>:<channel>``
+update         ``update:<participant>:<sequence>:<channel>``
+cancellation   ``cancellation:<participant>:<sequence>:<channel>``
+reminder       ``reminder:<participant>:<channel>:<minutes before>:<starts_at>``
+=============  ================================================================
+
+A newer notice supersedes older ones still waiting: an update cancels the participant's unsent
+invitation, update and reminders (and records fresh reminders for the new time); a cancellation
+cancels everything unsent, and is itself only sent on a channel that already carried an
+invitation or update, so nobody hears of a meeting only through its cancellation.
+
+The meeting and participant may be database rows or the domain's dataclasses: only the
+attributes in :class:`MeetingLike` and :class:`ParticipantLike` are read.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Callable, Protocol
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from meetsvc.notify import outbox
+from meetsvc.notify.messages import MessageBuilder, NoticeView, RenderedNotice
+from meetsvc.notify.model import ChannelName, MessageKind
+from meetsvc.notify.outbox import NewMessage
+
+Clock = Callable[[], datetime]
+
+
+class MeetingLike(Protocol):
+    @property
+    def id(self) -> str: ...
+    @property
+    def sequence(self) -> int: ...
+    @property
+    def starts_at(self) -> datetime: ...
+    @property
+    def ends_at(self) -> datetime: ...
+
+
+class ParticipantLike(Protocol):
+    @property
+    def id(self) -> str: ...
+    @property
+    def email(self) -> str | None: ...
+    @property
+    def mobile(self) -> str | None: ...
+    @property
+    def language(self) -> object: ...
+
+
+def _language(participant: ParticipantLike) -> str:
+    value = getattr(participant.language, "value", participant.language)
+    return str(value)
+
+
+def _utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+_SUPERSEDED_BY_UPDATE = (MessageKind.INVITATION, MessageKind.UPDATE, MessageKind.REMINDER)
+
+
+class Notices:
+    """The notices API booking calls inside its transactions; one per application.
+
+    ``channels`` are those switched on (a participant's address on a switched-off channel is
+    simply not used); ``reminders_before`` are the deployment's reminder times.
+    """
+
+    def __init__(
+        self,
+        builder: MessageBuilder,
+        *,
+        channels: frozenset[ChannelName] = frozenset(ChannelName),
+        reminders_before: tuple[timedelta, ...] = (timedelta(hours=24), timedelta(hours=1)),
+        clock: Clock = _utc_now,
+    ) -> None:
+        self._builder = builder
+        self._channels = channels
+        self._reminders_before = reminders_before
+        self._clock = clock
+
+    def _addresses(self, participant: ParticipantLike) -> list[tuple[ChannelName, str]]:
+        found = []
+        if ChannelName.EMAIL in self._channels and participant.email:
+            found.append((ChannelName.EMAIL, participant.email))
+        if ChannelName.SMS in self._channels and participant.mobile:
+            found.append((ChannelName.SMS, participant.mobile))
+        return found
+
+    @staticmethod
+    def _key(kind: MessageKind, meeting: MeetingLike, participant: ParticipantLike, channel: ChannelName) -> str:
+        return f"{kind.value}:{participant.id}:{meeting.sequence}:{channel.value}"
+
+    @staticmethod
+    def _reminder_key(meeting: MeetingLike, participant: ParticipantLike, channel: ChannelName, before: timedelta) -> str:
+        minutes = int(before.total_seconds() // 60)
+        starts = meeting.starts_at.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        return f"reminder:{participant.id}:{channel.value}:{minutes}:{starts}"
+
+    def _render(
+        self, kind: MessageKind, meeting: MeetingLike, participant: ParticipantLike, join_url: str | None,
+        organisation_name: str, email: str | None, now: datetime,
+    ) -> RenderedNotice:
+        return self._builder.build(
+            NoticeView(
+                kind=kind,
+                meeting_id=meeting.id,
+                sequence=meeting.sequence,
+                starts_at=meeting.starts_at,
+                ends_at=meeting.ends_at,
+                organisation_name=organisation_name,
+                language=_language(participant),
+                stamp=now,
+                join_url=join_url,
+                recipient_email=email,
+            )
+        )
+
+    async def _record(
+        self, connection: AsyncConnection, kind: MessageKind, key: str, channel: ChannelName, recipient: str,
+        notice: RenderedNotice, meeting: MeetingLike, participant: ParticipantLike, organisation_name: str,
+        now: datetime, send_after: datetime | None = None,
+    ) -> str | None:
+        email = channel is ChannelName.EMAIL
+        return await outbox.enqueue(
+            connection,
+            NewMessage(
+                meeting_id=meeting.id,
+                participant_id=participant.id,
+                channel=channel,
+                kind=kind,
+                dedupe_key=key,
+                recipient=recipient,
+                language=_language(participant),
+                body=notice.body if email else notice.sms,
+                subject=notice.subject if email else None,
+                # A reminder changes nothing in the calendar: it carries no calendar file.
+                attachment=notice.calendar if email and kind is not MessageKind.REMINDER else None,
+                sender_name=organisation_name,
+                send_after=send_after,
+                # Worth nothing once the meeting is over (reminders: once it has begun).
+                expires_at=meeting.starts_at if kind is MessageKind.REMINDER else meeting.ends_at,
+            ),
+            now=now,
+        )
+
+    async def _announce(
+        self, connection: AsyncConnection, kind: MessageKind, meeting: MeetingLike, participant: ParticipantLike,
+        join_url: str, organisation_name: str, reminders: bool,
+    ) -> list[str]:
+        now = self._clock()
+        addresses = self._addresses(participant)
+        reminders_ahead = [before for before in self._reminders_before if meeting.starts_at - before > now] if reminders else []
+        await outbox.cancel_pending(
+            connection, reason=f"superseded by {kind.value} {meeting.sequence}",
+            participant_id=participant.id, kinds=_SUPERSEDED_BY_UPDATE,
+            keep_keys=[self._key(kind, meeting, participant, channel) for channel, _ in addresses]
+            + [self._reminder_key(meeting, participant, channel, before) for channel, _ in addresses for before in reminders_ahead],
+        )
+        recorded = []
+        for channel, recipient in addresses:
+            email = recipient if channel is ChannelName.EMAIL else None
+            notice = self._render(kind, meeting, participant, join_url, organisation_name, email, now)
+            key = self._key(kind, meeting, participant, channel)
+            message_id = await self._record(
+                connection, kind, key, channel, recipient, notice, meeting, participant, organisation_name, now
+            )
+            if message_id is not None:
+                recorded.append(message_id)
+        for before in reminders_ahead:
+            recorded += await self.enqueue_reminder(connection, meeting, participant, join_url, organisation_name, before)
+        return recorded
+
+    async def enqueue_invitation(
+        self, connection: AsyncConnection, meeting: MeetingLike, participant: ParticipantLike, join_url: str,
+        organisation_name: str, *, reminders: bool = True,
+    ) -> list[str]:
+        """A participant's invitation (with its calendar file) and, unless told not to, the
+        configured reminders that still lie ahead. The ids of the messages recorded."""
+        return await self._announce(
+            connection, MessageKind.INVITATION, meeting, participant, join_url, organisation_name, reminders
+        )
+
+    async def enqueue_update(
+        self, connection: AsyncConnection, meeting: MeetingLike, participant: ParticipantLike, join_url: str,
+        organisation_name: str, *, reminders: bool = True,
+    ) -> list[str]:
+        """The meeting moved: a new time, the same UID, the meeting's new SEQUENCE; reminders for
+        the old time are cancelled and new ones recorded."""
+        return await self._announce(
+            connection, MessageKind.UPDATE, meeting, participant, join_url, organisation_name, reminders
+        )
+
+    async def enqueue_cancellation(
+        self, connection: AsyncConnection, meeting: MeetingLike, participant: ParticipantLike, organisation_name: str
+    ) -> list[str]:
+        """The meeting is cancelled, or this participant removed from it: METHOD:CANCEL, no link."""
+        now = self._clock()
+        await outbox.cancel_pending(
+            connection, reason=f"superseded by cancellation {meeting.sequence}", participant_id=participant.id
+        )
+        recorded = []
+        for channel, recipient in self._addresses(participant):
+            if not await outbox.has_reached(
+                connection, participant.id, channel, (MessageKind.INVITATION, MessageKind.UPDATE)
+            ):
+                continue
+            email = recipient if channel is ChannelName.EMAIL else None
+            notice = self._render(MessageKind.CANCELLATION, meeting, participant, None, organisation_name, email, now)
+            key = self._key(MessageKind.CANCELLATION, meeting, participant, channel)
+            message_id = await self._record(
+                connection, MessageKind.CANCELLATION, key, channel, recipient, notice, meeting, participant,
+                organisation_name, now,
+            )
+            if message_id is not None:
+                recorded.append(message_id)
+        return recorded
+
+    async def enqueue_reminder(
+        self, connection: AsyncConnection, meeting: MeetingLike, participant: ParticipantLike, join_url: str,
+        organisation_name: str, before: timedelta,
+    ) -> list[str]:
+        """One reminder, sent ``before`` the meeting starts (at once if that time has passed, not
+        at all once the meeting has begun). Safe to call again after a restart: the dedupe key
+        holds the meeting's start, so the same reminder is never recorded twice."""
+        now = self._clock()
+        if now >= meeting.starts_at:
+            return []
+        recorded = []
+        for channel, recipient in self._addresses(participant):
+            email = recipient if channel is ChannelName.EMAIL else None
+            notice = self._render(MessageKind.REMINDER, meeting, participant, join_url, organisation_name, email, now)
+            key = self._reminder_key(meeting, participant, channel, before)
+            message_id = await self._record(
+                connection, MessageKind.REMINDER, key, channel, recipient, notice, meeting, participant,
+                organisation_name, now, send_after=meeting.starts_at - before,
+            )
+            if message_id is not None:
+                recorded.append(message_id)
+        return recorded

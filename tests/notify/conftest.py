@@ -1,0 +1,88 @@
+"""Fixtures for notifications: a fixed clock, a migrated database (SQLite and PostgreSQL), a
+meeting in it, a real SMTP server on loopback, and the notices API and delivery loop over them."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import AsyncIterator
+from zoneinfo import ZoneInfo
+
+import pytest
+import pytest_asyncio
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from meetsvc.notify.channels import OutboxOnlyChannel
+from meetsvc.notify.config import DeliverySettings, SmtpConfig
+from meetsvc.notify.deliverer import Deliverer
+from meetsvc.notify.messages import MessageBuilder
+from meetsvc.notify.model import ChannelName
+from meetsvc.notify.notices import Notices
+from meetsvc.notify.smtp import EmailChannel
+from meetsvc.notify.texts import MessageTexts
+from meetsvc.storage.engine import create_engine
+from tests.notify.mailserver import MailServer
+from tests.notify.world import FROM_ADDRESS, PUBLIC_URL, World, build_world
+from tests.support.service import Clock
+
+STOCKHOLM = ZoneInfo("Europe/Stockholm")
+# Summer time, so the first booking and its move into winter cross a daylight-saving change.
+FIRST_START = datetime(2027, 7, 13, 10, 0, tzinfo=STOCKHOLM)
+
+
+@pytest_asyncio.fixture
+async def clock() -> Clock:
+    return Clock(datetime(2027, 6, 1, 8, 0, tzinfo=timezone.utc))
+
+
+@pytest_asyncio.fixture
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(database_url)
+    yield engine
+    await engine.dispose()
+
+
+@pytest_asyncio.fixture
+async def world(engine: AsyncEngine, clock: Clock) -> World:
+    return await build_world(engine, clock, starts_at=FIRST_START)
+
+
+@pytest.fixture(scope="session")
+def texts() -> MessageTexts:
+    return MessageTexts.load()
+
+
+@pytest.fixture
+def builder(texts: MessageTexts) -> MessageBuilder:
+    return MessageBuilder(texts, public_url=PUBLIC_URL, organizer_address=FROM_ADDRESS)
+
+
+@pytest.fixture
+def notices(builder: MessageBuilder, clock: Clock) -> Notices:
+    return Notices(builder, clock=clock)
+
+
+@pytest_asyncio.fixture
+async def mail_server() -> AsyncIterator[MailServer]:
+    server = await MailServer().start()
+    yield server
+    await server.close()
+
+
+@pytest.fixture
+def email_channel(mail_server: MailServer) -> EmailChannel:
+    config = SmtpConfig(host="127.0.0.1", port=mail_server.port, security="none", timeout_seconds=5)
+    return EmailChannel(config, from_address=FROM_ADDRESS)
+
+
+@pytest.fixture
+def delivery_settings() -> DeliverySettings:
+    return DeliverySettings(
+        max_attempts=4, first_retry_seconds=60, max_retry_seconds=600, send_timeout_seconds=5, lease_seconds=30,
+        poll_seconds=0.05, batch_size=20,
+    )
+
+
+@pytest.fixture
+def deliverer(engine: AsyncEngine, email_channel: EmailChannel, delivery_settings: DeliverySettings, clock: Clock) -> Deliverer:
+    channels = {ChannelName.EMAIL: email_channel, ChannelName.SMS: OutboxOnlyChannel()}
+    return Deliverer(engine, channels, delivery_settings, clock=clock, worker="test-worker-1")

@@ -1,0 +1,92 @@
+"""Message templates: the built-in ones in both languages, IT's own folder overriding them file by
+file, and mistakes caught when the service starts instead of when a message is sent."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from meetsvc.notify.messages import spoken_time
+from meetsvc.notify.model import MessageKind
+from meetsvc.notify.texts import BUILT_IN, LANGUAGES, PARTS, VARIABLES, MessageTexts, TemplateProblem
+
+
+def test_every_built_in_template_exists_and_renders(texts: MessageTexts):
+    for language in LANGUAGES:
+        for kind in MessageKind:
+            for part in PARTS:
+                assert (BUILT_IN / language / f"{kind.value}.{part}").is_file()
+            rendered = texts.render(language, kind, VARIABLES)
+            assert "\n" not in rendered.subject
+            if kind is not MessageKind.CANCELLATION:
+                assert VARIABLES["link"] in rendered.body and VARIABLES["link"] in rendered.sms
+            else:
+                assert VARIABLES["link"] not in rendered.body + rendered.sms
+
+
+@pytest.mark.parametrize(
+    "starts, ends, language, when",
+    [
+        (datetime(2027, 7, 13, 8, 0), datetime(2027, 7, 13, 9, 0), "sv", "tisdag 13 juli 2027 kl. 10.00–11.00"),
+        (datetime(2027, 12, 14, 12, 30), datetime(2027, 12, 14, 13, 15), "sv", "tisdag 14 december 2027 kl. 13.30–14.15"),
+        (datetime(2027, 7, 13, 8, 0), datetime(2027, 7, 13, 9, 0), "en", "Tuesday 13 July 2027, 10:00–11:00"),
+        (datetime(2028, 1, 2, 7, 5), datetime(2028, 1, 2, 8, 0), "en", "Sunday 2 January 2028, 08:05–09:00"),
+    ],
+)
+def test_the_time_is_spoken_in_swedish_time(starts, ends, language, when):
+    spoken = spoken_time(starts.replace(tzinfo=timezone.utc), ends.replace(tzinfo=timezone.utc), language)
+    assert spoken.when == when
+
+
+def test_sms_texts_use_plain_hyphens(texts: MessageTexts):
+    rendered = texts.render("sv", MessageKind.INVITATION, {**VARIABLES, "when": "tisdag kl. 10.00–11.00"})
+    assert "10.00-11.00" in rendered.sms
+    assert "10.00–11.00" in rendered.body
+
+
+def override(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return tmp_path
+
+
+def test_its_own_folder_replaces_a_template_and_keeps_the_rest(tmp_path: Path):
+    folder = override(tmp_path, "sv/invitation.sms", "{{ organisation }}: {{ meeting }} {{ when }}. {{ link }}\n")
+    texts = MessageTexts.load(folder)
+    rendered = texts.render("sv", MessageKind.INVITATION, VARIABLES)
+    assert rendered.sms == f"Exempelstads kommun: SIP-möte {VARIABLES['when'].replace('–', '-')}. {VARIABLES['link']}"
+    assert rendered.subject.startswith("Inbjudan:")
+    assert texts.sources["sv/invitation.sms"] == folder / "sv/invitation.sms"
+    assert texts.sources["sv/invitation.txt"] == BUILT_IN / "sv/invitation.txt"
+
+
+def test_a_template_asking_for_what_it_is_not_given_stops_the_start(tmp_path: Path):
+    folder = override(tmp_path, "en/update.txt", "Your meeting {{ title }} moved to {{ when }}.\n")
+    with pytest.raises(TemplateProblem, match=r"update\.txt.*'title' is undefined"):
+        MessageTexts.load(folder)
+
+
+def test_a_misnamed_file_stops_the_start(tmp_path: Path):
+    folder = override(tmp_path, "sv/invitaton.txt", "Hej\n")
+    with pytest.raises(TemplateProblem, match="unknown template file.*sv/invitaton.txt"):
+        MessageTexts.load(folder)
+
+
+def test_a_syntax_error_names_the_file(tmp_path: Path):
+    folder = override(tmp_path, "sv/reminder.subject", "Påminnelse {{ when \n")
+    with pytest.raises(TemplateProblem, match=r"sv/reminder\.subject"):
+        MessageTexts.load(folder)
+
+
+def test_an_sms_too_long_for_three_parts_stops_the_start(tmp_path: Path):
+    folder = override(tmp_path, "en/reminder.sms", "{{ link }} " + "word " * 100)
+    with pytest.raises(TemplateProblem, match=r"en/reminder\.sms: renders to \d+ characters"):
+        MessageTexts.load(folder)
+
+
+def test_a_missing_folder_stops_the_start(tmp_path: Path):
+    with pytest.raises(TemplateProblem, match="is not a folder"):
+        MessageTexts.load(tmp_path / "nowhere")
