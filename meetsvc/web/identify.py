@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import segno
 from aiohttp import web
 
@@ -15,7 +17,8 @@ from meetsvc.web.pages import error_page, render
 
 
 def _done_url(session: BrowserSession) -> str:
-    return "/m" if session.kind is SessionKind.PARTICIPANT else "/staff"
+    # Staff come back to /identify, which swaps the finished sign-in for a signed-in session.
+    return "/m" if session.kind is SessionKind.PARTICIPANT else "/identify"
 
 
 def _retry_url(session: BrowserSession) -> str:
@@ -116,9 +119,12 @@ async def qr_image(request: web.Request) -> web.Response:
     view = await request.app[IDENTIFICATION].view(session, mobile=False, return_url=None)
     if view is None or view.qr_data is None:
         raise web.HTTPNotFound()
-    svg = segno.make(view.qr_data, error="l").svg_inline(scale=6, border=4, dark="#000", light="#fff")
+    # A standalone SVG document (with its xmlns), which browsers draw as an <img>; the inline
+    # form without it shows only the alt text.
+    buffer = io.BytesIO()
+    segno.make(view.qr_data, error="l").save(buffer, kind="svg", xmldecl=False, scale=6, border=4, dark="#000", light="#fff")
     return web.Response(
-        text=svg, content_type="image/svg+xml", charset="utf-8", headers={"Cache-Control": "no-store"}
+        body=buffer.getvalue(), content_type="image/svg+xml", charset="utf-8", headers={"Cache-Control": "no-store"}
     )
 
 

@@ -70,7 +70,7 @@ async def invitation_page(request: web.Request) -> web.StreamResponse:
 
 
 async def choose_language(request: web.Request) -> web.StreamResponse:
-    """Remember the chosen language in a cookie (and the session, if any) and go back."""
+    """Remember the chosen language in a cookie and go back."""
     chosen = request.query.get("lang")
     target = _safe_next(request.query.get("next", "/"))
     response = web.HTTPSeeOther(target)

@@ -1,16 +1,24 @@
 // The host console: the meeting's waiting list, live. Names are set with textContent only,
 // so a name or message holding markup shows as text and never runs.
+//
+// The lists are redrawn whenever someone arrives or moves. A redraw keeps what the host was
+// doing: the message being written to each person, and the keyboard focus (on the same control,
+// or on the person's name when that control has gone, e.g. after "Admit").
 (function () {
   "use strict";
   var root = document.getElementById("host");
   if (!root || typeof io === "undefined") { return; }
   var texts = JSON.parse(document.getElementById("texts").textContent);
+  var pageTexts = JSON.parse(document.getElementById("page-texts").textContent);
+  Object.keys(pageTexts).forEach(function (key) { texts[key] = pageTexts[key]; });
   var meetingId = root.dataset.meetingId;
   var people = {};
+  var drafts = {};
+  var acted = {};
   var socket = io("/host", { auth: { meeting_id: meetingId }, transports: ["websocket"] });
   var lists = { waiting: document.getElementById("waiting"), inside: document.getElementById("inside"),
                 others: document.getElementById("others") };
-  var announce = document.getElementById("announce");
+  var announcer = document.getElementById("announce");
 
   function el(tag, cls, text) {
     var e = document.createElement(tag);
@@ -19,10 +27,24 @@
     return e;
   }
 
-  function button(label, action, id, cls) {
+  function nameOf(p) { return p.verified ? p.verified_name : p.invited_name; }
+
+  function announce(text) {
+    // Emptied first, so the same words said twice are read twice.
+    announcer.textContent = "";
+    window.setTimeout(function () { announcer.textContent = text; }, 50);
+  }
+
+  function button(label, action, p, cls) {
+    // The visible word, and for a screen reader also whom it is for ("Admit – Kim Andersson").
     var b = el("button", cls || "", label);
     b.type = "button";
-    b.addEventListener("click", function () { socket.emit(action, { participant_id: id }); });
+    b.dataset.key = action + ":" + p.participant_id;
+    b.appendChild(el("span", "visually-hidden", " – " + nameOf(p)));
+    b.addEventListener("click", function () {
+      acted[p.participant_id] = true;
+      socket.emit(action, { participant_id: p.participant_id });
+    });
     return b;
   }
 
@@ -32,57 +54,91 @@
     return texts["host.waited"] + ": " + minutes + " min";
   }
 
+  function messageForm(p) {
+    var id = "message-" + p.participant_id;
+    var form = el("form", "inline");
+    var label = el("label", "", texts["host.message_to"].replace("{name}", nameOf(p)));
+    label.htmlFor = id;
+    var input = el("input");
+    input.id = id; input.maxLength = 500; input.autocomplete = "off";
+    input.dataset.key = "message:" + p.participant_id;
+    input.value = drafts[p.participant_id] || "";
+    input.addEventListener("input", function () { drafts[p.participant_id] = input.value; });
+    var send = el("button", "secondary", texts["host.message"]);
+    send.type = "submit";
+    send.dataset.key = "send:" + p.participant_id;
+    form.appendChild(label); form.appendChild(input); form.appendChild(send);
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      if (!input.value.trim()) { return; }
+      socket.emit("message", { participant_id: p.participant_id, text: input.value }, function (answer) {
+        if (answer && answer.ok) { announce(texts["host.message_sent"]); }
+      });
+      input.value = ""; delete drafts[p.participant_id];
+    });
+    return form;
+  }
+
+  function item(p) {
+    var li = el("li", "person");
+    var heading = el("h3", "name", nameOf(p));
+    heading.tabIndex = -1;
+    heading.dataset.key = "person:" + p.participant_id;
+    li.appendChild(heading);
+    li.appendChild(el("p", "", texts["host.invited_as"] + ": " + p.invited_name + " · " +
+      (texts["role." + p.role] || p.role) + (p.organisation ? " · " + p.organisation : "")));
+    if (!p.verified) { li.appendChild(el("p", "badge warn", texts["host.not_verified"])); }
+    else if (p.matches_invitation === true) { li.appendChild(el("p", "badge ok", texts["host.match"])); }
+    else if (p.matches_invitation === false) { li.appendChild(el("p", "badge warn", texts["host.mismatch"])); }
+    else { li.appendChild(el("p", "badge", texts["host.no_expectation"])); }
+    var actions = el("p", "actions");
+    if (p.state === "waiting") {
+      li.appendChild(el("p", "", waited(p.waiting_since)));
+      actions.appendChild(button(texts["host.admit"], "admit", p));
+      actions.appendChild(button(texts["host.deny"], "deny", p, "secondary"));
+      actions.appendChild(button(texts["host.remove"], "remove", p, "secondary"));
+      li.appendChild(actions);
+      li.appendChild(messageForm(p));
+    } else if (p.state === "admitted" || p.state === "in_meeting") {
+      li.appendChild(el("p", "", texts["state." + p.state] || p.state));
+      actions.appendChild(button(texts["host.send_back"], "send_back", p, "secondary"));
+      actions.appendChild(button(texts["host.remove"], "remove", p, "secondary"));
+      li.appendChild(actions);
+    } else {
+      li.appendChild(el("p", "", texts["state." + p.state] || p.state));
+      if (p.state === "denied" || p.state === "removed") {
+        actions.appendChild(button(texts["host.admit"], "admit", p, "secondary"));
+        li.appendChild(actions);
+      }
+    }
+    return li;
+  }
+
+  function listOf(p) {
+    if (p.state === "waiting") { return "waiting"; }
+    if (p.state === "admitted" || p.state === "in_meeting") { return "inside"; }
+    return "others";
+  }
+
   function render() {
+    var focused = document.activeElement && document.activeElement.dataset ? document.activeElement.dataset.key : null;
     Object.keys(lists).forEach(function (k) { lists[k].replaceChildren(); });
     var waitingCount = 0;
     Object.keys(people).map(function (k) { return people[k]; })
       .sort(function (a, b) { return (a.waiting_since || "").localeCompare(b.waiting_since || ""); })
       .forEach(function (p) {
-        var item = el("li", "person");
-        var name = el("p", "name", p.verified ? p.verified_name : p.invited_name);
-        item.appendChild(name);
-        var facts = el("p", "facts-line");
-        facts.appendChild(el("span", "", texts["host.invited_as"] + ": " + p.invited_name + " · " + (texts["role." + p.role] || p.role) + (p.organisation ? " · " + p.organisation : "")));
-        item.appendChild(facts);
-        var badge;
-        if (!p.verified) { badge = el("p", "badge warn", texts["host.not_verified"]); }
-        else if (p.matches_invitation === true) { badge = el("p", "badge ok", texts["host.match"]); }
-        else if (p.matches_invitation === false) { badge = el("p", "badge warn", texts["host.mismatch"]); }
-        else { badge = el("p", "badge", texts["host.no_expectation"]); }
-        item.appendChild(badge);
-        var actions = el("p", "actions");
-        if (p.state === "waiting") {
-          waitingCount += 1;
-          item.appendChild(el("p", "", waited(p.waiting_since)));
-          actions.appendChild(button(texts["host.admit"], "admit", p.participant_id));
-          actions.appendChild(button(texts["host.deny"], "deny", p.participant_id, "secondary"));
-          actions.appendChild(button(texts["host.remove"], "remove", p.participant_id, "secondary"));
-          var form = el("form", "inline");
-          var input = el("input"); input.maxLength = 500; input.setAttribute("aria-label", texts["host.message"] + " – " + name.textContent);
-          var send = el("button", "secondary", texts["host.message"]); send.type = "submit";
-          form.appendChild(input); form.appendChild(send);
-          form.addEventListener("submit", function (event) {
-            event.preventDefault();
-            if (input.value.trim()) { socket.emit("message", { participant_id: p.participant_id, text: input.value }); input.value = ""; }
-          });
-          item.appendChild(actions); item.appendChild(form);
-          lists.waiting.appendChild(item);
-        } else if (p.state === "admitted" || p.state === "in_meeting") {
-          actions.appendChild(button(texts["host.send_back"], "send_back", p.participant_id, "secondary"));
-          actions.appendChild(button(texts["host.remove"], "remove", p.participant_id, "secondary"));
-          item.appendChild(actions);
-          lists.inside.appendChild(item);
-        } else {
-          item.appendChild(el("p", "", texts["state." + p.state] || p.state));
-          if (p.state === "denied" || p.state === "removed") {
-            actions.appendChild(button(texts["host.admit"], "admit", p.participant_id, "secondary"));
-            item.appendChild(actions);
-          }
-          lists.others.appendChild(item);
-        }
+        var list = listOf(p);
+        if (list === "waiting") { waitingCount += 1; }
+        lists[list].appendChild(item(p));
       });
     document.getElementById("waiting-count").textContent = "(" + waitingCount + ")";
     document.getElementById("none-waiting").hidden = waitingCount > 0;
+    document.getElementById("none-inside").hidden = lists.inside.children.length > 0;
+    if (focused) {
+      var again = root.querySelector('[data-key="' + focused + '"]') ||
+        root.querySelector('[data-key="person:' + focused.split(":")[1] + '"]');
+      if (again) { again.focus(); }
+    }
   }
 
   function chime() {
@@ -96,12 +152,18 @@
   }
 
   function arrived(p) {
-    var text = texts["host.arrival"].replace("{name}", p.verified ? p.verified_name : p.invited_name);
-    announce.textContent = text;
+    var text = texts["host.arrival"].replace("{name}", nameOf(p));
+    announce(text);
     chime();
     if (window.Notification && Notification.permission === "granted" && document.hidden) {
       new Notification(text);
     }
+  }
+
+  function showSettings(m) {
+    var lock = document.getElementById("lock"), positions = document.getElementById("positions");
+    lock.checked = m.locked; lock.disabled = false;
+    positions.checked = m.show_queue_position; positions.disabled = false;
   }
 
   socket.on("connect", function () {
@@ -109,8 +171,7 @@
       if (!answer || !answer.ok) { return; }
       people = {};
       answer.participants.forEach(function (p) { people[p.participant_id] = p; });
-      document.getElementById("lock").checked = answer.meeting.locked;
-      document.getElementById("positions").checked = answer.meeting.show_queue_position;
+      showSettings(answer.meeting);
       render();
     });
   });
@@ -118,12 +179,14 @@
     var before = people[p.participant_id];
     people[p.participant_id] = p;
     if (p.state === "waiting" && (!before || before.state !== "waiting")) { arrived(p); }
+    else if (acted[p.participant_id] && before && before.state !== p.state) {
+      // The outcome of this host's own click, said aloud: "Kim Andersson: Admitted".
+      delete acted[p.participant_id];
+      announce(nameOf(p) + ": " + (texts["state." + p.state] || p.state));
+    }
     render();
   });
-  socket.on("meeting", function (m) {
-    document.getElementById("lock").checked = m.locked;
-    document.getElementById("positions").checked = m.show_queue_position;
-  });
+  socket.on("meeting", showSettings);
   socket.on("credential", function (credential) { window.open(credential.join_url, "_blank", "noopener"); });
 
   document.getElementById("admit-all").addEventListener("click", function () { socket.emit("admit_all_matching", {}); });
@@ -136,7 +199,11 @@
   document.getElementById("message-all").addEventListener("submit", function (event) {
     event.preventDefault();
     var input = document.getElementById("message-all-text");
-    if (input.value.trim()) { socket.emit("message", { text: input.value }); input.value = ""; }
+    if (!input.value.trim()) { return; }
+    socket.emit("message", { text: input.value }, function (answer) {
+      if (answer && answer.ok) { announce(texts["host.message_sent"]); }
+    });
+    input.value = "";
   });
   if (window.Notification && Notification.permission === "default") {
     document.addEventListener("click", function ask() { Notification.requestPermission(); document.removeEventListener("click", ask); });

@@ -6,6 +6,8 @@
   var root = document.getElementById("lobby");
   if (!root || typeof io === "undefined") { return; }
   var texts = JSON.parse(document.getElementById("texts").textContent);
+  var pageTexts = JSON.parse(document.getElementById("page-texts").textContent);
+  Object.keys(pageTexts).forEach(function (key) { texts[key] = pageTexts[key]; });
   var csrf = document.querySelector('meta[name="csrf-token"]').content;
   var status = document.getElementById("status");
   var position = document.getElementById("position");
@@ -49,8 +51,23 @@
         joinLink.focus();
         if (credential.open_now) { window.location.assign(credential.join_url); }
       });
-      socket.on("connect_error", function () { say(status, texts["lobby.reconnecting"]); });
-      socket.on("disconnect", function () { say(status, texts["lobby.reconnecting"]); });
+      socket.on("connect_error", function (error) {
+        if (error && error.message === "not-admitted") {
+          // Turned away by a host earlier: say so plainly, and stop knocking.
+          socket.disconnect();
+          say(status, texts["lobby.not_admitted"]);
+          return;
+        }
+        say(status, texts["lobby.reconnecting"]);
+        if (!socket.active) {
+          // Refused by the server (an old ticket, say): start again with a fresh ticket.
+          socket.disconnect();
+          window.setTimeout(connect, 3000);
+        }
+      });
+      socket.on("disconnect", function (reason) {
+        if (reason !== "io client disconnect") { say(status, texts["lobby.reconnecting"]); }
+      });
     }).catch(function () {
       say(status, texts["lobby.reconnecting"]);
       window.setTimeout(connect, 3000);

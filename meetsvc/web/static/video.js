@@ -18,6 +18,10 @@
   var ended = false;
   var ICE = { iceServers: [] };
 
+  var mute = document.getElementById("mute");
+  var camera = document.getElementById("camera");
+  var leave = document.getElementById("leave");
+
   function say(text) { status.textContent = text; status.hidden = !text; }
 
   function tile(id, name) {
@@ -74,11 +78,15 @@
   }
 
   function stop(text) {
+    var hadFocus = [mute, camera, leave].indexOf(document.activeElement) >= 0;
     ended = true;
     Object.keys(peers).forEach(close);
     if (stream) { stream.getTracks().forEach(function (t) { t.stop(); }); }
     if (socket) { socket.disconnect(); }
+    mute.disabled = true; camera.disabled = true; leave.disabled = true;
     say(text);
+    // The button just pressed is gone: the keyboard lands on what happened instead.
+    if (hadFocus) { status.focus(); }
   }
 
   function start() {
@@ -91,24 +99,28 @@
   }
 
   navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 640, height: 480 } })
-    .then(function (s) { stream = s; local.srcObject = s; start(); })
+    .then(function (s) {
+      stream = s; local.srcObject = s;
+      if (!ended) { mute.disabled = false; camera.disabled = false; }
+      start();
+    })
     .catch(function () { say(texts["video.no_media"]); start(); });
 
-  document.getElementById("mute").addEventListener("click", function (e) {
+  mute.addEventListener("click", function () {
     if (!stream) { return; }
-    var on = e.target.getAttribute("aria-pressed") !== "true";
-    stream.getAudioTracks().forEach(function (t) { t.enabled = !on; });
-    e.target.setAttribute("aria-pressed", String(on));
-    e.target.textContent = on ? texts["video.unmute"] : texts["video.mute"];
+    var muted = mute.dataset.off !== "true";
+    stream.getAudioTracks().forEach(function (t) { t.enabled = !muted; });
+    mute.dataset.off = String(muted);
+    mute.textContent = muted ? texts["video.unmute"] : texts["video.mute"];
   });
-  document.getElementById("camera").addEventListener("click", function (e) {
+  camera.addEventListener("click", function () {
     if (!stream) { return; }
-    var off = e.target.getAttribute("aria-pressed") !== "true";
+    var off = camera.dataset.off !== "true";
     stream.getVideoTracks().forEach(function (t) { t.enabled = !off; });
-    e.target.setAttribute("aria-pressed", String(off));
-    e.target.textContent = off ? texts["video.camera_on"] : texts["video.camera_off"];
+    camera.dataset.off = String(off);
+    camera.textContent = off ? texts["video.camera_on"] : texts["video.camera_off"];
   });
-  document.getElementById("leave").addEventListener("click", function () {
+  leave.addEventListener("click", function () {
     if (socket) { socket.emit("leave", {}); }
     stop(texts["video.left"]);
   });
