@@ -12,6 +12,7 @@ changes nothing.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from typing import Any, Awaitable, Callable
@@ -54,8 +55,15 @@ class _Dispatching(socketio.AsyncNamespace):
     async def trigger_event(self, event: str, *args: Any) -> Any:
         if event == "connect":
             sid, environ, auth = (list(args) + [None, None, None])[:3]
-            return await self.connect(sid, environ, auth)
+            # A client may send an ordinary event *named* "connect", with arguments of its own
+            # choosing; only the server's handshake passes the connection's own environ object.
+            if environ is not None and environ is self.server.get_environ(sid, namespace=self.namespace):
+                return await self.connect(sid, environ, auth)
+            return await self._refuse(sid, "unknown-event", "no such event")
         if event == "disconnect":
+            # Likewise: in a real teardown the manager has already marked the socket as leaving.
+            if self.server.manager.is_connected(args[0], self.namespace):
+                return await self._refuse(args[0], "unknown-event", "no such event")
             return None
         sid, data = args[0], args[1:]
         route = self.events.get(event)
@@ -169,7 +177,8 @@ class HostNamespace(_Dispatching):
         saved = await self.get_session(sid)
         host, meeting_id = saved["host"], saved["meeting_id"]
         if not await self._sessions.alive(saved["session_id"]) or not await self._room.is_host(host, meeting_id):
-            await self.disconnect(sid)
+            # Answer the event first (the error ack), then close the socket.
+            asyncio.get_running_loop().call_later(0.05, lambda: asyncio.ensure_future(self.disconnect(sid)))
             raise _NotHost()
         return host, meeting_id
 

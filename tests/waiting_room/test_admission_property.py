@@ -1,0 +1,443 @@
+"""Admission as a property: whatever happens, nobody is inside without a decision on record.
+
+Random sequences of what really happens around a waiting room — hosts opening and closing their
+console, participants arriving, dropping and coming back, the process restarting, hosts
+deciding about random people, a host choosing an admission policy — run against the real
+:class:`~meetsvc.waiting_room.WaitingRoom` on a real SQLite file (no sockets). After every step:
+
+* everyone admitted or in the meeting has a ``participant.admit`` entry in the audit log, by one
+  of the meeting's hosts or by the policy, *after* they last entered the waiting room;
+* a ``policy:`` admission happens only under a policy a host configured before it;
+* a host's presence, a restart, or a refused operation changes nothing;
+* a removed or denied participant does not come back by arriving again;
+* the audit log's last word on each participant is their present state, and the chain verifies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from hypothesis import event, given, settings, strategies as st
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from meetsvc.audit import AuditLog
+from meetsvc.booking import Booking, BookingLimits, NewMeeting, NewParticipant
+from meetsvc.directory import Directory
+from meetsvc.domain.admission import AdmissionPolicy
+from meetsvc.domain.callers import OrganisationCaller
+from meetsvc.domain.errors import DomainError, NotFound
+from meetsvc.domain.model import CareArea, OrganisationKind, ParticipantRole, ParticipantState as S
+from meetsvc.keys import KeyRing, load_keys
+from meetsvc.pii import PersonalNumberVault
+from meetsvc.storage.engine import create_engine
+from meetsvc.storage.tables import (
+    audit_log,
+    browser_sessions,
+    identifications,
+    meetings,
+    participant_identities,
+    participants,
+)
+from meetsvc.tokens import token_hash
+from meetsvc.waiting_room import HostCaller, LobbyPass, WaitingRoom
+from tests.support.databases import SqliteTemplate
+from tests.support.lobby import PERSONS
+from tests.support.service import Clock
+
+INSIDE = {S.ADMITTED.value, S.IN_MEETING.value}
+STICKY = {S.DENIED.value, S.REMOVED.value}
+
+
+@dataclass(frozen=True)
+class Guest:
+    """One invited participant and the browser session their lobby ticket would name."""
+
+    participant_id: str
+    session_id: str
+    with_eid: bool
+
+    def lobby(self, meeting_id: str, *, claims_unverified: bool | None = None) -> LobbyPass:
+        unverified = (not self.with_eid) if claims_unverified is None else claims_unverified
+        return LobbyPass(self.participant_id, meeting_id, self.session_id, unverified=unverified)
+
+
+@dataclass
+class Process:
+    """What one running process holds: an engine, the audit log, the waiting room."""
+
+    url: str
+    keys: KeyRing
+    clock: Clock
+    engine: AsyncEngine = field(init=False)
+    audit: AuditLog = field(init=False)
+    room: WaitingRoom = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.start()
+
+    def start(self) -> None:
+        self.engine = create_engine(self.url)
+        self.audit = AuditLog(self.keys.audit_chain)
+        self.room = WaitingRoom(self.engine, self.audit, opens_before=timedelta(minutes=15), clock=self.clock)
+
+    async def restart(self) -> None:
+        """A new process on the same database file and keys: nothing survives but the database."""
+        await self.engine.dispose()
+        self.start()
+
+
+@dataclass
+class World:
+    process: Process
+    meeting_id: str
+    hosts: list[HostCaller]
+    outsider: HostCaller
+    guests: list[Guest]
+
+
+async def _identified(engine: AsyncEngine, participant_id: str, clock: Clock, *, given_name: str, surname: str,
+                      matches: bool | None, with_eid: bool) -> str:
+    """A browser session for the participant, and (with eID) a completed identification.
+
+    A fixture shortcut: the rows the identification flow would have written, inserted directly
+    (the flow itself, against the BankID simulator, is tested in tests/identity and end to end
+    in test_waiting_room.py).
+    """
+    now = clock()
+    session_id = str(uuid.uuid4())
+    async with engine.begin() as connection:
+        await connection.execute(browser_sessions.insert().values(
+            id=session_id, token_hash=token_hash(secrets.token_urlsafe(32)), kind="participant",
+            participant_id=participant_id, csrf_token=secrets.token_urlsafe(32), language="sv",
+            created_at=now, last_seen_at=now, expires_at=now + timedelta(hours=12),
+        ))
+        if not with_eid:
+            return session_id
+        await connection.execute(identifications.insert().values(
+            id=str(uuid.uuid4()), session_id=session_id, participant_id=participant_id, provider="bankid",
+            order_ref=str(uuid.uuid4()), provider_state="{}", same_device=False, client_address_hash="0" * 64,
+            state="complete", outcome="matched" if matches else "mismatch", started_at=now, finished_at=now,
+        ))
+        await connection.execute(participant_identities.insert().values(
+            participant_id=participant_id, given_name=given_name, surname=surname,
+            personal_number_hash=secrets.token_hex(32), matches_invitation=matches, provider="bankid",
+            level_of_assurance="substantial", verified_at=now,
+        ))
+    return session_id
+
+
+async def build_world(template: SqliteTemplate, keys: KeyRing) -> World:
+    clock = Clock()
+    process = Process(template.clone(), keys, clock)
+    engine, audit = process.engine, process.audit
+    vault = PersonalNumberVault(keys.pii_encryption, keys.pii_hash)
+    directory = Directory(engine, audit, vault, clock)
+    booking = Booking(engine, audit, vault, BookingLimits(), clock)
+    municipality = await directory.create_organisation("Exempelstads kommun", OrganisationKind.MUNICIPALITY)
+    region = await directory.create_organisation("Region Exempel", OrganisationKind.REGION)
+    by_municipality = OrganisationCaller(municipality.id, "test")
+    by_region = OrganisationCaller(region.id, "test")
+    host = await directory.add_staff_member(by_municipality, display_name="Ledare")
+    co_host = await directory.add_staff_member(by_region, display_name="Medledare")
+    outsider = await directory.add_staff_member(by_region, display_name="Kollega")
+    starts = clock() + timedelta(minutes=10)
+    meeting = await booking.create_meeting(by_municipality, NewMeeting(
+        partner_organisation_id=region.id, title="SIP-möte", care_area=CareArea.BARN_OCH_UNGA,
+        starts_at=starts, ends_at=starts + timedelta(hours=1), host_ids=(host.id, co_host.id),
+    ))
+    # Who arrives decides what the policy may do: a matching region doctor (the policy admits),
+    # a matching individual, a municipality staff member identified as someone else, and an
+    # interpreter without eID.
+    cast = [
+        (ParticipantRole.INDIVIDUAL, None, PERSONS[0], ("Erik", "Lindqvist"), True, True),
+        (ParticipantRole.REGION_STAFF, region.id, PERSONS[3], ("Per-Olof", "Öberg"), True, True),
+        (ParticipantRole.MUNICIPALITY_STAFF, municipality.id, PERSONS[1], ("Mohammed", "Al-Rashid"), False, True),
+        (ParticipantRole.INTERPRETER, None, None, ("", ""), None, False),
+    ]
+    guests = []
+    for index, (role, organisation_id, number, (given_name, surname), matches, with_eid) in enumerate(cast):
+        issued = await booking.add_participant(by_municipality, meeting.id, NewParticipant(
+            role=role, display_name=f"Deltagare {index}", organisation_id=organisation_id,
+            email=f"p{index}@example.se", personal_number=number,
+        ))
+        participant_id = issued.participant.id
+        session_id = await _identified(engine, participant_id, clock, given_name=given_name, surname=surname,
+                                       matches=matches, with_eid=with_eid)
+        guests.append(Guest(participant_id, session_id, with_eid))
+    return World(process, meeting.id, [HostCaller(host.id), HostCaller(co_host.id)], HostCaller(outsider.id), guests)
+
+
+# What is observed after each step ------------------------------------------------------------
+
+
+async def snapshot(engine: AsyncEngine) -> dict[str, Any]:
+    async with engine.connect() as connection:
+        people = (
+            await connection.execute(
+                select(participants.c.id, participants.c.state, participants.c.waiting_since,
+                       participants.c.host_message, participants.c.unverified).order_by(participants.c.id)
+            )
+        ).all()
+        room = (
+            await connection.execute(
+                select(meetings.c.status, meetings.c.locked, meetings.c.admission_policy, meetings.c.show_queue_position)
+            )
+        ).all()
+        entries = (await connection.execute(select(func.count()).select_from(audit_log))).scalar_one()
+    return {"participants": [tuple(r) for r in people], "meeting": [tuple(r) for r in room], "audit_entries": entries}
+
+
+def states_of(shot: dict[str, Any]) -> dict[str, str]:
+    return {row[0]: row[1] for row in shot["participants"]}
+
+
+async def check_admissions(world: World) -> None:
+    """The property: inside only by a recorded decision, after the last entry into waiting."""
+    engine = world.process.engine
+    host_actors = {host.actor for host in world.hosts}
+    async with engine.connect() as connection:
+        entries = (
+            await connection.execute(
+                select(audit_log.c.seq, audit_log.c.actor, audit_log.c.action, audit_log.c.subject_id, audit_log.c.details)
+                .where(audit_log.c.meeting_id == world.meeting_id)
+                .order_by(audit_log.c.seq)
+            )
+        ).all()
+        current = dict((await connection.execute(select(participants.c.id, participants.c.state))).all())
+    trail = [(e.seq, e.actor, e.action, e.subject_id, json.loads(e.details)) for e in entries]
+
+    chosen_policy: str | None = None  # the policy in force, as a host last configured it
+    for seq, actor, action, subject, details in trail:
+        if action == "waiting_room.configured" and "admission_policy" in details:
+            assert actor in host_actors, f"the policy was set by {actor}, not a host"
+            chosen_policy = details["admission_policy"]
+        if action == "participant.admit":
+            if actor.startswith("policy:"):
+                policy = actor.removeprefix("policy:")
+                assert policy != AdmissionPolicy.MANUAL.value
+                assert chosen_policy == policy, f"admitted by {actor} though a host chose {chosen_policy}"
+            else:
+                assert actor in host_actors, f"admitted by {actor}, who is no host of this meeting"
+
+    for participant_id, state in current.items():
+        own = [(seq, actor, action, details) for seq, actor, action, subject, details in trail
+               if subject == participant_id and action.startswith("participant.") and "to" in details]
+        if own:
+            assert own[-1][3]["to"] == state, f"the audit log's last word on {participant_id} is not {state}"
+        if state in INSIDE:
+            entered_waiting = max((i for i, (_, _, _, d) in enumerate(own) if d["to"] == S.WAITING.value), default=-1)
+            admits = [
+                actor for _, actor, action, _ in own[entered_waiting + 1:]
+                if action == "participant.admit" and (actor in host_actors or actor.startswith("policy:"))
+            ]
+            assert admits, f"{participant_id} is {state} with no admission after entering the waiting room: {own}"
+            # And the step that took them inside, after they were last outside, was that admission.
+            last_outside = max((i for i, (_, _, _, d) in enumerate(own) if d["to"] not in INSIDE), default=-1)
+            assert last_outside + 1 < len(own), f"{participant_id} is {state} but the audit log never took them inside"
+            _, actor, action, details = own[last_outside + 1]
+            assert action == "participant.admit" and details["to"] == S.ADMITTED.value, own
+            event("someone was inside" + (" by the policy" if any(a.startswith("policy:") for a in admits) else ""))
+
+
+# The operations ------------------------------------------------------------------------------
+
+guest = st.integers(min_value=0, max_value=3)
+host_index = st.integers(min_value=0, max_value=1)
+
+DECISIONS = ["admit", "deny", "send_back", "remove"]
+
+
+@st.composite
+def participant_move(draw: st.DrawFn) -> tuple[Any, ...] | None:
+    """What one participant's browser does in a round (arriving is connecting or reconnecting)."""
+    kind = draw(st.sampled_from(["arrive", "arrive", "arrive", "nothing", "join", "leave", "arrive_claiming_eid"]))
+    if kind == "nothing":
+        return None
+    if kind == "arrive_claiming_eid":
+        return (kind, 3)  # the interpreter, who has no eID, claiming to have identified
+    return (kind, draw(guest))
+
+
+@st.composite
+def host_move(draw: st.DrawFn) -> tuple[Any, ...] | None:
+    """What the hosts (or a staff member who is no host) do in a round."""
+    kind = draw(st.sampled_from(
+        ["decide"] * 4 + ["nothing", "decide_any", "host_presence", "host_presence", "admit_all_matching", "message",
+                          "configure", "configure", "outsider"]
+    ))
+    if kind == "nothing":
+        return None
+    if kind == "decide":
+        # About someone on the host's list for whom the decision makes sense (see SENSIBLE).
+        return (kind, draw(st.sampled_from(["admit", *DECISIONS])), draw(st.integers(0, 7)), draw(host_index))
+    if kind == "decide_any":
+        return (kind, draw(st.sampled_from(DECISIONS)), draw(guest), draw(host_index))
+    if kind == "host_presence":
+        return (kind, draw(st.integers(0, 2)))  # 2: a staff member who is no host of the meeting
+    if kind == "admit_all_matching":
+        return (kind, draw(host_index))
+    if kind == "message":
+        return (kind, draw(st.one_of(st.none(), guest)), draw(host_index))
+    if kind == "configure":
+        policy = draw(st.sampled_from([AdmissionPolicy.MATCHING_STAFF, AdmissionPolicy.MATCHING_STAFF, AdmissionPolicy.MANUAL]))
+        return (kind, policy, draw(st.one_of(st.none(), st.booleans())), draw(host_index))
+    if kind == "outsider":
+        actions = DECISIONS + ["admit_all_matching", "configure", "end"]
+        return (kind, draw(st.sampled_from(actions)), draw(guest))
+    return (kind,)
+
+
+@st.composite
+def system_move(draw: st.DrawFn) -> tuple[Any, ...] | None:
+    kind = draw(st.sampled_from(["nothing", "nothing", "restart", "tick"]))
+    if kind == "nothing":
+        return None
+    if kind == "tick":
+        return (kind, draw(st.integers(1, 20)))
+    return (kind,)
+
+
+# A round: a participant, a host and the system each may do one thing, in that order. Then,
+# perhaps, a host ends the meeting and a few more rounds follow.
+a_round = st.tuples(participant_move(), host_move(), system_move())
+scenarios = st.tuples(
+    st.lists(a_round, min_size=4, max_size=25),
+    st.booleans(),
+    st.lists(a_round, max_size=4),
+)
+
+
+# For whom each decision makes sense, as a host reading the list would pick.
+SENSIBLE = {
+    "admit": {S.WAITING.value, S.DENIED.value, S.REMOVED.value},
+    "deny": {S.WAITING.value},
+    "send_back": INSIDE,
+    "remove": {S.WAITING.value, *INSIDE},
+}
+
+
+async def target_of(world: World, op: tuple[Any, ...]) -> str:
+    """The participant a decision is about (resolved before it runs)."""
+    if op[0] == "decide":
+        _, entries = await world.process.room.waiting_list(world.hosts[op[3]], world.meeting_id)
+        candidates = [e.participant_id for e in entries if e.state in SENSIBLE[op[1]]]
+        if candidates:
+            return candidates[op[2] % len(candidates)]
+        return world.guests[op[2] % len(world.guests)].participant_id
+    return world.guests[op[2]].participant_id
+
+
+async def apply(world: World, op: tuple[Any, ...], target: str | None) -> None:
+    """Run one operation; a refusal is an answer, not a failure (it must change nothing)."""
+    process, meeting_id = world.process, world.meeting_id
+    room = process.room
+    kind = op[0]
+    if kind == "host_presence":
+        # A host opening the console, reloading it, closing it: only reads.
+        if op[1] < 2:
+            host = world.hosts[op[1]]
+            assert await room.is_host(host, meeting_id)
+            await room.waiting_list(host, meeting_id)
+            await room.meeting_for_host(host, meeting_id)
+        else:
+            assert not await room.is_host(world.outsider, meeting_id)
+            try:
+                await room.waiting_list(world.outsider, meeting_id)
+            except NotFound:
+                pass
+            else:
+                raise AssertionError("staff who are not hosts read the waiting list")
+    elif kind == "arrive":
+        await room.arrive(world.guests[op[1]].lobby(meeting_id))
+    elif kind == "arrive_claiming_eid":
+        await room.arrive(world.guests[op[1]].lobby(meeting_id, claims_unverified=False))
+    elif kind == "join":
+        await room.join(world.guests[op[1]].lobby(meeting_id))
+    elif kind == "leave":
+        await room.leave(world.guests[op[1]].lobby(meeting_id))
+    elif kind in ("decide", "decide_any"):
+        await getattr(room, op[1])(world.hosts[op[3]], meeting_id, target)
+    elif kind == "admit_all_matching":
+        await room.admit_all_matching(world.hosts[op[1]], meeting_id)
+    elif kind == "message":
+        target = None if op[1] is None else world.guests[op[1]].participant_id
+        await room.send_message(world.hosts[op[2]], meeting_id, target, "Vi börjar snart.")
+    elif kind == "configure":
+        await room.configure(world.hosts[op[3]], meeting_id, admission_policy=op[1], locked=op[2])
+    elif kind == "outsider":
+        action, target = op[1], world.guests[op[2]].participant_id
+        try:
+            if action == "admit_all_matching":
+                await room.admit_all_matching(world.outsider, meeting_id)
+            elif action == "configure":
+                await room.configure(world.outsider, meeting_id, admission_policy=AdmissionPolicy.MATCHING_STAFF)
+            elif action == "end":
+                await room.end(world.outsider, meeting_id)
+            else:
+                await getattr(room, action)(world.outsider, meeting_id, target)
+        except NotFound:
+            return
+        raise AssertionError(f"staff who are not hosts could {action}")
+    elif kind == "end":
+        await room.end(world.hosts[0], meeting_id)
+    elif kind == "restart":
+        await process.restart()
+    elif kind == "tick":
+        process.clock.advance(seconds=op[1])
+    else:  # pragma: no cover
+        raise AssertionError(kind)
+
+
+async def step(world: World, op: tuple[Any, ...]) -> None:
+    target = await target_of(world, op) if op[0] in ("decide", "decide_any") else None
+    before = await snapshot(world.process.engine)
+    refused = False
+    try:
+        await apply(world, op, target)
+    except DomainError:
+        refused = True
+    after = await snapshot(world.process.engine)
+    was, now = states_of(before), states_of(after)
+    kind = op[0]
+    if refused or kind in ("host_presence", "restart", "tick", "outsider", "arrive_claiming_eid"):
+        assert after == before, f"{op} changed something: {before} -> {after}"
+    if kind in ("arrive", "arrive_claiming_eid"):
+        target = world.guests[op[1]].participant_id
+        if was[target] in STICKY:
+            assert now[target] == was[target], f"a {was[target]} participant came back by arriving: {now[target]}"
+        if was[target] in (S.WAITING.value, *INSIDE):
+            assert now[target] == was[target], "a reconnect changed the participant's state"
+        assert {k: v for k, v in now.items() if k != target} == {k: v for k, v in was.items() if k != target}
+    if kind in ("decide", "decide_any", "join", "leave"):
+        target = target or world.guests[op[1]].participant_id
+        assert {k: v for k, v in now.items() if k != target} == {k: v for k, v in was.items() if k != target}
+    if kind in ("message", "configure"):
+        assert now == was
+    await check_admissions(world)
+
+
+@settings(max_examples=40, deadline=None)
+@given(scenario=scenarios)
+async def test_nobody_is_inside_without_a_recorded_decision(sqlite_template: SqliteTemplate, keys_dir: Path, scenario) -> None:
+    before_end, ends, after_end = scenario
+    ops = [op for moves in before_end for op in moves if op is not None]
+    if ends:
+        ops += [("end",)] + [op for moves in after_end for op in moves if op is not None]
+    keys = await asyncio.to_thread(load_keys, keys_dir, create_missing=True)
+    world = await build_world(sqlite_template, keys)
+    try:
+        for op in ops:
+            await step(world, op)
+        async with world.process.engine.connect() as connection:
+            verification = await world.process.audit.verify(connection)
+        assert verification.ok, verification
+    finally:
+        await world.process.engine.dispose()

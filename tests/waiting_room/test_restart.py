@@ -1,0 +1,136 @@
+"""The service restarts while people wait: the waiting room lives in the database, not the process.
+
+Participants are waiting and admitted, the process goes away, a new one starts on the same
+database and keys, and everyone's page reconnects with the ticket it already holds: each finds
+their own place again, the hosts' list is the same, nobody was let in by the restart, and the
+audit log still verifies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import socketio
+from sqlalchemy import select
+
+from meetsvc.state import AUDIT, ENGINE
+from meetsvc.storage.tables import audit_log, participants
+from tests.support.lobby import PERSONS, book, host_cookie, host_socket, identify, invite, participant_socket, ticket
+from tests.support.service import RunningService, start_service
+
+
+async def states(service: RunningService) -> dict[str, tuple[str, Any]]:
+    async with service.app[ENGINE].connect() as connection:
+        rows = (await connection.execute(select(participants.c.id, participants.c.state, participants.c.waiting_since))).all()
+    return {row.id: (row.state, row.waiting_since) for row in rows}
+
+
+async def admissions(service: RunningService) -> list[tuple[int, str, str]]:
+    async with service.app[ENGINE].connect() as connection:
+        rows = (
+            await connection.execute(
+                select(audit_log.c.seq, audit_log.c.actor, audit_log.c.subject_id)
+                .where(audit_log.c.action == "participant.admit")
+                .order_by(audit_log.c.seq)
+            )
+        ).all()
+    return [tuple(row) for row in rows]
+
+
+def host_view(listing: dict[str, Any]) -> list[dict[str, Any]]:
+    return listing["participants"]
+
+
+async def test_after_a_restart_everyone_is_where_they_were(world):
+    meeting = await book(world)
+    cookie = await host_cookie(world, world.hosts[world.municipality.id])
+    host = await host_socket(world, cookie, meeting["id"])
+    assert (await host.call("configure", {"show_queue_position": True}))["ok"] is True
+
+    cast = [("Kim Andersson", PERSONS[0]), ("Alex Berg", PERSONS[1]), ("Sam Nilsson", PERSONS[2]), ("Robin Ek", PERSONS[5])]
+    people, sockets, tickets = [], [], {}
+    for name, number in cast:
+        invited = await invite(world, meeting["id"], name=name, personal_number=number)
+        await identify(world, invited, number)
+        tickets[invited.participant_id] = await ticket(invited)
+        socket = await participant_socket(world, tickets[invited.participant_id])
+        await socket.wait_for("state")
+        people.append(invited)
+        sockets.append(socket)
+        world.service.clock.advance(seconds=5)  # a queue in a known order
+    first, admitted, third, fourth = (p.participant_id for p in people)
+    assert (await host.call("admit", {"participant_id": admitted}))["ok"] is True
+    await sockets[1].wait_for("state", lambda d: d["state"] == "admitted")
+    await sockets[3].wait_for("state", lambda d: d["position"] == 3)
+
+    before_states = await states(world.service)
+    before_admissions = await admissions(world.service)
+    before_list = host_view(await host.call("list"))
+    before_pages = {p.participant_id: s.last_state for p, s in zip(people, sockets)}
+    assert [e["participant_id"] for e in before_list if e["state"] == "waiting"] == [first, third, fourth]
+    assert before_states[admitted][0] == "admitted"
+    assert [a[2] for a in before_admissions] == [admitted]
+
+    # The pages lose their connections and the process stops.
+    old = world.service
+    for socket in sockets + [host]:
+        await socket.close()
+    await old.close()
+
+    # A new process, same settings (so the same address, issuer, database and keys), same clock.
+    new = await start_service(old.settings, old.clock)
+    world.service = new
+    reconnected: list[Any] = []
+    try:
+        assert await states(new) == before_states, "starting the service changed someone's state"
+
+        # The host's console reconnects first: it shows the same list, and changes nothing.
+        host_again = await host_socket(world, cookie, meeting["id"])
+        reconnected.append(host_again)
+        assert host_view(await host_again.call("list")) == before_list
+        assert await states(new) == before_states
+
+        # Each page reconnects with the ticket it already holds, in another order than they came.
+        pages = {}
+        for participant_id in (fourth, admitted, first, third):
+            page = await participant_socket(world, tickets[participant_id])
+            reconnected.append(page)
+            pages[participant_id] = page
+            await page.wait_for("state")
+        for participant_id, page in pages.items():
+            seen = page.of("state")[0]
+            assert seen == before_pages[participant_id], (participant_id, seen, before_pages[participant_id])
+        assert [pages[p].of("state")[0]["position"] for p in (first, third, fourth)] == [1, 2, 3]
+        assert pages[admitted].of("state")[0]["state"] == "admitted"
+        # The admitted one is given a way into the video again; the waiting ones are not.
+        await pages[admitted].wait_for("credential")
+        await asyncio.sleep(0.2)
+        for participant_id in (first, third, fourth):
+            assert pages[participant_id].of("credential") == []
+            assert {s["state"] for s in pages[participant_id].of("state")} == {"waiting"}
+
+        # The hosts' list is what it was; nobody was admitted by any of this.
+        assert host_view(await host_again.call("list")) == before_list
+        assert await states(new) == before_states
+        assert await admissions(new) == before_admissions
+        assert host_again.of("participant") == []  # a page coming back is nothing for a host to act on
+
+        # The service still works as before: the host admits the first in the queue, the queue moves.
+        assert (await host_again.call("admit", {"participant_id": first}))["ok"] is True
+        await pages[first].wait_for("state", lambda d: d["state"] == "admitted")
+        assert (await pages[third].wait_for("state", lambda d: d["position"] == 1))["state"] == "waiting"
+        assert [a[2] for a in await admissions(new)] == [admitted, first]
+
+        async with new.app[ENGINE].connect() as connection:
+            verification = await new.app[AUDIT].verify(connection)
+        assert verification.ok, verification
+    finally:
+        for socket in reconnected:
+            try:
+                await socket.close()
+            except socketio.exceptions.SocketIOError:
+                pass
+        for page in people:
+            await page.close()
+        await new.close()
