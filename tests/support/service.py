@@ -15,10 +15,18 @@ from meetsvc.app import create_app
 from meetsvc.settings import Settings
 
 
+# Ports handed out by free_port(), each still held by its bound socket until the service takes
+# it over (web.SockSite): closing and re-binding would let another process take it in between.
+_RESERVED: dict[int, socket.socket] = {}
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    _RESERVED[port] = sock
+    return port
 
 
 def make_settings(database_url: str, keys_dir: Path, **overrides: Any) -> Settings:
@@ -71,7 +79,11 @@ async def start_service(settings: Settings, clock: Clock | None = None) -> Runni
     app = create_app(settings, clock=clock)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, settings.server.host, settings.server.port)
+    reserved = _RESERVED.pop(settings.server.port, None)
+    if reserved is not None:
+        site: web.BaseSite = web.SockSite(runner, reserved)
+    else:  # a port reused on purpose (a restarted service)
+        site = web.TCPSite(runner, settings.server.host, settings.server.port, reuse_address=True)
     await site.start()
     base_url = f"http://{settings.server.host}:{settings.server.port}"
     http = aiohttp.ClientSession(base_url=base_url)

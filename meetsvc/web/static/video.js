@@ -46,35 +46,60 @@
     if (figure) { figure.remove(); }
   }
 
+  // Who we are (the credential's subject): it decides who yields when two peers offer at
+  // once ("perfect negotiation": the peer with the greater id is polite and rolls back).
+  var me = (function () {
+    try { return JSON.parse(atob(token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/"))).sub || ""; }
+    catch (e) { return ""; }
+  }());
+
   function connection(id, name) {
     if (peers[id]) { return peers[id].pc; }
     var pc = new RTCPeerConnection(ICE);
-    peers[id] = { pc: pc, name: name };
+    // Each peer's signalling is handled strictly in order: a candidate that arrives while the
+    // offer it belongs to is still being applied waits for it instead of being lost.
+    peers[id] = { pc: pc, name: name, queue: Promise.resolve() };
     if (stream) { stream.getTracks().forEach(function (t) { pc.addTrack(t, stream); }); }
     pc.onicecandidate = function (e) { if (e.candidate) { socket.emit("signal", { to: id, data: { candidate: e.candidate.toJSON() } }); } };
     pc.ontrack = function (e) { tile(id, name).srcObject = e.streams[0]; };
     return pc;
   }
 
-  function offer(id, name) {
+  function inOrder(id, name, step) {
     var pc = connection(id, name);
-    pc.createOffer().then(function (o) { return pc.setLocalDescription(o); })
-      .then(function () { socket.emit("signal", { to: id, data: { description: pc.localDescription.toJSON() } }); });
+    var peer = peers[id];
+    peer.queue = peer.queue.then(function () { return step(pc); }).catch(function () { /* the next message may still succeed */ });
+  }
+
+  function offer(id, name) {
+    inOrder(id, name, function (pc) {
+      return pc.createOffer().then(function (o) { return pc.setLocalDescription(o); })
+        .then(function () { socket.emit("signal", { to: id, data: { description: pc.localDescription.toJSON() } }); });
+    });
+  }
+
+  function accept(pc, from, description) {
+    return pc.setRemoteDescription(description).then(function () {
+      if (description.type !== "offer") { return null; }
+      return pc.createAnswer().then(function (a) { return pc.setLocalDescription(a); })
+        .then(function () { socket.emit("signal", { to: from, data: { description: pc.localDescription.toJSON() } }); });
+    });
   }
 
   function onSignal(message) {
-    var pc = connection(message.from, message.name);
     var data = message.data || {};
-    if (data.description) {
-      pc.setRemoteDescription(data.description).then(function () {
-        if (data.description.type === "offer") {
-          return pc.createAnswer().then(function (a) { return pc.setLocalDescription(a); })
-            .then(function () { socket.emit("signal", { to: message.from, data: { description: pc.localDescription.toJSON() } }); });
+    inOrder(message.from, message.name, function (pc) {
+      if (data.description) {
+        var collision = data.description.type === "offer" && pc.signalingState !== "stable";
+        if (collision && me < message.from) { return null; }  // impolite: our own offer stands
+        if (collision) {
+          return pc.setLocalDescription({ type: "rollback" }).then(function () { return accept(pc, message.from, data.description); });
         }
-      });
-    } else if (data.candidate) {
-      pc.addIceCandidate(data.candidate).catch(function () { /* a late candidate for a closed connection */ });
-    }
+        return accept(pc, message.from, data.description);
+      }
+      if (data.candidate) { return pc.addIceCandidate(data.candidate).catch(function () { /* from an offer we set aside */ }); }
+      return null;
+    });
   }
 
   function stop(text) {
