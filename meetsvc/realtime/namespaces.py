@@ -20,6 +20,7 @@ from urllib.parse import unquote
 
 import socketio
 from pydantic import BaseModel, ValidationError
+from sqlalchemy.exc import SQLAlchemyError
 
 from meetsvc.directory import Clock
 from meetsvc.domain.errors import DomainError
@@ -119,6 +120,10 @@ class ParticipantNamespace(_Dispatching):
             notices = await self._room.arrive(lobby)
         except DomainError as exc:
             raise socketio.exceptions.ConnectionRefusedError(exc.code) from None
+        except SQLAlchemyError:
+            # The database is busy or away: refuse clearly so the page retries, never hang.
+            log.warning("arrival refused: database unavailable")
+            raise socketio.exceptions.ConnectionRefusedError("unavailable") from None
         if lobby.participant_id in notices.closed:
             # Removed or denied: the old ticket opens nothing until a host decides again.
             raise socketio.exceptions.ConnectionRefusedError("not-admitted")

@@ -1,0 +1,1098 @@
+"""How fast a host's "admit" reaches a waiting participant, and what each waiting socket costs.
+
+For each N (100, 1,000, 5,000 by default) the benchmark seeds a fresh SQLite database with
+meetings of six participants each (organisations, staff, meetings through
+:mod:`meetsvc.directory` and :mod:`meetsvc.booking`; participants, their browser sessions, a
+*completed* eID identification and the verified identity written straight into the tables of
+:mod:`meetsvc.storage.tables` — identifying 5,000 people through the BankID simulator would
+dominate the run). Meetings start ten minutes from now, so their waiting rooms are open.
+
+Then it runs the service as a real separate process (``python -m meetsvc --config … serve``,
+development environment, the BankID simulator on port 0) and:
+
+1. gets one lobby ticket per participant over HTTP (``POST /lobby/ticket`` with the session
+   cookie and ``X-CSRF-Token``, as the participant's page does) up to N=1,000, and above that
+   mints them with the service's own signing key (``meetsvc.signing`` + ``LobbyTickets``, the
+   server's base URL as issuer) to save half a minute; ``--tickets http|mint`` forces either,
+   and the output says which;
+2. warms up (a few participants in two extra meetings are connected and admitted; not reported);
+3. reads the server's RSS, connects N participants with python-socketio over the websocket
+   transport with ``auth={"ticket": …}`` — offering permessage-deflate as every browser does, so
+   the server's ``realtime.websocket_compression`` alone decides — waits until each is in the
+   waiting room, lets the server settle and reads its RSS again: (after − before) / N is the
+   memory per waiting connection (the server cannot be asked to collect garbage, so it only
+   settles);
+4. connects each sampled meeting's host to ``/host`` (staff session cookie, ``auth={"meeting_id":
+   …}``) and admits participants one at a time, in one shuffled order across the meetings: from
+   just before the host's ``admit`` call (with ack) to the moment the participant's client
+   receives ``state`` with state ``admitted`` (``time.perf_counter`` in this one process). Up to
+   ``--samples`` admits are measured: everyone when N is small, else every participant of
+   randomly chosen meetings (whole meetings, so the share of first admits in a meeting — which
+   also mark it in progress — is the same at every N).
+
+The floor is measured in the same run, interleaved sample by sample with the subject (which of
+the two goes first alternates): a bare aiohttp websocket relay in its own subprocess, holding N
+participant websockets as well (same compression setting; each gets one message on connect, as
+the service sends its state), where one "host" websocket sends a message of the same size and the
+server relays it to one participant's websocket, then acknowledges. The floor's memory per
+connection is reported beside the subject's, and so is the service's CPU per admit.
+
+The N=1,000 case runs a second time with ``realtime.websocket_compression = true``.
+
+Usage::
+
+    .venv/bin/python bench/admit_latency.py            # N = 100, 1000, 5000 (+ 1000 compressed)
+    .venv/bin/python bench/admit_latency.py --quick    # N = 100, 500 (+ 500 compressed), ~200 admits each
+    .venv/bin/python bench/admit_latency.py --n 2000 --samples 300 --compression-n 0
+
+The last line printed is a JSON array, one object per run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import atexit
+import functools
+import inspect
+import json
+import logging
+import math
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Awaitable, Callable
+
+import aiohttp
+import psutil
+import socketio
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+PER_MEETING = 6
+WARMUP_MEETINGS = 2
+# Each arrival (and each ticket) is a write transaction, and SQLite takes one at a time: more in
+# flight does not connect faster, it only makes each wait longer for the write lock — under a
+# loaded machine, past the service's busy timeout.
+CONNECT_CONCURRENCY = 8
+TICKET_CONCURRENCY = 8
+HOST_CONNECT_CONCURRENCY = 8
+SAMPLE_TIMEOUT = 10.0
+CONNECT_TIMEOUT = 15.0
+STARTUP_TIMEOUT = 60.0
+# Above this N the tickets are signed here with the service's key: fetching 5,000 over HTTP (a
+# session write each) would add about half a minute to the run and measures nothing.
+HTTP_TICKETS_UP_TO = 1000
+# What a browser offers: "permessage-deflate; client_max_window_bits".
+BROWSER_DEFLATE = 15
+ROLES = ["individual", "guardian", "municipality_staff", "region_staff", "school", "interpreter"]
+
+_children: list[subprocess.Popen[bytes]] = []
+
+
+def _kill_children() -> None:
+    """Last resort (atexit): nothing this benchmark started outlives it."""
+    for child in _children:
+        if child.poll() is None:
+            child.kill()
+            try:
+                child.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
+
+
+atexit.register(_kill_children)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Linear interpolation between the closest ranks (q in 0..100)."""
+    ordered = sorted(values)
+    if not ordered:
+        return math.nan
+    position = (len(ordered) - 1) * q / 100
+    low, high = math.floor(position), math.ceil(position)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+# Seeding ------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Waiting:
+    participant_id: str
+    meeting_id: str
+    session_id: str
+    session_token: str
+    csrf: str
+    ticket: str = ""
+
+
+@dataclass(slots=True)
+class Meeting:
+    id: str
+    ends_at: datetime
+    host_cookie: str
+    participants: list[Waiting] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class World:
+    meetings: list[Meeting]
+    warmup: list[Meeting]
+
+    @property
+    def participants(self) -> list[Waiting]:
+        return [p for m in self.meetings for p in m.participants]
+
+
+async def seed(database_url: str, keys_dir: Path, n: int) -> World:
+    """Organisations, staff and meetings through the service's operations; the N participants,
+    their sessions and completed identifications in bulk through its tables."""
+    from meetsvc.audit import AuditLog
+    from meetsvc.booking import Booking, BookingLimits, NewMeeting
+    from meetsvc.directory import Directory
+    from meetsvc.domain.callers import OrganisationCaller
+    from meetsvc.domain.model import CareArea, Language, OrganisationKind
+    from meetsvc.keys import load_keys
+    from meetsvc.pii import PersonalNumberVault
+    from meetsvc.sessions import BrowserSessions, SessionKind
+    from meetsvc.storage.engine import create_engine
+    from meetsvc.storage.migrate import upgrade
+    from meetsvc.storage.tables import identifications, participant_identities, participants
+    from identity.bankid.simulator import TEST_PERSONS
+    from identity.personnummer import PersonalNumber
+
+    await upgrade(database_url)
+    keys = await asyncio.to_thread(load_keys, keys_dir, create_missing=True)
+    engine = create_engine(database_url)
+    try:
+        audit = AuditLog(keys.audit_chain)
+        vault = PersonalNumberVault(keys.pii_encryption, keys.pii_hash)
+        directory = Directory(engine, audit, vault)
+        booking = Booking(engine, audit, vault, BookingLimits())
+        sessions = BrowserSessions(engine, idle=timedelta(minutes=30), absolute=timedelta(hours=10))
+
+        suffix = uuid.uuid4().hex[:6]
+        municipality = await directory.create_organisation(f"Bänkby kommun {suffix}", OrganisationKind.MUNICIPALITY)
+        region = await directory.create_organisation(f"Region Bänk {suffix}", OrganisationKind.REGION)
+        caller = OrganisationCaller(municipality.id, "bench")
+        organisation_of = {"municipality_staff": municipality.id, "region_staff": region.id}
+
+        persons = []
+        for person in TEST_PERSONS:
+            normal = PersonalNumber.parse(person.personal_number).normal
+            persons.append((person, vault.encrypt(normal, "participant"), vault.keyed_hash(normal)))
+        address_hash = vault.keyed_hash("address:127.0.0.1")
+
+        starts = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(minutes=10)
+        ends = starts + timedelta(hours=1)
+        meeting_count = math.ceil(n / PER_MEETING)
+        seeded: list[Meeting] = []
+        for index in range(meeting_count + WARMUP_MEETINGS):
+            staff = await directory.add_staff_member(caller, display_name=f"Mötesledare {index + 1}")
+            booked = await booking.create_meeting(
+                caller,
+                NewMeeting(
+                    partner_organisation_id=region.id,
+                    title="SIP-möte",
+                    care_area=CareArea.BARN_OCH_UNGA,
+                    starts_at=starts,
+                    ends_at=ends,
+                    host_ids=(staff.id,),
+                ),
+            )
+            async with engine.begin() as connection:
+                issued = await sessions.create(connection, SessionKind.STAFF, language=Language.SV, staff_id=staff.id)
+            seeded.append(Meeting(booked.id, ends, issued.token))
+
+        # Participants: the N measured ones in the first meetings, six of the warm-up in the last two.
+        sizes = [PER_MEETING] * meeting_count
+        if n % PER_MEETING:
+            sizes[-1] = n % PER_MEETING
+        sizes += [PER_MEETING] * WARMUP_MEETINGS
+        now = datetime.now(timezone.utc)
+        participant_rows, identification_rows, identity_rows = [], [], []
+        for meeting, size in zip(seeded, sizes):
+            for slot in range(size):
+                person, encrypted, hashed = persons[slot % len(persons)]
+                role = ROLES[slot % len(ROLES)]
+                participant_id = str(uuid.uuid4())
+                participant_rows.append(
+                    {
+                        "id": participant_id,
+                        "meeting_id": meeting.id,
+                        "role": role,
+                        "organisation_id": organisation_of.get(role),
+                        "display_name": person.name,
+                        "email": f"deltagare{len(participant_rows)}@example.se",
+                        "mobile": None,
+                        "language": "sv",
+                        "personal_number_enc": encrypted,
+                        "personal_number_hash": hashed,
+                        "state": "invited",
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                )
+                identity_rows.append(
+                    {
+                        "participant_id": participant_id,
+                        "given_name": person.given_name,
+                        "surname": person.surname,
+                        "personal_number_hash": hashed,
+                        "matches_invitation": True,
+                        "provider": "bankid",
+                        "level_of_assurance": "substantial",
+                        "verified_at": now,
+                    }
+                )
+                meeting.participants.append(Waiting(participant_id, meeting.id, "", "", ""))
+
+        async with engine.begin() as connection:
+            await connection.execute(participants.insert(), participant_rows)
+            for meeting in seeded:
+                for waiting in meeting.participants:
+                    issued = await sessions.create(
+                        connection, SessionKind.PARTICIPANT, language=Language.SV, participant_id=waiting.participant_id
+                    )
+                    waiting.session_id = issued.session.id
+                    waiting.session_token = issued.token
+                    waiting.csrf = issued.session.csrf_token
+                    identification_rows.append(
+                        {
+                            "id": str(uuid.uuid4()),
+                            "session_id": waiting.session_id,
+                            "participant_id": waiting.participant_id,
+                            "provider": "bankid",
+                            "order_ref": str(uuid.uuid4()),
+                            "provider_state": "{}",
+                            "same_device": False,
+                            "client_address_hash": address_hash,
+                            "state": "complete",
+                            "outcome": "matched",
+                            "started_at": now - timedelta(seconds=30),
+                            "finished_at": now,
+                        }
+                    )
+            await connection.execute(identifications.insert(), identification_rows)
+            await connection.execute(participant_identities.insert(), identity_rows)
+    finally:
+        await engine.dispose()
+    return World(seeded[:meeting_count], seeded[meeting_count:])
+
+
+# Processes ----------------------------------------------------------------------------------
+
+
+def _child_env() -> dict[str, str]:
+    """The benchmark's own settings only: no MEETSVC_* variable of the caller's shell leaks in."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MEETSVC_")}
+    env["PYTHONPATH"] = str(ROOT)
+    return env
+
+
+def _spawn(args: list[str], log: Path) -> subprocess.Popen[bytes]:
+    with open(log, "wb") as output:
+        process = subprocess.Popen(args, cwd=str(ROOT), stdout=output, stderr=subprocess.STDOUT, env=_child_env())
+    _children.append(process)
+    return process
+
+
+async def _stop(process: subprocess.Popen[bytes], patience: float = 15.0) -> None:
+    """SIGTERM, and SIGKILL if it has not exited after ``patience`` seconds."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + patience
+        while process.poll() is None and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    if process in _children:
+        _children.remove(process)
+
+
+def _cpu(process: psutil.Process) -> float:
+    times = process.cpu_times()
+    return times.user + times.system
+
+
+def _tail(log: Path, lines: int = 30) -> str:
+    try:
+        return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+async def _wait_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    async with aiohttp.ClientSession() as http:
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(f"{url} exited with {process.returncode}:\n{_tail(log)}")
+            try:
+                async with http.get(url, timeout=aiohttp.ClientTimeout(total=2)) as response:
+                    if response.status == 200:
+                        return
+            except (aiohttp.ClientError, asyncio.TimeoutError):
+                pass
+            await asyncio.sleep(0.1)
+    raise RuntimeError(f"{url} did not answer within {STARTUP_TIMEOUT:.0f} s:\n{_tail(log)}")
+
+
+@dataclass(slots=True)
+class Service:
+    process: subprocess.Popen[bytes]
+    base_url: str
+    log: Path
+
+
+async def start_service(workdir: Path, database_url: str, keys_dir: Path, certs_dir: Path, compression: bool) -> Service:
+    port = free_port()
+    config = workdir / "meetsvc.toml"
+    config.write_text(
+        f"""environment = "development"
+
+[server]
+host = "127.0.0.1"
+port = {port}
+
+[database]
+url = {json.dumps(database_url)}
+
+[security]
+keys_dir = {json.dumps(str(keys_dir))}
+create_missing_keys = true
+secure_cookies = false
+
+[identity]
+provider = "bankid-simulator"
+
+[simulator]
+certs_dir = {json.dumps(str(certs_dir))}
+app_port = 0
+
+[realtime]
+websocket_compression = {"true" if compression else "false"}
+
+[logging]
+level = "WARNING"
+format = "text"
+""",
+        encoding="utf-8",
+    )
+    log = workdir / "meetsvc.log"
+    process = _spawn([sys.executable, "-m", "meetsvc", "--config", str(config), "serve"], log)
+    base_url = f"http://127.0.0.1:{port}"
+    await _wait_ready(f"{base_url}/readyz", process, log)
+    return Service(process, base_url, log)
+
+
+async def start_floor(workdir: Path, compression: bool) -> Service:
+    port = free_port()
+    log = workdir / "floor.log"
+    process = _spawn(
+        [sys.executable, str(Path(__file__).resolve()), "--floor-server", str(port), "--floor-compress", str(int(compression))],
+        log,
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    await _wait_ready(f"{base_url}/healthz", process, log)
+    return Service(process, base_url, log)
+
+
+async def settled_rss(pid: int, *, least: float = 2.0, most: float = 12.0) -> int:
+    """The process's RSS once it stops moving (within 256 KiB over half a second)."""
+    process = psutil.Process(pid)
+    await asyncio.sleep(least)
+    last = process.memory_info().rss
+    deadline = time.monotonic() + most - least
+    while time.monotonic() < deadline:
+        await asyncio.sleep(0.5)
+        current = process.memory_info().rss
+        if abs(current - last) < 256 * 1024:
+            return current
+        last = current
+    return last
+
+
+# The floor: a bare aiohttp websocket relay (runs in its own process) --------------------------
+
+
+def run_floor_server(port: int, compress: bool) -> None:
+    from aiohttp import web
+
+    peers: dict[str, web.WebSocketResponse] = {}
+
+    async def participant(request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(compress=compress, max_msg_size=16384)
+        await ws.prepare(request)
+        key = request.match_info["key"]
+        peers[key] = ws
+        # As the service tells an arriving participant their state (and engine.io sends its
+        # open packet): the first message also makes aiohttp set up the compressor, if agreed.
+        await ws.send_str(json.dumps({"state": "waiting"}))
+        try:
+            async for _ in ws:
+                pass
+        finally:
+            if peers.get(key) is ws:
+                del peers[key]
+        return ws
+
+    async def host(request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(compress=compress, max_msg_size=16384)
+        await ws.prepare(request)
+        async for message in ws:
+            if message.type is not aiohttp.WSMsgType.TEXT:
+                continue
+            data = json.loads(message.data)
+            target = peers.get(data["to"])
+            if target is not None:
+                await target.send_str(json.dumps(data["payload"]))
+            await ws.send_str(json.dumps({"ok": target is not None}))
+        return ws
+
+    async def healthz(request: web.Request) -> web.Response:
+        return web.json_response({"status": "ok"})
+
+    app = web.Application()
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/host", host)
+    app.router.add_get("/p/{key}", participant)
+    web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None, handle_signals=True)
+
+
+# Clients ------------------------------------------------------------------------------------
+
+STATE_PAYLOAD = {
+    "state": "admitted",
+    "starts_at": "2030-01-01T10:00:00+01:00",
+    "opens_at": "2030-01-01T09:45:00+01:00",
+    "hosts_notified": True,
+    "position": None,
+    "message": None,
+    "verified_name": "Karin Bänkström-Testsson",
+}
+
+
+class ClientLog(logging.Handler):
+    """What the engine.io clients report, counted instead of printed once per socket.
+
+    "packet queue is empty, aborting" is the client giving up on a connection that had no ping
+    from the server for 25 s (engine.io's 20 s interval plus 5 s of grace): a sign of an
+    overloaded machine, which the report must mention.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.counts: dict[str, int] = {}
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        self.counts[message] = self.counts.get(message, 0) + 1
+
+    def take(self) -> dict[str, int]:
+        counts, self.counts = self.counts, {}
+        return counts
+
+
+CLIENT_LOG = ClientLog()
+ENGINEIO_LOGGER = logging.getLogger("bench.engineio.client")
+ENGINEIO_LOGGER.addHandler(CLIENT_LOG)
+ENGINEIO_LOGGER.setLevel(logging.WARNING)
+ENGINEIO_LOGGER.propagate = False
+
+
+class Participants:
+    """N waiting participants' socket.io clients, and when each heard it was admitted."""
+
+    def __init__(self, base_url: str, http: aiohttp.ClientSession) -> None:
+        self._base = base_url
+        self._http = http
+        self.clients: dict[str, socketio.AsyncClient] = {}
+        self._waiting: dict[str, asyncio.Future[None]] = {}
+        self._admitted: dict[str, asyncio.Future[float]] = {}
+        # Connects that got no answer in time and were tried once more (the service's log says why).
+        self.retried: list[str] = []
+
+    async def connect(self, waiting: Waiting) -> None:
+        try:
+            await self._connect(waiting)
+        except (socketio.exceptions.ConnectionError, asyncio.TimeoutError) as exc:
+            self.retried.append(f"{exc.__class__.__name__}: {exc}")
+            await self._connect(waiting)
+
+    async def _connect(self, waiting: Waiting) -> None:
+        client = socketio.AsyncClient(
+            reconnection=False,
+            handle_sigint=False,
+            http_session=self._http,
+            engineio_logger=ENGINEIO_LOGGER,
+            websocket_extra_options={"compress": BROWSER_DEFLATE},
+        )
+        loop = asyncio.get_running_loop()
+        arrived = self._waiting[waiting.participant_id] = loop.create_future()
+        pid = waiting.participant_id
+
+        def on_state(data: Any = None) -> None:
+            state = data.get("state") if isinstance(data, dict) else None
+            if state == "waiting":
+                future = self._waiting.pop(pid, None)
+                if future is not None and not future.done():
+                    future.set_result(None)
+            elif state == "admitted":
+                now = time.perf_counter()
+                future = self._admitted.pop(pid, None)
+                if future is not None and not future.done():
+                    future.set_result(now)
+
+        client.on("state", on_state, namespace="/participant")
+        try:
+            await client.connect(
+                self._base,
+                namespaces=["/participant"],
+                auth={"ticket": waiting.ticket},
+                transports=["websocket"],
+                headers={"Origin": self._base},
+                wait_timeout=CONNECT_TIMEOUT,
+            )
+            await asyncio.wait_for(arrived, CONNECT_TIMEOUT)
+        except BaseException:
+            self._waiting.pop(pid, None)
+            await _disconnect_all([client], 1.0)
+            raise
+        self.clients[pid] = client
+
+    def expect_admitted(self, participant_id: str) -> asyncio.Future[float]:
+        future: asyncio.Future[float] = asyncio.get_running_loop().create_future()
+        self._admitted[participant_id] = future
+        return future
+
+    def is_open(self, participant_id: str) -> bool:
+        client = self.clients.get(participant_id)
+        return client is not None and client.eio.state == "connected"
+
+    def alive(self, participant_ids: list[str]) -> int:
+        return sum(1 for pid in participant_ids if self.is_open(pid))
+
+    def deflate_negotiated(self) -> tuple[int, int]:
+        """(sockets whose handshake agreed on permessage-deflate, sockets)."""
+        agreed = sum(1 for c in self.clients.values() if getattr(getattr(c.eio, "ws", None), "compress", 0))
+        return agreed, len(self.clients)
+
+    async def close(self, grace: float) -> None:
+        await _disconnect_all(list(self.clients.values()), grace)
+        self.clients.clear()
+
+
+class Hosts:
+    """One signed-in host's /host socket per meeting, each with its own cookie jar."""
+
+    def __init__(self, base_url: str) -> None:
+        self._base = base_url
+        self.clients: dict[str, socketio.AsyncClient] = {}
+        self._sessions: list[aiohttp.ClientSession] = []
+        self.reconnects = 0
+
+    async def connect(self, meeting: Meeting) -> None:
+        http = aiohttp.ClientSession()
+        self._sessions.append(http)
+        client = socketio.AsyncClient(
+            reconnection=False,
+            handle_sigint=False,
+            http_session=http,
+            engineio_logger=ENGINEIO_LOGGER,
+            websocket_extra_options={"compress": BROWSER_DEFLATE},
+        )
+        await client.connect(
+            self._base,
+            namespaces=["/host"],
+            auth={"meeting_id": meeting.id},
+            headers={"Cookie": f"meetsvc_session={meeting.host_cookie}", "Origin": self._base},
+            transports=["websocket"],
+            wait_timeout=CONNECT_TIMEOUT,
+        )
+        self.clients[meeting.id] = client
+
+    async def ready(self, meeting: Meeting) -> socketio.AsyncClient:
+        """The meeting's host socket, connected again if its client gave it up meanwhile."""
+        client = self.clients.get(meeting.id)
+        if client is None or client.eio.state != "connected":
+            self.reconnects += 1
+            await self.connect(meeting)
+            client = self.clients[meeting.id]
+        return client
+
+    async def close(self, grace: float) -> None:
+        await _disconnect_all(list(self.clients.values()), grace)
+        self.clients.clear()
+        for http in self._sessions:
+            await http.close()
+        self._sessions.clear()
+
+
+async def _disconnect_all(clients: list[socketio.AsyncClient], grace: float) -> None:
+    async def one(client: socketio.AsyncClient) -> None:
+        try:
+            await asyncio.wait_for(client.disconnect(), grace)
+        except Exception:
+            pass
+
+    await bounded(1024, [functools.partial(one, c) for c in clients])
+
+
+class Floor:
+    """The relay's "host" websocket and N participant websockets."""
+
+    def __init__(self, base_url: str, http: aiohttp.ClientSession) -> None:
+        self._base = base_url
+        self._http = http
+        self._sockets: list[aiohttp.ClientWebSocketResponse] = []
+        self._readers: list[asyncio.Task[None]] = []
+        self._received: dict[str, asyncio.Future[float]] = {}
+        self._host: aiohttp.ClientWebSocketResponse | None = None
+        self._acks: asyncio.Queue[Any] = asyncio.Queue()
+
+    async def open_host(self) -> None:
+        self._host = await self._http.ws_connect(f"{self._base}/host", compress=BROWSER_DEFLATE)
+        self._readers.append(asyncio.create_task(self._read_acks(self._host)))
+
+    async def _read_acks(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        async for message in ws:
+            if message.type is aiohttp.WSMsgType.TEXT:
+                self._acks.put_nowait(json.loads(message.data))
+
+    async def connect(self, key: str) -> None:
+        ws = await self._http.ws_connect(f"{self._base}/p/{key}", compress=BROWSER_DEFLATE)
+        self._sockets.append(ws)
+        hello = await ws.receive(timeout=CONNECT_TIMEOUT)
+        if hello.type is not aiohttp.WSMsgType.TEXT or json.loads(hello.data).get("state") != "waiting":
+            raise RuntimeError(f"floor socket {key}: unexpected first message {hello!r}")
+        self._readers.append(asyncio.create_task(self._read(key, ws)))
+
+    async def _read(self, key: str, ws: aiohttp.ClientWebSocketResponse) -> None:
+        async for message in ws:
+            if message.type is aiohttp.WSMsgType.TEXT:
+                now = time.perf_counter()
+                if json.loads(message.data).get("state") == "admitted":
+                    future = self._received.pop(key, None)
+                    if future is not None and not future.done():
+                        future.set_result(now)
+
+    async def relay(self, key: str) -> float:
+        """One host → server → participant message; seconds until the participant has it."""
+        assert self._host is not None
+        future: asyncio.Future[float] = asyncio.get_running_loop().create_future()
+        self._received[key] = future
+        body = json.dumps({"to": key, "payload": STATE_PAYLOAD})
+        start = time.perf_counter()
+        await self._host.send_str(body)
+        arrived = await asyncio.wait_for(future, SAMPLE_TIMEOUT)
+        ack = await asyncio.wait_for(self._acks.get(), SAMPLE_TIMEOUT)
+        if not ack.get("ok"):
+            raise RuntimeError(f"floor relay to {key} found no socket")
+        return arrived - start
+
+    def deflate_negotiated(self) -> tuple[int, int]:
+        return sum(1 for ws in self._sockets if ws.compress), len(self._sockets)
+
+    async def close(self, grace: float) -> None:
+        for task in self._readers:
+            task.cancel()
+        await asyncio.gather(*self._readers, return_exceptions=True)
+
+        async def one(ws: aiohttp.ClientWebSocketResponse) -> None:
+            try:
+                await asyncio.wait_for(ws.close(), grace)
+            except Exception:
+                pass
+
+        await bounded(1024, [functools.partial(one, ws) for ws in self._sockets + ([self._host] if self._host else [])])
+
+
+async def admit(host: socketio.AsyncClient, participants: Participants, waiting: Waiting) -> float:
+    """The host admits one participant; seconds until the participant's client hears it."""
+    future = participants.expect_admitted(waiting.participant_id)
+    start = time.perf_counter()
+    ack = await host.call("admit", {"participant_id": waiting.participant_id}, namespace="/host", timeout=SAMPLE_TIMEOUT)
+    if not isinstance(ack, dict) or not ack.get("ok"):
+        raise RuntimeError(f"admit refused: {ack}")
+    arrived = await asyncio.wait_for(future, SAMPLE_TIMEOUT)
+    return arrived - start
+
+
+async def bounded(concurrency: int, jobs: list[Callable[[], Awaitable[Any]]]) -> None:
+    """Run the jobs, at most ``concurrency`` at a time (each created only when it starts)."""
+    semaphore = asyncio.Semaphore(concurrency)
+
+    async def one(job: Callable[[], Awaitable[Any]]) -> None:
+        async with semaphore:
+            await job()
+
+    await asyncio.gather(*(one(job) for job in jobs))
+
+
+async def get_tickets(base_url: str, waiting: list[Waiting]) -> None:
+    """What the participant's page does after eID: POST /lobby/ticket with its CSRF token."""
+    async with aiohttp.ClientSession(
+        base_url=base_url, cookie_jar=aiohttp.DummyCookieJar(), connector=aiohttp.TCPConnector(limit=TICKET_CONCURRENCY)
+    ) as http:
+
+        async def one(item: Waiting) -> None:
+            headers = {"Cookie": f"meetsvc_session={item.session_token}", "X-CSRF-Token": item.csrf, "Origin": base_url}
+            async with http.post("/lobby/ticket", headers=headers) as response:
+                body = await response.text()
+                if response.status != 200:
+                    raise RuntimeError(f"POST /lobby/ticket answered {response.status}: {body[:300]}")
+                item.ticket = json.loads(body)["ticket"]
+
+        await bounded(TICKET_CONCURRENCY, [functools.partial(one, item) for item in waiting])
+
+
+def mint_tickets(base_url: str, keys_dir: Path, meetings: list[Meeting]) -> None:
+    """The same tickets, signed with the service's key and naming its base URL as issuer."""
+    from meetsvc.realtime.tickets import LobbyTickets
+    from meetsvc.signing import load_signing_keys
+    from meetsvc.waiting_room import LobbyPass
+
+    tickets = LobbyTickets(
+        load_signing_keys(keys_dir / "signing", create_missing=False), issuer=base_url, lifetime=timedelta(minutes=180)
+    )
+    now = datetime.now(timezone.utc)
+    for meeting in meetings:
+        for item in meeting.participants:
+            item.ticket, _ = tickets.issue(
+                LobbyPass(item.participant_id, item.meeting_id, item.session_id), now=now, meeting_ends_at=meeting.ends_at
+            )
+
+
+# One run --------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Sampled:
+    subject: list[float] = field(default_factory=list)
+    floor: list[float] = field(default_factory=list)
+    # Admits not measured because the participant's socket had already been closed by its client,
+    # and admits (or relays) whose message did not arrive within SAMPLE_TIMEOUT.
+    skipped: int = 0
+    lost: int = 0
+    floor_lost: int = 0
+
+
+async def interleaved(
+    pairs: list[tuple[Meeting, Waiting, str]], hosts: Hosts, participants: Participants, floor: Floor, into: Sampled
+) -> None:
+    """One subject sample and one floor sample at a time; which goes first alternates."""
+
+    async def subject(meeting: Meeting, waiting: Waiting) -> None:
+        if not participants.is_open(waiting.participant_id):
+            into.skipped += 1
+            return
+        host = await hosts.ready(meeting)
+        try:
+            into.subject.append(await admit(host, participants, waiting))
+        except (asyncio.TimeoutError, socketio.exceptions.TimeoutError):
+            into.lost += 1
+
+    async def relay(key: str) -> None:
+        try:
+            into.floor.append(await floor.relay(key))
+        except asyncio.TimeoutError:
+            into.floor_lost += 1
+
+    for index, (meeting, waiting, floor_key) in enumerate(pairs):
+        if index % 2 == 0:
+            await subject(meeting, waiting)
+            await relay(floor_key)
+        else:
+            await relay(floor_key)
+            await subject(meeting, waiting)
+
+
+async def run_one(
+    root: Path, n: int, compression: bool, samples: int, tickets_mode: str, rng: random.Random
+) -> dict[str, Any]:
+    wall0 = time.perf_counter()
+    CLIENT_LOG.take()  # what earlier runs' clients said while closing is not this run's
+    workdir = Path(tempfile.mkdtemp(prefix=f"n{n}-{'z' if compression else 'plain'}-", dir=root))
+    keys_dir, certs_dir = root / "keys", root / "bankid-simulator"
+    database_url = f"sqlite+aiosqlite:///{workdir / 'meetsvc.sqlite3'}"
+    world = await seed(database_url, keys_dir, n)
+    seeded_s = time.perf_counter() - wall0
+
+    service: Service | None = None
+    floor_service: Service | None = None
+    participants: Participants | None = None
+    floor: Floor | None = None
+    hosts: Hosts | None = None
+    shared = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0), cookie_jar=aiohttp.DummyCookieJar())
+    try:
+        started = await asyncio.gather(
+            start_service(workdir, database_url, keys_dir, certs_dir, compression),
+            start_floor(workdir, compression),
+            return_exceptions=True,
+        )
+        for outcome in started:
+            if isinstance(outcome, BaseException):
+                raise outcome
+        service, floor_service = started  # type: ignore[assignment]
+
+        t0 = time.perf_counter()
+        everyone = world.participants + [p for m in world.warmup for p in m.participants]
+        if tickets_mode == "auto":
+            tickets_mode = "http" if n <= HTTP_TICKETS_UP_TO else "mint"
+        if tickets_mode == "http":
+            await get_tickets(service.base_url, everyone)
+        else:
+            await asyncio.to_thread(mint_tickets, service.base_url, keys_dir, world.meetings + world.warmup)
+        tickets_s = time.perf_counter() - t0
+
+        participants = Participants(service.base_url, shared)
+        floor = Floor(floor_service.base_url, shared)
+        await floor.open_host()
+
+        # Warm-up: both servers see connections, admits and relays before anything is measured.
+        warm = [(meeting, p) for meeting in world.warmup for p in meeting.participants]
+        await bounded(CONNECT_CONCURRENCY, [functools.partial(participants.connect, p) for _, p in warm])
+        await bounded(CONNECT_CONCURRENCY, [functools.partial(floor.connect, f"w{i}") for i in range(len(warm))])
+        hosts = Hosts(service.base_url)
+        for meeting in world.warmup:
+            await hosts.connect(meeting)
+        await interleaved([(m, p, f"w{i}") for i, (m, p) in enumerate(warm)], hosts, participants, floor, Sampled())
+
+        rss_before, floor_rss_before = await asyncio.gather(
+            settled_rss(service.process.pid), settled_rss(floor_service.process.pid)
+        )
+
+        server = psutil.Process(service.process.pid)
+        t0, cpu0, server_cpu0 = time.perf_counter(), time.process_time(), _cpu(server)
+        measured = world.participants
+        await bounded(CONNECT_CONCURRENCY, [functools.partial(participants.connect, p) for p in measured])
+        connect_s = time.perf_counter() - t0
+        connect_cpu = (time.process_time() - cpu0, _cpu(server) - server_cpu0)
+        await bounded(CONNECT_CONCURRENCY, [functools.partial(floor.connect, f"p{i}") for i in range(n)])
+
+        rss_after, floor_rss_after = await asyncio.gather(
+            settled_rss(service.process.pid), settled_rss(floor_service.process.pid)
+        )
+        measured_ids = [p.participant_id for p in measured]
+        alive_at_rss = participants.alive(measured_ids)
+        subject_deflate, subject_sockets = participants.deflate_negotiated()
+        floor_deflate, floor_sockets = floor.deflate_negotiated()
+
+        # Everyone in randomly chosen meetings (all meetings unless N exceeds the sample), admitted
+        # in one shuffled order across those meetings. Whole meetings keep the mix of first and
+        # later admits in a meeting (the first also marks the meeting in progress) equal at every N.
+        index_of = {p.participant_id: i for i, p in enumerate(measured)}
+        meeting_order = list(world.meetings)
+        rng.shuffle(meeting_order)
+        chosen: list[int] = []
+        for meeting in meeting_order:
+            if len(chosen) >= samples:
+                break
+            chosen.extend(index_of[p.participant_id] for p in meeting.participants)
+        rng.shuffle(chosen)
+        meetings_by_id = {m.id: m for m in world.meetings}
+        needed = sorted({measured[i].meeting_id for i in chosen})
+        await bounded(HOST_CONNECT_CONCURRENCY, [functools.partial(hosts.connect, meetings_by_id[m]) for m in needed])
+
+        t0, server_cpu0 = time.perf_counter(), _cpu(server)
+        result = Sampled()
+        await interleaved(
+            [(meetings_by_id[measured[i].meeting_id], measured[i], f"p{i}") for i in chosen], hosts, participants, floor, result
+        )
+        admit_s = time.perf_counter() - t0
+        admit_server_cpu = _cpu(server) - server_cpu0
+        alive_at_end = participants.alive(measured_ids)
+        hosts_reconnected = hosts.reconnects
+        client_log = CLIENT_LOG.take()
+    finally:
+        # Interrupted or failed: stop the servers first and give the clients no time to say goodbye.
+        failed = sys.exc_info()[0] is not None
+        grace = 0.5 if failed else 5.0
+        if failed and service is not None and sys.exc_info()[0] not in (KeyboardInterrupt, asyncio.CancelledError):
+            print(f"the service's log ends:\n{_tail(service.log, 60)}", file=sys.stderr, flush=True)
+        if failed:
+            for child in list(_children):
+                await _stop(child, patience=2.0)
+        for group in (hosts, participants, floor):
+            if group is not None:
+                await group.close(grace)
+        await shared.close()
+        for child in list(_children):
+            await _stop(child)
+
+    log_text = service.log.read_text(errors="replace") if service is not None else ""
+    locked, tracebacks = log_text.count("database is locked"), log_text.count("Traceback (most recent call last)")
+    if not result.subject or not result.floor:
+        raise RuntimeError(f"N={n}: no admit (or no floor relay) arrived; see the notes above")
+    ms = [v * 1000 for v in result.subject]
+    floor_ms = [v * 1000 for v in result.floor]
+    kib = (rss_after - rss_before) / n / 1024
+    floor_kib = (floor_rss_after - floor_rss_before) / n / 1024
+    row = {
+        "n": n,
+        "p50_ms": round(percentile(ms, 50), 3),
+        "p90_ms": round(percentile(ms, 90), 3),
+        "p99_ms": round(percentile(ms, 99), 3),
+        "max_ms": round(max(ms), 3),
+        "floor_p50_ms": round(percentile(floor_ms, 50), 3),
+        "floor_p90_ms": round(percentile(floor_ms, 90), 3),
+        "floor_p99_ms": round(percentile(floor_ms, 99), 3),
+        "floor_max_ms": round(max(floor_ms), 3),
+        "kib_per_connection": round(kib, 1),
+        "floor_kib_per_connection": round(floor_kib, 1),
+        "compression": compression,
+        "deflate_negotiated": subject_deflate == subject_sockets,
+        "processes": 1,
+        "server_cpu_ms_per_admit": round(admit_server_cpu / len(ms) * 1000, 2),
+        "admits_measured": len(ms),
+        "admits_lost": result.lost,
+        "admits_skipped": result.skipped,
+        "meetings": len(world.meetings),
+        "tickets": "http" if tickets_mode == "http" else "minted",  # minted: with the service's signing key
+        "connect_retries": len(participants.retried) if participants is not None else 0,
+        "connections_alive_at_rss": alive_at_rss,
+        "connections_alive_after_admits": alive_at_end,
+    }
+    label = "compression ON " if compression else "compression off"
+    ticket_note = "over HTTP (POST /lobby/ticket)" if row["tickets"] == "http" else "minted with the service's signing key"
+    sample_note = "all" if len(ms) == n else f"a random sample of {len(ms):,} of {n:,} (every participant of randomly chosen meetings)"
+    print(
+        f"N={n:>5} ({label}): admit→participant p50 {row['p50_ms']:.2f} p90 {row['p90_ms']:.2f} "
+        f"p99 {row['p99_ms']:.2f} max {row['max_ms']:.2f} ms | floor p50 {row['floor_p50_ms']:.2f} "
+        f"p90 {row['floor_p90_ms']:.2f} p99 {row['floor_p99_ms']:.2f} max {row['floor_max_ms']:.2f} ms | "
+        f"{kib:.1f} KiB per waiting connection (floor {floor_kib:.1f}; RSS {rss_before / 2**20:.1f} → "
+        f"{rss_after / 2**20:.1f} MiB)",
+        flush=True,
+    )
+    print(
+        f"         admits measured: {sample_note}, shuffled over {len(needed)} of {len(world.meetings)} meetings; "
+        f"permessage-deflate agreed on {subject_deflate}/{subject_sockets} service sockets, "
+        f"{floor_deflate}/{floor_sockets} floor sockets; tickets {ticket_note} in {tickets_s:.1f} s; "
+        f"seed {seeded_s:.1f} s, connect {connect_s:.1f} s ({n / connect_s:.0f}/s; CPU per connect: "
+        f"server {connect_cpu[1] / n * 1000:.1f} ms, clients {connect_cpu[0] / n * 1000:.1f} ms), "
+        f"admits {admit_s:.1f} s (server CPU {admit_server_cpu / len(ms) * 1000:.1f} ms per admit), "
+        f"run {time.perf_counter() - wall0:.1f} s; machine load average {os.getloadavg()[0]:.1f}",
+        flush=True,
+    )
+    if row["connect_retries"] or tracebacks:
+        print(
+            f"         NOTE: {row['connect_retries']} participant connect(s) got no answer within {CONNECT_TIMEOUT:.0f} s "
+            f"and were retried; the service logged {tracebacks} traceback(s), {locked} of them 'database is locked'",
+            flush=True,
+        )
+    if result.lost or result.skipped or result.floor_lost or hosts_reconnected:
+        print(
+            f"         NOTE: {result.lost} admit(s) never reached a connected participant within {SAMPLE_TIMEOUT:.0f} s "
+            f"(left out of the percentiles); {result.skipped} skipped because the participant's socket had been "
+            f"closed by its client; {result.floor_lost} floor relay(s) lost; {hosts_reconnected} host socket(s) "
+            f"reconnected",
+            flush=True,
+        )
+    if alive_at_rss < n or alive_at_end < n or client_log:
+        reported = "; ".join(f"{count} x {message!r}" for message, count in sorted(client_log.items()))
+        print(
+            f"         NOTE: {alive_at_rss}/{n} participant sockets were open when RSS was read, {alive_at_end}/{n} "
+            f"after the admits; the clients reported: {reported or 'nothing'}",
+            flush=True,
+        )
+    return row
+
+
+async def main(sizes: list[int], compression_n: int, samples: int, tickets_mode: str, seed_value: int) -> list[dict[str, Any]]:
+    rng = random.Random(seed_value)
+    compress_default = inspect.signature(aiohttp.ClientSession.ws_connect).parameters["compress"].default
+    print(
+        f"aiohttp {aiohttp.__version__}: ws_connect(compress={compress_default}) by default, so python-socketio's client "
+        f"{'offers' if compress_default else 'does NOT offer'} permessage-deflate unless told; every client here offers "
+        f"it as a browser does (compress={BROWSER_DEFLATE}: \"permessage-deflate; client_max_window_bits\").",
+        flush=True,
+    )
+    print(
+        f"service: python -m meetsvc serve in a subprocess (SQLite, one process); floor: bare aiohttp websocket relay "
+        f"in a subprocess; load generator: this process; {os.cpu_count()} CPUs; seed {seed_value}",
+        flush=True,
+    )
+    runs = [(n, False) for n in sizes]
+    if compression_n:
+        runs.append((compression_n, True))
+    report = []
+    with tempfile.TemporaryDirectory(prefix="bench-admit-") as root:
+        for n, compression in runs:
+            report.append(await run_one(Path(root), n, compression, samples, tickets_mode, rng))
+    return report
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--n", help="comma-separated numbers of waiting participants (default 100,1000,5000)")
+    parser.add_argument("--quick", action="store_true", help="N = 100,500 (+ 500 compressed), about 200 admits each")
+    parser.add_argument("--samples", type=int, help="about how many admits to measure per N (default 1000, quick 200)")
+    parser.add_argument(
+        "--compression-n",
+        type=int,
+        help="N of the extra run with websocket_compression = true (default 1000, quick 500; 0: none)",
+    )
+    parser.add_argument(
+        "--tickets",
+        choices=["auto", "http", "mint"],
+        default="auto",
+        help=f"lobby tickets over HTTP or minted with the service's key (auto: HTTP up to N={HTTP_TICKETS_UP_TO:,})",
+    )
+    parser.add_argument("--seed", type=int, default=int(uuid.uuid4().int % 10_000))
+    parser.add_argument("--floor-server", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--floor-compress", type=int, default=0, help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+def _run(coroutine: Any) -> Any:
+    """asyncio.run, with SIGTERM treated like Ctrl+C so the subprocesses are stopped either way."""
+
+    async def guarded() -> Any:
+        task = asyncio.current_task()
+        assert task is not None
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+        return await coroutine
+
+    return asyncio.run(guarded())
+
+
+if __name__ == "__main__":
+    args = parse_args()
+    if args.floor_server is not None:
+        run_floor_server(args.floor_server, bool(args.floor_compress))
+        raise SystemExit(0)
+    if args.n:
+        sizes = [int(part) for part in args.n.split(",") if part.strip()]
+    elif args.quick:
+        sizes = [100, 500]
+    else:
+        sizes = [100, 1000, 5000]
+    samples = args.samples or (200 if args.quick else 1000)
+    compression_n = (500 if args.quick else 1000) if args.compression_n is None else args.compression_n
+    try:
+        report = _run(main(sizes, compression_n, samples, args.tickets, args.seed))
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        _kill_children()
+        print("interrupted", file=sys.stderr)
+        raise SystemExit(130)
+    print(json.dumps(report))
