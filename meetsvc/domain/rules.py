@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from identity.personnummer import is_valid
 from meetsvc.domain.errors import Violation
-from meetsvc.domain.model import Organisation, OrganisationKind, ParticipantRole
+from meetsvc.domain.model import Organisation, ParticipantRole
 
 # Ten or twelve digits with an optional separator: what a personal identity number looks like in
 # free text. In machine text (ids, tokens) a run inside a UUID or another token is no number, so

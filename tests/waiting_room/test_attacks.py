@@ -15,7 +15,6 @@ import hmac
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
 import jwt
@@ -26,7 +25,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import func, select
 from yarl import URL
 
-from meetsvc.realtime.tickets import AUDIENCE
 from meetsvc.sessions import COOKIE_NAME
 from meetsvc.state import ENGINE, SESSIONS, TICKETS
 from meetsvc.storage.tables import audit_log, browser_sessions, meetings, participants
