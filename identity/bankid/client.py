@@ -24,7 +24,7 @@ import logging
 import random
 import ssl
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, Mapping
@@ -253,6 +253,11 @@ def _order_body(
     )
 
 
+def _own_fields(request: Any) -> dict[str, Any]:
+    """An order request's fields by name: auth and sign carry exactly what ``_order_body`` takes."""
+    return {f.name: getattr(request, f.name) for f in fields(request)}
+
+
 @dataclass(frozen=True, slots=True)
 class AuthRequest:
     """``/auth``: identify a person.
@@ -275,17 +280,7 @@ class AuthRequest:
     app: AppDevice | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return _order_body(
-            end_user_ip=self.end_user_ip,
-            requirement=self.requirement,
-            user_visible_data=self.user_visible_data,
-            user_visible_data_format=self.user_visible_data_format,
-            user_non_visible_data=self.user_non_visible_data,
-            return_url=self.return_url,
-            return_risk=self.return_risk,
-            web=self.web,
-            app=self.app,
-        )
+        return _order_body(**_own_fields(self))
 
 
 @dataclass(frozen=True, slots=True)
@@ -304,17 +299,7 @@ class SignRequest:
     app: AppDevice | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return _order_body(
-            end_user_ip=self.end_user_ip,
-            requirement=self.requirement,
-            user_visible_data=self.user_visible_data,
-            user_visible_data_format=self.user_visible_data_format,
-            user_non_visible_data=self.user_non_visible_data,
-            return_url=self.return_url,
-            return_risk=self.return_risk,
-            web=self.web,
-            app=self.app,
-        )
+        return _order_body(**_own_fields(self))
 
 
 class CallInitiator(str, enum.Enum):
