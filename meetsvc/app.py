@@ -20,6 +20,12 @@ from meetsvc.audit import AuditLog
 from meetsvc.booking import Booking, BookingLimits
 from meetsvc.directory import Clock, Directory, utc_now
 from meetsvc.keys import load_keys
+from meetsvc.links import JoinLinks
+from meetsvc.notify.runtime import NotifyRuntime, open_notify
+from meetsvc.schedule.events import Rules
+from meetsvc.schedule.leader import leadership_for
+from meetsvc.schedule.runner import Schedule
+from meetsvc.schedule.work import Hooks, ScheduledWork
 from meetsvc.metrics import Metrics
 from meetsvc.middleware import observe, problems
 from meetsvc.pii import PersonalNumberVault
@@ -37,8 +43,11 @@ from meetsvc.state import (
     IDENTIFICATION,
     INVITATIONS,
     KEYS,
+    LINKS,
     METRICS,
+    NOTIFY,
     OPENAPI,
+    SCHEDULE,
     SCHEMA_HEADS,
     SESSIONS,
     SETTINGS,
@@ -88,7 +97,7 @@ def _storage(clock: Clock) -> Callable[[web.Application], AsyncIterator[None]]:
         vault = PersonalNumberVault(keys.pii_encryption, keys.pii_hash)
         app[AUDIT] = audit
         app[DIRECTORY] = Directory(engine, audit, vault, clock)
-        app[BOOKING] = Booking(engine, audit, vault, booking_limits(settings), clock)
+        app[LINKS] = JoinLinks(keys.derive("invitation links").reveal(), settings.server.base_url)
         sessions = BrowserSessions(
             engine,
             idle=timedelta(minutes=settings.sessions.idle_minutes),
@@ -133,6 +142,58 @@ def _storage(clock: Clock) -> Callable[[web.Application], AsyncIterator[None]]:
             await engine.dispose()
 
     return storage
+
+
+def _notifications(clock: Clock) -> Callable[[web.Application], AsyncIterator[None]]:
+    """Messages (the outbox and this process's delivery loop), booking that records them, and
+    the schedule, which runs in whichever process holds its lock."""
+
+    async def notifications(app: web.Application) -> AsyncIterator[None]:
+        settings = app[SETTINGS]
+        engine = app[ENGINE]
+        keys = app[KEYS]
+        async with open_notify(settings.notify, engine, public_url=settings.server.base_url, clock=clock) as notify:
+            app[NOTIFY] = notify
+
+            def booking_changed(meeting_id: str) -> None:
+                notify.deliverer.wake()
+                if SCHEDULE in app:
+                    app[SCHEDULE].changed(meeting_id)
+
+            app[BOOKING] = Booking(
+                engine, app[AUDIT], PersonalNumberVault(keys.pii_encryption, keys.pii_hash), booking_limits(settings), clock,
+                links=app[LINKS], notices=notify.notices, on_change=booking_changed,
+            )
+            schedule = _build_schedule(app, notify, clock)
+            if schedule is not None:
+                app[SCHEDULE] = schedule
+                schedule.start()
+            try:
+                yield
+            finally:
+                if schedule is not None:
+                    await schedule.stop()
+
+    return notifications
+
+
+def _build_schedule(app: web.Application, notify: NotifyRuntime, clock: Clock) -> Schedule | None:
+    settings = app[SETTINGS]
+    if not settings.schedule.enabled:
+        return None
+    rules = Rules(
+        reminders_before=tuple(timedelta(minutes=m) for m in settings.notify.reminders_minutes_before),
+        opens_before=timedelta(minutes=settings.waiting_room.opens_minutes_before),
+        close_after=timedelta(minutes=settings.schedule.close_after_minutes),
+        purge_after=timedelta(days=settings.schedule.purge_after_days),
+    )
+    courier = app[COURIER]
+    work = ScheduledWork(
+        app[ENGINE], app[AUDIT], app[WAITING_ROOM], notify.notices, app[LINKS], rules,
+        Hooks(messages_recorded=notify.deliverer.wake, room_changed=courier.deliver),
+        clock,
+    )
+    return Schedule(app[ENGINE], work, rules, settings.schedule, leadership_for(app[ENGINE]), clock)
 
 
 def _identification(clock: Clock) -> Callable[[web.Application], AsyncIterator[None]]:
@@ -193,6 +254,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> web.Application
     sockets.attach(app)
     app[SOCKETS] = sockets
     app.cleanup_ctx.append(_storage(clock))
+    app.cleanup_ctx.append(_notifications(clock))
     app.cleanup_ctx.append(_identification(clock))
     app.on_startup.append(_preload_pages)
     app.on_shutdown.append(_close_sockets)

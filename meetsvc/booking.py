@@ -1,15 +1,19 @@
 """Booking SIP meetings: create, change, move and cancel them, and manage who is invited.
 
-These are the operations behind the organiser API (and, later, the organiser pages). Each runs
-in one transaction: it checks the caller against the meeting, applies the domain rules, writes
-the change and its audit entry together, or changes nothing at all.
+These are the operations behind the organiser API and the organiser pages. Each runs in one
+transaction: it checks the caller against the meeting, applies the domain rules, writes the
+change, its audit entry and the notices it causes (invitations, updates, cancellations in the
+outbox) together, or changes nothing at all. After a commit ``on_change`` is told which meeting
+changed, so the delivery loop and the schedule can act on it at once.
 """
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Callable
 
 from sqlalchemy import and_, func, select, update
 from sqlalchemy.engine import Row
@@ -31,9 +35,12 @@ from meetsvc.domain.model import (
     ParticipantRole,
     ParticipantState,
 )
+from meetsvc.links import JoinLinks
+from meetsvc.notify import outbox
+from meetsvc.notify.notices import Notices
 from meetsvc.pii import PersonalNumberVault
 from meetsvc.storage.tables import invitations, meeting_hosts, meetings, participant_identities, participants, staff_members
-from meetsvc.tokens import new_invitation_token, token_hash
+from meetsvc.tokens import token_hash
 
 UNSET: object = object()
 
@@ -157,12 +164,19 @@ class Booking:
         vault: PersonalNumberVault,
         limits: BookingLimits = BookingLimits(),
         clock: Clock = utc_now,
+        *,
+        links: JoinLinks | None = None,
+        notices: Notices | None = None,
+        on_change: Callable[[str], None] | None = None,
     ) -> None:
         self._engine = engine
         self._audit = audit
         self._vault = vault
         self._limits = limits
         self._clock = clock
+        self._links = links or JoinLinks.ephemeral()
+        self._notices = notices
+        self._on_change = on_change or (lambda meeting_id: None)
 
     def now(self) -> datetime:
         return self._clock()
@@ -230,6 +244,55 @@ class Booking:
         if not MeetingStatus(row.status).is_open:
             raise MeetingClosed()
 
+    # Notices ---------------------------------------------------------------------------------
+
+    async def _organisation_name(self, connection: AsyncConnection, meeting_row: Row) -> str:
+        organisation = await load_organisation(connection, meeting_row.organisation_id)
+        return organisation.name if organisation is not None else ""
+
+    async def _invite(
+        self, connection: AsyncConnection, meeting_row: Row, participant_row: Row, invitation_id: str,
+        revision: str | None = None,
+    ) -> None:
+        if self._notices is None:
+            return
+        await self._notices.enqueue_invitation(
+            connection, meeting_row, participant_row, self._links.url(invitation_id),
+            await self._organisation_name(connection, meeting_row),
+            # Reminders are the schedule's: recorded when they fall due, for who is invited then.
+            reminders=False, revision=revision,
+        )
+
+    async def _announce_move(self, connection: AsyncConnection, meeting_row: Row) -> None:
+        if self._notices is None:
+            return
+        name = await self._organisation_name(connection, meeting_row)
+        for participant_row in await self._active_participant_rows(connection, meeting_row.id):
+            link = await self._links.current(connection, participant_row.id)
+            if link is not None:
+                await self._notices.enqueue_update(connection, meeting_row, participant_row, link, name, reminders=False)
+
+    async def _announce_cancellation(self, connection: AsyncConnection, meeting_row: Row, participant_rows: list[Row]) -> None:
+        if self._notices is None:
+            return
+        name = await self._organisation_name(connection, meeting_row)
+        for participant_row in participant_rows:
+            await self._notices.enqueue_cancellation(connection, meeting_row, participant_row, name)
+
+    async def _active_participant_rows(self, connection: AsyncConnection, meeting_id: str) -> list[Row]:
+        return list(
+            (
+                await connection.execute(
+                    select(participants)
+                    .where(participants.c.meeting_id == meeting_id, _active_participant)
+                    .order_by(participants.c.created_at, participants.c.id)
+                )
+            ).all()
+        )
+
+    def _changed(self, meeting_id: str) -> None:
+        self._on_change(meeting_id)
+
     # Meetings --------------------------------------------------------------------------------
 
     async def create_meeting(self, caller: OrganisationCaller, new: NewMeeting) -> Meeting:
@@ -271,7 +334,9 @@ class Booking:
                 subject_id=meeting_id, meeting_id=meeting_id,
                 details={"hosts": list(new.host_ids), "partner_organisation_id": new.partner_organisation_id},
             )
-            return await self._load_meeting(connection, await self._meeting_row(connection, caller, meeting_id))
+            meeting = await self._load_meeting(connection, await self._meeting_row(connection, caller, meeting_id))
+        self._changed(meeting_id)
+        return meeting
 
     async def get_meeting(self, caller: OrganisationCaller, meeting_id: str) -> Meeting:
         async with self._engine.connect() as connection:
@@ -363,13 +428,18 @@ class Booking:
                 subject_id=meeting_id, meeting_id=meeting_id,
                 details={"starts_at": starts_at.isoformat(), "ends_at": ends_at.isoformat()},
             )
-            return await self._load_meeting(connection, await self._meeting_row(connection, caller, meeting_id))
+            moved = await self._meeting_row(connection, caller, meeting_id)
+            await self._announce_move(connection, moved)
+            meeting = await self._load_meeting(connection, moved)
+        self._changed(meeting_id)
+        return meeting
 
     async def cancel(self, caller: OrganisationCaller, meeting_id: str) -> Meeting:
         now = self._clock()
         async with self._engine.begin() as connection:
             row = await self._meeting_row(connection, caller, meeting_id, lock=True)
             self._ensure_open(row)
+            invited = await self._active_participant_rows(connection, meeting_id)
             await connection.execute(
                 update(meetings)
                 .where(meetings.c.id == meeting_id)
@@ -388,7 +458,11 @@ class Booking:
                 connection, actor=caller.actor, action="meeting.cancelled", subject_type="meeting",
                 subject_id=meeting_id, meeting_id=meeting_id,
             )
-            return await self._load_meeting(connection, await self._meeting_row(connection, caller, meeting_id))
+            cancelled = await self._meeting_row(connection, caller, meeting_id)
+            await self._announce_cancellation(connection, cancelled, invited)
+            meeting = await self._load_meeting(connection, cancelled)
+        self._changed(meeting_id)
+        return meeting
 
     # Participants ----------------------------------------------------------------------------
 
@@ -420,19 +494,21 @@ class Booking:
         ).scalar()
         return _participant_from_row(row, invitation, identified_at)
 
-    async def _issue_token(self, connection: AsyncConnection, participant_id: str, now: datetime) -> str:
+    async def _issue_token(self, connection: AsyncConnection, participant_id: str, now: datetime) -> tuple[str, str]:
+        """A new invitation (revoking any earlier one): its id and its link token."""
         await connection.execute(
             update(invitations)
             .where(invitations.c.participant_id == participant_id, invitations.c.revoked_at.is_(None))
             .values(revoked_at=now)
         )
-        token = new_invitation_token()
+        invitation_id = str(uuid.uuid4())
+        token = self._links.token(invitation_id)
         await connection.execute(
             invitations.insert().values(
-                id=str(uuid.uuid4()), participant_id=participant_id, token_hash=token_hash(token), created_at=now
+                id=invitation_id, participant_id=participant_id, token_hash=token_hash(token), created_at=now
             )
         )
-        return token
+        return invitation_id, token
 
     def _personal_number_columns(self, text: str | None) -> dict[str, object]:
         if text is None:
@@ -493,13 +569,16 @@ class Booking:
                     **pn_columns,
                 )
             )
-            token = await self._issue_token(connection, participant_id, now)
+            invitation_id, token = await self._issue_token(connection, participant_id, now)
             await self._audit.append(
                 connection, actor=caller.actor, action="participant.added", subject_type="participant",
                 subject_id=participant_id, meeting_id=meeting_id,
                 details={"role": new.role.value, "expects_identity": new.personal_number is not None},
             )
-            participant = await self._load_participant(connection, await self._participant_row(connection, meeting_id, participant_id))
+            participant_row = await self._participant_row(connection, meeting_id, participant_id)
+            await self._invite(connection, row, participant_row, invitation_id)
+            participant = await self._load_participant(connection, participant_row)
+        self._changed(meeting_id)
         return IssuedInvitation(participant, token)
 
     async def list_participants(self, caller: OrganisationCaller, meeting_id: str) -> list[Participant]:
@@ -568,14 +647,35 @@ class Booking:
                     connection, actor=caller.actor, action="participant.updated", subject_type="participant",
                     subject_id=participant_id, meeting_id=meeting_id, details={"fields": fields},
                 )
-            return await self._load_participant(connection, await self._participant_row(connection, meeting_id, participant_id))
+            updated = await self._participant_row(connection, meeting_id, participant_id)
+            if (updated.email, updated.mobile) != (row.email, row.mobile):
+                # A new address gets the invitation (the same link); one no longer used gets nothing more.
+                await self._resend_invitation(connection, meeting_row, updated)
+            participant = await self._load_participant(connection, updated)
+        self._changed(meeting_id)
+        return participant
+
+    async def _resend_invitation(self, connection: AsyncConnection, meeting_row: Row, participant_row: Row) -> None:
+        invitation_id = (
+            await connection.execute(
+                select(invitations.c.id)
+                .where(invitations.c.participant_id == participant_row.id, invitations.c.revoked_at.is_(None))
+                .order_by(invitations.c.created_at.desc(), invitations.c.id)
+                .limit(1)
+            )
+        ).scalar()
+        if invitation_id is None:
+            return
+        contact = f"{participant_row.email or ''}|{participant_row.mobile or ''}"
+        revision = hashlib.sha256(contact.encode()).hexdigest()[:12]
+        await self._invite(connection, meeting_row, participant_row, invitation_id, revision)
 
     async def remove_participant(self, caller: OrganisationCaller, meeting_id: str, participant_id: str) -> None:
         now = self._clock()
         async with self._engine.begin() as connection:
             meeting_row = await self._meeting_row(connection, caller, meeting_id, lock=True)
             self._ensure_open(meeting_row)
-            await self._participant_row(connection, meeting_id, participant_id)
+            removed = await self._participant_row(connection, meeting_id, participant_id)
             await connection.execute(
                 update(participants).where(participants.c.id == participant_id).values(removed_at=now, updated_at=now)
             )
@@ -588,6 +688,8 @@ class Booking:
                 connection, actor=caller.actor, action="participant.removed", subject_type="participant",
                 subject_id=participant_id, meeting_id=meeting_id,
             )
+            await self._announce_cancellation(connection, meeting_row, [removed])
+        self._changed(meeting_id)
 
     async def reissue_invitation(self, caller: OrganisationCaller, meeting_id: str, participant_id: str) -> IssuedInvitation:
         """A new link; the old one stops working at once (e.g. it was sent to the wrong person)."""
@@ -596,12 +698,15 @@ class Booking:
             meeting_row = await self._meeting_row(connection, caller, meeting_id, lock=True)
             self._ensure_open(meeting_row)
             row = await self._participant_row(connection, meeting_id, participant_id)
-            token = await self._issue_token(connection, participant_id, now)
+            invitation_id, token = await self._issue_token(connection, participant_id, now)
             await self._audit.append(
                 connection, actor=caller.actor, action="invitation.reissued", subject_type="participant",
                 subject_id=participant_id, meeting_id=meeting_id,
             )
-            return IssuedInvitation(await self._load_participant(connection, row), token)
+            await self._invite(connection, meeting_row, row, invitation_id, revision=invitation_id[:12])
+            issued = IssuedInvitation(await self._load_participant(connection, row), token)
+        self._changed(meeting_id)
+        return issued
 
     async def revoke_invitation(self, caller: OrganisationCaller, meeting_id: str, participant_id: str) -> Participant:
         now = self._clock()
@@ -618,4 +723,6 @@ class Booking:
                     connection, actor=caller.actor, action="invitation.revoked", subject_type="participant",
                     subject_id=participant_id, meeting_id=meeting_id,
                 )
+                # Messages still waiting carry the dead link: they would only confuse.
+                await outbox.cancel_pending(connection, reason="link revoked", participant_id=participant_id)
             return await self._load_participant(connection, row)

@@ -13,6 +13,8 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal, Mapping
 
+from meetsvc.notify.config import NotifySettings
+from meetsvc.schedule.config import ScheduleSettings
 from meetsvc.video.registry import VideoSettings
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -165,6 +167,8 @@ class Settings(_Section):
     waiting_room: WaitingRoomSettings = WaitingRoomSettings()
     realtime: RealtimeSettings = RealtimeSettings()
     video: VideoSettings = VideoSettings()
+    notify: NotifySettings = NotifySettings()
+    schedule: ScheduleSettings = ScheduleSettings()
     logging: LoggingSettings = LoggingSettings()
 
     @model_validator(mode="after")
@@ -177,6 +181,8 @@ class Settings(_Section):
                 )
         if self.identity.provider == "bankid-simulator" and not self.is_development:
             raise ValueError("identity.provider = \"bankid-simulator\" is for development only")
+        if not self.is_development and self.notify.production_problems():
+            raise ValueError("; ".join(self.notify.production_problems()))
         return self
 
     @property

@@ -15,7 +15,10 @@ from meetsvc.invitations import Invitations
 from meetsvc.realtime.server import Courier
 from meetsvc.realtime.tickets import LobbyTickets
 from meetsvc.keys import KeyRing
+from meetsvc.links import JoinLinks
 from meetsvc.metrics import Metrics
+from meetsvc.notify.runtime import NotifyRuntime
+from meetsvc.schedule.runner import Schedule
 from meetsvc.sessions import BrowserSessions
 from meetsvc.settings import Settings
 from meetsvc.waiting_room import WaitingRoom
@@ -37,3 +40,6 @@ TICKETS = web.AppKey("tickets", LobbyTickets)
 WAITING_ROOM = web.AppKey("waiting_room", WaitingRoom)
 COURIER = web.AppKey("courier", Courier)
 SOCKETS = web.AppKey("sockets", socketio.AsyncServer)
+LINKS = web.AppKey("links", JoinLinks)
+NOTIFY = web.AppKey("notify", NotifyRuntime)
+SCHEDULE = web.AppKey("schedule", Schedule)

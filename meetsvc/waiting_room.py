@@ -580,29 +580,34 @@ class WaitingRoom:
 
     async def end(self, host: HostCaller, meeting_id: str) -> Notices:
         """End the meeting: everyone waiting or inside leaves, the waiting room closes."""
-        notices = Notices(meeting_id)
-        now = self._clock()
         async with self._engine.begin() as connection:
             meeting = await self._host_meeting(connection, host, meeting_id)
             if not MeetingStatus(meeting.status).is_open:
                 raise WaitingRoomClosed("the meeting has ended already")
+            return await self.end_in(connection, meeting_id, actor=host.actor)
+
+    async def end_in(self, connection: AsyncConnection, meeting_id: str, *, actor: str) -> Notices:
+        """End an open meeting inside the caller's transaction (a host's end, or the schedule's
+        close of a meeting left running past its end)."""
+        notices = Notices(meeting_id)
+        now = self._clock()
+        await connection.execute(
+            update(meetings).where(meetings.c.id == meeting_id).values(status=MeetingStatus.ENDED.value, updated_at=now)
+        )
+        await self._audit.append(
+            connection, actor=actor, action="meeting.ended", subject_type="meeting",
+            subject_id=meeting_id, meeting_id=meeting_id, now=now,
+        )
+        meeting = await self._meeting(connection, meeting_id, lock=False)
+        rows = (
             await connection.execute(
-                update(meetings).where(meetings.c.id == meeting_id).values(status=MeetingStatus.ENDED.value, updated_at=now)
+                select(participants).where(participants.c.meeting_id == meeting_id, participants.c.removed_at.is_(None))
             )
-            await self._audit.append(
-                connection, actor=host.actor, action="meeting.ended", subject_type="meeting",
-                subject_id=meeting_id, meeting_id=meeting_id, now=now,
-            )
-            meeting = await self._meeting(connection, meeting_id, lock=False)
-            rows = (
-                await connection.execute(
-                    select(participants).where(participants.c.meeting_id == meeting_id, participants.c.removed_at.is_(None))
-                )
-            ).all()
-            for row in rows:
-                await self._apply(connection, meeting, row, Action.END, Actor.SYSTEM, "system", notices)
-                notices.closed.add(row.id)
-            notices.meeting = self._settings(meeting)
+        ).all()
+        for row in rows:
+            await self._apply(connection, meeting, row, Action.END, Actor.SYSTEM, "system", notices)
+            notices.closed.add(row.id)
+        notices.meeting = self._settings(meeting)
         return notices
 
 

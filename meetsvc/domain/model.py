@@ -34,6 +34,8 @@ class MeetingStatus(str, enum.Enum):
     IN_PROGRESS = "in_progress"
     ENDED = "ended"
     CANCELLED = "cancelled"
+    #: Its time passed and nobody ever started it (the schedule marks it).
+    NOT_HELD = "not_held"
 
     @property
     def is_open(self) -> bool:

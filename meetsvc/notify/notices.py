@@ -7,11 +7,14 @@ channel is switched on) and writes one outbox message per channel under a dedupe
 twice for the same change records nothing new:
 
 =============  ================================================================
-invitation     ``invitation:<participant>:<sequence>:<channel>``
+invitation     ``invitation:<participant>:<sequence>:<channel>[:<revision>]``
 update         ``update:<participant>:<sequence>:<channel>``
 cancellation   ``cancellation:<participant>:<sequence>:<channel>``
 reminder       ``reminder:<participant>:<channel>:<minutes before>:<starts_at>``
 =============  ================================================================
+
+The optional revision sends an invitation again for the same meeting version: a new link
+(reissued) or a new address.
 
 A newer notice supersedes older ones still waiting: an update cancels the participant's unsent
 invitation, update and reminders (and records fresh reminders for the new time); a cancellation
@@ -100,8 +103,12 @@ class Notices:
         return found
 
     @staticmethod
-    def _key(kind: MessageKind, meeting: MeetingLike, participant: ParticipantLike, channel: ChannelName) -> str:
-        return f"{kind.value}:{participant.id}:{meeting.sequence}:{channel.value}"
+    def _key(
+        kind: MessageKind, meeting: MeetingLike, participant: ParticipantLike, channel: ChannelName,
+        revision: str | None = None,
+    ) -> str:
+        key = f"{kind.value}:{participant.id}:{meeting.sequence}:{channel.value}"
+        return f"{key}:{revision}" if revision else key
 
     @staticmethod
     def _reminder_key(meeting: MeetingLike, participant: ParticipantLike, channel: ChannelName, before: timedelta) -> str:
@@ -158,7 +165,7 @@ class Notices:
 
     async def _announce(
         self, connection: AsyncConnection, kind: MessageKind, meeting: MeetingLike, participant: ParticipantLike,
-        join_url: str, organisation_name: str, reminders: bool,
+        join_url: str, organisation_name: str, reminders: bool, revision: str | None = None,
     ) -> list[str]:
         now = self._clock()
         addresses = self._addresses(participant)
@@ -166,14 +173,14 @@ class Notices:
         await outbox.cancel_pending(
             connection, reason=f"superseded by {kind.value} {meeting.sequence}",
             participant_id=participant.id, kinds=_SUPERSEDED_BY_UPDATE,
-            keep_keys=[self._key(kind, meeting, participant, channel) for channel, _ in addresses]
+            keep_keys=[self._key(kind, meeting, participant, channel, revision) for channel, _ in addresses]
             + [self._reminder_key(meeting, participant, channel, before) for channel, _ in addresses for before in reminders_ahead],
         )
         recorded = []
         for channel, recipient in addresses:
             email = recipient if channel is ChannelName.EMAIL else None
             notice = self._render(kind, meeting, participant, join_url, organisation_name, email, now)
-            key = self._key(kind, meeting, participant, channel)
+            key = self._key(kind, meeting, participant, channel, revision)
             message_id = await self._record(
                 connection, kind, key, channel, recipient, notice, meeting, participant, organisation_name, now
             )
@@ -185,12 +192,14 @@ class Notices:
 
     async def enqueue_invitation(
         self, connection: AsyncConnection, meeting: MeetingLike, participant: ParticipantLike, join_url: str,
-        organisation_name: str, *, reminders: bool = True,
+        organisation_name: str, *, reminders: bool = True, revision: str | None = None,
     ) -> list[str]:
         """A participant's invitation (with its calendar file) and, unless told not to, the
-        configured reminders that still lie ahead. The ids of the messages recorded."""
+        configured reminders that still lie ahead. The ids of the messages recorded.
+
+        ``revision`` names a resend of the same meeting version (a new link, a new address)."""
         return await self._announce(
-            connection, MessageKind.INVITATION, meeting, participant, join_url, organisation_name, reminders
+            connection, MessageKind.INVITATION, meeting, participant, join_url, organisation_name, reminders, revision
         )
 
     async def enqueue_update(

@@ -87,7 +87,12 @@ meetings = Table(
     Column("sequence", Integer, nullable=False, default=0),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    # Set when the retention rule erased the meeting's personal data; nothing is due after that.
+    Column("purged_at", UtcDateTime),
     Index("ix_meetings_organisation_starts", "organisation_id", "starts_at"),
+    # The schedule loads what falls due soon, and picks up what changed since it last looked.
+    Index("ix_meetings_unpurged_starts", "purged_at", "starts_at"),
+    Index("ix_meetings_updated", "updated_at"),
 )
 
 meeting_hosts = Table(

@@ -8,6 +8,7 @@ operation and status, and a problem answer must have the documented Problem shap
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from dataclasses import dataclass, field
@@ -20,12 +21,12 @@ from jsonschema import Draft202012Validator, FormatChecker
 from multidict import CIMultiDictProxy
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from meetsvc.domain.callers import OrganisationCaller
 from meetsvc.domain.model import Organisation, OrganisationKind
-from meetsvc.state import DIRECTORY, ENGINE
-from meetsvc.storage.tables import metadata
+from meetsvc.state import DIRECTORY, ENGINE, NOTIFY
+from meetsvc.storage.tables import metadata, outbox_messages
 from tests.conftest import World
 from tests.support.service import RunningService
 
@@ -363,8 +364,26 @@ def assert_problem(
 # The database, as it is -----------------------------------------------------------------------
 
 
+async def deliveries_settled(service: RunningService) -> None:
+    """Wait until the delivery loop has sent what is due, so two snapshots differ only by what
+    a request changed, not by a message going out in between."""
+    due = (outbox_messages.c.status == "sending") | (
+        (outbox_messages.c.status == "pending") & (outbox_messages.c.next_attempt_at <= service.clock())
+    )
+    for _ in range(500):
+        async with service.app[ENGINE].connect() as connection:
+            busy = (await connection.execute(select(func.count()).select_from(outbox_messages).where(due))).scalar_one()
+        if not busy:
+            return
+        await service.app[NOTIFY].deliverer.run_once()
+        await asyncio.sleep(0.01)
+    raise AssertionError("the delivery loop did not settle")
+
+
 async def snapshot(service: RunningService) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every table (the audit log among them), in primary-key order."""
+    """Every row of every table (the audit log among them), in primary-key order, once the
+    delivery loop has settled."""
+    await deliveries_settled(service)
     tables: dict[str, list[tuple[Any, ...]]] = {}
     async with service.app[ENGINE].connect() as connection:
         for table in metadata.sorted_tables:

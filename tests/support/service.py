@@ -38,6 +38,8 @@ def make_settings(database_url: str, keys_dir: Path, **overrides: Any) -> Settin
         "logging": {"level": "WARNING", "format": "text"},
         "identity": {"provider": "bankid-simulator", "collect_interval_seconds": 0.1},
         "simulator": {"certs_dir": str(keys_dir.parent / "bankid-simulator"), "app_port": 0},
+        # Most tests move a clock of their own; the schedule's tests switch it on themselves.
+        "schedule": {"enabled": False},
     }
     for section, values in overrides.items():
         if isinstance(values, dict):

@@ -1,0 +1,260 @@
+"""Running the schedule: APScheduler holds the jobs due soon; the database holds the truth.
+
+The process that leads (:mod:`meetsvc.schedule.leader`) builds its jobs from the database:
+
+* **rebuild**, on taking the lead (at start, or when another process stopped): every event due
+  within ``horizon_minutes`` becomes a date job; those already past due run at once, which is
+  how work missed while no process ran is caught up;
+* **advance**, every third of the horizon: the events that came within it since;
+* **sync**, every ``sync_seconds``: meetings booked, moved or cancelled since the last look
+  (by any process: ``meetings.updated_at``). In the leading process booking also says so at
+  once through :meth:`Schedule.changed`.
+
+A job that fails (the database was away) is tried again after a back-off rather than lost.
+Jobs beyond the horizon are not held at all, so the memory held and the time to rebuild grow
+with the meetings of the next hours, not with everything booked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Iterable
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.date import DateTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from meetsvc.directory import Clock
+from meetsvc.schedule.config import ScheduleSettings
+from meetsvc.schedule.events import Event, EventKind, Rules, events_of
+from meetsvc.schedule.leader import Leadership
+from meetsvc.schedule.work import ScheduledWork
+from meetsvc.storage.tables import meetings
+
+log = logging.getLogger("meetsvc.schedule")
+
+#: How far back a sync looks before its last look: a booking whose transaction began before
+#: that look but committed after it is still seen.
+SYNC_OVERLAP = timedelta(seconds=60)
+RETRY_FIRST = 5.0
+RETRY_MAX = 300.0
+
+_COLUMNS = (meetings.c.id, meetings.c.status, meetings.c.starts_at, meetings.c.ends_at, meetings.c.purged_at)
+
+
+@dataclass(frozen=True, slots=True)
+class RebuildReport:
+    meetings: int
+    jobs: int
+    reminders: int
+    seconds: float
+
+
+class Schedule:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        work: ScheduledWork,
+        rules: Rules,
+        settings: ScheduleSettings,
+        leadership: Leadership,
+        clock: Clock,
+    ) -> None:
+        self._engine = engine
+        self._work = work
+        self._rules = rules
+        self._settings = settings
+        self._leadership = leadership
+        self._clock = clock
+        self._horizon = timedelta(minutes=settings.horizon_minutes)
+        self._scheduler: AsyncIOScheduler | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._loaded_until: datetime | None = None
+        self._synced_at: datetime | None = None
+        self._fired: dict[str, datetime] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.last_rebuild: RebuildReport | None = None
+        self.leading = asyncio.Event()
+
+    # Life cycle ----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._lead_forever(), name="schedule-leadership")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+        self._stand_down()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._leadership.release()
+
+    async def _lead_forever(self) -> None:
+        while True:
+            if await self._leadership.try_acquire():
+                log.info("this process runs the schedule")
+                try:
+                    await self._take_over()
+                    while await self._leadership.still_held():
+                        await asyncio.sleep(self._settings.leader_retry_seconds)
+                    log.warning("the schedule lock was lost; standing by")
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    log.warning("the schedule stopped: %s; standing by", type(exc).__name__)
+                finally:
+                    self._stand_down()
+                    await self._leadership.release()
+            await asyncio.sleep(self._settings.leader_retry_seconds)
+
+    async def _take_over(self) -> None:
+        scheduler = AsyncIOScheduler(
+            timezone=timezone.utc,
+            job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
+        )
+        scheduler.start()
+        self._scheduler = scheduler
+        self.last_rebuild = await self.rebuild()
+        log.info(
+            "schedule rebuilt: %d meetings, %d jobs in %.3f s",
+            self.last_rebuild.meetings, self.last_rebuild.jobs, self.last_rebuild.seconds,
+        )
+        advance_every = max(60.0, self._horizon.total_seconds() / 3)
+        scheduler.add_job(self._advance, IntervalTrigger(seconds=advance_every), id="advance", misfire_grace_time=None)
+        scheduler.add_job(self._sync, IntervalTrigger(seconds=self._settings.sync_seconds), id="sync", misfire_grace_time=None)
+        self.leading.set()
+
+    def _stand_down(self) -> None:
+        self.leading.clear()
+        scheduler, self._scheduler = self._scheduler, None
+        if scheduler is not None and scheduler.running:
+            scheduler.shutdown(wait=False)
+        self._loaded_until = None
+        self._fired.clear()
+
+    # Building the jobs ---------------------------------------------------------------------
+
+    async def rebuild(self) -> RebuildReport:
+        """Every event due within the horizon, from the database; past-due ones run at once."""
+        started = time.perf_counter()
+        now = self._clock()
+        until = now + self._horizon
+        query = select(*_COLUMNS).where(meetings.c.purged_at.is_(None), meetings.c.starts_at <= until + self._rules.longest_lead)
+        async with self._engine.connect() as connection:
+            rows = (await connection.execute(query)).all()
+        self._synced_at = now
+        jobs = reminders = 0
+        for row in rows:
+            for event in events_of(row, self._rules, now=now):
+                if event.due <= until and self._plan(event):
+                    jobs += 1
+                    reminders += event.kind is EventKind.REMIND
+        self._loaded_until = until
+        return RebuildReport(meetings=len(rows), jobs=jobs, reminders=reminders, seconds=time.perf_counter() - started)
+
+    async def _advance(self) -> None:
+        """Take in the events that came within the horizon since the last look."""
+        if self._loaded_until is None:
+            return
+        now = self._clock()
+        since, until = self._loaded_until, now + self._horizon
+        query = select(*_COLUMNS).where(
+            meetings.c.purged_at.is_(None),
+            meetings.c.starts_at <= until + self._rules.longest_lead,
+        )
+        async with self._engine.connect() as connection:
+            rows = (await connection.execute(query)).all()
+        for row in rows:
+            for event in events_of(row, self._rules, now=now):
+                if since < event.due <= until:
+                    self._plan(event)
+        self._loaded_until = until
+        cutoff = now - 2 * SYNC_OVERLAP
+        self._fired = {job_id: at for job_id, at in self._fired.items() if at >= cutoff}
+
+    async def _sync(self) -> None:
+        """Meetings changed since the last look, by this process or another."""
+        if self._synced_at is None:
+            return
+        now = self._clock()
+        query = select(*_COLUMNS).where(meetings.c.updated_at >= self._synced_at - SYNC_OVERLAP)
+        async with self._engine.connect() as connection:
+            rows = (await connection.execute(query)).all()
+        self._synced_at = now
+        self._plan_rows(rows, now)
+
+    async def _sync_meetings(self, meeting_ids: Iterable[str]) -> None:
+        query = select(*_COLUMNS).where(meetings.c.id.in_(list(meeting_ids)))
+        async with self._engine.connect() as connection:
+            rows = (await connection.execute(query)).all()
+        self._plan_rows(rows, self._clock())
+
+    def _plan_rows(self, rows: Iterable[object], now: datetime) -> None:
+        if self._loaded_until is None:
+            return
+        for row in rows:
+            for event in events_of(row, self._rules, now=now):  # type: ignore[arg-type]
+                if event.due <= self._loaded_until and event.job_id not in self._fired:
+                    self._plan(event)
+
+    def changed(self, meeting_id: str) -> None:
+        """A meeting was booked, moved or cancelled in this process: plan it now, not at the
+        next sync. Does nothing where this process does not lead."""
+        if self._scheduler is None or not self.leading.is_set():
+            return
+        task = asyncio.create_task(self._sync_meetings([meeting_id]))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _plan(self, event: Event, *, at: datetime | None = None, attempt: int = 0) -> bool:
+        """Add the event's job unless it is planned already; whether it was added."""
+        scheduler = self._scheduler
+        if scheduler is None:
+            return False
+        if at is None and scheduler.get_job(event.job_id) is not None:
+            return False
+        # APScheduler waits by the wall clock; the service's clock says what is due. They agree
+        # in a running service; the difference is kept so a test's clock still orders the jobs.
+        when = at or datetime.now(timezone.utc) + (event.due - self._clock())
+        scheduler.add_job(
+            self._fire,
+            DateTrigger(run_date=when),
+            args=(event, attempt),
+            id=event.job_id,
+            replace_existing=True,
+            misfire_grace_time=None,
+        )
+        return True
+
+    # Running them --------------------------------------------------------------------------
+
+    async def _fire(self, event: Event, attempt: int) -> None:
+        self._fired[event.job_id] = self._clock()
+        try:
+            await self._work.run(event)
+        except Exception as exc:
+            delay = min(RETRY_MAX, RETRY_FIRST * 2**attempt)
+            log.warning(
+                "scheduled %s failed (%s); trying again in %.0f s", event.kind.value, type(exc).__name__, delay
+            )
+            self._fired.pop(event.job_id, None)
+            self._plan(event, at=datetime.now(timezone.utc) + timedelta(seconds=delay), attempt=attempt + 1)
+
+    # Looking in ----------------------------------------------------------------------------
+
+    def planned(self) -> list[Event]:
+        """The events whose jobs are held now (for tests, the benchmark and operators)."""
+        if self._scheduler is None:
+            return []
+        return [job.args[0] for job in self._scheduler.get_jobs() if job.args]

@@ -1,0 +1,189 @@
+"""The timed work itself: what each kind of event does to the database when it falls due.
+
+Each handler runs in one transaction, re-reads its meeting and acts only if the event is still
+due (:func:`~meetsvc.schedule.events.still_due`), and is safe to run twice: reminders are
+recorded under dedupe keys that hold the meeting's start, the close and the purge check the
+state they change. That is what lets a rebuilt schedule, or a second process that briefly
+believes it leads, run a job again without anyone hearing twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Awaitable, Callable
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.engine import Row
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from meetsvc.audit import AuditLog
+from meetsvc.directory import Clock, load_organisation
+from meetsvc.domain.model import MeetingStatus
+from meetsvc.links import JoinLinks
+from meetsvc.notify import outbox
+from meetsvc.notify.notices import Notices as MessageNotices
+from meetsvc.schedule.events import Event, EventKind, Rules, still_due
+from meetsvc.storage.tables import (
+    browser_sessions,
+    identifications,
+    meetings,
+    participant_identities,
+    participants,
+)
+from meetsvc.waiting_room import Notices as RoomNotices
+from meetsvc.waiting_room import WaitingRoom
+
+log = logging.getLogger("meetsvc.schedule")
+
+ACTOR = "system:schedule"
+
+
+@dataclass(frozen=True, slots=True)
+class Hooks:
+    """What the work tells the rest of the process about, after its transaction commits."""
+
+    #: New messages wait in the outbox.
+    messages_recorded: Callable[[], None] = lambda: None
+    #: The waiting room's sockets must hear of a change (a meeting ended by the schedule).
+    room_changed: Callable[[RoomNotices], Awaitable[None]] | None = None
+    #: The waiting room opened: those who arrived early may come in now.
+    room_opened: Callable[[str], Awaitable[None]] | None = None
+
+
+class ScheduledWork:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        audit: AuditLog,
+        room: WaitingRoom,
+        notices: MessageNotices | None,
+        links: JoinLinks,
+        rules: Rules,
+        hooks: Hooks,
+        clock: Clock,
+    ) -> None:
+        self._engine = engine
+        self._audit = audit
+        self._room = room
+        self._notices = notices
+        self._links = links
+        self._rules = rules
+        self._hooks = hooks
+        self._clock = clock
+
+    async def run(self, event: Event) -> bool:
+        """Do what the event says if it is still due; whether anything was done."""
+        handler = {
+            EventKind.REMIND: self._remind,
+            EventKind.OPEN: self._open,
+            EventKind.CLOSE: self._close,
+            EventKind.PURGE: self._purge,
+        }[event.kind]
+        return await handler(event)
+
+    async def _meeting(self, connection: AsyncConnection, meeting_id: str) -> Row | None:
+        query = select(meetings).where(meetings.c.id == meeting_id)
+        if connection.dialect.name == "postgresql":
+            query = query.with_for_update()
+        return (await connection.execute(query)).first()
+
+    async def _remind(self, event: Event) -> bool:
+        if self._notices is None or event.before is None:
+            return False
+        recorded = 0
+        async with self._engine.begin() as connection:
+            meeting = await self._meeting(connection, event.meeting_id)
+            if meeting is None or not still_due(event, meeting, self._rules, now=self._clock()):
+                return False
+            organisation = await load_organisation(connection, meeting.organisation_id)
+            # Only those invited before the reminder's time: a fresh invitation needs no reminder.
+            invited = (
+                await connection.execute(
+                    select(participants)
+                    .where(
+                        participants.c.meeting_id == meeting.id,
+                        participants.c.removed_at.is_(None),
+                        participants.c.created_at <= event.due,
+                    )
+                    .order_by(participants.c.created_at, participants.c.id)
+                )
+            ).all()
+            for participant in invited:
+                link = await self._links.current(connection, participant.id)
+                if link is None:
+                    continue
+                recorded += len(
+                    await self._notices.enqueue_reminder(
+                        connection, meeting, participant, link, organisation.name if organisation else "", event.before
+                    )
+                )
+        if recorded:
+            self._hooks.messages_recorded()
+        return recorded > 0
+
+    async def _open(self, event: Event) -> bool:
+        async with self._engine.connect() as connection:
+            meeting = (await connection.execute(select(meetings).where(meetings.c.id == event.meeting_id))).first()
+        if meeting is None or not still_due(event, meeting, self._rules, now=self._clock()):
+            return False
+        if self._hooks.room_opened is not None:
+            await self._hooks.room_opened(event.meeting_id)
+        return True
+
+    async def _close(self, event: Event) -> bool:
+        notices: RoomNotices | None = None
+        async with self._engine.begin() as connection:
+            meeting = await self._meeting(connection, event.meeting_id)
+            if meeting is None or not still_due(event, meeting, self._rules, now=self._clock()):
+                return False
+            if meeting.status == MeetingStatus.SCHEDULED.value:
+                await connection.execute(
+                    update(meetings)
+                    .where(meetings.c.id == meeting.id)
+                    .values(status=MeetingStatus.NOT_HELD.value, updated_at=self._clock())
+                )
+                await self._audit.append(
+                    connection, actor=ACTOR, action="meeting.not_held", subject_type="meeting",
+                    subject_id=meeting.id, meeting_id=meeting.id,
+                )
+            else:
+                notices = await self._room.end_in(connection, meeting.id, actor=ACTOR)
+        if notices is not None and self._hooks.room_changed is not None:
+            await self._hooks.room_changed(notices)
+        return True
+
+    async def _purge(self, event: Event) -> bool:
+        """The retention rule: names, contact details, personal numbers, verified identities,
+        sessions, identification orders and message texts go; ids, roles, states, times and the
+        pseudonymous audit trail stay, so statistics and the audit chain survive."""
+        async with self._engine.begin() as connection:
+            meeting = await self._meeting(connection, event.meeting_id)
+            if meeting is None or not still_due(event, meeting, self._rules, now=self._clock()):
+                return False
+            now = self._clock()
+            ids = list(
+                (await connection.execute(select(participants.c.id).where(participants.c.meeting_id == meeting.id))).scalars()
+            )
+            if ids:
+                await connection.execute(delete(identifications).where(identifications.c.participant_id.in_(ids)))
+                await connection.execute(delete(browser_sessions).where(browser_sessions.c.participant_id.in_(ids)))
+                await connection.execute(delete(participant_identities).where(participant_identities.c.participant_id.in_(ids)))
+                await connection.execute(
+                    update(participants)
+                    .where(participants.c.id.in_(ids))
+                    .values(
+                        display_name="", email=None, mobile=None, personal_number_enc=None,
+                        personal_number_hash=None, host_message=None, updated_at=now,
+                    )
+                )
+            messages = await outbox.purge_personal_data(connection, [meeting.id])
+            await connection.execute(
+                update(meetings).where(meetings.c.id == meeting.id).values(title="", purged_at=now, updated_at=now)
+            )
+            await self._audit.append(
+                connection, actor=ACTOR, action="meeting.purged", subject_type="meeting",
+                subject_id=meeting.id, meeting_id=meeting.id,
+                details={"participants": len(ids), "messages": messages},
+            )
+        return True
