@@ -1,0 +1,200 @@
+"""Booking through the organiser API reaches people: invitations, an updated invitation when the
+meeting moves, a cancellation for someone removed and for everyone when it is cancelled, each
+read back from a real SMTP server (and the development outbox for SMS), on both databases.
+
+The link in each message is the one the API handed out, and it works until the participant is
+removed or the meeting cancelled. Nothing any message says names the meeting's subject, its
+area of care, another participant or a personal identity number.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta, timezone
+from pathlib import Path
+from typing import AsyncIterator
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+import pytest_asyncio
+from sqlalchemy import select
+
+from meetsvc.state import ENGINE
+from meetsvc.storage.tables import outbox_messages
+from tests.api.helpers import Api, TestNumber, build_world, deliveries_settled, local_time, rfc3339
+from tests.notify.calendars import both, utc
+from tests.notify.mailserver import MailServer, ReceivedMail
+from tests.notify.test_privacy import leaks
+from tests.support.service import Clock, RunningService, make_settings, start_service
+
+STOCKHOLM = ZoneInfo("Europe/Stockholm")
+FROM = "no-reply@sip-mote.example.se"
+TITLE = "Samordning kring skolgång och BUP-kontakt"
+KIM_NUMBER = TestNumber.make("20100314")
+
+
+@pytest_asyncio.fixture
+async def api(database_url: str, keys_dir: Path, clock: Clock, mail_server: MailServer) -> AsyncIterator[Api]:
+    settings = make_settings(
+        database_url, keys_dir,
+        notify={
+            "email": "smtp", "sms": "outbox", "from_address": FROM,
+            "smtp": {"host": "127.0.0.1", "port": mail_server.port, "security": "none", "timeout_seconds": 5},
+            "delivery": {"poll_seconds": 0.2, "send_timeout_seconds": 5, "lease_seconds": 30, "first_retry_seconds": 60},
+        },
+    )
+    service = await start_service(settings, clock)
+    try:
+        yield Api(await build_world(service))
+    finally:
+        await service.close()
+
+
+def mail_to(server: MailServer, address: str) -> list[ReceivedMail]:
+    return [mail for mail in server.received if mail.rcpt_tos == [address]]
+
+
+async def opens(service: RunningService, link: str) -> bool:
+    path = link.split("://", 1)[1].split("/", 1)[1]
+    async with service.http.get("/" + path, allow_redirects=False) as answer:
+        return answer.status == 303
+
+
+async def sms_bodies(service: RunningService) -> list[str]:
+    async with service.app[ENGINE].connect() as connection:
+        rows = (await connection.execute(select(outbox_messages).where(outbox_messages.c.channel == "sms"))).all()
+    return [row.body for row in rows if row.body]
+
+
+async def test_book_move_remove_cancel_reach_each_participant_once_with_their_own_link(
+    api: Api, mail_server: MailServer
+):
+    service = api.service
+    starts = local_time(service.clock(), days=9, hour=9)
+    meeting = await api.create_meeting(title=TITLE, care_area="vald_i_nara_relationer", starts_at=starts)
+    kim = await api.add_participant(
+        meeting["id"], display_name="Kim Exempel", email="kim@example.se", mobile="+46701234567",
+        personal_number=KIM_NUMBER.normal,
+    )
+    lena = await api.add_participant(
+        meeting["id"], display_name="Lena Prov", email="lena@example.se", language="en",
+        role="guardian",
+    )
+    await deliveries_settled(service)
+
+    (kim_invitation,) = mail_to(mail_server, "kim@example.se")
+    (lena_invitation,) = mail_to(mail_server, "lena@example.se")
+    assert kim["invitation_url"] in kim_invitation.text
+    assert lena["invitation_url"] in lena_invitation.text
+    assert kim_invitation.message["Subject"].startswith("Inbjudan: SIP-möte")
+    assert lena_invitation.message["Subject"].startswith("Invitation: SIP meeting")
+    uid = f"{meeting['id']}@{urlsplit(service.settings.server.base_url).hostname}"
+    for read in both(kim_invitation.calendar):
+        assert (read.method, read.uid, read.sequence, read.tzid) == ("REQUEST", uid, 0, "Europe/Stockholm")
+        assert read.url == kim["invitation_url"]
+        assert utc(read)[0] == starts.astimezone(timezone.utc)
+    assert await opens(service, kim["invitation_url"])
+
+    moved = starts + timedelta(days=1, hours=4)
+    answer = await api.post(
+        f"/api/v1/meetings/{meeting['id']}/reschedule",
+        json={"starts_at": rfc3339(moved), "ends_at": rfc3339(moved + timedelta(hours=1))},
+    )
+    assert answer.status == 200, answer
+    await deliveries_settled(service)
+    kim_update = mail_to(mail_server, "kim@example.se")[-1]
+    assert kim_update.message["Subject"].startswith("Ny tid: SIP-möte")
+    for read in both(kim_update.calendar):
+        assert (read.method, read.uid, read.sequence) == ("REQUEST", uid, 1)
+        assert utc(read)[0] == moved.astimezone(timezone.utc)
+        # The same personal link as before: a move changes the time, not the way in.
+        assert read.url == kim["invitation_url"]
+    assert len(mail_to(mail_server, "lena@example.se")) == 2
+
+    answer = await api.delete(f"/api/v1/meetings/{meeting['id']}/participants/{lena['id']}")
+    assert answer.status == 204, answer
+    await deliveries_settled(service)
+    lena_cancellation = mail_to(mail_server, "lena@example.se")[-1]
+    assert lena_cancellation.message["Subject"].startswith("Cancelled: SIP meeting")
+    for read in both(lena_cancellation.calendar):
+        assert (read.method, read.uid, read.sequence, read.status) == ("CANCEL", uid, 1, "CANCELLED")
+    assert lena["invitation_url"] not in lena_cancellation.raw.decode()
+    assert not await opens(service, lena["invitation_url"])
+    assert await opens(service, kim["invitation_url"])
+    assert len(mail_to(mail_server, "kim@example.se")) == 2, "Lena's removal is nothing Kim hears of"
+
+    answer = await api.post(f"/api/v1/meetings/{meeting['id']}/cancel", json={})
+    assert answer.status == 200, answer
+    await deliveries_settled(service)
+    kim_cancellation = mail_to(mail_server, "kim@example.se")[-1]
+    for read in both(kim_cancellation.calendar):
+        assert (read.method, read.uid, read.sequence) == ("CANCEL", uid, 2)
+    assert not await opens(service, kim["invitation_url"])
+    assert len(mail_to(mail_server, "lena@example.se")) == 3, "someone removed hears nothing more"
+
+    # Kim's phone: invitation, new time, cancellation, each a short text, the link only while it works.
+    texts = await sms_bodies(service)
+    assert len(texts) == 3
+    assert kim["invitation_url"] in texts[0] and kim["invitation_url"] in texts[1]
+    assert kim["invitation_url"] not in texts[2]
+
+    for mail in mail_server.received:
+        own = mail.rcpt_tos[0]
+        assert leaks(mail.raw.decode("utf-8"), own) == [], mail.message["Subject"]
+        assert TITLE not in mail.raw.decode("utf-8")
+        assert KIM_NUMBER.normal not in mail.raw.decode("utf-8") and KIM_NUMBER.ten not in mail.raw.decode("utf-8")
+    for text in texts:
+        assert leaks(text) == []
+
+
+async def test_a_reissued_link_is_sent_and_the_old_one_stops(api: Api, mail_server: MailServer):
+    service = api.service
+    meeting = await api.create_meeting()
+    kim = await api.add_participant(meeting["id"], display_name="Kim Exempel", email="kim@example.se")
+    await deliveries_settled(service)
+
+    answer = await api.post(f"/api/v1/meetings/{meeting['id']}/participants/{kim['id']}/invitation", json={})
+    assert answer.status in (200, 201), answer
+    new_link = answer.json["invitation_url"]
+    await deliveries_settled(service)
+
+    first, second = mail_to(mail_server, "kim@example.se")
+    assert kim["invitation_url"] in first.text
+    assert new_link in second.text and kim["invitation_url"] not in second.text
+    assert not await opens(service, kim["invitation_url"])
+    assert await opens(service, new_link)
+
+
+async def test_a_new_address_gets_the_invitation_and_the_old_one_nothing_more(api: Api, mail_server: MailServer):
+    service = api.service
+    meeting = await api.create_meeting()
+    kim = await api.add_participant(meeting["id"], display_name="Kim Exempel", email="kim@example.se")
+    await deliveries_settled(service)
+
+    answer = await api.patch(
+        f"/api/v1/meetings/{meeting['id']}/participants/{kim['id']}", json={"email": "kim.exempel@example.org"}
+    )
+    assert answer.status == 200, answer
+    answer = await api.patch(
+        f"/api/v1/meetings/{meeting['id']}/participants/{kim['id']}", json={"language": "en"}
+    )
+    assert answer.status == 200, answer
+    await deliveries_settled(service)
+
+    assert len(mail_to(mail_server, "kim@example.se")) == 1
+    (again,) = mail_to(mail_server, "kim.exempel@example.org")
+    assert kim["invitation_url"] in again.text
+
+
+async def test_a_revoked_link_cancels_messages_still_waiting(api: Api, mail_server: MailServer):
+    service = api.service
+    meeting = await api.create_meeting()
+    mail_server.handler.data_replies[:] = ["451 4.3.0 Try again later"]
+    kim = await api.add_participant(meeting["id"], display_name="Kim Exempel", email="kim@example.se")
+    await deliveries_settled(service)  # the first try failed; the retry waits its back-off
+
+    answer = await api.delete(f"/api/v1/meetings/{meeting['id']}/participants/{kim['id']}/invitation")
+    assert answer.status in (200, 204), answer
+    async with service.app[ENGINE].connect() as connection:
+        (row,) = (await connection.execute(select(outbox_messages))).all()
+    assert (row.status, row.body) == ("cancelled", None)
+    assert mail_server.received == []
