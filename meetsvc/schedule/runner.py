@@ -150,6 +150,10 @@ class Schedule:
         started = time.perf_counter()
         now = self._clock()
         until = now + self._horizon
+        if self._scheduler is not None:
+            for job in self._scheduler.get_jobs():
+                if job.args:  # an event's job; the advance and sync jobs stay
+                    job.remove()
         query = select(*_COLUMNS).where(meetings.c.purged_at.is_(None), meetings.c.starts_at <= until + self._rules.longest_lead)
         async with self._engine.connect() as connection:
             rows = (await connection.execute(query)).all()

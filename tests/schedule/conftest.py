@@ -1,0 +1,39 @@
+"""A service with its schedule switched on, on both databases, moved by the test's clock."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import AsyncIterator
+
+import pytest_asyncio
+
+from meetsvc.schedule.runner import Schedule
+from meetsvc.state import SCHEDULE
+from tests.notify.mailserver import MailServer
+from tests.support.service import Clock, RunningService, make_settings, start_service
+
+
+@pytest_asyncio.fixture
+async def service(database_url: str, keys_dir: Path, clock: Clock) -> AsyncIterator[RunningService]:
+    settings = make_settings(
+        database_url, keys_dir,
+        schedule={"enabled": True, "sync_seconds": 0.2, "leader_retry_seconds": 0.2},
+        notify={"reminders_minutes_before": [1440, 60]},
+    )
+    running = await start_service(settings, clock)
+    yield running
+    await running.close()
+
+
+@pytest_asyncio.fixture
+async def schedule(service: RunningService) -> Schedule:
+    schedule = service.app[SCHEDULE]
+    await schedule.leading.wait()
+    return schedule
+
+
+@pytest_asyncio.fixture
+async def mail_server() -> AsyncIterator[MailServer]:
+    server = await MailServer().start()
+    yield server
+    await server.close()

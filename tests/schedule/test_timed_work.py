@@ -1,0 +1,180 @@
+"""What the schedule does when its time comes, in a running service on both databases: the
+reminders (only for those invited by then, once however often it runs), the close of meetings
+never held or left running, and the retention rule.
+
+The test moves the service's clock past the moment, then makes the schedule rebuild from the
+database, as a restarted or newly leading process does: what is past due runs at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select, text
+
+from meetsvc.schedule.runner import Schedule
+from meetsvc.state import AUDIT, ENGINE
+from meetsvc.storage.tables import (
+    audit_log,
+    browser_sessions,
+    identifications,
+    meetings,
+    outbox_messages,
+    participant_identities,
+    participants,
+)
+from tests.api.helpers import deliveries_settled
+from tests.support.lobby import PERSONS, book, host_cookie, host_socket, identify, invite, participant_socket, ticket
+from tests.support.service import RunningService
+
+
+async def meeting_row(service: RunningService, meeting_id: str) -> Any:
+    async with service.app[ENGINE].connect() as connection:
+        return (await connection.execute(select(meetings).where(meetings.c.id == meeting_id))).one()
+
+
+async def until(condition, *, seconds: float = 10.0) -> None:  # type: ignore[no-untyped-def]
+    async with asyncio.timeout(seconds):
+        while not await condition():
+            await asyncio.sleep(0.05)
+
+
+async def audit_actions(service: RunningService, meeting_id: str) -> list[tuple[str, str]]:
+    async with service.app[ENGINE].connect() as connection:
+        rows = (
+            await connection.execute(
+                select(audit_log.c.actor, audit_log.c.action).where(audit_log.c.meeting_id == meeting_id).order_by(audit_log.c.seq)
+            )
+        ).all()
+    return [(row.actor, row.action) for row in rows]
+
+
+async def reminders(service: RunningService) -> list[Any]:
+    async with service.app[ENGINE].connect() as connection:
+        return list(
+            (
+                await connection.execute(
+                    select(outbox_messages).where(outbox_messages.c.kind == "reminder").order_by(outbox_messages.c.dedupe_key)
+                )
+            ).all()
+        )
+
+
+async def test_a_reminder_goes_to_those_invited_before_it_fell_due_and_only_once(world, schedule: Schedule):
+    service = world.service
+    meeting = await book(world, starts_in=timedelta(days=3))
+    early = await invite(world, meeting["id"], name="Kim Andersson")
+    service.clock.advance(days=1, hours=22)  # 26 hours before the start
+    also_early = await invite(world, meeting["id"], name="Alex Berg")
+    service.clock.advance(hours=3)  # 23 hours before: the day-before reminder is past due
+    late = await invite(world, meeting["id"], name="Sam Nilsson")
+
+    report = await schedule.rebuild()
+    assert report.reminders >= 1
+    await until(lambda: _count(reminders(service), 2))
+    await deliveries_settled(service)
+    rows = await reminders(service)
+    assert sorted(row.participant_id for row in rows) == sorted([early.participant_id, also_early.participant_id])
+    assert all(row.status == "sent" and ":1440:" in row.dedupe_key for row in rows)
+
+    # A restarted schedule runs the same past-due reminder again: nothing new is recorded.
+    await schedule.rebuild()
+    await asyncio.sleep(0.5)
+    assert len(await reminders(service)) == 2
+    for invited in (early, also_early, late):
+        await invited.close()
+    assert late.participant_id not in {row.participant_id for row in rows}
+
+
+async def _count(rows_coroutine, wanted: int) -> bool:  # type: ignore[no-untyped-def]
+    return len(await rows_coroutine) >= wanted
+
+
+async def test_a_meeting_nobody_started_is_marked_not_held_after_its_end(world, schedule: Schedule):
+    service = world.service
+    meeting = await book(world, starts_in=timedelta(days=2))
+    service.clock.advance(days=2, hours=1, minutes=30)
+    await schedule.rebuild()
+    assert (await meeting_row(service, meeting["id"])).status == "scheduled", "not before close_after has passed"
+
+    service.clock.advance(minutes=31)
+    await schedule.rebuild()
+
+    async def marked() -> bool:
+        return (await meeting_row(service, meeting["id"])).status == "not_held"
+
+    await until(marked)
+    async with service.http.get(f"/api/v1/meetings/{meeting['id']}", headers=world.auth(world.municipality)) as answer:
+        assert (await answer.json())["status"] == "not_held"
+    assert ("system:schedule", "meeting.not_held") in await audit_actions(service, meeting["id"])
+
+
+async def test_a_meeting_left_running_is_ended_and_its_pages_told(world, schedule: Schedule):
+    service = world.service
+    meeting = await book(world, starts_in=timedelta(minutes=5))
+    invited = await invite(world, meeting["id"], personal_number=PERSONS[0])
+    await identify(world, invited, PERSONS[0])
+    page = await participant_socket(world, await ticket(invited))
+    await page.wait_for("state", lambda d: d["state"] == "waiting")
+    host = await host_socket(world, await host_cookie(world, world.hosts[world.municipality.id]), meeting["id"])
+    assert (await host.call("admit", {"participant_id": invited.participant_id}))["ok"] is True
+    await page.wait_for("state", lambda d: d["state"] == "admitted")
+    assert (await meeting_row(service, meeting["id"])).status == "in_progress"
+
+    service.clock.advance(hours=2, minutes=10)
+    await schedule.rebuild()
+
+    async def ended() -> bool:
+        return (await meeting_row(service, meeting["id"])).status == "ended"
+
+    await until(ended)
+    await page.wait_for("state", lambda d: d["state"] in ("left", "closed", "ended"))
+    assert ("system:schedule", "meeting.ended") in await audit_actions(service, meeting["id"])
+    for socket in (page, host):
+        await socket.close()
+    await invited.close()
+
+
+async def test_the_retention_rule_erases_personal_data_and_keeps_a_verifiable_pseudonymous_audit(world, schedule: Schedule):
+    service = world.service
+    meeting = await book(world, starts_in=timedelta(minutes=5))
+    invited = await invite(world, meeting["id"], name="Kim Andersson", personal_number=PERSONS[0])
+    await identify(world, invited, PERSONS[0])
+    await deliveries_settled(service)
+    async with service.http.post(f"/api/v1/meetings/{meeting['id']}/cancel", headers=world.auth(world.municipality)) as answer:
+        assert answer.status == 200
+    await deliveries_settled(service)
+
+    service.clock.advance(days=30)  # an hour before the end plus thirty days
+    await schedule.rebuild()
+    await asyncio.sleep(0.3)
+    assert (await meeting_row(service, meeting["id"])).purged_at is None, "not before the retention period"
+
+    service.clock.advance(hours=2)
+    await schedule.rebuild()
+
+    async def purged() -> bool:
+        return (await meeting_row(service, meeting["id"])).purged_at is not None
+
+    await until(purged)
+    async with service.app[ENGINE].connect() as connection:
+        person = (await connection.execute(select(participants).where(participants.c.id == invited.participant_id))).one()
+        assert (person.display_name, person.email, person.mobile) == ("", None, None)
+        assert (person.personal_number_enc, person.personal_number_hash) == (None, None)
+        for table in (participant_identities, identifications, browser_sessions):
+            assert (await connection.execute(select(table).where(table.c.participant_id == invited.participant_id))).all() == []
+        messages = (await connection.execute(select(outbox_messages).where(outbox_messages.c.meeting_id == meeting["id"]))).all()
+        assert messages and all(m.recipient is None and m.body is None and m.subject is None for m in messages)
+        title = (await connection.execute(select(meetings.c.title).where(meetings.c.id == meeting["id"]))).scalar_one()
+        assert title == ""
+        # Nothing anywhere in the database still holds the name, the address or the number.
+        for table_name in ("participants", "participant_identities", "outbox_messages", "audit_log", "meetings", "identifications"):
+            dump = " ".join(str(row) for row in (await connection.execute(text(f"SELECT * FROM {table_name}"))).all())
+            for secret in ("Kim Andersson", "Andersson", "kim@example.se", PERSONS[0], PERSONS[0][2:]):
+                assert secret not in dump, f"{secret!r} survives in {table_name}"
+        verification = await service.app[AUDIT].verify(connection)
+    assert verification.ok, verification
+    assert ("system:schedule", "meeting.purged") in await audit_actions(service, meeting["id"])
+    await invited.close()
