@@ -22,6 +22,7 @@ from meetsvc.domain.errors import DomainError, RuleViolation
 from meetsvc.domain.model import CareArea, Language, ParticipantRole, StaffMember
 from meetsvc.sessions import BrowserSession
 from meetsvc.state import BOOKING, DIRECTORY, KEYS, SETTINGS
+from meetsvc.web.deliveries import deliveries_of, local_clock
 from meetsvc.web.context import current_session, require_form
 from meetsvc.web.i18n import request_language
 from meetsvc.web.pages import error_page, render
@@ -128,6 +129,8 @@ async def _render_organise(request, session, caller, meeting_id, *, form=None, e
             "form": {**defaults, **(form or {})},
             "errors": list(errors),
             "new_link": new_link,
+            "deliveries": await deliveries_of(request, meeting_id),
+            "clock": lambda moment: local_clock(moment, meeting.time_zone, language),
         },
         status=status,
         language=language,

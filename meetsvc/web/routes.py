@@ -7,14 +7,18 @@ from pathlib import Path
 from aiohttp import web
 
 from meetsvc.state import EID
-from meetsvc.web import identify, lobby, organise, participant, staff
+from meetsvc.web import deliveries, identify, lobby, organise, participant, staff
 from meetsvc.web.i18n import request_language, translate
 from meetsvc.web.pages import STATIC, render
 
 
 async def start_page(request: web.Request) -> web.Response:
     eid = request.app[EID]
-    return render(request, "start.html", {"simulator_app_url": eid.simulator_app_url}, language=request_language(request))
+    context = {
+        "simulator_app_url": eid.simulator_app_url,
+        "outbox_url": "/dev/outbox" if deliveries.development_outbox_enabled(request) else None,
+    }
+    return render(request, "start.html", context, language=request_language(request))
 
 
 # Installed from the npm registry at set-up (make run / make test), never committed.
@@ -61,6 +65,7 @@ def add_page_routes(app: web.Application) -> None:
     app.router.add_post("/staff/meetings/{meeting_id}/participants/{participant_id}/remove", organise.remove, name="meeting-remove")
     app.router.add_post("/staff/meetings/{meeting_id}/cancel", organise.cancel, name="meeting-cancel")
     app.router.add_get("/video/{room}", video_page, name="video")
+    app.router.add_get("/dev/outbox", deliveries.outbox_page, name="dev-outbox")
     app.router.add_get("/static/vendor/socket.io.min.js", vendor_socketio, name="vendor-socketio")
     app.router.add_get("/.well-known/jwks.json", lobby.jwks, name="jwks")
     app.router.add_static("/static", STATIC, name="static", append_version=False)

@@ -1,0 +1,126 @@
+"""What the pages show of the outbox: per participant, where their messages stand (the
+organiser's view), and, in development only, the messages themselves (the outbox page).
+
+The organiser sees kind, channel, status, time and a failure's reason — never a message's text
+or link. "Sent" means the mail server or SMS gateway accepted the message; whether it reached
+the phone or inbox is not something either tells us.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+from markupsafe import Markup, escape
+
+from meetsvc.domain.model import Language
+from meetsvc.notify import outbox
+from meetsvc.notify.model import MessageStatus
+from meetsvc.notify.outbox import DeliveryRecord
+from meetsvc.state import ENGINE, SETTINGS
+from meetsvc.web.i18n import request_language
+from meetsvc.web.pages import error_page, render
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryLine:
+    channel: str
+    kind: str
+    state: str
+    at: datetime | None
+    reason: str | None
+
+
+def _state(record: DeliveryRecord) -> str:
+    if record.status is MessageStatus.PENDING and record.attempts > 0:
+        return "retrying"
+    return record.status.value
+
+
+def latest_per_channel(records: list[DeliveryRecord]) -> dict[str, list[DeliveryLine]]:
+    """Each participant's newest message on each channel (superseded ones left out): what the
+    leader needs to decide whom to phone."""
+    latest: dict[tuple[str, str], DeliveryRecord] = {}
+    for record in records:  # oldest first
+        if record.status is MessageStatus.CANCELLED:
+            continue
+        latest[(record.participant_id, record.channel.value)] = record
+    lines: dict[str, list[DeliveryLine]] = {}
+    for (participant_id, channel), record in sorted(latest.items()):
+        at = record.sent_at if record.status is MessageStatus.SENT else (
+            record.next_attempt_at if _state(record) == "retrying" else record.created_at
+        )
+        lines.setdefault(participant_id, []).append(
+            DeliveryLine(channel, record.kind.value, _state(record), at, record.last_error)
+        )
+    return lines
+
+
+async def deliveries_of(request: web.Request, meeting_id: str) -> dict[str, list[DeliveryLine]]:
+    """For a meeting the caller has already been allowed to see."""
+    async with request.app[ENGINE].connect() as connection:
+        return latest_per_channel(await outbox.delivery_records(connection, meeting_id))
+
+
+def local_clock(moment: datetime | None, zone: str, language: Language) -> str:
+    if moment is None:
+        return ""
+    local = moment.astimezone(ZoneInfo(zone))
+    return local.strftime("%Y-%m-%d %H:%M") if language is Language.SV else local.strftime("%d %b %Y %H:%M")
+
+
+# The development outbox page ------------------------------------------------------------------
+
+_LINK = re.compile(r"https?://[^\s<>\"]+/j/[A-Za-z0-9_-]{20,100}")
+
+
+def with_links(text: str | None) -> Markup:
+    """The message text, escaped, with the service's own join links made clickable (so a
+    newcomer can follow an invitation from this page)."""
+    if not text:
+        return Markup("")
+    out, last = [], 0
+    for match in _LINK.finditer(text):
+        out.append(escape(text[last:match.start()]))
+        url = escape(match.group(0))
+        out.append(Markup(f'<a href="{url}">{url}</a>'))
+        last = match.end()
+    out.append(escape(text[last:]))
+    return Markup("").join(out)
+
+
+def development_outbox_enabled(request: web.Request) -> bool:
+    settings = request.app[SETTINGS]
+    return settings.is_development and "outbox" in (settings.notify.email, settings.notify.sms)
+
+
+async def outbox_page(request: web.Request) -> web.StreamResponse:
+    """/dev/outbox: what the service would have sent, newest first. Development only."""
+    if not development_outbox_enabled(request):
+        return error_page(request, 404, "error.not_found")
+    language = request_language(request)
+    zone = request.app[SETTINGS].meetings.time_zone
+    async with request.app[ENGINE].connect() as connection:
+        messages = await outbox.development_messages(connection, limit=50)
+    return render(
+        request,
+        "dev_outbox.html",
+        {
+            "messages": [
+                {
+                    "channel": m.channel.value,
+                    "kind": m.kind.value,
+                    "recipient": m.recipient,
+                    "subject": m.subject,
+                    "body": with_links(m.body),
+                    "calendar": m.attachment,
+                    "sent_at": local_clock(m.sent_at, zone, language),
+                }
+                for m in messages
+            ],
+        },
+        language=language,
+    )
