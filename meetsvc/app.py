@@ -24,7 +24,7 @@ from meetsvc.links import JoinLinks
 from meetsvc.notify.runtime import NotifyRuntime, open_notify
 from meetsvc.schedule.events import Rules
 from meetsvc.schedule.leader import leadership_for
-from meetsvc.schedule.runner import Schedule
+from meetsvc.schedule.runner import Schedule, ScheduleCollector
 from meetsvc.schedule.work import Hooks, ScheduledWork
 from meetsvc.metrics import Metrics
 from meetsvc.middleware import observe, problems
@@ -167,6 +167,7 @@ def _notifications(clock: Clock) -> Callable[[web.Application], AsyncIterator[No
             schedule = _build_schedule(app, notify, clock)
             if schedule is not None:
                 app[SCHEDULE] = schedule
+                app[METRICS].registry.register(ScheduleCollector(schedule))
                 schedule.start()
             try:
                 yield

@@ -22,11 +22,12 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Iterable
+from typing import Any, Iterable
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
+from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -127,8 +128,8 @@ class Schedule:
         self._scheduler = scheduler
         self.last_rebuild = await self.rebuild()
         log.info(
-            "schedule rebuilt: %d meetings, %d jobs in %.3f s",
-            self.last_rebuild.meetings, self.last_rebuild.jobs, self.last_rebuild.seconds,
+            "schedule rebuilt: %d meetings, %d jobs (%d reminders) in %.3f s",
+            self.last_rebuild.meetings, self.last_rebuild.jobs, self.last_rebuild.reminders, self.last_rebuild.seconds,
         )
         advance_every = max(60.0, self._horizon.total_seconds() / 3)
         scheduler.add_job(self._advance, IntervalTrigger(seconds=advance_every), id="advance", misfire_grace_time=None)
@@ -262,3 +263,26 @@ class Schedule:
         if self._scheduler is None:
             return []
         return [job.args[0] for job in self._scheduler.get_jobs() if job.args]
+
+
+class ScheduleCollector:
+    """The schedule's state for ``/metrics``, read at scrape time: whether this process leads,
+    the jobs it holds by kind, and its last rebuild."""
+
+    def __init__(self, schedule: Schedule) -> None:
+        self._schedule = schedule
+
+    def collect(self) -> Iterable[Any]:
+        schedule = self._schedule
+        yield GaugeMetricFamily("meetsvc_schedule_leading", "1 where this process runs the schedule.", value=float(schedule.leading.is_set()))
+        jobs = GaugeMetricFamily("meetsvc_schedule_jobs", "Timed jobs held in memory, by kind.", labels=["kind"])
+        counts = {kind: 0 for kind in EventKind}
+        for event in schedule.planned():
+            counts[event.kind] += 1
+        for kind, count in counts.items():
+            jobs.add_metric([kind.value], float(count))
+        yield jobs
+        report = schedule.last_rebuild
+        if report is not None:
+            yield GaugeMetricFamily("meetsvc_schedule_rebuild_seconds", "Time the last rebuild from the database took.", value=report.seconds)
+            yield GaugeMetricFamily("meetsvc_schedule_rebuild_meetings", "Meetings the last rebuild read.", value=float(report.meetings))

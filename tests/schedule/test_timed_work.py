@@ -178,3 +178,14 @@ async def test_the_retention_rule_erases_personal_data_and_keeps_a_verifiable_ps
     assert verification.ok, verification
     assert ("system:schedule", "meeting.purged") in await audit_actions(service, meeting["id"])
     await invited.close()
+
+
+async def test_metrics_tell_which_process_leads_and_what_it_holds(world, schedule: Schedule):
+    await book(world, starts_in=timedelta(hours=2))
+    await schedule.rebuild()
+    async with world.service.http.get("/metrics") as answer:
+        text_ = await answer.text()
+    assert "meetsvc_schedule_leading 1.0" in text_
+    assert 'meetsvc_schedule_jobs{kind="remind"} 1.0' in text_  # the hour-before one; the day-before has passed
+    assert 'meetsvc_schedule_jobs{kind="open"} 1.0' in text_
+    assert "meetsvc_schedule_rebuild_seconds" in text_
