@@ -191,7 +191,7 @@ def _build_schedule(app: web.Application, notify: NotifyRuntime, clock: Clock) -
     courier = app[COURIER]
     work = ScheduledWork(
         app[ENGINE], app[AUDIT], app[WAITING_ROOM], notify.notices, app[LINKS], rules,
-        Hooks(messages_recorded=notify.deliverer.wake, room_changed=courier.deliver),
+        Hooks(messages_recorded=notify.deliverer.wake, room_changed=courier.deliver, room_opened=courier.waiting_room_opened),
         clock,
     )
     return Schedule(app[ENGINE], work, rules, settings.schedule, leadership_for(app[ENGINE]), clock)

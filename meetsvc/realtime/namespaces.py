@@ -25,7 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from meetsvc.directory import Clock
 from meetsvc.domain.errors import DomainError
 from meetsvc.realtime import payloads
-from meetsvc.realtime.server import HOST_NS, PARTICIPANT_NS, Courier, host_room, participant_room
+from meetsvc.realtime.server import HOST_NS, PARTICIPANT_NS, Courier, host_room, lobby_room, participant_room
 from meetsvc.realtime.tickets import LobbyTickets
 from meetsvc.sessions import COOKIE_NAME, BrowserSessions
 from meetsvc.signing import InvalidToken
@@ -108,6 +108,7 @@ class ParticipantNamespace(_Dispatching):
         self.events = {
             "leave": (payloads.Empty, self._leave),
             "joined_video": (payloads.Empty, self._joined),
+            "arrive": (payloads.Empty, self._arrive),
         }
 
     async def connect(self, sid: str, environ: dict[str, Any], auth: Any) -> bool:
@@ -129,6 +130,7 @@ class ParticipantNamespace(_Dispatching):
             raise socketio.exceptions.ConnectionRefusedError("not-admitted")
         await self.save_session(sid, {"lobby": lobby})
         await self.enter_room(sid, participant_room(lobby.participant_id))
+        await self.enter_room(sid, lobby_room(lobby.meeting_id))
         await self._courier.deliver(notices)
         return True
 
@@ -137,6 +139,12 @@ class ParticipantNamespace(_Dispatching):
 
     async def _leave(self, sid: str, _: payloads.Empty) -> dict[str, Any]:
         await self._courier.deliver(await self._room.leave(await self._lobby(sid)))
+        return {"ok": True}
+
+    async def _arrive(self, sid: str, _: payloads.Empty) -> dict[str, Any]:
+        """Arrive again on the same connection (the waiting room opened after the page came):
+        the same operation as connecting, so a participant already inside keeps their place."""
+        await self._courier.deliver(await self._room.arrive(await self._lobby(sid)))
         return {"ok": True}
 
     async def _joined(self, sid: str, _: payloads.Empty) -> dict[str, Any]:

@@ -40,6 +40,11 @@ def host_room(meeting_id: str) -> str:
     return f"h:{meeting_id}"
 
 
+def lobby_room(meeting_id: str) -> str:
+    """Every participant page of a meeting: told when its waiting room opens."""
+    return f"l:{meeting_id}"
+
+
 class _UncompressedWebSocket(engineio_aiohttp.WebSocket):  # type: ignore[misc]
     """engine.io's aiohttp websocket, refusing permessage-deflate (see the module docstring)."""
 
@@ -96,6 +101,10 @@ class Courier:
 
     async def host_credential(self, meeting_id: str, staff_id: str) -> dict[str, Any]:
         return self._credential_payload(await self._handover.host(meeting_id, staff_id))
+
+    async def waiting_room_opened(self, meeting_id: str) -> None:
+        """Pages that arrived early ask to come in (with their own ticket, on their own process)."""
+        await self._server.emit("opened", {}, room=lobby_room(meeting_id), namespace=PARTICIPANT_NS)
 
     async def deliver(self, notices: Notices) -> None:
         meeting_id = notices.meeting_id

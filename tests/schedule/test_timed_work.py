@@ -189,3 +189,25 @@ async def test_metrics_tell_which_process_leads_and_what_it_holds(world, schedul
     assert 'meetsvc_schedule_jobs{kind="remind"} 1.0' in text_  # the hour-before one; the day-before has passed
     assert 'meetsvc_schedule_jobs{kind="open"} 1.0' in text_
     assert "meetsvc_schedule_rebuild_seconds" in text_
+
+
+async def test_pages_that_came_early_are_let_into_the_waiting_room_when_it_opens(world, schedule: Schedule):
+    service = world.service
+    meeting = await book(world, starts_in=timedelta(minutes=40))  # the room opens 15 minutes before
+    invited = await invite(world, meeting["id"], personal_number=PERSONS[0])
+    await identify(world, invited, PERSONS[0])
+    page = await participant_socket(world, await ticket(invited))
+    await page.wait_for("state", lambda d: d["state"] == "not_open")
+    host = await host_socket(world, await host_cookie(world, world.hosts[world.municipality.id]), meeting["id"])
+    assert [p for p in (await host.call("list"))["participants"] if p["state"] == "waiting"] == []
+
+    service.clock.advance(minutes=25, seconds=1)
+    await schedule.rebuild()
+    await page.wait_for("opened")
+    # What the page does on "opened" (lobby.js): arrive again on the same connection.
+    assert (await page.call("arrive", {}))["ok"] is True
+    await page.wait_for("state", lambda d: d["state"] == "waiting")
+    await host.wait_for("participant", lambda d: d["participant_id"] == invited.participant_id and d["state"] == "waiting")
+    for socket in (page, host):
+        await socket.close()
+    await invited.close()

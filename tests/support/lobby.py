@@ -155,7 +155,7 @@ def _recorder(socket: Socket, names: list[str]) -> None:
         socket.client.on(name, handler, namespace=socket.namespace)
 
 
-PARTICIPANT_EVENTS = ["state", "error", "participant", "meeting", "credential", "admitted"]
+PARTICIPANT_EVENTS = ["state", "error", "participant", "meeting", "credential", "admitted", "opened"]
 HOST_EVENTS = ["participant", "meeting", "error", "state"]
 
 

@@ -44,7 +44,10 @@
   function connect() {
     ticket().then(function (answer) {
       var socket = io("/participant", { auth: { ticket: answer.ticket }, transports: ["websocket"] });
-      socket.on("state", show);
+      var current = null;
+      socket.on("state", function (state) { current = state.state; show(state); });
+      // The waiting room opened while this page waited outside it: come in now.
+      socket.on("opened", function () { if (current === "not_open") { socket.emit("arrive", {}); } });
       socket.on("credential", function (credential) {
         joinLink.href = credential.join_url;
         join.hidden = false;
