@@ -104,6 +104,15 @@ async def problems(request: web.Request, handler):  # type: ignore[no-untyped-de
         if _for_people(request):
             return _error_page(request, error.status)
         return from_domain_error(error, request_id)
+    except web.RequestPayloadError:
+        # The body cannot be read as its headers describe it (gzip that is not gzip, a body cut
+        # short): the client's mistake, wherever the handler read it (a page's form, the API).
+        if _for_people(request):
+            return _error_page(request, 400)
+        return problem_response(
+            400, "bad-request", "The request is malformed.",
+            "the body could not be read as its headers describe it", request_id=request_id,
+        )
     except web.HTTPException as error:
         if error.status < 400:
             raise

@@ -2,6 +2,10 @@
 
 The order matters: content type (415), size (413), JSON syntax (400), then the model's rules
 (422). Nothing is read into memory beyond the configured limit.
+
+"JSON" means RFC 8259 JSON: UTF-8 without a byte order mark, no ``NaN`` or ``Infinity``, no
+unpaired surrogate escapes. The body is parsed twice (here, then by pydantic's own parser); a body
+either parser refuses is malformed (400), whichever of the two refuses it.
 """
 
 from __future__ import annotations
@@ -38,6 +42,19 @@ def violations_from(error: ValidationError, *, aliases: dict[str, str] | None = 
     return found
 
 
+def _not_json(constant: str) -> object:
+    raise ValueError(f"{constant} is not JSON")
+
+
+def _parse_json(raw: bytes) -> object:
+    """The body as RFC 8259 JSON, or :class:`BadRequest`."""
+    try:
+        # Decoded here, strictly: json.loads would also take UTF-16, UTF-32 and a byte order mark.
+        return json.loads(raw.decode("utf-8"), parse_constant=_not_json)
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError; RecursionError: nesting too deep
+        raise BadRequest(f"the body is not valid JSON: {exc.__class__.__name__}") from None
+
+
 async def read_model(request: web.Request, model: type[M]) -> M:
     if request.content_type != "application/json":
         raise UnsupportedMediaType(f"send the body as application/json, not {request.content_type or 'nothing'}")
@@ -45,15 +62,20 @@ async def read_model(request: web.Request, model: type[M]) -> M:
         raw = await request.read()
     except web.HTTPRequestEntityTooLarge:
         raise PayloadTooLarge(f"the body must be at most {request.app[SETTINGS].server.max_body_bytes} bytes") from None
-    try:
-        parsed = json.loads(raw)
-    except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: nesting too deep
-        raise BadRequest(f"the body is not valid JSON: {exc.__class__.__name__}") from None
+    except web.RequestPayloadError:
+        # A body that does not match its Content-Encoding (gzip that is not gzip) or is cut short.
+        raise BadRequest("the body could not be read as its headers describe it (Content-Encoding, Content-Length)") from None
+    parsed = _parse_json(raw)
     if not isinstance(parsed, dict):
         raise RuleViolation.single("/", "type", "the body must be a JSON object")
     try:
         return model.model_validate_json(raw, strict=True)
     except ValidationError as exc:
+        invalid = [item for item in exc.errors(include_url=False) if item["type"] == "json_invalid"]
+        if invalid:
+            # Text json.loads takes but pydantic's parser does not: an unpaired surrogate escape
+            # ("\ud800"), or nesting deeper than pydantic allows.
+            raise BadRequest(f"the body is not valid JSON: {invalid[0]['msg']}") from None
         raise RuleViolation(violations_from(exc)) from None
 
 

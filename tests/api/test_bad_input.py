@@ -12,9 +12,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, AsyncIterator, Callable
 
+import aiohttp
 import pytest
 import pytest_asyncio
+from aiohttp import web
 
+from meetsvc.middleware import problems
 from tests.api.helpers import (
     PROBLEM_JSON,
     Api,
@@ -192,6 +195,29 @@ CASES = [
     Bad("create/not-utf-8", "POST", "/api/v1/meetings", 400, "bad-request", data=b'{"title": "\xff\xfe"}', headers=JSON),
     Bad("create/nested-too-deep", "POST", "/api/v1/meetings", 400, "bad-request",
         data=b"[" * 20000 + b"]" * 20000, headers=JSON),
+    # What json.loads takes but RFC 8259 (or the model's own parser) does not: malformed, not a 422.
+    Bad("create/lone-surrogate-escape", "POST", "/api/v1/meetings", 400, "bad-request",
+        data=b'{"title": "SIP\\ud800"}', headers=JSON),
+    Bad("create/byte-order-mark", "POST", "/api/v1/meetings", 400, "bad-request",
+        data=lambda t: b"\xef\xbb\xbf" + json.dumps(t.meeting()).encode(), headers=JSON),
+    Bad("create/utf-16", "POST", "/api/v1/meetings", 400, "bad-request",
+        data=lambda t: json.dumps(t.meeting()).encode("utf-16"), headers=JSON),
+    Bad("create/nan", "POST", "/api/v1/meetings", 400, "bad-request", data=b'{"title": NaN}', headers=JSON),
+    Bad("create/infinity", "POST", "/api/v1/meetings", 400, "bad-request", data=b'{"title": -Infinity}', headers=JSON),
+    Bad("create/nested-300-deep", "POST", "/api/v1/meetings", 400, "bad-request",
+        data=b'{"title": ' + b"[" * 300 + b"]" * 300 + b"}", headers=JSON),
+    # A body that does not match its Content-Encoding fails inside aiohttp's reader: still the
+    # client's mistake, answered 400.
+    Bad("create/gzip-that-is-not-gzip", "POST", "/api/v1/meetings", 400, "bad-request",
+        data=lambda t: json.dumps(t.meeting()).encode(), headers={**JSON, "Content-Encoding": "gzip"}),
+    Bad("create/deflate-that-is-not-deflate", "POST", "/api/v1/meetings", 400, "bad-request",
+        data=lambda t: json.dumps(t.meeting()).encode(), headers={**JSON, "Content-Encoding": "deflate"}),
+    Bad("patch/gzip-that-is-not-gzip", "PATCH", M, 400, "bad-request",
+        data=b'{"title": "Nytt"}', headers={**JSON, "Content-Encoding": "gzip"}),
+    Bad("participant/deflate-that-is-not-deflate", "POST", M + "/participants", 400, "bad-request",
+        data=lambda t: json.dumps(t.participant()).encode(), headers={**JSON, "Content-Encoding": "deflate"}),
+    Bad("staff/lone-surrogate-escape", "POST", "/api/v1/staff", 400, "bad-request",
+        data=b'{"display_name": "\\udc00Kim"}', headers=JSON),
     Bad("create/json-array", "POST", "/api/v1/meetings", 422, "validation-failed", [("/", "type")],
         data=lambda t: json.dumps([t.meeting()]).encode(), headers=JSON),
     Bad("create/json-null", "POST", "/api/v1/meetings", 422, "validation-failed", [("/", "type")], data=b"null", headers=JSON),
@@ -384,3 +410,32 @@ async def test_bad_input_is_refused_and_changes_nothing(target: Target, case: Ba
         assert spelling not in answer.text
 
     assert await snapshot(target.world.service) == before
+
+
+async def test_an_unreadable_body_is_a_client_mistake_wherever_a_handler_reads_it() -> None:
+    """The problem middleware answers 400 when reading a body fails in aiohttp (a body that does
+    not match its Content-Encoding), for handlers that read it themselves (a form) as well."""
+
+    async def read_form(request: web.Request) -> web.Response:
+        await request.post()
+        return web.Response(text="read")
+
+    app = web.Application(middlewares=[problems])
+    app.router.add_post("/api/form", read_form)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        async with aiohttp.ClientSession(f"http://127.0.0.1:{port}") as http:
+            form = {"Content-Type": "application/x-www-form-urlencoded"}
+            async with http.post("/api/form", data=b"a=1", headers=form) as response:
+                assert response.status == 200
+            async with http.post("/api/form", data=b"a=1", headers={**form, "Content-Encoding": "gzip"}) as response:
+                assert response.status == 400
+                assert response.content_type == PROBLEM_JSON
+                body = await response.json(content_type=PROBLEM_JSON)
+                assert body["type"] == "urn:meetsvc:problem:bad-request"
+    finally:
+        await runner.cleanup()
