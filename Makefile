@@ -30,14 +30,17 @@ $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-# Browser tests drive Debian's Chromium. Install it where we can (root with apt); elsewhere
-# those tests skip with the reason (and fail in CI, which must run them).
+# Browser tests drive Debian's Chromium, and one test checks the nginx example with `nginx -t`.
+# Install both where we can (root with apt); elsewhere those tests skip with the reason (and
+# fail in CI, which must run them).
+SYSTEM_PACKAGES := chromium nginx
 browser:
-	@command -v chromium >/dev/null 2>&1 || { \
+	@missing=""; for p in $(SYSTEM_PACKAGES); do command -v $$p >/dev/null 2>&1 || [ -x /usr/sbin/$$p ] || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
-	      || echo "note: could not install Debian's chromium; browser tests will be skipped"; \
-	  else echo "note: Debian's chromium is not installed; browser tests will be skipped"; fi; }
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null) \
+	      || echo "note: could not install$$missing from Debian; the tests that need them will be skipped"; \
+	  else echo "note:$$missing not installed; the tests that need them will be skipped"; fi; fi
 
 install: $(STAMP) $(NODE_STAMP)
 
