@@ -6,19 +6,33 @@ CI, where its absence fails the run. Screenshots are kept in test-artifacts/scre
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import AsyncIterator
+from typing import Any, AsyncIterator, Awaitable, Callable, Iterable
 
+import aiohttp
 import pytest
 import pytest_asyncio
 
+from meetsvc.state import EID
 from tests.support.databases import SqliteTemplate
+from tests.support.lobby import host_cookie
 from tests.support.service import Clock, RunningService, make_settings, start_service
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+LOCALES = Path(__file__).resolve().parents[2] / "meetsvc" / "web" / "locales"
+# What the pages say in Swedish (the default language), so tests look for the words people read.
+SV: dict[str, str] = json.loads((LOCALES / "sv.json").read_text(encoding="utf-8"))
+# Phone and tablet are touch devices with a mobile viewport; the desktop is a mouse and a wide window.
+SIZES: dict[str, dict[str, Any]] = {
+    "phone": {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True},
+    "tablet": {"viewport": {"width": 820, "height": 1180}, "is_mobile": True, "has_touch": True},
+    "desktop": {"viewport": {"width": 1440, "height": 900}},
+}
 CHROMIUM_FLAGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -67,3 +81,83 @@ def screenshots(request: pytest.FixtureRequest) -> Path:
     folder = ARTIFACTS / request.node.name.replace("/", "_").replace("[", "-").replace("]", "")
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+async def approve_in_simulator(world, page, personal_number: str) -> None:  # type: ignore[no-untyped-def]
+    """The 'phone': read the QR string the page is showing and approve it as a test person."""
+    status = await (await page.request.get(world.service.base_url + "/identify/status")).json()
+    app_url = world.service.app[EID].simulator_app_url
+    async with aiohttp.ClientSession() as phone:
+        async with phone.post(f"{app_url}sim/scan", json={"qrData": status["qr_data"]}) as response:
+            assert response.status == 200, await response.text()
+            order_ref = (await response.json())["orderRef"]
+        async with phone.post(f"{app_url}sim/orders/{order_ref}/complete", json={"personalNumber": personal_number}) as response:
+            assert response.status == 200, await response.text()
+
+
+@dataclass
+class Tab:
+    """One person's browser (a context of its own, so its own cookies) and the page they look at,
+    with a record of what a person would not see but a test should: script errors, dialogs,
+    the socket.io frames the page received and the addresses it went to."""
+
+    who: str
+    context: Any
+    shots: Path
+    page: Any = None
+    problems: list[str] = field(default_factory=list)
+    frames: list[str] = field(default_factory=list)
+    visited: list[str] = field(default_factory=list)
+
+    async def new_page(self) -> Any:
+        """Open a (new) page in this browser; it becomes the one the person looks at."""
+        page = await self.context.new_page()
+
+        async def dialog(d) -> None:  # type: ignore[no-untyped-def]
+            self.problems.append(f"dialog: {d.message}")
+            await d.dismiss()
+
+        def websocket(ws) -> None:  # type: ignore[no-untyped-def]
+            ws.on("framereceived", lambda payload: self.frames.append(payload if isinstance(payload, str) else ""))
+
+        page.on("dialog", dialog)
+        page.on("pageerror", lambda error: self.problems.append(f"script error: {error}"))
+        page.on("websocket", websocket)
+        page.on("framenavigated", lambda frame: self.visited.append(frame.url) if frame == page.main_frame else None)
+        self.page = page
+        return page
+
+    async def shot(self, step: str) -> None:
+        await self.page.screenshot(path=self.shots / f"{step}-{self.who}.png", full_page=True)
+
+    def received(self, event: str) -> list[str]:
+        """socket.io frames received carrying ``event``."""
+        return [f for f in self.frames if f'["{event}"' in f]
+
+
+OpenTab = Callable[..., Awaitable[Tab]]
+
+
+@pytest_asyncio.fixture
+async def open_tab(browser, service: RunningService, screenshots: Path) -> AsyncIterator[OpenTab]:  # type: ignore[no-untyped-def]
+    """Opens a person's browser at a size (see SIZES); each one is closed after the test."""
+    contexts: list[Any] = []
+
+    async def open_(who: str, size: str, cookies: Iterable[dict[str, Any]] = ()) -> Tab:
+        context = await browser.new_context(base_url=service.base_url, **SIZES[size])
+        contexts.append(context)
+        if cookies:
+            await context.add_cookies(list(cookies))
+        tab = Tab(who, context, screenshots)
+        await tab.new_page()
+        return tab
+
+    yield open_
+    for context in contexts:
+        await context.close()
+
+
+async def staff_session(world, staff_id: str | None = None) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    """A signed-in host's session cookie (sign-in itself is tested elsewhere)."""
+    token = await host_cookie(world, staff_id or world.hosts[world.municipality.id])
+    return {"name": "meetsvc_session", "value": token, "url": world.service.base_url}
