@@ -468,6 +468,11 @@ async def test_organiser_pages(world, browser):
         await view.page.locator("section form.stack button[type=submit]").click()
         await view.page.locator("code.link").wait_for()
         await view.check("organise-invited")
+        # The development outbox, linked from the start page, holds the text message just sent.
+        await view.goto("/")
+        await view.page.locator('a[href="/dev/outbox"]').click()
+        await view.page.locator("li.message").first.wait_for()
+        await view.check("dev-outbox")
 
     async def cookies() -> list[dict[str, Any]]:
         return [await staff_cookie(world)]
