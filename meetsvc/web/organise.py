@@ -16,10 +16,11 @@ from aiohttp import web
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from meetsvc.booking import NewMeeting, NewParticipant
+from meetsvc.booking import MeetingChanges, NewMeeting, NewParticipant
+from meetsvc.domain import rules
 from meetsvc.domain.callers import OrganisationCaller
 from meetsvc.domain.errors import DomainError, RuleViolation
-from meetsvc.domain.model import CareArea, Language, ParticipantRole, StaffMember
+from meetsvc.domain.model import CareArea, Language, MeetingStatus, ParticipantRole, StaffMember
 from meetsvc.sessions import BrowserSession
 from meetsvc.state import BOOKING, DIRECTORY, KEYS, SETTINGS
 from meetsvc.web.deliveries import deliveries_of, local_clock
@@ -107,7 +108,17 @@ async def create_meeting(request: web.Request) -> web.StreamResponse:
     raise web.HTTPSeeOther(f"/staff/meetings/{meeting.id}/organise")
 
 
-async def _render_organise(request, session, caller, meeting_id, *, form=None, errors=(), new_link=None, status=200):  # type: ignore[no-untyped-def]
+def _edit_form(meeting) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """The meeting as the edit form shows it: wall-clock times where the meeting is held."""
+    zone = ZoneInfo(meeting.time_zone)
+    starts, ends = meeting.starts_at.astimezone(zone), meeting.ends_at.astimezone(zone)
+    return {
+        "title": meeting.title, "care_area": meeting.care_area.value, "date": starts.date().isoformat(),
+        "starts": starts.strftime("%H:%M"), "ends": ends.strftime("%H:%M"),
+    }
+
+
+async def _render_organise(request, session, caller, meeting_id, *, form=None, edit=None, errors=(), new_link=None, status=200):  # type: ignore[no-untyped-def]
     booking = request.app[BOOKING]
     meeting = await booking.get_meeting(caller, meeting_id)
     participants = await booking.list_participants(caller, meeting_id)
@@ -123,6 +134,9 @@ async def _render_organise(request, session, caller, meeting_id, *, form=None, e
             "meeting": meeting,
             "when": spoken_time(meeting.starts_at, meeting.ends_at, meeting.time_zone, language),
             "open": meeting.status.is_open,
+            "movable": meeting.status is MeetingStatus.SCHEDULED,
+            "edit": {**_edit_form(meeting), **(edit or {})},
+            "areas": [a.value for a in CareArea],
             "participants": participants,
             "organisations": organisations,
             "roles": [r.value for r in ParticipantRole],
@@ -241,4 +255,38 @@ async def cancel(request: web.Request) -> web.StreamResponse:
     meeting_id = _meeting_id(request)
     await require_form(request, session)
     await request.app[BOOKING].cancel(caller, meeting_id)
+    raise web.HTTPSeeOther(f"/staff/meetings/{meeting_id}/organise")
+
+
+async def edit_meeting(request: web.Request) -> web.StreamResponse:
+    """Change the title, area of care or time of a meeting that has not started.
+
+    Everything is checked before anything changes, so a refused form changes nothing. A new
+    time goes through :meth:`Booking.reschedule`, which tells every participant (an updated
+    calendar invitation); a new title or area is the organisers' own and is sent to nobody.
+    """
+    session, _, caller = await _staff(request)
+    meeting_id = _meeting_id(request)
+    form = await require_form(request, session)
+    edit = {k: form.get(k, "") for k in ("title", "care_area", "date", "starts", "ends")}
+    booking = request.app[BOOKING]
+    try:
+        meeting = await booking.get_meeting(caller, meeting_id)
+        try:
+            area = CareArea(edit["care_area"])
+            starts, ends = _local(edit["date"], edit["starts"]), _local(edit["date"], edit["ends"])
+        except ValueError:
+            raise RuleViolation.single("/date", "format", "give a date and times as YYYY-MM-DD and HH:MM") from None
+        violations = rules.check_title(edit["title"])
+        if violations:
+            raise RuleViolation(violations)
+        shown = _edit_form(meeting)
+        if any(edit[k] != shown[k] for k in ("date", "starts", "ends")):  # moved, to the minute the form shows
+            await booking.reschedule(caller, meeting_id, starts, ends)
+        if (edit["title"].strip(), area) != (meeting.title, meeting.care_area):
+            await booking.update_meeting(caller, meeting_id, MeetingChanges(title=edit["title"], care_area=area))
+    except DomainError as error:
+        if error.status == 404:
+            return error_page(request, 404, "error.not_found")
+        return await _render_organise(request, session, caller, meeting_id, edit=edit, errors=_messages(error), status=error.status)
     raise web.HTTPSeeOther(f"/staff/meetings/{meeting_id}/organise")

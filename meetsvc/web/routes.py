@@ -64,6 +64,7 @@ def add_page_routes(app: web.Application) -> None:
     app.router.add_post("/staff/meetings/{meeting_id}/participants/{participant_id}/reissue", organise.reissue, name="meeting-reissue")
     app.router.add_post("/staff/meetings/{meeting_id}/participants/{participant_id}/remove", organise.remove, name="meeting-remove")
     app.router.add_post("/staff/meetings/{meeting_id}/cancel", organise.cancel, name="meeting-cancel")
+    app.router.add_post("/staff/meetings/{meeting_id}/edit", organise.edit_meeting, name="meeting-edit")
     app.router.add_get("/video/{room}", video_page, name="video")
     app.router.add_get("/dev/outbox", deliveries.outbox_page, name="dev-outbox")
     app.router.add_get("/static/vendor/socket.io.min.js", vendor_socketio, name="vendor-socketio")

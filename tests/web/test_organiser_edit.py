@@ -1,0 +1,172 @@
+"""A leader changes a meeting from the organiser page: a new time reaches every participant as
+an updated calendar invitation; a new title or area of care reaches nobody; a refused form
+changes nothing.
+
+E-mail goes to a real SMTP server on loopback and its calendar file is read with icalendar.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, AsyncIterator
+from zoneinfo import ZoneInfo
+
+import pytest_asyncio
+
+from tests.api.helpers import deliveries_settled
+from tests.notify.calendars import with_icalendar
+from tests.notify.mailserver import MailServer
+from tests.support.databases import SqliteTemplate
+from tests.support.lobby import book, csrf_of, host_cookie, invite
+from tests.support.service import Clock, RunningService, make_settings, start_service
+
+ZONE = ZoneInfo("Europe/Stockholm")
+
+
+@pytest_asyncio.fixture
+async def mail_server() -> AsyncIterator[MailServer]:
+    server = await MailServer().start()
+    yield server
+    await server.close()
+
+
+@pytest_asyncio.fixture
+async def service(
+    sqlite_template: SqliteTemplate, keys_dir: Path, clock: Clock, mail_server: MailServer
+) -> AsyncIterator[RunningService]:
+    settings = make_settings(
+        sqlite_template.clone(), keys_dir,
+        notify={
+            "email": "smtp", "sms": "off", "from_address": "no-reply@sip-mote.example.se",
+            "smtp": {"host": "127.0.0.1", "port": mail_server.port, "security": "none", "timeout_seconds": 5},
+            "delivery": {"poll_seconds": 0.2, "send_timeout_seconds": 5, "lease_seconds": 30},
+        },
+    )
+    running = await start_service(settings, clock)
+    yield running
+    await running.close()
+
+
+class Organiser:
+    """A signed-in leader using the organiser page as a browser would: GET, then POST its form."""
+
+    def __init__(self, world, meeting_id: str, cookie: str) -> None:  # type: ignore[no-untyped-def]
+        self.world, self.meeting_id, self.headers = world, meeting_id, {"Cookie": f"meetsvc_session={cookie}"}
+
+    @property
+    def path(self) -> str:
+        return f"/staff/meetings/{self.meeting_id}/organise"
+
+    async def page(self) -> str:
+        async with self.world.service.http.get(self.path, headers=self.headers) as answer:
+            assert answer.status == 200
+            return await answer.text()
+
+    async def edit(self, **fields: str) -> tuple[int, str]:
+        html = await self.page()
+        form = {"csrf": csrf_of(html), **current_values(html), **fields}
+        async with self.world.service.http.post(
+            f"/staff/meetings/{self.meeting_id}/edit", data=form, headers=self.headers, allow_redirects=False
+        ) as answer:
+            return answer.status, await answer.text()
+
+
+def current_values(html: str) -> dict[str, str]:
+    """What the edit form shows now (the fields a browser would send unchanged)."""
+    found = {name: re.search(rf'id="edit_{name}"[^>]*value="([^"]*)"', html) for name in ("title", "date", "starts", "ends")}
+    values = {name: match.group(1) for name, match in found.items() if match}
+    area = re.search(r'id="edit_care_area".*?<option value="([^"]+)" selected', html, re.S)
+    assert area and len(values) == 4, "the edit form shows the meeting's title, area and times"
+    return {**values, "care_area": area.group(1)}
+
+
+async def meeting_of(world, meeting_id: str) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    async with world.service.http.get(f"/api/v1/meetings/{meeting_id}", headers=world.auth(world.municipality)) as answer:
+        assert answer.status == 200
+        return await answer.json()
+
+
+@pytest_asyncio.fixture
+async def organiser(world):  # type: ignore[no-untyped-def]
+    meeting = await book(world, starts_in=timedelta(days=3))
+    cookie = await host_cookie(world, world.hosts[world.municipality.id])
+    return Organiser(world, meeting["id"], cookie)
+
+
+async def test_moving_the_meeting_sends_every_participant_an_updated_invitation(world, organiser, mail_server: MailServer):
+    await (await invite(world, organiser.meeting_id, name="Kim Andersson")).close()
+    await deliveries_settled(world.service)
+    (invitation,) = mail_server.received
+    first = with_icalendar(invitation.calendar)
+
+    new_day = (first.start.astimezone(ZONE) + timedelta(days=1)).date().isoformat()
+    status, _ = await organiser.edit(date=new_day, starts="09:30", ends="10:15")
+    assert status == 303
+
+    await deliveries_settled(world.service)
+    assert len(mail_server.received) == 2
+    update = with_icalendar(mail_server.received[1].calendar)
+    assert (update.method, update.uid) == ("REQUEST", first.uid)
+    assert update.sequence > first.sequence
+    assert update.start == datetime.fromisoformat(f"{new_day}T09:30").replace(tzinfo=ZONE)
+    assert update.end == datetime.fromisoformat(f"{new_day}T10:15").replace(tzinfo=ZONE)
+    moved = await meeting_of(world, organiser.meeting_id)
+    assert datetime.fromisoformat(moved["starts_at"]) == update.start
+    assert f'value="{new_day}"' in await organiser.page()
+
+
+async def test_a_new_title_or_area_is_saved_and_sent_to_nobody(world, organiser, mail_server: MailServer):
+    await (await invite(world, organiser.meeting_id, name="Kim Andersson")).close()
+    await deliveries_settled(world.service)
+    assert len(mail_server.received) == 1
+
+    status, _ = await organiser.edit(title="Uppföljning <b>vår</b>", care_area="socialpsykiatri")
+    assert status == 303
+    await deliveries_settled(world.service)
+
+    meeting = await meeting_of(world, organiser.meeting_id)
+    assert (meeting["title"], meeting["care_area"]) == ("Uppföljning <b>vår</b>", "socialpsykiatri")
+    assert len(mail_server.received) == 1, "the title and area of care are never sent to participants"
+    assert "Uppföljning &lt;b&gt;vår&lt;/b&gt;" in await organiser.page()
+
+
+async def test_a_refused_change_says_what_to_correct_and_changes_nothing(world, organiser, mail_server: MailServer):
+    before = await meeting_of(world, organiser.meeting_id)
+
+    for fields in (
+        {"starts": "14:00", "ends": "13:00", "title": "Annan rubrik"},  # ends before it starts
+        {"date": "2020-01-01", "title": "Annan rubrik"},  # in the past
+        {"date": "igår", "starts": "25:00"},  # not a date or a time
+        {"title": "   "},  # no title
+        {"care_area": "inte-ett-område"},
+    ):
+        status, html = await organiser.edit(**fields)
+        assert status == 422, fields
+        assert 'role="alert"' in html, "the page says what to correct"
+
+    assert await meeting_of(world, organiser.meeting_id) == before
+    await deliveries_settled(world.service)
+    assert mail_server.received == []
+
+
+async def test_a_meeting_that_has_begun_cannot_be_moved_from_the_page(world, mail_server: MailServer):
+    meeting = await book(world, starts_in=timedelta(minutes=10))
+    cookie = await host_cookie(world, world.hosts[world.municipality.id])
+    organiser = Organiser(world, meeting["id"], cookie)
+    html = await organiser.page()
+    form = {"csrf": csrf_of(html), **current_values(html)}
+    async with world.service.http.post(
+        f"/api/v1/meetings/{meeting['id']}/cancel", headers=world.auth(world.municipality)
+    ) as answer:
+        assert answer.status == 200, await answer.text()
+
+    assert 'id="edit_title"' not in await organiser.page(), "a cancelled meeting offers no changes"
+    async with world.service.http.post(
+        f"/staff/meetings/{meeting['id']}/edit", data={**form, "starts": "08:00", "ends": "08:30"},
+        headers=organiser.headers, allow_redirects=False,
+    ) as answer:
+        assert answer.status == 409
+        assert 'role="alert"' in await answer.text()
+    assert (await meeting_of(world, meeting["id"]))["starts_at"] == meeting["starts_at"]
