@@ -132,6 +132,9 @@ class Courier:
             await self._server.emit(
                 "credential", self._credential_payload(credential), room=participant_room(participant_id), namespace=PARTICIPANT_NS
             )
-        for participant_id in notices.closed:
-            # Denied, removed or ended: this socket hears nothing more of the meeting.
-            await self._server.close_room(participant_room(participant_id), namespace=PARTICIPANT_NS)
+        if notices.meeting is not None and notices.meeting.status == "ended":
+            # The meeting is over: these sockets hear nothing more of it. A denied or removed
+            # participant's socket stays in its own room, where only its own state travels, so
+            # that a host who changes their mind and admits them after all reaches the page.
+            for participant_id in notices.closed:
+                await self._server.close_room(participant_room(participant_id), namespace=PARTICIPANT_NS)

@@ -121,6 +121,26 @@ async def test_deny_with_a_message(world, room):
     assert denied["message"] == "Fel möte, ring oss."
 
 
+@pytest.mark.parametrize("decision", ["deny", "remove"])
+async def test_a_host_who_changes_their_mind_reaches_the_open_page(world, room, decision):
+    """Turned away, the page stays connected and hears only about itself; a later admit by a
+    host reaches it at once, with its video credential, without a reload."""
+    meeting, host, sockets, pages = room
+    invited, socket = await arrive(world, meeting["id"], person=PERSONS[0], invited_as=PERSONS[0])
+    other, other_socket = await arrive(world, meeting["id"], person=PERSONS[1], name="Alex", invited_as=PERSONS[1])
+    sockets += [socket, other_socket]; pages += [invited.page, other.page]
+    await host.call(decision, {"participant_id": invited.participant_id})
+    await socket.wait_for("state", lambda d: d["state"] in ("denied", "removed"))
+    heard = len(socket.events)
+    await host.call("message", {"text": "Till alla som väntar"})
+    await other_socket.wait_for("state", lambda d: d["message"] == "Till alla som väntar")
+
+    await host.call("admit", {"participant_id": invited.participant_id})
+    await socket.wait_for("state", lambda d: d["state"] == "admitted")
+    await socket.wait_for("credential")
+    assert [name for name, _ in socket.events[heard:]] == ["state", "credential"], "nothing of the others in between"
+
+
 async def test_messages_to_one_and_to_all_waiting(world, room):
     meeting, host, sockets, pages = room
     a, sa = await arrive(world, meeting["id"], person=PERSONS[0], invited_as=PERSONS[0])

@@ -56,9 +56,11 @@
       });
       socket.on("connect_error", function (error) {
         if (error && error.message === "not-admitted") {
-          // Turned away by a host earlier: say so plainly, and stop knocking.
+          // Turned away by a host earlier: say so plainly, and knock again only now and then,
+          // in case a host changes their mind and lets this person in after all.
           socket.disconnect();
           say(status, texts["lobby.not_admitted"]);
+          window.setTimeout(connect, 20000);
           return;
         }
         say(status, texts["lobby.reconnecting"]);
