@@ -61,6 +61,7 @@ from meetsvc.realtime.namespaces import HostNamespace, ParticipantNamespace
 from meetsvc.realtime.video import VideoNamespace
 from meetsvc.video.builtin import AUDIENCE as VIDEO_AUDIENCE
 from meetsvc.video.registry import create_backend
+from meetsvc.realtime.fanout import watch_fanout
 from meetsvc.realtime.server import Courier, create_server
 from meetsvc.realtime.tickets import LobbyTickets
 from meetsvc.signing import load_signing_keys
@@ -257,6 +258,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> web.Application
     app.cleanup_ctx.append(_storage(clock))
     app.cleanup_ctx.append(_notifications(clock))
     app.cleanup_ctx.append(_identification(clock))
+    app.cleanup_ctx.append(watch_fanout)
     app.on_startup.append(_preload_pages)
     app.on_shutdown.append(_close_sockets)
 

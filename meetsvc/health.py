@@ -4,31 +4,72 @@ from __future__ import annotations
 
 import asyncio
 
+import redis.asyncio as aioredis
 from aiohttp import web
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from meetsvc.state import ENGINE, METRICS, SCHEMA_HEADS
+from meetsvc.state import ENGINE, METRICS, SCHEMA_HEADS, SETTINGS
 from meetsvc.storage.migrate import current_revisions
+
+# Readiness answers quickly or not at all: a load balancer asks every few seconds.
+DATABASE_TIMEOUT_SECONDS = 3
+REDIS_TIMEOUT_SECONDS = 1
 
 
 async def healthz(request: web.Request) -> web.Response:
-    """The process is up and its event loop answers."""
+    """The process is up and its event loop answers (whatever its dependencies do)."""
     return web.json_response({"status": "ok"})
 
 
 async def readyz(request: web.Request) -> web.Response:
-    """The service can do its work: the database answers and its schema is current."""
-    engine = request.app[ENGINE]
+    """The service can do its work: the database answers and its schema is current, and Redis
+    answers when the waiting room's notices go through it.
+
+    Each dependency is named with ``"ok"`` or why not: ``"migrations pending"`` or the class of
+    the error (never its text, which could hold an address or a password).
+    """
+    redis_url = request.app[SETTINGS].realtime.redis_url
+    checks = [_database(request.app[ENGINE], request.app[SCHEMA_HEADS])]
+    if redis_url:
+        checks.append(_redis(redis_url))
+    results = await asyncio.gather(*checks)
+    body = {"database": results[0]}
+    if redis_url:
+        body["redis"] = results[1]
+    failing = [name for name, state in body.items() if state != "ok"]
+    failures = request.app[METRICS].dependency_failures
+    for name in failing:
+        if body[name] != "migrations pending":
+            failures.labels(name, "readyz").inc()
+    status = 503 if failing else 200
+    return web.json_response({"status": "unavailable" if failing else "ok", **body}, status=status)
+
+
+async def _database(engine: AsyncEngine, heads: frozenset[str]) -> str:
     try:
-        async with asyncio.timeout(3):
+        async with asyncio.timeout(DATABASE_TIMEOUT_SECONDS):
             async with engine.connect() as connection:
                 await connection.execute(text("SELECT 1"))
             current = await current_revisions(engine)
     except Exception as exc:  # any failure to reach the database means not ready
-        return web.json_response({"status": "unavailable", "database": exc.__class__.__name__}, status=503)
-    if current != request.app[SCHEMA_HEADS]:
-        return web.json_response({"status": "unavailable", "database": "migrations pending"}, status=503)
-    return web.json_response({"status": "ok", "database": "ok"})
+        return exc.__class__.__name__
+    return "ok" if current == heads else "migrations pending"
+
+
+async def _redis(url: str) -> str:
+    """A PING on a connection of its own, so a broken pub/sub connection cannot hide the answer."""
+    client = aioredis.Redis.from_url(
+        url, socket_connect_timeout=REDIS_TIMEOUT_SECONDS, socket_timeout=REDIS_TIMEOUT_SECONDS, retry=None
+    )
+    try:
+        async with asyncio.timeout(REDIS_TIMEOUT_SECONDS * 2):
+            await client.ping()
+    except Exception as exc:  # refused, timed out, or an error reply: not ready
+        return exc.__class__.__name__
+    finally:
+        await client.aclose()
+    return "ok"
 
 
 async def metrics(request: web.Request) -> web.Response:

@@ -25,6 +25,14 @@ class Metrics:
             registry=self.registry,
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
         )
+        # A dependency that was away when something needed it: ``dependency`` is "database",
+        # "redis" or "network"; ``seen_by`` is "http", "socket", "readyz" or "fanout".
+        self.dependency_failures = Counter(
+            "meetsvc_dependency_failures",
+            "Times a dependency (database, Redis) could not be reached when it was needed.",
+            ["dependency", "seen_by"],
+            registry=self.registry,
+        )
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

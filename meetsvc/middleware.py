@@ -1,8 +1,9 @@
 """Request middleware: request ids, the access log and metrics, problem answers, security headers.
 
 Every error leaves here as a clear answer: domain errors and aiohttp's own HTTP errors become
-problem+json; anything unexpected becomes a 500 that names the request id and nothing else (the
-stack trace goes to the log, never to the client).
+problem+json; a database (or another connection) that is away becomes a 503 with ``Retry-After``;
+anything unexpected becomes a 500 that names the request id and nothing else (the stack trace
+goes to the log, never to the client). People get the same answers as readable pages.
 """
 
 from __future__ import annotations
@@ -18,10 +19,14 @@ from meetsvc.api.problems import from_domain_error, problem_response
 from meetsvc.domain.errors import DomainError
 from meetsvc.logs import request_id_var
 from meetsvc.state import METRICS
+from meetsvc.storage.availability import unavailable_dependency
 
 access_log = logging.getLogger("meetsvc.access")
 error_log = logging.getLogger("meetsvc.error")
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+# What a client is told to wait before trying again while a dependency is away: long enough for
+# a database restart or failover to finish, short enough that nobody gives up.
+RETRY_AFTER_SECONDS = 5
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -55,7 +60,11 @@ async def observe(request: web.Request, handler):  # type: ignore[no-untyped-def
     started = time.perf_counter()
     status = 500
     try:
-        response = await handler(request)
+        try:
+            response = await handler(request)
+        except web.HTTPException as raised:  # a redirect (or an error ``problems`` passed on)
+            status = raised.status
+            raise
         status = response.status
         response.headers["X-Request-Id"] = request_id
         for name, value in SECURITY_HEADERS.items():
@@ -122,7 +131,10 @@ async def problems(request: web.Request, handler):  # type: ignore[no-untyped-de
         return problem_response(
             error.status, _HTTP_CODES.get(error.status, "http-error"), error.reason, headers=headers, request_id=request_id
         )
-    except Exception:
+    except Exception as error:
+        dependency = unavailable_dependency(error)
+        if dependency is not None:
+            return _unavailable(request, dependency, error, request_id)
         error_log.exception("unexpected error")
         if _for_people(request):
             return _error_page(request, 500)
@@ -130,3 +142,33 @@ async def problems(request: web.Request, handler):  # type: ignore[no-untyped-de
             500, "internal-error", "Something went wrong on our side.",
             "The error has been logged; quote the request id when reporting it.", request_id=request_id,
         )
+
+
+_UNAVAILABLE_DETAIL = {
+    "database": "The service cannot reach its database just now; try again shortly.",
+    "network": "A service this one depends on does not answer just now. Try again shortly.",
+}
+
+
+def _unavailable(request: web.Request, dependency: str, error: Exception, request_id: str | None) -> web.Response:
+    """503 while a dependency is away: not the client's mistake, and not a bug to report.
+
+    Only the error's class is logged: a database error's text can quote the statement's
+    parameters, which may be personal data.
+    """
+    error_log.warning(
+        "%s unavailable: %s", dependency, error.__class__.__name__,
+        extra={"dependency": dependency, "error": error.__class__.__name__},
+    )
+    request.app[METRICS].dependency_failures.labels(dependency, "http").inc()
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+    if _for_people(request):
+        from meetsvc.web.pages import render
+
+        response = render(request, "unavailable.html", status=503)
+        response.headers.update(headers)
+        return response
+    return problem_response(
+        503, "service-unavailable", "The service is temporarily unavailable.", _UNAVAILABLE_DETAIL[dependency],
+        headers=headers, request_id=request_id,
+    )

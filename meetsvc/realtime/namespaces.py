@@ -7,7 +7,9 @@ connect *and* on every event; every action is a call to :class:`meetsvc.waiting_
 
 Every event is dispatched here (``trigger_event``) rather than by method name, so an unknown
 event, a malformed payload or a payload with extra arguments gets an ``error`` event and
-changes nothing.
+changes nothing. Every event is answered: a database that is away gets ``unavailable`` (the page
+tries again), anything unexpected ``internal-error``; a connection attempt is refused with the
+same codes instead of hanging.
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ from urllib.parse import unquote
 
 import socketio
 from pydantic import BaseModel, ValidationError
-from sqlalchemy.exc import SQLAlchemyError
 
 from meetsvc.directory import Clock
 from meetsvc.domain.errors import DomainError
@@ -29,6 +30,8 @@ from meetsvc.realtime.server import HOST_NS, PARTICIPANT_NS, Courier, host_room,
 from meetsvc.realtime.tickets import LobbyTickets
 from meetsvc.sessions import COOKIE_NAME, BrowserSessions
 from meetsvc.signing import InvalidToken
+from meetsvc.state import METRICS
+from meetsvc.storage.availability import unavailable_dependency
 from meetsvc.waiting_room import HostCaller, LobbyPass, Notices, WaitingRoom
 
 log = logging.getLogger(__name__)
@@ -38,6 +41,38 @@ Handler = Callable[[str, Any], Awaitable[dict[str, Any]]]
 
 def _error(code: str, detail: str) -> dict[str, Any]:
     return {"ok": False, "error": code, "detail": detail}
+
+
+UNAVAILABLE = "unavailable"
+UNAVAILABLE_DETAIL = "the service cannot reach what it depends on just now; try again shortly"
+INTERNAL_DETAIL = "something went wrong on our side; the error has been logged"
+
+
+def note_unavailable(namespace: str, environ: dict[str, Any] | None, dependency: str, error: Exception, event: str) -> None:
+    """Log and count a socket event or connection that met a dependency that is away."""
+    # The class only: a database error's text can quote a statement's parameters.
+    log.warning("%s %s: %s unavailable (%s)", namespace, event, dependency, error.__class__.__name__)
+    request = (environ or {}).get("aiohttp.request")
+    if request is not None:
+        request.app[METRICS].dependency_failures.labels(dependency, "socket").inc()
+
+
+async def deliver_decided(courier: Courier, notices: Notices) -> None:
+    """Deliver the notices of a decision already committed.
+
+    The decision stands whatever happens here, so a failure is logged, not answered as an error
+    (the caller would retry a decision that was made). Pages catch up when they reconnect, and
+    after a Redis outage the fan-out watch catches them up (:mod:`meetsvc.realtime.fanout`);
+    notices python-socketio cannot publish to Redis it logs and drops by itself.
+    """
+    try:
+        await courier.deliver(notices)
+    except Exception as exc:
+        dependency = unavailable_dependency(exc)
+        if dependency is None:
+            log.exception("notices of a committed decision not delivered")
+        else:
+            log.warning("notices of a committed decision not delivered: %s unavailable (%s)", dependency, exc.__class__.__name__)
 
 
 def _cookie(environ: dict[str, Any], name: str) -> str | None:
@@ -59,7 +94,7 @@ class _Dispatching(socketio.AsyncNamespace):
             # A client may send an ordinary event *named* "connect", with arguments of its own
             # choosing; only the server's handshake passes the connection's own environ object.
             if environ is not None and environ is self.server.get_environ(sid, namespace=self.namespace):
-                return await self.connect(sid, environ, auth)
+                return await self._connect_answered(sid, environ, auth)
             return await self._refuse(sid, "unknown-event", "no such event")
         if event == "disconnect":
             # Likewise: in a real teardown the manager has already marked the socket as leaving.
@@ -87,6 +122,27 @@ class _Dispatching(socketio.AsyncNamespace):
             return await handler(sid, payload)
         except DomainError as exc:
             return _error(exc.code, exc.detail)
+        except Exception as exc:
+            dependency = unavailable_dependency(exc)
+            if dependency is None:
+                log.exception("unexpected error in socket event %s", event)
+                return _error("internal-error", INTERNAL_DETAIL)
+            note_unavailable(self.namespace, self.server.get_environ(sid, namespace=self.namespace), dependency, exc, event)
+            return _error(UNAVAILABLE, UNAVAILABLE_DETAIL)
+
+    async def _connect_answered(self, sid: str, environ: dict[str, Any], auth: Any) -> bool:
+        """Connect, or refuse with a reason: never leave the page waiting for an answer."""
+        try:
+            return await self.connect(sid, environ, auth)
+        except socketio.exceptions.ConnectionRefusedError:
+            raise
+        except Exception as exc:
+            dependency = unavailable_dependency(exc)
+            if dependency is None:
+                log.exception("unexpected error connecting to %s", self.namespace)
+                raise socketio.exceptions.ConnectionRefusedError("internal-error") from None
+            note_unavailable(self.namespace, environ, dependency, exc, "connect")
+            raise socketio.exceptions.ConnectionRefusedError(UNAVAILABLE) from None
 
     async def _refuse(self, sid: str, code: str, detail: str) -> dict[str, Any]:
         error = _error(code, detail)
@@ -121,34 +177,30 @@ class ParticipantNamespace(_Dispatching):
             notices = await self._room.arrive(lobby)
         except DomainError as exc:
             raise socketio.exceptions.ConnectionRefusedError(exc.code) from None
-        except SQLAlchemyError:
-            # The database is busy or away: refuse clearly so the page retries, never hang.
-            log.warning("arrival refused: database unavailable")
-            raise socketio.exceptions.ConnectionRefusedError("unavailable") from None
         if lobby.participant_id in notices.closed:
             # Removed or denied: the old ticket opens nothing until a host decides again.
             raise socketio.exceptions.ConnectionRefusedError("not-admitted")
         await self.save_session(sid, {"lobby": lobby})
         await self.enter_room(sid, participant_room(lobby.participant_id))
         await self.enter_room(sid, lobby_room(lobby.meeting_id))
-        await self._courier.deliver(notices)
+        await deliver_decided(self._courier, notices)
         return True
 
     async def _lobby(self, sid: str) -> LobbyPass:
         return (await self.get_session(sid))["lobby"]
 
     async def _leave(self, sid: str, _: payloads.Empty) -> dict[str, Any]:
-        await self._courier.deliver(await self._room.leave(await self._lobby(sid)))
+        await deliver_decided(self._courier, await self._room.leave(await self._lobby(sid)))
         return {"ok": True}
 
     async def _arrive(self, sid: str, _: payloads.Empty) -> dict[str, Any]:
         """Arrive again on the same connection (the waiting room opened after the page came):
         the same operation as connecting, so a participant already inside keeps their place."""
-        await self._courier.deliver(await self._room.arrive(await self._lobby(sid)))
+        await deliver_decided(self._courier, await self._room.arrive(await self._lobby(sid)))
         return {"ok": True}
 
     async def _joined(self, sid: str, _: payloads.Empty) -> dict[str, Any]:
-        await self._courier.deliver(await self._room.join(await self._lobby(sid)))
+        await deliver_decided(self._courier, await self._room.join(await self._lobby(sid)))
         return {"ok": True}
 
 
@@ -196,7 +248,7 @@ class HostNamespace(_Dispatching):
         return host, meeting_id
 
     async def _done(self, notices: Notices) -> dict[str, Any]:
-        await self._courier.deliver(notices)
+        await deliver_decided(self._courier, notices)
         return {"ok": True}
 
     async def _list(self, sid: str, _: payloads.Empty) -> dict[str, Any]:
@@ -211,7 +263,7 @@ class HostNamespace(_Dispatching):
     async def _admit_all(self, sid: str, _: payloads.Empty) -> dict[str, Any]:
         host, meeting_id = await self._caller(sid)
         notices = await self._room.admit_all_matching(host, meeting_id)
-        await self._courier.deliver(notices)
+        await deliver_decided(self._courier, notices)
         return {"ok": True, "admitted": sorted(notices.needs_credential)}
 
     async def _deny(self, sid: str, p: payloads.Deny) -> dict[str, Any]:

@@ -18,7 +18,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from meetsvc.directory import Clock
 from meetsvc.domain.admission import is_inside
+from meetsvc.realtime.namespaces import UNAVAILABLE, note_unavailable
 from meetsvc.signing import InvalidToken, KeySet
+from meetsvc.storage.availability import unavailable_dependency
 from meetsvc.video.builtin import AUDIENCE
 from meetsvc.waiting_room import HostCaller, WaitingRoom
 
@@ -57,6 +59,24 @@ class VideoNamespace(socketio.AsyncNamespace):
         return state is not None and is_inside(state)
 
     async def trigger_event(self, event: str, *args: Any) -> Any:
+        """Dispatch; a database that is away refuses a connection, or answers an event, with
+        ``unavailable`` rather than leaving the page without an answer."""
+        try:
+            return await self._dispatch(event, *args)
+        except socketio.exceptions.ConnectionRefusedError:
+            raise
+        except Exception as exc:
+            dependency = unavailable_dependency(exc)
+            if dependency is None:
+                raise
+            sid = args[0] if args else None
+            environ = self.server.get_environ(sid, namespace=self.namespace) if sid else None
+            note_unavailable(self.namespace, environ, dependency, exc, event)
+            if event == "connect":
+                raise socketio.exceptions.ConnectionRefusedError(UNAVAILABLE) from None
+            return {"ok": False, "error": UNAVAILABLE}
+
+    async def _dispatch(self, event: str, *args: Any) -> Any:
         if event in ("connect", "disconnect"):
             sid = args[0]
             # A client may send an ordinary event *named* "connect" or "disconnect"; only the

@@ -9,6 +9,12 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from meetsvc.storage.availability import CONNECT_FAILURES, DatabaseUnreachable
+
+# Seconds to wait for a new PostgreSQL connection; asyncpg's own default is a minute, which would
+# hold every request that long when the server does not answer at all.
+CONNECT_TIMEOUT_SECONDS = 5
+
 
 def sqlite_path(url: str) -> Path | None:
     parsed = make_url(url)
@@ -24,17 +30,42 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     instead of failing, foreign keys on, and ``BEGIN IMMEDIATE`` so a transaction that reads and
     then writes takes the write lock up front (a deferred one can fail with "database is locked"
     when two of them try to upgrade at once, and no timeout helps).
+
+    PostgreSQL: a pooled connection is pinged before use, so one the server dropped (a restart, a
+    failover) is replaced instead of failing the request, and connecting gives up after
+    ``CONNECT_TIMEOUT_SECONDS``. On both, a failure to connect is raised as
+    :class:`DatabaseUnreachable` (see :mod:`meetsvc.storage.availability`).
     """
     path = sqlite_path(url)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
     kwargs: dict[str, Any] = {"echo": echo}
     if make_url(url).get_backend_name() == "postgresql":
-        kwargs.update(pool_pre_ping=True, pool_size=10, max_overflow=10)
+        kwargs.update(
+            pool_pre_ping=True, pool_size=10, max_overflow=10, connect_args={"timeout": CONNECT_TIMEOUT_SECONDS}
+        )
     engine = create_async_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine)
+    _name_connect_failures(engine)
     return engine
+
+
+def _name_connect_failures(engine: AsyncEngine) -> None:
+    """Raise :class:`DatabaseUnreachable` when a new connection cannot be made.
+
+    Drivers raise their own errors while connecting, unwrapped by SQLAlchemy (asyncpg: a bare
+    ``ConnectionRefusedError``), so without this a caller could not tell a database that is away
+    from any other ``OSError``.
+    """
+    failures = CONNECT_FAILURES + (engine.dialect.loaded_dbapi.Error,)
+
+    @event.listens_for(engine.sync_engine, "do_connect")
+    def _connect(dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
+        try:
+            return dialect.connect(*cargs, **cparams)
+        except failures as exc:
+            raise DatabaseUnreachable(f"cannot connect to the database: {exc.__class__.__name__}") from exc
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:
