@@ -79,6 +79,13 @@ async def test_the_api_answers_503_problem_json_and_the_next_request_after_recov
     # Even a request the API would refuse as malformed gets 503 when the key cannot be checked.
     assert_unavailable(*await answer(service, "POST", "/api/v1/meetings", data=b"{", headers=auth))
 
+    # As the API's own document says every authenticated operation may answer.
+    async with service.http.get("/api/v1/openapi.json") as document:
+        operations = (await document.json())["paths"]
+    for documented_path, method in (("/api/v1/meetings/{meeting_id}", "get"), ("/api/v1/meetings/{meeting_id}/participants", "post")):
+        declared = operations[documented_path][method]["responses"]["503"]
+        assert "application/problem+json" in declared["content"] and "Retry-After" in declared["headers"]
+
     await proxy.restore()
     # The pool's connections were all cut; each is pinged and replaced, so no request fails.
     status, _, body = await answer(service, "GET", path, headers=auth)

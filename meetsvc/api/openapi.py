@@ -25,6 +25,7 @@ _STATUS_TEXT = {
     413: "The body is too large.",
     415: "The body is not application/json.",
     422: "The request breaks one or more rules; see errors[].",
+    503: "The database cannot be reached just now; nothing was changed. Try again after Retry-After seconds.",
 }
 
 
@@ -96,6 +97,12 @@ def build_openapi(endpoints: list[Endpoint], *, server_url: str) -> dict[str, An
             }
         if endpoint.authenticated:
             operation["security"] = [{"apiClientKey": []}]
+            # Every authenticated call reads the database (the key, at least).
+            operation["responses"]["503"] = {
+                "description": _STATUS_TEXT[503],
+                "headers": {"Retry-After": {"description": "Seconds to wait before trying again.", "schema": {"type": "integer", "minimum": 1}}},
+                "content": {"application/problem+json": {"schema": _ref(schemas.Problem)}},
+            }
         paths.setdefault(endpoint.path, {})[endpoint.method.lower()] = operation
 
     return {
