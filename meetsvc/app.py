@@ -252,6 +252,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> web.Application
         max_message_bytes=settings.realtime.max_message_bytes,
         compression=settings.realtime.websocket_compression,
         redis_url=settings.realtime.redis_url,
+        redis_channel=settings.realtime.redis_channel,
     )
     sockets.attach(app)
     app[SOCKETS] = sockets

@@ -42,6 +42,13 @@ class ServerSettings(_Section):
     )
     max_body_bytes: int = Field(65536, ge=1024, le=10 * 1024 * 1024)
     trusted_proxies: tuple[str, ...] = ()
+    processes: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="Service processes `meetsvc serve` starts, on ports port .. port+processes-1 "
+        "(see meetsvc.supervisor).",
+    )
 
     @property
     def base_url(self) -> str:
@@ -140,6 +147,12 @@ class RealtimeSettings(_Section):
     websocket_compression: bool = False
     max_message_bytes: int = Field(16384, ge=1024, le=1048576)
     redis_url: str | None = None
+    redis_channel: str = Field(
+        "meetsvc",
+        pattern=r"^[A-Za-z0-9_.:-]{1,100}$",
+        description="The Redis pub/sub channel of this deployment: deployments (or test runs) sharing "
+        "one Redis must not hear each other's notices.",
+    )
 
     @field_validator("redis_url")
     @classmethod
@@ -183,6 +196,27 @@ class Settings(_Section):
             raise ValueError("identity.provider = \"bankid-simulator\" is for development only")
         if not self.is_development and self.notify.production_problems():
             raise ValueError("; ".join(self.notify.production_problems()))
+        return self
+
+    @model_validator(mode="after")
+    def _several_processes(self) -> "Settings":
+        """Processes share only what lives outside them: a SQLite file cannot be shared safely
+        and the in-process socket.io manager reaches only its own process's sockets."""
+        processes = self.server.processes
+        if processes == 1:
+            return self
+        problems = []
+        if not self.database.url.startswith("postgresql+asyncpg://"):
+            problems.append("a PostgreSQL database.url (SQLite cannot be shared between processes)")
+        if self.realtime.redis_url is None:
+            problems.append(
+                "realtime.redis_url (in-process socket.io fan-out reaches one process's sockets only: "
+                "a host and a participant on different processes would not hear each other)"
+            )
+        if problems:
+            raise ValueError(f"server.processes = {processes} needs " + " and ".join(problems))
+        if self.server.port + processes - 1 > 65535:
+            raise ValueError(f"server.processes = {processes} from server.port = {self.server.port} runs past port 65535")
         return self
 
     @property

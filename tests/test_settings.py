@@ -137,3 +137,50 @@ def test_every_key_is_documented_in_the_production_example(key):
     # A key is documented by a comment above it; optional ones may be shown commented out.
     match = re.search(rf"((?:^#.*\n)+)^(?:# )?{name} = ", body, re.M)
     assert match, f"{key} is not set with a comment above it in {EXAMPLE.name}"
+
+
+
+SHARED = (
+    '[database]\nurl = "postgresql+asyncpg://meetsvc@127.0.0.1/meetsvc"\n'
+    '[realtime]\nredis_url = "redis://127.0.0.1:6379/0"\n'
+)
+
+
+def test_one_process_and_its_own_redis_channel_unless_told_otherwise():
+    settings = load_settings(EXAMPLE, environ={})
+    assert settings.server.processes == 1
+    assert settings.realtime.redis_channel == "meetsvc"
+
+
+def test_several_processes_with_postgresql_and_redis(tmp_path):
+    settings = load_settings(write(tmp_path, "[server]\nprocesses = 4\n" + SHARED), environ={})
+    assert settings.server.processes == 4
+    settings = load_settings(write(tmp_path, SHARED), environ={"MEETSVC_SERVER_PROCESSES": "3", "MEETSVC_REALTIME_REDIS_CHANNEL": "sip-b"})
+    assert settings.server.processes == 3 and settings.realtime.redis_channel == "sip-b"
+
+
+@pytest.mark.parametrize(
+    "text, names",
+    [
+        # The development default is SQLite, and there is no Redis.
+        ("[server]\nprocesses = 2\n", ["server.processes = 2", "PostgreSQL database.url", "realtime.redis_url"]),
+        (
+            '[server]\nprocesses = 2\n[database]\nurl = "postgresql+asyncpg://x@h/db"\n',
+            ["server.processes = 2", "realtime.redis_url", "in-process"],
+        ),
+        (
+            '[server]\nprocesses = 2\n[realtime]\nredis_url = "redis://h:6379/0"\n',
+            ["server.processes = 2", "PostgreSQL database.url", "SQLite cannot be shared"],
+        ),
+        ("[server]\nprocesses = 0\n", ["server.processes", "MEETSVC_SERVER_PROCESSES"]),
+        ("[server]\nprocesses = 65\n", ["server.processes"]),
+        ("[server]\nport = 65535\nprocesses = 2\n" + SHARED, ["past port 65535"]),
+        ('[realtime]\nredis_channel = "two words"\n', ["realtime.redis_channel"]),
+        ('[realtime]\nredis_channel = ""\n', ["realtime.redis_channel"]),
+    ],
+)
+def test_several_processes_need_what_they_can_share(tmp_path, text, names):
+    with pytest.raises(ConfigError) as caught:
+        load_settings(write(tmp_path, text), environ={})
+    for name in names:
+        assert name in str(caught.value)

@@ -7,6 +7,8 @@ Decisions about compression and sizes are made here, on purpose:
   (``realtime.websocket_compression``); ``bench/admit_latency.py`` shows both figures.
 * Every packet is bounded (``realtime.max_message_bytes``); a larger one closes the connection.
 * Only our own origin may open a socket (``cors_allowed_origins``).
+* With several processes the notices travel through Redis on ``realtime.redis_channel``: two
+  deployments (or two test runs) sharing one Redis each keep to a channel of their own.
 """
 
 from __future__ import annotations
@@ -63,10 +65,11 @@ def create_server(
     max_message_bytes: int,
     compression: bool,
     redis_url: str | None = None,
+    redis_channel: str = "meetsvc",
 ) -> socketio.AsyncServer:
     manager: socketio.AsyncManager
     if redis_url:
-        manager = socketio.AsyncRedisManager(redis_url)
+        manager = socketio.AsyncRedisManager(redis_url, channel=redis_channel)
     else:
         manager = socketio.AsyncManager()
     server = socketio.AsyncServer(
