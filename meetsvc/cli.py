@@ -1,6 +1,7 @@
 """The ``meetsvc`` command: serve, migrate, and the operator's tasks.
 
-    meetsvc serve                          start the service (applies no migrations)
+    meetsvc serve                          start the service (applies no migrations); with
+                                           server.processes > 1, that many supervised workers
     meetsvc migrate                        bring the database schema up to date
     meetsvc organisation create NAME --kind municipality|region
     meetsvc organisation list
@@ -131,12 +132,23 @@ async def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    from aiohttp import web
-
-    from meetsvc.app import create_app
     from meetsvc.logs import configure_logging
 
     configure_logging(settings.logging.level, settings.logging.format)
+    if settings.server.processes > 1:
+        from meetsvc.keys import MissingKeyError
+        from meetsvc.supervisor import supervise
+
+        try:
+            return supervise(settings, config=args.config)
+        except (MissingKeyError, FileNotFoundError) as exc:
+            _print(f"meetsvc: {exc}", err=True)
+            return 1
+
+    from aiohttp import web
+
+    from meetsvc.app import create_app
+
     app = create_app(settings)
     base = settings.server.base_url
 

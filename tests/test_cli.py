@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
+
+import pytest
 
 from meetsvc.cli import COMMANDS
 
@@ -51,3 +55,119 @@ def test_a_missing_key_in_production_is_a_clear_error(tmp_path):
     result = run(config, "audit", "verify")
     assert result.returncode == 1
     assert "keys init" in result.stderr
+
+
+def test_serve_refuses_several_processes_that_could_not_share_state(tmp_path):
+    config = tmp_path / "meetsvc.toml"
+    config.write_text('environment = "development"\n[identity]\nprovider = "bankid-simulator"\n[server]\nprocesses = 3\n')
+    result = run(config, "serve")
+    assert result.returncode == 2
+    assert "server.processes = 3 needs a PostgreSQL database.url" in result.stderr and "realtime.redis_url" in result.stderr
+
+
+
+def test_serve_with_several_processes_refuses_a_missing_key_before_starting_any(tmp_path):
+    config = tmp_path / "meetsvc.toml"
+    config.write_text(
+        'environment = "development"\n[identity]\nprovider = "bankid-simulator"\n[server]\nprocesses = 2\n'
+        '[database]\nurl = "postgresql+asyncpg://meetsvc@127.0.0.1/none"\n[realtime]\nredis_url = "redis://127.0.0.1:6379/0"\n'
+        f'[security]\nkeys_dir = "{tmp_path}/none"\ncreate_missing_keys = false\n'
+    )
+    result = run(config, "serve")
+    assert result.returncode == 1
+    assert "keys init" in result.stderr and "worker" not in result.stderr
+
+
+# The supervisor, with stand-in workers: each writes a file named after its port and pid, and
+# another when it is told to stop, so the test sees what happened to every one of them.
+STAND_IN_WORKER = """
+import os, signal, sys, time
+mark = os.path.join(os.environ["MARKS"], os.environ["MEETSVC_SERVER_PORT"])
+def stop(*_):
+    open(f"{mark}.stopped.{os.getpid()}", "w").close()
+    sys.exit(0)
+signal.signal(signal.SIGTERM, stop)
+with open(f"{mark}.{os.getpid()}", "w") as file:
+    file.write(os.environ["MEETSVC_SERVER_PROCESSES"])
+time.sleep(120)
+"""
+SUPERVISE = (
+    "import os, sys\nfrom meetsvc.logs import configure_logging\nfrom meetsvc.supervisor import Supervisor\n"
+    "configure_logging('INFO', 'text')\n"
+    "raise SystemExit(Supervisor([sys.executable, '-c', os.environ['STAND_IN']], [18001, 18002], os.environ).run())"
+)
+
+
+def started(marks: Path, port: int) -> dict[int, str]:
+    """pid → MEETSVC_SERVER_PROCESSES of each worker started on ``port``."""
+    return {int(p.name.split(".")[1]): p.read_text() for p in marks.glob(f"{port}.*") if "stopped" not in p.name and p.read_text()}
+
+
+def stopped(marks: Path) -> set[int]:
+    return {int(p.name.rsplit(".", 1)[1]) for p in marks.glob("*.stopped.*")}
+
+
+def until(condition, seconds: float = 15):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + seconds
+    while not (found := condition()):
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+    return found
+
+
+def supervise(marks: Path) -> subprocess.Popen[str]:
+    env = {**os.environ, "MARKS": str(marks), "STAND_IN": STAND_IN_WORKER}
+    return subprocess.Popen([sys.executable, "-c", SUPERVISE], env=env, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+
+
+def test_the_supervisor_starts_again_a_worker_that_died_and_stops_all_with_itself(tmp_path):
+    supervisor = supervise(tmp_path)
+    try:
+        until(lambda: started(tmp_path, 18001) and started(tmp_path, 18002))
+        first, second = started(tmp_path, 18001), started(tmp_path, 18002)
+        assert list(first.values()) == list(second.values()) == ["1"], "a worker must never supervise in turn"
+        [dead] = second
+        os.kill(dead, signal.SIGKILL)
+        again = until(lambda: set(started(tmp_path, 18002)) - {dead})
+        supervisor.send_signal(signal.SIGTERM)
+        assert supervisor.wait(timeout=15) == 0
+    finally:
+        supervisor.kill()
+    log = supervisor.stderr.read() if supervisor.stderr else ""
+    assert "worker 1 on port 18002 exited unexpectedly (killed by SIGKILL); starting it again in 1 s" in log
+    assert stopped(tmp_path) == set(first) | again, "each live worker was told to stop once"
+
+
+def test_workers_stop_when_their_supervisor_is_killed(tmp_path):
+    if not sys.platform.startswith("linux"):
+        pytest.skip("workers learn of their supervisor's death through Linux's PR_SET_PDEATHSIG")
+    supervisor = supervise(tmp_path)
+    try:
+        until(lambda: started(tmp_path, 18001) and started(tmp_path, 18002))
+        pids = {**started(tmp_path, 18001), **started(tmp_path, 18002)}
+        supervisor.kill()
+        supervisor.wait(timeout=5)
+        assert until(lambda: stopped(tmp_path) == set(pids), 10)
+    finally:
+        supervisor.kill()
+
+
+def test_workers_share_one_public_address_and_run_no_simulator_page_on_a_fixed_port():
+    from meetsvc.settings import Settings
+    from meetsvc.supervisor import worker_environment
+
+    settings = Settings.model_validate({
+        "environment": "development",
+        "identity": {"provider": "bankid-simulator"},
+        "server": {"port": 8081, "processes": 2},
+        "database": {"url": "postgresql+asyncpg://meetsvc@127.0.0.1/meetsvc"},
+        "realtime": {"redis_url": "redis://127.0.0.1:6379/0"},
+    })
+    env = worker_environment(settings, {"MEETSVC_CONFIG": "/etc/meetsvc/meetsvc.toml"})
+    assert env == {
+        "MEETSVC_CONFIG": "/etc/meetsvc/meetsvc.toml",
+        "MEETSVC_SERVER_PUBLIC_URL": "http://127.0.0.1:8081",
+        "MEETSVC_SIMULATOR_APP_PORT": "0",
+    }
+    production = settings.model_copy(update={"server": settings.server.model_copy(update={"public_url": "https://sip.example.se"})})
+    assert "MEETSVC_SERVER_PUBLIC_URL" not in worker_environment(production, {})
