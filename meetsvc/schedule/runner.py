@@ -18,11 +18,12 @@ with the meetings of the next hours, not with everything booked.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any, Iterable
+from typing import Any, Awaitable, Callable, Iterable, TypeVar
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
@@ -39,6 +40,26 @@ from meetsvc.schedule.work import ScheduledWork
 from meetsvc.storage.tables import meetings
 
 log = logging.getLogger("meetsvc.schedule")
+
+_Job = TypeVar("_Job", bound=Callable[..., Awaitable[None]])
+
+
+def _ends_quietly_when_cancelled(job: _Job) -> _Job:
+    """A job cut short by the process stopping ends without an error.
+
+    APScheduler logs a job whose task is cancelled as one that "raised an exception", at ERROR,
+    on every stop. Nothing is lost by the cut: a job's work is one transaction (rolled back),
+    and the next process to lead runs whatever is still due.
+    """
+
+    @functools.wraps(job)
+    async def run(*args: Any, **kwargs: Any) -> None:
+        try:
+            await job(*args, **kwargs)
+        except asyncio.CancelledError:
+            log.debug("%s was cut short by the stop", job.__name__)
+
+    return run  # type: ignore[return-value]
 
 #: How far back a sync looks before its last look: a booking whose transaction began before
 #: that look but committed after it is still seen.
@@ -168,6 +189,7 @@ class Schedule:
         self._loaded_until = until
         return RebuildReport(meetings=len(rows), jobs=jobs, reminders=reminders, seconds=time.perf_counter() - started)
 
+    @_ends_quietly_when_cancelled
     async def _advance(self) -> None:
         """Take in the events that came within the horizon since the last look."""
         if self._loaded_until is None:
@@ -188,6 +210,7 @@ class Schedule:
         cutoff = now - 2 * SYNC_OVERLAP
         self._fired = {job_id: at for job_id, at in self._fired.items() if at >= cutoff}
 
+    @_ends_quietly_when_cancelled
     async def _sync(self) -> None:
         """Meetings changed since the last look, by this process or another."""
         if self._synced_at is None:
@@ -244,6 +267,7 @@ class Schedule:
 
     # Running them --------------------------------------------------------------------------
 
+    @_ends_quietly_when_cancelled
     async def _fire(self, event: Event, attempt: int) -> None:
         self._fired[event.job_id] = self._clock()
         try:
