@@ -1,11 +1,12 @@
 """How fast a host's "admit" reaches a waiting participant, and what each waiting socket costs.
 
-For each N (100, 1,000, 5,000 by default) the benchmark seeds a fresh SQLite database with
-meetings of six participants each (organisations, staff, meetings through
-:mod:`meetsvc.directory` and :mod:`meetsvc.booking`; participants, their browser sessions, a
-*completed* eID identification and the verified identity written straight into the tables of
-:mod:`meetsvc.storage.tables` — identifying 5,000 people through the BankID simulator would
-dominate the run). Meetings start ten minutes from now, so their waiting rooms are open.
+For each N (100, 1,000, 5,000 by default) the benchmark seeds a fresh database (SQLite, or
+PostgreSQL with ``--database postgresql`` and ``--processes 2``) with meetings of six
+participants each (organisations, staff, meetings through :mod:`meetsvc.directory` and
+:mod:`meetsvc.booking`; participants, their browser sessions, a *completed* eID identification
+and the verified identity written straight into the tables of :mod:`meetsvc.storage.tables` —
+identifying 5,000 people through the BankID simulator would dominate the run). Meetings start
+ten minutes from now, so their waiting rooms are open.
 
 Then it runs the service as a real separate process (``python -m meetsvc --config … serve``,
 development environment, the BankID simulator on port 0) and:
@@ -39,11 +40,27 @@ connection is reported beside the subject's, and so is the service's CPU per adm
 
 The N=1,000 case runs a second time with ``realtime.websocket_compression = true``.
 
+``--processes 2`` runs the service as two processes, as a scaled-out installation does: one
+PostgreSQL database (a fresh ``meetsvc_bench_…`` database per run, created through the admin DSN,
+migrated with :func:`meetsvc.storage.migrate.upgrade`, dropped at the end of the run, also when it
+fails) and socket.io's Redis manager between them (``realtime.redis_url``, and a channel of the
+run's own in ``realtime.redis_channel`` where the service has that setting). Participants connect
+to process 1 and hosts to process 2, so every admit in the figures is decided in process 2 and
+reaches its participant through Redis and process 1. Each meeting's host also has a socket on
+process 1, and every other two admits come from that one instead, interleaved with the others
+and the floor: the same run and the same database without the crossing, reported as
+``same_process_*`` (so the sample holds up to twice ``--samples`` admits). Memory per waiting
+connection is read from process 1, where the participants are; CPU per admit and per connect is
+the sum of both processes. The floor is unchanged. ``--database postgresql`` runs the
+one-process service on PostgreSQL (no Redis), for a comparison across runs.
+
 Usage::
 
     .venv/bin/python bench/admit_latency.py            # N = 100, 1000, 5000 (+ 1000 compressed)
     .venv/bin/python bench/admit_latency.py --quick    # N = 100, 500 (+ 500 compressed), ~200 admits each
     .venv/bin/python bench/admit_latency.py --n 2000 --samples 300 --compression-n 0
+    .venv/bin/python bench/admit_latency.py --quick --processes 2          # two processes, PostgreSQL + Redis
+    .venv/bin/python bench/admit_latency.py --quick --database postgresql  # one process, PostgreSQL
 
 The last line printed is a JSON array, one object per run.
 """
@@ -53,6 +70,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import atexit
+import contextlib
+import dataclasses
 import functools
 import inspect
 import json
@@ -70,7 +89,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Awaitable, Callable
+from typing import Any, AsyncIterator, Awaitable, Callable
 
 import aiohttp
 import psutil
@@ -97,6 +116,9 @@ HTTP_TICKETS_UP_TO = 1000
 # What a browser offers: "permessage-deflate; client_max_window_bits".
 BROWSER_DEFLATE = 15
 ROLES = ["individual", "guardian", "municipality_staff", "region_staff", "school", "interpreter"]
+# Where --processes 2 (and --database postgresql) find their servers; --postgres and --redis change them.
+ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/test"
+REDIS_URL = "redis://127.0.0.1:6379/0"
 
 _children: list[subprocess.Popen[bytes]] = []
 
@@ -298,6 +320,104 @@ async def seed(database_url: str, keys_dir: Path, n: int) -> World:
     return World(seeded[:meeting_count], seeded[meeting_count:])
 
 
+# Where the service keeps its data and passes its messages -----------------------------------
+
+
+class Unavailable(Exception):
+    """PostgreSQL or Redis, which the chosen mode needs, cannot be reached."""
+
+
+@dataclass(frozen=True, slots=True)
+class Deployment:
+    """How the service runs: one or two processes, on SQLite or PostgreSQL, with Redis between two."""
+
+    processes: int
+    database: str  # "sqlite" or "postgresql"
+    admin_dsn: str = ADMIN_DSN
+    redis_url: str | None = None
+    # Set when the service has ``realtime.redis_channel``: a channel of this run's own, so other
+    # services on the same Redis neither hear these processes nor are heard by them.
+    redis_channel: str | None = None
+
+    def describe(self) -> str:
+        if self.processes == 1:
+            return f"one process on {'PostgreSQL' if self.database == 'postgresql' else 'SQLite'}"
+        return "two processes on PostgreSQL + Redis"
+
+
+def _without_password(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+async def check_postgres(admin_dsn: str) -> None:
+    import asyncpg
+
+    try:
+        connection = await asyncpg.connect(admin_dsn, timeout=5)
+    except (OSError, asyncio.TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        raise Unavailable(
+            f"PostgreSQL at {_without_password(admin_dsn)} cannot be reached ({exc.__class__.__name__}: {exc}); "
+            f"this mode creates a database through it (--postgres changes the admin DSN)"
+        ) from None
+    await connection.close()
+
+
+async def check_redis(url: str) -> None:
+    from redis import asyncio as aioredis
+    from redis.exceptions import RedisError
+
+    client = aioredis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=5)
+    try:
+        await client.ping()
+    except (RedisError, OSError) as exc:
+        raise Unavailable(
+            f"Redis at {_without_password(url)} cannot be reached ({exc.__class__.__name__}: {exc}); "
+            f"two processes pass their socket.io messages through it (--redis changes the URL)"
+        ) from None
+    finally:
+        await client.aclose()
+
+
+def service_has_redis_channel() -> bool:
+    from meetsvc.settings import RealtimeSettings
+
+    return "redis_channel" in RealtimeSettings.model_fields
+
+
+@contextlib.asynccontextmanager
+async def scratch_database(deployment: Deployment, workdir: Path) -> AsyncIterator[str]:
+    """A fresh, empty database for one run, as the service's SQLAlchemy URL. A PostgreSQL one is
+    dropped when the run ends, also when it fails; if even that fails, its name is printed."""
+    if deployment.database == "sqlite":
+        yield f"sqlite+aiosqlite:///{workdir / 'meetsvc.sqlite3'}"
+        return
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    name = f"meetsvc_bench_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(deployment.admin_dsn, timeout=10)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    try:
+        yield make_url(deployment.admin_dsn).set(drivername="postgresql+asyncpg", database=name).render_as_string(
+            hide_password=False
+        )
+    finally:
+        try:
+            admin = await asyncpg.connect(deployment.admin_dsn, timeout=10)
+            try:
+                # FORCE: a connection a killed service left behind must not keep the database alive.
+                await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            finally:
+                await admin.close()
+        except (OSError, asyncio.TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            print(f"could not drop the database {name} ({exc.__class__.__name__}: {exc}); drop it by hand", file=sys.stderr)
+
+
 # Processes ----------------------------------------------------------------------------------
 
 
@@ -334,6 +454,20 @@ def _cpu(process: psutil.Process) -> float:
     return times.user + times.system
 
 
+def _raised(log_text: str) -> dict[str, int]:
+    """What each logged traceback ended with (its exception line), counted."""
+    counts: dict[str, int] = {}
+    lines = log_text.splitlines()
+    for index, line in enumerate(lines):
+        if not line.startswith("Traceback (most recent call last)"):
+            continue
+        for later in lines[index + 1 :]:
+            if later and not later[0].isspace():
+                counts[later[:200]] = counts.get(later[:200], 0) + 1
+                break
+    return counts
+
+
 def _tail(log: Path, lines: int = 30) -> str:
     try:
         return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
@@ -364,9 +498,16 @@ class Service:
     log: Path
 
 
-async def start_service(workdir: Path, database_url: str, keys_dir: Path, certs_dir: Path, compression: bool) -> Service:
+async def start_service(
+    workdir: Path, name: str, database_url: str, keys_dir: Path, certs_dir: Path, compression: bool, deployment: Deployment
+) -> Service:
     port = free_port()
-    config = workdir / "meetsvc.toml"
+    config = workdir / f"{name}.toml"
+    realtime = f"websocket_compression = {'true' if compression else 'false'}\n"
+    if deployment.redis_url:
+        realtime += f"redis_url = {json.dumps(deployment.redis_url)}\n"
+    if deployment.redis_channel:
+        realtime += f"redis_channel = {json.dumps(deployment.redis_channel)}\n"
     config.write_text(
         f"""environment = "development"
 
@@ -390,7 +531,11 @@ certs_dir = {json.dumps(str(certs_dir))}
 app_port = 0
 
 [realtime]
-websocket_compression = {"true" if compression else "false"}
+{realtime}
+# The seeded meetings' reminders and openings are all past due at start; catching up on them
+# would run beside the measured admits. The schedule has its own benchmark (bench/schedule.py).
+[schedule]
+enabled = false
 
 [logging]
 level = "WARNING"
@@ -398,7 +543,7 @@ format = "text"
 """,
         encoding="utf-8",
     )
-    log = workdir / "meetsvc.log"
+    log = workdir / f"{name}.log"
     process = _spawn([sys.executable, "-m", "meetsvc", "--config", str(config), "serve"], log)
     base_url = f"http://127.0.0.1:{port}"
     await _wait_ready(f"{base_url}/readyz", process, log)
@@ -790,6 +935,9 @@ def mint_tickets(base_url: str, keys_dir: Path, meetings: list[Meeting]) -> None
 class Sampled:
     subject: list[float] = field(default_factory=list)
     floor: list[float] = field(default_factory=list)
+    # Two processes: admits by a host on the participants' own process, the baseline for the
+    # crossing admits in ``subject``.
+    same_process: list[float] = field(default_factory=list)
     # Admits not measured because the participant's socket had already been closed by its client,
     # and admits (or relays) whose message did not arrive within SAMPLE_TIMEOUT.
     skipped: int = 0
@@ -798,17 +946,28 @@ class Sampled:
 
 
 async def interleaved(
-    pairs: list[tuple[Meeting, Waiting, str]], hosts: Hosts, participants: Participants, floor: Floor, into: Sampled
+    pairs: list[tuple[Meeting, Waiting, str]],
+    hosts: Hosts,
+    participants: Participants,
+    floor: Floor,
+    into: Sampled,
+    same_process_hosts: Hosts | None = None,
 ) -> None:
-    """One subject sample and one floor sample at a time; which goes first alternates."""
+    """One subject sample and one floor sample at a time; which goes first alternates.
 
-    async def subject(meeting: Meeting, waiting: Waiting) -> None:
+    With ``same_process_hosts`` (two processes) every other two admits come from a host on the
+    participants' own process instead, so crossing and not crossing see the same moments of the
+    machine, and which of them meets the floor first alternates as well.
+    """
+
+    async def subject(index: int, meeting: Meeting, waiting: Waiting) -> None:
         if not participants.is_open(waiting.participant_id):
             into.skipped += 1
             return
-        host = await hosts.ready(meeting)
+        group = same_process_hosts if same_process_hosts is not None and (index // 2) % 2 == 1 else hosts
+        host = await group.ready(meeting)
         try:
-            into.subject.append(await admit(host, participants, waiting))
+            (into.subject if group is hosts else into.same_process).append(await admit(host, participants, waiting))
         except (asyncio.TimeoutError, socketio.exceptions.TimeoutError):
             into.lost += 1
 
@@ -820,40 +979,68 @@ async def interleaved(
 
     for index, (meeting, waiting, floor_key) in enumerate(pairs):
         if index % 2 == 0:
-            await subject(meeting, waiting)
+            await subject(index, meeting, waiting)
             await relay(floor_key)
         else:
             await relay(floor_key)
-            await subject(meeting, waiting)
+            await subject(index, meeting, waiting)
 
 
 async def run_one(
-    root: Path, n: int, compression: bool, samples: int, tickets_mode: str, rng: random.Random
+    root: Path, n: int, compression: bool, samples: int, tickets_mode: str, rng: random.Random, deployment: Deployment
 ) -> dict[str, Any]:
     wall0 = time.perf_counter()
     CLIENT_LOG.take()  # what earlier runs' clients said while closing is not this run's
     workdir = Path(tempfile.mkdtemp(prefix=f"n{n}-{'z' if compression else 'plain'}-", dir=root))
+    async with scratch_database(deployment, workdir) as database_url:
+        return await _measure(root, workdir, database_url, n, compression, samples, tickets_mode, rng, deployment, wall0)
+
+
+async def _measure(
+    root: Path,
+    workdir: Path,
+    database_url: str,
+    n: int,
+    compression: bool,
+    samples: int,
+    tickets_mode: str,
+    rng: random.Random,
+    deployment: Deployment,
+    wall0: float,
+) -> dict[str, Any]:
     keys_dir, certs_dir = root / "keys", root / "bankid-simulator"
-    database_url = f"sqlite+aiosqlite:///{workdir / 'meetsvc.sqlite3'}"
     world = await seed(database_url, keys_dir, n)
     seeded_s = time.perf_counter() - wall0
 
-    service: Service | None = None
+    # services[0] holds the participants; the hosts connect to the last one (the same one, or
+    # the second process, whose admits then reach the participants through Redis).
+    services: list[Service] = []
     floor_service: Service | None = None
     participants: Participants | None = None
     floor: Floor | None = None
     hosts: Hosts | None = None
+    # Two processes: a second host socket per meeting, on the participants' process.
+    same_process_hosts: Hosts | None = None
     shared = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0), cookie_jar=aiohttp.DummyCookieJar())
     try:
-        started = await asyncio.gather(
-            start_service(workdir, database_url, keys_dir, certs_dir, compression),
+        first, floor_started = await asyncio.gather(
+            start_service(workdir, "meetsvc-1", database_url, keys_dir, certs_dir, compression, deployment),
             start_floor(workdir, compression),
             return_exceptions=True,
         )
-        for outcome in started:
+        for outcome in (first, floor_started):
             if isinstance(outcome, BaseException):
                 raise outcome
-        service, floor_service = started  # type: ignore[assignment]
+        services.append(first)  # type: ignore[arg-type]
+        floor_service = floor_started  # type: ignore[assignment]
+        assert floor_service is not None
+        # One after the other: the first start creates the keys and the simulator's certificates
+        # that both processes must share.
+        for index in range(2, deployment.processes + 1):
+            services.append(
+                await start_service(workdir, f"meetsvc-{index}", database_url, keys_dir, certs_dir, compression, deployment)
+            )
+        service, host_service = services[0], services[-1]
 
         t0 = time.perf_counter()
         everyone = world.participants + [p for m in world.warmup for p in m.participants]
@@ -873,25 +1060,39 @@ async def run_one(
         warm = [(meeting, p) for meeting in world.warmup for p in meeting.participants]
         await bounded(CONNECT_CONCURRENCY, [functools.partial(participants.connect, p) for _, p in warm])
         await bounded(CONNECT_CONCURRENCY, [functools.partial(floor.connect, f"w{i}") for i in range(len(warm))])
-        hosts = Hosts(service.base_url)
+        hosts = Hosts(host_service.base_url)
+        if host_service is not service:
+            same_process_hosts = Hosts(service.base_url)
         for meeting in world.warmup:
-            await hosts.connect(meeting)
-        await interleaved([(m, p, f"w{i}") for i, (m, p) in enumerate(warm)], hosts, participants, floor, Sampled())
-
-        rss_before, floor_rss_before = await asyncio.gather(
-            settled_rss(service.process.pid), settled_rss(floor_service.process.pid)
+            for group in (hosts, same_process_hosts):
+                if group is not None:
+                    await group.connect(meeting)
+        await interleaved(
+            [(m, p, f"w{i}") for i, (m, p) in enumerate(warm)], hosts, participants, floor, Sampled(), same_process_hosts
         )
 
-        server = psutil.Process(service.process.pid)
-        t0, cpu0, server_cpu0 = time.perf_counter(), time.process_time(), _cpu(server)
+        rss_before, floor_rss_before, *other_rss_before = await asyncio.gather(
+            settled_rss(service.process.pid),
+            settled_rss(floor_service.process.pid),
+            *(settled_rss(s.process.pid) for s in services[1:]),
+        )
+
+        servers = [psutil.Process(s.process.pid) for s in services]
+
+        def server_cpu() -> float:
+            return sum(_cpu(process) for process in servers)
+
+        t0, cpu0, server_cpu0 = time.perf_counter(), time.process_time(), server_cpu()
         measured = world.participants
         await bounded(CONNECT_CONCURRENCY, [functools.partial(participants.connect, p) for p in measured])
         connect_s = time.perf_counter() - t0
-        connect_cpu = (time.process_time() - cpu0, _cpu(server) - server_cpu0)
+        connect_cpu = (time.process_time() - cpu0, server_cpu() - server_cpu0)
         await bounded(CONNECT_CONCURRENCY, [functools.partial(floor.connect, f"p{i}") for i in range(n)])
 
-        rss_after, floor_rss_after = await asyncio.gather(
-            settled_rss(service.process.pid), settled_rss(floor_service.process.pid)
+        rss_after, floor_rss_after, *other_rss_after = await asyncio.gather(
+            settled_rss(service.process.pid),
+            settled_rss(floor_service.process.pid),
+            *(settled_rss(s.process.pid) for s in services[1:]),
         )
         measured_ids = [p.participant_id for p in measured]
         alive_at_rss = participants.alive(measured_ids)
@@ -901,50 +1102,64 @@ async def run_one(
         # Everyone in randomly chosen meetings (all meetings unless N exceeds the sample), admitted
         # in one shuffled order across those meetings. Whole meetings keep the mix of first and
         # later admits in a meeting (the first also marks the meeting in progress) equal at every N.
+        # Two processes: as many again, admitted from the participants' own process.
+        wanted = samples * (2 if same_process_hosts is not None else 1)
         index_of = {p.participant_id: i for i, p in enumerate(measured)}
         meeting_order = list(world.meetings)
         rng.shuffle(meeting_order)
         chosen: list[int] = []
         for meeting in meeting_order:
-            if len(chosen) >= samples:
+            if len(chosen) >= wanted:
                 break
             chosen.extend(index_of[p.participant_id] for p in meeting.participants)
         rng.shuffle(chosen)
         meetings_by_id = {m.id: m for m in world.meetings}
         needed = sorted({measured[i].meeting_id for i in chosen})
-        await bounded(HOST_CONNECT_CONCURRENCY, [functools.partial(hosts.connect, meetings_by_id[m]) for m in needed])
+        for group in (hosts, same_process_hosts):
+            if group is not None:
+                await bounded(
+                    HOST_CONNECT_CONCURRENCY, [functools.partial(group.connect, meetings_by_id[m]) for m in needed]
+                )
 
-        t0, server_cpu0 = time.perf_counter(), _cpu(server)
+        t0, server_cpu0 = time.perf_counter(), server_cpu()
         result = Sampled()
         await interleaved(
-            [(meetings_by_id[measured[i].meeting_id], measured[i], f"p{i}") for i in chosen], hosts, participants, floor, result
+            [(meetings_by_id[measured[i].meeting_id], measured[i], f"p{i}") for i in chosen],
+            hosts,
+            participants,
+            floor,
+            result,
+            same_process_hosts,
         )
         admit_s = time.perf_counter() - t0
-        admit_server_cpu = _cpu(server) - server_cpu0
+        admit_server_cpu = server_cpu() - server_cpu0
         alive_at_end = participants.alive(measured_ids)
-        hosts_reconnected = hosts.reconnects
+        hosts_reconnected = hosts.reconnects + (same_process_hosts.reconnects if same_process_hosts is not None else 0)
         client_log = CLIENT_LOG.take()
     finally:
         # Interrupted or failed: stop the servers first and give the clients no time to say goodbye.
         failed = sys.exc_info()[0] is not None
         grace = 0.5 if failed else 5.0
-        if failed and service is not None and sys.exc_info()[0] not in (KeyboardInterrupt, asyncio.CancelledError):
-            print(f"the service's log ends:\n{_tail(service.log, 60)}", file=sys.stderr, flush=True)
+        if failed and sys.exc_info()[0] not in (KeyboardInterrupt, asyncio.CancelledError):
+            for index, started_service in enumerate(services, start=1):
+                print(f"the log of service process {index} ends:\n{_tail(started_service.log, 60)}", file=sys.stderr, flush=True)
         if failed:
             for child in list(_children):
                 await _stop(child, patience=2.0)
-        for group in (hosts, participants, floor):
+        for group in (hosts, same_process_hosts, participants, floor):
             if group is not None:
                 await group.close(grace)
         await shared.close()
         for child in list(_children):
             await _stop(child)
 
-    log_text = service.log.read_text(errors="replace") if service is not None else ""
+    log_text = "".join(s.log.read_text(errors="replace") for s in services)
     locked, tracebacks = log_text.count("database is locked"), log_text.count("Traceback (most recent call last)")
-    if not result.subject or not result.floor:
+    if not result.subject or not result.floor or (same_process_hosts is not None and not result.same_process):
         raise RuntimeError(f"N={n}: no admit (or no floor relay) arrived; see the notes above")
     ms = [v * 1000 for v in result.subject]
+    same_ms = [v * 1000 for v in result.same_process]
+    admits = len(ms) + len(same_ms)
     floor_ms = [v * 1000 for v in result.floor]
     kib = (rss_after - rss_before) / n / 1024
     floor_kib = (floor_rss_after - floor_rss_before) / n / 1024
@@ -962,8 +1177,9 @@ async def run_one(
         "floor_kib_per_connection": round(floor_kib, 1),
         "compression": compression,
         "deflate_negotiated": subject_deflate == subject_sockets,
-        "processes": 1,
-        "server_cpu_ms_per_admit": round(admit_server_cpu / len(ms) * 1000, 2),
+        "processes": deployment.processes,
+        "database": deployment.database,
+        "server_cpu_ms_per_admit": round(admit_server_cpu / admits * 1000, 2),
         "admits_measured": len(ms),
         "admits_lost": result.lost,
         "admits_skipped": result.skipped,
@@ -973,31 +1189,63 @@ async def run_one(
         "connections_alive_at_rss": alive_at_rss,
         "connections_alive_after_admits": alive_at_end,
     }
-    label = "compression ON " if compression else "compression off"
+    if same_ms:
+        row.update(
+            same_process_p50_ms=round(percentile(same_ms, 50), 3),
+            same_process_p90_ms=round(percentile(same_ms, 90), 3),
+            same_process_p99_ms=round(percentile(same_ms, 99), 3),
+            same_process_max_ms=round(max(same_ms), 3),
+            same_process_admits_measured=len(same_ms),
+        )
+    label = ("compression ON " if compression else "compression off") + f", {deployment.describe()}"
+    if deployment.processes == 2:
+        where = "in process 1, where the participants are"
+        others = "; process 2 (hosts) " + ", ".join(
+            f"{before / 2**20:.1f} → {after / 2**20:.1f} MiB" for before, after in zip(other_rss_before, other_rss_after)
+        )
+        whose_cpu = "both server processes"
+    else:
+        where, others, whose_cpu = "", "", "server"
     ticket_note = "over HTTP (POST /lobby/ticket)" if row["tickets"] == "http" else "minted with the service's signing key"
-    sample_note = "all" if len(ms) == n else f"a random sample of {len(ms):,} of {n:,} (every participant of randomly chosen meetings)"
+    sample_note = "all" if admits == n else f"a random sample of {admits:,} of {n:,} (every participant of randomly chosen meetings)"
+    if same_ms:
+        sample_note += f", {len(ms):,} from a host on process 2 (crossing) and {len(same_ms):,} from one on process 1"
     print(
         f"N={n:>5} ({label}): admit→participant p50 {row['p50_ms']:.2f} p90 {row['p90_ms']:.2f} "
         f"p99 {row['p99_ms']:.2f} max {row['max_ms']:.2f} ms | floor p50 {row['floor_p50_ms']:.2f} "
         f"p90 {row['floor_p90_ms']:.2f} p99 {row['floor_p99_ms']:.2f} max {row['floor_max_ms']:.2f} ms | "
-        f"{kib:.1f} KiB per waiting connection (floor {floor_kib:.1f}; RSS {rss_before / 2**20:.1f} → "
-        f"{rss_after / 2**20:.1f} MiB)",
+        f"{kib:.1f} KiB per waiting connection{' ' + where if where else ''} (floor {floor_kib:.1f}; RSS "
+        f"{rss_before / 2**20:.1f} → {rss_after / 2**20:.1f} MiB{others})",
         flush=True,
     )
+    if same_ms:
+        print(
+            f"         host on the participants' process (no crossing; same run, same database, interleaved): "
+            f"p50 {row['same_process_p50_ms']:.2f} p90 {row['same_process_p90_ms']:.2f} "
+            f"p99 {row['same_process_p99_ms']:.2f} max {row['same_process_max_ms']:.2f} ms; crossing costs "
+            f"{row['p50_ms'] - row['same_process_p50_ms']:+.2f} ms at the median "
+            f"(×{row['p50_ms'] / row['same_process_p50_ms']:.2f}), {row['p90_ms'] - row['same_process_p90_ms']:+.2f} ms at p90",
+            flush=True,
+        )
     print(
         f"         admits measured: {sample_note}, shuffled over {len(needed)} of {len(world.meetings)} meetings; "
         f"permessage-deflate agreed on {subject_deflate}/{subject_sockets} service sockets, "
         f"{floor_deflate}/{floor_sockets} floor sockets; tickets {ticket_note} in {tickets_s:.1f} s; "
         f"seed {seeded_s:.1f} s, connect {connect_s:.1f} s ({n / connect_s:.0f}/s; CPU per connect: "
-        f"server {connect_cpu[1] / n * 1000:.1f} ms, clients {connect_cpu[0] / n * 1000:.1f} ms), "
-        f"admits {admit_s:.1f} s (server CPU {admit_server_cpu / len(ms) * 1000:.1f} ms per admit), "
+        f"{whose_cpu} {connect_cpu[1] / n * 1000:.1f} ms, clients {connect_cpu[0] / n * 1000:.1f} ms), "
+        f"admits {admit_s:.1f} s ({whose_cpu} CPU {admit_server_cpu / admits * 1000:.1f} ms per admit), "
         f"run {time.perf_counter() - wall0:.1f} s; machine load average {os.getloadavg()[0]:.1f}",
         flush=True,
     )
     if row["connect_retries"] or tracebacks:
         print(
             f"         NOTE: {row['connect_retries']} participant connect(s) got no answer within {CONNECT_TIMEOUT:.0f} s "
-            f"and were retried; the service logged {tracebacks} traceback(s), {locked} of them 'database is locked'",
+            f"and were retried; the service logged {tracebacks} traceback(s), {locked} of them 'database is locked'"
+            f"{' (both processes)' if len(services) > 1 else ''}"
+            + "".join(
+                f"; {count} x {message!r}"
+                for message, count in sorted(_raised(log_text).items(), key=lambda item: -item[1])[:3]
+            ),
             flush=True,
         )
     if result.lost or result.skipped or result.floor_lost or hosts_reconnected:
@@ -1018,7 +1266,17 @@ async def run_one(
     return row
 
 
-async def main(sizes: list[int], compression_n: int, samples: int, tickets_mode: str, seed_value: int) -> list[dict[str, Any]]:
+async def main(
+    sizes: list[int], compression_n: int, samples: int, tickets_mode: str, seed_value: int, deployment: Deployment
+) -> list[dict[str, Any]]:
+    # Before anything is started: a server that is not there is a message, not a traceback.
+    if deployment.database == "postgresql":
+        await check_postgres(deployment.admin_dsn)
+    if deployment.processes > 1:
+        assert deployment.redis_url is not None
+        await check_redis(deployment.redis_url)
+        if service_has_redis_channel():
+            deployment = dataclasses.replace(deployment, redis_channel=f"meetsvc-bench-{uuid.uuid4().hex[:12]}")
     rng = random.Random(seed_value)
     compress_default = inspect.signature(aiohttp.ClientSession.ws_connect).parameters["compress"].default
     print(
@@ -1027,9 +1285,27 @@ async def main(sizes: list[int], compression_n: int, samples: int, tickets_mode:
         f"it as a browser does (compress={BROWSER_DEFLATE}: \"permessage-deflate; client_max_window_bits\").",
         flush=True,
     )
+    if deployment.processes == 1:
+        service = f"python -m meetsvc serve in a subprocess ({deployment.describe()}"
+        service += f", a fresh database per run at {_without_password(deployment.admin_dsn)})" if deployment.database == "postgresql" else ")"
+    else:
+        channel = (
+            f"channel {deployment.redis_channel!r}, this run's own"
+            if deployment.redis_channel
+            else "the default channel 'socketio' (the service has no realtime.redis_channel), shared with any other "
+            "service on this Redis"
+        )
+        service = (
+            f"two python -m meetsvc serve subprocesses on one PostgreSQL database (a fresh one per run at "
+            f"{_without_password(deployment.admin_dsn)}), socket.io's Redis manager between them "
+            f"({_without_password(deployment.redis_url or '')}, {channel}); participants connect to process 1, hosts "
+            f"to process 2, so their admits cross through Redis (every other two admits come from the host's second "
+            f"socket, on process 1: the baseline without crossing); memory per connection is process 1's, CPU is both "
+            f"processes'"
+        )
     print(
-        f"service: python -m meetsvc serve in a subprocess (SQLite, one process); floor: bare aiohttp websocket relay "
-        f"in a subprocess; load generator: this process; {os.cpu_count()} CPUs; seed {seed_value}",
+        f"service: {service}; floor: bare aiohttp websocket relay in a subprocess; load generator: this process; "
+        f"{os.cpu_count()} CPUs; seed {seed_value}",
         flush=True,
     )
     runs = [(n, False) for n in sizes]
@@ -1038,7 +1314,7 @@ async def main(sizes: list[int], compression_n: int, samples: int, tickets_mode:
     report = []
     with tempfile.TemporaryDirectory(prefix="bench-admit-") as root:
         for n, compression in runs:
-            report.append(await run_one(Path(root), n, compression, samples, tickets_mode, rng))
+            report.append(await run_one(Path(root), n, compression, samples, tickets_mode, rng, deployment))
     return report
 
 
@@ -1046,7 +1322,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--n", help="comma-separated numbers of waiting participants (default 100,1000,5000)")
     parser.add_argument("--quick", action="store_true", help="N = 100,500 (+ 500 compressed), about 200 admits each")
-    parser.add_argument("--samples", type=int, help="about how many admits to measure per N (default 1000, quick 200)")
+    parser.add_argument(
+        "--samples",
+        type=int,
+        help="about how many admits to measure per N, of each kind with two processes (default 1000, quick 200)",
+    )
     parser.add_argument(
         "--compression-n",
         type=int,
@@ -1058,10 +1338,29 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default="auto",
         help=f"lobby tickets over HTTP or minted with the service's key (auto: HTTP up to N={HTTP_TICKETS_UP_TO:,})",
     )
+    parser.add_argument(
+        "--processes",
+        type=int,
+        choices=[1, 2],
+        default=1,
+        help="service processes; 2: on PostgreSQL with Redis between them, participants on one, hosts on the other",
+    )
+    parser.add_argument(
+        "--database",
+        choices=["sqlite", "postgresql"],
+        help="the service's database (default: sqlite with one process, postgresql with two, which need it)",
+    )
+    parser.add_argument("--postgres", default=ADMIN_DSN, help=f"admin DSN a fresh database is created through (default {ADMIN_DSN})")
+    parser.add_argument("--redis", default=REDIS_URL, help=f"Redis for two processes (default {REDIS_URL})")
     parser.add_argument("--seed", type=int, default=int(uuid.uuid4().int % 10_000))
     parser.add_argument("--floor-server", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--floor-compress", type=int, default=0, help=argparse.SUPPRESS)
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.database is None:
+        args.database = "postgresql" if args.processes == 2 else "sqlite"
+    if args.processes == 2 and args.database != "postgresql":
+        parser.error("--processes 2 runs on PostgreSQL: two processes share one database")
+    return args
 
 
 def _run(coroutine: Any) -> Any:
@@ -1089,8 +1388,17 @@ if __name__ == "__main__":
         sizes = [100, 1000, 5000]
     samples = args.samples or (200 if args.quick else 1000)
     compression_n = (500 if args.quick else 1000) if args.compression_n is None else args.compression_n
+    deployment = Deployment(
+        processes=args.processes,
+        database=args.database,
+        admin_dsn=args.postgres,
+        redis_url=args.redis if args.processes == 2 else None,
+    )
     try:
-        report = _run(main(sizes, compression_n, samples, args.tickets, args.seed))
+        report = _run(main(sizes, compression_n, samples, args.tickets, args.seed, deployment))
+    except Unavailable as exc:
+        print(exc, file=sys.stderr)
+        raise SystemExit(2)
     except (KeyboardInterrupt, asyncio.CancelledError):
         _kill_children()
         print("interrupted", file=sys.stderr)
