@@ -11,7 +11,8 @@ from meetsvc.api.requests import read_model, read_query
 from meetsvc.api.views import meeting_out, organisation_out, participant_fields, participant_out, staff_out
 from meetsvc.booking import UNSET, IssuedInvitation, MeetingChanges, NewMeeting, NewParticipant, ParticipantChanges
 from meetsvc.domain.errors import NotFound
-from meetsvc.state import BOOKING, DIRECTORY, SETTINGS
+from meetsvc.notify.status import DeliveryLine, deliveries_by_participant
+from meetsvc.state import BOOKING, DIRECTORY, ENGINE, SETTINGS
 
 
 def json_response(model: BaseModel, status: int = 200) -> web.Response:
@@ -32,9 +33,18 @@ def _given(model: BaseModel, name: str) -> object:
     return getattr(model, name) if name in model.model_fields_set else UNSET
 
 
-def _invited(request: web.Request, issued: IssuedInvitation) -> schemas.ParticipantInvited:
+async def _deliveries(request: web.Request, meeting_id: str) -> dict[str, list[DeliveryLine]]:
+    """The meeting's messages by participant; call it only after the booking call that checked
+    the caller may see the meeting."""
+    async with request.app[ENGINE].connect() as connection:
+        return await deliveries_by_participant(connection, meeting_id)
+
+
+async def _invited(request: web.Request, issued: IssuedInvitation) -> schemas.ParticipantInvited:
     base = request.app[SETTINGS].server.base_url
-    return schemas.ParticipantInvited(**participant_fields(issued.participant), invitation_url=f"{base}/j/{issued.token}")
+    participant = issued.participant
+    deliveries = (await _deliveries(request, participant.meeting_id)).get(participant.id, [])
+    return schemas.ParticipantInvited(**participant_fields(participant, deliveries), invitation_url=f"{base}/j/{issued.token}")
 
 
 # Organisations and staff --------------------------------------------------------------------------
@@ -160,15 +170,17 @@ async def add_participant(request: web.Request) -> web.Response:
             personal_number=body.personal_number,
         ),
     )
-    response = json_response(_invited(request, issued), status=201)
+    response = json_response(await _invited(request, issued), status=201)
     response.headers["Location"] = f"/api/v1/meetings/{meeting_id}/participants/{issued.participant.id}"
     return response
 
 
 async def list_participants(request: web.Request) -> web.Response:
     caller = await api_caller(request)
-    found = await request.app[BOOKING].list_participants(caller, _path_id(request, "meeting_id"))
-    return json_response(schemas.ParticipantList(items=[participant_out(p) for p in found]))
+    meeting_id = _path_id(request, "meeting_id")
+    found = await request.app[BOOKING].list_participants(caller, meeting_id)
+    deliveries = await _deliveries(request, meeting_id)
+    return json_response(schemas.ParticipantList(items=[participant_out(p, deliveries) for p in found]))
 
 
 async def get_participant(request: web.Request) -> web.Response:
@@ -176,7 +188,7 @@ async def get_participant(request: web.Request) -> web.Response:
     participant = await request.app[BOOKING].get_participant(
         caller, _path_id(request, "meeting_id"), _path_id(request, "participant_id")
     )
-    return json_response(participant_out(participant))
+    return json_response(participant_out(participant, await _deliveries(request, participant.meeting_id)))
 
 
 async def update_participant(request: web.Request) -> web.Response:
@@ -185,7 +197,7 @@ async def update_participant(request: web.Request) -> web.Response:
     body = await read_model(request, schemas.ParticipantUpdate)
     changes = ParticipantChanges(**{name: _given(body, name) for name in ParticipantChanges.__dataclass_fields__})
     participant = await request.app[BOOKING].update_participant(caller, meeting_id, participant_id, changes)
-    return json_response(participant_out(participant))
+    return json_response(participant_out(participant, await _deliveries(request, participant.meeting_id)))
 
 
 async def remove_participant(request: web.Request) -> web.Response:
@@ -201,7 +213,7 @@ async def reissue_invitation(request: web.Request) -> web.Response:
     issued = await request.app[BOOKING].reissue_invitation(
         caller, _path_id(request, "meeting_id"), _path_id(request, "participant_id")
     )
-    return json_response(_invited(request, issued), status=201)
+    return json_response(await _invited(request, issued), status=201)
 
 
 async def revoke_invitation(request: web.Request) -> web.Response:
@@ -209,4 +221,4 @@ async def revoke_invitation(request: web.Request) -> web.Response:
     participant = await request.app[BOOKING].revoke_invitation(
         caller, _path_id(request, "meeting_id"), _path_id(request, "participant_id")
     )
-    return json_response(participant_out(participant))
+    return json_response(participant_out(participant, await _deliveries(request, participant.meeting_id)))

@@ -8,7 +8,7 @@ a case-management system with a typo in a field name must hear about it, not los
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -140,6 +140,17 @@ class InvitationOut(ResponseModel):
     opened_at: datetime | None
 
 
+class DeliveryOut(ResponseModel):
+    channel: Literal["email", "sms"]
+    kind: Literal["invitation", "update", "cancellation", "reminder"] = Field(description="The newest message on this channel.")
+    state: Literal["pending", "retrying", "sending", "sent", "failed"] = Field(
+        description="sent: the mail server or SMS gateway accepted it (neither says whether it reached the person); "
+        "failed: the last try was refused or no try is left."
+    )
+    at: datetime | None = Field(description="sent: when; retrying: the next try; otherwise when it was recorded.")
+    reason: str | None = Field(description="The last failure, as the server or gateway gave it.")
+
+
 class ParticipantOut(ResponseModel):
     id: str
     meeting_id: str
@@ -153,6 +164,9 @@ class ParticipantOut(ResponseModel):
     state: ParticipantState
     invitation: InvitationOut | None
     identified_at: datetime | None = Field(description="When the participant last identified with eID, if ever.")
+    deliveries: list[DeliveryOut] = Field(
+        description="Where the participant's newest message on each channel stands: whom to phone. No content, no link."
+    )
     created_at: datetime
     updated_at: datetime
 

@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 
 from meetsvc.api import schemas
 from meetsvc.domain.model import Meeting, Organisation, Participant, StaffMember
+from meetsvc.notify.status import DeliveryLine
 
 
 def meeting_out(meeting: Meeting) -> schemas.MeetingOut:
@@ -28,7 +29,7 @@ def meeting_out(meeting: Meeting) -> schemas.MeetingOut:
     )
 
 
-def participant_fields(participant: Participant) -> dict:  # type: ignore[type-arg]
+def participant_fields(participant: Participant, deliveries: list[DeliveryLine]) -> dict:  # type: ignore[type-arg]
     invitation = participant.invitation
     return dict(
         id=participant.id,
@@ -47,13 +48,18 @@ def participant_fields(participant: Participant) -> dict:  # type: ignore[type-a
             else None
         ),
         identified_at=participant.identified_at,
+        deliveries=[
+            schemas.DeliveryOut(channel=d.channel, kind=d.kind, state=d.state, at=d.at, reason=d.reason)  # type: ignore[arg-type]
+            for d in deliveries
+        ],
         created_at=participant.created_at,
         updated_at=participant.updated_at,
     )
 
 
-def participant_out(participant: Participant) -> schemas.ParticipantOut:
-    return schemas.ParticipantOut(**participant_fields(participant))
+def participant_out(participant: Participant, deliveries: dict[str, list[DeliveryLine]]) -> schemas.ParticipantOut:
+    """``deliveries``: the meeting's, by participant (:func:`meetsvc.notify.status.deliveries_by_participant`)."""
+    return schemas.ParticipantOut(**participant_fields(participant, deliveries.get(participant.id, [])))
 
 
 def staff_out(member: StaffMember) -> schemas.StaffOut:

@@ -1,15 +1,13 @@
 """What the pages show of the outbox: per participant, where their messages stand (the
 organiser's view), and, in development only, the messages themselves (the outbox page).
 
-The organiser sees kind, channel, status, time and a failure's reason — never a message's text
-or link. "Sent" means the mail server or SMS gateway accepted the message; whether it reached
-the phone or inbox is not something either tells us.
+The organiser sees kind, channel, status, time and a failure's reason
+(:mod:`meetsvc.notify.status`) — never a message's text or link.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -18,51 +16,16 @@ from markupsafe import Markup, escape
 
 from meetsvc.domain.model import Language
 from meetsvc.notify import outbox
-from meetsvc.notify.model import MessageStatus
-from meetsvc.notify.outbox import DeliveryRecord
+from meetsvc.notify.status import DeliveryLine, deliveries_by_participant
 from meetsvc.state import ENGINE, SETTINGS
 from meetsvc.web.i18n import request_language
 from meetsvc.web.pages import error_page, render
 
 
-@dataclass(frozen=True, slots=True)
-class DeliveryLine:
-    channel: str
-    kind: str
-    state: str
-    at: datetime | None
-    reason: str | None
-
-
-def _state(record: DeliveryRecord) -> str:
-    if record.status is MessageStatus.PENDING and record.attempts > 0:
-        return "retrying"
-    return record.status.value
-
-
-def latest_per_channel(records: list[DeliveryRecord]) -> dict[str, list[DeliveryLine]]:
-    """Each participant's newest message on each channel (superseded ones left out): what the
-    leader needs to decide whom to phone."""
-    latest: dict[tuple[str, str], DeliveryRecord] = {}
-    for record in records:  # oldest first
-        if record.status is MessageStatus.CANCELLED:
-            continue
-        latest[(record.participant_id, record.channel.value)] = record
-    lines: dict[str, list[DeliveryLine]] = {}
-    for (participant_id, channel), record in sorted(latest.items()):
-        at = record.sent_at if record.status is MessageStatus.SENT else (
-            record.next_attempt_at if _state(record) == "retrying" else record.created_at
-        )
-        lines.setdefault(participant_id, []).append(
-            DeliveryLine(channel, record.kind.value, _state(record), at, record.last_error)
-        )
-    return lines
-
-
 async def deliveries_of(request: web.Request, meeting_id: str) -> dict[str, list[DeliveryLine]]:
     """For a meeting the caller has already been allowed to see."""
     async with request.app[ENGINE].connect() as connection:
-        return latest_per_channel(await outbox.delivery_records(connection, meeting_id))
+        return await deliveries_by_participant(connection, meeting_id)
 
 
 def local_clock(moment: datetime | None, zone: str, language: Language) -> str:

@@ -198,3 +198,45 @@ async def test_a_revoked_link_cancels_messages_still_waiting(api: Api, mail_serv
         (row,) = (await connection.execute(select(outbox_messages))).all()
     assert (row.status, row.body) == ("cancelled", None)
     assert mail_server.received == []
+
+
+async def test_the_api_says_where_each_participants_messages_stand_and_nothing_they_say(
+    api: Api, mail_server: MailServer
+):
+    """An integrating system sees what the organiser page shows: per channel, the newest
+    message, its state and a failure's reason, never its text or link."""
+    mail_server.handler.rcpt_replies[:] = ["550 5.1.1 Mailbox unavailable"]  # the first address, Lena's
+    meeting = await api.create_meeting(title=TITLE, care_area="vald_i_nara_relationer")
+    lena = await api.add_participant(meeting["id"], display_name="Lena Prov", email="lena@example.se", role="guardian")
+    await deliveries_settled(api.service)
+    kim = await api.add_participant(meeting["id"], display_name="Kim Exempel", email="kim@example.se", mobile="+46701234567")
+    # Recorded with the participant; already on its way, perhaps.
+    assert [(d["channel"], d["kind"]) for d in kim["deliveries"]] == [("email", "invitation"), ("sms", "invitation")]
+    await deliveries_settled(api.service)
+
+    listed = (await api.get(f"/api/v1/meetings/{meeting['id']}/participants")).json["items"]
+    seen = {p["id"]: [(d["channel"], d["kind"], d["state"]) for d in p["deliveries"]] for p in listed}
+    assert seen == {
+        kim["id"]: [("email", "invitation", "sent"), ("sms", "invitation", "sent")],
+        lena["id"]: [("email", "invitation", "failed")],
+    }
+    one = (await api.get(f"/api/v1/meetings/{meeting['id']}/participants/{lena['id']}")).json
+    (failed,) = one["deliveries"]
+    assert "550" in failed["reason"] and failed["at"] is not None
+    sent_at = next(d["at"] for d in (await api.get(f"/api/v1/meetings/{meeting['id']}/participants/{kim['id']}")).json["deliveries"])
+    assert sent_at is not None
+
+    # A move, a minute later, supersedes the invitations: the newest message per channel is the update.
+    api.service.clock.advance(minutes=1)
+    moved = local_time(api.service.clock(), days=8, hour=13)
+    answer = await api.post(
+        f"/api/v1/meetings/{meeting['id']}/reschedule",
+        json={"starts_at": rfc3339(moved), "ends_at": rfc3339(moved + timedelta(hours=1))},
+    )
+    assert answer.status == 200, answer
+    await deliveries_settled(api.service)
+    kim_now = (await api.get(f"/api/v1/meetings/{meeting['id']}/participants/{kim['id']}")).json
+    assert [(d["channel"], d["kind"], d["state"]) for d in kim_now["deliveries"]] == [("email", "update", "sent"), ("sms", "update", "sent")]
+    for answer in api.answers:
+        if answer.method == "GET":
+            assert "/j/" not in answer.text, "no link is ever shown again"

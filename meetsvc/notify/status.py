@@ -1,0 +1,61 @@
+"""Where each participant's messages stand: the view organisers act on, on their page and
+through the API.
+
+Per participant and channel only the newest message counts (an update supersedes the
+invitation it follows); cancelled messages are left out. "Sent" means the mail server or SMS
+gateway accepted the message: whether it reached the inbox or phone, neither tells us. No
+content and no address is part of this view.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from meetsvc.notify import outbox
+from meetsvc.notify.model import MessageStatus
+from meetsvc.notify.outbox import DeliveryRecord
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryLine:
+    channel: str
+    kind: str
+    #: pending, retrying, sending, sent or failed
+    state: str
+    #: sent: when; retrying: the next try; otherwise when the message was recorded
+    at: datetime | None
+    #: the last failure's reason, as the server or gateway gave it
+    reason: str | None
+
+
+def _state(record: DeliveryRecord) -> str:
+    if record.status is MessageStatus.PENDING and record.attempts > 0:
+        return "retrying"
+    return record.status.value
+
+
+def latest_per_channel(records: list[DeliveryRecord]) -> dict[str, list[DeliveryLine]]:
+    """Each participant's newest message on each channel: what the leader needs to decide whom
+    to phone."""
+    latest: dict[tuple[str, str], DeliveryRecord] = {}
+    for record in records:  # oldest first
+        if record.status is MessageStatus.CANCELLED:
+            continue
+        latest[(record.participant_id, record.channel.value)] = record
+    lines: dict[str, list[DeliveryLine]] = {}
+    for (participant_id, channel), record in sorted(latest.items()):
+        at = record.sent_at if record.status is MessageStatus.SENT else (
+            record.next_attempt_at if _state(record) == "retrying" else record.created_at
+        )
+        lines.setdefault(participant_id, []).append(
+            DeliveryLine(channel, record.kind.value, _state(record), at, record.last_error)
+        )
+    return lines
+
+
+async def deliveries_by_participant(connection: AsyncConnection, meeting_id: str) -> dict[str, list[DeliveryLine]]:
+    """For a meeting the caller has already been allowed to see."""
+    return latest_per_channel(await outbox.delivery_records(connection, meeting_id))
