@@ -17,6 +17,7 @@ import pytest_asyncio
 
 from meetsvc.directory import Directory
 from meetsvc.domain.model import Organisation, OrganisationKind
+from tests.notify.mailserver import MailServer
 from tests.support.databases import PostgresTemplate, SqliteTemplate, postgres_available
 from tests.support.service import Clock, RunningService, make_settings, start_service
 
@@ -107,3 +108,11 @@ async def world(service: RunningService) -> World:
         member = await directory.add_staff_member(caller, display_name=f"Ledare {organisation.name}")
         hosts[organisation.id] = member.id
     return World(service, municipality, region, other, keys, hosts)
+
+
+@pytest_asyncio.fixture
+async def mail_server() -> AsyncIterator[MailServer]:
+    """A real SMTP server (aiosmtpd) on loopback that keeps what it receives."""
+    server = await MailServer().start()
+    yield server
+    await server.close()

@@ -61,13 +61,6 @@ def notices(builder: MessageBuilder, clock: Clock) -> Notices:
     return Notices(builder, clock=clock)
 
 
-@pytest_asyncio.fixture
-async def mail_server() -> AsyncIterator[MailServer]:
-    server = await MailServer().start()
-    yield server
-    await server.close()
-
-
 @pytest.fixture
 def email_channel(mail_server: MailServer) -> EmailChannel:
     config = SmtpConfig(host="127.0.0.1", port=mail_server.port, security="none", timeout_seconds=5)

@@ -101,6 +101,14 @@ class MailServer:
             options.update(authenticator=self._authenticate, auth_required=True)
         return SMTP(self.handler, **options)
 
+    def notify_settings(self, *, sms: str = "off", from_address: str = "no-reply@sip-mote.example.se", **delivery: Any) -> dict[str, Any]:
+        """A service's ``[notify]`` sending e-mail here, plainly, with quick deliveries."""
+        return {
+            "email": "smtp", "sms": sms, "from_address": from_address,
+            "smtp": {"host": "127.0.0.1", "port": self.port, "security": "none", "timeout_seconds": 5},
+            "delivery": {"poll_seconds": 0.2, "send_timeout_seconds": 5, "lease_seconds": 30, **delivery},
+        }
+
     async def start(self) -> "MailServer":
         self._server = await asyncio.get_running_loop().create_server(self._protocol, "127.0.0.1", 0)
         self.port = self._server.sockets[0].getsockname()[1]

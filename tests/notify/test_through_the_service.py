@@ -36,11 +36,7 @@ KIM_NUMBER = TestNumber.make("20100314")
 async def api(database_url: str, keys_dir: Path, clock: Clock, mail_server: MailServer) -> AsyncIterator[Api]:
     settings = make_settings(
         database_url, keys_dir,
-        notify={
-            "email": "smtp", "sms": "outbox", "from_address": FROM,
-            "smtp": {"host": "127.0.0.1", "port": mail_server.port, "security": "none", "timeout_seconds": 5},
-            "delivery": {"poll_seconds": 0.2, "send_timeout_seconds": 5, "lease_seconds": 30, "first_retry_seconds": 60},
-        },
+        notify=mail_server.notify_settings(sms="outbox", from_address=FROM, first_retry_seconds=60),
     )
     service = await start_service(settings, clock)
     try:

@@ -57,13 +57,6 @@ KILL_AT = 10.5
 SUBJECTS = {"Inbjudan:": "invitation", "Påminnelse:": "reminder"}
 
 
-@pytest_asyncio.fixture
-async def mail_server() -> AsyncIterator[MailServer]:
-    server = await MailServer().start()
-    yield server
-    await server.close()
-
-
 def schedule_config(shared: Shared, port: int, public_url: str, mail_server: MailServer) -> dict:  # type: ignore[type-arg]
     return shared.config(
         port, public_url,

@@ -9,7 +9,6 @@ import pytest_asyncio
 
 from meetsvc.schedule.runner import Schedule
 from meetsvc.state import SCHEDULE
-from tests.notify.mailserver import MailServer
 from tests.support.service import Clock, RunningService, make_settings, start_service
 
 
@@ -30,10 +29,3 @@ async def schedule(service: RunningService) -> Schedule:
     schedule = service.app[SCHEDULE]
     await schedule.leading.wait()
     return schedule
-
-
-@pytest_asyncio.fixture
-async def mail_server() -> AsyncIterator[MailServer]:
-    server = await MailServer().start()
-    yield server
-    await server.close()

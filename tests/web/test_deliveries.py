@@ -20,23 +20,12 @@ from tests.support.service import Clock, RunningService, make_settings, start_se
 
 
 @pytest_asyncio.fixture
-async def mail_server() -> AsyncIterator[MailServer]:
-    server = await MailServer().start()
-    yield server
-    await server.close()
-
-
-@pytest_asyncio.fixture
 async def service(
     sqlite_template: SqliteTemplate, keys_dir: Path, clock: Clock, mail_server: MailServer
 ) -> AsyncIterator[RunningService]:
     settings = make_settings(
         sqlite_template.clone(), keys_dir,
-        notify={
-            "email": "smtp", "sms": "outbox", "from_address": "no-reply@sip-mote.example.se",
-            "smtp": {"host": "127.0.0.1", "port": mail_server.port, "security": "none", "timeout_seconds": 5},
-            "delivery": {"poll_seconds": 0.2, "send_timeout_seconds": 5, "lease_seconds": 30},
-        },
+        notify=mail_server.notify_settings(sms="outbox"),
     )
     running = await start_service(settings, clock)
     yield running
