@@ -64,7 +64,7 @@ from meetsvc.video.registry import create_backend
 from meetsvc.realtime.fanout import watch_fanout
 from meetsvc.realtime.server import Courier, create_server
 from meetsvc.realtime.tickets import LobbyTickets
-from meetsvc.signing import load_signing_keys
+from meetsvc.signing import KeyRing
 from meetsvc.waiting_room import WaitingRoom
 from meetsvc.web.i18n import load_catalogues
 from meetsvc.web.pages import preload_templates
@@ -108,7 +108,7 @@ def _storage(clock: Clock) -> Callable[[web.Application], AsyncIterator[None]]:
         app[SESSIONS] = sessions
         app[INVITATIONS] = Invitations(engine, audit, sessions, clock)
         signing = await asyncio.to_thread(
-            load_signing_keys, settings.security.keys_dir / "signing", create_missing=settings.security.create_missing_keys
+            KeyRing.load, settings.security.keys_dir / "signing", create_missing=settings.security.create_missing_keys
         )
         app[TICKETS] = LobbyTickets(
             signing, issuer=settings.server.base_url, lifetime=timedelta(minutes=settings.waiting_room.ticket_minutes)

@@ -4,6 +4,10 @@ Keys are Ed25519 (JWS ``EdDSA``) files in ``<keys_dir>/signing/<kid>.pem``. The 
 signs; every key still in the folder verifies, so rotating (``meetsvc keys rotate``) logs nobody
 out and voids no ticket already issued. The public keys are published as a JWKS.
 
+A running process reads the folder again when a token names a key it has not read
+(:class:`KeyRing`), at most every few seconds: after a rotation, a process that has not been
+restarted yet accepts what a restarted one signs, and signs with the new key from then on.
+
 Verification pins the algorithm to EdDSA, finds the key by ``kid`` only among our own, and
 requires ``exp``, ``nbf``, ``iat``, ``aud``, ``iss`` and ``sub``: an ``alg: none`` token, an
 HMAC token signed with a public key, a token for another audience or an expired one is refused.
@@ -12,12 +16,14 @@ HMAC token signed with a public key, a token for another audience or an expired 
 from __future__ import annotations
 
 import base64
+import logging
 import os
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import jwt
 from cryptography.hazmat.primitives import serialization
@@ -27,8 +33,15 @@ ALGORITHM = "EdDSA"
 REQUIRED_CLAIMS = ["exp", "nbf", "iat", "aud", "iss", "sub"]
 
 
+log = logging.getLogger(__name__)
+
+
 class InvalidToken(Exception):
     """The token is not one we issued for this purpose, or it is no longer valid."""
+
+
+class UnknownKey(InvalidToken):
+    """The token names a key that is not among ours (not yet read, or never ours)."""
 
 
 @dataclass(frozen=True)
@@ -45,7 +58,10 @@ class SigningKey:
 
 
 def _new_kid(now: datetime) -> str:
-    return f"{now:%Y%m%d%H%M%S}-{secrets.token_hex(4)}"
+    """Sorts by creation time, so the newest key signs; to the microsecond, so that two keys made
+    in one second still sort in the order they were made (a key id of the older, whole-second
+    form sorts before any of this form made in the same second)."""
+    return f"{now:%Y%m%d%H%M%S%f}-{secrets.token_hex(4)}"
 
 
 def create_key(folder: Path, now: datetime | None = None) -> SigningKey:
@@ -98,7 +114,7 @@ class KeySet:
             raise InvalidToken("wrong algorithm")
         key = next((k for k in self.keys if k.kid == header.get("kid")), None)
         if key is None:
-            raise InvalidToken("unknown key")
+            raise UnknownKey("unknown key")
         try:
             claims = jwt.decode(
                 token,
@@ -133,3 +149,70 @@ class KeySet:
                 for key in self.keys
             ]
         }
+
+
+class KeyRing:
+    """The signing keys of one folder as a running process holds them, read again when a token
+    names a key not read yet.
+
+    ``meetsvc keys rotate`` writes a new key file; processes restarted after it sign with the new
+    key, and one not restarted yet would refuse those tokens until its own restart. Instead,
+    a token with an unknown ``kid`` makes it read the folder again — at most once every
+    ``reread_seconds``, so tokens with made-up key ids cost a forger nothing and us one small
+    read now and then — and from then on it verifies and signs with what it found. The read is a
+    few small files, done where verification happens (on the event loop): cheaper than a thread
+    hand-off for something this rare.
+    """
+
+    def __init__(
+        self, folder: Path, keys: "KeySet", *, reread_seconds: float = 10.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._folder = folder
+        self._set = keys
+        self._reread_seconds = reread_seconds
+        self._clock = clock
+        self._read_at = float("-inf")  # the first unknown key may always look
+
+    @classmethod
+    def load(cls, folder: Path, *, create_missing: bool, **options: Any) -> "KeyRing":
+        """Read the folder (file I/O: call it off the event loop)."""
+        return cls(folder, load_signing_keys(folder, create_missing=create_missing), **options)
+
+    @property
+    def keys(self) -> tuple[SigningKey, ...]:
+        return self._set.keys
+
+    @property
+    def active(self) -> SigningKey:
+        return self._set.active
+
+    def sign(self, claims: dict[str, Any]) -> str:
+        return self._set.sign(claims)
+
+    def verify(self, token: str, *, audience: str, issuer: str, now: datetime, leeway: float = 5.0) -> dict[str, Any]:
+        try:
+            return self._set.verify(token, audience=audience, issuer=issuer, now=now, leeway=leeway)
+        except UnknownKey:
+            if not self._reread():
+                raise
+        return self._set.verify(token, audience=audience, issuer=issuer, now=now, leeway=leeway)
+
+    def jwks(self) -> dict[str, Any]:
+        return self._set.jwks()
+
+    def _reread(self) -> bool:
+        """Whether reading the folder again found keys not held before."""
+        now = self._clock()
+        if now - self._read_at < self._reread_seconds:
+            return False
+        self._read_at = now
+        try:
+            fresh = load_signing_keys(self._folder, create_missing=False)
+        except (OSError, ValueError) as exc:
+            log.warning("signing keys could not be read again: %s", type(exc).__name__)
+            return False
+        if {k.kid for k in fresh.keys} <= {k.kid for k in self._set.keys}:
+            return False
+        log.info("signing keys read again: %d keys, %s signs", len(fresh.keys), fresh.active.kid)
+        self._set = fresh
+        return True
