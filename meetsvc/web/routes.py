@@ -24,12 +24,17 @@ async def start_page(request: web.Request) -> web.Response:
 # Installed from the npm registry at set-up (make run / make test), never committed.
 NODE_MODULES = Path(__file__).resolve().parents[2] / "node_modules"
 SOCKETIO_CLIENT = NODE_MODULES / "socket.io-client" / "dist" / "socket.io.min.js"
+#: Draws the identification page's QR code in the browser from the string the server sends.
+QR_GENERATOR = NODE_MODULES / "qrcode-generator" / "dist" / "qrcode.js"
 
 
-async def vendor_socketio(request: web.Request) -> web.StreamResponse:
-    if not SOCKETIO_CLIENT.exists():
-        raise web.HTTPNotFound()
-    return web.FileResponse(SOCKETIO_CLIENT, headers={"Cache-Control": "max-age=86400", "Content-Type": "text/javascript"})
+def _vendor(path: Path):  # type: ignore[no-untyped-def]
+    async def serve(request: web.Request) -> web.StreamResponse:
+        if not path.exists():
+            raise web.HTTPNotFound()
+        return web.FileResponse(path, headers={"Cache-Control": "max-age=86400", "Content-Type": "text/javascript"})
+
+    return serve
 
 
 VIDEO_TEXT_KEYS = ("video.mute", "video.unmute", "video.camera_off", "video.camera_on", "video.left", "video.revoked", "video.no_media")
@@ -67,6 +72,7 @@ def add_page_routes(app: web.Application) -> None:
     app.router.add_post("/staff/meetings/{meeting_id}/edit", organise.edit_meeting, name="meeting-edit")
     app.router.add_get("/video/{room}", video_page, name="video")
     app.router.add_get("/dev/outbox", deliveries.outbox_page, name="dev-outbox")
-    app.router.add_get("/static/vendor/socket.io.min.js", vendor_socketio, name="vendor-socketio")
+    app.router.add_get("/static/vendor/socket.io.min.js", _vendor(SOCKETIO_CLIENT), name="vendor-socketio")
+    app.router.add_get("/static/vendor/qrcode.js", _vendor(QR_GENERATOR), name="vendor-qrcode")
     app.router.add_get("/.well-known/jwks.json", lobby.jwks, name="jwks")
     app.router.add_static("/static", STATIC, name="static", append_version=False)

@@ -6,6 +6,7 @@ CI, where its absence fails the run. Screenshots are kept in test-artifacts/scre
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -16,6 +17,8 @@ from typing import Any, AsyncIterator, Awaitable, Callable, Iterable
 import aiohttp
 import pytest
 import pytest_asyncio
+import zxingcpp
+from PIL import Image
 
 from meetsvc.state import EID
 from tests.support.databases import SqliteTemplate
@@ -83,12 +86,19 @@ def screenshots(request: pytest.FixtureRequest) -> Path:
     return folder
 
 
+async def qr_on_screen(page) -> str:  # type: ignore[no-untyped-def]
+    """What a phone's camera reads off the page: the QR code as the browser shows it, decoded."""
+    shot = await page.locator("img#qr").screenshot()
+    found = zxingcpp.read_barcodes(Image.open(io.BytesIO(shot)), formats=zxingcpp.BarcodeFormat.QRCode)
+    assert len(found) == 1, f"the page shows {len(found)} readable QR codes"
+    return found[0].text
+
+
 async def approve_in_simulator(world, page, personal_number: str) -> None:  # type: ignore[no-untyped-def]
-    """The 'phone': read the QR string the page is showing and approve it as a test person."""
-    status = await (await page.request.get(world.service.base_url + "/identify/status")).json()
+    """The 'phone': scan the QR code on the page and approve it as a test person."""
     app_url = world.service.app[EID].simulator_app_url
     async with aiohttp.ClientSession() as phone:
-        async with phone.post(f"{app_url}sim/scan", json={"qrData": status["qr_data"]}) as response:
+        async with phone.post(f"{app_url}sim/scan", json={"qrData": await qr_on_screen(page)}) as response:
             assert response.status == 200, await response.text()
             order_ref = (await response.json())["orderRef"]
         async with phone.post(f"{app_url}sim/orders/{order_ref}/complete", json={"personalNumber": personal_number}) as response:
