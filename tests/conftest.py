@@ -18,6 +18,7 @@ import pytest_asyncio
 from meetsvc.directory import Directory
 from meetsvc.domain.model import Organisation, OrganisationKind
 from tests.notify.mailserver import MailServer
+from tests.scale.faults import PostgresCut
 from tests.support.databases import PostgresTemplate, SqliteTemplate, postgres_available
 from tests.support.service import Clock, RunningService, make_settings, start_service
 
@@ -116,3 +117,13 @@ async def mail_server() -> AsyncIterator[MailServer]:
     server = await MailServer().start()
     yield server
     await server.close()
+
+
+@pytest_asyncio.fixture
+async def postgres_cut() -> AsyncIterator[PostgresCut]:
+    """A TCP proxy in front of PostgreSQL that a test can cut and restore (the server itself,
+    shared by every test, is never touched)."""
+    cut = PostgresCut()
+    await cut.start()
+    yield cut
+    await cut.close()

@@ -33,18 +33,10 @@ LOCALES = Path(__file__).resolve().parents[1] / "meetsvc" / "web" / "locales"
 
 
 @pytest_asyncio.fixture
-async def proxy() -> AsyncIterator[PostgresCut]:
-    cut = PostgresCut()
-    await cut.start()
-    yield cut
-    await cut.close()
-
-
-@pytest_asyncio.fixture
-async def service(postgres_template: PostgresTemplate, proxy: PostgresCut, keys_dir: Path, clock: Clock) -> AsyncIterator[RunningService]:
+async def service(postgres_template: PostgresTemplate, postgres_cut: PostgresCut, keys_dir: Path, clock: Clock) -> AsyncIterator[RunningService]:
     """The service on a fresh PostgreSQL database, through the proxy (``world`` is built on it)."""
     url = await postgres_template.clone()
-    running = await start_service(make_settings(proxy.url_for(url), keys_dir), clock)
+    running = await start_service(make_settings(postgres_cut.url_for(url), keys_dir), clock)
     yield running
     await running.close()
     await postgres_template.drop(url.rsplit("/", 1)[1])
@@ -68,11 +60,11 @@ def assert_unavailable(status: int, headers: Any, body: str) -> dict[str, Any]:
     return problem
 
 
-async def test_the_api_answers_503_problem_json_and_the_next_request_after_recovery_succeeds(world: World, proxy: PostgresCut) -> None:
+async def test_the_api_answers_503_problem_json_and_the_next_request_after_recovery_succeeds(world: World, postgres_cut: PostgresCut) -> None:
     service, auth = world.service, world.auth(world.municipality)
     meeting = await book(world)
     path = f"/api/v1/meetings/{meeting['id']}"
-    await proxy.cut()
+    await postgres_cut.cut()
     assert_unavailable(*await answer(service, "GET", path, headers=auth))
     new_participant = {"role": "guardian", "display_name": "Ny Person", "email": "ny@example.se"}
     assert_unavailable(*await answer(service, "POST", f"{path}/participants", json=new_participant, headers=auth))
@@ -86,7 +78,7 @@ async def test_the_api_answers_503_problem_json_and_the_next_request_after_recov
         declared = operations[documented_path][method]["responses"]["503"]
         assert "application/problem+json" in declared["content"] and "Retry-After" in declared["headers"]
 
-    await proxy.restore()
+    await postgres_cut.restore()
     # The pool's connections were all cut; each is pinged and replaced, so no request fails.
     status, _, body = await answer(service, "GET", path, headers=auth)
     assert status == 200, body
@@ -95,9 +87,9 @@ async def test_the_api_answers_503_problem_json_and_the_next_request_after_recov
 
 
 @pytest.mark.parametrize("language", ["sv", "en"])
-async def test_a_page_answers_a_readable_503_in_the_persons_language(world: World, proxy: PostgresCut, language: str) -> None:
+async def test_a_page_answers_a_readable_503_in_the_persons_language(world: World, postgres_cut: PostgresCut, language: str) -> None:
     texts = json.loads((LOCALES / f"{language}.json").read_text(encoding="utf-8"))
-    await proxy.cut()
+    await postgres_cut.cut()
     status, headers, body = await answer(
         world.service, "GET", "/j/" + "x" * 43, headers={"Accept": "text/html", "Cookie": f"meetsvc_lang={language}"}
     )
@@ -111,24 +103,24 @@ async def test_a_page_answers_a_readable_503_in_the_persons_language(world: Worl
     assert "Traceback" not in body
 
 
-async def test_readiness_names_the_database_and_liveness_stays_up(world: World, proxy: PostgresCut) -> None:
-    await proxy.cut()
+async def test_readiness_names_the_database_and_liveness_stays_up(world: World, postgres_cut: PostgresCut) -> None:
+    await postgres_cut.cut()
     status, _, body = await answer(world.service, "GET", "/readyz")
     assert status == 503
     assert json.loads(body) == {"status": "unavailable", "database": "DatabaseUnreachable"}
     status, _, body = await answer(world.service, "GET", "/healthz")
     assert status == 200 and json.loads(body) == {"status": "ok"}
-    await proxy.restore()
+    await postgres_cut.restore()
     status, _, body = await answer(world.service, "GET", "/readyz")
     assert status == 200 and json.loads(body) == {"status": "ok", "database": "ok"}
 
 
-async def test_a_host_gets_an_unavailable_answer_and_the_retry_succeeds(world: World, proxy: PostgresCut) -> None:
+async def test_a_host_gets_an_unavailable_answer_and_the_retry_succeeds(world: World, postgres_cut: PostgresCut) -> None:
     meeting = await book(world)
     cookie = await host_cookie(world, world.hosts[world.municipality.id])
     host = await host_socket(world, cookie, meeting["id"])
     try:
-        await proxy.cut()
+        await postgres_cut.cut()
         answered = await host.call("list")
         assert answered["ok"] is False and answered["error"] == "unavailable" and answered["detail"], answered
         assert host.client.connected, "the console's socket stays up while the database is away"
@@ -144,7 +136,7 @@ async def test_a_host_gets_an_unavailable_answer_and_the_retry_succeeds(world: W
         await refused.disconnect()
         assert reasons == [{"message": "unavailable"}]
 
-        await proxy.restore()
+        await postgres_cut.restore()
         answered = await host.call("list")
         assert answered["ok"] is True, answered
     finally:
@@ -154,7 +146,7 @@ async def test_a_host_gets_an_unavailable_answer_and_the_retry_succeeds(world: W
     assert re.search(r'meetsvc_dependency_failures_total\{dependency="database",seen_by="socket"\} [1-9]', metrics)
 
 
-async def test_video_signalling_answers_unavailable_while_the_database_is_away(world: World, proxy: PostgresCut) -> None:
+async def test_video_signalling_answers_unavailable_while_the_database_is_away(world: World, postgres_cut: PostgresCut) -> None:
     meeting = await book(world)
     host = await host_socket(world, await host_cookie(world, world.hosts[world.municipality.id]), meeting["id"])
     credentials: list[dict[str, Any]] = []
@@ -166,7 +158,7 @@ async def test_video_signalling_answers_unavailable_while_the_database_is_away(w
         await video.connect(world.service.base_url, namespaces=["/video"], auth={"token": token},
                             transports=["websocket"], wait_timeout=5)
         signal = {"to": "someone", "data": {"candidate": "x"}}
-        await proxy.cut()
+        await postgres_cut.cut()
         assert await video.call("signal", signal, namespace="/video", timeout=5) == {"ok": False, "error": "unavailable"}
         late = socketio.AsyncClient(reconnection=False)
         reasons: list[Any] = []
@@ -176,7 +168,7 @@ async def test_video_signalling_answers_unavailable_while_the_database_is_away(w
                                transports=["websocket"], wait_timeout=5)
         await late.disconnect()
         assert reasons == [{"message": "unavailable"}]
-        await proxy.restore()
+        await postgres_cut.restore()
         # The database answers again: the check runs, and finds no such peer.
         assert await video.call("signal", signal, namespace="/video", timeout=5) == {"ok": False, "error": "no-such-peer"}
     finally:

@@ -170,7 +170,7 @@ class PostgresCut:
                 writer.write(data)
                 await writer.drain()
         except (OSError, asyncio.IncompleteReadError):
-            pass
+            return  # one side closed or was cut: this direction of the pipe ends here
         finally:
             self._tasks.discard(task)
             with contextlib.suppress(OSError, RuntimeError):

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import re
 import time
 from dataclasses import replace
@@ -31,13 +30,11 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from meetsvc.state import AUDIT, SOCKETS
 from meetsvc.storage.tables import audit_log, participants
-from tests.conftest import World
+from tests.conftest import IN_CI, World
 from tests.scale.faults import REDIS_SERVER, PostgresCut, RedisServer
-from tests.support.databases import PostgresTemplate
 from tests.support.lobby import PERSONS, Socket, book, host_cookie, host_socket, identify, invite, participant_socket, ticket
 from tests.support.service import Clock, RunningService, make_settings, start_service
 
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 PROBLEM_FIELDS = {"type", "title", "status", "detail"}
 
 
@@ -60,25 +57,9 @@ async def redis_server(redis_binary: str, tmp_path: Path) -> AsyncIterator[Redis
 
 
 @pytest_asyncio.fixture
-async def database(postgres_template: PostgresTemplate) -> AsyncIterator[str]:
-    """A fresh PostgreSQL database (straight to the server, not through the proxy)."""
-    url = await postgres_template.clone()
-    yield url
-    await postgres_template.drop(url.rsplit("/", 1)[1])
-
-
-@pytest_asyncio.fixture
-async def proxy() -> AsyncIterator[PostgresCut]:
-    cut = PostgresCut()
-    await cut.start()
-    yield cut
-    await cut.close()
-
-
-@pytest_asyncio.fixture
-async def service(database: str, proxy: PostgresCut, redis_server: RedisServer, keys_dir: Path, clock: Clock) -> AsyncIterator[RunningService]:
+async def service(postgres_database: str, postgres_cut: PostgresCut, redis_server: RedisServer, keys_dir: Path, clock: Clock) -> AsyncIterator[RunningService]:
     """The host's process (``world`` is built on it)."""
-    settings = make_settings(proxy.url_for(database), keys_dir, realtime={"redis_url": redis_server.url})
+    settings = make_settings(postgres_cut.url_for(postgres_database), keys_dir, realtime={"redis_url": redis_server.url})
     running = await start_service(settings, clock)
     yield running
     await running.close()
@@ -191,7 +172,7 @@ def assert_unavailable_problem(response_status: int, headers: Any, body: dict[st
 
 @pytest.mark.timeout(60)
 async def test_redis_then_postgresql_go_away_during_a_meeting(
-    world: World, second: RunningService, redis_server: RedisServer, proxy: PostgresCut, database: str, log_records: Problems
+    world: World, second: RunningService, redis_server: RedisServer, postgres_cut: PostgresCut, postgres_database: str, log_records: Problems
 ) -> None:
     host_process, page_process = world.service, second
     on_pages = replace(world, service=page_process)  # the participants' requests go to the other process
@@ -270,7 +251,7 @@ async def test_redis_then_postgresql_go_away_during_a_meeting(
               f"{(time.monotonic() - started) * 1000:.0f} ms")
 
         # --- PostgreSQL goes away --------------------------------------------------------------
-        await proxy.cut()
+        await postgres_cut.cut()
         for process in (host_process, page_process):
             async with process.http.get(f"/api/v1/meetings/{meeting_id}", headers=api) as response:
                 text = await response.text()
@@ -299,7 +280,7 @@ async def test_redis_then_postgresql_go_away_during_a_meeting(
         assert await refusal(page_process, tickets[fourth]) == {"message": "unavailable"}
 
         # --- PostgreSQL comes back -------------------------------------------------------------
-        await proxy.restore()
+        await postgres_cut.restore()
         answer = await host.call("admit", {"participant_id": third})  # the same action, retried once
         assert answer == {"ok": True}, answer
         told_admitted.append(third)
@@ -312,7 +293,7 @@ async def test_redis_then_postgresql_go_away_during_a_meeting(
             assert response.status == 200
 
         # --- Nothing was lost ------------------------------------------------------------------
-        states, admitted, verification = await admissions(database, meeting_id, host_process.app[AUDIT])
+        states, admitted, verification = await admissions(postgres_database, meeting_id, host_process.app[AUDIT])
         assert verification.ok, verification
         assert admitted == told_admitted, "every admission a host was told about is audited, once"
         assert {p: states[p] for p in told_admitted} == {p: "admitted" for p in told_admitted}

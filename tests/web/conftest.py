@@ -4,16 +4,25 @@ tested on SQLite and PostgreSQL elsewhere)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import AsyncIterator
+from typing import Any, AsyncIterator
 
+import pytest
 import pytest_asyncio
 
 from tests.support.databases import SqliteTemplate
 from tests.support.service import Clock, RunningService, make_settings, start_service
 
 
+@pytest.fixture
+def service_overrides() -> dict[str, Any]:
+    """Settings a test module changes for its service (by defining this fixture itself)."""
+    return {}
+
+
 @pytest_asyncio.fixture
-async def service(sqlite_template: SqliteTemplate, keys_dir: Path, clock: Clock) -> AsyncIterator[RunningService]:
-    running = await start_service(make_settings(sqlite_template.clone(), keys_dir), clock)
+async def service(
+    sqlite_template: SqliteTemplate, keys_dir: Path, clock: Clock, service_overrides: dict[str, Any]
+) -> AsyncIterator[RunningService]:
+    running = await start_service(make_settings(sqlite_template.clone(), keys_dir, **service_overrides), clock)
     yield running
     await running.close()

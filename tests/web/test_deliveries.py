@@ -8,28 +8,19 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import AsyncIterator
+from typing import Any
 
-import pytest_asyncio
+import pytest
 
 from tests.api.helpers import deliveries_settled
 from tests.notify.mailserver import MailServer
-from tests.support.databases import SqliteTemplate
 from tests.support.lobby import book, host_cookie, invite
-from tests.support.service import Clock, RunningService, make_settings, start_service
+from tests.support.service import Clock, make_settings, start_service
 
 
-@pytest_asyncio.fixture
-async def service(
-    sqlite_template: SqliteTemplate, keys_dir: Path, clock: Clock, mail_server: MailServer
-) -> AsyncIterator[RunningService]:
-    settings = make_settings(
-        sqlite_template.clone(), keys_dir,
-        notify=mail_server.notify_settings(sms="outbox"),
-    )
-    running = await start_service(settings, clock)
-    yield running
-    await running.close()
+@pytest.fixture
+def service_overrides(mail_server: MailServer) -> dict[str, Any]:
+    return {"notify": mail_server.notify_settings(sms="outbox")}
 
 
 async def organise_page(world, meeting_id: str) -> str:  # type: ignore[no-untyped-def]

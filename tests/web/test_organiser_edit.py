@@ -9,33 +9,23 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
-from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
 import pytest_asyncio
 
 from tests.api.helpers import deliveries_settled
 from tests.notify.calendars import with_icalendar
 from tests.notify.mailserver import MailServer
-from tests.support.databases import SqliteTemplate
 from tests.support.lobby import book, csrf_of, host_cookie, invite
-from tests.support.service import Clock, RunningService, make_settings, start_service
 
 ZONE = ZoneInfo("Europe/Stockholm")
 
 
-@pytest_asyncio.fixture
-async def service(
-    sqlite_template: SqliteTemplate, keys_dir: Path, clock: Clock, mail_server: MailServer
-) -> AsyncIterator[RunningService]:
-    settings = make_settings(
-        sqlite_template.clone(), keys_dir,
-        notify=mail_server.notify_settings(sms="off"),
-    )
-    running = await start_service(settings, clock)
-    yield running
-    await running.close()
+@pytest.fixture
+def service_overrides(mail_server: MailServer) -> dict[str, Any]:
+    return {"notify": mail_server.notify_settings(sms="off")}
 
 
 class Organiser:
