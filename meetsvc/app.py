@@ -57,11 +57,11 @@ from meetsvc.state import (
     COURIER,
 )
 from meetsvc.handover import Handover
+from meetsvc.realtime.fanout import watch_fanout
 from meetsvc.realtime.namespaces import HostNamespace, ParticipantNamespace
 from meetsvc.realtime.video import VideoNamespace
 from meetsvc.video.builtin import AUDIENCE as VIDEO_AUDIENCE
 from meetsvc.video.registry import create_backend
-from meetsvc.realtime.fanout import watch_fanout
 from meetsvc.realtime.server import Courier, create_server
 from meetsvc.realtime.tickets import LobbyTickets
 from meetsvc.signing import KeyRing
