@@ -2,8 +2,8 @@
 
 For each N (100, 1,000, 5,000 by default) the benchmark seeds a fresh database (SQLite, or
 PostgreSQL with ``--database postgresql`` and ``--processes 2``) with meetings of six
-participants each (organisations, staff, meetings through :mod:`meetsvc.directory` and
-:mod:`meetsvc.booking`; participants, their browser sessions, a *completed* eID identification
+participants each (organisations, staff, meetings through :mod:`meetsvc.services.directory` and
+:mod:`meetsvc.services.booking`; participants, their browser sessions, a *completed* eID identification
 and the verified identity written straight into the tables of :mod:`meetsvc.storage.tables` —
 identifying 5,000 people through the BankID simulator would dominate the run). Meetings start
 ten minutes from now, so their waiting rooms are open.
@@ -13,7 +13,7 @@ development environment, the BankID simulator on port 0) and:
 
 1. gets one lobby ticket per participant over HTTP (``POST /lobby/ticket`` with the session
    cookie and ``X-CSRF-Token``, as the participant's page does) up to N=1,000, and above that
-   mints them with the service's own signing key (``meetsvc.signing`` + ``LobbyTickets``, the
+   mints them with the service's own signing key (``meetsvc.core.signing`` + ``LobbyTickets``, the
    server's base URL as issuer) to save half a minute; ``--tickets http|mint`` forces either,
    and the output says which;
 2. warms up (a few participants in two extra meetings are connected and admitted; not reported);
@@ -187,14 +187,14 @@ class World:
 async def seed(database_url: str, keys_dir: Path, n: int) -> World:
     """Organisations, staff and meetings through the service's operations; the N participants,
     their sessions and completed identifications in bulk through its tables."""
-    from meetsvc.audit import AuditLog
-    from meetsvc.booking import Booking, BookingLimits, NewMeeting
-    from meetsvc.directory import Directory
+    from meetsvc.services.audit import AuditLog
+    from meetsvc.services.booking import Booking, BookingLimits, NewMeeting
+    from meetsvc.services.directory import Directory
     from meetsvc.domain.callers import OrganisationCaller
     from meetsvc.domain.model import CareArea, Language, OrganisationKind
-    from meetsvc.keys import load_keys
-    from meetsvc.pii import PersonalNumberVault
-    from meetsvc.sessions import BrowserSessions, SessionKind
+    from meetsvc.core.secrets import load_keys
+    from meetsvc.core.pii import PersonalNumberVault
+    from meetsvc.services.sessions import BrowserSessions, SessionKind
     from meetsvc.storage.engine import create_engine
     from meetsvc.storage.migrate import upgrade
     from meetsvc.storage.tables import identifications, participant_identities, participants
@@ -381,7 +381,7 @@ async def check_redis(url: str) -> None:
 
 
 def service_has_redis_channel() -> bool:
-    from meetsvc.settings import RealtimeSettings
+    from meetsvc.config import RealtimeSettings
 
     return "redis_channel" in RealtimeSettings.model_fields
 
@@ -914,8 +914,8 @@ async def get_tickets(base_url: str, waiting: list[Waiting]) -> None:
 def mint_tickets(base_url: str, keys_dir: Path, meetings: list[Meeting]) -> None:
     """The same tickets, signed with the service's key and naming its base URL as issuer."""
     from meetsvc.realtime.tickets import LobbyTickets
-    from meetsvc.signing import load_signing_keys
-    from meetsvc.waiting_room import LobbyPass
+    from meetsvc.core.signing import load_signing_keys
+    from meetsvc.services.waiting_room import LobbyPass
 
     tickets = LobbyTickets(
         load_signing_keys(keys_dir / "signing", create_missing=False), issuer=base_url, lifetime=timedelta(minutes=180)

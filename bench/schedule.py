@@ -3,7 +3,7 @@ in memory, and whether the reminders that fall due in the run all go out, once.
 
 1. Seeds a fresh database (PostgreSQL when reachable, else SQLite; ``--database`` chooses) with
    ``--meetings`` meetings (10,000 by default) of six participants each, spread over the next
-   fourteen days, through :mod:`meetsvc.directory` and :mod:`meetsvc.booking` — the operations
+   fourteen days, through :mod:`meetsvc.services.directory` and :mod:`meetsvc.services.booking` — the operations
    behind the API, each in its own transaction with its audit entry. Booking here records no
    invitation messages (sending 60,000 invitations is not what is measured); the reminders are
    the schedule's own and are recorded when they fall due.
@@ -61,14 +61,14 @@ from sqlalchemy import select
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from meetsvc.audit import AuditLog  # noqa: E402
-from meetsvc.booking import Booking, BookingLimits, NewMeeting, NewParticipant  # noqa: E402
+from meetsvc.services.audit import AuditLog  # noqa: E402
+from meetsvc.services.booking import Booking, BookingLimits, NewMeeting, NewParticipant  # noqa: E402
 from meetsvc.domain.callers import OrganisationCaller  # noqa: E402
 from meetsvc.domain.model import CareArea, OrganisationKind, ParticipantRole  # noqa: E402
-from meetsvc.directory import Directory  # noqa: E402
-from meetsvc.keys import load_keys  # noqa: E402
-from meetsvc.links import JoinLinks  # noqa: E402
-from meetsvc.pii import PersonalNumberVault  # noqa: E402
+from meetsvc.services.directory import Directory  # noqa: E402
+from meetsvc.core.secrets import load_keys  # noqa: E402
+from meetsvc.services.links import JoinLinks  # noqa: E402
+from meetsvc.core.pii import PersonalNumberVault  # noqa: E402
 from meetsvc.storage.engine import create_engine  # noqa: E402
 from meetsvc.storage.migrate import upgrade  # noqa: E402
 from meetsvc.storage.tables import meetings as meetings_table  # noqa: E402

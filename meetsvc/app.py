@@ -12,29 +12,29 @@ from typing import AsyncIterator, Callable
 
 from aiohttp import web
 
-from meetsvc import health
-from meetsvc.api import routes
-from meetsvc.api.endpoints import ENDPOINTS
-from meetsvc.api.openapi import build_openapi
-from meetsvc.audit import AuditLog
-from meetsvc.booking import Booking, BookingLimits
-from meetsvc.directory import Clock, Directory, utc_now
-from meetsvc.keys import load_keys
-from meetsvc.links import JoinLinks
+from meetsvc.http import health
+from meetsvc.http.api import routes
+from meetsvc.http.api.endpoints import ENDPOINTS
+from meetsvc.http.api.openapi import build_openapi
+from meetsvc.services.audit import AuditLog
+from meetsvc.services.booking import Booking, BookingLimits
+from meetsvc.services.directory import Clock, Directory, utc_now
+from meetsvc.core.secrets import load_keys
+from meetsvc.services.links import JoinLinks
 from meetsvc.notify.runtime import NotifyRuntime, open_notify
 from meetsvc.schedule.events import Rules
 from meetsvc.schedule.leader import leadership_for
 from meetsvc.schedule.runner import Schedule, ScheduleCollector
 from meetsvc.schedule.work import Hooks, ScheduledWork
-from meetsvc.metrics import Metrics
-from meetsvc.middleware import observe, problems
-from meetsvc.pii import PersonalNumberVault
-from meetsvc.settings import Settings
-from meetsvc.eid import open_eid
-from meetsvc.identification import Identification, RateLimits
-from meetsvc.invitations import Invitations
-from meetsvc.sessions import BrowserSessions
-from meetsvc.state import (
+from meetsvc.core.metrics import Metrics
+from meetsvc.http.middleware import observe, problems
+from meetsvc.core.pii import PersonalNumberVault
+from meetsvc.config import Settings
+from meetsvc.services.eid import open_eid
+from meetsvc.services.identification import Identification, RateLimits
+from meetsvc.services.invitations import Invitations
+from meetsvc.services.sessions import BrowserSessions
+from meetsvc.http.appkeys import (
     AUDIT,
     BOOKING,
     DIRECTORY,
@@ -56,7 +56,7 @@ from meetsvc.state import (
     WAITING_ROOM,
     COURIER,
 )
-from meetsvc.handover import Handover
+from meetsvc.services.handover import Handover
 from meetsvc.realtime.fanout import watch_fanout
 from meetsvc.realtime.namespaces import HostNamespace, ParticipantNamespace
 from meetsvc.realtime.video import VideoNamespace
@@ -64,11 +64,11 @@ from meetsvc.video.builtin import AUDIENCE as VIDEO_AUDIENCE
 from meetsvc.video.registry import create_backend
 from meetsvc.realtime.server import Courier, create_server
 from meetsvc.realtime.tickets import LobbyTickets
-from meetsvc.signing import KeyRing
-from meetsvc.waiting_room import WaitingRoom
-from meetsvc.web.i18n import load_catalogues
-from meetsvc.web.pages import preload_templates
-from meetsvc.web.routes import add_page_routes
+from meetsvc.core.signing import KeyRing
+from meetsvc.services.waiting_room import WaitingRoom
+from meetsvc.http.pages.i18n import load_catalogues
+from meetsvc.http.pages.render import preload_templates
+from meetsvc.http.pages.routes import add_page_routes
 from meetsvc.storage.engine import create_engine
 from meetsvc.storage.migrate import head_revisions
 

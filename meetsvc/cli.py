@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 from typing import Awaitable, Callable
 
-from meetsvc.settings import ConfigError, Settings, load_settings
+from meetsvc.config import ConfigError, Settings, load_settings
 
 Command = Callable[[argparse.Namespace, Settings], Awaitable[int]]
 
@@ -33,11 +33,11 @@ def _print(message: str = "", *, err: bool = False) -> None:
 async def _with_services(settings: Settings, work):  # type: ignore[no-untyped-def]
     """Open the engine and operations the way the service does, for one command."""
     from meetsvc.app import booking_limits
-    from meetsvc.audit import AuditLog
-    from meetsvc.booking import Booking
-    from meetsvc.directory import Directory
-    from meetsvc.keys import load_keys
-    from meetsvc.pii import PersonalNumberVault
+    from meetsvc.services.audit import AuditLog
+    from meetsvc.services.booking import Booking
+    from meetsvc.services.directory import Directory
+    from meetsvc.core.secrets import load_keys
+    from meetsvc.core.pii import PersonalNumberVault
     from meetsvc.storage.engine import create_engine
 
     keys = await asyncio.to_thread(load_keys, settings.security.keys_dir, create_missing=settings.security.create_missing_keys)
@@ -53,7 +53,7 @@ async def _with_services(settings: Settings, work):  # type: ignore[no-untyped-d
 
 
 async def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
-    from meetsvc.keys import load_keys
+    from meetsvc.core.secrets import load_keys
     from meetsvc.storage.migrate import upgrade
 
     # First start in development: the keys appear with the database.
@@ -64,8 +64,8 @@ async def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def cmd_keys_init(args: argparse.Namespace, settings: Settings) -> int:
-    from meetsvc.keys import load_keys
-    from meetsvc.signing import load_signing_keys
+    from meetsvc.core.secrets import load_keys
+    from meetsvc.core.signing import load_signing_keys
 
     await asyncio.to_thread(load_keys, settings.security.keys_dir, create_missing=True)
     await asyncio.to_thread(load_signing_keys, settings.security.keys_dir / "signing", create_missing=True)
@@ -74,7 +74,7 @@ async def cmd_keys_init(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def cmd_keys_rotate(args: argparse.Namespace, settings: Settings) -> int:
-    from meetsvc.signing import create_key, load_signing_keys
+    from meetsvc.core.signing import create_key, load_signing_keys
 
     folder = settings.security.keys_dir / "signing"
     key = await asyncio.to_thread(create_key, folder)
@@ -132,11 +132,11 @@ async def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    from meetsvc.logs import configure_logging
+    from meetsvc.core.logs import configure_logging
 
     configure_logging(settings.logging.level, settings.logging.format)
     if settings.server.processes > 1:
-        from meetsvc.keys import MissingKeyError
+        from meetsvc.core.secrets import MissingKeyError
         from meetsvc.supervisor import supervise
 
         try:
@@ -210,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_serve(args, settings)
     command = COMMANDS[(args.command, getattr(args, "action", None))]
     from meetsvc.domain.errors import DomainError
-    from meetsvc.keys import MissingKeyError
+    from meetsvc.core.secrets import MissingKeyError
 
     try:
         return asyncio.run(command(args, settings))

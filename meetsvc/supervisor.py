@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
-from meetsvc.settings import Settings
+from meetsvc.config import Settings
 
 log = logging.getLogger("meetsvc.supervisor")
 
@@ -199,8 +199,8 @@ def worker_environment(settings: Settings, environ: Mapping[str, str]) -> dict[s
 
 def prepare_shared_files(settings: Settings) -> None:
     """Create (where configured) or check the files all workers read, before any starts."""
-    from meetsvc.keys import load_keys
-    from meetsvc.signing import load_signing_keys
+    from meetsvc.core.secrets import load_keys
+    from meetsvc.core.signing import load_signing_keys
 
     create = settings.security.create_missing_keys
     load_keys(settings.security.keys_dir, create_missing=create)

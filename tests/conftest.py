@@ -15,7 +15,7 @@ from typing import AsyncIterator
 import pytest
 import pytest_asyncio
 
-from meetsvc.directory import Directory
+from meetsvc.services.directory import Directory
 from meetsvc.domain.model import Organisation, OrganisationKind
 from tests.notify.mailserver import MailServer
 from tests.scale.faults import PostgresCut
@@ -95,7 +95,7 @@ class World:
 
 @pytest_asyncio.fixture
 async def world(service: RunningService) -> World:
-    from meetsvc.state import DIRECTORY
+    from meetsvc.http.appkeys import DIRECTORY
     from meetsvc.domain.callers import OrganisationCaller
 
     directory: Directory = service.app[DIRECTORY]

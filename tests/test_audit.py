@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import delete, select, update
 
-from meetsvc.audit import AuditLog
-from meetsvc.keys import Secret
+from meetsvc.services.audit import AuditLog
+from meetsvc.core.secrets import Secret
 from meetsvc.storage.engine import create_engine
 from meetsvc.storage.tables import audit_log
 

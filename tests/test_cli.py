@@ -92,7 +92,7 @@ with open(f"{mark}.{os.getpid()}", "w") as file:
 time.sleep(120)
 """
 SUPERVISE = (
-    "import os, sys\nfrom meetsvc.logs import configure_logging\nfrom meetsvc.supervisor import Supervisor\n"
+    "import os, sys\nfrom meetsvc.core.logs import configure_logging\nfrom meetsvc.supervisor import Supervisor\n"
     "configure_logging('INFO', 'text')\n"
     "raise SystemExit(Supervisor([sys.executable, '-c', os.environ['STAND_IN']], [18001, 18002], os.environ).run())"
 )
@@ -153,7 +153,7 @@ def test_workers_stop_when_their_supervisor_is_killed(tmp_path):
 
 
 def test_workers_share_one_public_address_and_run_no_simulator_page_on_a_fixed_port():
-    from meetsvc.settings import Settings
+    from meetsvc.config import Settings
     from meetsvc.supervisor import worker_environment
 
     settings = Settings.model_validate({

@@ -29,7 +29,7 @@ from tests.support.databases import PostgresTemplate, SqliteTemplate
 from tests.support.lobby import book, host_cookie, host_socket
 from tests.support.service import Clock, RunningService, make_settings, start_service
 
-LOCALES = Path(__file__).resolve().parents[1] / "meetsvc" / "web" / "locales"
+LOCALES = Path(__file__).resolve().parents[1] / "meetsvc" / "http" / "pages" / "locales"
 
 
 @pytest_asyncio.fixture

@@ -26,16 +26,16 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from pydantic import BaseModel
 
-from meetsvc import keys
+from meetsvc.core import secrets as keys
 from meetsvc.app import create_app
 from meetsvc.cli import build_parser
-from meetsvc.settings import ENV_PREFIX, PORT_SHORTCUT, ServerSettings, Settings
+from meetsvc.config import ENV_PREFIX, PORT_SHORTCUT, ServerSettings, Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 GUIDE = ROOT / "docs" / "deployment.md"
 NGINX_EXAMPLE = ROOT / "config" / "nginx.example.conf"
 PRODUCTION_EXAMPLE = ROOT / "config" / "production.example.toml"
-STATIC = ROOT / "meetsvc" / "web" / "static"
+STATIC = ROOT / "meetsvc" / "http" / "pages" / "static"
 
 
 def guide() -> str:

@@ -19,8 +19,8 @@ import pytest
 import socketio
 
 from meetsvc.realtime.tickets import AUDIENCE, LobbyTickets
-from meetsvc.signing import InvalidToken, KeyRing, UnknownKey, create_key
-from meetsvc.waiting_room import LobbyPass
+from meetsvc.core.signing import InvalidToken, KeyRing, UnknownKey, create_key
+from meetsvc.services.waiting_room import LobbyPass
 from tests.support.lobby import book, invite, participant_socket, ticket
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from meetsvc.keys import MissingKeyError, Secret, load_keys
-from meetsvc.pii import PersonalNumberVault
+from meetsvc.core.secrets import MissingKeyError, Secret, load_keys
+from meetsvc.core.pii import PersonalNumberVault
 
 
 def test_keys_are_created_once_and_read_back(tmp_path):

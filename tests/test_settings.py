@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel
 
-from meetsvc.settings import ConfigError, Settings, load_settings
+from meetsvc.config import ConfigError, Settings, load_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "config" / "production.example.toml"

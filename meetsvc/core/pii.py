@@ -16,7 +16,7 @@ import os
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from meetsvc.keys import Secret
+from meetsvc.core.secrets import Secret
 
 _VERSION = b"\x01"
 

@@ -6,22 +6,22 @@ import socketio
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from meetsvc.audit import AuditLog
-from meetsvc.booking import Booking
-from meetsvc.directory import Directory
-from meetsvc.eid import EidRuntime
-from meetsvc.identification import Identification
-from meetsvc.invitations import Invitations
+from meetsvc.services.audit import AuditLog
+from meetsvc.services.booking import Booking
+from meetsvc.services.directory import Directory
+from meetsvc.services.eid import EidRuntime
+from meetsvc.services.identification import Identification
+from meetsvc.services.invitations import Invitations
 from meetsvc.realtime.server import Courier
 from meetsvc.realtime.tickets import LobbyTickets
-from meetsvc.keys import KeyRing
-from meetsvc.links import JoinLinks
-from meetsvc.metrics import Metrics
+from meetsvc.core.secrets import KeyRing
+from meetsvc.services.links import JoinLinks
+from meetsvc.core.metrics import Metrics
 from meetsvc.notify.runtime import NotifyRuntime
 from meetsvc.schedule.runner import Schedule
-from meetsvc.sessions import BrowserSessions
-from meetsvc.settings import Settings
-from meetsvc.waiting_room import WaitingRoom
+from meetsvc.services.sessions import BrowserSessions
+from meetsvc.config import Settings
+from meetsvc.services.waiting_room import WaitingRoom
 
 SETTINGS = web.AppKey("settings", Settings)
 KEYS = web.AppKey("keys", KeyRing)

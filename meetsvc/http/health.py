@@ -9,7 +9,7 @@ from aiohttp import web
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from meetsvc.state import ENGINE, METRICS, SCHEMA_HEADS, SETTINGS
+from meetsvc.http.appkeys import ENGINE, METRICS, SCHEMA_HEADS, SETTINGS
 from meetsvc.storage.migrate import current_revisions
 
 # Readiness answers quickly or not at all: a load balancer asks every few seconds.

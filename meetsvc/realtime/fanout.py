@@ -26,9 +26,9 @@ from aiohttp import web
 
 from meetsvc.domain.errors import DomainError
 from meetsvc.domain.model import ParticipantState as S
-from meetsvc.metrics import Metrics
+from meetsvc.core.metrics import Metrics
 from meetsvc.realtime.server import HOST_NS, PARTICIPANT_NS, Courier
-from meetsvc.waiting_room import LobbyPass, Notices, WaitingRoom
+from meetsvc.services.waiting_room import LobbyPass, Notices, WaitingRoom
 
 log = logging.getLogger(__name__)
 
@@ -173,7 +173,7 @@ async def watch_fanout(app: web.Application) -> AsyncIterator[None]:
     """``cleanup_ctx``: run the watch while the application runs (only with Redis), and stop
     the socket.io manager's Redis listener with the application, which python-socketio leaves
     running."""
-    from meetsvc.state import COURIER, METRICS, SETTINGS, SOCKETS, WAITING_ROOM
+    from meetsvc.http.appkeys import COURIER, METRICS, SETTINGS, SOCKETS, WAITING_ROOM
 
     redis_url = app[SETTINGS].realtime.redis_url
     if not redis_url:

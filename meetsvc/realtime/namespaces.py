@@ -3,7 +3,7 @@
 ``/participant``: authenticated by a lobby ticket; the socket joins only its own private room
 and can only leave (or, once admitted, report that it joined the video). ``/host``: authenticated
 by a signed-in staff session cookie and the meeting id, checked against the meeting's hosts on
-connect *and* on every event; every action is a call to :class:`meetsvc.waiting_room.WaitingRoom`.
+connect *and* on every event; every action is a call to :class:`meetsvc.services.waiting_room.WaitingRoom`.
 
 Every event is dispatched here (``trigger_event``) rather than by method name, so an unknown
 event, a malformed payload or a payload with extra arguments gets an ``error`` event and
@@ -23,16 +23,16 @@ from urllib.parse import unquote
 import socketio
 from pydantic import BaseModel, ValidationError
 
-from meetsvc.directory import Clock
+from meetsvc.services.directory import Clock
 from meetsvc.domain.errors import DomainError
 from meetsvc.realtime import payloads
 from meetsvc.realtime.server import HOST_NS, PARTICIPANT_NS, Courier, host_room, lobby_room, participant_room
 from meetsvc.realtime.tickets import LobbyTickets
-from meetsvc.sessions import COOKIE_NAME, BrowserSessions
-from meetsvc.signing import InvalidToken
-from meetsvc.state import METRICS
+from meetsvc.services.sessions import COOKIE_NAME, BrowserSessions
+from meetsvc.core.signing import InvalidToken
+from meetsvc.http.appkeys import METRICS
 from meetsvc.storage.availability import unavailable_dependency
-from meetsvc.waiting_room import HostCaller, LobbyPass, Notices, WaitingRoom
+from meetsvc.services.waiting_room import HostCaller, LobbyPass, Notices, WaitingRoom
 
 log = logging.getLogger(__name__)
 

@@ -21,9 +21,9 @@ import socketio
 from aiohttp import web
 from engineio.async_drivers import aiohttp as engineio_aiohttp
 
-from meetsvc.handover import Handover
+from meetsvc.services.handover import Handover
 from meetsvc.video.base import JoinCredential, VideoBackendError
-from meetsvc.waiting_room import Notices
+from meetsvc.services.waiting_room import Notices
 
 log = logging.getLogger(__name__)
 

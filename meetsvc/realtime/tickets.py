@@ -4,7 +4,7 @@ Issued over HTTP to a browser session that completed eID (or, on the participant
 to one that cannot use eID — then marked unverified and shown so to the hosts). It names the
 participant, the meeting and the session, expires after ``lifetime`` (and never after the
 meeting's end plus an hour), and is signed with the service's Ed25519 key (see
-:mod:`meetsvc.signing`).
+:mod:`meetsvc.core.signing`).
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from __future__ import annotations
 import secrets
 from datetime import datetime, timedelta
 
-from meetsvc.signing import InvalidToken, KeyRing, KeySet
-from meetsvc.waiting_room import LobbyPass
+from meetsvc.core.signing import InvalidToken, KeyRing, KeySet
+from meetsvc.services.waiting_room import LobbyPass
 
 AUDIENCE = "meetsvc:lobby"
 

@@ -16,13 +16,13 @@ from typing import Any
 import socketio
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from meetsvc.directory import Clock
+from meetsvc.services.directory import Clock
 from meetsvc.domain.admission import is_inside
 from meetsvc.realtime.namespaces import UNAVAILABLE, note_unavailable
-from meetsvc.signing import InvalidToken, KeyRing, KeySet
+from meetsvc.core.signing import InvalidToken, KeyRing, KeySet
 from meetsvc.storage.availability import unavailable_dependency
 from meetsvc.video.builtin import AUDIENCE
-from meetsvc.waiting_room import HostCaller, WaitingRoom
+from meetsvc.services.waiting_room import HostCaller, WaitingRoom
 
 VIDEO_NS = "/video"
 HOST_PREFIX = "host-"

@@ -17,10 +17,10 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from meetsvc.audit import AuditLog
-from meetsvc.directory import Clock, load_organisation
+from meetsvc.services.audit import AuditLog
+from meetsvc.services.directory import Clock, load_organisation
 from meetsvc.domain.model import MeetingStatus
-from meetsvc.links import JoinLinks
+from meetsvc.services.links import JoinLinks
 from meetsvc.notify import outbox
 from meetsvc.notify.notices import Notices as MessageNotices
 from meetsvc.schedule.events import Event, EventKind, Rules, still_due
@@ -31,8 +31,8 @@ from meetsvc.storage.tables import (
     participant_identities,
     participants,
 )
-from meetsvc.waiting_room import Notices as RoomNotices
-from meetsvc.waiting_room import WaitingRoom
+from meetsvc.services.waiting_room import Notices as RoomNotices
+from meetsvc.services.waiting_room import WaitingRoom
 
 log = logging.getLogger("meetsvc.schedule")
 

@@ -22,7 +22,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from meetsvc.domain.rules import contains_personal_number
-from meetsvc.keys import Secret
+from meetsvc.core.secrets import Secret
 from meetsvc.storage.tables import audit_head, audit_log
 
 GENESIS = "0" * 64

@@ -19,8 +19,8 @@ from sqlalchemy import and_, func, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from meetsvc.audit import AuditLog
-from meetsvc.directory import Clock, load_organisation, parse_personal_number, utc_now
+from meetsvc.services.audit import AuditLog
+from meetsvc.services.directory import Clock, load_organisation, parse_personal_number, utc_now
 from meetsvc.domain import rules
 from meetsvc.domain.callers import OrganisationCaller
 from meetsvc.domain.errors import MeetingClosed, NotFound, RuleViolation, TooManyParticipants, Violation
@@ -35,12 +35,12 @@ from meetsvc.domain.model import (
     ParticipantRole,
     ParticipantState,
 )
-from meetsvc.links import JoinLinks
+from meetsvc.services.links import JoinLinks
 from meetsvc.notify import outbox
 from meetsvc.notify.notices import Notices
-from meetsvc.pii import PersonalNumberVault
+from meetsvc.core.pii import PersonalNumberVault
 from meetsvc.storage.tables import invitations, meeting_hosts, meetings, participant_identities, participants, staff_members
-from meetsvc.tokens import token_hash
+from meetsvc.core.tokens import token_hash
 
 UNSET: object = object()
 

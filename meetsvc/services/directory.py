@@ -15,14 +15,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from identity.personnummer import InvalidPersonalNumber, PersonalNumber
-from meetsvc.audit import AuditLog
+from meetsvc.services.audit import AuditLog
 from meetsvc.domain.callers import OrganisationCaller
 from meetsvc.domain.errors import Conflict, NotFound, RuleViolation, Violation
 from meetsvc.domain.model import Organisation, OrganisationKind, StaffMember
 from meetsvc.domain.rules import check_email, check_text
-from meetsvc.pii import PersonalNumberVault
+from meetsvc.core.pii import PersonalNumberVault
 from meetsvc.storage.tables import api_clients, organisations, staff_members
-from meetsvc.tokens import looks_like_token, new_api_key, token_hash
+from meetsvc.core.tokens import looks_like_token, new_api_key, token_hash
 
 Clock = Callable[[], datetime]
 

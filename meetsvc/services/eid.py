@@ -18,7 +18,7 @@ from identity.bankid import messages as bankid_messages
 from identity.bankid.client import BankIdClient, BankIdConfig
 from identity.bankid.collector import CollectLoop
 from identity.bankid.provider import BankIdProvider
-from meetsvc.settings import Settings
+from meetsvc.config import Settings
 
 log = logging.getLogger(__name__)
 

@@ -28,12 +28,12 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from identity.base import IdentityError, Order, OrderState, OrderStatus, StartRequest, VerifiedIdentity
-from meetsvc.audit import AuditLog
-from meetsvc.directory import Clock, utc_now
+from meetsvc.services.audit import AuditLog
+from meetsvc.services.directory import Clock, utc_now
 from meetsvc.domain.errors import Conflict, DomainError
-from meetsvc.eid import EidRuntime
-from meetsvc.pii import PersonalNumberVault
-from meetsvc.sessions import BrowserSession, BrowserSessions, IssuedSession
+from meetsvc.services.eid import EidRuntime
+from meetsvc.core.pii import PersonalNumberVault
+from meetsvc.services.sessions import BrowserSession, BrowserSessions, IssuedSession
 from meetsvc.storage.tables import identifications, participant_identities, participants, staff_members
 
 log = logging.getLogger(__name__)

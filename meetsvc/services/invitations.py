@@ -12,12 +12,12 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from meetsvc.audit import AuditLog
-from meetsvc.directory import Clock, load_organisation, utc_now
+from meetsvc.services.audit import AuditLog
+from meetsvc.services.directory import Clock, load_organisation, utc_now
 from meetsvc.domain.model import Language, MeetingStatus, Organisation
-from meetsvc.sessions import BrowserSessions, IssuedSession, SessionKind
+from meetsvc.services.sessions import BrowserSessions, IssuedSession, SessionKind
 from meetsvc.storage.tables import invitations, meetings, participant_identities, participants
-from meetsvc.tokens import looks_like_token, token_hash
+from meetsvc.core.tokens import looks_like_token, token_hash
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,7 @@
 """Personal join links: what each participant's invitation, update and reminder carries.
 
 A link's token is derived from its invitation's id under the link key (see
-:mod:`meetsvc.tokens`), so any process that holds the key can write a participant's link into
+:mod:`meetsvc.core.tokens`), so any process that holds the key can write a participant's link into
 a message at any time, while the database keeps only the token's hash. Reissuing an invitation
 makes a new invitation id, hence a new link, and revokes the old one.
 """
@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from meetsvc.storage.tables import invitations
-from meetsvc.tokens import invitation_token
+from meetsvc.core.tokens import invitation_token
 
 
 class JoinLinks:

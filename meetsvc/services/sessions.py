@@ -21,10 +21,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from meetsvc.directory import Clock, utc_now
+from meetsvc.services.directory import Clock, utc_now
 from meetsvc.domain.model import Language
 from meetsvc.storage.tables import browser_sessions
-from meetsvc.tokens import looks_like_token, token_hash
+from meetsvc.core.tokens import looks_like_token, token_hash
 
 COOKIE_NAME = "meetsvc_session"
 TOUCH_EVERY = timedelta(seconds=30)

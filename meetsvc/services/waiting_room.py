@@ -26,8 +26,8 @@ from sqlalchemy import select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from meetsvc.audit import AuditLog
-from meetsvc.directory import Clock, utc_now
+from meetsvc.services.audit import AuditLog
+from meetsvc.services.directory import Clock, utc_now
 from meetsvc.domain.admission import (
     Action,
     Actor,

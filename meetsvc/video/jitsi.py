@@ -35,7 +35,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from pydantic import Field, SecretStr, field_validator, model_validator
 
-from meetsvc.keys import Secret
+from meetsvc.core.secrets import Secret
 from meetsvc.video.base import (
     Clock,
     JoinCredential,

@@ -38,7 +38,7 @@ import aiohttp
 import jwt
 from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 
-from meetsvc.keys import Secret
+from meetsvc.core.secrets import Secret
 from meetsvc.video.base import (
     Clock,
     JoinCredential,

@@ -25,7 +25,7 @@ from sqlalchemy import func, select
 
 from meetsvc.domain.callers import OrganisationCaller
 from meetsvc.domain.model import Organisation, OrganisationKind
-from meetsvc.state import DIRECTORY, ENGINE, NOTIFY
+from meetsvc.http.appkeys import DIRECTORY, ENGINE, NOTIFY
 from meetsvc.storage.tables import metadata, outbox_messages
 from tests.conftest import World
 from tests.support.service import RunningService

@@ -17,7 +17,7 @@ import pytest
 import pytest_asyncio
 from aiohttp import web
 
-from meetsvc.middleware import problems
+from meetsvc.http.middleware import problems
 from tests.api.helpers import (
     PROBLEM_JSON,
     Api,

@@ -6,7 +6,7 @@ from datetime import timedelta, timezone
 
 from sqlalchemy import select
 
-from meetsvc.state import ENGINE
+from meetsvc.http.appkeys import ENGINE
 from meetsvc.storage.tables import invitations, organisations, participants
 from tests.api.helpers import (
     Api,

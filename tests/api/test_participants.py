@@ -9,10 +9,10 @@ from typing import Any, AsyncIterator
 import pytest
 import pytest_asyncio
 
-from meetsvc.pii import PersonalNumberVault
-from meetsvc.state import KEYS
+from meetsvc.core.pii import PersonalNumberVault
+from meetsvc.http.appkeys import KEYS
 from meetsvc.storage.tables import invitations, participants
-from meetsvc.tokens import token_hash
+from meetsvc.core.tokens import token_hash
 from tests.api.helpers import (
     Api,
     TestNumber,

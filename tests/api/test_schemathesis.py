@@ -32,7 +32,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from meetsvc.state import AUDIT, ENGINE, METRICS, OPENAPI
+from meetsvc.http.appkeys import AUDIT, ENGINE, METRICS, OPENAPI
 from meetsvc.storage.tables import audit_head
 from tests.api.helpers import Api, TestNumber, local_time, rfc3339
 from tests.conftest import World

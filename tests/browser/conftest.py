@@ -20,14 +20,14 @@ import pytest_asyncio
 import zxingcpp
 from PIL import Image
 
-from meetsvc.state import EID
+from meetsvc.http.appkeys import EID
 from tests.support.databases import SqliteTemplate
 from tests.support.lobby import host_cookie
 from tests.support.service import Clock, RunningService, make_settings, start_service
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
-LOCALES = Path(__file__).resolve().parents[2] / "meetsvc" / "web" / "locales"
+LOCALES = Path(__file__).resolve().parents[2] / "meetsvc" / "http" / "pages" / "locales"
 # What the pages say in Swedish (the default language), so tests look for the words people read.
 SV: dict[str, str] = json.loads((LOCALES / "sv.json").read_text(encoding="utf-8"))
 # Phone and tablet are touch devices with a mobile viewport; the desktop is a mouse and a wide window.

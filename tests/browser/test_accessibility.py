@@ -21,7 +21,7 @@ from urllib.parse import quote
 
 import aiohttp
 
-from meetsvc.state import EID
+from meetsvc.http.appkeys import EID
 from tests.browser.conftest import qr_on_screen
 from tests.support.lobby import (
     PERSONS, Invited, book, host_cookie, host_socket, identify, invite, participant_socket, ticket,
@@ -30,7 +30,7 @@ from tests.support.lobby import (
 ROOT = Path(__file__).resolve().parents[2]
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 SHOTS = ROOT / "test-artifacts" / "screenshots" / "accessibility"
-LOCALES = ROOT / "meetsvc" / "web" / "locales"
+LOCALES = ROOT / "meetsvc" / "http" / "pages" / "locales"
 
 LANGUAGES = ("sv", "en")
 ANDROID = ("Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "

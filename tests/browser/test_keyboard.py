@@ -9,7 +9,7 @@ from typing import Any
 import aiohttp
 
 from meetsvc.domain.callers import OrganisationCaller
-from meetsvc.state import DIRECTORY, EID
+from meetsvc.http.appkeys import DIRECTORY, EID
 from tests.support.lobby import PERSONS, book, host_cookie, host_socket, identify, invite, participant_socket, ticket
 
 DESKTOP = {"width": 1440, "height": 900}

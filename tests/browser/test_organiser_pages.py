@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from meetsvc.state import ENGINE
+from meetsvc.http.appkeys import ENGINE
 from meetsvc.storage.tables import meetings, participants
 from tests.support.lobby import host_cookie
 

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 import pytest_asyncio
 from sqlalchemy import select
 
-from meetsvc.state import ENGINE
+from meetsvc.http.appkeys import ENGINE
 from meetsvc.storage.tables import outbox_messages
 from tests.api.helpers import Api, TestNumber, build_world, deliveries_settled, local_time, rfc3339
 from tests.notify.calendars import both, utc

@@ -13,8 +13,8 @@ from sqlalchemy import select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from meetsvc.keys import Secret
-from meetsvc.pii import PersonalNumberVault
+from meetsvc.core.secrets import Secret
+from meetsvc.core.pii import PersonalNumberVault
 from meetsvc.storage.tables import meetings, organisations, outbox_messages, participants
 
 ORGANISATION = "Exempelstads kommun"

@@ -29,14 +29,14 @@ import psutil
 import socketio
 from prometheus_client.parser import text_string_to_metric_families
 
-from meetsvc.audit import AuditLog
-from meetsvc.directory import Directory
+from meetsvc.services.audit import AuditLog
+from meetsvc.services.directory import Directory
 from meetsvc.domain.callers import OrganisationCaller
 from meetsvc.domain.model import Language, Organisation, OrganisationKind
-from meetsvc.keys import load_keys
-from meetsvc.pii import PersonalNumberVault
-from meetsvc.sessions import BrowserSessions, SessionKind
-from meetsvc.signing import load_signing_keys
+from meetsvc.core.secrets import load_keys
+from meetsvc.core.pii import PersonalNumberVault
+from meetsvc.services.sessions import BrowserSessions, SessionKind
+from meetsvc.core.signing import load_signing_keys
 from meetsvc.storage.engine import create_engine
 from tests.support.lobby import HOST_EVENTS, PARTICIPANT_EVENTS, Socket, csrf_of
 

@@ -28,7 +28,7 @@ import socketio
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from meetsvc.state import AUDIT, SOCKETS
+from meetsvc.http.appkeys import AUDIT, SOCKETS
 from meetsvc.storage.tables import audit_log, participants
 from tests.conftest import IN_CI, World
 from tests.scale.faults import REDIS_SERVER, PostgresCut, RedisServer

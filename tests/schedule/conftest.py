@@ -8,7 +8,7 @@ from typing import AsyncIterator
 import pytest_asyncio
 
 from meetsvc.schedule.runner import Schedule
-from meetsvc.state import SCHEDULE
+from meetsvc.http.appkeys import SCHEDULE
 from tests.support.service import Clock, RunningService, make_settings, start_service
 
 

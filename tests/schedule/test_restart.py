@@ -16,8 +16,8 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from meetsvc.directory import utc_now
-from meetsvc.state import ENGINE, SCHEDULE
+from meetsvc.services.directory import utc_now
+from meetsvc.http.appkeys import ENGINE, SCHEDULE
 from meetsvc.storage.tables import outbox_messages
 from tests.api.helpers import Api, build_world
 from tests.notify.mailserver import MailServer

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import select, text
 
 from meetsvc.schedule.runner import Schedule
-from meetsvc.state import AUDIT, ENGINE
+from meetsvc.http.appkeys import AUDIT, ENGINE
 from meetsvc.storage.tables import (
     audit_log,
     browser_sessions,

@@ -14,8 +14,8 @@ import socketio
 
 from meetsvc.domain.callers import OrganisationCaller
 from meetsvc.domain.model import Language
-from meetsvc.sessions import SessionKind
-from meetsvc.state import DIRECTORY, EID, SESSIONS, ENGINE
+from meetsvc.services.sessions import SessionKind
+from meetsvc.http.appkeys import DIRECTORY, EID, SESSIONS, ENGINE
 
 PERSONS = ["198112189876", "197503179827", "199005229811", "196809059832", "199207319840", "195402269855"]
 

@@ -12,7 +12,7 @@ import aiohttp
 from aiohttp import web
 
 from meetsvc.app import create_app
-from meetsvc.settings import Settings
+from meetsvc.config import Settings
 
 
 # Ports handed out by free_port(), each still held by its bound socket until the service takes

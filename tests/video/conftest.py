@@ -13,7 +13,7 @@ import pytest_asyncio
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from meetsvc.signing import KeySet, create_key
+from meetsvc.core.signing import KeySet, create_key
 from tests.video.harness import BACKENDS, Harness, build_harness
 
 

@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from meetsvc.realtime import video as signalling
-from meetsvc.signing import InvalidToken, KeySet
+from meetsvc.core.signing import InvalidToken, KeySet
 from meetsvc.video.base import utc_now
 from meetsvc.video.builtin import AUDIENCE, BuiltinBackend
 from tests.video.harness import ISSUER, make_person, make_room

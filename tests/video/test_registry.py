@@ -10,7 +10,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import ValidationError
 
-from meetsvc.signing import KeySet
+from meetsvc.core.signing import KeySet
 from meetsvc.video.base import VideoBackend
 from meetsvc.video.builtin import BuiltinBackend
 from meetsvc.video.jitsi import JitsiBackend

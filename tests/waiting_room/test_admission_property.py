@@ -3,7 +3,7 @@
 Random sequences of what really happens around a waiting room — hosts opening and closing their
 console, participants arriving, dropping and coming back, the process restarting, hosts
 deciding about random people, a host choosing an admission policy — run against the real
-:class:`~meetsvc.waiting_room.WaitingRoom` on a real SQLite file (no sockets). After every step:
+:class:`~meetsvc.services.waiting_room.WaitingRoom` on a real SQLite file (no sockets). After every step:
 
 * everyone admitted or in the meeting has a ``participant.admit`` entry in the audit log, by one
   of the meeting's hosts or by the policy, *after* they last entered the waiting room;
@@ -28,15 +28,15 @@ from hypothesis import event, given, settings, strategies as st
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from meetsvc.audit import AuditLog
-from meetsvc.booking import Booking, BookingLimits, NewMeeting, NewParticipant
-from meetsvc.directory import Directory
+from meetsvc.services.audit import AuditLog
+from meetsvc.services.booking import Booking, BookingLimits, NewMeeting, NewParticipant
+from meetsvc.services.directory import Directory
 from meetsvc.domain.admission import AdmissionPolicy
 from meetsvc.domain.callers import OrganisationCaller
 from meetsvc.domain.errors import DomainError, NotFound
 from meetsvc.domain.model import CareArea, OrganisationKind, ParticipantRole, ParticipantState as S
-from meetsvc.keys import KeyRing, load_keys
-from meetsvc.pii import PersonalNumberVault
+from meetsvc.core.secrets import KeyRing, load_keys
+from meetsvc.core.pii import PersonalNumberVault
 from meetsvc.storage.engine import create_engine
 from meetsvc.storage.tables import (
     audit_log,
@@ -46,8 +46,8 @@ from meetsvc.storage.tables import (
     participant_identities,
     participants,
 )
-from meetsvc.tokens import token_hash
-from meetsvc.waiting_room import HostCaller, LobbyPass, WaitingRoom
+from meetsvc.core.tokens import token_hash
+from meetsvc.services.waiting_room import HostCaller, LobbyPass, WaitingRoom
 from tests.support.databases import SqliteTemplate
 from tests.support.lobby import PERSONS
 from tests.support.service import Clock

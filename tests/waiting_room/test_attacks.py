@@ -25,10 +25,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import func, select
 from yarl import URL
 
-from meetsvc.sessions import COOKIE_NAME
-from meetsvc.state import ENGINE, SESSIONS, TICKETS
+from meetsvc.services.sessions import COOKIE_NAME
+from meetsvc.http.appkeys import ENGINE, SESSIONS, TICKETS
 from meetsvc.storage.tables import audit_log, browser_sessions, meetings, participants
-from meetsvc.tokens import token_hash
+from meetsvc.core.tokens import token_hash
 from tests.support.lobby import (
     PERSONS,
     Invited,

@@ -7,7 +7,7 @@ import asyncio
 
 from sqlalchemy import select
 
-from meetsvc.state import COURIER, ENGINE
+from meetsvc.http.appkeys import COURIER, ENGINE
 from meetsvc.storage.tables import audit_log
 from tests.support.lobby import PERSONS, book, host_cookie, host_socket, identify, invite, participant_socket, ticket
 

@@ -14,7 +14,7 @@ from typing import Any
 import socketio
 from sqlalchemy import select
 
-from meetsvc.state import AUDIT, ENGINE
+from meetsvc.http.appkeys import AUDIT, ENGINE
 from meetsvc.storage.tables import audit_log, participants
 from tests.support.lobby import PERSONS, book, host_cookie, host_socket, identify, invite, participant_socket, ticket
 from tests.support.service import RunningService, start_service

@@ -100,7 +100,7 @@ async def test_forged_connect_and_disconnect_events_change_nothing(world, two_in
 
 
 async def test_a_credential_for_nobody_admitted_is_refused(world):
-    from meetsvc.state import TICKETS
+    from meetsvc.http.appkeys import TICKETS
 
     keys = world.service.app[TICKETS].keys
     now = int(world.service.clock().timestamp())

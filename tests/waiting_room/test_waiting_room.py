@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from meetsvc.state import ENGINE
+from meetsvc.http.appkeys import ENGINE
 from meetsvc.storage.tables import audit_log, participants
 from tests.support.lobby import (
     PERSONS,

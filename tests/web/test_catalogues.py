@@ -6,7 +6,7 @@ import json
 import re
 from pathlib import Path
 
-WEB = Path(__file__).resolve().parents[2] / "meetsvc" / "web"
+WEB = Path(__file__).resolve().parents[2] / "meetsvc" / "http" / "pages"
 
 
 def catalogue(language: str) -> dict[str, str]:

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from identity.bankid.messages import Rfa, message
-from meetsvc.state import EID, ENGINE
+from meetsvc.http.appkeys import EID, ENGINE
 from meetsvc.storage.tables import audit_log, identifications, participant_identities
 from datetime import timedelta
 

@@ -11,7 +11,7 @@ from yarl import URL
 from sqlalchemy import select
 
 from meetsvc.domain.callers import OrganisationCaller
-from meetsvc.state import DIRECTORY, EID, ENGINE
+from meetsvc.http.appkeys import DIRECTORY, EID, ENGINE
 from meetsvc.storage.tables import audit_log, meetings
 
 STAFF_NUMBER = "196809059832"  # simulator test person Per-Olof Öberg

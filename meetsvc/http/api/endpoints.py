@@ -1,10 +1,10 @@
-"""Every endpoint of /api/v1, in one table (see :mod:`meetsvc.api.routes`)."""
+"""Every endpoint of /api/v1, in one table (see :mod:`meetsvc.http.api.routes`)."""
 
 from __future__ import annotations
 
-from meetsvc.api import handlers as h
-from meetsvc.api import schemas as s
-from meetsvc.api.routes import Endpoint
+from meetsvc.http.api import handlers as h
+from meetsvc.http.api import schemas as s
+from meetsvc.http.api.routes import Endpoint
 
 M = "/api/v1/meetings/{meeting_id}"
 P = M + "/participants/{participant_id}"

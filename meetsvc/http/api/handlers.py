@@ -5,14 +5,14 @@ from __future__ import annotations
 from aiohttp import web
 from pydantic import BaseModel
 
-from meetsvc.api import schemas
-from meetsvc.api.auth import api_caller
-from meetsvc.api.requests import read_model, read_query
-from meetsvc.api.views import meeting_out, organisation_out, participant_fields, participant_out, staff_out
-from meetsvc.booking import UNSET, IssuedInvitation, MeetingChanges, NewMeeting, NewParticipant, ParticipantChanges
+from meetsvc.http.api import schemas
+from meetsvc.http.api.auth import api_caller
+from meetsvc.http.api.requests import read_model, read_query
+from meetsvc.http.api.views import meeting_out, organisation_out, participant_fields, participant_out, staff_out
+from meetsvc.services.booking import UNSET, IssuedInvitation, MeetingChanges, NewMeeting, NewParticipant, ParticipantChanges
 from meetsvc.domain.errors import NotFound
 from meetsvc.notify.status import DeliveryLine, deliveries_by_participant
-from meetsvc.state import BOOKING, DIRECTORY, ENGINE, SETTINGS
+from meetsvc.http.appkeys import BOOKING, DIRECTORY, ENGINE, SETTINGS
 
 
 def json_response(model: BaseModel, status: int = 200) -> web.Response:

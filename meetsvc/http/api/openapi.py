@@ -13,8 +13,8 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from meetsvc import __version__
-from meetsvc.api import schemas
-from meetsvc.api.routes import Endpoint
+from meetsvc.http.api import schemas
+from meetsvc.http.api.routes import Endpoint
 
 REF = "#/components/schemas/{model}"
 _STATUS_TEXT = {

@@ -16,9 +16,9 @@ from typing import TypeVar
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
-from meetsvc.api.problems import BadRequest, PayloadTooLarge, UnsupportedMediaType
+from meetsvc.http.api.problems import BadRequest, PayloadTooLarge, UnsupportedMediaType
 from meetsvc.domain.errors import RuleViolation, Violation
-from meetsvc.state import SETTINGS
+from meetsvc.http.appkeys import SETTINGS
 
 M = TypeVar("M", bound=BaseModel)
 

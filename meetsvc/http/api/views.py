@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from meetsvc.api import schemas
+from meetsvc.http.api import schemas
 from meetsvc.domain.model import Meeting, Organisation, Participant, StaffMember
 from meetsvc.notify.status import DeliveryLine
 

@@ -17,9 +17,9 @@ from markupsafe import Markup, escape
 from meetsvc.domain.model import Language
 from meetsvc.notify import outbox
 from meetsvc.notify.status import DeliveryLine, deliveries_by_participant
-from meetsvc.state import ENGINE, SETTINGS
-from meetsvc.web.i18n import request_language
-from meetsvc.web.pages import error_page, render
+from meetsvc.http.appkeys import ENGINE, SETTINGS
+from meetsvc.http.pages.i18n import request_language
+from meetsvc.http.pages.render import error_page, render
 
 
 async def deliveries_of(request: web.Request, meeting_id: str) -> dict[str, list[DeliveryLine]]:

@@ -8,12 +8,12 @@ import segno
 from aiohttp import web
 
 from meetsvc.domain.errors import Conflict
-from meetsvc.identification import IdentificationUnavailable, TooManyAttempts
-from meetsvc.sessions import BrowserSession, SessionKind
-from meetsvc.state import IDENTIFICATION, SESSIONS, SETTINGS
-from meetsvc.web.context import client_address, current_session, is_mobile, require_form, set_session_cookie
-from meetsvc.web.i18n import request_language
-from meetsvc.web.pages import error_page, render
+from meetsvc.services.identification import IdentificationUnavailable, TooManyAttempts
+from meetsvc.services.sessions import BrowserSession, SessionKind
+from meetsvc.http.appkeys import IDENTIFICATION, SESSIONS, SETTINGS
+from meetsvc.http.pages.context import client_address, current_session, is_mobile, require_form, set_session_cookie
+from meetsvc.http.pages.i18n import request_language
+from meetsvc.http.pages.render import error_page, render
 
 
 def _done_url(session: BrowserSession) -> str:

@@ -6,11 +6,11 @@ from aiohttp import web
 from sqlalchemy import select
 
 from meetsvc.domain.errors import Conflict, Forbidden
-from meetsvc.sessions import SessionKind
-from meetsvc.state import BOOKING, ENGINE, IDENTIFICATION, TICKETS
+from meetsvc.services.sessions import SessionKind
+from meetsvc.http.appkeys import BOOKING, ENGINE, IDENTIFICATION, TICKETS
 from meetsvc.storage.tables import meetings, participants
-from meetsvc.waiting_room import LobbyPass
-from meetsvc.web.context import require_session
+from meetsvc.services.waiting_room import LobbyPass
+from meetsvc.http.pages.context import require_session
 
 
 async def issue_ticket(request: web.Request) -> web.Response:

@@ -16,18 +16,18 @@ from aiohttp import web
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from meetsvc.booking import MeetingChanges, NewMeeting, NewParticipant
+from meetsvc.services.booking import MeetingChanges, NewMeeting, NewParticipant
 from meetsvc.domain import rules
 from meetsvc.domain.callers import OrganisationCaller
 from meetsvc.domain.errors import DomainError, RuleViolation
 from meetsvc.domain.model import CareArea, Language, MeetingStatus, ParticipantRole, StaffMember
-from meetsvc.sessions import BrowserSession
-from meetsvc.state import BOOKING, DIRECTORY, KEYS, SETTINGS
-from meetsvc.web.deliveries import deliveries_of, local_clock
-from meetsvc.web.context import current_session, require_form
-from meetsvc.web.i18n import request_language
-from meetsvc.web.pages import error_page, render
-from meetsvc.web.participant import spoken_time
+from meetsvc.services.sessions import BrowserSession
+from meetsvc.http.appkeys import BOOKING, DIRECTORY, KEYS, SETTINGS
+from meetsvc.http.pages.deliveries import deliveries_of, local_clock
+from meetsvc.http.pages.context import current_session, require_form
+from meetsvc.http.pages.i18n import request_language
+from meetsvc.http.pages.render import error_page, render
+from meetsvc.http.pages.participant import spoken_time
 
 ZONE = ZoneInfo("Europe/Stockholm")
 LINK_COOKIE = "meetsvc_new_link"

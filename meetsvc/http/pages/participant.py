@@ -7,11 +7,11 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 
 from meetsvc.domain.model import Language, MeetingStatus
-from meetsvc.state import IDENTIFICATION, INVITATIONS
-from meetsvc.web.context import current_session, set_session_cookie
-from meetsvc.web.i18n import LANGUAGE_COOKIE, request_language, translate
-from meetsvc.web.pages import _safe_next, error_page, render
-from meetsvc.sessions import SessionKind
+from meetsvc.http.appkeys import IDENTIFICATION, INVITATIONS
+from meetsvc.http.pages.context import current_session, set_session_cookie
+from meetsvc.http.pages.i18n import LANGUAGE_COOKIE, request_language, translate
+from meetsvc.http.pages.render import _safe_next, error_page, render
+from meetsvc.services.sessions import SessionKind
 
 _MONTHS = {
     Language.SV: ["januari", "februari", "mars", "april", "maj", "juni", "juli", "augusti", "september", "oktober", "november", "december"],

@@ -14,7 +14,7 @@ import jinja2
 from aiohttp import web
 
 from meetsvc.domain.model import Language
-from meetsvc.web.i18n import request_language, translate
+from meetsvc.http.pages.i18n import request_language, translate
 
 TEMPLATES = Path(__file__).with_name("templates")
 STATIC = Path(__file__).with_name("static")

@@ -6,10 +6,10 @@ from pathlib import Path
 
 from aiohttp import web
 
-from meetsvc.state import EID
-from meetsvc.web import deliveries, identify, lobby, organise, participant, staff
-from meetsvc.web.i18n import request_language, translate
-from meetsvc.web.pages import STATIC, render
+from meetsvc.http.appkeys import EID
+from meetsvc.http.pages import deliveries, identify, lobby, organise, participant, staff
+from meetsvc.http.pages.i18n import request_language, translate
+from meetsvc.http.pages.render import STATIC, render
 
 
 async def start_page(request: web.Request) -> web.Response:
@@ -22,7 +22,7 @@ async def start_page(request: web.Request) -> web.Response:
 
 
 # Installed from the npm registry at set-up (make run / make test), never committed.
-NODE_MODULES = Path(__file__).resolve().parents[2] / "node_modules"
+NODE_MODULES = Path(__file__).resolve().parents[3] / "node_modules"
 SOCKETIO_CLIENT = NODE_MODULES / "socket.io-client" / "dist" / "socket.io.min.js"
 #: Draws the identification page's QR code in the browser from the string the server sends.
 QR_GENERATOR = NODE_MODULES / "qrcode-generator" / "dist" / "qrcode.js"

@@ -6,13 +6,13 @@ from aiohttp import web
 
 from meetsvc.domain.callers import OrganisationCaller
 from meetsvc.domain.model import ParticipantRole, ParticipantState
-from meetsvc.sessions import SessionKind
-from meetsvc.state import BOOKING, DIRECTORY, SESSIONS, WAITING_ROOM
-from meetsvc.waiting_room import HostCaller
-from meetsvc.web.context import current_session, require_form, set_session_cookie
-from meetsvc.web.i18n import request_language, translate
-from meetsvc.web.pages import error_page, render
-from meetsvc.web.participant import spoken_time
+from meetsvc.services.sessions import SessionKind
+from meetsvc.http.appkeys import BOOKING, DIRECTORY, SESSIONS, WAITING_ROOM
+from meetsvc.services.waiting_room import HostCaller
+from meetsvc.http.pages.context import current_session, require_form, set_session_cookie
+from meetsvc.http.pages.i18n import request_language, translate
+from meetsvc.http.pages.render import error_page, render
+from meetsvc.http.pages.participant import spoken_time
 
 
 async def login_page(request: web.Request) -> web.StreamResponse:

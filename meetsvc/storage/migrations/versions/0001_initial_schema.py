@@ -144,7 +144,7 @@ def upgrade() -> None:
 
 
 
-    # The audit chain starts from a head of all zeros (see meetsvc.audit).
+    # The audit chain starts from a head of all zeros (see meetsvc.services.audit).
     head = sa.table("audit_head", sa.column("id", sa.Integer), sa.column("seq", sa.Integer), sa.column("hash", sa.String))
     op.bulk_insert(head, [{"id": 1, "seq": 0, "hash": "0" * 64}])
 
