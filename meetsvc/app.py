@@ -18,7 +18,8 @@ from meetsvc.http.api.endpoints import ENDPOINTS
 from meetsvc.http.api.openapi import build_openapi
 from meetsvc.services.audit import AuditLog
 from meetsvc.services.booking import Booking, BookingLimits
-from meetsvc.services.directory import Clock, Directory, utc_now
+from meetsvc.services.directory import Directory
+from meetsvc.core.clock import Clock, utc_now
 from meetsvc.core.secrets import load_keys
 from meetsvc.services.links import JoinLinks
 from meetsvc.notify.runtime import NotifyRuntime, open_notify

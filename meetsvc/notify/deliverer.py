@@ -31,6 +31,7 @@ from typing import Callable, Mapping
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from meetsvc.core.clock import Clock, utc_now
 from meetsvc.notify import outbox
 from meetsvc.notify.channels import Channel, DeliveryError, PermanentDeliveryError, TemporaryDeliveryError
 from meetsvc.notify.config import DeliverySettings
@@ -38,11 +39,7 @@ from meetsvc.notify.model import ChannelName, OutgoingMessage
 
 log = logging.getLogger("meetsvc.notify")
 
-Clock = Callable[[], datetime]
 
-
-def _utc_now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def worker_name() -> str:
@@ -66,7 +63,7 @@ class Deliverer:
         channels: Mapping[ChannelName, Channel],
         settings: DeliverySettings,
         *,
-        clock: Clock = _utc_now,
+        clock: Clock = utc_now,
         worker: str | None = None,
     ) -> None:
         self._engine = engine

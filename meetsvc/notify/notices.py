@@ -32,12 +32,12 @@ from typing import Callable, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from meetsvc.core.clock import Clock, utc_now
 from meetsvc.notify import outbox
 from meetsvc.notify.messages import MessageBuilder, NoticeView, RenderedNotice
 from meetsvc.notify.model import ChannelName, MessageKind
 from meetsvc.notify.outbox import NewMessage
 
-Clock = Callable[[], datetime]
 
 
 class MeetingLike(Protocol):
@@ -67,9 +67,6 @@ def _language(participant: ParticipantLike) -> str:
     return str(value)
 
 
-def _utc_now() -> datetime:
-    return datetime.now(timezone.utc)
-
 
 _SUPERSEDED_BY_UPDATE = (MessageKind.INVITATION, MessageKind.UPDATE, MessageKind.REMINDER)
 
@@ -87,7 +84,7 @@ class Notices:
         *,
         channels: frozenset[ChannelName] = frozenset(ChannelName),
         reminders_before: tuple[timedelta, ...] = (timedelta(hours=24), timedelta(hours=1)),
-        clock: Clock = _utc_now,
+        clock: Clock = utc_now,
     ) -> None:
         self._builder = builder
         self._channels = channels

@@ -19,6 +19,7 @@ from typing import AsyncIterator, Callable, Mapping
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from meetsvc.core.clock import Clock, utc_now
 from meetsvc.notify.channels import Channel, OutboxOnlyChannel, SmsChannel
 from meetsvc.notify.config import NotifySettings
 from meetsvc.notify.deliverer import Deliverer
@@ -29,11 +30,7 @@ from meetsvc.notify.sms_http import HttpSmsGateway
 from meetsvc.notify.smtp import EmailChannel
 from meetsvc.notify.texts import MessageTexts
 
-Clock = Callable[[], datetime]
 
-
-def _utc_now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 @dataclass(frozen=True)
@@ -68,7 +65,7 @@ async def open_notify(
     engine: AsyncEngine,
     *,
     public_url: str,
-    clock: Clock = _utc_now,
+    clock: Clock = utc_now,
     deliver: bool = True,
 ) -> AsyncIterator[NotifyRuntime]:
     """Load the texts, open the channels and (unless ``deliver`` is False) start this process's

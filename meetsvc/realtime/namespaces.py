@@ -23,7 +23,7 @@ from urllib.parse import unquote
 import socketio
 from pydantic import BaseModel, ValidationError
 
-from meetsvc.services.directory import Clock
+from meetsvc.core.clock import Clock
 from meetsvc.domain.errors import DomainError
 from meetsvc.realtime import payloads
 from meetsvc.realtime.server import HOST_NS, PARTICIPANT_NS, Courier, host_room, lobby_room, participant_room

@@ -16,7 +16,7 @@ from typing import Any
 import socketio
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from meetsvc.services.directory import Clock
+from meetsvc.core.clock import Clock
 from meetsvc.domain.admission import is_inside
 from meetsvc.realtime.namespaces import UNAVAILABLE, note_unavailable
 from meetsvc.core.signing import InvalidToken, KeyRing, KeySet

@@ -32,7 +32,7 @@ from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from meetsvc.services.directory import Clock
+from meetsvc.core.clock import Clock
 from meetsvc.schedule.config import ScheduleSettings
 from meetsvc.schedule.events import Event, EventKind, Rules, events_of
 from meetsvc.schedule.leader import Leadership

@@ -18,7 +18,8 @@ from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from meetsvc.services.audit import AuditLog
-from meetsvc.services.directory import Clock, load_organisation
+from meetsvc.services.directory import load_organisation
+from meetsvc.core.clock import Clock
 from meetsvc.domain.model import MeetingStatus
 from meetsvc.services.links import JoinLinks
 from meetsvc.notify import outbox

@@ -20,7 +20,8 @@ from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from meetsvc.services.audit import AuditLog
-from meetsvc.services.directory import Clock, load_organisation, parse_personal_number, utc_now
+from meetsvc.services.directory import load_organisation, parse_personal_number
+from meetsvc.core.clock import Clock, utc_now
 from meetsvc.domain import rules
 from meetsvc.domain.callers import OrganisationCaller
 from meetsvc.domain.errors import MeetingClosed, NotFound, RuleViolation, TooManyParticipants, Violation

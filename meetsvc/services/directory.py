@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from identity.personnummer import InvalidPersonalNumber, PersonalNumber
+from meetsvc.core.clock import Clock, utc_now
 from meetsvc.services.audit import AuditLog
 from meetsvc.domain.callers import OrganisationCaller
 from meetsvc.domain.errors import Conflict, NotFound, RuleViolation, Violation
@@ -24,11 +25,7 @@ from meetsvc.core.pii import PersonalNumberVault
 from meetsvc.storage.tables import api_clients, organisations, staff_members
 from meetsvc.core.tokens import looks_like_token, new_api_key, token_hash
 
-Clock = Callable[[], datetime]
 
-
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def organisation_from_row(row) -> Organisation:  # type: ignore[no-untyped-def]

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from meetsvc.services.audit import AuditLog
-from meetsvc.services.directory import Clock, utc_now
+from meetsvc.core.clock import Clock, utc_now
 from meetsvc.core.secrets import Secret
 from meetsvc.storage.tables import meetings, participant_identities, participants, staff_members
 from meetsvc.video.base import JoinCredential, JoinRequest, RoomSpec, VideoBackend, VideoBackendError, derive_room_name

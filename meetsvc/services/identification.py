@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from identity.base import IdentityError, Order, OrderState, OrderStatus, StartRequest, VerifiedIdentity
 from meetsvc.services.audit import AuditLog
-from meetsvc.services.directory import Clock, utc_now
+from meetsvc.core.clock import Clock, utc_now
 from meetsvc.domain.errors import Conflict, DomainError
 from meetsvc.services.eid import EidRuntime
 from meetsvc.core.pii import PersonalNumberVault

@@ -13,7 +13,8 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from meetsvc.services.audit import AuditLog
-from meetsvc.services.directory import Clock, load_organisation, utc_now
+from meetsvc.services.directory import load_organisation
+from meetsvc.core.clock import Clock, utc_now
 from meetsvc.domain.model import Language, MeetingStatus, Organisation
 from meetsvc.services.sessions import BrowserSessions, IssuedSession, SessionKind
 from meetsvc.storage.tables import invitations, meetings, participant_identities, participants

@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from meetsvc.services.directory import Clock, utc_now
+from meetsvc.core.clock import Clock, utc_now
 from meetsvc.domain.model import Language
 from meetsvc.storage.tables import browser_sessions
 from meetsvc.core.tokens import looks_like_token, token_hash

@@ -27,7 +27,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from meetsvc.services.audit import AuditLog
-from meetsvc.services.directory import Clock, utc_now
+from meetsvc.core.clock import Clock, utc_now
 from meetsvc.domain.admission import (
     Action,
     Actor,

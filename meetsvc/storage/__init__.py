@@ -1,1 +1,1 @@
-"""Storage: the tables, the engine for SQLite or PostgreSQL, migrations and repositories."""
+"""Storage: the engine for SQLite or PostgreSQL, the tables, migrations, and all SQL (in queries/)."""

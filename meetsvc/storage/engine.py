@@ -7,9 +7,14 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from meetsvc.storage.availability import CONNECT_FAILURES, DatabaseUnreachable
+
+# The names the rest of the service uses for a database and an open transaction. Modules outside
+# storage/ hold these and pass them to storage/queries/, and never import SQLAlchemy themselves.
+Engine = AsyncEngine
+Connection = AsyncConnection
 
 # Seconds to wait for a new PostgreSQL connection; asyncpg's own default is a minute, which would
 # hold every request that long when the server does not answer at all.

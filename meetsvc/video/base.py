@@ -28,18 +28,15 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Literal, Mapping, Protocol, runtime_checkable
+from meetsvc.core.clock import Clock, utc_now
 
 Role = Literal["moderator", "guest"]
-Clock = Callable[[], datetime]
 
 # Lower-case letters, digits, '-' and '_': what every backend accepts unchanged (Jitsi lowercases
 # room names, Vidicue allows [a-zA-Z0-9_-] up to 100 characters after its prefix).
 _ROOM_NAME = re.compile(r"^[a-z0-9_-]{8,64}$")
 _MAX_LIFETIME = 24 * 3600
 
-
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def derive_room_name(meeting_id: str, key: bytes) -> str:

@@ -18,7 +18,8 @@ from urllib.parse import quote
 
 from pydantic import Field
 
-from meetsvc.video.base import Clock, JoinCredential, JoinRequest, RoomSpec, WebhookEvent, capped_lifetime, expiry, utc_now
+from meetsvc.video.base import JoinCredential, JoinRequest, RoomSpec, WebhookEvent, capped_lifetime, expiry
+from meetsvc.core.clock import Clock, utc_now
 from meetsvc.video.config import AdapterConfig
 
 AUDIENCE = "meetsvc:video"

@@ -21,7 +21,8 @@ from typing import Any, Callable, Literal, Mapping
 import aiohttp
 from pydantic import model_validator
 
-from meetsvc.video.base import Clock, VideoBackend, utc_now
+from meetsvc.video.base import VideoBackend
+from meetsvc.core.clock import Clock, utc_now
 from meetsvc.video.builtin import BuiltinBackend, BuiltinConfig
 from meetsvc.video.config import AdapterConfig
 from meetsvc.video.jitsi import JitsiBackend, JitsiConfig

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from meetsvc.services.directory import utc_now
+from meetsvc.core.clock import utc_now
 from meetsvc.http.appkeys import ENGINE, SCHEDULE
 from meetsvc.storage.tables import outbox_messages
 from tests.api.helpers import Api, build_world

@@ -31,7 +31,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from meetsvc.core.signing import KeySet
-from meetsvc.video.base import JoinCredential, JoinRequest, RoomSpec, VideoBackend, derive_room_name, utc_now
+from meetsvc.video.base import JoinCredential, JoinRequest, RoomSpec, VideoBackend, derive_room_name
+from meetsvc.core.clock import utc_now
 from meetsvc.video.builtin import AUDIENCE, BuiltinBackend, BuiltinConfig
 from meetsvc.video.jitsi import JitsiBackend, JitsiConfig
 from meetsvc.video.livekit import LiveKitBackend, LiveKitConfig

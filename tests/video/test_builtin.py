@@ -9,7 +9,7 @@ import pytest
 
 from meetsvc.realtime import video as signalling
 from meetsvc.core.signing import InvalidToken, KeySet
-from meetsvc.video.base import utc_now
+from meetsvc.core.clock import utc_now
 from meetsvc.video.builtin import AUDIENCE, BuiltinBackend
 from tests.video.harness import ISSUER, make_person, make_room
 

@@ -16,7 +16,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from meetsvc.video.base import JoinCredential, JoinRequest, RoomSpec, VideoBackend, WebhookRejected, utc_now
+from meetsvc.video.base import JoinCredential, JoinRequest, RoomSpec, VideoBackend, WebhookRejected
+from meetsvc.core.clock import utc_now
 from tests.video.harness import Harness, Refused, make_person, make_room, seconds_from_now
 
 

@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import ValidationError
 
-from meetsvc.video.base import utc_now
+from meetsvc.core.clock import utc_now
 from meetsvc.video.jitsi import FEATURES, JitsiBackend, JitsiConfig, asap_key_filename
 from tests.video.harness import JITSI_SECRET, make_person, make_room, pem, public_pem
 from tests.video.prosody import FakeAsapKeyServer, ProsodyTokenCheck, TokenRefused

@@ -23,7 +23,8 @@ from livekit.protocol.models import ParticipantInfo, Room
 from livekit.protocol.webhook import WebhookEvent as LiveKitEvent
 from pydantic import ValidationError
 
-from meetsvc.video.base import VideoBackendRefused, VideoBackendUnavailable, WebhookRejected, utc_now
+from meetsvc.video.base import VideoBackendRefused, VideoBackendUnavailable, WebhookRejected
+from meetsvc.core.clock import utc_now
 from meetsvc.video.livekit import LiveKitBackend, LiveKitConfig
 from tests.video.fake_livekit import FakeLiveKit
 from tests.video.harness import LIVEKIT_KEY, LIVEKIT_SECRET, make_person, make_room

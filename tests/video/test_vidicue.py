@@ -18,7 +18,8 @@ import pytest_asyncio
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from meetsvc.video.base import JoinRequest, VideoBackendRefused, VideoBackendUnavailable, utc_now
+from meetsvc.video.base import JoinRequest, VideoBackendRefused, VideoBackendUnavailable
+from meetsvc.core.clock import utc_now
 from meetsvc.video.vidicue import VidicueBackend, VidicueConfig, load_private_key
 from tests.video.fake_vidicue import FakeVidicue
 from tests.video.harness import VIDICUE_KEY, make_person, make_room, pem

@@ -1,0 +1,19 @@
+"""The one notion of "now" in the service.
+
+Every operation that depends on the time takes a :data:`Clock` instead of reading the system
+clock itself, so tests move time forward on purpose instead of waiting for it, and a busy
+machine cannot change what a test sees.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Callable
+
+Clock = Callable[[], datetime]
+"""A function that answers the current time, timezone-aware, in UTC."""
+
+
+def utc_now() -> datetime:
+    """The system clock, in UTC: the production :data:`Clock`."""
+    return datetime.now(timezone.utc)
