@@ -1,8 +1,12 @@
 """Typed configuration, read once at start from a TOML file and ``MEETSVC_*`` variables.
 
-Every key lives in a section (``[server] port``) and can be overridden by an environment variable
-named after both (``MEETSVC_SERVER_PORT``). A wrong or missing value stops the service with a
-message that names the key and what is wanted, before anything is opened: a service that starts
+Every key, at any depth, can be set by an environment variable: ``MEETSVC_`` and the key's
+path with each dot written as a double underscore (``server.port`` is ``MEETSVC_SERVER__PORT``,
+``notify.smtp.host`` is ``MEETSVC_NOTIFY__SMTP__HOST``). The keys of a top-level section may also
+be written with one underscore (``MEETSVC_SERVER_PORT``), as deployments did before nested keys
+could be set; ``MEETSVC_PORT`` is the development shortcut for ``server.port``. The environment
+wins over the file. A wrong key or value, in the file or the environment, stops the service with
+a message that names it and what is wanted, before anything is opened: a service that starts
 half-configured fails later, in front of a user.
 """
 
@@ -10,6 +14,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+import typing
 from pathlib import Path
 from typing import Any, Literal, Mapping
 
@@ -17,12 +22,20 @@ from meetsvc.notify.config import NotifySettings
 from meetsvc.schedule.config import ScheduleSettings
 from meetsvc.video.registry import VideoSettings
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict, SettingsError
+from pydantic_settings.sources.utils import parse_env_vars
 
 ENV_PREFIX = "MEETSVC_"
+# One delimiter for every depth: single underscores already occur inside key names.
+ENV_NESTED_DELIMITER = "__"
 # `make run` and the README promise this shortcut for the one value people change most.
 PORT_SHORTCUT = "MEETSVC_PORT"
+CONFIG_VARIABLE = "MEETSVC_CONFIG"
+# Variables of the test suite and its tools, never read by the service: a developer's shell that
+# sets them must still start it.
+NOT_SETTINGS_PREFIXES = ("MEETSVC_TEST_", "MEETSVC_SCHEMATHESIS_")
 DEFAULT_CONFIG = Path("config/development.toml")
-
 
 class ConfigError(Exception):
     """The configuration cannot be used; the message names each offending key."""
@@ -167,7 +180,29 @@ class LoggingSettings(_Section):
     format: Literal["json", "text"] = "json"
 
 
-class Settings(_Section):
+class Settings(BaseSettings):
+    """The whole configuration. Built by :func:`load_settings`, which reads the file and the
+    environment; constructing it directly reads neither, so a test's settings are only its own."""
+
+    model_config = SettingsConfigDict(
+        extra="forbid",
+        frozen=True,
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter=ENV_NESTED_DELIMITER,
+        case_sensitive=False,
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings,)
+
     environment: Literal["development", "production"] = "production"
     server: ServerSettings = ServerSettings()
     database: DatabaseSettings = DatabaseSettings()
@@ -224,25 +259,144 @@ class Settings(_Section):
         return self.environment == "development"
 
 
-def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
-    """Map MEETSVC_SECTION_KEY variables onto the nested structure of :class:`Settings`."""
-    overrides: dict[str, Any] = {}
-    if PORT_SHORTCUT in environ:
-        overrides.setdefault("server", {})["port"] = environ[PORT_SHORTCUT]
-    if f"{ENV_PREFIX}ENVIRONMENT" in environ:
-        overrides["environment"] = environ[f"{ENV_PREFIX}ENVIRONMENT"]
-    for section, field in Settings.model_fields.items():
-        model = field.annotation
-        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+# The environment -------------------------------------------------------------------------------
+
+KeyPath = tuple[str, ...]
+# Keys whose values may hold credentials (by how their names end): the messages name them but
+# never echo their values.
+_SECRET_ENDINGS = ("password", "url", "token", "secret", "_key")
+
+
+def _model_of(annotation: object) -> type[BaseModel] | None:
+    """The settings model behind a field: ``Model`` or ``Model | None``; None for a plain value."""
+    candidates = typing.get_args(annotation) or (annotation,)
+    models = [c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)]
+    return models[0] if models else None
+
+
+def setting_paths(model: type[BaseModel] = Settings, prefix: KeyPath = ()) -> list[KeyPath]:
+    """Every key that holds a value (not a table), at every depth: ``("notify", "smtp", "host")``."""
+    found: list[KeyPath] = []
+    for name, field in model.model_fields.items():
+        sub = _model_of(field.annotation)
+        found += setting_paths(sub, (*prefix, name)) if sub is not None else [(*prefix, name)]
+    return found
+
+
+def _field_at(path: KeyPath) -> FieldInfo | None:
+    """The field a key path names (a value or a table), or None if there is no such key."""
+    model: type[BaseModel] | None = Settings
+    field: FieldInfo | None = None
+    for part in path:
+        if model is None or part not in model.model_fields:
+            return None
+        field = model.model_fields[part]
+        model = _model_of(field.annotation)
+    return field
+
+
+def environment_name(path: KeyPath) -> str:
+    """The variable that sets ``path``: ``("notify", "smtp", "host")`` is ``MEETSVC_NOTIFY__SMTP__HOST``."""
+    return ENV_PREFIX + ENV_NESTED_DELIMITER.join(path).upper()
+
+
+def _aliases() -> dict[str, KeyPath]:
+    """``MEETSVC_<SECTION>_<KEY>`` for the values of each top-level section, as read before nested
+    keys could be set. Built from the fields, so no two can clash."""
+    return {f"{ENV_PREFIX}{'_'.join(path)}".upper(): path for path in setting_paths() if len(path) == 2}
+
+
+def environment_names(path: KeyPath) -> tuple[str, ...]:
+    """Every variable that sets ``path``: the nested name first, then the alias and the shortcut."""
+    names = [environment_name(path)]
+    names += [alias for alias, target in _aliases().items() if target == path and alias not in names]
+    if path == ("server", "port"):
+        names.append(PORT_SHORTCUT)
+    return tuple(names)
+
+
+def _path_of(name: str) -> KeyPath | None:
+    """The key a ``MEETSVC_`` variable sets, or None if it names none."""
+    if name in (aliases := _aliases()):
+        return aliases[name]
+    if name != name.upper():
+        return None
+    path = tuple(part.lower() for part in name.removeprefix(ENV_PREFIX).split(ENV_NESTED_DELIMITER))
+    return path if all(path) and _field_at(path) is not None else None
+
+
+def with_variable(environ: Mapping[str, str], name: str, value: str) -> dict[str, str]:
+    """``environ`` with ``name`` set to ``value`` and every other spelling of its key removed: a
+    process started with it reads ``value``, whichever spelling its parent's environment used."""
+    path = _path_of(name) if name != PORT_SHORTCUT else ("server", "port")
+    if path is None:
+        raise ValueError(f"{name} names no configuration key")
+    others = set(environment_names(path)) - {name}
+    return {**{key: val for key, val in environ.items() if key not in others}, name: value}
+
+
+def _unknown(name: str) -> str:
+    """The message for a variable that names no key, with the right spelling when it is a near miss."""
+    spelled = {"_".join(path).upper(): path for path in setting_paths()}
+    guess = spelled.get(name.removeprefix(ENV_PREFIX).replace(ENV_NESTED_DELIMITER, "_"))
+    example = (*guess, environment_name(guess)) if guess else ("notify.smtp.host", "MEETSVC_NOTIFY__SMTP__HOST")
+    return (
+        f"  {name}: names no configuration key (check the spelling against config/production.example.toml; "
+        f'each dot of a key is "{ENV_NESTED_DELIMITER}": {".".join(example[:-1])} is {example[-1]})'
+    )
+
+
+class _EnvironmentSource(EnvSettingsSource):
+    """pydantic-settings' reading of nested variables, over a given mapping rather than
+    ``os.environ``, so that tests and the supervisor can say exactly what a process sees."""
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self._environ = environ
+        super().__init__(Settings)
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        return parse_env_vars(self._environ, self.case_sensitive, self.env_ignore_empty, self.env_parse_none_str)
+
+    def decode_complex_value(self, field_name: str, field: FieldInfo, value: Any) -> Any:
+        # Lists (server.trusted_proxies, notify.reminders_minutes_before) have always been
+        # written comma-separated; a JSON array is taken too.
+        if field is not None and typing.get_origin(field.annotation) is tuple and not str(value).lstrip().startswith("["):
+            return [item.strip() for item in str(value).split(",") if item.strip()]
+        return super().decode_complex_value(field_name, field, value)
+
+
+def _read_environment(environ: Mapping[str, str]) -> tuple[dict[str, Any], dict[KeyPath, str]]:
+    """The ``MEETSVC_*`` variables as a nested mapping to lay over the file, and which variable
+    set each key (for the messages). Raises :class:`ConfigError` naming every variable that sets
+    no key, or that contradicts another spelling of the same key."""
+    problems: list[str] = []
+    chosen: dict[KeyPath, tuple[str, str]] = {}
+    for name, value in sorted(environ.items()):
+        if not name.startswith(ENV_PREFIX) or name in (CONFIG_VARIABLE, PORT_SHORTCUT) or name.startswith(NOT_SETTINGS_PREFIXES):
             continue
-        for key, key_field in model.model_fields.items():
-            name = f"{ENV_PREFIX}{section}_{key}".upper()
-            if name in environ:
-                value: Any = environ[name]
-                if getattr(key_field.annotation, "__origin__", None) is tuple:
-                    value = [item.strip() for item in value.split(",") if item.strip()]
-                overrides.setdefault(section, {})[key] = value
-    return overrides
+        path = _path_of(name)
+        if path is None:
+            problems.append(_unknown(name))
+        elif path in chosen and chosen[path][1] != value:
+            problems.append(f"  {chosen[path][0]} and {name} both set {'.'.join(path)}, differently: keep one")
+        else:
+            chosen.setdefault(path, (name, value))
+    if problems:
+        raise ConfigError("invalid environment:\n" + "\n".join(problems))
+    # The shortcut is the weakest spelling: a full name given beside it wins.
+    if PORT_SHORTCUT in environ and ("server", "port") not in chosen:
+        chosen[("server", "port")] = (PORT_SHORTCUT, environ[PORT_SHORTCUT])
+    canonical = {environment_name(path): value for path, (_, value) in chosen.items()}
+    try:
+        values = _EnvironmentSource(canonical)()
+    except SettingsError as exc:
+        field = str(exc).split('"')[1] if '"' in str(exc) else ""
+        names = ", ".join(name for path, (name, _) in chosen.items() if path[0] == field) or "the environment"
+        raise ConfigError(f"invalid environment:\n  {names}: cannot be read ({exc.__cause__ or exc})") from None
+    return values, {path: name for path, (name, _) in chosen.items()}
+
+
+# Reading and reporting -------------------------------------------------------------------------
 
 
 def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
@@ -255,20 +409,30 @@ def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def _describe(error: ValidationError) -> str:
+def _describe(error: ValidationError, origins: Mapping[KeyPath, str]) -> str:
     lines = []
     for item in error.errors():
-        key = ".".join(str(part) for part in item["loc"]) or "(top level)"
-        env = f"{ENV_PREFIX}{'_'.join(str(p) for p in item['loc'])}".upper()
-        if item["type"] == "extra_forbidden":
-            lines.append(f"  {key}: unknown key (check the spelling against config/production.example.toml)")
-        elif not item["loc"]:
-            lines.append(f"  {item['msg'].removeprefix('Value error, ')}")
-        elif any(word in key for word in ("password", "url")):
-            # May hold credentials: name the key, never echo the value.
-            lines.append(f"  {key} (or {env}): {item['msg']}")
+        loc = tuple(str(part) for part in item["loc"])
+        key = ".".join(loc) or "(top level)"
+        path = next((loc[:n] for n in range(len(loc), 0, -1) if loc[:n] in origins), None)
+        field = _field_at(loc)
+        if path is not None:
+            where = f" (from {origins[path]})"
+        elif field is not None and _model_of(field.annotation) is None:
+            where = f" (or {', '.join(environment_names(loc)[:2])})"
         else:
-            lines.append(f"  {key} (or {env}): {item['msg']}, got {item.get('input')!r}")
+            where = ""
+        message = item["msg"].removeprefix("Value error, ")
+        if item["type"] == "extra_forbidden":
+            source = f" set by {origins[loc]}" if loc in origins else ""
+            lines.append(f"  {key}: unknown key{source} (check the spelling against config/production.example.toml)")
+        elif not item["loc"]:
+            lines.append(f"  {message}")
+        elif isinstance(item.get("input"), dict) or key.endswith(_SECRET_ENDINGS):
+            # A whole table, or a value that may hold credentials: name the key, never echo the value.
+            lines.append(f"  {key}{where}: {message}")
+        else:
+            lines.append(f"  {key}{where}: {message}, got {item.get('input')!r}")
     return "invalid configuration:\n" + "\n".join(lines)
 
 
@@ -278,14 +442,15 @@ def load_settings(
 ) -> Settings:
     """Read the TOML file (``MEETSVC_CONFIG`` or the development default) and the environment."""
     environ = os.environ if environ is None else environ
-    chosen = Path(path or environ.get(f"{ENV_PREFIX}CONFIG") or DEFAULT_CONFIG)
+    chosen = Path(path or environ.get(CONFIG_VARIABLE) or DEFAULT_CONFIG)
     try:
         data = tomllib.loads(chosen.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"configuration file {chosen} does not exist") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"configuration file {chosen} is not valid TOML: {exc}") from None
+    overrides, origins = _read_environment(environ)
     try:
-        return Settings.model_validate(_merge(data, _env_overrides(environ)))
+        return Settings.model_validate(_merge(data, overrides))
     except ValidationError as exc:
-        raise ConfigError(f"{chosen}: {_describe(exc)}") from None
+        raise ConfigError(f"{chosen}: {_describe(exc, origins)}") from None

@@ -5,7 +5,8 @@ through Redis), so the supervisor is only about processes: start N workers, one 
 (``server.port`` .. ``server.port + N - 1``, the ports the proxy's upstream lists), start again
 one that dies, stop them all when told to, and leave none behind when it is killed itself.
 
-* A worker is ``python -m meetsvc serve`` with ``MEETSVC_SERVER_PORT`` set to its port and
+* A worker is ``python -m meetsvc serve`` with ``MEETSVC_SERVER_PORT`` set to its port (any other
+  spelling of the key inherited from the supervisor's environment removed) and
   ``MEETSVC_SERVER_PROCESSES=1``: an ordinary single process that never supervises in turn.
 * The workers must agree on what makes links and tokens portable between them: without
   ``server.public_url`` each would call itself ``http://host:its-port``, and a lobby ticket one
@@ -40,7 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
-from meetsvc.config import Settings
+from meetsvc.config import Settings, with_variable
 
 log = logging.getLogger("meetsvc.supervisor")
 
@@ -103,7 +104,8 @@ class Supervisor:
         self._preexec = _parent_death_signal()
 
     def _start(self, worker: Worker) -> None:
-        env = {**self._environ, "MEETSVC_SERVER_PORT": str(worker.port), "MEETSVC_SERVER_PROCESSES": "1"}
+        env = with_variable(self._environ, "MEETSVC_SERVER_PORT", str(worker.port))
+        env = with_variable(env, "MEETSVC_SERVER_PROCESSES", "1")
         worker.process = subprocess.Popen(
             self._command, env=env, process_group=0, preexec_fn=self._preexec, close_fds=True
         )
@@ -191,9 +193,9 @@ def worker_environment(settings: Settings, environ: Mapping[str, str]) -> dict[s
     """What every worker runs with, beyond its port: see the module docstring for why."""
     env = dict(environ)
     if settings.server.public_url is None:
-        env["MEETSVC_SERVER_PUBLIC_URL"] = settings.server.base_url
+        env = with_variable(env, "MEETSVC_SERVER_PUBLIC_URL", settings.server.base_url)
     if settings.identity.provider == "bankid-simulator":
-        env["MEETSVC_SIMULATOR_APP_PORT"] = "0"
+        env = with_variable(env, "MEETSVC_SIMULATOR_APP_PORT", "0")
     return env
 
 
