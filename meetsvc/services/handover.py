@@ -14,13 +14,12 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from meetsvc.services.audit import AuditLog
 from meetsvc.core.clock import Clock, utc_now
 from meetsvc.core.secrets import Secret
-from meetsvc.storage.tables import meetings, participant_identities, participants, staff_members
+from meetsvc.storage.engine import Engine
+from meetsvc.storage.queries import participants
+from meetsvc.storage.queries import waiting_room as rooms
 from meetsvc.video.base import JoinCredential, JoinRequest, RoomSpec, VideoBackend, VideoBackendError, derive_room_name
 
 log = logging.getLogger(__name__)
@@ -29,7 +28,7 @@ log = logging.getLogger(__name__)
 class Handover:
     def __init__(
         self,
-        engine: AsyncEngine,
+        engine: Engine,
         audit: AuditLog,
         backend: VideoBackend,
         room_key: Secret,
@@ -49,22 +48,15 @@ class Handover:
 
     async def _room(self, meeting_id: str) -> RoomSpec:
         async with self._engine.connect() as connection:
-            row = (await connection.execute(select(meetings.c.starts_at, meetings.c.ends_at).where(meetings.c.id == meeting_id))).one()
+            times = await rooms.meeting_times(connection, meeting_id)
         return RoomSpec(
             meeting_id=meeting_id, name=self.room_name(meeting_id), max_participants=30,
-            starts_at=row.starts_at, ends_at=row.ends_at,
+            starts_at=times.starts_at, ends_at=times.ends_at,
         )
 
     async def _display_name(self, participant_id: str) -> str:
         async with self._engine.connect() as connection:
-            row = (
-                await connection.execute(
-                    select(participants.c.display_name, participants.c.unverified, participant_identities.c.given_name,
-                           participant_identities.c.surname)
-                    .outerjoin(participant_identities, participant_identities.c.participant_id == participants.c.id)
-                    .where(participants.c.id == participant_id)
-                )
-            ).one()
+            row = await participants.name_for_video(connection, participant_id)
         if row.given_name and not row.unverified:
             return f"{row.given_name} {row.surname}"
         return row.display_name
@@ -86,7 +78,7 @@ class Handover:
 
     async def host(self, meeting_id: str, staff_id: str) -> JoinCredential:
         async with self._engine.connect() as connection:
-            name = (await connection.execute(select(staff_members.c.display_name).where(staff_members.c.id == staff_id))).scalar_one()
+            name = await rooms.host_display_name(connection, staff_id)
         room = await self._room(meeting_id)
         await self.backend.ensure_room(room)
         credential = await self.backend.issue(

@@ -17,15 +17,13 @@ no personal identity number appears in clear anywhere.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hmac
 import json
 import logging
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-
-from sqlalchemy import func, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from identity.base import IdentityError, Order, OrderState, OrderStatus, StartRequest, VerifiedIdentity
 from meetsvc.services.audit import AuditLog
@@ -34,11 +32,18 @@ from meetsvc.domain.errors import Conflict, DomainError
 from meetsvc.services.eid import EidRuntime
 from meetsvc.core.pii import PersonalNumberVault
 from meetsvc.services.sessions import BrowserSession, BrowserSessions, IssuedSession
-from meetsvc.storage.tables import identifications, participant_identities, participants, staff_members
+from meetsvc.storage.engine import Connection, Engine
+from meetsvc.storage.queries import identifications, participants
+from meetsvc.storage.queries.identifications import (
+    CANCELLED,
+    COMPLETE,
+    PENDING,
+    IdentificationRecord,
+    NewIdentification,
+)
+from meetsvc.storage.queries.participants import VerifiedPerson
 
 log = logging.getLogger(__name__)
-
-PENDING, COMPLETE, FAILED, CANCELLED = "pending", "complete", "failed", "cancelled"
 
 
 class TooManyAttempts(DomainError):
@@ -80,7 +85,7 @@ class RateLimits:
 class Identification:
     def __init__(
         self,
-        engine: AsyncEngine,
+        engine: Engine,
         eid: EidRuntime,
         vault: PersonalNumberVault,
         audit: AuditLog,
@@ -98,17 +103,15 @@ class Identification:
 
     # Starting --------------------------------------------------------------------------------
 
-    async def _check_rate(self, connection: AsyncConnection, session: BrowserSession, address_hash: str) -> None:
+    async def _check_rate(self, connection: Connection, session: BrowserSession, address_hash: str) -> None:
         since = self._clock() - self._limits.window
-        recent = select(func.count()).select_from(identifications).where(identifications.c.started_at >= since)
         if session.participant_id is not None:
-            subject = recent.where(identifications.c.participant_id == session.participant_id)
+            by_subject = await identifications.started_for_participant_since(connection, session.participant_id, since)
         else:
-            subject = recent.where(identifications.c.session_id == session.id)
-        if (await connection.execute(subject)).scalar_one() >= self._limits.per_subject:
+            by_subject = await identifications.started_in_session_since(connection, session.id, since)
+        if by_subject >= self._limits.per_subject:
             raise TooManyAttempts()
-        by_address = recent.where(identifications.c.client_address_hash == address_hash)
-        if (await connection.execute(by_address)).scalar_one() >= self._limits.per_address:
+        if await identifications.started_from_address_since(connection, address_hash, since) >= self._limits.per_address:
             raise TooManyAttempts()
 
     async def start(
@@ -142,8 +145,9 @@ class Identification:
             raise IdentificationUnavailable(self._eid.error_message(code, session.language.value), code) from None
         now = self._clock()
         async with self._engine.begin() as connection:
-            await connection.execute(
-                identifications.insert().values(
+            await identifications.insert_identification(
+                connection,
+                NewIdentification(
                     id=str(uuid.uuid4()),
                     session_id=session.id,
                     participant_id=session.participant_id,
@@ -160,7 +164,7 @@ class Identification:
                     state=PENDING,
                     hint_code="outstandingTransaction",
                     started_at=order.started_at,
-                )
+                ),
             )
             await self._audit.append(
                 connection,
@@ -175,7 +179,7 @@ class Identification:
 
     def _watch(self, order_ref: str) -> None:
         future = self._eid.loop.watch(order_ref, on_status=self._on_status)
-        future.add_done_callback(lambda f, ref=order_ref: self._on_done(ref, f))
+        future.add_done_callback(functools.partial(self._on_done, order_ref))
 
     @staticmethod
     def _actor(session: BrowserSession) -> str:
@@ -185,15 +189,8 @@ class Identification:
 
     # Status ----------------------------------------------------------------------------------
 
-    async def _latest(self, connection: AsyncConnection, session_id: str):  # type: ignore[no-untyped-def]
-        return (
-            await connection.execute(
-                select(identifications)
-                .where(identifications.c.session_id == session_id)
-                .order_by(identifications.c.started_at.desc(), identifications.c.id)
-                .limit(1)
-            )
-        ).first()
+    async def _latest(self, connection: Connection, session_id: str) -> IdentificationRecord | None:
+        return await identifications.latest_in_session(connection, session_id)
 
     async def view(self, session: BrowserSession, *, mobile: bool, return_url: str | None) -> IdentificationView | None:
         async with self._engine.connect() as connection:
@@ -244,11 +241,7 @@ class Identification:
             row = await self._latest(connection, session.id)
             if row is None or row.state != PENDING:
                 raise Conflict("there is no identification in progress")
-            await connection.execute(
-                update(identifications)
-                .where(identifications.c.id == row.id, identifications.c.state == PENDING)
-                .values(state=CANCELLED, hint_code="cancelled", finished_at=self._clock())
-            )
+            await identifications.cancel_if_pending(connection, row.id, now=self._clock())
         self._eid.loop.unwatch(row.order_ref)
         try:
             await self._eid.provider.cancel(row.order_ref)
@@ -284,23 +277,15 @@ class Identification:
 
     async def _record_hint(self, status: OrderStatus) -> None:
         async with self._engine.begin() as connection:
-            await connection.execute(
-                update(identifications)
-                .where(identifications.c.order_ref == status.order_ref, identifications.c.state == PENDING)
-                .values(hint_code=status.hint_code)
-            )
+            await identifications.record_hint_if_pending(connection, status.order_ref, status.hint_code)
 
     async def _record_failure(self, order_ref: str, hint_code: str | None) -> None:
         async with self._engine.begin() as connection:
-            row = (await connection.execute(select(identifications).where(identifications.c.order_ref == order_ref))).first()
+            row = await identifications.by_order_ref(connection, order_ref)
             if row is None or row.state != PENDING:
                 return
             now = self._clock()
-            await connection.execute(
-                update(identifications)
-                .where(identifications.c.id == row.id)
-                .values(state=FAILED, hint_code=hint_code, finished_at=now)
-            )
+            await identifications.mark_failed(connection, row.id, hint_code=hint_code, now=now)
             await self._audit.append(
                 connection,
                 actor="system",
@@ -315,27 +300,20 @@ class Identification:
         verified_hash = self._vault.keyed_hash(identity.personal_number)
         now = self._clock()
         async with self._engine.begin() as connection:
-            row = (await connection.execute(select(identifications).where(identifications.c.order_ref == order_ref))).first()
+            row = await identifications.by_order_ref(connection, order_ref)
             if row is None or row.state != PENDING:
                 return
+            staff_id: str | None
             if row.participant_id is not None:
                 outcome, staff_id = await self._bind_participant(connection, row.participant_id, identity, verified_hash, now)
                 subject_type, subject_id = "participant", row.participant_id
                 action = "participant.identified"
             else:
-                staff_id = (
-                    await connection.execute(
-                        select(staff_members.c.id).where(staff_members.c.personal_number_hash == verified_hash)
-                    )
-                ).scalar()
+                staff_id = await identifications.staff_id_by_personal_number_hash(connection, verified_hash)
                 outcome = "staff" if staff_id else "not_staff"
                 subject_type, subject_id = ("staff", staff_id) if staff_id else ("session", row.session_id)
                 action = "staff.signed_in" if staff_id else "staff.sign_in_refused"
-            await connection.execute(
-                update(identifications)
-                .where(identifications.c.id == row.id)
-                .values(state=COMPLETE, hint_code=None, outcome=outcome, staff_id=staff_id, finished_at=now)
-            )
+            await identifications.mark_complete(connection, row.id, outcome=outcome, staff_id=staff_id, now=now)
             await self._audit.append(
                 connection,
                 actor=f"participant:{row.participant_id}" if row.participant_id else "system",
@@ -352,40 +330,32 @@ class Identification:
 
     async def _bind_participant(
         self,
-        connection: AsyncConnection,
+        connection: Connection,
         participant_id: str,
         identity: VerifiedIdentity,
         verified_hash: str,
         now: datetime,
     ) -> tuple[str, None]:
-        expected = (
-            await connection.execute(select(participants.c.personal_number_hash).where(participants.c.id == participant_id))
-        ).scalar()
+        expected = await participants.expected_personal_number_hash(connection, participant_id)
+        matches: bool | None
         if expected is None:
             matches, outcome = None, "unexpected"
         else:
             matches = hmac.compare_digest(expected, verified_hash)
             outcome = "matched" if matches else "mismatch"
-        values = {
-            "given_name": identity.given_name,
-            "surname": identity.surname,
-            "personal_number_hash": verified_hash,
-            "matches_invitation": matches,
-            "provider": identity.provider,
-            "level_of_assurance": identity.level_of_assurance,
-            "verified_at": now,
-        }
-        existing = (
-            await connection.execute(
-                select(participant_identities.c.participant_id).where(participant_identities.c.participant_id == participant_id)
-            )
-        ).first()
-        if existing is None:
-            await connection.execute(participant_identities.insert().values(participant_id=participant_id, **values))
-        else:
-            await connection.execute(
-                update(participant_identities).where(participant_identities.c.participant_id == participant_id).values(**values)
-            )
+        await participants.bind_identity(
+            connection,
+            participant_id,
+            VerifiedPerson(
+                given_name=identity.given_name,
+                surname=identity.surname,
+                personal_number_hash=verified_hash,
+                matches_invitation=matches,
+                provider=identity.provider,
+                level_of_assurance=identity.level_of_assurance,
+                verified_at=now,
+            ),
+        )
         return outcome, None
 
     async def drain(self) -> None:

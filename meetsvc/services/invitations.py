@@ -9,15 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from meetsvc.services.audit import AuditLog
 from meetsvc.services.directory import load_organisation
 from meetsvc.core.clock import Clock, utc_now
 from meetsvc.domain.model import Language, MeetingStatus, Organisation
 from meetsvc.services.sessions import BrowserSessions, IssuedSession, SessionKind
-from meetsvc.storage.tables import invitations, meetings, participant_identities, participants
+from meetsvc.storage.engine import Engine
+from meetsvc.storage.queries import invitations, participants
 from meetsvc.core.tokens import looks_like_token, token_hash
 
 
@@ -37,7 +35,7 @@ class InvitationView:
 
 
 class Invitations:
-    def __init__(self, engine: AsyncEngine, audit: AuditLog, sessions: BrowserSessions, clock: Clock = utc_now) -> None:
+    def __init__(self, engine: Engine, audit: AuditLog, sessions: BrowserSessions, clock: Clock = utc_now) -> None:
         self._engine = engine
         self._audit = audit
         self._sessions = sessions
@@ -49,23 +47,11 @@ class Invitations:
             return None
         now = self._clock()
         async with self._engine.begin() as connection:
-            row = (
-                await connection.execute(
-                    select(invitations.c.id, invitations.c.opened_at, participants.c.id.label("participant_id"),
-                           participants.c.language, participants.c.meeting_id, meetings.c.status)
-                    .join(participants, participants.c.id == invitations.c.participant_id)
-                    .join(meetings, meetings.c.id == participants.c.meeting_id)
-                    .where(
-                        invitations.c.token_hash == token_hash(token),
-                        invitations.c.revoked_at.is_(None),
-                        participants.c.removed_at.is_(None),
-                    )
-                )
-            ).first()
-            if row is None or not MeetingStatus(row.status).is_open:
+            row = await invitations.live_invitation(connection, token_hash(token))
+            if row is None or not MeetingStatus(row.meeting_status).is_open:
                 return None
             if row.opened_at is None:
-                await connection.execute(update(invitations).where(invitations.c.id == row.id).values(opened_at=now))
+                await invitations.mark_opened(connection, row.id, now=now)
                 await self._audit.append(
                     connection, actor=f"participant:{row.participant_id}", action="invitation.opened",
                     subject_type="participant", subject_id=row.participant_id, meeting_id=row.meeting_id, now=now,
@@ -77,32 +63,11 @@ class Invitations:
 
     async def view(self, participant_id: str) -> InvitationView | None:
         async with self._engine.connect() as connection:
-            row = (
-                await connection.execute(
-                    select(
-                        participants.c.language,
-                        participants.c.removed_at,
-                        meetings.c.id.label("meeting_id"),
-                        meetings.c.organisation_id,
-                        meetings.c.starts_at,
-                        meetings.c.ends_at,
-                        meetings.c.time_zone,
-                        meetings.c.status,
-                    )
-                    .join(meetings, meetings.c.id == participants.c.meeting_id)
-                    .where(participants.c.id == participant_id)
-                )
-            ).first()
+            row = await invitations.invited_to(connection, participant_id)
             if row is None or row.removed_at is not None:
                 return None
             organisation = await load_organisation(connection, row.organisation_id)
-            identity = (
-                await connection.execute(
-                    select(participant_identities.c.given_name, participant_identities.c.surname).where(
-                        participant_identities.c.participant_id == participant_id
-                    )
-                )
-            ).first()
+            identity = await participants.bound_identity(connection, participant_id)
         assert organisation is not None
         return InvitationView(
             participant_id=participant_id,
@@ -113,5 +78,5 @@ class Invitations:
             time_zone=row.time_zone,
             status=MeetingStatus(row.status),
             organisation=organisation,
-            verified_name=f"{identity.given_name} {identity.surname}" if identity else None,
+            verified_name=identity.full_name if identity else None,
         )

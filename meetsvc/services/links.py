@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import secrets
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncConnection
-
-from meetsvc.storage.tables import invitations
 from meetsvc.core.tokens import invitation_token
+from meetsvc.storage.engine import Connection
+from meetsvc.storage.queries.invitations import current_invitation_id
 
 
 class JoinLinks:
@@ -34,14 +32,7 @@ class JoinLinks:
     def url(self, invitation_id: str) -> str:
         return f"{self._public_url}/j/{self.token(invitation_id)}"
 
-    async def current(self, connection: AsyncConnection, participant_id: str) -> str | None:
+    async def current(self, connection: Connection, participant_id: str) -> str | None:
         """The participant's working link, or None when they have none (revoked, removed)."""
-        invitation_id = (
-            await connection.execute(
-                select(invitations.c.id)
-                .where(invitations.c.participant_id == participant_id, invitations.c.revoked_at.is_(None))
-                .order_by(invitations.c.created_at.desc(), invitations.c.id)
-                .limit(1)
-            )
-        ).scalar()
+        invitation_id = await current_invitation_id(connection, participant_id)
         return self.url(invitation_id) if invitation_id is not None else None

@@ -18,12 +18,11 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
-
 from meetsvc.core.clock import Clock, utc_now
 from meetsvc.domain.model import Language
-from meetsvc.storage.tables import browser_sessions
+from meetsvc.storage.engine import Connection, Engine
+from meetsvc.storage.queries import sessions as stored
+from meetsvc.storage.queries.sessions import NewSession, SessionRecord
 from meetsvc.core.tokens import looks_like_token, token_hash
 
 COOKIE_NAME = "meetsvc_session"
@@ -59,7 +58,7 @@ class IssuedSession:
     token: str = field(repr=False)
 
 
-def _from_row(row) -> BrowserSession:  # type: ignore[no-untyped-def]
+def _from_record(row: SessionRecord) -> BrowserSession:
     return BrowserSession(
         id=row.id,
         kind=SessionKind(row.kind),
@@ -72,7 +71,7 @@ def _from_row(row) -> BrowserSession:  # type: ignore[no-untyped-def]
 
 
 class BrowserSessions:
-    def __init__(self, engine: AsyncEngine, *, idle: timedelta, absolute: timedelta, clock: Clock = utc_now) -> None:
+    def __init__(self, engine: Engine, *, idle: timedelta, absolute: timedelta, clock: Clock = utc_now) -> None:
         self._engine = engine
         self._idle = idle
         self._absolute = absolute
@@ -80,7 +79,7 @@ class BrowserSessions:
 
     async def create(
         self,
-        connection: AsyncConnection,
+        connection: Connection,
         kind: SessionKind,
         *,
         language: Language,
@@ -89,22 +88,19 @@ class BrowserSessions:
     ) -> IssuedSession:
         now = self._clock()
         token = secrets.token_urlsafe(32)
-        row = {
-            "id": str(uuid.uuid4()),
-            "token_hash": token_hash(token),
-            "kind": kind.value,
-            "participant_id": participant_id,
-            "staff_id": staff_id,
-            "csrf_token": secrets.token_urlsafe(32),
-            "language": language.value,
-            "created_at": now,
-            "last_seen_at": now,
-            "expires_at": now + self._absolute,
-        }
-        await connection.execute(browser_sessions.insert().values(**row))
-        session = BrowserSession(
-            row["id"], kind, participant_id, staff_id, row["csrf_token"], language, row["expires_at"]
+        new = NewSession(
+            id=str(uuid.uuid4()),
+            token_hash=token_hash(token),
+            kind=kind.value,
+            participant_id=participant_id,
+            staff_id=staff_id,
+            csrf_token=secrets.token_urlsafe(32),
+            language=language.value,
+            created_at=now,
+            expires_at=now + self._absolute,
         )
+        await stored.insert_session(connection, new)
+        session = BrowserSession(new.id, kind, participant_id, staff_id, new.csrf_token, language, new.expires_at)
         return IssuedSession(session, token)
 
     async def start(self, kind: SessionKind, *, language: Language, participant_id: str | None = None) -> IssuedSession:
@@ -116,20 +112,18 @@ class BrowserSessions:
         if not token or not looks_like_token(token):
             return None
         async with self._engine.connect() as connection:
-            row = (
-                await connection.execute(select(browser_sessions).where(browser_sessions.c.token_hash == token_hash(token)))
-            ).first()
+            row = await stored.by_token_hash(connection, token_hash(token))
         if row is None or not await self._still_live(row):
             return None
-        return _from_row(row)
+        return _from_record(row)
 
     async def alive(self, session_id: str) -> bool:
         """Whether a session (known by id, e.g. behind a socket) is still live; touches its idle clock."""
         async with self._engine.connect() as connection:
-            row = (await connection.execute(select(browser_sessions).where(browser_sessions.c.id == session_id))).first()
+            row = await stored.by_id(connection, session_id)
         return row is not None and await self._still_live(row)
 
-    async def _still_live(self, row) -> bool:  # type: ignore[no-untyped-def]
+    async def _still_live(self, row: SessionRecord) -> bool:
         """End an expired session; otherwise move its idle clock — at most every TOUCH_EVERY,
         so a page polling each second does not turn every poll into a database write."""
         now = self._clock()
@@ -137,22 +131,20 @@ class BrowserSessions:
             return False
         if now >= row.expires_at or now - row.last_seen_at >= self._idle:
             async with self._engine.begin() as connection:
-                await connection.execute(update(browser_sessions).where(browser_sessions.c.id == row.id).values(ended_at=now))
+                await stored.end_session(connection, row.id, now=now)
             return False
         if now - row.last_seen_at >= TOUCH_EVERY:
             async with self._engine.begin() as connection:
-                await connection.execute(update(browser_sessions).where(browser_sessions.c.id == row.id).values(last_seen_at=now))
+                await stored.touch_session(connection, row.id, now=now)
         return True
 
-    async def sign_in_staff(self, connection: AsyncConnection, session_id: str, staff_id: str) -> IssuedSession:
+    async def sign_in_staff(self, connection: Connection, session_id: str, staff_id: str) -> IssuedSession:
         """End the anonymous session and open a fresh one for the signed-in staff member."""
         now = self._clock()
-        row = (await connection.execute(select(browser_sessions).where(browser_sessions.c.id == session_id))).one()
-        await connection.execute(update(browser_sessions).where(browser_sessions.c.id == session_id).values(ended_at=now))
-        return await self.create(connection, SessionKind.STAFF, language=Language(row.language), staff_id=staff_id)
+        language = await stored.session_language(connection, session_id)
+        await stored.end_session(connection, session_id, now=now)
+        return await self.create(connection, SessionKind.STAFF, language=Language(language), staff_id=staff_id)
 
     async def end(self, session_id: str) -> None:
         async with self._engine.begin() as connection:
-            await connection.execute(
-                update(browser_sessions).where(browser_sessions.c.id == session_id).values(ended_at=self._clock())
-            )
+            await stored.end_session(connection, session_id, now=self._clock())

@@ -22,10 +22,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
-from sqlalchemy.engine import Row
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
-
 from meetsvc.services.audit import AuditLog
 from meetsvc.core.clock import Clock, utc_now
 from meetsvc.domain.admission import (
@@ -40,14 +36,11 @@ from meetsvc.domain.admission import (
 from meetsvc.domain.errors import Conflict, NotFound, RuleViolation
 from meetsvc.domain.model import MeetingStatus, ParticipantRole, ParticipantState as S
 from meetsvc.domain.rules import check_text
-from meetsvc.storage.tables import (
-    identifications,
-    meeting_hosts,
-    meetings,
-    organisations,
-    participant_identities,
-    participants,
-)
+from meetsvc.storage.engine import Connection, Engine
+from meetsvc.storage.queries import identifications, participants
+from meetsvc.storage.queries import waiting_room as rooms
+from meetsvc.storage.queries.participants import UNCHANGED, BoundIdentity, ParticipantRecord, Unchanged
+from meetsvc.storage.queries.waiting_room import RoomMeeting
 
 MAX_MESSAGE = 500
 
@@ -166,7 +159,7 @@ class Notices:
 class WaitingRoom:
     def __init__(
         self,
-        engine: AsyncEngine,
+        engine: Engine,
         audit: AuditLog,
         *,
         opens_before: timedelta = timedelta(minutes=15),
@@ -179,63 +172,34 @@ class WaitingRoom:
 
     # Loading ---------------------------------------------------------------------------------
 
-    async def _meeting(self, connection: AsyncConnection, meeting_id: str, *, lock: bool) -> Row:
-        query = select(meetings).where(meetings.c.id == meeting_id)
-        if lock:
-            query = query.with_for_update()
-        row = (await connection.execute(query)).first()
-        if row is None:
+    async def _meeting(self, connection: Connection, meeting_id: str, *, lock: bool) -> RoomMeeting:
+        meeting = await rooms.room_meeting(connection, meeting_id, lock=lock)
+        if meeting is None:
             raise NotFound("no such meeting")
-        return row
+        return meeting
 
-    async def _host_meeting(self, connection: AsyncConnection, host: HostCaller, meeting_id: str, *, lock: bool = True) -> Row:
-        is_host = (
-            await connection.execute(
-                select(meeting_hosts.c.staff_id).where(
-                    meeting_hosts.c.meeting_id == meeting_id, meeting_hosts.c.staff_id == host.staff_id
-                )
-            )
-        ).first()
-        if is_host is None:
+    async def _host_meeting(self, connection: Connection, host: HostCaller, meeting_id: str, *, lock: bool = True) -> RoomMeeting:
+        if not await rooms.is_host(connection, meeting_id, host.staff_id):
             raise NotFound("no such meeting")  # not 403: do not confirm the meeting exists
         return await self._meeting(connection, meeting_id, lock=lock)
 
-    async def _participant(self, connection: AsyncConnection, meeting_id: str, participant_id: str) -> Row:
-        row = (
-            await connection.execute(
-                select(participants).where(
-                    participants.c.id == participant_id,
-                    participants.c.meeting_id == meeting_id,
-                    participants.c.removed_at.is_(None),
-                )
-            )
-        ).first()
+    async def _participant(self, connection: Connection, meeting_id: str, participant_id: str) -> ParticipantRecord:
+        row = await participants.present_participant(connection, meeting_id, participant_id)
         if row is None:
             raise NotFound("no such participant")
         return row
 
-    async def _identity(self, connection: AsyncConnection, participant_id: str) -> Row | None:
-        return (
-            await connection.execute(select(participant_identities).where(participant_identities.c.participant_id == participant_id))
-        ).first()
+    async def _identity(self, connection: Connection, participant_id: str) -> BoundIdentity | None:
+        return await participants.bound_identity(connection, participant_id)
 
-    async def _position(self, connection: AsyncConnection, row: Row) -> int | None:
+    async def _position(self, connection: Connection, row: ParticipantRecord) -> int | None:
         if row.state != S.WAITING.value or row.waiting_since is None:
             return None
-        ahead = (
-            await connection.execute(
-                select(participants.c.id).where(
-                    participants.c.meeting_id == row.meeting_id,
-                    participants.c.state == S.WAITING.value,
-                    participants.c.removed_at.is_(None),
-                    (participants.c.waiting_since < row.waiting_since)
-                    | ((participants.c.waiting_since == row.waiting_since) & (participants.c.id < row.id)),
-                )
-            )
-        ).all()
-        return len(ahead) + 1
+        return await participants.waiting_ahead(connection, row.meeting_id, row.waiting_since, row.id) + 1
 
-    async def _view(self, connection: AsyncConnection, meeting: Row, row: Row, *, state: str | None = None) -> ParticipantView:
+    async def _view(
+        self, connection: Connection, meeting: RoomMeeting, row: ParticipantRecord, *, state: str | None = None
+    ) -> ParticipantView:
         identity = await self._identity(connection, row.id)
         return ParticipantView(
             state=state or row.state,
@@ -244,21 +208,19 @@ class WaitingRoom:
             hosts_notified=row.state == S.WAITING.value,
             position=await self._position(connection, row) if meeting.show_queue_position else None,
             message=row.host_message,
-            verified_name=f"{identity.given_name} {identity.surname}" if identity and not row.unverified else None,
+            verified_name=identity.full_name if identity and not row.unverified else None,
         )
 
-    async def _entry(self, connection: AsyncConnection, row: Row) -> WaitingEntry:
+    async def _entry(self, connection: Connection, row: ParticipantRecord) -> WaitingEntry:
         identity = await self._identity(connection, row.id)
         organisation = None
         if row.organisation_id:
-            organisation = (
-                await connection.execute(select(organisations.c.name).where(organisations.c.id == row.organisation_id))
-            ).scalar()
+            organisation = await rooms.organisation_name(connection, row.organisation_id)
         verified = identity is not None and not row.unverified
         return WaitingEntry(
             participant_id=row.id,
             invited_name=row.display_name,
-            verified_name=f"{identity.given_name} {identity.surname}" if verified and identity else None,
+            verified_name=identity.full_name if verified and identity else None,
             verified=verified,
             matches_invitation=identity.matches_invitation if verified and identity else None,
             role=row.role,
@@ -268,32 +230,35 @@ class WaitingRoom:
         )
 
     @staticmethod
-    def _settings(meeting: Row) -> MeetingSettingsView:
+    def _settings(meeting: RoomMeeting) -> MeetingSettingsView:
         return MeetingSettingsView(meeting.id, meeting.status, meeting.locked, meeting.admission_policy, meeting.show_queue_position)
 
-    async def _reload(self, connection: AsyncConnection, participant_id: str) -> Row:
-        return (await connection.execute(select(participants).where(participants.c.id == participant_id))).one()
+    async def _reload(self, connection: Connection, participant_id: str) -> ParticipantRecord:
+        return await participants.reload_participant(connection, participant_id)
 
     async def _apply(
         self,
-        connection: AsyncConnection,
-        meeting: Row,
-        row: Row,
+        connection: Connection,
+        meeting: RoomMeeting,
+        row: ParticipantRecord,
         action: Action,
         actor: Actor,
         actor_label: str,
         notices: Notices,
-        **values: Any,
-    ) -> Row:
+        *,
+        unverified: bool | Unchanged = UNCHANGED,
+        host_message: str | None | Unchanged = UNCHANGED,
+    ) -> ParticipantRecord:
         """Move one participant through the state machine, record it, and note who to tell."""
         before = S(row.state)
         after = transition(before, action, actor)
         now = self._clock()
-        if after is S.WAITING and before is not S.WAITING:
-            values.setdefault("waiting_since", now)
-        if after is not before or values:
-            await connection.execute(
-                update(participants).where(participants.c.id == row.id).values(state=after.value, updated_at=now, **values)
+        waiting_since: datetime | Unchanged = now if after is S.WAITING and before is not S.WAITING else UNCHANGED
+        changes = (waiting_since, unverified, host_message)
+        if after is not before or any(value is not UNCHANGED for value in changes):
+            await participants.update_participant(
+                connection, row.id, state=after.value, updated_at=now,
+                waiting_since=waiting_since, unverified=unverified, host_message=host_message,
             )
         if after is not before:
             await self._audit.append(
@@ -312,26 +277,18 @@ class WaitingRoom:
             notices.closed.add(row.id)
         return fresh
 
-    async def _requeue_positions(self, connection: AsyncConnection, meeting: Row, notices: Notices) -> None:
+    async def _requeue_positions(self, connection: Connection, meeting: RoomMeeting, notices: Notices) -> None:
         """Someone left the queue: tell those still waiting their new place (if shown)."""
         if not meeting.show_queue_position:
             return
-        rows = (
-            await connection.execute(
-                select(participants).where(
-                    participants.c.meeting_id == meeting.id,
-                    participants.c.state == S.WAITING.value,
-                    participants.c.removed_at.is_(None),
-                )
-            )
-        ).all()
+        rows = await participants.waiting_participants(connection, meeting.id)
         for row in rows:
             if row.id not in notices.participants:
                 notices.participants[row.id] = await self._view(connection, meeting, row)
 
     # Participants ----------------------------------------------------------------------------
 
-    def _window(self, meeting: Row) -> str | None:
+    def _window(self, meeting: RoomMeeting) -> str | None:
         """Why the waiting room is closed now, or None when it is open."""
         if not MeetingStatus(meeting.status).is_open:
             return "closed"
@@ -339,16 +296,8 @@ class WaitingRoom:
             return "not_open"
         return None
 
-    async def _verified(self, connection: AsyncConnection, session_id: str) -> bool:
-        state = (
-            await connection.execute(
-                select(identifications.c.state)
-                .where(identifications.c.session_id == session_id)
-                .order_by(identifications.c.started_at.desc())
-                .limit(1)
-            )
-        ).scalar()
-        return state == "complete"
+    async def _verified(self, connection: Connection, session_id: str) -> bool:
+        return await identifications.latest_state_in_session(connection, session_id) == identifications.COMPLETE
 
     async def arrive(self, lobby: LobbyPass) -> Notices:
         """A participant's socket connected: put them in the waiting room (or keep their place)."""
@@ -392,6 +341,13 @@ class WaitingRoom:
                 await self._mark_in_progress(connection, meeting)
         return notices
 
+    async def lobby_pass(self, participant_id: str, session_id: str, *, unverified: bool) -> tuple[LobbyPass, datetime]:
+        """What a lobby ticket for this participant's session speaks for, and when their meeting
+        ends (the ticket must not outlive it)."""
+        async with self._engine.connect() as connection:
+            meeting = await participants.meeting_end(connection, participant_id)
+        return LobbyPass(participant_id, meeting.meeting_id, session_id, unverified=unverified), meeting.ends_at
+
     async def participant_view(self, lobby: LobbyPass) -> ParticipantView:
         async with self._engine.connect() as connection:
             meeting = await self._meeting(connection, lobby.meeting_id, lock=False)
@@ -400,15 +356,7 @@ class WaitingRoom:
 
     async def participant_state(self, participant_id: str, meeting_id: str) -> S | None:
         async with self._engine.connect() as connection:
-            state = (
-                await connection.execute(
-                    select(participants.c.state).where(
-                        participants.c.id == participant_id,
-                        participants.c.meeting_id == meeting_id,
-                        participants.c.removed_at.is_(None),
-                    )
-                )
-            ).scalar()
+            state = await participants.participant_state(connection, meeting_id, participant_id)
         return S(state) if state else None
 
     async def join(self, lobby: LobbyPass) -> Notices:
@@ -430,17 +378,11 @@ class WaitingRoom:
     async def waiting_list(self, host: HostCaller, meeting_id: str) -> tuple[MeetingSettingsView, list[WaitingEntry]]:
         async with self._engine.connect() as connection:
             meeting = await self._host_meeting(connection, host, meeting_id, lock=False)
-            rows = (
-                await connection.execute(
-                    select(participants)
-                    .where(participants.c.meeting_id == meeting_id, participants.c.removed_at.is_(None))
-                    .order_by(participants.c.waiting_since.is_(None), participants.c.waiting_since, participants.c.id)
-                )
-            ).all()
+            rows = await participants.queue(connection, meeting_id)
             return self._settings(meeting), [await self._entry(connection, row) for row in rows]
 
-    async def meeting_for_host(self, host: HostCaller, meeting_id: str) -> Row:
-        """The meeting's row for its host's console (title and times; hosts may see them)."""
+    async def meeting_for_host(self, host: HostCaller, meeting_id: str) -> RoomMeeting:
+        """The meeting as its host's console shows it (title and times; hosts may see them)."""
         async with self._engine.connect() as connection:
             return await self._host_meeting(connection, host, meeting_id, lock=False)
 
@@ -452,14 +394,18 @@ class WaitingRoom:
             return False
         return True
 
-    async def _mark_in_progress(self, connection: AsyncConnection, meeting: Row) -> None:
+    async def _mark_in_progress(self, connection: Connection, meeting: RoomMeeting) -> None:
         if meeting.status == MeetingStatus.SCHEDULED.value:
-            await connection.execute(
-                update(meetings).where(meetings.c.id == meeting.id).values(status=MeetingStatus.IN_PROGRESS.value, updated_at=self._clock())
-            )
+            await rooms.set_meeting_status(connection, meeting.id, MeetingStatus.IN_PROGRESS.value, now=self._clock())
 
     async def _host_action(
-        self, host: HostCaller, meeting_id: str, participant_id: str, action: Action, **values: Any
+        self,
+        host: HostCaller,
+        meeting_id: str,
+        participant_id: str,
+        action: Action,
+        *,
+        host_message: str | None | Unchanged = UNCHANGED,
     ) -> Notices:
         notices = Notices(meeting_id)
         async with self._engine.begin() as connection:
@@ -468,7 +414,7 @@ class WaitingRoom:
                 raise WaitingRoomClosed("the meeting has ended")
             row = await self._participant(connection, meeting_id, participant_id)
             was_waiting = row.state == S.WAITING.value
-            await self._apply(connection, meeting, row, action, Actor.HOST, host.actor, notices, **values)
+            await self._apply(connection, meeting, row, action, Actor.HOST, host.actor, notices, host_message=host_message)
             if action is Action.ADMIT:
                 await self._mark_in_progress(connection, meeting)
             if was_waiting:
@@ -494,15 +440,7 @@ class WaitingRoom:
             meeting = await self._host_meeting(connection, host, meeting_id)
             if not MeetingStatus(meeting.status).is_open:
                 raise WaitingRoomClosed("the meeting has ended")
-            rows = (
-                await connection.execute(
-                    select(participants).where(
-                        participants.c.meeting_id == meeting_id,
-                        participants.c.state == S.WAITING.value,
-                        participants.c.removed_at.is_(None),
-                    )
-                )
-            ).all()
+            rows = await participants.waiting_participants(connection, meeting_id)
             for row in rows:
                 identity = await self._identity(connection, row.id)
                 arrival = Arrival(
@@ -524,18 +462,11 @@ class WaitingRoom:
         notices = Notices(meeting_id)
         async with self._engine.begin() as connection:
             meeting = await self._host_meeting(connection, host, meeting_id)
-            query = select(participants).where(
-                participants.c.meeting_id == meeting_id,
-                participants.c.state == S.WAITING.value,
-                participants.c.removed_at.is_(None),
-            )
-            if participant_id is not None:
-                query = query.where(participants.c.id == participant_id)
-            rows = (await connection.execute(query)).all()
+            rows = await participants.waiting_participants(connection, meeting_id, participant_id=participant_id)
             if participant_id is not None and not rows:
                 raise NotFound("no such waiting participant")
             for row in rows:
-                await connection.execute(update(participants).where(participants.c.id == row.id).values(host_message=text))
+                await participants.set_host_message(connection, row.id, text)
                 notices.participants[row.id] = await self._view(connection, meeting, await self._reload(connection, row.id))
             await self._audit.append(
                 connection, actor=host.actor, action="waiting_room.message", subject_type="meeting",
@@ -566,7 +497,11 @@ class WaitingRoom:
             if not MeetingStatus(meeting.status).is_open:
                 raise WaitingRoomClosed("the meeting has ended")
             if values:
-                await connection.execute(update(meetings).where(meetings.c.id == meeting_id).values(**values))
+                await rooms.configure_room(
+                    connection, meeting_id, locked=locked,
+                    admission_policy=admission_policy.value if admission_policy is not None else None,
+                    show_queue_position=show_queue_position,
+                )
                 await self._audit.append(
                     connection, actor=host.actor, action="waiting_room.configured", subject_type="meeting",
                     subject_id=meeting_id, meeting_id=meeting_id,
@@ -586,24 +521,18 @@ class WaitingRoom:
                 raise WaitingRoomClosed("the meeting has ended already")
             return await self.end_in(connection, meeting_id, actor=host.actor)
 
-    async def end_in(self, connection: AsyncConnection, meeting_id: str, *, actor: str) -> Notices:
+    async def end_in(self, connection: Connection, meeting_id: str, *, actor: str) -> Notices:
         """End an open meeting inside the caller's transaction (a host's end, or the schedule's
         close of a meeting left running past its end)."""
         notices = Notices(meeting_id)
         now = self._clock()
-        await connection.execute(
-            update(meetings).where(meetings.c.id == meeting_id).values(status=MeetingStatus.ENDED.value, updated_at=now)
-        )
+        await rooms.set_meeting_status(connection, meeting_id, MeetingStatus.ENDED.value, now=now)
         await self._audit.append(
             connection, actor=actor, action="meeting.ended", subject_type="meeting",
             subject_id=meeting_id, meeting_id=meeting_id, now=now,
         )
         meeting = await self._meeting(connection, meeting_id, lock=False)
-        rows = (
-            await connection.execute(
-                select(participants).where(participants.c.meeting_id == meeting_id, participants.c.removed_at.is_(None))
-            )
-        ).all()
+        rows = await participants.present_participants(connection, meeting_id)
         for row in rows:
             await self._apply(connection, meeting, row, Action.END, Actor.SYSTEM, "system", notices)
             notices.closed.add(row.id)

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 from aiohttp import web
-from sqlalchemy import select
 
 from meetsvc.domain.errors import Conflict, Forbidden
 from meetsvc.services.sessions import SessionKind
-from meetsvc.http.appkeys import BOOKING, ENGINE, IDENTIFICATION, TICKETS
-from meetsvc.storage.tables import meetings, participants
-from meetsvc.services.waiting_room import LobbyPass
+from meetsvc.http.appkeys import BOOKING, IDENTIFICATION, TICKETS, WAITING_ROOM
 from meetsvc.http.pages.context import require_session
 
 
@@ -26,16 +23,10 @@ async def issue_ticket(request: web.Request) -> web.Response:
     unverified = request.query.get("unverified") == "1"
     if not unverified and not await request.app[IDENTIFICATION].verified(session):
         raise Conflict("identify with eID first, or ask to wait without eID")
-    async with request.app[ENGINE].connect() as connection:
-        row = (
-            await connection.execute(
-                select(meetings.c.id, meetings.c.ends_at)
-                .join(participants, participants.c.meeting_id == meetings.c.id)
-                .where(participants.c.id == session.participant_id)
-            )
-        ).one()
-    lobby = LobbyPass(session.participant_id, row.id, session.id, unverified=unverified)
-    ticket, expires = request.app[TICKETS].issue(lobby, now=request.app[BOOKING].now(), meeting_ends_at=row.ends_at)
+    lobby, meeting_ends_at = await request.app[WAITING_ROOM].lobby_pass(
+        session.participant_id, session.id, unverified=unverified
+    )
+    ticket, expires = request.app[TICKETS].issue(lobby, now=request.app[BOOKING].now(), meeting_ends_at=meeting_ends_at)
     return web.json_response({"ticket": ticket, "expires_at": expires.isoformat()}, headers={"Cache-Control": "no-store"})
 
 

@@ -1,0 +1,116 @@
+"""Invitation links and what opening one leads to.
+
+A link is found by its token's hash only; a revoked link or a removed participant's finds
+nothing, so a leaked old link opens nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, update
+
+from meetsvc.storage.engine import Connection
+from meetsvc.storage.tables import invitations, meetings, participants
+
+
+@dataclass(frozen=True, slots=True)
+class OpenableInvitation:
+    """A live link: its invitation, whose it is, and the state of their meeting."""
+
+    id: str
+    opened_at: datetime | None
+    participant_id: str
+    language: str
+    meeting_id: str
+    meeting_status: str
+
+
+@dataclass(frozen=True, slots=True)
+class InvitedTo:
+    """What a participant's own page shows of the meeting they are invited to."""
+
+    language: str
+    removed_at: datetime | None
+    meeting_id: str
+    organisation_id: str
+    starts_at: datetime
+    ends_at: datetime
+    time_zone: str
+    status: str
+
+
+async def live_invitation(connection: Connection, token_hash: str) -> OpenableInvitation | None:
+    """The unrevoked invitation of a participant still invited, by its token's hash."""
+    row = (
+        await connection.execute(
+            select(
+                invitations.c.id,
+                invitations.c.opened_at,
+                participants.c.id.label("participant_id"),
+                participants.c.language,
+                participants.c.meeting_id,
+                meetings.c.status,
+            )
+            .join(participants, participants.c.id == invitations.c.participant_id)
+            .join(meetings, meetings.c.id == participants.c.meeting_id)
+            .where(
+                invitations.c.token_hash == token_hash,
+                invitations.c.revoked_at.is_(None),
+                participants.c.removed_at.is_(None),
+            )
+        )
+    ).first()
+    if row is None:
+        return None
+    return OpenableInvitation(row.id, row.opened_at, row.participant_id, row.language, row.meeting_id, row.status)
+
+
+async def mark_opened(connection: Connection, invitation_id: str, *, now: datetime) -> None:
+    await connection.execute(update(invitations).where(invitations.c.id == invitation_id).values(opened_at=now))
+
+
+async def current_invitation_id(connection: Connection, participant_id: str) -> str | None:
+    """The participant's newest unrevoked invitation, None when they have none."""
+    invitation_id = (
+        await connection.execute(
+            select(invitations.c.id)
+            .where(invitations.c.participant_id == participant_id, invitations.c.revoked_at.is_(None))
+            .order_by(invitations.c.created_at.desc(), invitations.c.id)
+            .limit(1)
+        )
+    ).scalar()
+    return str(invitation_id) if invitation_id is not None else None
+
+
+async def invited_to(connection: Connection, participant_id: str) -> InvitedTo | None:
+    """The participant's meeting (also for a removed participant: the caller decides)."""
+    row = (
+        await connection.execute(
+            select(
+                participants.c.language,
+                participants.c.removed_at,
+                meetings.c.id.label("meeting_id"),
+                meetings.c.organisation_id,
+                meetings.c.starts_at,
+                meetings.c.ends_at,
+                meetings.c.time_zone,
+                meetings.c.status,
+            )
+            .join(meetings, meetings.c.id == participants.c.meeting_id)
+            .where(participants.c.id == participant_id)
+        )
+    ).first()
+    if row is None:
+        return None
+    return InvitedTo(
+        language=row.language,
+        removed_at=row.removed_at,
+        meeting_id=row.meeting_id,
+        organisation_id=row.organisation_id,
+        starts_at=row.starts_at,
+        ends_at=row.ends_at,
+        time_zone=row.time_zone,
+        status=row.status,
+    )

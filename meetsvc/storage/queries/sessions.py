@@ -1,0 +1,100 @@
+"""Browser sessions: only the hash of a cookie's token is stored, never the token."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Unpack
+
+from sqlalchemy import select, update
+from sqlalchemy.engine import Row
+
+from meetsvc.storage.engine import Connection
+from meetsvc.storage.tables import browser_sessions
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRecord:
+    """A session as stored, with the times that decide whether it is still live."""
+
+    id: str
+    kind: str
+    participant_id: str | None
+    staff_id: str | None
+    csrf_token: str = field(repr=False)
+    language: str
+    last_seen_at: datetime
+    expires_at: datetime
+    ended_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class NewSession:
+    id: str
+    token_hash: str
+    kind: str
+    participant_id: str | None
+    staff_id: str | None
+    csrf_token: str = field(repr=False)
+    language: str
+    created_at: datetime
+    expires_at: datetime
+
+
+def _record(row: Row[Unpack[tuple[Any, ...]]]) -> SessionRecord:
+    return SessionRecord(
+        id=row.id,
+        kind=row.kind,
+        participant_id=row.participant_id,
+        staff_id=row.staff_id,
+        csrf_token=row.csrf_token,
+        language=row.language,
+        last_seen_at=row.last_seen_at,
+        expires_at=row.expires_at,
+        ended_at=row.ended_at,
+    )
+
+
+async def insert_session(connection: Connection, new: NewSession) -> None:
+    """Store a new session, seen for the first time when it is created."""
+    await connection.execute(
+        browser_sessions.insert().values(
+            id=new.id,
+            token_hash=new.token_hash,
+            kind=new.kind,
+            participant_id=new.participant_id,
+            staff_id=new.staff_id,
+            csrf_token=new.csrf_token,
+            language=new.language,
+            created_at=new.created_at,
+            last_seen_at=new.created_at,
+            expires_at=new.expires_at,
+        )
+    )
+
+
+async def by_token_hash(connection: Connection, token_hash: str) -> SessionRecord | None:
+    row = (await connection.execute(select(browser_sessions).where(browser_sessions.c.token_hash == token_hash))).first()
+    return _record(row) if row is not None else None
+
+
+async def by_id(connection: Connection, session_id: str) -> SessionRecord | None:
+    row = (await connection.execute(select(browser_sessions).where(browser_sessions.c.id == session_id))).first()
+    return _record(row) if row is not None else None
+
+
+async def session_language(connection: Connection, session_id: str) -> str:
+    """The session's language (raises if there is no such session)."""
+    language = (
+        await connection.execute(select(browser_sessions.c.language).where(browser_sessions.c.id == session_id))
+    ).scalar_one()
+    return str(language)
+
+
+async def end_session(connection: Connection, session_id: str, *, now: datetime) -> None:
+    await connection.execute(update(browser_sessions).where(browser_sessions.c.id == session_id).values(ended_at=now))
+
+
+async def touch_session(connection: Connection, session_id: str, *, now: datetime) -> None:
+    """Move the session's idle clock."""
+    await connection.execute(update(browser_sessions).where(browser_sessions.c.id == session_id).values(last_seen_at=now))

@@ -1,0 +1,125 @@
+"""A meeting as its waiting room, its hosts and its video room see it.
+
+Every decision in the waiting room starts by locking the meeting's row
+(:func:`room_meeting` with ``lock=True``), so two hosts or two processes deciding about the same
+meeting are serialised; the participants' rows are then read and written under that lock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+
+from meetsvc.storage.engine import Connection
+from meetsvc.storage.tables import meeting_hosts, meetings, organisations, staff_members
+
+
+@dataclass(frozen=True, slots=True)
+class RoomMeeting:
+    """What the waiting room and the host console need of a meeting."""
+
+    id: str
+    title: str
+    starts_at: datetime
+    ends_at: datetime
+    time_zone: str
+    status: str
+    locked: bool
+    admission_policy: str
+    show_queue_position: bool
+
+
+@dataclass(frozen=True, slots=True)
+class MeetingTimes:
+    starts_at: datetime
+    ends_at: datetime
+
+
+_ROOM = (
+    meetings.c.id,
+    meetings.c.title,
+    meetings.c.starts_at,
+    meetings.c.ends_at,
+    meetings.c.time_zone,
+    meetings.c.status,
+    meetings.c.locked,
+    meetings.c.admission_policy,
+    meetings.c.show_queue_position,
+)
+
+
+async def room_meeting(connection: Connection, meeting_id: str, *, lock: bool) -> RoomMeeting | None:
+    """The meeting, with its row locked until the transaction ends when ``lock`` is set
+    (``SELECT … FOR UPDATE`` on PostgreSQL; SQLite's write lock is already held)."""
+    query = select(*_ROOM).where(meetings.c.id == meeting_id)
+    if lock:
+        query = query.with_for_update()
+    row = (await connection.execute(query)).first()
+    if row is None:
+        return None
+    return RoomMeeting(
+        id=row.id,
+        title=row.title,
+        starts_at=row.starts_at,
+        ends_at=row.ends_at,
+        time_zone=row.time_zone,
+        status=row.status,
+        locked=row.locked,
+        admission_policy=row.admission_policy,
+        show_queue_position=row.show_queue_position,
+    )
+
+
+async def is_host(connection: Connection, meeting_id: str, staff_id: str) -> bool:
+    row = (
+        await connection.execute(
+            select(meeting_hosts.c.staff_id).where(
+                meeting_hosts.c.meeting_id == meeting_id, meeting_hosts.c.staff_id == staff_id
+            )
+        )
+    ).first()
+    return row is not None
+
+
+async def host_display_name(connection: Connection, staff_id: str) -> str:
+    """The name a host is shown under in the video room (raises if the staff member is unknown)."""
+    name = (await connection.execute(select(staff_members.c.display_name).where(staff_members.c.id == staff_id))).scalar_one()
+    return str(name)
+
+
+async def organisation_name(connection: Connection, organisation_id: str) -> str | None:
+    name = (await connection.execute(select(organisations.c.name).where(organisations.c.id == organisation_id))).scalar()
+    return str(name) if name is not None else None
+
+
+async def meeting_times(connection: Connection, meeting_id: str) -> MeetingTimes:
+    """When the meeting starts and ends (raises if there is no such meeting)."""
+    row = (await connection.execute(select(meetings.c.starts_at, meetings.c.ends_at).where(meetings.c.id == meeting_id))).one()
+    return MeetingTimes(row.starts_at, row.ends_at)
+
+
+async def set_meeting_status(connection: Connection, meeting_id: str, status: str, *, now: datetime) -> None:
+    await connection.execute(update(meetings).where(meetings.c.id == meeting_id).values(status=status, updated_at=now))
+
+
+async def configure_room(
+    connection: Connection,
+    meeting_id: str,
+    *,
+    locked: bool | None = None,
+    admission_policy: str | None = None,
+    show_queue_position: bool | None = None,
+) -> None:
+    """Change the settings given (those left None stay as they are)."""
+    values: dict[str, Any] = {}
+    if locked is not None:
+        values["locked"] = locked
+    if admission_policy is not None:
+        values["admission_policy"] = admission_policy
+    if show_queue_position is not None:
+        values["show_queue_position"] = show_queue_position
+    if values:
+        await connection.execute(update(meetings).where(meetings.c.id == meeting_id).values(**values))
