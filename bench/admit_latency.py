@@ -403,8 +403,10 @@ async def scratch_database(deployment: Deployment, workdir: Path) -> AsyncIterat
     finally:
         await admin.close()
     try:
-        yield make_url(deployment.admin_dsn).set(drivername="postgresql+asyncpg", database=name).render_as_string(
-            hide_password=False
+        yield (
+            make_url(deployment.admin_dsn)
+            .set(drivername="postgresql+asyncpg", database=name)
+            .render_as_string(hide_password=False)
         )
     finally:
         try:
@@ -415,7 +417,10 @@ async def scratch_database(deployment: Deployment, workdir: Path) -> AsyncIterat
             finally:
                 await admin.close()
         except (OSError, asyncio.TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-            print(f"could not drop the database {name} ({exc.__class__.__name__}: {exc}); drop it by hand", file=sys.stderr)
+            print(
+                f"could not drop the database {name} ({exc.__class__.__name__}: {exc}); drop it by hand",
+                file=sys.stderr,
+            )
 
 
 # Processes ----------------------------------------------------------------------------------
@@ -499,7 +504,13 @@ class Service:
 
 
 async def start_service(
-    workdir: Path, name: str, database_url: str, keys_dir: Path, certs_dir: Path, compression: bool, deployment: Deployment
+    workdir: Path,
+    name: str,
+    database_url: str,
+    keys_dir: Path,
+    certs_dir: Path,
+    compression: bool,
+    deployment: Deployment,
 ) -> Service:
     port = free_port()
     config = workdir / f"{name}.toml"
@@ -554,7 +565,14 @@ async def start_floor(workdir: Path, compression: bool) -> Service:
     port = free_port()
     log = workdir / "floor.log"
     process = _spawn(
-        [sys.executable, str(Path(__file__).resolve()), "--floor-server", str(port), "--floor-compress", str(int(compression))],
+        [
+            sys.executable,
+            str(Path(__file__).resolve()),
+            "--floor-server",
+            str(port),
+            "--floor-compress",
+            str(int(compression)),
+        ],
         log,
     )
     base_url = f"http://127.0.0.1:{port}"
@@ -876,7 +894,9 @@ async def admit(host: socketio.AsyncClient, participants: Participants, waiting:
     """The host admits one participant; seconds until the participant's client hears it."""
     future = participants.expect_admitted(waiting.participant_id)
     start = time.perf_counter()
-    ack = await host.call("admit", {"participant_id": waiting.participant_id}, namespace="/host", timeout=SAMPLE_TIMEOUT)
+    ack = await host.call(
+        "admit", {"participant_id": waiting.participant_id}, namespace="/host", timeout=SAMPLE_TIMEOUT
+    )
     if not isinstance(ack, dict) or not ack.get("ok"):
         raise RuntimeError(f"admit refused: {ack}")
     arrived = await asyncio.wait_for(future, SAMPLE_TIMEOUT)
@@ -924,7 +944,9 @@ def mint_tickets(base_url: str, keys_dir: Path, meetings: list[Meeting]) -> None
     for meeting in meetings:
         for item in meeting.participants:
             item.ticket, _ = tickets.issue(
-                LobbyPass(item.participant_id, item.meeting_id, item.session_id), now=now, meeting_ends_at=meeting.ends_at
+                LobbyPass(item.participant_id, item.meeting_id, item.session_id),
+                now=now,
+                meeting_ends_at=meeting.ends_at,
             )
 
 
@@ -993,7 +1015,9 @@ async def run_one(
     CLIENT_LOG.take()  # what earlier runs' clients said while closing is not this run's
     workdir = Path(tempfile.mkdtemp(prefix=f"n{n}-{'z' if compression else 'plain'}-", dir=root))
     async with scratch_database(deployment, workdir) as database_url:
-        return await _measure(root, workdir, database_url, n, compression, samples, tickets_mode, rng, deployment, wall0)
+        return await _measure(
+            root, workdir, database_url, n, compression, samples, tickets_mode, rng, deployment, wall0
+        )
 
 
 async def _measure(
@@ -1038,7 +1062,9 @@ async def _measure(
         # that both processes must share.
         for index in range(2, deployment.processes + 1):
             services.append(
-                await start_service(workdir, f"meetsvc-{index}", database_url, keys_dir, certs_dir, compression, deployment)
+                await start_service(
+                    workdir, f"meetsvc-{index}", database_url, keys_dir, certs_dir, compression, deployment
+                )
             )
         service, host_service = services[0], services[-1]
 
@@ -1068,7 +1094,12 @@ async def _measure(
                 if group is not None:
                     await group.connect(meeting)
         await interleaved(
-            [(m, p, f"w{i}") for i, (m, p) in enumerate(warm)], hosts, participants, floor, Sampled(), same_process_hosts
+            [(m, p, f"w{i}") for i, (m, p) in enumerate(warm)],
+            hosts,
+            participants,
+            floor,
+            Sampled(),
+            same_process_hosts,
         )
 
         rss_before, floor_rss_before, *other_rss_before = await asyncio.gather(
@@ -1142,7 +1173,11 @@ async def _measure(
         grace = 0.5 if failed else 5.0
         if failed and sys.exc_info()[0] not in (KeyboardInterrupt, asyncio.CancelledError):
             for index, started_service in enumerate(services, start=1):
-                print(f"the log of service process {index} ends:\n{_tail(started_service.log, 60)}", file=sys.stderr, flush=True)
+                print(
+                    f"the log of service process {index} ends:\n{_tail(started_service.log, 60)}",
+                    file=sys.stderr,
+                    flush=True,
+                )
         if failed:
             for child in list(_children):
                 await _stop(child, patience=2.0)
@@ -1201,13 +1236,20 @@ async def _measure(
     if deployment.processes == 2:
         where = "in process 1, where the participants are"
         others = "; process 2 (hosts) " + ", ".join(
-            f"{before / 2**20:.1f} → {after / 2**20:.1f} MiB" for before, after in zip(other_rss_before, other_rss_after)
+            f"{before / 2**20:.1f} → {after / 2**20:.1f} MiB"
+            for before, after in zip(other_rss_before, other_rss_after)
         )
         whose_cpu = "both server processes"
     else:
         where, others, whose_cpu = "", "", "server"
-    ticket_note = "over HTTP (POST /lobby/ticket)" if row["tickets"] == "http" else "minted with the service's signing key"
-    sample_note = "all" if admits == n else f"a random sample of {admits:,} of {n:,} (every participant of randomly chosen meetings)"
+    ticket_note = (
+        "over HTTP (POST /lobby/ticket)" if row["tickets"] == "http" else "minted with the service's signing key"
+    )
+    sample_note = (
+        "all"
+        if admits == n
+        else f"a random sample of {admits:,} of {n:,} (every participant of randomly chosen meetings)"
+    )
     if same_ms:
         sample_note += f", {len(ms):,} from a host on process 2 (crossing) and {len(same_ms):,} from one on process 1"
     print(
@@ -1282,12 +1324,16 @@ async def main(
     print(
         f"aiohttp {aiohttp.__version__}: ws_connect(compress={compress_default}) by default, so python-socketio's client "
         f"{'offers' if compress_default else 'does NOT offer'} permessage-deflate unless told; every client here offers "
-        f"it as a browser does (compress={BROWSER_DEFLATE}: \"permessage-deflate; client_max_window_bits\").",
+        f'it as a browser does (compress={BROWSER_DEFLATE}: "permessage-deflate; client_max_window_bits").',
         flush=True,
     )
     if deployment.processes == 1:
         service = f"python -m meetsvc serve in a subprocess ({deployment.describe()}"
-        service += f", a fresh database per run at {_without_password(deployment.admin_dsn)})" if deployment.database == "postgresql" else ")"
+        service += (
+            f", a fresh database per run at {_without_password(deployment.admin_dsn)})"
+            if deployment.database == "postgresql"
+            else ")"
+        )
     else:
         channel = (
             f"channel {deployment.redis_channel!r}, this run's own"
@@ -1350,7 +1396,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         choices=["sqlite", "postgresql"],
         help="the service's database (default: sqlite with one process, postgresql with two, which need it)",
     )
-    parser.add_argument("--postgres", default=ADMIN_DSN, help=f"admin DSN a fresh database is created through (default {ADMIN_DSN})")
+    parser.add_argument(
+        "--postgres", default=ADMIN_DSN, help=f"admin DSN a fresh database is created through (default {ADMIN_DSN})"
+    )
     parser.add_argument("--redis", default=REDIS_URL, help=f"Redis for two processes (default {REDIS_URL})")
     parser.add_argument("--seed", type=int, default=int(uuid.uuid4().int % 10_000))
     parser.add_argument("--floor-server", type=int, help=argparse.SUPPRESS)

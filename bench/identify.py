@@ -173,9 +173,7 @@ async def plan_outcomes(control: Control, n: int, rng: random.Random) -> None:
     await asyncio.gather(*(plan() for _ in range(n)))
 
 
-async def identification_round(
-    provider: BankIdProvider, collect_loop: CollectLoop, n: int
-) -> tuple[float, float, int]:
+async def identification_round(provider: BankIdProvider, collect_loop: CollectLoop, n: int) -> tuple[float, float, int]:
     """Start n orders and wait until the loop saw each complete. Returns CPU, wall, round trips."""
     semaphore = asyncio.Semaphore(START_CONCURRENCY)
     collects_before = collect_loop.collects
@@ -227,9 +225,7 @@ def _auth_body():  # type: ignore[no-untyped-def]
     return AuthRequest(end_user_ip="192.0.2.1")
 
 
-async def measure(
-    n: int, rounds: int, client: BankIdClient, control: Control, rng: random.Random
-) -> dict[str, Any]:
+async def measure(n: int, rounds: int, client: BankIdClient, control: Control, rng: random.Random) -> dict[str, Any]:
     provider = BankIdProvider(client)
     results: list[RoundResult] = []
     async with CollectLoop(provider, interval=INTERVAL, concurrency=LOOP_CONCURRENCY) as collect_loop:

@@ -141,9 +141,7 @@ class Seeder:
         vault = PersonalNumberVault(keys.pii_encryption, keys.pii_hash)
         self.directory = Directory(self.engine, audit, vault)
         links = JoinLinks(keys.derive("invitation links").reveal(), "http://127.0.0.1")
-        self.booking = Booking(
-            self.engine, audit, vault, BookingLimits(max_ahead=timedelta(days=400)), links=links
-        )
+        self.booking = Booking(self.engine, audit, vault, BookingLimits(max_ahead=timedelta(days=400)), links=links)
         self.gate = asyncio.Semaphore(concurrency)
         self.caller: OrganisationCaller | None = None
         self.partner_id = ""
@@ -161,11 +159,19 @@ class Seeder:
         async with self.gate:
             meeting = await self.booking.create_meeting(
                 self.caller,
-                NewMeeting(self.partner_id, "SIP-möte", CareArea.BARN_OCH_UNGA, starts_at, starts_at + timedelta(hours=1), (self.host_id,)),
+                NewMeeting(
+                    self.partner_id,
+                    "SIP-möte",
+                    CareArea.BARN_OCH_UNGA,
+                    starts_at,
+                    starts_at + timedelta(hours=1),
+                    (self.host_id,),
+                ),
             )
             for person in range(PARTICIPANTS):
                 await self.booking.add_participant(
-                    self.caller, meeting.id,
+                    self.caller,
+                    meeting.id,
                     NewParticipant(
                         role=ParticipantRole.INDIVIDUAL if person % 2 == 0 else ParticipantRole.GUARDIAN,
                         display_name=f"Deltagare {index}-{person}",
@@ -187,8 +193,11 @@ async def read_rebuild_rows(url: str, horizon: timedelta) -> float:
             (
                 await connection.execute(
                     select(
-                        meetings_table.c.id, meetings_table.c.status, meetings_table.c.starts_at,
-                        meetings_table.c.ends_at, meetings_table.c.purged_at,
+                        meetings_table.c.id,
+                        meetings_table.c.status,
+                        meetings_table.c.starts_at,
+                        meetings_table.c.ends_at,
+                        meetings_table.c.purged_at,
                     ).where(meetings_table.c.purged_at.is_(None), meetings_table.c.starts_at <= until)
                 )
             ).all()
@@ -314,7 +323,10 @@ class Service:
         with open(log, "ab") as output:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "meetsvc", "--config", str(config), "serve"],
-                cwd=str(ROOT), stdout=output, stderr=subprocess.STDOUT, env=child_env(),
+                cwd=str(ROOT),
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                env=child_env(),
             )
 
     async def metrics(self, http: aiohttp.ClientSession) -> dict[str, float]:
@@ -386,14 +398,14 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         now = datetime.now(timezone.utc).replace(second=0, microsecond=0)
         step = SPREAD / args.meetings
         started = time.perf_counter()
-        await asyncio.gather(
-            *(seeder.meeting(i, now + FIRST_START + i * step) for i in range(args.meetings))
-        )
+        await asyncio.gather(*(seeder.meeting(i, now + FIRST_START + i * step) for i in range(args.meetings)))
         book_s = time.perf_counter() - started
         print(f"booked {args.meetings} meetings of {PARTICIPANTS} on {kind} in {book_s:.1f} s", flush=True)
 
         # Meetings whose hour-before reminders fall due in the run.
-        soon_start = (datetime.now(timezone.utc) + REMINDER_LEAD + timedelta(seconds=args.due_in)).replace(microsecond=0)
+        soon_start = (datetime.now(timezone.utc) + REMINDER_LEAD + timedelta(seconds=args.due_in)).replace(
+            microsecond=0
+        )
         await asyncio.gather(*(seeder.meeting(args.meetings + i, soon_start) for i in range(args.soon)))
         due_at = soon_start - REMINDER_LEAD
         await seeder.close()
@@ -435,7 +447,9 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
             final = Service(subject_config, subject_port, workdir / "subject.log")
             services.append(final)
             await final.ready(http, leading=True)
-            deadline = time.monotonic() + max(0.0, (due_at - datetime.now(timezone.utc)).total_seconds()) + args.patience
+            deadline = (
+                time.monotonic() + max(0.0, (due_at - datetime.now(timezone.utc)).total_seconds()) + args.patience
+            )
             while time.monotonic() < deadline and sum(min(1, n) for n in sink.reminders.values()) < soon_reminders:
                 await asyncio.sleep(0.2)
             # Room for a duplicate, were there one, and for the reminders owed by now to arrive.
@@ -485,7 +499,9 @@ def main() -> None:
     parser.add_argument("--soon", type=int, default=10, help="meetings whose reminders fall due in the run")
     parser.add_argument("--due-in", type=float, default=40.0, help="seconds from booking to those reminders")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--patience", type=float, default=60.0, help="seconds to wait for reminders after they fall due")
+    parser.add_argument(
+        "--patience", type=float, default=60.0, help="seconds to wait for reminders after they fall due"
+    )
     parser.add_argument("--database", choices=("auto", "postgresql", "sqlite"), default="auto")
     result = asyncio.run(run(parser.parse_args()))
     print(json.dumps(result))

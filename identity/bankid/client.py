@@ -242,9 +242,7 @@ def _order_body(
             "requirement": requirement_json or None,
             "userVisibleData": _b64_text(user_visible_data) if user_visible_data is not None else None,
             "userVisibleDataFormat": user_visible_data_format,
-            "userNonVisibleData": (
-                _b64_bytes(user_non_visible_data) if user_non_visible_data is not None else None
-            ),
+            "userNonVisibleData": (_b64_bytes(user_non_visible_data) if user_non_visible_data is not None else None),
             "returnUrl": return_url,
             "returnRisk": return_risk,
             "web": web.to_json() if web is not None else None,
@@ -337,14 +335,10 @@ class PhoneAuthRequest:
                 "personalNumber": self.personal_number,
                 "callInitiator": CallInitiator(self.call_initiator).value,
                 "requirement": requirement_json or None,
-                "userVisibleData": (
-                    _b64_text(self.user_visible_data) if self.user_visible_data is not None else None
-                ),
+                "userVisibleData": (_b64_text(self.user_visible_data) if self.user_visible_data is not None else None),
                 "userVisibleDataFormat": self.user_visible_data_format,
                 "userNonVisibleData": (
-                    _b64_bytes(self.user_non_visible_data)
-                    if self.user_non_visible_data is not None
-                    else None
+                    _b64_bytes(self.user_non_visible_data) if self.user_non_visible_data is not None else None
                 ),
             }
         )
@@ -701,9 +695,7 @@ class BankIdClient:
         url = f"{self._base_url}/{method}"
         started = time.perf_counter()
         try:
-            async with self._session.post(
-                url, data=payload, headers=_JSON_HEADERS, timeout=self._timeout
-            ) as response:
+            async with self._session.post(url, data=payload, headers=_JSON_HEADERS, timeout=self._timeout) as response:
                 status = response.status
                 raw = await response.read()
         except asyncio.TimeoutError:

@@ -130,9 +130,7 @@ class CollectLoop:
         self._loop = asyncio.get_running_loop()
         self._tasks.append(asyncio.create_task(self._dispatch(), name="bankid-collect-dispatch"))
         for number in range(self._concurrency):
-            self._tasks.append(
-                asyncio.create_task(self._work(), name=f"bankid-collect-worker-{number}")
-            )
+            self._tasks.append(asyncio.create_task(self._work(), name=f"bankid-collect-worker-{number}"))
 
     async def stop(self) -> None:
         """Stop collecting; watchers still waiting see their futures cancelled."""
@@ -162,9 +160,7 @@ class CollectLoop:
 
     # -- watching ----------------------------------------------------------------------------
 
-    def watch(
-        self, order_ref: str, on_status: StatusCallback | None = None
-    ) -> asyncio.Future[OrderStatus]:
+    def watch(self, order_ref: str, on_status: StatusCallback | None = None) -> asyncio.Future[OrderStatus]:
         """Collect ``order_ref`` until it ends; the future resolves with the final status.
 
         ``on_status`` is called with every status collected, pending ones included (to show

@@ -186,9 +186,7 @@ class BankIdProvider:
         elapsed = (now - order.started_at).total_seconds()
         return qr.qr_data(order.qr_start_token, order.qr_start_secret, elapsed)
 
-    def autostart_url(
-        self, order: Order, return_url: str | None, *, mobile: bool | None = None
-    ) -> str | None:
+    def autostart_url(self, order: Order, return_url: str | None, *, mobile: bool | None = None) -> str | None:
         """The link that opens BankID on this device ("Autostart" guide).
 
         * Desktop: ``bankid:///?autostarttoken=…&redirect=null`` — the desktop app returns by

@@ -38,7 +38,6 @@ _ROOM_NAME = re.compile(r"^[a-z0-9_-]{8,64}$")
 _MAX_LIFETIME = 24 * 3600
 
 
-
 def derive_room_name(meeting_id: str, key: bytes) -> str:
     """The backend's name for a meeting's room: an HMAC of the meeting id, so it reveals nothing."""
     return "sip-" + hmac.new(key, f"room:{meeting_id}".encode(), hashlib.sha256).hexdigest()[:24]

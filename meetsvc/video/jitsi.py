@@ -94,13 +94,13 @@ class JitsiConfig(AdapterConfig):
         if self.algorithm == "HS256":
             one_source(self.app_secret, self.app_secret_file, "app_secret")
             if self.private_key or self.private_key_file or self.kid:
-                raise ValueError("private_key, private_key_file and kid are for algorithm = \"RS256\"")
+                raise ValueError('private_key, private_key_file and kid are for algorithm = "RS256"')
         else:
             one_source(self.private_key, self.private_key_file, "private_key")
             if not self.kid:
-                raise ValueError("algorithm = \"RS256\" needs kid (the key id Prosody looks up at asap_key_server)")
+                raise ValueError('algorithm = "RS256" needs kid (the key id Prosody looks up at asap_key_server)')
             if self.app_secret or self.app_secret_file:
-                raise ValueError("app_secret is for algorithm = \"HS256\"")
+                raise ValueError('app_secret is for algorithm = "HS256"')
         return self
 
 

@@ -72,7 +72,9 @@ class LiveKitConfig(AdapterConfig):
     """``[video.livekit]``: one LiveKit server (self-hosted or Cloud) and the page people use."""
 
     url: str = Field(description="LiveKit's HTTP(S) address for the server API, e.g. https://livekit.example.se")
-    client_url: str | None = Field(None, description="the WebSocket address browsers connect to; default: url with wss://")
+    client_url: str | None = Field(
+        None, description="the WebSocket address browsers connect to; default: url with wss://"
+    )
     api_key: str = Field(min_length=1)
     api_secret: SecretStr | None = None
     api_secret_file: Path | None = None
@@ -119,7 +121,9 @@ class LiveKitConfig(AdapterConfig):
 class LiveKitBackend:
     name = "livekit"
 
-    def __init__(self, config: LiveKitConfig, *, clock: Clock = utc_now, session: aiohttp.ClientSession | None = None) -> None:
+    def __init__(
+        self, config: LiveKitConfig, *, clock: Clock = utc_now, session: aiohttp.ClientSession | None = None
+    ) -> None:
         self._config = config
         self._clock = clock
         self._secret = Secret(read_secret(config.api_secret, config.api_secret_file, "api_secret").encode("utf-8"))
@@ -155,7 +159,11 @@ class LiveKitBackend:
         # CreateRoom answers with the existing room when it is already there.
         await self._call(
             "CreateRoom",
-            {"name": room.name, "empty_timeout": self._config.empty_timeout_seconds, "max_participants": room.max_participants},
+            {
+                "name": room.name,
+                "empty_timeout": self._config.empty_timeout_seconds,
+                "max_participants": room.max_participants,
+            },
             {"roomCreate": True},
         )
 
@@ -171,7 +179,9 @@ class LiveKitBackend:
         if person.is_moderator:
             grant["roomAdmin"] = True
         lifetime = timedelta(seconds=capped_lifetime(person, self._config.max_lifetime_seconds))
-        token, expires = self._token({"sub": person.participant_id, "name": person.display_name, "video": grant}, lifetime)
+        token, expires = self._token(
+            {"sub": person.participant_id, "name": person.display_name, "video": grant}, lifetime
+        )
         url = self._config.join_url_template.format(
             meet_url=self._config.meet_url,
             livekit_url=quote(self._config.websocket_url, safe=""),
@@ -238,7 +248,9 @@ class LiveKitBackend:
         identity = participant.get("identity") if isinstance(participant, dict) else None
         if not isinstance(room, str) or not isinstance(identity, str) or not room or not identity:
             raise WebhookRejected("participant event without room or identity")
-        return WebhookEvent(self.name, kind, room, identity, _timestamp(event.get("createdAt", event.get("created_at"))))
+        return WebhookEvent(
+            self.name, kind, room, identity, _timestamp(event.get("createdAt", event.get("created_at")))
+        )
 
     async def aclose(self) -> None:
         await self._http.aclose()

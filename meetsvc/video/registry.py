@@ -63,7 +63,11 @@ def create_backend(
 
     Raises ``pydantic.ValidationError`` for a bad section and ``ValueError`` for an unreadable key.
     """
-    settings = settings_section if isinstance(settings_section, VideoSettings) else VideoSettings.model_validate(dict(settings_section))
+    settings = (
+        settings_section
+        if isinstance(settings_section, VideoSettings)
+        else VideoSettings.model_validate(dict(settings_section))
+    )
     if settings.backend == "builtin":
         if sign is None or verify is None or issuer is None:
             raise ValueError("the built-in video backend needs sign, verify and issuer")

@@ -129,7 +129,9 @@ class VidicueConfig(AdapterConfig):
 class VidicueBackend:
     name = "vidicue"
 
-    def __init__(self, config: VidicueConfig, *, clock: Clock = utc_now, session: aiohttp.ClientSession | None = None) -> None:
+    def __init__(
+        self, config: VidicueConfig, *, clock: Clock = utc_now, session: aiohttp.ClientSession | None = None
+    ) -> None:
         self._config = config
         self._clock = clock
         self._key = load_private_key(read_secret(config.api_secret, config.api_secret_file, "api_secret"))
