@@ -86,16 +86,18 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, AsyncIterator, Awaitable, Callable
+from typing import Any
 
 import aiohttp
 import psutil
 import socketio
 
-ROOT = Path(__file__).resolve().parent.parent
+THIS_SCRIPT = Path(__file__).resolve()
+ROOT = THIS_SCRIPT.parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
@@ -128,10 +130,8 @@ def _kill_children() -> None:
     for child in _children:
         if child.poll() is None:
             child.kill()
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 child.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                pass
 
 
 atexit.register(_kill_children)
@@ -187,19 +187,19 @@ class World:
 async def seed(database_url: str, keys_dir: Path, n: int) -> World:
     """Organisations, staff and meetings through the service's operations; the N participants,
     their sessions and completed identifications in bulk through its tables."""
+    from identity.bankid.simulator import TEST_PERSONS
+    from identity.personnummer import PersonalNumber
+    from meetsvc.core.pii import PersonalNumberVault
+    from meetsvc.core.secrets import load_keys
+    from meetsvc.domain.callers import OrganisationCaller
+    from meetsvc.domain.model import CareArea, Language, OrganisationKind
     from meetsvc.services.audit import AuditLog
     from meetsvc.services.booking import Booking, BookingLimits, NewMeeting
     from meetsvc.services.directory import Directory
-    from meetsvc.domain.callers import OrganisationCaller
-    from meetsvc.domain.model import CareArea, Language, OrganisationKind
-    from meetsvc.core.secrets import load_keys
-    from meetsvc.core.pii import PersonalNumberVault
     from meetsvc.services.sessions import BrowserSessions, SessionKind
     from meetsvc.storage.engine import create_engine
     from meetsvc.storage.migrate import upgrade
     from meetsvc.storage.tables import identifications, participant_identities, participants
-    from identity.bankid.simulator import TEST_PERSONS
-    from identity.personnummer import PersonalNumber
 
     await upgrade(database_url)
     keys = await asyncio.to_thread(load_keys, keys_dir, create_missing=True)
@@ -223,7 +223,7 @@ async def seed(database_url: str, keys_dir: Path, n: int) -> World:
             persons.append((person, vault.encrypt(normal, "participant"), vault.keyed_hash(normal)))
         address_hash = vault.keyed_hash("address:127.0.0.1")
 
-        starts = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(minutes=10)
+        starts = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=10)
         ends = starts + timedelta(hours=1)
         meeting_count = math.ceil(n / PER_MEETING)
         seeded: list[Meeting] = []
@@ -249,9 +249,9 @@ async def seed(database_url: str, keys_dir: Path, n: int) -> World:
         if n % PER_MEETING:
             sizes[-1] = n % PER_MEETING
         sizes += [PER_MEETING] * WARMUP_MEETINGS
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         participant_rows, identification_rows, identity_rows = [], [], []
-        for meeting, size in zip(seeded, sizes):
+        for meeting, size in zip(seeded, sizes, strict=True):
             for slot in range(size):
                 person, encrypted, hashed = persons[slot % len(persons)]
                 role = ROLES[slot % len(ROLES)]
@@ -356,7 +356,7 @@ async def check_postgres(admin_dsn: str) -> None:
 
     try:
         connection = await asyncpg.connect(admin_dsn, timeout=5)
-    except (OSError, asyncio.TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+    except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
         raise Unavailable(
             f"PostgreSQL at {_without_password(admin_dsn)} cannot be reached ({exc.__class__.__name__}: {exc}); "
             f"this mode creates a database through it (--postgres changes the admin DSN)"
@@ -416,7 +416,7 @@ async def scratch_database(deployment: Deployment, workdir: Path) -> AsyncIterat
                 await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             finally:
                 await admin.close()
-        except (OSError, asyncio.TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             print(
                 f"could not drop the database {name} ({exc.__class__.__name__}: {exc}); drop it by hand",
                 file=sys.stderr,
@@ -445,7 +445,8 @@ async def _stop(process: subprocess.Popen[bytes], patience: float = 15.0) -> Non
     if process.poll() is None:
         process.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + patience
-        while process.poll() is None and time.monotonic() < deadline:
+        # A child's exit is no asyncio event here (Popen, not asyncio.subprocess): poll it.
+        while process.poll() is None and time.monotonic() < deadline:  # noqa: ASYNC110
             await asyncio.sleep(0.05)
         if process.poll() is None:
             process.kill()
@@ -490,7 +491,7 @@ async def _wait_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> 
                 async with http.get(url, timeout=aiohttp.ClientTimeout(total=2)) as response:
                     if response.status == 200:
                         return
-            except (aiohttp.ClientError, asyncio.TimeoutError):
+            except (TimeoutError, aiohttp.ClientError):
                 pass
             await asyncio.sleep(0.1)
     raise RuntimeError(f"{url} did not answer within {STARTUP_TIMEOUT:.0f} s:\n{_tail(log)}")
@@ -567,7 +568,7 @@ async def start_floor(workdir: Path, compression: bool) -> Service:
     process = _spawn(
         [
             sys.executable,
-            str(Path(__file__).resolve()),
+            str(THIS_SCRIPT),
             "--floor-server",
             str(port),
             "--floor-compress",
@@ -698,7 +699,7 @@ class Participants:
     async def connect(self, waiting: Waiting) -> None:
         try:
             await self._connect(waiting)
-        except (socketio.exceptions.ConnectionError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, socketio.exceptions.ConnectionError) as exc:
             self.retried.append(f"{exc.__class__.__name__}: {exc}")
             await self._connect(waiting)
 
@@ -813,10 +814,8 @@ class Hosts:
 
 async def _disconnect_all(clients: list[socketio.AsyncClient], grace: float) -> None:
     async def one(client: socketio.AsyncClient) -> None:
-        try:
+        with contextlib.suppress(Exception):
             await asyncio.wait_for(client.disconnect(), grace)
-        except Exception:
-            pass
 
     await bounded(1024, [functools.partial(one, c) for c in clients])
 
@@ -882,10 +881,8 @@ class Floor:
         await asyncio.gather(*self._readers, return_exceptions=True)
 
         async def one(ws: aiohttp.ClientWebSocketResponse) -> None:
-            try:
+            with contextlib.suppress(Exception):
                 await asyncio.wait_for(ws.close(), grace)
-            except Exception:
-                pass
 
         await bounded(1024, [functools.partial(one, ws) for ws in self._sockets + ([self._host] if self._host else [])])
 
@@ -933,14 +930,14 @@ async def get_tickets(base_url: str, waiting: list[Waiting]) -> None:
 
 def mint_tickets(base_url: str, keys_dir: Path, meetings: list[Meeting]) -> None:
     """The same tickets, signed with the service's key and naming its base URL as issuer."""
-    from meetsvc.realtime.tickets import LobbyTickets
     from meetsvc.core.signing import load_signing_keys
+    from meetsvc.realtime.tickets import LobbyTickets
     from meetsvc.services.waiting_room import LobbyPass
 
     tickets = LobbyTickets(
         load_signing_keys(keys_dir / "signing", create_missing=False), issuer=base_url, lifetime=timedelta(minutes=180)
     )
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     for meeting in meetings:
         for item in meeting.participants:
             item.ticket, _ = tickets.issue(
@@ -990,13 +987,13 @@ async def interleaved(
         host = await group.ready(meeting)
         try:
             (into.subject if group is hosts else into.same_process).append(await admit(host, participants, waiting))
-        except (asyncio.TimeoutError, socketio.exceptions.TimeoutError):
+        except (TimeoutError, socketio.exceptions.TimeoutError):
             into.lost += 1
 
     async def relay(key: str) -> None:
         try:
             into.floor.append(await floor.relay(key))
-        except asyncio.TimeoutError:
+        except TimeoutError:
             into.floor_lost += 1
 
     for index, (meeting, waiting, floor_key) in enumerate(pairs):
@@ -1237,7 +1234,7 @@ async def _measure(
         where = "in process 1, where the participants are"
         others = "; process 2 (hosts) " + ", ".join(
             f"{before / 2**20:.1f} → {after / 2**20:.1f} MiB"
-            for before, after in zip(other_rss_before, other_rss_after)
+            for before, after in zip(other_rss_before, other_rss_after, strict=True)
         )
         whose_cpu = "both server processes"
     else:
@@ -1266,7 +1263,8 @@ async def _measure(
             f"p50 {row['same_process_p50_ms']:.2f} p90 {row['same_process_p90_ms']:.2f} "
             f"p99 {row['same_process_p99_ms']:.2f} max {row['same_process_max_ms']:.2f} ms; crossing costs "
             f"{row['p50_ms'] - row['same_process_p50_ms']:+.2f} ms at the median "
-            f"(×{row['p50_ms'] / row['same_process_p50_ms']:.2f}), {row['p90_ms'] - row['same_process_p90_ms']:+.2f} ms at p90",
+            f"(×{row['p50_ms'] / row['same_process_p50_ms']:.2f}), "
+            f"{row['p90_ms'] - row['same_process_p90_ms']:+.2f} ms at p90",
             flush=True,
         )
     print(
@@ -1281,8 +1279,9 @@ async def _measure(
     )
     if row["connect_retries"] or tracebacks:
         print(
-            f"         NOTE: {row['connect_retries']} participant connect(s) got no answer within {CONNECT_TIMEOUT:.0f} s "
-            f"and were retried; the service logged {tracebacks} traceback(s), {locked} of them 'database is locked'"
+            f"         NOTE: {row['connect_retries']} participant connect(s) got no answer "
+            f"within {CONNECT_TIMEOUT:.0f} s and were retried; the service logged {tracebacks} traceback(s), "
+            f"{locked} of them 'database is locked'"
             f"{' (both processes)' if len(services) > 1 else ''}"
             + "".join(
                 f"; {count} x {message!r}"
@@ -1292,8 +1291,9 @@ async def _measure(
         )
     if result.lost or result.skipped or result.floor_lost or hosts_reconnected:
         print(
-            f"         NOTE: {result.lost} admit(s) never reached a connected participant within {SAMPLE_TIMEOUT:.0f} s "
-            f"(left out of the percentiles); {result.skipped} skipped because the participant's socket had been "
+            f"         NOTE: {result.lost} admit(s) never reached a connected participant "
+            f"within {SAMPLE_TIMEOUT:.0f} s (left out of the percentiles); {result.skipped} skipped because "
+            f"the participant's socket had been "
             f"closed by its client; {result.floor_lost} floor relay(s) lost; {hosts_reconnected} host socket(s) "
             f"reconnected",
             flush=True,
@@ -1322,9 +1322,10 @@ async def main(
     rng = random.Random(seed_value)
     compress_default = inspect.signature(aiohttp.ClientSession.ws_connect).parameters["compress"].default
     print(
-        f"aiohttp {aiohttp.__version__}: ws_connect(compress={compress_default}) by default, so python-socketio's client "
-        f"{'offers' if compress_default else 'does NOT offer'} permessage-deflate unless told; every client here offers "
-        f'it as a browser does (compress={BROWSER_DEFLATE}: "permessage-deflate; client_max_window_bits").',
+        f"aiohttp {aiohttp.__version__}: ws_connect(compress={compress_default}) by default, "
+        f"so python-socketio's client {'offers' if compress_default else 'does NOT offer'} permessage-deflate "
+        f"unless told; every client here offers it as a browser does "
+        f'(compress={BROWSER_DEFLATE}: "permessage-deflate; client_max_window_bits").',
         flush=True,
     )
     if deployment.processes == 1:
@@ -1446,9 +1447,9 @@ if __name__ == "__main__":
         report = _run(main(sizes, compression_n, samples, args.tickets, args.seed, deployment))
     except Unavailable as exc:
         print(exc, file=sys.stderr)
-        raise SystemExit(2)
+        raise SystemExit(2) from None
     except (KeyboardInterrupt, asyncio.CancelledError):
         _kill_children()
         print("interrupted", file=sys.stderr)
-        raise SystemExit(130)
+        raise SystemExit(130) from None
     print(json.dumps(report))

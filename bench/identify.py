@@ -51,11 +51,11 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from identity.base import OrderState, StartRequest  # noqa: E402
-from identity.bankid.client import BankIdClient, BankIdConfig, RetryPolicy  # noqa: E402
-from identity.bankid.collector import CollectLoop  # noqa: E402
-from identity.bankid.provider import BankIdProvider  # noqa: E402
-from identity.bankid.simulator import TEST_PERSONS  # noqa: E402
+from identity.bankid.client import BankIdClient, BankIdConfig, RetryPolicy
+from identity.bankid.collector import CollectLoop
+from identity.bankid.provider import BankIdProvider
+from identity.bankid.simulator import TEST_PERSONS
+from identity.base import OrderState, StartRequest
 
 INTERVAL = 2.0  # BankID: collect every two seconds
 LOOP_CONCURRENCY = 64
@@ -78,7 +78,7 @@ class SimulatorProcess:
             self.process.send_signal(signal.SIGTERM)
             try:
                 await asyncio.wait_for(self.process.wait(), timeout=10)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 self.process.kill()
                 await self.process.wait()
 

@@ -49,7 +49,7 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import aiohttp
@@ -61,18 +61,20 @@ from sqlalchemy import select
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from meetsvc.services.audit import AuditLog  # noqa: E402
-from meetsvc.services.booking import Booking, BookingLimits, NewMeeting, NewParticipant  # noqa: E402
-from meetsvc.domain.callers import OrganisationCaller  # noqa: E402
-from meetsvc.domain.model import CareArea, OrganisationKind, ParticipantRole  # noqa: E402
-from meetsvc.services.directory import Directory  # noqa: E402
-from meetsvc.core.secrets import load_keys  # noqa: E402
-from meetsvc.services.links import JoinLinks  # noqa: E402
-from meetsvc.core.pii import PersonalNumberVault  # noqa: E402
-from meetsvc.storage.engine import create_engine  # noqa: E402
-from meetsvc.storage.migrate import upgrade  # noqa: E402
-from meetsvc.storage.tables import meetings as meetings_table  # noqa: E402
-from meetsvc.storage.tables import participants as participants_table  # noqa: E402
+from meetsvc.core.pii import PersonalNumberVault
+from meetsvc.core.secrets import load_keys
+from meetsvc.domain.callers import OrganisationCaller
+from meetsvc.domain.model import CareArea, OrganisationKind, ParticipantRole
+from meetsvc.services.audit import AuditLog
+from meetsvc.services.booking import Booking, BookingLimits, NewMeeting, NewParticipant
+from meetsvc.services.directory import Directory
+from meetsvc.services.links import JoinLinks
+from meetsvc.storage.engine import create_engine
+from meetsvc.storage.migrate import upgrade
+from meetsvc.storage.tables import (
+    meetings as meetings_table,
+    participants as participants_table,
+)
 
 POSTGRES_ADMIN = os.environ.get("MEETSVC_TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 REMINDER_LEAD = timedelta(minutes=60)
@@ -188,7 +190,7 @@ async def read_rebuild_rows(url: str, horizon: timedelta) -> float:
     engine = create_engine(url)
     try:
         started = time.perf_counter()
-        until = datetime.now(timezone.utc) + horizon + timedelta(hours=24)
+        until = datetime.now(UTC) + horizon + timedelta(hours=24)
         async with engine.connect() as connection:
             (
                 await connection.execute(
@@ -350,7 +352,7 @@ class Service:
                         found = await self.metrics(http)
                         if not leading or found.get("meetsvc_schedule_leading") == 1.0:
                             return found
-            except (aiohttp.ClientError, asyncio.TimeoutError):
+            except (TimeoutError, aiohttp.ClientError):
                 pass
             await asyncio.sleep(0.05)
         raise RuntimeError(f"the service was not ready within {timeout:.0f} s; see {self._log}")
@@ -370,7 +372,8 @@ class Service:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             deadline = time.monotonic() + 20
-            while self.process.poll() is None and time.monotonic() < deadline:
+            # A child's exit is no asyncio event here (Popen, not asyncio.subprocess): poll it.
+            while self.process.poll() is None and time.monotonic() < deadline:  # noqa: ASYNC110
                 await asyncio.sleep(0.05)
             if self.process.poll() is None:
                 self.process.kill()
@@ -395,7 +398,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
     try:
         seeder = Seeder(url, keys_dir, concurrency=8 if kind == "postgresql" else 1)
         await seeder.organisations()
-        now = datetime.now(timezone.utc).replace(second=0, microsecond=0)
+        now = datetime.now(UTC).replace(second=0, microsecond=0)
         step = SPREAD / args.meetings
         started = time.perf_counter()
         await asyncio.gather(*(seeder.meeting(i, now + FIRST_START + i * step) for i in range(args.meetings)))
@@ -403,9 +406,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         print(f"booked {args.meetings} meetings of {PARTICIPANTS} on {kind} in {book_s:.1f} s", flush=True)
 
         # Meetings whose hour-before reminders fall due in the run.
-        soon_start = (datetime.now(timezone.utc) + REMINDER_LEAD + timedelta(seconds=args.due_in)).replace(
-            microsecond=0
-        )
+        soon_start = (datetime.now(UTC) + REMINDER_LEAD + timedelta(seconds=args.due_in)).replace(microsecond=0)
         await asyncio.gather(*(seeder.meeting(args.meetings + i, soon_start) for i in range(args.soon)))
         due_at = soon_start - REMINDER_LEAD
         await seeder.close()
@@ -447,14 +448,13 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
             final = Service(subject_config, subject_port, workdir / "subject.log")
             services.append(final)
             await final.ready(http, leading=True)
-            deadline = (
-                time.monotonic() + max(0.0, (due_at - datetime.now(timezone.utc)).total_seconds()) + args.patience
-            )
-            while time.monotonic() < deadline and sum(min(1, n) for n in sink.reminders.values()) < soon_reminders:
+            deadline = time.monotonic() + max(0.0, (due_at - datetime.now(UTC)).total_seconds()) + args.patience
+            # A count reaching a threshold before a deadline: polling keeps the sink a plain counter.
+            while time.monotonic() < deadline and sum(min(1, n) for n in sink.reminders.values()) < soon_reminders:  # noqa: ASYNC110
                 await asyncio.sleep(0.2)
             # Room for a duplicate, were there one, and for the reminders owed by now to arrive.
             await asyncio.sleep(SEND_MARGIN.total_seconds() + 2)
-            stopped_at = datetime.now(timezone.utc)
+            stopped_at = datetime.now(UTC)
             await final.stop()
             # Reminders that fell due in the last seconds may be on their way: neither owed nor
             # counted as unexpected.

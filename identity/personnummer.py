@@ -93,7 +93,7 @@ class PersonalNumber:
         defaults to the current local date.
         """
         if today is None:
-            today = date.today()
+            today = date.today()  # noqa: DTZ011  # the century is inferred from the local calendar date
         elif isinstance(today, datetime):  # a datetime does not compare with a date
             today = today.date()
         if not isinstance(text, str) or len(text.strip()) > _LONGEST_SPELLING:

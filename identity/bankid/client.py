@@ -24,10 +24,11 @@ import logging
 import random
 import ssl
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal, Mapping
+from typing import Any, Literal
 
 import aiohttp
 
@@ -78,7 +79,7 @@ class RetryPolicy:
     def delay(self, retry_number: int) -> float:
         """Seconds to wait before retry ``retry_number`` (1 for the first retry)."""
         base = min(self.max_delay, self.first_delay * self.factor ** (retry_number - 1))
-        return base * (1.0 + random.uniform(0.0, self.jitter))
+        return base * (1.0 + random.uniform(0.0, self.jitter))  # noqa: S311  # jitter spreads retries; no secret
 
 
 @dataclass(frozen=True, slots=True)
@@ -698,7 +699,7 @@ class BankIdClient:
             async with self._session.post(url, data=payload, headers=_JSON_HEADERS, timeout=self._timeout) as response:
                 status = response.status
                 raw = await response.read()
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise BankIdTransportError(f"{method}: no answer within the timeout") from None
         except aiohttp.ClientError as error:
             # The exception text names host and TLS reason only; no request body is in it.

@@ -25,9 +25,9 @@ tablet rather than a computer.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import Enum
 from types import MappingProxyType
-from typing import Mapping
 
 __all__ = ["MESSAGES", "Rfa", "message", "rfa_for_error", "rfa_for_hint"]
 

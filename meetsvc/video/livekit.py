@@ -29,18 +29,19 @@ import hashlib
 import hmac
 import json
 import string
-from datetime import datetime, timedelta, timezone
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import quote
 
 import aiohttp
 import jwt
 from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 
+from meetsvc.core.clock import Clock, utc_now
 from meetsvc.core.secrets import Secret
 from meetsvc.video.base import (
-    Clock,
     JoinCredential,
     JoinRequest,
     RoomSpec,
@@ -52,7 +53,6 @@ from meetsvc.video.base import (
     capped_lifetime,
     expiry,
     header,
-    utc_now,
 )
 from meetsvc.video.config import AdapterConfig, http_url, one_source, read_secret
 from meetsvc.video.transport import HttpTransport, Reply
@@ -105,7 +105,7 @@ class LiveKitConfig(AdapterConfig):
         return value
 
     @model_validator(mode="after")
-    def _secret(self) -> "LiveKitConfig":
+    def _secret(self) -> LiveKitConfig:
         one_source(self.api_secret, self.api_secret_file, "api_secret")
         return self
 
@@ -259,7 +259,7 @@ class LiveKitBackend:
 def _timestamp(value: Any) -> datetime | None:
     # protojson writes int64 as a string.
     try:
-        return datetime.fromtimestamp(int(value), timezone.utc) if value not in (None, "") else None
+        return datetime.fromtimestamp(int(value), UTC) if value not in (None, "") else None
     except (TypeError, ValueError, OverflowError):
         return None
 
