@@ -701,9 +701,9 @@ class BankIdClient:
                 raw = await response.read()
         except TimeoutError:
             raise BankIdTransportError(f"{method}: no answer within the timeout") from None
-        except aiohttp.ClientError as error:
+        except aiohttp.ClientError as exc:
             # The exception text names host and TLS reason only; no request body is in it.
-            raise BankIdTransportError(f"{method}: {error.__class__.__name__}: {error}") from error
+            raise BankIdTransportError(f"{method}: {exc.__class__.__name__}: {exc}") from exc
         elapsed_ms = (time.perf_counter() - started) * 1000.0
         data = _decode(raw)
         if status == 200:

@@ -59,7 +59,7 @@ def _normal_personal_number(value: str) -> str:
     BankID documents (12 digits) and the Luhn check digit.
     """
     try:
-        from identity.personnummer import PersonalNumber  # type: ignore[import-not-found]
+        from identity.personnummer import PersonalNumber
     except ImportError:
         if not re.fullmatch(r"\d{12}", value) or not _luhn_ok(value[2:]):
             raise BankIdProtocolError("completionData.user.personalNumber is not valid") from None

@@ -32,7 +32,7 @@ import string
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import quote
 
 import aiohttp
@@ -65,7 +65,11 @@ DEFAULT_JOIN_URL = "{meet_url}/custom?liveKitUrl={livekit_url}&token={token}"
 _TEMPLATE_FIELDS = {"meet_url", "livekit_url", "token"}
 # Twirp error codes that say "try again later" rather than "this will never work".
 _TRANSIENT = {"unavailable", "resource_exhausted", "deadline_exceeded", "internal", "unknown", "aborted"}
-_EVENTS = {"participant_joined": "joined", "participant_left": "left", "participant_connection_aborted": "left"}
+_EVENTS: dict[str, Literal["joined", "left"]] = {
+    "participant_joined": "joined",
+    "participant_left": "left",
+    "participant_connection_aborted": "left",
+}
 
 
 class LiveKitConfig(AdapterConfig):
