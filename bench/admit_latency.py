@@ -1052,8 +1052,8 @@ async def _measure(
         for outcome in (first, floor_started):
             if isinstance(outcome, BaseException):
                 raise outcome
-        services.append(first)  # type: ignore[arg-type]
-        floor_service = floor_started  # type: ignore[assignment]
+        services.append(first)  # type: ignore[arg-type]  # not an exception: raised above
+        floor_service = floor_started  # type: ignore[assignment]  # likewise
         assert floor_service is not None
         # One after the other: the first start creates the keys and the simulator's certificates
         # that both processes must share.

@@ -51,7 +51,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from identity.bankid.client import BankIdClient, BankIdConfig, RetryPolicy
+from identity.bankid.client import AuthRequest, BankIdClient, BankIdConfig, RetryPolicy
 from identity.bankid.collector import CollectLoop
 from identity.bankid.provider import BankIdProvider
 from identity.bankid.simulator import TEST_PERSONS
@@ -219,9 +219,7 @@ async def floor_round(client: BankIdClient, control: Control, requests: int) -> 
     return cpu
 
 
-def _auth_body():  # type: ignore[no-untyped-def]
-    from identity.bankid.client import AuthRequest
-
+def _auth_body() -> AuthRequest:
     return AuthRequest(end_user_ip="192.0.2.1")
 
 

@@ -206,7 +206,7 @@ KNOWN_ERRORS: tuple[type[BankIdApiError], ...] = (
     Maintenance,
 )
 
-_BY_CODE: dict[str, type[BankIdApiError]] = {cls.error_code: cls for cls in KNOWN_ERRORS}  # type: ignore[misc]
+_BY_CODE: dict[str, type[BankIdApiError]] = {cls.error_code: cls for cls in KNOWN_ERRORS}  # type: ignore[misc]  # every known error has a code
 
 # Statuses that name exactly one error, for answers that arrive without a JSON body
 # (a front proxy's 503 page, for instance). 400 is shared by two codes, so it is not here.
