@@ -1,6 +1,7 @@
 # The two commands of the README. Both set up everything they need on a fresh machine.
 #   make run   — serve on http://127.0.0.1:8080 with the embedded defaults
-#   make test  — run the whole test suite
+#   make test  — run the gates (make check), then the whole test suite
+#   make check — the gates alone: ruff lint and format, mypy, import contracts
 
 PYTHON ?= python3
 VENV := .venv
@@ -9,7 +10,7 @@ STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 NODE_STAMP := node_modules/.installed
 
-.PHONY: run test install browser clean
+.PHONY: run test check install browser clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit("meetsvc needs Python 3.11 or newer") if sys.version_info < (3, 11) else None'
@@ -48,8 +49,19 @@ run: $(STAMP) $(NODE_STAMP)
 	$(BIN)/meetsvc migrate
 	$(BIN)/meetsvc serve
 
-test: $(TEST_STAMP) $(NODE_STAMP) browser
+# Every gate runs even when an earlier one fails, so one run shows all that is wrong; the target
+# fails if any did. Configuration for all four lives in pyproject.toml.
+check: $(TEST_STAMP)
+	@failed=""; \
+	echo "== ruff check"; $(BIN)/ruff check . || failed="$$failed ruff-check"; \
+	echo "== ruff format --check"; $(BIN)/ruff format --check . || failed="$$failed ruff-format"; \
+	echo "== mypy"; $(BIN)/mypy || failed="$$failed mypy"; \
+	echo "== lint-imports"; $(BIN)/lint-imports --no-logo || failed="$$failed lint-imports"; \
+	if [ -n "$$failed" ]; then echo "make check FAILED:$$failed" >&2; exit 1; fi; \
+	echo "make check: all gates pass"
+
+test: check $(TEST_STAMP) $(NODE_STAMP) browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 clean:
-	rm -rf $(VENV) var .pytest_cache node_modules
+	rm -rf $(VENV) var .pytest_cache node_modules .mypy_cache .ruff_cache .import_linter_cache

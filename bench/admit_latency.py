@@ -86,16 +86,18 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, AsyncIterator, Awaitable, Callable
+from typing import Any
 
 import aiohttp
 import psutil
 import socketio
 
-ROOT = Path(__file__).resolve().parent.parent
+THIS_SCRIPT = Path(__file__).resolve()
+ROOT = THIS_SCRIPT.parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
@@ -128,10 +130,8 @@ def _kill_children() -> None:
     for child in _children:
         if child.poll() is None:
             child.kill()
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 child.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                pass
 
 
 atexit.register(_kill_children)
@@ -187,19 +187,19 @@ class World:
 async def seed(database_url: str, keys_dir: Path, n: int) -> World:
     """Organisations, staff and meetings through the service's operations; the N participants,
     their sessions and completed identifications in bulk through its tables."""
+    from identity.bankid.simulator import TEST_PERSONS
+    from identity.personnummer import PersonalNumber
+    from meetsvc.core.pii import PersonalNumberVault
+    from meetsvc.core.secrets import load_keys
+    from meetsvc.domain.callers import OrganisationCaller
+    from meetsvc.domain.model import CareArea, Language, OrganisationKind
     from meetsvc.services.audit import AuditLog
     from meetsvc.services.booking import Booking, BookingLimits, NewMeeting
     from meetsvc.services.directory import Directory
-    from meetsvc.domain.callers import OrganisationCaller
-    from meetsvc.domain.model import CareArea, Language, OrganisationKind
-    from meetsvc.core.secrets import load_keys
-    from meetsvc.core.pii import PersonalNumberVault
     from meetsvc.services.sessions import BrowserSessions, SessionKind
     from meetsvc.storage.engine import create_engine
     from meetsvc.storage.migrate import upgrade
     from meetsvc.storage.tables import identifications, participant_identities, participants
-    from identity.bankid.simulator import TEST_PERSONS
-    from identity.personnummer import PersonalNumber
 
     await upgrade(database_url)
     keys = await asyncio.to_thread(load_keys, keys_dir, create_missing=True)
@@ -223,7 +223,7 @@ async def seed(database_url: str, keys_dir: Path, n: int) -> World:
             persons.append((person, vault.encrypt(normal, "participant"), vault.keyed_hash(normal)))
         address_hash = vault.keyed_hash("address:127.0.0.1")
 
-        starts = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(minutes=10)
+        starts = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=10)
         ends = starts + timedelta(hours=1)
         meeting_count = math.ceil(n / PER_MEETING)
         seeded: list[Meeting] = []
@@ -249,9 +249,9 @@ async def seed(database_url: str, keys_dir: Path, n: int) -> World:
         if n % PER_MEETING:
             sizes[-1] = n % PER_MEETING
         sizes += [PER_MEETING] * WARMUP_MEETINGS
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         participant_rows, identification_rows, identity_rows = [], [], []
-        for meeting, size in zip(seeded, sizes):
+        for meeting, size in zip(seeded, sizes, strict=True):
             for slot in range(size):
                 person, encrypted, hashed = persons[slot % len(persons)]
                 role = ROLES[slot % len(ROLES)]
@@ -356,7 +356,7 @@ async def check_postgres(admin_dsn: str) -> None:
 
     try:
         connection = await asyncpg.connect(admin_dsn, timeout=5)
-    except (OSError, asyncio.TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+    except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
         raise Unavailable(
             f"PostgreSQL at {_without_password(admin_dsn)} cannot be reached ({exc.__class__.__name__}: {exc}); "
             f"this mode creates a database through it (--postgres changes the admin DSN)"
@@ -403,8 +403,10 @@ async def scratch_database(deployment: Deployment, workdir: Path) -> AsyncIterat
     finally:
         await admin.close()
     try:
-        yield make_url(deployment.admin_dsn).set(drivername="postgresql+asyncpg", database=name).render_as_string(
-            hide_password=False
+        yield (
+            make_url(deployment.admin_dsn)
+            .set(drivername="postgresql+asyncpg", database=name)
+            .render_as_string(hide_password=False)
         )
     finally:
         try:
@@ -414,8 +416,11 @@ async def scratch_database(deployment: Deployment, workdir: Path) -> AsyncIterat
                 await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             finally:
                 await admin.close()
-        except (OSError, asyncio.TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-            print(f"could not drop the database {name} ({exc.__class__.__name__}: {exc}); drop it by hand", file=sys.stderr)
+        except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            print(
+                f"could not drop the database {name} ({exc.__class__.__name__}: {exc}); drop it by hand",
+                file=sys.stderr,
+            )
 
 
 # Processes ----------------------------------------------------------------------------------
@@ -440,7 +445,8 @@ async def _stop(process: subprocess.Popen[bytes], patience: float = 15.0) -> Non
     if process.poll() is None:
         process.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + patience
-        while process.poll() is None and time.monotonic() < deadline:
+        # A child's exit is no asyncio event here (Popen, not asyncio.subprocess): poll it.
+        while process.poll() is None and time.monotonic() < deadline:  # noqa: ASYNC110
             await asyncio.sleep(0.05)
         if process.poll() is None:
             process.kill()
@@ -485,7 +491,7 @@ async def _wait_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> 
                 async with http.get(url, timeout=aiohttp.ClientTimeout(total=2)) as response:
                     if response.status == 200:
                         return
-            except (aiohttp.ClientError, asyncio.TimeoutError):
+            except (TimeoutError, aiohttp.ClientError):
                 pass
             await asyncio.sleep(0.1)
     raise RuntimeError(f"{url} did not answer within {STARTUP_TIMEOUT:.0f} s:\n{_tail(log)}")
@@ -499,7 +505,13 @@ class Service:
 
 
 async def start_service(
-    workdir: Path, name: str, database_url: str, keys_dir: Path, certs_dir: Path, compression: bool, deployment: Deployment
+    workdir: Path,
+    name: str,
+    database_url: str,
+    keys_dir: Path,
+    certs_dir: Path,
+    compression: bool,
+    deployment: Deployment,
 ) -> Service:
     port = free_port()
     config = workdir / f"{name}.toml"
@@ -554,7 +566,14 @@ async def start_floor(workdir: Path, compression: bool) -> Service:
     port = free_port()
     log = workdir / "floor.log"
     process = _spawn(
-        [sys.executable, str(Path(__file__).resolve()), "--floor-server", str(port), "--floor-compress", str(int(compression))],
+        [
+            sys.executable,
+            str(THIS_SCRIPT),
+            "--floor-server",
+            str(port),
+            "--floor-compress",
+            str(int(compression)),
+        ],
         log,
     )
     base_url = f"http://127.0.0.1:{port}"
@@ -680,7 +699,7 @@ class Participants:
     async def connect(self, waiting: Waiting) -> None:
         try:
             await self._connect(waiting)
-        except (socketio.exceptions.ConnectionError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, socketio.exceptions.ConnectionError) as exc:
             self.retried.append(f"{exc.__class__.__name__}: {exc}")
             await self._connect(waiting)
 
@@ -795,10 +814,8 @@ class Hosts:
 
 async def _disconnect_all(clients: list[socketio.AsyncClient], grace: float) -> None:
     async def one(client: socketio.AsyncClient) -> None:
-        try:
+        with contextlib.suppress(Exception):
             await asyncio.wait_for(client.disconnect(), grace)
-        except Exception:
-            pass
 
     await bounded(1024, [functools.partial(one, c) for c in clients])
 
@@ -864,10 +881,8 @@ class Floor:
         await asyncio.gather(*self._readers, return_exceptions=True)
 
         async def one(ws: aiohttp.ClientWebSocketResponse) -> None:
-            try:
+            with contextlib.suppress(Exception):
                 await asyncio.wait_for(ws.close(), grace)
-            except Exception:
-                pass
 
         await bounded(1024, [functools.partial(one, ws) for ws in self._sockets + ([self._host] if self._host else [])])
 
@@ -876,7 +891,9 @@ async def admit(host: socketio.AsyncClient, participants: Participants, waiting:
     """The host admits one participant; seconds until the participant's client hears it."""
     future = participants.expect_admitted(waiting.participant_id)
     start = time.perf_counter()
-    ack = await host.call("admit", {"participant_id": waiting.participant_id}, namespace="/host", timeout=SAMPLE_TIMEOUT)
+    ack = await host.call(
+        "admit", {"participant_id": waiting.participant_id}, namespace="/host", timeout=SAMPLE_TIMEOUT
+    )
     if not isinstance(ack, dict) or not ack.get("ok"):
         raise RuntimeError(f"admit refused: {ack}")
     arrived = await asyncio.wait_for(future, SAMPLE_TIMEOUT)
@@ -913,18 +930,20 @@ async def get_tickets(base_url: str, waiting: list[Waiting]) -> None:
 
 def mint_tickets(base_url: str, keys_dir: Path, meetings: list[Meeting]) -> None:
     """The same tickets, signed with the service's key and naming its base URL as issuer."""
-    from meetsvc.realtime.tickets import LobbyTickets
     from meetsvc.core.signing import load_signing_keys
+    from meetsvc.realtime.tickets import LobbyTickets
     from meetsvc.services.waiting_room import LobbyPass
 
     tickets = LobbyTickets(
         load_signing_keys(keys_dir / "signing", create_missing=False), issuer=base_url, lifetime=timedelta(minutes=180)
     )
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     for meeting in meetings:
         for item in meeting.participants:
             item.ticket, _ = tickets.issue(
-                LobbyPass(item.participant_id, item.meeting_id, item.session_id), now=now, meeting_ends_at=meeting.ends_at
+                LobbyPass(item.participant_id, item.meeting_id, item.session_id),
+                now=now,
+                meeting_ends_at=meeting.ends_at,
             )
 
 
@@ -968,13 +987,13 @@ async def interleaved(
         host = await group.ready(meeting)
         try:
             (into.subject if group is hosts else into.same_process).append(await admit(host, participants, waiting))
-        except (asyncio.TimeoutError, socketio.exceptions.TimeoutError):
+        except (TimeoutError, socketio.exceptions.TimeoutError):
             into.lost += 1
 
     async def relay(key: str) -> None:
         try:
             into.floor.append(await floor.relay(key))
-        except asyncio.TimeoutError:
+        except TimeoutError:
             into.floor_lost += 1
 
     for index, (meeting, waiting, floor_key) in enumerate(pairs):
@@ -993,7 +1012,9 @@ async def run_one(
     CLIENT_LOG.take()  # what earlier runs' clients said while closing is not this run's
     workdir = Path(tempfile.mkdtemp(prefix=f"n{n}-{'z' if compression else 'plain'}-", dir=root))
     async with scratch_database(deployment, workdir) as database_url:
-        return await _measure(root, workdir, database_url, n, compression, samples, tickets_mode, rng, deployment, wall0)
+        return await _measure(
+            root, workdir, database_url, n, compression, samples, tickets_mode, rng, deployment, wall0
+        )
 
 
 async def _measure(
@@ -1031,14 +1052,16 @@ async def _measure(
         for outcome in (first, floor_started):
             if isinstance(outcome, BaseException):
                 raise outcome
-        services.append(first)  # type: ignore[arg-type]
-        floor_service = floor_started  # type: ignore[assignment]
+        services.append(first)  # type: ignore[arg-type]  # not an exception: raised above
+        floor_service = floor_started  # type: ignore[assignment]  # likewise
         assert floor_service is not None
         # One after the other: the first start creates the keys and the simulator's certificates
         # that both processes must share.
         for index in range(2, deployment.processes + 1):
             services.append(
-                await start_service(workdir, f"meetsvc-{index}", database_url, keys_dir, certs_dir, compression, deployment)
+                await start_service(
+                    workdir, f"meetsvc-{index}", database_url, keys_dir, certs_dir, compression, deployment
+                )
             )
         service, host_service = services[0], services[-1]
 
@@ -1068,7 +1091,12 @@ async def _measure(
                 if group is not None:
                     await group.connect(meeting)
         await interleaved(
-            [(m, p, f"w{i}") for i, (m, p) in enumerate(warm)], hosts, participants, floor, Sampled(), same_process_hosts
+            [(m, p, f"w{i}") for i, (m, p) in enumerate(warm)],
+            hosts,
+            participants,
+            floor,
+            Sampled(),
+            same_process_hosts,
         )
 
         rss_before, floor_rss_before, *other_rss_before = await asyncio.gather(
@@ -1142,7 +1170,11 @@ async def _measure(
         grace = 0.5 if failed else 5.0
         if failed and sys.exc_info()[0] not in (KeyboardInterrupt, asyncio.CancelledError):
             for index, started_service in enumerate(services, start=1):
-                print(f"the log of service process {index} ends:\n{_tail(started_service.log, 60)}", file=sys.stderr, flush=True)
+                print(
+                    f"the log of service process {index} ends:\n{_tail(started_service.log, 60)}",
+                    file=sys.stderr,
+                    flush=True,
+                )
         if failed:
             for child in list(_children):
                 await _stop(child, patience=2.0)
@@ -1201,13 +1233,20 @@ async def _measure(
     if deployment.processes == 2:
         where = "in process 1, where the participants are"
         others = "; process 2 (hosts) " + ", ".join(
-            f"{before / 2**20:.1f} → {after / 2**20:.1f} MiB" for before, after in zip(other_rss_before, other_rss_after)
+            f"{before / 2**20:.1f} → {after / 2**20:.1f} MiB"
+            for before, after in zip(other_rss_before, other_rss_after, strict=True)
         )
         whose_cpu = "both server processes"
     else:
         where, others, whose_cpu = "", "", "server"
-    ticket_note = "over HTTP (POST /lobby/ticket)" if row["tickets"] == "http" else "minted with the service's signing key"
-    sample_note = "all" if admits == n else f"a random sample of {admits:,} of {n:,} (every participant of randomly chosen meetings)"
+    ticket_note = (
+        "over HTTP (POST /lobby/ticket)" if row["tickets"] == "http" else "minted with the service's signing key"
+    )
+    sample_note = (
+        "all"
+        if admits == n
+        else f"a random sample of {admits:,} of {n:,} (every participant of randomly chosen meetings)"
+    )
     if same_ms:
         sample_note += f", {len(ms):,} from a host on process 2 (crossing) and {len(same_ms):,} from one on process 1"
     print(
@@ -1224,7 +1263,8 @@ async def _measure(
             f"p50 {row['same_process_p50_ms']:.2f} p90 {row['same_process_p90_ms']:.2f} "
             f"p99 {row['same_process_p99_ms']:.2f} max {row['same_process_max_ms']:.2f} ms; crossing costs "
             f"{row['p50_ms'] - row['same_process_p50_ms']:+.2f} ms at the median "
-            f"(×{row['p50_ms'] / row['same_process_p50_ms']:.2f}), {row['p90_ms'] - row['same_process_p90_ms']:+.2f} ms at p90",
+            f"(×{row['p50_ms'] / row['same_process_p50_ms']:.2f}), "
+            f"{row['p90_ms'] - row['same_process_p90_ms']:+.2f} ms at p90",
             flush=True,
         )
     print(
@@ -1239,8 +1279,9 @@ async def _measure(
     )
     if row["connect_retries"] or tracebacks:
         print(
-            f"         NOTE: {row['connect_retries']} participant connect(s) got no answer within {CONNECT_TIMEOUT:.0f} s "
-            f"and were retried; the service logged {tracebacks} traceback(s), {locked} of them 'database is locked'"
+            f"         NOTE: {row['connect_retries']} participant connect(s) got no answer "
+            f"within {CONNECT_TIMEOUT:.0f} s and were retried; the service logged {tracebacks} traceback(s), "
+            f"{locked} of them 'database is locked'"
             f"{' (both processes)' if len(services) > 1 else ''}"
             + "".join(
                 f"; {count} x {message!r}"
@@ -1250,8 +1291,9 @@ async def _measure(
         )
     if result.lost or result.skipped or result.floor_lost or hosts_reconnected:
         print(
-            f"         NOTE: {result.lost} admit(s) never reached a connected participant within {SAMPLE_TIMEOUT:.0f} s "
-            f"(left out of the percentiles); {result.skipped} skipped because the participant's socket had been "
+            f"         NOTE: {result.lost} admit(s) never reached a connected participant "
+            f"within {SAMPLE_TIMEOUT:.0f} s (left out of the percentiles); {result.skipped} skipped because "
+            f"the participant's socket had been "
             f"closed by its client; {result.floor_lost} floor relay(s) lost; {hosts_reconnected} host socket(s) "
             f"reconnected",
             flush=True,
@@ -1280,14 +1322,19 @@ async def main(
     rng = random.Random(seed_value)
     compress_default = inspect.signature(aiohttp.ClientSession.ws_connect).parameters["compress"].default
     print(
-        f"aiohttp {aiohttp.__version__}: ws_connect(compress={compress_default}) by default, so python-socketio's client "
-        f"{'offers' if compress_default else 'does NOT offer'} permessage-deflate unless told; every client here offers "
-        f"it as a browser does (compress={BROWSER_DEFLATE}: \"permessage-deflate; client_max_window_bits\").",
+        f"aiohttp {aiohttp.__version__}: ws_connect(compress={compress_default}) by default, "
+        f"so python-socketio's client {'offers' if compress_default else 'does NOT offer'} permessage-deflate "
+        f"unless told; every client here offers it as a browser does "
+        f'(compress={BROWSER_DEFLATE}: "permessage-deflate; client_max_window_bits").',
         flush=True,
     )
     if deployment.processes == 1:
         service = f"python -m meetsvc serve in a subprocess ({deployment.describe()}"
-        service += f", a fresh database per run at {_without_password(deployment.admin_dsn)})" if deployment.database == "postgresql" else ")"
+        service += (
+            f", a fresh database per run at {_without_password(deployment.admin_dsn)})"
+            if deployment.database == "postgresql"
+            else ")"
+        )
     else:
         channel = (
             f"channel {deployment.redis_channel!r}, this run's own"
@@ -1350,7 +1397,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         choices=["sqlite", "postgresql"],
         help="the service's database (default: sqlite with one process, postgresql with two, which need it)",
     )
-    parser.add_argument("--postgres", default=ADMIN_DSN, help=f"admin DSN a fresh database is created through (default {ADMIN_DSN})")
+    parser.add_argument(
+        "--postgres", default=ADMIN_DSN, help=f"admin DSN a fresh database is created through (default {ADMIN_DSN})"
+    )
     parser.add_argument("--redis", default=REDIS_URL, help=f"Redis for two processes (default {REDIS_URL})")
     parser.add_argument("--seed", type=int, default=int(uuid.uuid4().int % 10_000))
     parser.add_argument("--floor-server", type=int, help=argparse.SUPPRESS)
@@ -1398,9 +1447,9 @@ if __name__ == "__main__":
         report = _run(main(sizes, compression_n, samples, args.tickets, args.seed, deployment))
     except Unavailable as exc:
         print(exc, file=sys.stderr)
-        raise SystemExit(2)
+        raise SystemExit(2) from None
     except (KeyboardInterrupt, asyncio.CancelledError):
         _kill_children()
         print("interrupted", file=sys.stderr)
-        raise SystemExit(130)
+        raise SystemExit(130) from None
     print(json.dumps(report))

@@ -51,11 +51,11 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from identity.base import OrderState, StartRequest  # noqa: E402
-from identity.bankid.client import BankIdClient, BankIdConfig, RetryPolicy  # noqa: E402
-from identity.bankid.collector import CollectLoop  # noqa: E402
-from identity.bankid.provider import BankIdProvider  # noqa: E402
-from identity.bankid.simulator import TEST_PERSONS  # noqa: E402
+from identity.bankid.client import AuthRequest, BankIdClient, BankIdConfig, RetryPolicy
+from identity.bankid.collector import CollectLoop
+from identity.bankid.provider import BankIdProvider
+from identity.bankid.simulator import TEST_PERSONS
+from identity.base import OrderState, StartRequest
 
 INTERVAL = 2.0  # BankID: collect every two seconds
 LOOP_CONCURRENCY = 64
@@ -78,7 +78,7 @@ class SimulatorProcess:
             self.process.send_signal(signal.SIGTERM)
             try:
                 await asyncio.wait_for(self.process.wait(), timeout=10)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 self.process.kill()
                 await self.process.wait()
 
@@ -173,9 +173,7 @@ async def plan_outcomes(control: Control, n: int, rng: random.Random) -> None:
     await asyncio.gather(*(plan() for _ in range(n)))
 
 
-async def identification_round(
-    provider: BankIdProvider, collect_loop: CollectLoop, n: int
-) -> tuple[float, float, int]:
+async def identification_round(provider: BankIdProvider, collect_loop: CollectLoop, n: int) -> tuple[float, float, int]:
     """Start n orders and wait until the loop saw each complete. Returns CPU, wall, round trips."""
     semaphore = asyncio.Semaphore(START_CONCURRENCY)
     collects_before = collect_loop.collects
@@ -221,15 +219,11 @@ async def floor_round(client: BankIdClient, control: Control, requests: int) -> 
     return cpu
 
 
-def _auth_body():  # type: ignore[no-untyped-def]
-    from identity.bankid.client import AuthRequest
-
+def _auth_body() -> AuthRequest:
     return AuthRequest(end_user_ip="192.0.2.1")
 
 
-async def measure(
-    n: int, rounds: int, client: BankIdClient, control: Control, rng: random.Random
-) -> dict[str, Any]:
+async def measure(n: int, rounds: int, client: BankIdClient, control: Control, rng: random.Random) -> dict[str, Any]:
     provider = BankIdProvider(client)
     results: list[RoundResult] = []
     async with CollectLoop(provider, interval=INTERVAL, concurrency=LOOP_CONCURRENCY) as collect_loop:

@@ -49,7 +49,7 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import aiohttp
@@ -61,18 +61,20 @@ from sqlalchemy import select
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from meetsvc.services.audit import AuditLog  # noqa: E402
-from meetsvc.services.booking import Booking, BookingLimits, NewMeeting, NewParticipant  # noqa: E402
-from meetsvc.domain.callers import OrganisationCaller  # noqa: E402
-from meetsvc.domain.model import CareArea, OrganisationKind, ParticipantRole  # noqa: E402
-from meetsvc.services.directory import Directory  # noqa: E402
-from meetsvc.core.secrets import load_keys  # noqa: E402
-from meetsvc.services.links import JoinLinks  # noqa: E402
-from meetsvc.core.pii import PersonalNumberVault  # noqa: E402
-from meetsvc.storage.engine import create_engine  # noqa: E402
-from meetsvc.storage.migrate import upgrade  # noqa: E402
-from meetsvc.storage.tables import meetings as meetings_table  # noqa: E402
-from meetsvc.storage.tables import participants as participants_table  # noqa: E402
+from meetsvc.core.pii import PersonalNumberVault
+from meetsvc.core.secrets import load_keys
+from meetsvc.domain.callers import OrganisationCaller
+from meetsvc.domain.model import CareArea, OrganisationKind, ParticipantRole
+from meetsvc.services.audit import AuditLog
+from meetsvc.services.booking import Booking, BookingLimits, NewMeeting, NewParticipant
+from meetsvc.services.directory import Directory
+from meetsvc.services.links import JoinLinks
+from meetsvc.storage.engine import create_engine
+from meetsvc.storage.migrate import upgrade
+from meetsvc.storage.tables import (
+    meetings as meetings_table,
+    participants as participants_table,
+)
 
 POSTGRES_ADMIN = os.environ.get("MEETSVC_TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 REMINDER_LEAD = timedelta(minutes=60)
@@ -141,9 +143,7 @@ class Seeder:
         vault = PersonalNumberVault(keys.pii_encryption, keys.pii_hash)
         self.directory = Directory(self.engine, audit, vault)
         links = JoinLinks(keys.derive("invitation links").reveal(), "http://127.0.0.1")
-        self.booking = Booking(
-            self.engine, audit, vault, BookingLimits(max_ahead=timedelta(days=400)), links=links
-        )
+        self.booking = Booking(self.engine, audit, vault, BookingLimits(max_ahead=timedelta(days=400)), links=links)
         self.gate = asyncio.Semaphore(concurrency)
         self.caller: OrganisationCaller | None = None
         self.partner_id = ""
@@ -161,11 +161,19 @@ class Seeder:
         async with self.gate:
             meeting = await self.booking.create_meeting(
                 self.caller,
-                NewMeeting(self.partner_id, "SIP-möte", CareArea.BARN_OCH_UNGA, starts_at, starts_at + timedelta(hours=1), (self.host_id,)),
+                NewMeeting(
+                    self.partner_id,
+                    "SIP-möte",
+                    CareArea.BARN_OCH_UNGA,
+                    starts_at,
+                    starts_at + timedelta(hours=1),
+                    (self.host_id,),
+                ),
             )
             for person in range(PARTICIPANTS):
                 await self.booking.add_participant(
-                    self.caller, meeting.id,
+                    self.caller,
+                    meeting.id,
                     NewParticipant(
                         role=ParticipantRole.INDIVIDUAL if person % 2 == 0 else ParticipantRole.GUARDIAN,
                         display_name=f"Deltagare {index}-{person}",
@@ -182,13 +190,16 @@ async def read_rebuild_rows(url: str, horizon: timedelta) -> float:
     engine = create_engine(url)
     try:
         started = time.perf_counter()
-        until = datetime.now(timezone.utc) + horizon + timedelta(hours=24)
+        until = datetime.now(UTC) + horizon + timedelta(hours=24)
         async with engine.connect() as connection:
             (
                 await connection.execute(
                     select(
-                        meetings_table.c.id, meetings_table.c.status, meetings_table.c.starts_at,
-                        meetings_table.c.ends_at, meetings_table.c.purged_at,
+                        meetings_table.c.id,
+                        meetings_table.c.status,
+                        meetings_table.c.starts_at,
+                        meetings_table.c.ends_at,
+                        meetings_table.c.purged_at,
                     ).where(meetings_table.c.purged_at.is_(None), meetings_table.c.starts_at <= until)
                 )
             ).all()
@@ -314,7 +325,10 @@ class Service:
         with open(log, "ab") as output:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "meetsvc", "--config", str(config), "serve"],
-                cwd=str(ROOT), stdout=output, stderr=subprocess.STDOUT, env=child_env(),
+                cwd=str(ROOT),
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                env=child_env(),
             )
 
     async def metrics(self, http: aiohttp.ClientSession) -> dict[str, float]:
@@ -338,7 +352,7 @@ class Service:
                         found = await self.metrics(http)
                         if not leading or found.get("meetsvc_schedule_leading") == 1.0:
                             return found
-            except (aiohttp.ClientError, asyncio.TimeoutError):
+            except (TimeoutError, aiohttp.ClientError):
                 pass
             await asyncio.sleep(0.05)
         raise RuntimeError(f"the service was not ready within {timeout:.0f} s; see {self._log}")
@@ -358,7 +372,8 @@ class Service:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             deadline = time.monotonic() + 20
-            while self.process.poll() is None and time.monotonic() < deadline:
+            # A child's exit is no asyncio event here (Popen, not asyncio.subprocess): poll it.
+            while self.process.poll() is None and time.monotonic() < deadline:  # noqa: ASYNC110
                 await asyncio.sleep(0.05)
             if self.process.poll() is None:
                 self.process.kill()
@@ -383,17 +398,15 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
     try:
         seeder = Seeder(url, keys_dir, concurrency=8 if kind == "postgresql" else 1)
         await seeder.organisations()
-        now = datetime.now(timezone.utc).replace(second=0, microsecond=0)
+        now = datetime.now(UTC).replace(second=0, microsecond=0)
         step = SPREAD / args.meetings
         started = time.perf_counter()
-        await asyncio.gather(
-            *(seeder.meeting(i, now + FIRST_START + i * step) for i in range(args.meetings))
-        )
+        await asyncio.gather(*(seeder.meeting(i, now + FIRST_START + i * step) for i in range(args.meetings)))
         book_s = time.perf_counter() - started
         print(f"booked {args.meetings} meetings of {PARTICIPANTS} on {kind} in {book_s:.1f} s", flush=True)
 
         # Meetings whose hour-before reminders fall due in the run.
-        soon_start = (datetime.now(timezone.utc) + REMINDER_LEAD + timedelta(seconds=args.due_in)).replace(microsecond=0)
+        soon_start = (datetime.now(UTC) + REMINDER_LEAD + timedelta(seconds=args.due_in)).replace(microsecond=0)
         await asyncio.gather(*(seeder.meeting(args.meetings + i, soon_start) for i in range(args.soon)))
         due_at = soon_start - REMINDER_LEAD
         await seeder.close()
@@ -435,12 +448,13 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
             final = Service(subject_config, subject_port, workdir / "subject.log")
             services.append(final)
             await final.ready(http, leading=True)
-            deadline = time.monotonic() + max(0.0, (due_at - datetime.now(timezone.utc)).total_seconds()) + args.patience
-            while time.monotonic() < deadline and sum(min(1, n) for n in sink.reminders.values()) < soon_reminders:
+            deadline = time.monotonic() + max(0.0, (due_at - datetime.now(UTC)).total_seconds()) + args.patience
+            # A count reaching a threshold before a deadline: polling keeps the sink a plain counter.
+            while time.monotonic() < deadline and sum(min(1, n) for n in sink.reminders.values()) < soon_reminders:  # noqa: ASYNC110
                 await asyncio.sleep(0.2)
             # Room for a duplicate, were there one, and for the reminders owed by now to arrive.
             await asyncio.sleep(SEND_MARGIN.total_seconds() + 2)
-            stopped_at = datetime.now(timezone.utc)
+            stopped_at = datetime.now(UTC)
             await final.stop()
             # Reminders that fell due in the last seconds may be on their way: neither owed nor
             # counted as unexpected.
@@ -485,7 +499,9 @@ def main() -> None:
     parser.add_argument("--soon", type=int, default=10, help="meetings whose reminders fall due in the run")
     parser.add_argument("--due-in", type=float, default=40.0, help="seconds from booking to those reminders")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--patience", type=float, default=60.0, help="seconds to wait for reminders after they fall due")
+    parser.add_argument(
+        "--patience", type=float, default=60.0, help="seconds to wait for reminders after they fall due"
+    )
     parser.add_argument("--database", choices=("auto", "postgresql", "sqlite"), default="auto")
     result = asyncio.run(run(parser.parse_args()))
     print(json.dumps(result))

@@ -14,9 +14,10 @@ provider a person used beyond the ``provider`` and ``level_of_assurance`` it rec
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Mapping, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 
 class IdentityError(Exception):

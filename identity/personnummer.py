@@ -45,9 +45,7 @@ __all__ = ["InvalidPersonalNumber", "PersonalNumber", "Reason", "is_valid", "nor
 Reason = Literal["format", "checksum", "date", "future"]
 
 # ASCII digits only: ``\d`` would also accept Arabic-Indic and other Unicode digits.
-_SPELLING = re.compile(
-    r"(?P<century>[0-9]{2})?(?P<date>[0-9]{6})(?P<separator>[-+]?)(?P<serial>[0-9]{4})"
-)
+_SPELLING = re.compile(r"(?P<century>[0-9]{2})?(?P<date>[0-9]{6})(?P<separator>[-+]?)(?P<serial>[0-9]{4})")
 _LONGEST_SPELLING = 13  # YYYYMMDD-NNNC; anything longer is rejected before matching.
 _COORDINATION_DAY_OFFSET = 60
 # Skatteverket stores numbers with the century 18, 19 or 20; nobody alive was born earlier.
@@ -95,7 +93,7 @@ class PersonalNumber:
         defaults to the current local date.
         """
         if today is None:
-            today = date.today()
+            today = date.today()  # noqa: DTZ011  # the century is inferred from the local calendar date
         elif isinstance(today, datetime):  # a datetime does not compare with a date
             today = today.date()
         if not isinstance(text, str) or len(text.strip()) > _LONGEST_SPELLING:
@@ -111,9 +109,7 @@ class PersonalNumber:
             # written it is contradictory, and Skatteverket never writes it that way.
             raise _format_error()
         if _luhn_check_digit(ten_digits[:9]) != int(ten_digits[9]):
-            raise InvalidPersonalNumber(
-                "checksum", "the check digit does not match the other digits"
-            )
+            raise InvalidPersonalNumber("checksum", "the check digit does not match the other digits")
 
         month, written_day = int(yymmdd[2:4]), int(yymmdd[4:6])
         is_coordination_number = written_day > _COORDINATION_DAY_OFFSET
@@ -129,9 +125,7 @@ class PersonalNumber:
         try:
             birth_date = date(year, month, day)
         except ValueError:
-            raise InvalidPersonalNumber(
-                "date", "the first digits are not a real date of birth"
-            ) from None
+            raise InvalidPersonalNumber("date", "the first digits are not a real date of birth") from None
         if year < _EARLIEST_YEAR:
             raise InvalidPersonalNumber("date", "the year of birth is too early to be real")
         if birth_date > today:
@@ -171,8 +165,7 @@ def is_valid(text: str, *, today: date | None = None) -> bool:
 def _format_error() -> InvalidPersonalNumber:
     return InvalidPersonalNumber(
         "format",
-        "expected ten digits (YYMMDD-NNNC, YYMMDD+NNNC or YYMMDDNNNC) "
-        "or twelve digits (YYYYMMDDNNNC or YYYYMMDD-NNNC)",
+        "expected ten digits (YYMMDD-NNNC, YYMMDD+NNNC or YYMMDDNNNC) or twelve digits (YYYYMMDDNNNC or YYYYMMDD-NNNC)",
     )
 
 

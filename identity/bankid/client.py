@@ -24,10 +24,11 @@ import logging
 import random
 import ssl
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal, Mapping
+from typing import Any, Literal
 
 import aiohttp
 
@@ -78,7 +79,7 @@ class RetryPolicy:
     def delay(self, retry_number: int) -> float:
         """Seconds to wait before retry ``retry_number`` (1 for the first retry)."""
         base = min(self.max_delay, self.first_delay * self.factor ** (retry_number - 1))
-        return base * (1.0 + random.uniform(0.0, self.jitter))
+        return base * (1.0 + random.uniform(0.0, self.jitter))  # noqa: S311  # jitter spreads retries; no secret
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,9 +243,7 @@ def _order_body(
             "requirement": requirement_json or None,
             "userVisibleData": _b64_text(user_visible_data) if user_visible_data is not None else None,
             "userVisibleDataFormat": user_visible_data_format,
-            "userNonVisibleData": (
-                _b64_bytes(user_non_visible_data) if user_non_visible_data is not None else None
-            ),
+            "userNonVisibleData": (_b64_bytes(user_non_visible_data) if user_non_visible_data is not None else None),
             "returnUrl": return_url,
             "returnRisk": return_risk,
             "web": web.to_json() if web is not None else None,
@@ -337,14 +336,10 @@ class PhoneAuthRequest:
                 "personalNumber": self.personal_number,
                 "callInitiator": CallInitiator(self.call_initiator).value,
                 "requirement": requirement_json or None,
-                "userVisibleData": (
-                    _b64_text(self.user_visible_data) if self.user_visible_data is not None else None
-                ),
+                "userVisibleData": (_b64_text(self.user_visible_data) if self.user_visible_data is not None else None),
                 "userVisibleDataFormat": self.user_visible_data_format,
                 "userNonVisibleData": (
-                    _b64_bytes(self.user_non_visible_data)
-                    if self.user_non_visible_data is not None
-                    else None
+                    _b64_bytes(self.user_non_visible_data) if self.user_non_visible_data is not None else None
                 ),
             }
         )
@@ -701,16 +696,14 @@ class BankIdClient:
         url = f"{self._base_url}/{method}"
         started = time.perf_counter()
         try:
-            async with self._session.post(
-                url, data=payload, headers=_JSON_HEADERS, timeout=self._timeout
-            ) as response:
+            async with self._session.post(url, data=payload, headers=_JSON_HEADERS, timeout=self._timeout) as response:
                 status = response.status
                 raw = await response.read()
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise BankIdTransportError(f"{method}: no answer within the timeout") from None
-        except aiohttp.ClientError as error:
+        except aiohttp.ClientError as exc:
             # The exception text names host and TLS reason only; no request body is in it.
-            raise BankIdTransportError(f"{method}: {error.__class__.__name__}: {error}") from error
+            raise BankIdTransportError(f"{method}: {exc.__class__.__name__}: {exc}") from exc
         elapsed_ms = (time.perf_counter() - started) * 1000.0
         data = _decode(raw)
         if status == 200:

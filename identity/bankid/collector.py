@@ -32,12 +32,12 @@ import itertools
 import logging
 import math
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Callable
 
-from identity.base import IdentityError, OrderState, OrderStatus, PollingIdentityProvider
 from identity.bankid.errors import BankIdTransportError
+from identity.base import IdentityError, OrderState, OrderStatus, PollingIdentityProvider
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ class LagStats:
 class _Watch:
     """Bookkeeping for one watched order: a few slots, nothing per poll."""
 
-    __slots__ = ("order_ref", "generation", "future", "callbacks", "latest", "transport_failures")
+    __slots__ = ("callbacks", "future", "generation", "latest", "order_ref", "transport_failures")
 
     def __init__(self, order_ref: str, generation: int, future: asyncio.Future[OrderStatus]) -> None:
         self.order_ref = order_ref
@@ -130,9 +130,7 @@ class CollectLoop:
         self._loop = asyncio.get_running_loop()
         self._tasks.append(asyncio.create_task(self._dispatch(), name="bankid-collect-dispatch"))
         for number in range(self._concurrency):
-            self._tasks.append(
-                asyncio.create_task(self._work(), name=f"bankid-collect-worker-{number}")
-            )
+            self._tasks.append(asyncio.create_task(self._work(), name=f"bankid-collect-worker-{number}"))
 
     async def stop(self) -> None:
         """Stop collecting; watchers still waiting see their futures cancelled."""
@@ -162,9 +160,7 @@ class CollectLoop:
 
     # -- watching ----------------------------------------------------------------------------
 
-    def watch(
-        self, order_ref: str, on_status: StatusCallback | None = None
-    ) -> asyncio.Future[OrderStatus]:
+    def watch(self, order_ref: str, on_status: StatusCallback | None = None) -> asyncio.Future[OrderStatus]:
         """Collect ``order_ref`` until it ends; the future resolves with the final status.
 
         ``on_status`` is called with every status collected, pending ones included (to show
@@ -224,7 +220,7 @@ class CollectLoop:
             return LagStats(0, 0.0, 0.0, 0.0, 0.0)
 
         def pct(fraction: float) -> float:
-            index = min(len(samples) - 1, int(round(fraction * (len(samples) - 1))))
+            index = min(len(samples) - 1, round(fraction * (len(samples) - 1)))
             return samples[index] * 1000.0
 
         return LagStats(len(samples), pct(0.50), pct(0.90), pct(0.99), samples[-1] * 1000.0)

@@ -206,21 +206,16 @@ KNOWN_ERRORS: tuple[type[BankIdApiError], ...] = (
     Maintenance,
 )
 
-_BY_CODE: dict[str, type[BankIdApiError]] = {cls.error_code: cls for cls in KNOWN_ERRORS}  # type: ignore[misc]
+_BY_CODE: dict[str, type[BankIdApiError]] = {cls.error_code: cls for cls in KNOWN_ERRORS}  # type: ignore[misc]  # every known error has a code
 
 # Statuses that name exactly one error, for answers that arrive without a JSON body
 # (a front proxy's 503 page, for instance). 400 is shared by two codes, so it is not here.
 _BY_STATUS: dict[int, type[BankIdApiError]] = {
-    status: cls
-    for cls in KNOWN_ERRORS
-    for status in cls.http_statuses
-    if status != 400
+    status: cls for cls in KNOWN_ERRORS for status in cls.http_statuses if status != 400
 }
 
 
-def error_from_answer(
-    http_status: int, error_code: str | None, details: str | None
-) -> BankIdApiError:
+def error_from_answer(http_status: int, error_code: str | None, details: str | None) -> BankIdApiError:
     """The exception for one error answer: by ``errorCode`` first, by HTTP status otherwise."""
     if error_code is not None:
         cls = _BY_CODE.get(error_code)

@@ -25,9 +25,9 @@ tablet rather than a computer.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import Enum
 from types import MappingProxyType
-from typing import Mapping
 
 __all__ = ["MESSAGES", "Rfa", "message", "rfa_for_error", "rfa_for_hint"]
 
@@ -72,8 +72,7 @@ MESSAGES: Mapping[Rfa, Mapping[str, str]] = MappingProxyType(
             "The action was cancelled. Please try again.",
         ),
         Rfa.RFA4: _texts(
-            "En identifiering eller underskrift pågår redan för ditt personnummer. "
-            "Försök igen.",
+            "En identifiering eller underskrift pågår redan för ditt personnummer. Försök igen.",
             "An identification or signature is already in progress for your personal "
             "identity number. Please try again.",
         ),
@@ -104,16 +103,12 @@ MESSAGES: Mapping[Rfa, Mapping[str, str]] = MappingProxyType(
             "Searching for BankID. Make sure you have a valid BankID on this device.",
         ),
         Rfa.RFA16: _texts(
-            "Ditt BankID är för gammalt eller spärrat. Använd ett annat BankID eller skaffa "
-            "ett nytt hos din bank.",
-            "Your BankID is blocked or too old. Please use another BankID or get a new one "
-            "from your bank.",
+            "Ditt BankID är för gammalt eller spärrat. Använd ett annat BankID eller skaffa ett nytt hos din bank.",
+            "Your BankID is blocked or too old. Please use another BankID or get a new one from your bank.",
         ),
         Rfa.RFA17A: _texts(
-            "Du verkar inte ha BankID-appen/programmet. Installera den och skaffa ett BankID "
-            "hos din bank.",
-            "You don't seem to have the BankID app/program. Please install it and get a "
-            "BankID from your bank.",
+            "Du verkar inte ha BankID-appen/programmet. Installera den och skaffa ett BankID hos din bank.",
+            "You don't seem to have the BankID app/program. Please install it and get a BankID from your bank.",
         ),
         Rfa.RFA17B: _texts(
             "Misslyckades att läsa av QR-koden. Starta BankID-appen och läs av QR-koden.",
@@ -177,9 +172,7 @@ _ERRORS: Mapping[str, Rfa] = MappingProxyType(
 )
 
 
-def rfa_for_hint(
-    hint_code: str | None, *, pending: bool, same_device: bool, on_mobile: bool = True
-) -> Rfa:
+def rfa_for_hint(hint_code: str | None, *, pending: bool, same_device: bool, on_mobile: bool = True) -> Rfa:
     """The message for a collect answer: ``pending`` true while the order is pending,
     false once it has failed.
 

@@ -13,17 +13,10 @@ Svensk e-legitimation framework at *tillitsnivå 3*, recorded here as ``"loa3"``
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
-from typing import Callable
+from collections.abc import Callable
+from datetime import UTC, datetime
 from urllib.parse import quote
 
-from identity.base import (
-    Order,
-    OrderState,
-    OrderStatus,
-    StartRequest,
-    VerifiedIdentity,
-)
 from identity.bankid import qr
 from identity.bankid.client import (
     AuthRequest,
@@ -34,6 +27,13 @@ from identity.bankid.client import (
     WebDevice,
 )
 from identity.bankid.errors import BankIdProtocolError
+from identity.base import (
+    Order,
+    OrderState,
+    OrderStatus,
+    StartRequest,
+    VerifiedIdentity,
+)
 
 # "Autostart" guide: the universal/app link for phones and tablets, the custom scheme for the
 # desktop BankID Security Application.
@@ -49,7 +49,7 @@ _STATE_RETURN_URL_IN_ORDER = "return_url_in_order"
 
 
 def _utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _normal_personal_number(value: str) -> str:
@@ -59,7 +59,7 @@ def _normal_personal_number(value: str) -> str:
     BankID documents (12 digits) and the Luhn check digit.
     """
     try:
-        from identity.personnummer import PersonalNumber  # type: ignore[import-not-found]
+        from identity.personnummer import PersonalNumber
     except ImportError:
         if not re.fullmatch(r"\d{12}", value) or not _luhn_ok(value[2:]):
             raise BankIdProtocolError("completionData.user.personalNumber is not valid") from None
@@ -186,9 +186,7 @@ class BankIdProvider:
         elapsed = (now - order.started_at).total_seconds()
         return qr.qr_data(order.qr_start_token, order.qr_start_secret, elapsed)
 
-    def autostart_url(
-        self, order: Order, return_url: str | None, *, mobile: bool | None = None
-    ) -> str | None:
+    def autostart_url(self, order: Order, return_url: str | None, *, mobile: bool | None = None) -> str | None:
         """The link that opens BankID on this device ("Autostart" guide).
 
         * Desktop: ``bankid:///?autostarttoken=…&redirect=null`` — the desktop app returns by

@@ -138,7 +138,7 @@ def relying_party_ssl_context(files: PkiFiles) -> ssl.SSLContext:
 
 
 def _issue(files: PkiFiles, validity: dt.timedelta) -> None:
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     not_before = now - dt.timedelta(minutes=5)  # tolerate small clock skew between processes
     not_after = now + validity
 
@@ -276,7 +276,7 @@ def _leaf_certificate(
         .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
         .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_cert.public_key()),  # type: ignore[arg-type]
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_cert.public_key()),  # type: ignore[arg-type]  # our CAs hold EC keys
             critical=False,
         )
     )
@@ -322,7 +322,7 @@ def _is_usable(files: PkiFiles) -> bool:
             (files.client_cert, files.client_key, ca),
             (files.foreign_client_cert, files.foreign_client_key, foreign_ca),
         )
-        deadline = dt.datetime.now(dt.timezone.utc) + _RENEW_MARGIN
+        deadline = dt.datetime.now(dt.UTC) + _RENEW_MARGIN
         if ca.not_valid_after_utc < deadline or foreign_ca.not_valid_after_utc < deadline:
             return False
         for cert_path, key_path, issuer in pairs:

@@ -7,8 +7,8 @@ machine cannot change what a test sees.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Callable
+from collections.abc import Callable
+from datetime import UTC, datetime
 
 Clock = Callable[[], datetime]
 """A function that answers the current time, timezone-aware, in UTC."""
@@ -16,4 +16,4 @@ Clock = Callable[[], datetime]
 
 def utc_now() -> datetime:
     """The system clock, in UTC: the production :data:`Clock`."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)

@@ -20,10 +20,11 @@ import logging
 import os
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import jwt
 from cryptography.hazmat.primitives import serialization
@@ -67,7 +68,7 @@ def _new_kid(now: datetime) -> str:
 def create_key(folder: Path, now: datetime | None = None) -> SigningKey:
     folder.mkdir(parents=True, exist_ok=True)
     key = Ed25519PrivateKey.generate()
-    kid = _new_kid(now or datetime.now(timezone.utc))
+    kid = _new_kid(now or datetime.now(UTC))
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     fd = os.open(folder / f"{kid}.pem", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as handle:
@@ -75,7 +76,7 @@ def create_key(folder: Path, now: datetime | None = None) -> SigningKey:
     return SigningKey(kid, key)
 
 
-def load_signing_keys(folder: Path, *, create_missing: bool) -> "KeySet":
+def load_signing_keys(folder: Path, *, create_missing: bool) -> KeySet:
     """Read every key in the folder (file I/O: call it off the event loop)."""
     keys = []
     for path in sorted(folder.glob("*.pem")) if folder.exists() else []:
@@ -165,7 +166,7 @@ class KeyRing:
     """
 
     def __init__(
-        self, folder: Path, keys: "KeySet", *, reread_seconds: float = 10.0, clock: Callable[[], float] = time.monotonic
+        self, folder: Path, keys: KeySet, *, reread_seconds: float = 10.0, clock: Callable[[], float] = time.monotonic
     ) -> None:
         self._folder = folder
         self._set = keys
@@ -174,7 +175,7 @@ class KeyRing:
         self._read_at = float("-inf")  # the first unknown key may always look
 
     @classmethod
-    def load(cls, folder: Path, *, create_missing: bool, **options: Any) -> "KeyRing":
+    def load(cls, folder: Path, *, create_missing: bool, **options: Any) -> KeyRing:
         """Read the folder (file I/O: call it off the event loop)."""
         return cls(folder, load_signing_keys(folder, create_missing=create_missing), **options)
 

@@ -55,7 +55,7 @@ class RuleViolation(DomainError):
         self.violations = violations
 
     @classmethod
-    def single(cls, field: str, rule: str, message: str) -> "RuleViolation":
+    def single(cls, field: str, rule: str, message: str) -> RuleViolation:
         return cls([Violation(field, rule, message)])
 
 

@@ -12,7 +12,7 @@ class OrganisationKind(str, enum.Enum):
     REGION = "region"
 
     @property
-    def other(self) -> "OrganisationKind":
+    def other(self) -> OrganisationKind:
         return OrganisationKind.REGION if self is OrganisationKind.MUNICIPALITY else OrganisationKind.MUNICIPALITY
 
 

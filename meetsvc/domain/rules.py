@@ -31,7 +31,11 @@ def contains_personal_number(text: str, *, among_ids: bool = False) -> bool:
     """
     pattern = _PERSONAL_NUMBER_AMONG_IDS if among_ids else _PERSONAL_NUMBER_IN_PROSE
     return any(is_valid(match.group(0)) for match in pattern.finditer(text))
-_EMAIL = re.compile(r"^[^@\s<>\"(),;:]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$")
+
+
+_EMAIL = re.compile(
+    r"^[^@\s<>\"(),;:]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,15 +63,11 @@ def check_text(field: str, value: str, *, max_length: int) -> list[Violation]:
 def check_title(value: str) -> list[Violation]:
     violations = check_text("/title", value, max_length=120)
     if not violations and contains_personal_number(value):
-        violations.append(
-            Violation("/title", "no_personal_number", "must not contain a personal identity number")
-        )
+        violations.append(Violation("/title", "no_personal_number", "must not contain a personal identity number"))
     return violations
 
 
-def check_schedule(
-    starts_at: datetime, ends_at: datetime, *, now: datetime, limits: ScheduleLimits
-) -> list[Violation]:
+def check_schedule(starts_at: datetime, ends_at: datetime, *, now: datetime, limits: ScheduleLimits) -> list[Violation]:
     violations: list[Violation] = []
     for field, value in (("/starts_at", starts_at), ("/ends_at", ends_at)):
         if value.tzinfo is None or value.utcoffset() is None:
@@ -85,7 +85,9 @@ def check_schedule(
         duration = ends_at - starts_at
         if duration < limits.min_duration:
             minutes = int(limits.min_duration.total_seconds() // 60)
-            violations.append(Violation("/ends_at", "min_duration", f"the meeting must last at least {minutes} minutes"))
+            violations.append(
+                Violation("/ends_at", "min_duration", f"the meeting must last at least {minutes} minutes")
+            )
         elif duration > limits.max_duration:
             minutes = int(limits.max_duration.total_seconds() // 60)
             violations.append(Violation("/ends_at", "max_duration", f"the meeting must last at most {minutes} minutes"))
@@ -129,9 +131,7 @@ def check_contact(email: str | None, mobile: str | None) -> list[Violation]:
         violations.append(Violation("/email", "contact_required", "give an e-mail address or a mobile number"))
     violations += check_email("/email", email)
     if mobile is not None and (_has_control_characters(mobile) or normalise_mobile(mobile) is None):
-        violations.append(
-            Violation("/mobile", "mobile", "is not a mobile number (e.g. +46701234567 or 070-123 45 67)")
-        )
+        violations.append(Violation("/mobile", "mobile", "is not a mobile number (e.g. +46701234567 or 070-123 45 67)"))
     return violations
 
 

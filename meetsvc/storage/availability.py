@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncpg
 from sqlalchemy import exc as sa
 
-__all__ = ["DatabaseUnreachable", "CONNECT_FAILURES", "database_unavailable", "unavailable_dependency"]
+__all__ = ["CONNECT_FAILURES", "DatabaseUnreachable", "database_unavailable", "unavailable_dependency"]
 
 
 class DatabaseUnreachable(ConnectionError):

@@ -63,7 +63,7 @@ def _name_connect_failures(engine: AsyncEngine) -> None:
     ``ConnectionRefusedError``), so without this a caller could not tell a database that is away
     from any other ``OSError``.
     """
-    failures = CONNECT_FAILURES + (engine.dialect.loaded_dbapi.Error,)
+    failures: tuple[type[BaseException], ...] = (*CONNECT_FAILURES, engine.dialect.loaded_dbapi.Error)
 
     @event.listens_for(engine.sync_engine, "do_connect")
     def _connect(dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:

@@ -25,10 +25,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Literal, Mapping, Protocol, runtime_checkable
-from meetsvc.core.clock import Clock, utc_now
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal, Protocol, runtime_checkable
 
 Role = Literal["moderator", "guest"]
 
@@ -36,7 +36,6 @@ Role = Literal["moderator", "guest"]
 # room names, Vidicue allows [a-zA-Z0-9_-] up to 100 characters after its prefix).
 _ROOM_NAME = re.compile(r"^[a-z0-9_-]{8,64}$")
 _MAX_LIFETIME = 24 * 3600
-
 
 
 def derive_room_name(meeting_id: str, key: bytes) -> str:
@@ -102,7 +101,10 @@ class JoinCredential:
     expires_at: datetime
 
     def __repr__(self) -> str:
-        return f"JoinCredential(backend={self.backend!r}, join_url=<hidden>, token=<hidden>, expires_at={self.expires_at.isoformat()!r})"
+        return (
+            f"JoinCredential(backend={self.backend!r}, join_url=<hidden>, token=<hidden>, "
+            f"expires_at={self.expires_at.isoformat()!r})"
+        )
 
     __str__ = __repr__
 
@@ -194,4 +196,4 @@ def capped_lifetime(person: JoinRequest, configured_max: int) -> int:
 
 def expiry(now: datetime, seconds: int) -> datetime:
     """The instant a token's ``exp`` names: whole seconds, so ``expires_at`` is exactly that."""
-    return datetime.fromtimestamp(int((now + timedelta(seconds=seconds)).timestamp()), timezone.utc)
+    return datetime.fromtimestamp(int((now + timedelta(seconds=seconds)).timestamp()), UTC)

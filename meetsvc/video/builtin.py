@@ -13,13 +13,14 @@ has not expired, on whichever process their socket lives. That is why :meth:`rev
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 from urllib.parse import quote
 
 from pydantic import Field
 
-from meetsvc.video.base import JoinCredential, JoinRequest, RoomSpec, WebhookEvent, capped_lifetime, expiry
 from meetsvc.core.clock import Clock, utc_now
+from meetsvc.video.base import JoinCredential, JoinRequest, RoomSpec, WebhookEvent, capped_lifetime, expiry
 from meetsvc.video.config import AdapterConfig
 
 AUDIENCE = "meetsvc:video"

@@ -25,9 +25,10 @@ first token holder joins and destroys it when the last one leaves.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import Literal, Mapping
+from typing import Literal
 from urllib.parse import quote
 
 import jwt
@@ -35,16 +36,15 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from pydantic import Field, SecretStr, field_validator, model_validator
 
+from meetsvc.core.clock import Clock, utc_now
 from meetsvc.core.secrets import Secret
 from meetsvc.video.base import (
-    Clock,
     JoinCredential,
     JoinRequest,
     RoomSpec,
     WebhookEvent,
     capped_lifetime,
     expiry,
-    utc_now,
 )
 from meetsvc.video.config import AdapterConfig, http_url, one_source, read_secret
 
@@ -90,17 +90,17 @@ class JitsiConfig(AdapterConfig):
         return http_url(value, key="base_url")
 
     @model_validator(mode="after")
-    def _keys(self) -> "JitsiConfig":
+    def _keys(self) -> JitsiConfig:
         if self.algorithm == "HS256":
             one_source(self.app_secret, self.app_secret_file, "app_secret")
             if self.private_key or self.private_key_file or self.kid:
-                raise ValueError("private_key, private_key_file and kid are for algorithm = \"RS256\"")
+                raise ValueError('private_key, private_key_file and kid are for algorithm = "RS256"')
         else:
             one_source(self.private_key, self.private_key_file, "private_key")
             if not self.kid:
-                raise ValueError("algorithm = \"RS256\" needs kid (the key id Prosody looks up at asap_key_server)")
+                raise ValueError('algorithm = "RS256" needs kid (the key id Prosody looks up at asap_key_server)')
             if self.app_secret or self.app_secret_file:
-                raise ValueError("app_secret is for algorithm = \"HS256\"")
+                raise ValueError('app_secret is for algorithm = "HS256"')
         return self
 
 

@@ -29,18 +29,19 @@ import hashlib
 import hmac
 import json
 import string
-from datetime import datetime, timedelta, timezone
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Literal
 from urllib.parse import quote
 
 import aiohttp
 import jwt
 from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 
+from meetsvc.core.clock import Clock, utc_now
 from meetsvc.core.secrets import Secret
 from meetsvc.video.base import (
-    Clock,
     JoinCredential,
     JoinRequest,
     RoomSpec,
@@ -52,7 +53,6 @@ from meetsvc.video.base import (
     capped_lifetime,
     expiry,
     header,
-    utc_now,
 )
 from meetsvc.video.config import AdapterConfig, http_url, one_source, read_secret
 from meetsvc.video.transport import HttpTransport, Reply
@@ -65,14 +65,20 @@ DEFAULT_JOIN_URL = "{meet_url}/custom?liveKitUrl={livekit_url}&token={token}"
 _TEMPLATE_FIELDS = {"meet_url", "livekit_url", "token"}
 # Twirp error codes that say "try again later" rather than "this will never work".
 _TRANSIENT = {"unavailable", "resource_exhausted", "deadline_exceeded", "internal", "unknown", "aborted"}
-_EVENTS = {"participant_joined": "joined", "participant_left": "left", "participant_connection_aborted": "left"}
+_EVENTS: dict[str, Literal["joined", "left"]] = {
+    "participant_joined": "joined",
+    "participant_left": "left",
+    "participant_connection_aborted": "left",
+}
 
 
 class LiveKitConfig(AdapterConfig):
     """``[video.livekit]``: one LiveKit server (self-hosted or Cloud) and the page people use."""
 
     url: str = Field(description="LiveKit's HTTP(S) address for the server API, e.g. https://livekit.example.se")
-    client_url: str | None = Field(None, description="the WebSocket address browsers connect to; default: url with wss://")
+    client_url: str | None = Field(
+        None, description="the WebSocket address browsers connect to; default: url with wss://"
+    )
     api_key: str = Field(min_length=1)
     api_secret: SecretStr | None = None
     api_secret_file: Path | None = None
@@ -103,7 +109,7 @@ class LiveKitConfig(AdapterConfig):
         return value
 
     @model_validator(mode="after")
-    def _secret(self) -> "LiveKitConfig":
+    def _secret(self) -> LiveKitConfig:
         one_source(self.api_secret, self.api_secret_file, "api_secret")
         return self
 
@@ -119,7 +125,9 @@ class LiveKitConfig(AdapterConfig):
 class LiveKitBackend:
     name = "livekit"
 
-    def __init__(self, config: LiveKitConfig, *, clock: Clock = utc_now, session: aiohttp.ClientSession | None = None) -> None:
+    def __init__(
+        self, config: LiveKitConfig, *, clock: Clock = utc_now, session: aiohttp.ClientSession | None = None
+    ) -> None:
         self._config = config
         self._clock = clock
         self._secret = Secret(read_secret(config.api_secret, config.api_secret_file, "api_secret").encode("utf-8"))
@@ -155,7 +163,11 @@ class LiveKitBackend:
         # CreateRoom answers with the existing room when it is already there.
         await self._call(
             "CreateRoom",
-            {"name": room.name, "empty_timeout": self._config.empty_timeout_seconds, "max_participants": room.max_participants},
+            {
+                "name": room.name,
+                "empty_timeout": self._config.empty_timeout_seconds,
+                "max_participants": room.max_participants,
+            },
             {"roomCreate": True},
         )
 
@@ -171,7 +183,9 @@ class LiveKitBackend:
         if person.is_moderator:
             grant["roomAdmin"] = True
         lifetime = timedelta(seconds=capped_lifetime(person, self._config.max_lifetime_seconds))
-        token, expires = self._token({"sub": person.participant_id, "name": person.display_name, "video": grant}, lifetime)
+        token, expires = self._token(
+            {"sub": person.participant_id, "name": person.display_name, "video": grant}, lifetime
+        )
         url = self._config.join_url_template.format(
             meet_url=self._config.meet_url,
             livekit_url=quote(self._config.websocket_url, safe=""),
@@ -238,7 +252,9 @@ class LiveKitBackend:
         identity = participant.get("identity") if isinstance(participant, dict) else None
         if not isinstance(room, str) or not isinstance(identity, str) or not room or not identity:
             raise WebhookRejected("participant event without room or identity")
-        return WebhookEvent(self.name, kind, room, identity, _timestamp(event.get("createdAt", event.get("created_at"))))
+        return WebhookEvent(
+            self.name, kind, room, identity, _timestamp(event.get("createdAt", event.get("created_at")))
+        )
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -247,7 +263,7 @@ class LiveKitBackend:
 def _timestamp(value: Any) -> datetime | None:
     # protojson writes int64 as a string.
     try:
-        return datetime.fromtimestamp(int(value), timezone.utc) if value not in (None, "") else None
+        return datetime.fromtimestamp(int(value), UTC) if value not in (None, "") else None
     except (TypeError, ValueError, OverflowError):
         return None
 

@@ -16,13 +16,14 @@ start, off the event loop (``await asyncio.to_thread(create_backend, section, ..
 
 from __future__ import annotations
 
-from typing import Any, Callable, Literal, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any, Literal
 
 import aiohttp
 from pydantic import model_validator
 
-from meetsvc.video.base import VideoBackend
 from meetsvc.core.clock import Clock, utc_now
+from meetsvc.video.base import VideoBackend
 from meetsvc.video.builtin import BuiltinBackend, BuiltinConfig
 from meetsvc.video.config import AdapterConfig
 from meetsvc.video.jitsi import JitsiBackend, JitsiConfig
@@ -42,7 +43,7 @@ class VideoSettings(AdapterConfig):
     vidicue: VidicueConfig | None = None
 
     @model_validator(mode="after")
-    def _chosen_is_configured(self) -> "VideoSettings":
+    def _chosen_is_configured(self) -> VideoSettings:
         if getattr(self, self.backend) is None:
             raise ValueError(f'video.backend = "{self.backend}" needs a [video.{self.backend}] table')
         return self
@@ -63,7 +64,11 @@ def create_backend(
 
     Raises ``pydantic.ValidationError`` for a bad section and ``ValueError`` for an unreadable key.
     """
-    settings = settings_section if isinstance(settings_section, VideoSettings) else VideoSettings.model_validate(dict(settings_section))
+    settings = (
+        settings_section
+        if isinstance(settings_section, VideoSettings)
+        else VideoSettings.model_validate(dict(settings_section))
+    )
     if settings.backend == "builtin":
         if sign is None or verify is None or issuer is None:
             raise ValueError("the built-in video backend needs sign, verify and issuer")

@@ -7,9 +7,8 @@ and a timeout, a refused connection or a reset becomes :class:`VideoBackendUnava
 
 from __future__ import annotations
 
-import asyncio
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 import aiohttp
 from yarl import URL
@@ -56,7 +55,7 @@ class HttpTransport:
                 timeout=self._timeout,
             ) as response:
                 return Reply(response.status, await response.read(), dict(response.headers))
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, aiohttp.ClientError) as exc:
             raise VideoBackendUnavailable(f"cannot reach the video backend ({exc.__class__.__name__})") from None
 
     async def aclose(self) -> None:

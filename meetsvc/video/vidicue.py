@@ -29,9 +29,10 @@ import binascii
 import hashlib
 import json
 import re
+from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import quote
 
 import aiohttp
@@ -41,8 +42,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from pydantic import Field, SecretStr, field_validator, model_validator
 
+from meetsvc.core.clock import Clock, utc_now
 from meetsvc.video.base import (
-    Clock,
     JoinCredential,
     JoinRequest,
     RoomSpec,
@@ -50,12 +51,11 @@ from meetsvc.video.base import (
     VideoBackendRefused,
     VideoBackendUnavailable,
     WebhookEvent,
-    utc_now,
 )
 from meetsvc.video.config import AdapterConfig, http_url, one_source, read_secret
 from meetsvc.video.transport import HttpTransport, Reply
 
-TOKEN_PATH = "/api/token"
+TOKEN_PATH = "/api/token"  # noqa: S105  # a URL path, not a secret
 # "Note that the url expires after a minute and can only be used once." (POST /api/token)
 LINK_LIFETIME = timedelta(minutes=1)
 _ID = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
@@ -92,7 +92,7 @@ def sign(key: PrivateKey, message: bytes) -> bytes:
 
 def string_to_sign(path: str, body: str, nonce: str) -> bytes:
     """What the signature covers: the hex SHA-256 of ``path:body:nonce``, as ASCII."""
-    return hashlib.sha256(f"{path}:{body}:{nonce}".encode("utf-8")).hexdigest().encode("ascii")
+    return hashlib.sha256(f"{path}:{body}:{nonce}".encode()).hexdigest().encode("ascii")
 
 
 class VidicueConfig(AdapterConfig):
@@ -121,7 +121,7 @@ class VidicueConfig(AdapterConfig):
         return value
 
     @model_validator(mode="after")
-    def _secret(self) -> "VidicueConfig":
+    def _secret(self) -> VidicueConfig:
         one_source(self.api_secret, self.api_secret_file, "api_secret")
         return self
 
@@ -129,7 +129,9 @@ class VidicueConfig(AdapterConfig):
 class VidicueBackend:
     name = "vidicue"
 
-    def __init__(self, config: VidicueConfig, *, clock: Clock = utc_now, session: aiohttp.ClientSession | None = None) -> None:
+    def __init__(
+        self, config: VidicueConfig, *, clock: Clock = utc_now, session: aiohttp.ClientSession | None = None
+    ) -> None:
         self._config = config
         self._clock = clock
         self._key = load_private_key(read_secret(config.api_secret, config.api_secret_file, "api_secret"))

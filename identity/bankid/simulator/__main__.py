@@ -17,18 +17,34 @@ def main(argv: list[str] | None = None) -> None:
         prog="python -m identity.bankid.simulator",
         description="Serve a simulated BankID RP API v6.0 (HTTPS, mutual TLS) and a page that plays the BankID app.",
     )
-    parser.add_argument("--certs", type=Path, default=Path("var/bankid-simulator"),
-                        help="directory for the test CA and certificates (created if missing, reused if valid)")
+    parser.add_argument(
+        "--certs",
+        type=Path,
+        default=Path("var/bankid-simulator"),
+        help="directory for the test CA and certificates (created if missing, reused if valid)",
+    )
     parser.add_argument("--host", default="127.0.0.1", help="address of the RP API listener")
-    parser.add_argument("--port", type=int, default=8443,
-                        help="port of the RP API (HTTPS, client certificate required)")
-    parser.add_argument("--app-host", default="127.0.0.1",
-                        help="address of the app page and /sim control API (plain HTTP; keep it on loopback)")
+    parser.add_argument(
+        "--port", type=int, default=8443, help="port of the RP API (HTTPS, client certificate required)"
+    )
+    parser.add_argument(
+        "--app-host",
+        default="127.0.0.1",
+        help="address of the app page and /sim control API (plain HTTP; keep it on loopback)",
+    )
     parser.add_argument("--app-port", type=int, default=8444, help="port of the app page and /sim control API")
-    parser.add_argument("--start-timeout", type=float, default=30.0,
-                        help="seconds an order may wait to be picked up before it fails with startFailed")
-    parser.add_argument("--order-ttl", type=float, default=180.0,
-                        help="seconds after which a pending order fails with expiredTransaction")
+    parser.add_argument(
+        "--start-timeout",
+        type=float,
+        default=30.0,
+        help="seconds an order may wait to be picked up before it fails with startFailed",
+    )
+    parser.add_argument(
+        "--order-ttl",
+        type=float,
+        default=180.0,
+        help="seconds after which a pending order fails with expiredTransaction",
+    )
     parser.add_argument("--verbose", action="store_true", help="log every order transition")
     args = parser.parse_args(argv)
 

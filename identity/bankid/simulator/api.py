@@ -91,8 +91,8 @@ async def _bankid_errors(request: web.Request, handler: Handler) -> web.StreamRe
     """Answer every failure in BankID's error format, including aiohttp's own 404/405/413."""
     try:
         return await handler(request)
-    except ApiError as error:
-        return web.json_response(error.body(), status=error.code.http_status)
+    except ApiError as refused:
+        return web.json_response(refused.body(), status=refused.code.http_status)
     except web.HTTPException as exc:
         if exc.status == 404:
             error = ApiError(ErrorCode.NOT_FOUND)

@@ -86,11 +86,13 @@ def _signature_xml(start: StartParameters, person: TestPerson, completed_at: dt.
     ET.SubElement(server_info, f"{{{_BANKID}}}time").text = completed_at.isoformat()
     client_info = ET.SubElement(signed, f"{{{_BANKID}}}clientInfo")
     ET.SubElement(client_info, f"{{{_BANKID}}}funcId").text = "Signing" if start.kind.is_sign else "Identification"
-    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    # typeshed types tostring() as Any for any encoding but "unicode"; an explicit encoding gives bytes.
+    document: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    return document
 
 
 def _ocsp_stand_in(signature_b64: str) -> str:
     """Bytes in place of the OCSP response, carrying the nonce BankID defines for it: SHA-1
     over the base64 signature (UTF-8) followed by 12 random bytes."""
-    nonce = hashlib.sha1(signature_b64.encode("utf-8")).digest() + secrets.token_bytes(12)
+    nonce = hashlib.sha1(signature_b64.encode("utf-8")).digest() + secrets.token_bytes(12)  # noqa: S324  # BankID defines it
     return base64.b64encode(b"meetsvc-bankid-simulator-ocsp:" + nonce).decode("ascii")

@@ -31,7 +31,7 @@ ALLOWED_HOSTS = web.AppKey("bankid_simulator_allowed_hosts", frozenset)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-_WILDCARD_HOSTS = frozenset({"", "0.0.0.0", "::"})
+_WILDCARD_HOSTS = frozenset({"", "0.0.0.0", "::"})  # noqa: S104  # recognised, not bound
 _SECURITY_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
@@ -316,8 +316,15 @@ async def _problems(request: web.Request, handler: Handler) -> web.StreamRespons
 
 
 def _problem(status: int, detail: str) -> web.Response:
-    titles = {400: "Bad request", 404: "Not found", 405: "Method not allowed", 409: "Conflict",
-              415: "Unsupported media type", 421: "Misdirected request", 422: "Refused"}
+    titles = {
+        400: "Bad request",
+        404: "Not found",
+        405: "Method not allowed",
+        409: "Conflict",
+        415: "Unsupported media type",
+        421: "Misdirected request",
+        422: "Refused",
+    }
     body = {"type": "about:blank", "title": titles.get(status, "Error"), "status": status, "detail": detail}
     return web.json_response(body, status=status, content_type="application/problem+json")
 

@@ -132,7 +132,8 @@ function showReturn(order) {
 function renderOrder(order) {
   const item = document.createElement("li");
   const kind = order.kind.startsWith("phone") ? "Phone " + order.kind.slice(6) : order.kind;
-  item.append(line(kind + " · " + Math.round(order.ageSeconds) + " s old · " + (HINTS[order.hintCode] || order.hintCode), "meta"));
+  const hint = HINTS[order.hintCode] || order.hintCode;
+  item.append(line(kind + " · " + Math.round(order.ageSeconds) + " s old · " + hint, "meta"));
   if (order.personalNumber) item.append(line("Only for " + order.personalNumber));
   if (order.userVisibleData) item.append(line(order.userVisibleData, "visible-data"));
   const ref = encodeURIComponent(order.orderRef);
@@ -224,10 +225,12 @@ header { border-bottom: 1px solid #ccc; }
 h1 { font-size: 1.5rem; margin: 0 0 .25rem; }
 h2 { font-size: 1.15rem; margin-top: 1.5rem; }
 label { display: block; font-weight: 600; margin: .75rem 0 .25rem; }
-input, select { width: 100%; box-sizing: border-box; padding: .5rem; font: inherit; border: 1px solid #555; border-radius: 4px; }
+input, select { width: 100%; box-sizing: border-box; padding: .5rem; font: inherit; border: 1px solid #555;
+  border-radius: 4px; }
 button { font: inherit; padding: .5rem .9rem; margin: .5rem .5rem 0 0; border: 1px solid #193e72; border-radius: 4px;
   background: #193e72; color: #fff; cursor: pointer; }
-button:focus-visible, input:focus-visible, select:focus-visible, a:focus-visible { outline: 3px solid #f0a500; outline-offset: 2px; }
+button:focus-visible, input:focus-visible, select:focus-visible, a:focus-visible {
+  outline: 3px solid #f0a500; outline-offset: 2px; }
 ul { list-style: none; padding: 0; }
 li { background: #fff; border: 1px solid #bbb; border-radius: 6px; padding: .75rem; margin-bottom: .75rem; }
 li.followed { border: 2px solid #193e72; }

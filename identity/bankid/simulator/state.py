@@ -389,7 +389,7 @@ class SimulatorState:
             person=person,
             device_ip=device_ip,
             risk=risk or self.settings.default_risk,
-            completed_at=dt.datetime.now(dt.timezone.utc),
+            completed_at=dt.datetime.now(dt.UTC),
         )
         self._finish(order, Status.COMPLETE, None, self.now())
 
