@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, field_validator, model_validator
 
 from meetsvc.domain.rules import check_email
-from meetsvc.video.config import AdapterConfig, http_url, one_source
+from meetsvc.core.adapter_config import AdapterConfig, http_url, one_source
 
 
 class DeliverySettings(AdapterConfig):

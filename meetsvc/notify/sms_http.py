@@ -23,7 +23,7 @@ import aiohttp
 
 from meetsvc.notify.channels import PermanentDeliveryError, TemporaryDeliveryError
 from meetsvc.notify.config import SmsHttpConfig
-from meetsvc.video.config import read_secret
+from meetsvc.core.adapter_config import read_secret
 
 
 def retry_after_seconds(value: str | None, *, now: float | None = None) -> float | None:

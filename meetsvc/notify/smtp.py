@@ -29,7 +29,7 @@ from meetsvc.notify.calendar import calendar_method
 from meetsvc.notify.channels import PermanentDeliveryError, TemporaryDeliveryError
 from meetsvc.notify.config import SmtpConfig
 from meetsvc.notify.model import OutgoingMessage
-from meetsvc.video.config import read_secret
+from meetsvc.core.adapter_config import read_secret
 
 # "550 5.1.1 <kim@example.se>: Recipient address rejected" → 5.1.1; the rest may hold the address.
 _ENHANCED_CODE = re.compile(r"\b([245]\.\d{1,3}\.\d{1,3})\b")

@@ -21,7 +21,7 @@ from pydantic import Field
 
 from meetsvc.core.clock import Clock, utc_now
 from meetsvc.video.base import JoinCredential, JoinRequest, RoomSpec, WebhookEvent, capped_lifetime, expiry
-from meetsvc.video.config import AdapterConfig
+from meetsvc.core.adapter_config import AdapterConfig
 
 AUDIENCE = "meetsvc:video"
 

@@ -46,7 +46,7 @@ from meetsvc.video.base import (
     capped_lifetime,
     expiry,
 )
-from meetsvc.video.config import AdapterConfig, http_url, one_source, read_secret
+from meetsvc.core.adapter_config import AdapterConfig, http_url, one_source, read_secret
 
 # luajwtjitsi checks nbf with no leeway: a server clock a few seconds behind ours would refuse a
 # fresh token, so nbf is set a little in the past (exp is not moved, the lifetime stays bounded).

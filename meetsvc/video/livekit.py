@@ -54,7 +54,7 @@ from meetsvc.video.base import (
     expiry,
     header,
 )
-from meetsvc.video.config import AdapterConfig, http_url, one_source, read_secret
+from meetsvc.core.adapter_config import AdapterConfig, http_url, one_source, read_secret
 from meetsvc.video.transport import HttpTransport, Reply
 
 SERVICE = "/twirp/livekit.RoomService/"

@@ -25,7 +25,7 @@ from pydantic import model_validator
 from meetsvc.core.clock import Clock, utc_now
 from meetsvc.video.base import VideoBackend
 from meetsvc.video.builtin import BuiltinBackend, BuiltinConfig
-from meetsvc.video.config import AdapterConfig
+from meetsvc.core.adapter_config import AdapterConfig
 from meetsvc.video.jitsi import JitsiBackend, JitsiConfig
 from meetsvc.video.livekit import LiveKitBackend, LiveKitConfig
 from meetsvc.video.vidicue import VidicueBackend, VidicueConfig

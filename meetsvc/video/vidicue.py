@@ -52,7 +52,7 @@ from meetsvc.video.base import (
     VideoBackendUnavailable,
     WebhookEvent,
 )
-from meetsvc.video.config import AdapterConfig, http_url, one_source, read_secret
+from meetsvc.core.adapter_config import AdapterConfig, http_url, one_source, read_secret
 from meetsvc.video.transport import HttpTransport, Reply
 
 TOKEN_PATH = "/api/token"  # noqa: S105  # a URL path, not a secret

@@ -1,4 +1,5 @@
-"""What every adapter's configuration model shares: strictness, URLs, and secrets from two places.
+"""What every adapter's configuration model shares (video backends, mail and SMS gateways):
+strictness, URLs, and secrets from two places.
 
 A secret can be given inline (``app_secret = "…"``, fine for an environment variable) or as a
 file (``app_secret_file = "/run/secrets/…"``, better: it stays out of the configuration and the
