@@ -119,8 +119,7 @@ async def cmd_api_client_create(args: argparse.Namespace, settings: Settings) ->
 
 async def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
     async def work(engine, audit, **_):  # type: ignore[no-untyped-def]
-        async with engine.connect() as connection:
-            return await audit.verify(connection)
+        return await audit.verify_stored(engine)
 
     result = await _with_services(settings, work)
     if result.ok:

@@ -18,12 +18,10 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Mapping
 
-from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from meetsvc.domain.rules import contains_personal_number
 from meetsvc.core.secrets import Secret
-from meetsvc.storage.tables import audit_head, audit_log
+from meetsvc.storage.engine import Connection, Engine
+from meetsvc.storage.queries import audit as queries
 
 GENESIS = "0" * 64
 
@@ -73,7 +71,7 @@ class AuditLog:
 
     async def append(
         self,
-        connection: AsyncConnection,
+        connection: Connection,
         *,
         actor: str,
         action: str,
@@ -90,8 +88,7 @@ class AuditLog:
         if contains_personal_number(serialised, among_ids=True):
             raise ValueError("audit details must not contain personal identity numbers")
         # Taking the head row first serialises appenders (see tables.audit_head).
-        await connection.execute(update(audit_head).where(audit_head.c.id == 1).values(seq=audit_head.c.seq + 1))
-        head = (await connection.execute(select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == 1))).one()
+        head = await queries.advance_head(connection)
         entry = AuditEntry(
             seq=head.seq,
             occurred_at=(now or datetime.now(timezone.utc)).astimezone(timezone.utc),
@@ -103,8 +100,9 @@ class AuditLog:
             details=details,
         )
         digest = chain_hash(self._key, head.hash, entry)
-        await connection.execute(
-            audit_log.insert().values(
+        await queries.insert_entry(
+            connection,
+            queries.StoredAuditEntry(
                 seq=entry.seq,
                 occurred_at=entry.occurred_at,
                 actor=actor,
@@ -115,21 +113,17 @@ class AuditLog:
                 details=serialised,
                 prev_hash=head.hash,
                 hash=digest,
-            )
+            ),
         )
-        await connection.execute(update(audit_head).where(audit_head.c.id == 1).values(hash=digest))
+        await queries.set_head_hash(connection, digest)
         return entry
 
-    async def verify(self, connection: AsyncConnection, *, batch: int = 1000) -> Verification:
+    async def verify(self, connection: Connection, *, batch: int = 1000) -> Verification:
         """Walk the chain from the first entry and report the first link that does not hold."""
         prev_hash, expected_seq, count = GENESIS, 1, 0
         last_seq = 0
         while True:
-            rows = (
-                await connection.execute(
-                    select(audit_log).where(audit_log.c.seq > last_seq).order_by(audit_log.c.seq).limit(batch)
-                )
-            ).all()
+            rows = await queries.entries_after(connection, last_seq, limit=batch)
             if not rows:
                 break
             for row in rows:
@@ -148,7 +142,13 @@ class AuditLog:
                 if not hmac.compare_digest(chain_hash(self._key, prev_hash, entry), row.hash):
                     return Verification(False, count, prev_hash, row.seq, "content does not match its hash")
                 prev_hash, expected_seq, count, last_seq = row.hash, expected_seq + 1, count + 1, row.seq
-        head = (await connection.execute(select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == 1))).one()
+        head = await queries.head(connection)
         if head.seq != count or head.hash != prev_hash:
             return Verification(False, count, prev_hash, count + 1, "entries after this point were deleted")
         return Verification(True, count, prev_hash)
+
+    async def verify_stored(self, engine: Engine, *, batch: int = 1000) -> Verification:
+        """:meth:`verify` on a connection of its own, for the operator's command, which holds no
+        transaction of its own."""
+        async with engine.connect() as connection:
+            return await self.verify(connection, batch=batch)

@@ -15,10 +15,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Callable
 
-from sqlalchemy import and_, func, select, update
-from sqlalchemy.engine import Row
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
-
 from meetsvc.services.audit import AuditLog
 from meetsvc.services.directory import load_organisation, parse_personal_number
 from meetsvc.core.clock import Clock, utc_now
@@ -27,7 +23,6 @@ from meetsvc.domain.callers import OrganisationCaller
 from meetsvc.domain.errors import MeetingClosed, NotFound, RuleViolation, TooManyParticipants, Violation
 from meetsvc.domain.model import (
     CareArea,
-    Invitation,
     Language,
     Meeting,
     MeetingStatus,
@@ -39,8 +34,12 @@ from meetsvc.domain.model import (
 from meetsvc.services.links import JoinLinks
 from meetsvc.notify import outbox
 from meetsvc.notify.notices import Notices
+from meetsvc.notify.status import DeliveryLine, deliveries_by_participant
 from meetsvc.core.pii import PersonalNumberVault
-from meetsvc.storage.tables import invitations, meeting_hosts, meetings, participant_identities, participants, staff_members
+from meetsvc.storage.engine import Connection, Engine
+from meetsvc.storage.queries import meetings as queries
+from meetsvc.storage.queries import organisations
+from meetsvc.storage.queries.meetings import MeetingRecord, ParticipantRecord, StoredPersonalNumber
 from meetsvc.core.tokens import token_hash
 
 UNSET: object = object()
@@ -108,59 +107,10 @@ class IssuedInvitation:
     token: str = field(repr=False)
 
 
-def _meeting_from_row(row: Row, host_ids: tuple[str, ...], participant_count: int) -> Meeting:
-    return Meeting(
-        id=row.id,
-        organisation_id=row.organisation_id,
-        partner_organisation_id=row.partner_organisation_id,
-        title=row.title,
-        care_area=CareArea(row.care_area),
-        starts_at=row.starts_at,
-        ends_at=row.ends_at,
-        time_zone=row.time_zone,
-        status=MeetingStatus(row.status),
-        host_ids=host_ids,
-        sequence=row.sequence,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        participant_count=participant_count,
-    )
-
-
-def _participant_from_row(row: Row, invitation: Row | None, identified_at: datetime | None = None) -> Participant:
-    return Participant(
-        id=row.id,
-        meeting_id=row.meeting_id,
-        role=ParticipantRole(row.role),
-        organisation_id=row.organisation_id,
-        display_name=row.display_name,
-        email=row.email,
-        mobile=row.mobile,
-        language=Language(row.language),
-        expects_identity=row.personal_number_hash is not None,
-        state=ParticipantState(row.state),
-        invitation=(
-            Invitation(
-                status="revoked" if invitation.revoked_at else "active",
-                issued_at=invitation.created_at,
-                opened_at=invitation.opened_at,
-            )
-            if invitation is not None
-            else None
-        ),
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        identified_at=identified_at,
-    )
-
-
-_active_participant = participants.c.removed_at.is_(None)
-
-
 class Booking:
     def __init__(
         self,
-        engine: AsyncEngine,
+        engine: Engine,
         audit: AuditLog,
         vault: PersonalNumberVault,
         limits: BookingLimits = BookingLimits(),
@@ -185,30 +135,17 @@ class Booking:
     # Loading ---------------------------------------------------------------------------------
 
     async def _meeting_row(
-        self, connection: AsyncConnection, caller: OrganisationCaller, meeting_id: str, *, lock: bool = False
-    ) -> Row:
-        query = select(meetings).where(meetings.c.id == meeting_id, meetings.c.organisation_id == caller.organisation_id)
-        if lock:
-            query = query.with_for_update()
-        row = (await connection.execute(query)).first()
+        self, connection: Connection, caller: OrganisationCaller, meeting_id: str, *, lock: bool = False
+    ) -> MeetingRecord:
+        row = await queries.meeting(connection, meeting_id, organisation_id=caller.organisation_id, lock=lock)
         if row is None:
             raise NotFound("no such meeting")
         return row
 
-    async def _load_meeting(self, connection: AsyncConnection, row: Row) -> Meeting:
-        hosts = (
-            await connection.execute(
-                select(meeting_hosts.c.staff_id).where(meeting_hosts.c.meeting_id == row.id).order_by(meeting_hosts.c.position)
-            )
-        ).scalars().all()
-        count = (
-            await connection.execute(
-                select(func.count()).select_from(participants).where(participants.c.meeting_id == row.id, _active_participant)
-            )
-        ).scalar_one()
-        return _meeting_from_row(row, tuple(hosts), count)
+    async def _load_meeting(self, connection: Connection, row: MeetingRecord) -> Meeting:
+        return await queries.as_meeting(connection, row)
 
-    async def _meeting_organisations(self, connection: AsyncConnection, row: Row) -> dict[str, Organisation]:
+    async def _meeting_organisations(self, connection: Connection, row: MeetingRecord) -> dict[str, Organisation]:
         found = {}
         for organisation_id in (row.organisation_id, row.partner_organisation_id):
             organisation = await load_organisation(connection, organisation_id)
@@ -217,20 +154,13 @@ class Booking:
         return found
 
     async def _check_hosts(
-        self, connection: AsyncConnection, host_ids: tuple[str, ...], organisation_ids: set[str]
+        self, connection: Connection, host_ids: tuple[str, ...], organisation_ids: set[str]
     ) -> list[Violation]:
         if not host_ids:
             return [Violation("/host_ids", "min_items", "a meeting needs at least one host")]
         if len(set(host_ids)) != len(host_ids):
             return [Violation("/host_ids", "unique", "a host is listed twice")]
-        rows = (
-            await connection.execute(
-                select(staff_members.c.id, staff_members.c.organisation_id, staff_members.c.can_organise).where(
-                    staff_members.c.id.in_(host_ids)
-                )
-            )
-        ).all()
-        known = {row.id: row for row in rows}
+        known = await organisations.staff_members_by_id(connection, host_ids)
         violations = []
         for index, host_id in enumerate(host_ids):
             row = known.get(host_id)
@@ -241,18 +171,18 @@ class Booking:
         return violations
 
     @staticmethod
-    def _ensure_open(row: Row) -> None:
-        if not MeetingStatus(row.status).is_open:
+    def _ensure_open(row: MeetingRecord) -> None:
+        if not row.status.is_open:
             raise MeetingClosed()
 
     # Notices ---------------------------------------------------------------------------------
 
-    async def _organisation_name(self, connection: AsyncConnection, meeting_row: Row) -> str:
+    async def _organisation_name(self, connection: Connection, meeting_row: MeetingRecord) -> str:
         organisation = await load_organisation(connection, meeting_row.organisation_id)
         return organisation.name if organisation is not None else ""
 
     async def _invite(
-        self, connection: AsyncConnection, meeting_row: Row, participant_row: Row, invitation_id: str,
+        self, connection: Connection, meeting_row: MeetingRecord, participant_row: ParticipantRecord, invitation_id: str,
         revision: str | None = None,
     ) -> None:
         if self._notices is None:
@@ -264,7 +194,7 @@ class Booking:
             reminders=False, revision=revision,
         )
 
-    async def _announce_move(self, connection: AsyncConnection, meeting_row: Row) -> None:
+    async def _announce_move(self, connection: Connection, meeting_row: MeetingRecord) -> None:
         if self._notices is None:
             return
         name = await self._organisation_name(connection, meeting_row)
@@ -273,23 +203,17 @@ class Booking:
             if link is not None:
                 await self._notices.enqueue_update(connection, meeting_row, participant_row, link, name, reminders=False)
 
-    async def _announce_cancellation(self, connection: AsyncConnection, meeting_row: Row, participant_rows: list[Row]) -> None:
+    async def _announce_cancellation(
+        self, connection: Connection, meeting_row: MeetingRecord, participant_rows: list[ParticipantRecord]
+    ) -> None:
         if self._notices is None:
             return
         name = await self._organisation_name(connection, meeting_row)
         for participant_row in participant_rows:
             await self._notices.enqueue_cancellation(connection, meeting_row, participant_row, name)
 
-    async def _active_participant_rows(self, connection: AsyncConnection, meeting_id: str) -> list[Row]:
-        return list(
-            (
-                await connection.execute(
-                    select(participants)
-                    .where(participants.c.meeting_id == meeting_id, _active_participant)
-                    .order_by(participants.c.created_at, participants.c.id)
-                )
-            ).all()
-        )
+    async def _active_participant_rows(self, connection: Connection, meeting_id: str) -> list[ParticipantRecord]:
+        return await queries.participants_of_meeting(connection, meeting_id)
 
     def _changed(self, meeting_id: str) -> None:
         self._on_change(meeting_id)
@@ -310,26 +234,22 @@ class Booking:
             violations += await self._check_hosts(connection, new.host_ids, {owner.id, new.partner_organisation_id})
             if violations:
                 raise RuleViolation(violations)
-            await connection.execute(
-                meetings.insert().values(
+            await queries.insert_meeting(
+                connection,
+                queries.NewMeetingRow(
                     id=meeting_id,
                     organisation_id=owner.id,
                     partner_organisation_id=new.partner_organisation_id,
                     title=new.title.strip(),
-                    care_area=new.care_area.value,
+                    care_area=new.care_area,
                     starts_at=new.starts_at,
                     ends_at=new.ends_at,
                     time_zone=self._limits.time_zone,
-                    status=MeetingStatus.SCHEDULED.value,
-                    sequence=0,
+                    status=MeetingStatus.SCHEDULED,
                     created_at=now,
-                    updated_at=now,
-                )
+                ),
             )
-            await connection.execute(
-                meeting_hosts.insert(),
-                [{"meeting_id": meeting_id, "staff_id": host, "position": i} for i, host in enumerate(new.host_ids)],
-            )
+            await queries.insert_hosts(connection, meeting_id, new.host_ids)
             await self._audit.append(
                 connection, actor=caller.actor, action="meeting.created", subject_type="meeting",
                 subject_id=meeting_id, meeting_id=meeting_id,
@@ -353,34 +273,27 @@ class Booking:
         limit: int = 50,
         offset: int = 0,
     ) -> list[Meeting]:
-        conditions = [meetings.c.organisation_id == caller.organisation_id]
-        if status is not None:
-            conditions.append(meetings.c.status == status.value)
-        if starts_from is not None:
-            conditions.append(meetings.c.starts_at >= starts_from)
-        if starts_before is not None:
-            conditions.append(meetings.c.starts_at < starts_before)
         async with self._engine.connect() as connection:
-            rows = (
-                await connection.execute(
-                    select(meetings).where(and_(*conditions)).order_by(meetings.c.starts_at, meetings.c.id).limit(limit).offset(offset)
-                )
-            ).all()
+            rows = await queries.meetings_of_organisation(
+                connection, caller.organisation_id, status=status, starts_from=starts_from, starts_before=starts_before,
+                limit=limit, offset=offset,
+            )
             return [await self._load_meeting(connection, row) for row in rows]
 
     async def update_meeting(self, caller: OrganisationCaller, meeting_id: str, changes: MeetingChanges) -> Meeting:
         async with self._engine.begin() as connection:
             row = await self._meeting_row(connection, caller, meeting_id, lock=True)
             self._ensure_open(row)
-            values: dict[str, object] = {}
+            title: str | None = None
+            care_area: CareArea | None = None
             violations: list[Violation] = []
             if isinstance(changes.title, str):
                 violations += rules.check_title(changes.title)
-                values["title"] = changes.title.strip()
+                title = changes.title.strip()
             elif changes.title is not UNSET:
                 violations.append(Violation("/title", "type", "must be a string"))
             if isinstance(changes.care_area, CareArea):
-                values["care_area"] = changes.care_area.value
+                care_area = changes.care_area
             elif changes.care_area is not UNSET:
                 violations.append(Violation("/care_area", "type", "must be a care area"))
             host_ids: tuple[str, ...] | None = None
@@ -393,17 +306,14 @@ class Booking:
                 violations.append(Violation("/host_ids", "type", "must be a list of staff ids"))
             if violations:
                 raise RuleViolation(violations)
-            changed = sorted(values) + (["host_ids"] if host_ids is not None else [])
+            changed = sorted(name for name, value in (("title", title), ("care_area", care_area)) if value is not None)
+            changed += ["host_ids"] if host_ids is not None else []
             if changed:
-                await connection.execute(
-                    update(meetings).where(meetings.c.id == meeting_id).values(updated_at=self._clock(), **values)
+                await queries.update_meeting(
+                    connection, meeting_id, updated_at=self._clock(), title=title, care_area=care_area
                 )
                 if host_ids is not None:
-                    await connection.execute(meeting_hosts.delete().where(meeting_hosts.c.meeting_id == meeting_id))
-                    await connection.execute(
-                        meeting_hosts.insert(),
-                        [{"meeting_id": meeting_id, "staff_id": h, "position": i} for i, h in enumerate(host_ids)],
-                    )
+                    await queries.replace_hosts(connection, meeting_id, host_ids)
                 await self._audit.append(
                     connection, actor=caller.actor, action="meeting.updated", subject_type="meeting",
                     subject_id=meeting_id, meeting_id=meeting_id, details={"fields": changed},
@@ -415,15 +325,11 @@ class Booking:
         violations = rules.check_schedule(starts_at, ends_at, now=now, limits=self._limits.schedule)
         async with self._engine.begin() as connection:
             row = await self._meeting_row(connection, caller, meeting_id, lock=True)
-            if row.status != MeetingStatus.SCHEDULED.value:
+            if row.status is not MeetingStatus.SCHEDULED:
                 raise MeetingClosed("only a meeting that has not started can be moved")
             if violations:
                 raise RuleViolation(violations)
-            await connection.execute(
-                update(meetings)
-                .where(meetings.c.id == meeting_id)
-                .values(starts_at=starts_at, ends_at=ends_at, sequence=meetings.c.sequence + 1, updated_at=now)
-            )
+            await queries.move_meeting(connection, meeting_id, starts_at, ends_at, now)
             await self._audit.append(
                 connection, actor=caller.actor, action="meeting.rescheduled", subject_type="meeting",
                 subject_id=meeting_id, meeting_id=meeting_id,
@@ -441,20 +347,9 @@ class Booking:
             row = await self._meeting_row(connection, caller, meeting_id, lock=True)
             self._ensure_open(row)
             invited = await self._active_participant_rows(connection, meeting_id)
-            await connection.execute(
-                update(meetings)
-                .where(meetings.c.id == meeting_id)
-                .values(status=MeetingStatus.CANCELLED.value, sequence=meetings.c.sequence + 1, updated_at=now)
-            )
+            await queries.cancel_meeting(connection, meeting_id, now)
             # A cancelled meeting's links must stop working at once.
-            await connection.execute(
-                update(invitations)
-                .where(
-                    invitations.c.revoked_at.is_(None),
-                    invitations.c.participant_id.in_(select(participants.c.id).where(participants.c.meeting_id == meeting_id)),
-                )
-                .values(revoked_at=now)
-            )
+            await queries.revoke_meeting_invitations(connection, meeting_id, now)
             await self._audit.append(
                 connection, actor=caller.actor, action="meeting.cancelled", subject_type="meeting",
                 subject_id=meeting_id, meeting_id=meeting_id,
@@ -465,60 +360,41 @@ class Booking:
         self._changed(meeting_id)
         return meeting
 
+    async def deliveries(self, meeting_id: str) -> dict[str, list[DeliveryLine]]:
+        """Where the meeting's messages stand, by participant. It does not check the caller: call
+        it only after another operation here has shown the caller may see the meeting."""
+        async with self._engine.connect() as connection:
+            return await deliveries_by_participant(connection, meeting_id)
+
     # Participants ----------------------------------------------------------------------------
 
-    async def _participant_row(self, connection: AsyncConnection, meeting_id: str, participant_id: str) -> Row:
-        row = (
-            await connection.execute(
-                select(participants).where(
-                    participants.c.id == participant_id, participants.c.meeting_id == meeting_id, _active_participant
-                )
-            )
-        ).first()
+    async def _participant_row(self, connection: Connection, meeting_id: str, participant_id: str) -> ParticipantRecord:
+        row = await queries.participant(connection, meeting_id, participant_id)
         if row is None:
             raise NotFound("no such participant")
         return row
 
-    async def _load_participant(self, connection: AsyncConnection, row: Row) -> Participant:
-        invitation = (
-            await connection.execute(
-                select(invitations)
-                .where(invitations.c.participant_id == row.id)
-                .order_by(invitations.c.created_at.desc(), invitations.c.id)
-                .limit(1)
-            )
-        ).first()
-        identified_at = (
-            await connection.execute(
-                select(participant_identities.c.verified_at).where(participant_identities.c.participant_id == row.id)
-            )
-        ).scalar()
-        return _participant_from_row(row, invitation, identified_at)
+    async def _load_participant(self, connection: Connection, row: ParticipantRecord) -> Participant:
+        return await queries.as_participant(connection, row)
 
-    async def _issue_token(self, connection: AsyncConnection, participant_id: str, now: datetime) -> tuple[str, str]:
+    async def _issue_token(self, connection: Connection, participant_id: str, now: datetime) -> tuple[str, str]:
         """A new invitation (revoking any earlier one): its id and its link token."""
-        await connection.execute(
-            update(invitations)
-            .where(invitations.c.participant_id == participant_id, invitations.c.revoked_at.is_(None))
-            .values(revoked_at=now)
-        )
+        await queries.revoke_invitations(connection, participant_id, now)
         invitation_id = str(uuid.uuid4())
         token = self._links.token(invitation_id)
-        await connection.execute(
-            invitations.insert().values(
-                id=invitation_id, participant_id=participant_id, token_hash=token_hash(token), created_at=now
-            )
+        await queries.insert_invitation(
+            connection, invitation_id=invitation_id, participant_id=participant_id, token_hash=token_hash(token), now=now
         )
         return invitation_id, token
 
-    def _personal_number_columns(self, text: str | None) -> dict[str, object]:
+    def _stored_personal_number(self, text: str | None) -> StoredPersonalNumber:
         if text is None:
-            return {"personal_number_enc": None, "personal_number_hash": None}
+            return queries.NO_PERSONAL_NUMBER
         number = parse_personal_number("/personal_number", text)
-        return {
-            "personal_number_enc": self._vault.encrypt(number.normal, "participant"),
-            "personal_number_hash": self._vault.keyed_hash(number.normal),
-        }
+        return StoredPersonalNumber(
+            encrypted=self._vault.encrypt(number.normal, "participant"),
+            keyed_hash=self._vault.keyed_hash(number.normal),
+        )
 
     def _check_participant_fields(self, new: NewParticipant) -> list[Violation]:
         violations = rules.check_text("/display_name", new.display_name, max_length=200)
@@ -529,10 +405,10 @@ class Booking:
         now = self._clock()
         violations = self._check_participant_fields(new)
         try:
-            pn_columns = self._personal_number_columns(new.personal_number)
+            personal_number = self._stored_personal_number(new.personal_number)
         except RuleViolation as exc:
             violations += exc.violations
-            pn_columns = {}
+            personal_number = queries.NO_PERSONAL_NUMBER
         participant_id = str(uuid.uuid4())
         async with self._engine.begin() as connection:
             row = await self._meeting_row(connection, caller, meeting_id, lock=True)
@@ -547,28 +423,24 @@ class Booking:
                 violations += rules.check_participant_organisation(new.role, organisation, organisations_of_meeting)
             if violations:
                 raise RuleViolation(violations)
-            count = (
-                await connection.execute(
-                    select(func.count()).select_from(participants).where(participants.c.meeting_id == meeting_id, _active_participant)
-                )
-            ).scalar_one()
+            count = await queries.count_participants(connection, meeting_id)
             if count >= self._limits.max_participants:
                 raise TooManyParticipants(f"a meeting can have at most {self._limits.max_participants} participants")
-            await connection.execute(
-                participants.insert().values(
-                    id=participant_id,
-                    meeting_id=meeting_id,
-                    role=new.role.value,
-                    organisation_id=new.organisation_id,
+            await queries.insert_participant(
+                connection,
+                participant_id=participant_id,
+                meeting_id=meeting_id,
+                fields=queries.ParticipantFields(
+                    role=new.role,
                     display_name=new.display_name.strip(),
+                    organisation_id=new.organisation_id,
                     email=new.email,
                     mobile=rules.normalise_mobile(new.mobile) if new.mobile else None,
-                    language=new.language.value,
-                    state=ParticipantState.INVITED.value,
-                    created_at=now,
-                    updated_at=now,
-                    **pn_columns,
-                )
+                    language=new.language,
+                ),
+                personal_number=personal_number,
+                state=ParticipantState.INVITED,
+                now=now,
             )
             invitation_id, token = await self._issue_token(connection, participant_id, now)
             await self._audit.append(
@@ -585,13 +457,7 @@ class Booking:
     async def list_participants(self, caller: OrganisationCaller, meeting_id: str) -> list[Participant]:
         async with self._engine.connect() as connection:
             await self._meeting_row(connection, caller, meeting_id)
-            rows = (
-                await connection.execute(
-                    select(participants)
-                    .where(participants.c.meeting_id == meeting_id, _active_participant)
-                    .order_by(participants.c.created_at, participants.c.id)
-                )
-            ).all()
+            rows = await queries.participants_of_meeting(connection, meeting_id)
             return [await self._load_participant(connection, row) for row in rows]
 
     async def get_participant(self, caller: OrganisationCaller, meeting_id: str, participant_id: str) -> Participant:
@@ -613,7 +479,7 @@ class Booking:
                 organisation_id=row.organisation_id if changes.organisation_id is UNSET else changes.organisation_id,  # type: ignore[arg-type]
                 email=row.email if changes.email is UNSET else changes.email,  # type: ignore[arg-type]
                 mobile=row.mobile if changes.mobile is UNSET else changes.mobile,  # type: ignore[arg-type]
-                language=Language(row.language) if changes.language is UNSET else changes.language,  # type: ignore[arg-type]
+                language=row.language if changes.language is UNSET else changes.language,  # type: ignore[arg-type]
             )
             role = ParticipantRole(merged.role)
             violations = self._check_participant_fields(merged)
@@ -629,20 +495,23 @@ class Booking:
                 violations += rules.check_participant_organisation(role, organisation, organisations_of_meeting)
             if violations:
                 raise RuleViolation(violations)
-            values: dict[str, object] = {
-                "role": role.value,
-                "display_name": merged.display_name.strip(),
-                "organisation_id": merged.organisation_id,
-                "email": merged.email,
-                "mobile": rules.normalise_mobile(merged.mobile) if merged.mobile else None,
-                "language": Language(merged.language).value,
-            }
-            if changes.personal_number is not UNSET:
-                values.update(self._personal_number_columns(changes.personal_number))  # type: ignore[arg-type]
+            values = queries.ParticipantFields(
+                role=role,
+                display_name=merged.display_name.strip(),
+                organisation_id=merged.organisation_id,
+                email=merged.email,
+                mobile=rules.normalise_mobile(merged.mobile) if merged.mobile else None,
+                language=Language(merged.language),
+            )
+            personal_number = (
+                None
+                if changes.personal_number is UNSET
+                else self._stored_personal_number(changes.personal_number)  # type: ignore[arg-type]
+            )
             fields = sorted(name for name in ParticipantChanges.__dataclass_fields__ if getattr(changes, name) is not UNSET)
             if fields:
-                await connection.execute(
-                    update(participants).where(participants.c.id == participant_id).values(updated_at=now, **values)
+                await queries.update_participant(
+                    connection, participant_id, values, personal_number=personal_number, now=now
                 )
                 await self._audit.append(
                     connection, actor=caller.actor, action="participant.updated", subject_type="participant",
@@ -656,15 +525,10 @@ class Booking:
         self._changed(meeting_id)
         return participant
 
-    async def _resend_invitation(self, connection: AsyncConnection, meeting_row: Row, participant_row: Row) -> None:
-        invitation_id = (
-            await connection.execute(
-                select(invitations.c.id)
-                .where(invitations.c.participant_id == participant_row.id, invitations.c.revoked_at.is_(None))
-                .order_by(invitations.c.created_at.desc(), invitations.c.id)
-                .limit(1)
-            )
-        ).scalar()
+    async def _resend_invitation(
+        self, connection: Connection, meeting_row: MeetingRecord, participant_row: ParticipantRecord
+    ) -> None:
+        invitation_id = await queries.current_invitation_id(connection, participant_row.id)
         if invitation_id is None:
             return
         contact = f"{participant_row.email or ''}|{participant_row.mobile or ''}"
@@ -677,14 +541,8 @@ class Booking:
             meeting_row = await self._meeting_row(connection, caller, meeting_id, lock=True)
             self._ensure_open(meeting_row)
             removed = await self._participant_row(connection, meeting_id, participant_id)
-            await connection.execute(
-                update(participants).where(participants.c.id == participant_id).values(removed_at=now, updated_at=now)
-            )
-            await connection.execute(
-                update(invitations)
-                .where(invitations.c.participant_id == participant_id, invitations.c.revoked_at.is_(None))
-                .values(revoked_at=now)
-            )
+            await queries.mark_removed(connection, participant_id, now)
+            await queries.revoke_invitations(connection, participant_id, now)
             await self._audit.append(
                 connection, actor=caller.actor, action="participant.removed", subject_type="participant",
                 subject_id=participant_id, meeting_id=meeting_id,
@@ -714,12 +572,7 @@ class Booking:
         async with self._engine.begin() as connection:
             await self._meeting_row(connection, caller, meeting_id, lock=True)
             row = await self._participant_row(connection, meeting_id, participant_id)
-            result = await connection.execute(
-                update(invitations)
-                .where(invitations.c.participant_id == participant_id, invitations.c.revoked_at.is_(None))
-                .values(revoked_at=now)
-            )
-            if result.rowcount:
+            if await queries.revoke_invitations(connection, participant_id, now):
                 await self._audit.append(
                     connection, actor=caller.actor, action="invitation.revoked", subject_type="participant",
                     subject_id=participant_id, meeting_id=meeting_id,

@@ -7,12 +7,6 @@ are managed by each organisation through the API.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
-from typing import Callable
-
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from identity.personnummer import InvalidPersonalNumber, PersonalNumber
 from meetsvc.core.clock import Clock, utc_now
@@ -22,25 +16,9 @@ from meetsvc.domain.errors import Conflict, NotFound, RuleViolation, Violation
 from meetsvc.domain.model import Organisation, OrganisationKind, StaffMember
 from meetsvc.domain.rules import check_email, check_text
 from meetsvc.core.pii import PersonalNumberVault
-from meetsvc.storage.tables import api_clients, organisations, staff_members
+from meetsvc.storage.engine import Connection, Engine
+from meetsvc.storage.queries import organisations as queries
 from meetsvc.core.tokens import looks_like_token, new_api_key, token_hash
-
-
-
-
-def organisation_from_row(row) -> Organisation:  # type: ignore[no-untyped-def]
-    return Organisation(id=row.id, name=row.name, kind=OrganisationKind(row.kind))
-
-
-def staff_from_row(row) -> StaffMember:  # type: ignore[no-untyped-def]
-    return StaffMember(
-        id=row.id,
-        organisation_id=row.organisation_id,
-        display_name=row.display_name,
-        email=row.email,
-        can_organise=row.can_organise,
-        has_personal_number=row.personal_number_hash is not None,
-    )
 
 
 def parse_personal_number(field: str, text: str) -> PersonalNumber:
@@ -50,13 +28,14 @@ def parse_personal_number(field: str, text: str) -> PersonalNumber:
         raise RuleViolation.single(field, f"personal_number_{exc.reason}", str(exc)) from None
 
 
-async def load_organisation(connection: AsyncConnection, organisation_id: str) -> Organisation | None:
-    row = (await connection.execute(select(organisations).where(organisations.c.id == organisation_id))).first()
-    return organisation_from_row(row) if row else None
+async def load_organisation(connection: Connection, organisation_id: str) -> Organisation | None:
+    """An organisation by id inside the caller's transaction; other use cases check a meeting's
+    organisations with it."""
+    return await queries.organisation(connection, organisation_id)
 
 
 class Directory:
-    def __init__(self, engine: AsyncEngine, audit: AuditLog, vault: PersonalNumberVault, clock: Clock = utc_now) -> None:
+    def __init__(self, engine: Engine, audit: AuditLog, vault: PersonalNumberVault, clock: Clock = utc_now) -> None:
         self._engine = engine
         self._audit = audit
         self._vault = vault
@@ -71,36 +50,25 @@ class Directory:
         organisation = Organisation(id=str(uuid.uuid4()), name=name.strip(), kind=kind)
         try:
             async with self._engine.begin() as connection:
-                await connection.execute(
-                    organisations.insert().values(
-                        id=organisation.id, name=organisation.name, kind=kind.value, created_at=self._clock()
-                    )
-                )
+                await queries.insert_organisation(connection, organisation, self._clock())
                 await self._audit.append(
                     connection, actor=actor, action="organisation.created", subject_type="organisation",
                     subject_id=organisation.id, details={"kind": kind.value},
                 )
-        except IntegrityError:
+        except queries.DuplicateOrganisation:
             raise Conflict("an organisation with that name exists already") from None
         return organisation
 
     async def list_organisations(self) -> list[Organisation]:
         async with self._engine.connect() as connection:
-            rows = (await connection.execute(select(organisations).order_by(organisations.c.name))).all()
-        return [organisation_from_row(row) for row in rows]
+            return await queries.all_organisations(connection)
 
     async def find_organisation(self, id_or_name: str) -> Organisation:
         async with self._engine.connect() as connection:
-            row = (
-                await connection.execute(
-                    select(organisations).where(
-                        (organisations.c.id == id_or_name) | (organisations.c.name == id_or_name)
-                    )
-                )
-            ).first()
-        if row is None:
+            found = await queries.organisation_by_id_or_name(connection, id_or_name)
+        if found is None:
             raise NotFound("no such organisation")
-        return organisation_from_row(row)
+        return found
 
     # API clients ------------------------------------------------------------------------------
 
@@ -113,11 +81,9 @@ class Directory:
         async with self._engine.begin() as connection:
             if await load_organisation(connection, organisation_id) is None:
                 raise NotFound("no such organisation")
-            await connection.execute(
-                api_clients.insert().values(
-                    id=client_id, organisation_id=organisation_id, name=name.strip(),
-                    key_hash=token_hash(key), created_at=self._clock(),
-                )
+            await queries.insert_api_client(
+                connection, client_id=client_id, organisation_id=organisation_id, name=name.strip(),
+                key_hash=token_hash(key), created_at=self._clock(),
             )
             await self._audit.append(
                 connection, actor=actor, action="api_client.created", subject_type="api_client",
@@ -129,16 +95,10 @@ class Directory:
         if not key.startswith("msk_") or not looks_like_token(key[4:]):
             return None
         async with self._engine.connect() as connection:
-            row = (
-                await connection.execute(
-                    select(api_clients.c.id, api_clients.c.organisation_id).where(
-                        api_clients.c.key_hash == token_hash(key), api_clients.c.revoked_at.is_(None)
-                    )
-                )
-            ).first()
-        if row is None:
+            client = await queries.api_client_by_key_hash(connection, token_hash(key))
+        if client is None:
             return None
-        return OrganisationCaller(organisation_id=row.organisation_id, actor=f"api-client:{row.id}")
+        return OrganisationCaller(organisation_id=client.organisation_id, actor=f"api-client:{client.id}")
 
     # Staff ------------------------------------------------------------------------------------
 
@@ -156,53 +116,39 @@ class Directory:
             raise RuleViolation(violations)
         number = parse_personal_number("/personal_number", personal_number) if personal_number else None
         staff_id = str(uuid.uuid4())
-        values = {
-            "id": staff_id,
-            "organisation_id": caller.organisation_id,
-            "display_name": display_name.strip(),
-            "email": email,
-            "can_organise": can_organise,
-            "created_at": self._clock(),
-            "personal_number_enc": self._vault.encrypt(number.normal, "staff") if number else None,
-            "personal_number_hash": self._vault.keyed_hash(number.normal) if number else None,
-        }
+        new = queries.NewStaffMember(
+            id=staff_id,
+            organisation_id=caller.organisation_id,
+            display_name=display_name.strip(),
+            email=email,
+            can_organise=can_organise,
+            created_at=self._clock(),
+            personal_number_enc=self._vault.encrypt(number.normal, "staff") if number else None,
+            personal_number_hash=self._vault.keyed_hash(number.normal) if number else None,
+        )
         try:
             async with self._engine.begin() as connection:
-                await connection.execute(staff_members.insert().values(**values))
+                await queries.insert_staff_member(connection, new)
                 await self._audit.append(
                     connection, actor=caller.actor, action="staff.added", subject_type="staff",
                     subject_id=staff_id, details={"can_organise": can_organise},
                 )
-        except IntegrityError:
+        except queries.DuplicateStaffMember:
             raise RuleViolation([Violation("/personal_number", "unique", "a staff member with this personal identity number exists already")]) from None
-        return StaffMember(staff_id, caller.organisation_id, values["display_name"], email, can_organise, number is not None)
+        return StaffMember(staff_id, caller.organisation_id, new.display_name, email, can_organise, number is not None)
 
     async def list_staff(self, caller: OrganisationCaller) -> list[StaffMember]:
         async with self._engine.connect() as connection:
-            rows = (
-                await connection.execute(
-                    select(staff_members)
-                    .where(staff_members.c.organisation_id == caller.organisation_id)
-                    .order_by(staff_members.c.display_name)
-                )
-            ).all()
-        return [staff_from_row(row) for row in rows]
+            return await queries.staff_of_organisation(connection, caller.organisation_id)
 
     async def staff_member(self, staff_id: str) -> StaffMember | None:
         """A staff member by id, for their own signed-in session (no organisation scope)."""
         async with self._engine.connect() as connection:
-            row = (await connection.execute(select(staff_members).where(staff_members.c.id == staff_id))).first()
-        return staff_from_row(row) if row else None
+            return await queries.staff_member(connection, staff_id)
 
     async def get_staff_member(self, caller: OrganisationCaller, staff_id: str) -> StaffMember:
         async with self._engine.connect() as connection:
-            row = (
-                await connection.execute(
-                    select(staff_members).where(
-                        staff_members.c.id == staff_id, staff_members.c.organisation_id == caller.organisation_id
-                    )
-                )
-            ).first()
-        if row is None:
+            member = await queries.staff_member(connection, staff_id, organisation_id=caller.organisation_id)
+        if member is None:
             raise NotFound("no such staff member")
-        return staff_from_row(row)
+        return member

@@ -11,8 +11,8 @@ from meetsvc.http.api.requests import read_model, read_query
 from meetsvc.http.api.views import meeting_out, organisation_out, participant_fields, participant_out, staff_out
 from meetsvc.services.booking import UNSET, IssuedInvitation, MeetingChanges, NewMeeting, NewParticipant, ParticipantChanges
 from meetsvc.domain.errors import NotFound
-from meetsvc.notify.status import DeliveryLine, deliveries_by_participant
-from meetsvc.http.appkeys import BOOKING, DIRECTORY, ENGINE, SETTINGS
+from meetsvc.notify.status import DeliveryLine
+from meetsvc.http.appkeys import BOOKING, DIRECTORY, SETTINGS
 
 
 def json_response(model: BaseModel, status: int = 200) -> web.Response:
@@ -36,8 +36,7 @@ def _given(model: BaseModel, name: str) -> object:
 async def _deliveries(request: web.Request, meeting_id: str) -> dict[str, list[DeliveryLine]]:
     """The meeting's messages by participant; call it only after the booking call that checked
     the caller may see the meeting."""
-    async with request.app[ENGINE].connect() as connection:
-        return await deliveries_by_participant(connection, meeting_id)
+    return await request.app[BOOKING].deliveries(meeting_id)
 
 
 async def _invited(request: web.Request, issued: IssuedInvitation) -> schemas.ParticipantInvited:

@@ -1,0 +1,462 @@
+"""Meetings as booked: the meeting, its hosts, its roster of participants and their invitations.
+
+The booking use cases hold the transaction and call these in it. A meeting is read as a
+:class:`MeetingRecord` (what the row says, for the rules and the notices) and completed into the
+domain's :class:`~meetsvc.domain.model.Meeting` by :func:`as_meeting`; a participant likewise as
+a :class:`ParticipantRecord` and :func:`as_participant`. Removed participants are kept for the
+record (``removed_at``) and are never part of the roster read here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, func, select, update
+
+from meetsvc.domain.model import (
+    CareArea,
+    Invitation,
+    Language,
+    Meeting,
+    MeetingStatus,
+    Participant,
+    ParticipantRole,
+    ParticipantState,
+)
+from meetsvc.storage.engine import Connection
+from meetsvc.storage.tables import invitations, meeting_hosts, meetings, participant_identities, participants
+
+_active_participant = participants.c.removed_at.is_(None)
+
+
+@dataclass(frozen=True, slots=True)
+class MeetingRecord:
+    """A meeting's own row, without its hosts and roster."""
+
+    id: str
+    organisation_id: str
+    partner_organisation_id: str
+    title: str
+    care_area: CareArea
+    starts_at: datetime
+    ends_at: datetime
+    time_zone: str
+    status: MeetingStatus
+    sequence: int
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ParticipantRecord:
+    """A participant's own row; the personal number only as whether one is expected."""
+
+    id: str
+    meeting_id: str
+    role: ParticipantRole
+    organisation_id: str | None
+    display_name: str
+    email: str | None
+    mobile: str | None
+    language: Language
+    expects_identity: bool
+    state: ParticipantState
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class StoredPersonalNumber:
+    """A personal identity number as stored: encrypted, and keyed-hashed for matching. Both
+    ``None`` means no number."""
+
+    encrypted: bytes | None
+    keyed_hash: str | None
+
+
+NO_PERSONAL_NUMBER = StoredPersonalNumber(None, None)
+
+
+@dataclass(frozen=True, slots=True)
+class NewMeetingRow:
+    id: str
+    organisation_id: str
+    partner_organisation_id: str
+    title: str
+    care_area: CareArea
+    starts_at: datetime
+    ends_at: datetime
+    time_zone: str
+    status: MeetingStatus
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ParticipantFields:
+    """What an organiser sets on a participant (a new one, or all of them again on a change)."""
+
+    role: ParticipantRole
+    display_name: str
+    organisation_id: str | None
+    email: str | None
+    mobile: str | None
+    language: Language
+
+
+def _meeting_record(row: Any) -> MeetingRecord:
+    return MeetingRecord(
+        id=row.id,
+        organisation_id=row.organisation_id,
+        partner_organisation_id=row.partner_organisation_id,
+        title=row.title,
+        care_area=CareArea(row.care_area),
+        starts_at=row.starts_at,
+        ends_at=row.ends_at,
+        time_zone=row.time_zone,
+        status=MeetingStatus(row.status),
+        sequence=row.sequence,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def _participant_record(row: Any) -> ParticipantRecord:
+    return ParticipantRecord(
+        id=row.id,
+        meeting_id=row.meeting_id,
+        role=ParticipantRole(row.role),
+        organisation_id=row.organisation_id,
+        display_name=row.display_name,
+        email=row.email,
+        mobile=row.mobile,
+        language=Language(row.language),
+        expects_identity=row.personal_number_hash is not None,
+        state=ParticipantState(row.state),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+# Meetings -------------------------------------------------------------------------------------
+
+
+async def meeting(
+    connection: Connection, meeting_id: str, *, organisation_id: str, lock: bool = False
+) -> MeetingRecord | None:
+    """One of ``organisation_id``'s meetings; ``lock`` holds its row until the transaction ends
+    (PostgreSQL; SQLite's transactions take the write lock up front anyway)."""
+    query = select(meetings).where(meetings.c.id == meeting_id, meetings.c.organisation_id == organisation_id)
+    if lock:
+        query = query.with_for_update()
+    row = (await connection.execute(query)).first()
+    return _meeting_record(row) if row is not None else None
+
+
+async def meetings_of_organisation(
+    connection: Connection,
+    organisation_id: str,
+    *,
+    status: MeetingStatus | None = None,
+    starts_from: datetime | None = None,
+    starts_before: datetime | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> list[MeetingRecord]:
+    """A page of the organisation's meetings by start time, optionally of one status and in a window."""
+    conditions = [meetings.c.organisation_id == organisation_id]
+    if status is not None:
+        conditions.append(meetings.c.status == status.value)
+    if starts_from is not None:
+        conditions.append(meetings.c.starts_at >= starts_from)
+    if starts_before is not None:
+        conditions.append(meetings.c.starts_at < starts_before)
+    rows = (
+        await connection.execute(
+            select(meetings).where(and_(*conditions)).order_by(meetings.c.starts_at, meetings.c.id).limit(limit).offset(offset)
+        )
+    ).all()
+    return [_meeting_record(row) for row in rows]
+
+
+async def host_ids(connection: Connection, meeting_id: str) -> tuple[str, ...]:
+    """The meeting's hosts in the order the organiser gave them."""
+    found = (
+        await connection.execute(
+            select(meeting_hosts.c.staff_id).where(meeting_hosts.c.meeting_id == meeting_id).order_by(meeting_hosts.c.position)
+        )
+    ).scalars().all()
+    return tuple(found)
+
+
+async def count_participants(connection: Connection, meeting_id: str) -> int:
+    """How many participants the meeting has (removed ones do not count)."""
+    count: int = (
+        await connection.execute(
+            select(func.count()).select_from(participants).where(participants.c.meeting_id == meeting_id, _active_participant)
+        )
+    ).scalar_one()
+    return count
+
+
+async def as_meeting(connection: Connection, record: MeetingRecord) -> Meeting:
+    """The domain's meeting for ``record``: with its hosts and how many participants it has."""
+    hosts = await host_ids(connection, record.id)
+    count = await count_participants(connection, record.id)
+    return Meeting(
+        id=record.id,
+        organisation_id=record.organisation_id,
+        partner_organisation_id=record.partner_organisation_id,
+        title=record.title,
+        care_area=record.care_area,
+        starts_at=record.starts_at,
+        ends_at=record.ends_at,
+        time_zone=record.time_zone,
+        status=record.status,
+        host_ids=hosts,
+        sequence=record.sequence,
+        created_at=record.created_at,
+        updated_at=record.updated_at,
+        participant_count=count,
+    )
+
+
+async def insert_meeting(connection: Connection, new: NewMeetingRow) -> None:
+    await connection.execute(
+        meetings.insert().values(
+            id=new.id,
+            organisation_id=new.organisation_id,
+            partner_organisation_id=new.partner_organisation_id,
+            title=new.title,
+            care_area=new.care_area.value,
+            starts_at=new.starts_at,
+            ends_at=new.ends_at,
+            time_zone=new.time_zone,
+            status=new.status.value,
+            sequence=0,
+            created_at=new.created_at,
+            updated_at=new.created_at,
+        )
+    )
+
+
+async def insert_hosts(connection: Connection, meeting_id: str, staff_ids: tuple[str, ...]) -> None:
+    """Record the hosts in the order given (a meeting always has at least one)."""
+    await connection.execute(
+        meeting_hosts.insert(),
+        [{"meeting_id": meeting_id, "staff_id": staff_id, "position": i} for i, staff_id in enumerate(staff_ids)],
+    )
+
+
+async def replace_hosts(connection: Connection, meeting_id: str, staff_ids: tuple[str, ...]) -> None:
+    await connection.execute(meeting_hosts.delete().where(meeting_hosts.c.meeting_id == meeting_id))
+    await insert_hosts(connection, meeting_id, staff_ids)
+
+
+async def update_meeting(
+    connection: Connection,
+    meeting_id: str,
+    *,
+    updated_at: datetime,
+    title: str | None = None,
+    care_area: CareArea | None = None,
+) -> None:
+    """Change the title and care area given (``None`` keeps what is there)."""
+    values: dict[str, object] = {}
+    if title is not None:
+        values["title"] = title
+    if care_area is not None:
+        values["care_area"] = care_area.value
+    await connection.execute(update(meetings).where(meetings.c.id == meeting_id).values(updated_at=updated_at, **values))
+
+
+async def move_meeting(connection: Connection, meeting_id: str, starts_at: datetime, ends_at: datetime, now: datetime) -> None:
+    """A new time is a new version of the meeting: its sequence goes up (calendar files and
+    notices carry it)."""
+    await connection.execute(
+        update(meetings)
+        .where(meetings.c.id == meeting_id)
+        .values(starts_at=starts_at, ends_at=ends_at, sequence=meetings.c.sequence + 1, updated_at=now)
+    )
+
+
+async def cancel_meeting(connection: Connection, meeting_id: str, now: datetime) -> None:
+    """Mark the meeting cancelled, as a new version of it."""
+    await connection.execute(
+        update(meetings)
+        .where(meetings.c.id == meeting_id)
+        .values(status=MeetingStatus.CANCELLED.value, sequence=meetings.c.sequence + 1, updated_at=now)
+    )
+
+
+# Participants ---------------------------------------------------------------------------------
+
+
+async def participant(connection: Connection, meeting_id: str, participant_id: str) -> ParticipantRecord | None:
+    """One of the meeting's participants, unless removed."""
+    row = (
+        await connection.execute(
+            select(participants).where(
+                participants.c.id == participant_id, participants.c.meeting_id == meeting_id, _active_participant
+            )
+        )
+    ).first()
+    return _participant_record(row) if row is not None else None
+
+
+async def participants_of_meeting(connection: Connection, meeting_id: str) -> list[ParticipantRecord]:
+    """The meeting's roster in the order they were added."""
+    rows = (
+        await connection.execute(
+            select(participants)
+            .where(participants.c.meeting_id == meeting_id, _active_participant)
+            .order_by(participants.c.created_at, participants.c.id)
+        )
+    ).all()
+    return [_participant_record(row) for row in rows]
+
+
+async def as_participant(connection: Connection, record: ParticipantRecord) -> Participant:
+    """The domain's participant for ``record``: with their latest invitation and when (if ever)
+    they proved who they are."""
+    invitation = (
+        await connection.execute(
+            select(invitations)
+            .where(invitations.c.participant_id == record.id)
+            .order_by(invitations.c.created_at.desc(), invitations.c.id)
+            .limit(1)
+        )
+    ).first()
+    identified_at = (
+        await connection.execute(
+            select(participant_identities.c.verified_at).where(participant_identities.c.participant_id == record.id)
+        )
+    ).scalar()
+    return Participant(
+        id=record.id,
+        meeting_id=record.meeting_id,
+        role=record.role,
+        organisation_id=record.organisation_id,
+        display_name=record.display_name,
+        email=record.email,
+        mobile=record.mobile,
+        language=record.language,
+        expects_identity=record.expects_identity,
+        state=record.state,
+        invitation=(
+            Invitation(
+                status="revoked" if invitation.revoked_at else "active",
+                issued_at=invitation.created_at,
+                opened_at=invitation.opened_at,
+            )
+            if invitation is not None
+            else None
+        ),
+        created_at=record.created_at,
+        updated_at=record.updated_at,
+        identified_at=identified_at,
+    )
+
+
+async def insert_participant(
+    connection: Connection,
+    *,
+    participant_id: str,
+    meeting_id: str,
+    fields: ParticipantFields,
+    personal_number: StoredPersonalNumber,
+    state: ParticipantState,
+    now: datetime,
+) -> None:
+    await connection.execute(
+        participants.insert().values(
+            id=participant_id,
+            meeting_id=meeting_id,
+            role=fields.role.value,
+            organisation_id=fields.organisation_id,
+            display_name=fields.display_name,
+            email=fields.email,
+            mobile=fields.mobile,
+            language=fields.language.value,
+            state=state.value,
+            created_at=now,
+            updated_at=now,
+            personal_number_enc=personal_number.encrypted,
+            personal_number_hash=personal_number.keyed_hash,
+        )
+    )
+
+
+async def update_participant(
+    connection: Connection,
+    participant_id: str,
+    fields: ParticipantFields,
+    *,
+    personal_number: StoredPersonalNumber | None,
+    now: datetime,
+) -> None:
+    """Write all of ``fields``; the personal number only when given (``None`` keeps it)."""
+    values: dict[str, object] = {
+        "role": fields.role.value,
+        "display_name": fields.display_name,
+        "organisation_id": fields.organisation_id,
+        "email": fields.email,
+        "mobile": fields.mobile,
+        "language": fields.language.value,
+    }
+    if personal_number is not None:
+        values.update(personal_number_enc=personal_number.encrypted, personal_number_hash=personal_number.keyed_hash)
+    await connection.execute(update(participants).where(participants.c.id == participant_id).values(updated_at=now, **values))
+
+
+async def mark_removed(connection: Connection, participant_id: str, now: datetime) -> None:
+    await connection.execute(
+        update(participants).where(participants.c.id == participant_id).values(removed_at=now, updated_at=now)
+    )
+
+
+# Invitations ----------------------------------------------------------------------------------
+
+
+async def insert_invitation(
+    connection: Connection, *, invitation_id: str, participant_id: str, token_hash: str, now: datetime
+) -> None:
+    await connection.execute(
+        invitations.insert().values(id=invitation_id, participant_id=participant_id, token_hash=token_hash, created_at=now)
+    )
+
+
+async def revoke_invitations(connection: Connection, participant_id: str, now: datetime) -> int:
+    """Revoke the participant's working invitation(s); answer how many there were."""
+    result = await connection.execute(
+        update(invitations)
+        .where(invitations.c.participant_id == participant_id, invitations.c.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    return int(result.rowcount)
+
+
+async def revoke_meeting_invitations(connection: Connection, meeting_id: str, now: datetime) -> None:
+    """Revoke every working invitation to the meeting, removed participants' included."""
+    await connection.execute(
+        update(invitations)
+        .where(
+            invitations.c.revoked_at.is_(None),
+            invitations.c.participant_id.in_(select(participants.c.id).where(participants.c.meeting_id == meeting_id)),
+        )
+        .values(revoked_at=now)
+    )
+
+
+async def current_invitation_id(connection: Connection, participant_id: str) -> str | None:
+    """The participant's working invitation, the newest if there were ever several."""
+    found: str | None = (
+        await connection.execute(
+            select(invitations.c.id)
+            .where(invitations.c.participant_id == participant_id, invitations.c.revoked_at.is_(None))
+            .order_by(invitations.c.created_at.desc(), invitations.c.id)
+            .limit(1)
+        )
+    ).scalar()
+    return found
