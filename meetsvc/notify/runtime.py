@@ -17,8 +17,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import AsyncIterator, Callable, Mapping
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from meetsvc.core.clock import Clock, utc_now
 from meetsvc.notify.channels import Channel, OutboxOnlyChannel, SmsChannel
 from meetsvc.notify.config import NotifySettings
@@ -29,6 +27,7 @@ from meetsvc.notify.notices import Notices
 from meetsvc.notify.sms_http import HttpSmsGateway
 from meetsvc.notify.smtp import EmailChannel
 from meetsvc.notify.texts import MessageTexts
+from meetsvc.storage.engine import Engine
 
 
 
@@ -62,7 +61,7 @@ async def open_channels(settings: NotifySettings, *, public_url: str) -> dict[Ch
 @asynccontextmanager
 async def open_notify(
     settings: NotifySettings,
-    engine: AsyncEngine,
+    engine: Engine,
     *,
     public_url: str,
     clock: Clock = utc_now,

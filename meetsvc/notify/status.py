@@ -12,11 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from meetsvc.notify import outbox
 from meetsvc.notify.model import MessageStatus
 from meetsvc.notify.outbox import DeliveryRecord
+from meetsvc.storage.engine import Connection
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +55,6 @@ def latest_per_channel(records: list[DeliveryRecord]) -> dict[str, list[Delivery
     return lines
 
 
-async def deliveries_by_participant(connection: AsyncConnection, meeting_id: str) -> dict[str, list[DeliveryLine]]:
+async def deliveries_by_participant(connection: Connection, meeting_id: str) -> dict[str, list[DeliveryLine]]:
     """For a meeting the caller has already been allowed to see."""
     return latest_per_channel(await outbox.delivery_records(connection, meeting_id))
