@@ -23,7 +23,6 @@ from typing import Any, Callable, Iterable, Sequence
 
 from sqlalchemy import ColumnElement, Table, and_, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Row
 
 from meetsvc.notify.model import ChannelName, MessageKind, MessageStatus, OutgoingMessage
 from meetsvc.storage.engine import Connection
@@ -249,22 +248,6 @@ _CLAIMED_COLUMNS = (
 )
 
 
-def _outgoing(row: Row[Any]) -> OutgoingMessage:
-    return OutgoingMessage(
-        id=row.id,
-        channel=ChannelName(row.channel),
-        kind=MessageKind(row.kind),
-        recipient=row.recipient or "",
-        body=row.body or "",
-        language=row.language,
-        created_at=row.created_at,
-        attempts=row.attempts,
-        subject=row.subject,
-        attachment=row.attachment,
-        sender_name=row.sender_name,
-    )
-
-
 async def take(connection: Connection, ids: Sequence[str], *, worker: str, until: datetime) -> list[OutgoingMessage]:
     """Stamp the messages as ``sending`` by ``worker`` until ``until``, counting the attempt;
     the messages as their channels see them, in no particular order."""
@@ -274,7 +257,22 @@ async def take(connection: Connection, ids: Sequence[str], *, worker: str, until
         .values(status=_SENDING, claimed_by=worker, claimed_until=until, attempts=outbox.c.attempts + 1)
         .returning(*_CLAIMED_COLUMNS)
     )
-    return [_outgoing(row) for row in rows.all()]
+    return [
+        OutgoingMessage(
+            id=row.id,
+            channel=ChannelName(row.channel),
+            kind=MessageKind(row.kind),
+            recipient=row.recipient or "",
+            body=row.body or "",
+            language=row.language,
+            created_at=row.created_at,
+            attempts=row.attempts,
+            subject=row.subject,
+            attachment=row.attachment,
+            sender_name=row.sender_name,
+        )
+        for row in rows.all()
+    ]
 
 
 # Marking an outcome, only while the claim holds ----------------------------------------------

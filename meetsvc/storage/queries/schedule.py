@@ -12,7 +12,6 @@ from datetime import datetime
 from typing import Any, Iterable, Sequence
 
 from sqlalchemy import Select, delete, select, update
-from sqlalchemy.engine import Row
 
 from meetsvc.domain.model import MeetingStatus
 from meetsvc.storage.engine import Connection
@@ -90,13 +89,6 @@ async def meetings_by_id(connection: Connection, meeting_ids: Iterable[str]) -> 
 # The timed work -----------------------------------------------------------------------------
 
 
-def _due(row: Row[Any]) -> DueMeeting:
-    return DueMeeting(
-        id=row.id, organisation_id=row.organisation_id, status=row.status, sequence=row.sequence,
-        starts_at=row.starts_at, ends_at=row.ends_at, purged_at=row.purged_at,
-    )
-
-
 async def due_meeting(connection: Connection, meeting_id: str, *, lock: bool) -> DueMeeting | None:
     """The meeting, or None if it is gone. With ``lock`` it stays locked (``FOR UPDATE`` on
     PostgreSQL; SQLite's ``BEGIN IMMEDIATE`` already holds the write lock) until the caller's
@@ -108,7 +100,12 @@ async def due_meeting(connection: Connection, meeting_id: str, *, lock: bool) ->
     if lock:
         query = query.with_for_update()
     row = (await connection.execute(query)).first()
-    return None if row is None else _due(row)
+    if row is None:
+        return None
+    return DueMeeting(
+        id=row.id, organisation_id=row.organisation_id, status=row.status, sequence=row.sequence,
+        starts_at=row.starts_at, ends_at=row.ends_at, purged_at=row.purged_at,
+    )
 
 
 async def invited_by(connection: Connection, meeting_id: str, moment: datetime) -> list[Invitee]:
