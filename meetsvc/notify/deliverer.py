@@ -26,8 +26,8 @@ import logging
 import os
 import secrets
 import socket
-from datetime import datetime, timedelta, timezone
-from typing import Callable, Mapping
+from datetime import timedelta
+from typing import Mapping
 
 from meetsvc.core.clock import Clock, utc_now
 from meetsvc.notify import outbox

@@ -28,7 +28,7 @@ attributes in :class:`MeetingLike` and :class:`ParticipantLike` are read.
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from typing import Callable, Protocol
+from typing import Protocol
 
 from meetsvc.core.clock import Clock, utc_now
 from meetsvc.notify import outbox

@@ -15,8 +15,8 @@ from __future__ import annotations
 import asyncio
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import AsyncIterator, Callable, Mapping
+from datetime import timedelta
+from typing import AsyncIterator, Mapping
 
 from meetsvc.core.clock import Clock, utc_now
 from meetsvc.notify.channels import Channel, OutboxOnlyChannel, SmsChannel
