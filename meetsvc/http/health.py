@@ -6,11 +6,11 @@ import asyncio
 
 import redis.asyncio as aioredis
 from aiohttp import web
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from meetsvc.http.appkeys import ENGINE, METRICS, SCHEMA_HEADS, SETTINGS
+from meetsvc.storage.engine import Engine
 from meetsvc.storage.migrate import current_revisions
+from meetsvc.storage.queries.health import ping
 
 # Readiness answers quickly or not at all: a load balancer asks every few seconds.
 DATABASE_TIMEOUT_SECONDS = 3
@@ -46,11 +46,11 @@ async def readyz(request: web.Request) -> web.Response:
     return web.json_response({"status": "unavailable" if failing else "ok", **body}, status=status)
 
 
-async def _database(engine: AsyncEngine, heads: frozenset[str]) -> str:
+async def _database(engine: Engine, heads: frozenset[str]) -> str:
     try:
         async with asyncio.timeout(DATABASE_TIMEOUT_SECONDS):
             async with engine.connect() as connection:
-                await connection.execute(text("SELECT 1"))
+                await ping(connection)
             current = await current_revisions(engine)
     except Exception as exc:  # any failure to reach the database means not ready
         return exc.__class__.__name__

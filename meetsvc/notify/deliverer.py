@@ -26,16 +26,15 @@ import logging
 import os
 import secrets
 import socket
-from datetime import datetime, timedelta, timezone
-from typing import Callable, Mapping
-
-from sqlalchemy.ext.asyncio import AsyncEngine
+from datetime import timedelta
+from typing import Mapping
 
 from meetsvc.core.clock import Clock, utc_now
 from meetsvc.notify import outbox
 from meetsvc.notify.channels import Channel, DeliveryError, PermanentDeliveryError, TemporaryDeliveryError
 from meetsvc.notify.config import DeliverySettings
 from meetsvc.notify.model import ChannelName, OutgoingMessage
+from meetsvc.storage.engine import Engine
 
 log = logging.getLogger("meetsvc.notify")
 
@@ -59,7 +58,7 @@ class Deliverer:
 
     def __init__(
         self,
-        engine: AsyncEngine,
+        engine: Engine,
         channels: Mapping[ChannelName, Channel],
         settings: DeliverySettings,
         *,

@@ -28,15 +28,14 @@ attributes in :class:`MeetingLike` and :class:`ParticipantLike` are read.
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from typing import Callable, Protocol
-
-from sqlalchemy.ext.asyncio import AsyncConnection
+from typing import Protocol
 
 from meetsvc.core.clock import Clock, utc_now
 from meetsvc.notify import outbox
 from meetsvc.notify.messages import MessageBuilder, NoticeView, RenderedNotice
 from meetsvc.notify.model import ChannelName, MessageKind
 from meetsvc.notify.outbox import NewMessage
+from meetsvc.storage.engine import Connection
 
 
 
@@ -133,7 +132,7 @@ class Notices:
         )
 
     async def _record(
-        self, connection: AsyncConnection, kind: MessageKind, key: str, channel: ChannelName, recipient: str,
+        self, connection: Connection, kind: MessageKind, key: str, channel: ChannelName, recipient: str,
         notice: RenderedNotice, meeting: MeetingLike, participant: ParticipantLike, organisation_name: str,
         now: datetime, send_after: datetime | None = None,
     ) -> str | None:
@@ -161,7 +160,7 @@ class Notices:
         )
 
     async def _announce(
-        self, connection: AsyncConnection, kind: MessageKind, meeting: MeetingLike, participant: ParticipantLike,
+        self, connection: Connection, kind: MessageKind, meeting: MeetingLike, participant: ParticipantLike,
         join_url: str, organisation_name: str, reminders: bool, revision: str | None = None,
     ) -> list[str]:
         now = self._clock()
@@ -188,7 +187,7 @@ class Notices:
         return recorded
 
     async def enqueue_invitation(
-        self, connection: AsyncConnection, meeting: MeetingLike, participant: ParticipantLike, join_url: str,
+        self, connection: Connection, meeting: MeetingLike, participant: ParticipantLike, join_url: str,
         organisation_name: str, *, reminders: bool = True, revision: str | None = None,
     ) -> list[str]:
         """A participant's invitation (with its calendar file) and, unless told not to, the
@@ -200,7 +199,7 @@ class Notices:
         )
 
     async def enqueue_update(
-        self, connection: AsyncConnection, meeting: MeetingLike, participant: ParticipantLike, join_url: str,
+        self, connection: Connection, meeting: MeetingLike, participant: ParticipantLike, join_url: str,
         organisation_name: str, *, reminders: bool = True,
     ) -> list[str]:
         """The meeting moved: a new time, the same UID, the meeting's new SEQUENCE; reminders for
@@ -210,7 +209,7 @@ class Notices:
         )
 
     async def enqueue_cancellation(
-        self, connection: AsyncConnection, meeting: MeetingLike, participant: ParticipantLike, organisation_name: str
+        self, connection: Connection, meeting: MeetingLike, participant: ParticipantLike, organisation_name: str
     ) -> list[str]:
         """The meeting is cancelled, or this participant removed from it: METHOD:CANCEL, no link."""
         now = self._clock()
@@ -235,7 +234,7 @@ class Notices:
         return recorded
 
     async def enqueue_reminder(
-        self, connection: AsyncConnection, meeting: MeetingLike, participant: ParticipantLike, join_url: str,
+        self, connection: Connection, meeting: MeetingLike, participant: ParticipantLike, join_url: str,
         organisation_name: str, before: timedelta,
     ) -> list[str]:
         """One reminder, sent ``before`` the meeting starts (at once if that time has passed, not

@@ -3,7 +3,8 @@
 One call, shaped for aiohttp's ``cleanup_ctx``::
 
     async with open_notify(settings.notify, engine, public_url=settings.server.base_url, clock=clock) as notify:
-        app[NOTIFY] = notify          # notify.notices for booking, notify.deliverer.wake() after commit
+        app[NOTIFY] = notify          # notify.notices for booking, notify.deliverer.wake() after commit,
+                                      # notify.deliveries for the pages
         yield
 
 Everything that reads files (templates, secrets, CA certificates) runs in a thread, once.
@@ -14,10 +15,8 @@ from __future__ import annotations
 import asyncio
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import AsyncIterator, Callable, Mapping
-
-from sqlalchemy.ext.asyncio import AsyncEngine
+from datetime import timedelta
+from typing import AsyncIterator, Mapping
 
 from meetsvc.core.clock import Clock, utc_now
 from meetsvc.notify.channels import Channel, OutboxOnlyChannel, SmsChannel
@@ -28,7 +27,9 @@ from meetsvc.notify.model import ChannelName
 from meetsvc.notify.notices import Notices
 from meetsvc.notify.sms_http import HttpSmsGateway
 from meetsvc.notify.smtp import EmailChannel
+from meetsvc.notify.status import Deliveries
 from meetsvc.notify.texts import MessageTexts
+from meetsvc.storage.engine import Engine
 
 
 
@@ -39,6 +40,8 @@ class NotifyRuntime:
     deliverer: Deliverer
     channels: Mapping[ChannelName, Channel]
     texts: MessageTexts
+    #: What the pages show of the outbox.
+    deliveries: Deliveries
 
 
 def _open_channels(settings: NotifySettings, public_url: str) -> dict[ChannelName, Channel]:
@@ -62,7 +65,7 @@ async def open_channels(settings: NotifySettings, *, public_url: str) -> dict[Ch
 @asynccontextmanager
 async def open_notify(
     settings: NotifySettings,
-    engine: AsyncEngine,
+    engine: Engine,
     *,
     public_url: str,
     clock: Clock = utc_now,
@@ -84,7 +87,9 @@ async def open_notify(
         if deliver:
             deliverer.start()
         try:
-            yield NotifyRuntime(notices=notices, deliverer=deliverer, channels=channels, texts=texts)
+            yield NotifyRuntime(
+                notices=notices, deliverer=deliverer, channels=channels, texts=texts, deliveries=Deliveries(engine)
+            )
         finally:
             await deliverer.stop()
     finally:

@@ -12,11 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from meetsvc.notify import outbox
 from meetsvc.notify.model import MessageStatus
-from meetsvc.notify.outbox import DeliveryRecord
+from meetsvc.notify.outbox import DeliveryRecord, StoredMessage
+from meetsvc.storage.engine import Connection, Engine
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +55,24 @@ def latest_per_channel(records: list[DeliveryRecord]) -> dict[str, list[Delivery
     return lines
 
 
-async def deliveries_by_participant(connection: AsyncConnection, meeting_id: str) -> dict[str, list[DeliveryLine]]:
+async def deliveries_by_participant(connection: Connection, meeting_id: str) -> dict[str, list[DeliveryLine]]:
     """For a meeting the caller has already been allowed to see."""
     return latest_per_channel(await outbox.delivery_records(connection, meeting_id))
+
+
+class Deliveries:
+    """What the pages read of the outbox, each read on a connection of its own: the page
+    handlers ask this instead of opening the database themselves."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    async def by_participant(self, meeting_id: str) -> dict[str, list[DeliveryLine]]:
+        """For a meeting the caller has already been allowed to see."""
+        async with self._engine.connect() as connection:
+            return await deliveries_by_participant(connection, meeting_id)
+
+    async def development_messages(self, *, limit: int = 50) -> list[StoredMessage]:
+        """The newest messages kept by the development outbox channel, with their text."""
+        async with self._engine.connect() as connection:
+            return await outbox.development_messages(connection, limit=limit)

@@ -9,27 +9,20 @@ tolerates that (see :mod:`meetsvc.schedule.work`).
 On SQLite (one machine, development and small installations) the same is done with an
 exclusive ``flock`` on a file beside the database, which the kernel releases when the process
 dies. An in-memory database belongs to one process, which always leads.
+
+The schedule depends only on :class:`Leadership`; each database's lock is a module of
+:mod:`meetsvc.storage.leadership`.
 """
 
 from __future__ import annotations
 
-import asyncio
-import fcntl
-import hashlib
-import logging
-import os
-from pathlib import Path
 from typing import Protocol
 
-from sqlalchemy import text
-from sqlalchemy.engine import URL
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
-from sqlalchemy.pool import NullPool
+from meetsvc.storage import leadership as locks
+from meetsvc.storage.engine import Engine
+from meetsvc.storage.leadership import LOCK_KEY, AdvisoryLockLeadership, FileLockLeadership
 
-log = logging.getLogger("meetsvc.schedule")
-
-#: The advisory lock's key: a fixed 64-bit number derived from a name, the same in every process.
-LOCK_KEY = int.from_bytes(hashlib.sha256(b"meetsvc schedule").digest()[:8], "big", signed=True)
+__all__ = ["LOCK_KEY", "AdvisoryLockLeadership", "FileLockLeadership", "Leadership", "leadership_for"]
 
 
 class Leadership(Protocol):
@@ -44,95 +37,6 @@ class Leadership(Protocol):
     async def release(self) -> None: ...
 
 
-class AdvisoryLockLeadership:
-    """PostgreSQL: ``pg_try_advisory_lock`` on a connection outside the pool."""
-
-    def __init__(self, url: URL, *, timeout_seconds: float = 5.0) -> None:
-        # A pool of none: closing the connection must really end the session (and the lock),
-        # never hand it, lock and all, to the next borrower.
-        self._engine: AsyncEngine = create_async_engine(
-            url, poolclass=NullPool, connect_args={"timeout": timeout_seconds, "command_timeout": timeout_seconds}
-        )
-        self._connection: AsyncConnection | None = None
-
-    async def try_acquire(self) -> bool:
-        try:
-            if self._connection is None:
-                self._connection = await self._engine.connect()
-                await self._connection.execution_options(isolation_level="AUTOCOMMIT")
-            held = bool((await self._connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": LOCK_KEY})).scalar())
-        except Exception as exc:  # the database is away: try again later
-            log.warning("could not reach the database for the schedule lock: %s", type(exc).__name__)
-            await self._drop()
-            return False
-        if not held:
-            await self._drop()
-        return held
-
-    async def still_held(self) -> bool:
-        if self._connection is None:
-            return False
-        try:
-            await self._connection.execute(text("SELECT 1"))
-            return True
-        except Exception:
-            await self._drop()
-            return False
-
-    async def release(self) -> None:
-        if self._connection is not None:
-            try:
-                await self._connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": LOCK_KEY})
-            except Exception:
-                pass  # the session is gone, and the lock with it
-        await self._drop()
-        await self._engine.dispose()
-
-    async def _drop(self) -> None:
-        connection, self._connection = self._connection, None
-        if connection is not None:
-            try:
-                await asyncio.wait_for(connection.close(), timeout=5)
-            except Exception:
-                await connection.invalidate()
-
-
-class FileLockLeadership:
-    """SQLite: an exclusive ``flock`` on ``<database>.schedule-lock``."""
-
-    def __init__(self, path: Path | None) -> None:
-        self._path = path
-        self._fd: int | None = None
-
-    async def try_acquire(self) -> bool:
-        if self._path is None:
-            return True
-        if self._fd is not None:
-            return True
-        fd = await asyncio.to_thread(os.open, self._path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            return False
-        self._fd = fd
-        return True
-
-    async def still_held(self) -> bool:
-        return self._path is None or self._fd is not None
-
-    async def release(self) -> None:
-        fd, self._fd = self._fd, None
-        if fd is not None:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-            os.close(fd)
-
-
-def leadership_for(engine: AsyncEngine) -> Leadership:
-    url = engine.url
-    if url.get_backend_name() == "postgresql":
-        return AdvisoryLockLeadership(url)
-    database = url.database
-    if not database or database == ":memory:" or database.startswith("file::memory:"):
-        return FileLockLeadership(None)
-    return FileLockLeadership(Path(f"{database}.schedule-lock"))
+def leadership_for(engine: Engine) -> Leadership:
+    """The lead of the schedule as the engine's database holds it."""
+    return locks.for_database(engine)

@@ -29,15 +29,15 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from prometheus_client.core import GaugeMetricFamily
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from meetsvc.core.clock import Clock
 from meetsvc.schedule.config import ScheduleSettings
 from meetsvc.schedule.events import Event, EventKind, Rules, events_of
 from meetsvc.schedule.leader import Leadership
 from meetsvc.schedule.work import ScheduledWork
-from meetsvc.storage.tables import meetings
+from meetsvc.storage.engine import Engine
+from meetsvc.storage.queries import schedule as queries
+from meetsvc.storage.queries.schedule import TimedMeeting
 
 log = logging.getLogger("meetsvc.schedule")
 
@@ -67,8 +67,6 @@ SYNC_OVERLAP = timedelta(seconds=60)
 RETRY_FIRST = 5.0
 RETRY_MAX = 300.0
 
-_COLUMNS = (meetings.c.id, meetings.c.status, meetings.c.starts_at, meetings.c.ends_at, meetings.c.purged_at)
-
 
 @dataclass(frozen=True, slots=True)
 class RebuildReport:
@@ -81,7 +79,7 @@ class RebuildReport:
 class Schedule:
     def __init__(
         self,
-        engine: AsyncEngine,
+        engine: Engine,
         work: ScheduledWork,
         rules: Rules,
         settings: ScheduleSettings,
@@ -176,9 +174,8 @@ class Schedule:
             for job in self._scheduler.get_jobs():
                 if job.args:  # an event's job; the advance and sync jobs stay
                     job.remove()
-        query = select(*_COLUMNS).where(meetings.c.purged_at.is_(None), meetings.c.starts_at <= until + self._rules.longest_lead)
         async with self._engine.connect() as connection:
-            rows = (await connection.execute(query)).all()
+            rows = await queries.meetings_starting_by(connection, until + self._rules.longest_lead)
         self._synced_at = now
         jobs = reminders = 0
         for row in rows:
@@ -196,12 +193,8 @@ class Schedule:
             return
         now = self._clock()
         since, until = self._loaded_until, now + self._horizon
-        query = select(*_COLUMNS).where(
-            meetings.c.purged_at.is_(None),
-            meetings.c.starts_at <= until + self._rules.longest_lead,
-        )
         async with self._engine.connect() as connection:
-            rows = (await connection.execute(query)).all()
+            rows = await queries.meetings_starting_by(connection, until + self._rules.longest_lead)
         for row in rows:
             for event in events_of(row, self._rules, now=now):
                 if since < event.due <= until:
@@ -216,23 +209,21 @@ class Schedule:
         if self._synced_at is None:
             return
         now = self._clock()
-        query = select(*_COLUMNS).where(meetings.c.updated_at >= self._synced_at - SYNC_OVERLAP)
         async with self._engine.connect() as connection:
-            rows = (await connection.execute(query)).all()
+            rows = await queries.meetings_changed_since(connection, self._synced_at - SYNC_OVERLAP)
         self._synced_at = now
         self._plan_rows(rows, now)
 
     async def _sync_meetings(self, meeting_ids: Iterable[str]) -> None:
-        query = select(*_COLUMNS).where(meetings.c.id.in_(list(meeting_ids)))
         async with self._engine.connect() as connection:
-            rows = (await connection.execute(query)).all()
+            rows = await queries.meetings_by_id(connection, meeting_ids)
         self._plan_rows(rows, self._clock())
 
-    def _plan_rows(self, rows: Iterable[object], now: datetime) -> None:
+    def _plan_rows(self, rows: Iterable[TimedMeeting], now: datetime) -> None:
         if self._loaded_until is None:
             return
         for row in rows:
-            for event in events_of(row, self._rules, now=now):  # type: ignore[arg-type]
+            for event in events_of(row, self._rules, now=now):
                 if event.due <= self._loaded_until and event.job_id not in self._fired:
                     self._plan(event)
 

@@ -13,10 +13,6 @@ import logging
 from dataclasses import dataclass
 from typing import Awaitable, Callable
 
-from sqlalchemy import delete, select, update
-from sqlalchemy.engine import Row
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
-
 from meetsvc.services.audit import AuditLog
 from meetsvc.services.directory import load_organisation
 from meetsvc.core.clock import Clock
@@ -25,13 +21,8 @@ from meetsvc.services.links import JoinLinks
 from meetsvc.notify import outbox
 from meetsvc.notify.notices import Notices as MessageNotices
 from meetsvc.schedule.events import Event, EventKind, Rules, still_due
-from meetsvc.storage.tables import (
-    browser_sessions,
-    identifications,
-    meetings,
-    participant_identities,
-    participants,
-)
+from meetsvc.storage.engine import Engine
+from meetsvc.storage.queries import schedule as queries
 from meetsvc.services.waiting_room import Notices as RoomNotices
 from meetsvc.services.waiting_room import WaitingRoom
 
@@ -55,7 +46,7 @@ class Hooks:
 class ScheduledWork:
     def __init__(
         self,
-        engine: AsyncEngine,
+        engine: Engine,
         audit: AuditLog,
         room: WaitingRoom,
         notices: MessageNotices | None,
@@ -83,33 +74,17 @@ class ScheduledWork:
         }[event.kind]
         return await handler(event)
 
-    async def _meeting(self, connection: AsyncConnection, meeting_id: str) -> Row | None:
-        query = select(meetings).where(meetings.c.id == meeting_id)
-        if connection.dialect.name == "postgresql":
-            query = query.with_for_update()
-        return (await connection.execute(query)).first()
-
     async def _remind(self, event: Event) -> bool:
         if self._notices is None or event.before is None:
             return False
         recorded = 0
         async with self._engine.begin() as connection:
-            meeting = await self._meeting(connection, event.meeting_id)
+            meeting = await queries.due_meeting(connection, event.meeting_id, lock=True)
             if meeting is None or not still_due(event, meeting, self._rules, now=self._clock()):
                 return False
             organisation = await load_organisation(connection, meeting.organisation_id)
             # Only those invited before the reminder's time: a fresh invitation needs no reminder.
-            invited = (
-                await connection.execute(
-                    select(participants)
-                    .where(
-                        participants.c.meeting_id == meeting.id,
-                        participants.c.removed_at.is_(None),
-                        participants.c.created_at <= event.due,
-                    )
-                    .order_by(participants.c.created_at, participants.c.id)
-                )
-            ).all()
+            invited = await queries.invited_by(connection, meeting.id, event.due)
             for participant in invited:
                 link = await self._links.current(connection, participant.id)
                 if link is None:
@@ -125,7 +100,7 @@ class ScheduledWork:
 
     async def _open(self, event: Event) -> bool:
         async with self._engine.connect() as connection:
-            meeting = (await connection.execute(select(meetings).where(meetings.c.id == event.meeting_id))).first()
+            meeting = await queries.due_meeting(connection, event.meeting_id, lock=False)
         if meeting is None or not still_due(event, meeting, self._rules, now=self._clock()):
             return False
         if self._hooks.room_opened is not None:
@@ -135,15 +110,11 @@ class ScheduledWork:
     async def _close(self, event: Event) -> bool:
         notices: RoomNotices | None = None
         async with self._engine.begin() as connection:
-            meeting = await self._meeting(connection, event.meeting_id)
+            meeting = await queries.due_meeting(connection, event.meeting_id, lock=True)
             if meeting is None or not still_due(event, meeting, self._rules, now=self._clock()):
                 return False
             if meeting.status == MeetingStatus.SCHEDULED.value:
-                await connection.execute(
-                    update(meetings)
-                    .where(meetings.c.id == meeting.id)
-                    .values(status=MeetingStatus.NOT_HELD.value, updated_at=self._clock())
-                )
+                await queries.mark_not_held(connection, meeting.id, now=self._clock())
                 await self._audit.append(
                     connection, actor=ACTOR, action="meeting.not_held", subject_type="meeting",
                     subject_id=meeting.id, meeting_id=meeting.id,
@@ -159,29 +130,14 @@ class ScheduledWork:
         sessions, identification orders and message texts go; ids, roles, states, times and the
         pseudonymous audit trail stay, so statistics and the audit chain survive."""
         async with self._engine.begin() as connection:
-            meeting = await self._meeting(connection, event.meeting_id)
+            meeting = await queries.due_meeting(connection, event.meeting_id, lock=True)
             if meeting is None or not still_due(event, meeting, self._rules, now=self._clock()):
                 return False
             now = self._clock()
-            ids = list(
-                (await connection.execute(select(participants.c.id).where(participants.c.meeting_id == meeting.id))).scalars()
-            )
-            if ids:
-                await connection.execute(delete(identifications).where(identifications.c.participant_id.in_(ids)))
-                await connection.execute(delete(browser_sessions).where(browser_sessions.c.participant_id.in_(ids)))
-                await connection.execute(delete(participant_identities).where(participant_identities.c.participant_id.in_(ids)))
-                await connection.execute(
-                    update(participants)
-                    .where(participants.c.id.in_(ids))
-                    .values(
-                        display_name="", email=None, mobile=None, personal_number_enc=None,
-                        personal_number_hash=None, host_message=None, updated_at=now,
-                    )
-                )
+            ids = await queries.participant_ids(connection, meeting.id)
+            await queries.erase_participants(connection, ids, now=now)
             messages = await outbox.purge_personal_data(connection, [meeting.id])
-            await connection.execute(
-                update(meetings).where(meetings.c.id == meeting.id).values(title="", purged_at=now, updated_at=now)
-            )
+            await queries.mark_purged(connection, meeting.id, now=now)
             await self._audit.append(
                 connection, actor=ACTOR, action="meeting.purged", subject_type="meeting",
                 subject_id=meeting.id, meeting_id=meeting.id,

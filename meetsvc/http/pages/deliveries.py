@@ -15,17 +15,15 @@ from aiohttp import web
 from markupsafe import Markup, escape
 
 from meetsvc.domain.model import Language
-from meetsvc.notify import outbox
-from meetsvc.notify.status import DeliveryLine, deliveries_by_participant
-from meetsvc.http.appkeys import ENGINE, SETTINGS
+from meetsvc.notify.status import DeliveryLine
+from meetsvc.http.appkeys import NOTIFY, SETTINGS
 from meetsvc.http.pages.i18n import request_language
 from meetsvc.http.pages.render import error_page, render
 
 
 async def deliveries_of(request: web.Request, meeting_id: str) -> dict[str, list[DeliveryLine]]:
     """For a meeting the caller has already been allowed to see."""
-    async with request.app[ENGINE].connect() as connection:
-        return await deliveries_by_participant(connection, meeting_id)
+    return await request.app[NOTIFY].deliveries.by_participant(meeting_id)
 
 
 def local_clock(moment: datetime | None, zone: str, language: Language) -> str:
@@ -66,8 +64,7 @@ async def outbox_page(request: web.Request) -> web.StreamResponse:
         return error_page(request, 404, "error.not_found")
     language = request_language(request)
     zone = request.app[SETTINGS].meetings.time_zone
-    async with request.app[ENGINE].connect() as connection:
-        messages = await outbox.development_messages(connection, limit=50)
+    messages = await request.app[NOTIFY].deliveries.development_messages(limit=50)
     return render(
         request,
         "dev_outbox.html",
