@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event, Timezone, TimezoneDaylight, TimezoneStandard, vCalAddress, vRecur
 
-from meetsvc.notify.model import MessageKind
+from meetsvc.domain.messages import MessageKind
 
 TZID = "Europe/Stockholm"
 # Loaded at import, never on the event loop: the first lookup reads the tzdata file.

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from meetsvc.notify.model import OutgoingMessage
+from meetsvc.domain.messages import OutgoingMessage
 
 
 class DeliveryError(Exception):

@@ -33,7 +33,7 @@ from meetsvc.core.clock import Clock, utc_now
 from meetsvc.notify import outbox
 from meetsvc.notify.channels import Channel, DeliveryError, PermanentDeliveryError, TemporaryDeliveryError
 from meetsvc.notify.config import DeliverySettings
-from meetsvc.notify.model import ChannelName, OutgoingMessage
+from meetsvc.domain.messages import ChannelName, OutgoingMessage
 from meetsvc.storage.engine import Engine
 
 log = logging.getLogger("meetsvc.notify")

@@ -14,7 +14,7 @@ from datetime import datetime
 
 from meetsvc.domain.rules import contains_personal_number
 from meetsvc.notify.calendar import STOCKHOLM, CalendarEvent, calendar_file, calendar_method, meeting_uid
-from meetsvc.notify.model import MessageKind
+from meetsvc.domain.messages import MessageKind
 from meetsvc.notify.texts import MessageTexts
 
 MEETING_WORD = {"sv": "SIP-möte", "en": "SIP meeting"}

@@ -33,7 +33,7 @@ from typing import Protocol
 from meetsvc.core.clock import Clock, utc_now
 from meetsvc.notify import outbox
 from meetsvc.notify.messages import MessageBuilder, NoticeView, RenderedNotice
-from meetsvc.notify.model import ChannelName, MessageKind
+from meetsvc.domain.messages import ChannelName, MessageKind
 from meetsvc.notify.outbox import NewMessage
 from meetsvc.storage.engine import Connection
 

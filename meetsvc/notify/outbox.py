@@ -27,7 +27,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Iterable, Sequence
 
-from meetsvc.notify.model import ChannelName, MessageKind, OutgoingMessage
+from meetsvc.domain.messages import ChannelName, MessageKind, OutgoingMessage
 from meetsvc.storage.engine import Connection, Engine
 from meetsvc.storage.queries import outbox as queries
 from meetsvc.storage.queries.outbox import DeliveryRecord, NewMessage, StoredMessage

@@ -23,7 +23,7 @@ from meetsvc.notify.channels import Channel, OutboxOnlyChannel, SmsChannel
 from meetsvc.notify.config import NotifySettings
 from meetsvc.notify.deliverer import Deliverer
 from meetsvc.notify.messages import MessageBuilder
-from meetsvc.notify.model import ChannelName
+from meetsvc.domain.messages import ChannelName
 from meetsvc.notify.notices import Notices
 from meetsvc.notify.sms_http import HttpSmsGateway
 from meetsvc.notify.smtp import EmailChannel

@@ -28,7 +28,7 @@ import aiosmtplib
 from meetsvc.notify.calendar import calendar_method
 from meetsvc.notify.channels import PermanentDeliveryError, TemporaryDeliveryError
 from meetsvc.notify.config import SmtpConfig
-from meetsvc.notify.model import OutgoingMessage
+from meetsvc.domain.messages import OutgoingMessage
 from meetsvc.core.adapter_config import read_secret
 
 # "550 5.1.1 <kim@example.se>: Recipient address rejected" → 5.1.1; the rest may hold the address.

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from meetsvc.notify import outbox
-from meetsvc.notify.model import MessageStatus
+from meetsvc.domain.messages import MessageStatus
 from meetsvc.notify.outbox import DeliveryRecord, StoredMessage
 from meetsvc.storage.engine import Connection, Engine
 

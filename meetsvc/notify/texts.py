@@ -20,7 +20,7 @@ from typing import Mapping
 
 from jinja2 import Environment, StrictUndefined, Template, TemplateError
 
-from meetsvc.notify.model import MessageKind
+from meetsvc.domain.messages import MessageKind
 
 BUILT_IN = Path(__file__).with_name("templates")
 LANGUAGES = ("sv", "en")

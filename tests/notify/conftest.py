@@ -15,7 +15,7 @@ from meetsvc.notify.channels import OutboxOnlyChannel
 from meetsvc.notify.config import DeliverySettings, SmtpConfig
 from meetsvc.notify.deliverer import Deliverer
 from meetsvc.notify.messages import MessageBuilder
-from meetsvc.notify.model import ChannelName
+from meetsvc.domain.messages import ChannelName
 from meetsvc.notify.notices import Notices
 from meetsvc.notify.smtp import EmailChannel
 from meetsvc.notify.texts import MessageTexts

@@ -13,7 +13,7 @@ from meetsvc.notify import outbox
 from meetsvc.notify.channels import OutboxOnlyChannel
 from meetsvc.notify.config import DeliverySettings
 from meetsvc.notify.deliverer import Deliverer, backoff
-from meetsvc.notify.model import ChannelName, OutgoingMessage
+from meetsvc.domain.messages import ChannelName, OutgoingMessage
 from meetsvc.notify.notices import Notices
 from meetsvc.notify.smtp import EmailChannel
 from meetsvc.storage.engine import create_engine

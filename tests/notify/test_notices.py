@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from meetsvc.domain.model import Language
 from meetsvc.notify.deliverer import Deliverer
 from meetsvc.notify.messages import MessageBuilder
-from meetsvc.notify.model import ChannelName
+from meetsvc.domain.messages import ChannelName
 from meetsvc.notify.notices import Notices
 from tests.notify.world import KIM, LENA, OMAR, ORGANISATION, World, outbox_rows
 

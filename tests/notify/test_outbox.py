@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from meetsvc.notify import outbox
-from meetsvc.notify.model import ChannelName, MessageKind, MessageStatus
+from meetsvc.domain.messages import ChannelName, MessageKind, MessageStatus
 from meetsvc.notify.outbox import NewMessage
 from meetsvc.storage.tables import meetings
 from tests.notify.world import KIM, World, outbox_rows

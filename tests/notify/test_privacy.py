@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from meetsvc.domain.rules import contains_personal_number
 from meetsvc.notify.deliverer import Deliverer
 from meetsvc.notify.messages import MessageBuilder, NoticeView
-from meetsvc.notify.model import MessageKind
+from meetsvc.domain.messages import MessageKind
 from meetsvc.notify.notices import Notices
 from tests.notify.mailserver import MailServer
 from tests.notify.world import CARE_AREA, KIM, LENA, OMAR, ORGANISATION, PARTNER, PERSONAL_NUMBER, TITLE, World, outbox_rows

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from meetsvc.notify import outbox
 from meetsvc.notify.channels import OutboxOnlyChannel, SmsChannel
 from meetsvc.notify.config import NotifySettings
-from meetsvc.notify.model import ChannelName
+from meetsvc.domain.messages import ChannelName
 from meetsvc.notify.runtime import open_notify
 from meetsvc.notify.smtp import EmailChannel
 from tests.notify.mailserver import MailServer

@@ -19,7 +19,7 @@ from meetsvc.notify.channels import PermanentDeliveryError, SmsChannel, Temporar
 from meetsvc.notify.config import DeliverySettings, SmsHttpConfig
 from meetsvc.notify.deliverer import Deliverer
 from meetsvc.notify.messages import MessageBuilder
-from meetsvc.notify.model import ChannelName
+from meetsvc.domain.messages import ChannelName
 from meetsvc.notify.notices import Notices
 from meetsvc.notify.sms_http import HttpSmsGateway, retry_after_seconds
 from tests.notify.world import LENA, ORGANISATION, World, outbox_rows

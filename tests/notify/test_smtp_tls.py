@@ -20,7 +20,7 @@ from cryptography.x509.oid import NameOID
 
 from meetsvc.notify.channels import PermanentDeliveryError, TemporaryDeliveryError
 from meetsvc.notify.config import SmtpConfig
-from meetsvc.notify.model import ChannelName, MessageKind, OutgoingMessage
+from meetsvc.domain.messages import ChannelName, MessageKind, OutgoingMessage
 from meetsvc.notify.smtp import EmailChannel
 from tests.notify.mailserver import MailServer, RecordingHandler
 

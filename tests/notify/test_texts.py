@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from meetsvc.notify.messages import spoken_time
-from meetsvc.notify.model import MessageKind
+from meetsvc.domain.messages import MessageKind
 from meetsvc.notify.texts import BUILT_IN, LANGUAGES, PARTS, VARIABLES, MessageTexts, TemplateProblem
 
 

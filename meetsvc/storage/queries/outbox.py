@@ -24,7 +24,7 @@ from typing import Any, Callable, Iterable, Sequence
 from sqlalchemy import ColumnElement, Table, and_, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from meetsvc.notify.model import ChannelName, MessageKind, MessageStatus, OutgoingMessage
+from meetsvc.domain.messages import ChannelName, MessageKind, MessageStatus, OutgoingMessage
 from meetsvc.storage.engine import Connection
 from meetsvc.storage.tables import outbox_messages as outbox
 
