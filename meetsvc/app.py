@@ -65,7 +65,7 @@ from meetsvc.video.builtin import AUDIENCE as VIDEO_AUDIENCE
 from meetsvc.video.registry import create_backend
 from meetsvc.realtime.server import Courier, create_server
 from meetsvc.realtime.tickets import LobbyTickets
-from meetsvc.core.signing import KeyRing
+from meetsvc.core.signing import SigningKeys
 from meetsvc.services.waiting_room import WaitingRoom
 from meetsvc.http.pages.i18n import load_catalogues
 from meetsvc.http.pages.render import preload_templates
@@ -109,7 +109,7 @@ def _storage(clock: Clock) -> Callable[[web.Application], AsyncIterator[None]]:
         app[SESSIONS] = sessions
         app[INVITATIONS] = Invitations(engine, audit, sessions, clock)
         signing = await asyncio.to_thread(
-            KeyRing.load, settings.security.keys_dir / "signing", create_missing=settings.security.create_missing_keys
+            SigningKeys.load, settings.security.keys_dir / "signing", create_missing=settings.security.create_missing_keys
         )
         app[TICKETS] = LobbyTickets(
             signing, issuer=settings.server.base_url, lifetime=timedelta(minutes=settings.waiting_room.ticket_minutes)

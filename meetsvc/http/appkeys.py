@@ -14,7 +14,7 @@ from meetsvc.services.identification import Identification
 from meetsvc.services.invitations import Invitations
 from meetsvc.realtime.server import Courier
 from meetsvc.realtime.tickets import LobbyTickets
-from meetsvc.core.secrets import KeyRing
+from meetsvc.core.secrets import SecretKeys
 from meetsvc.services.links import JoinLinks
 from meetsvc.core.metrics import Metrics
 from meetsvc.notify.runtime import NotifyRuntime
@@ -24,7 +24,7 @@ from meetsvc.config import Settings
 from meetsvc.services.waiting_room import WaitingRoom
 
 SETTINGS = web.AppKey("settings", Settings)
-KEYS = web.AppKey("keys", KeyRing)
+KEYS = web.AppKey("keys", SecretKeys)
 ENGINE = web.AppKey("engine", AsyncEngine)
 AUDIT = web.AppKey("audit", AuditLog)
 BOOKING = web.AppKey("booking", Booking)

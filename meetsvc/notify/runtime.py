@@ -25,7 +25,7 @@ from meetsvc.notify.config import NotifySettings
 from meetsvc.notify.deliverer import Deliverer
 from meetsvc.notify.messages import MessageBuilder
 from meetsvc.notify.model import ChannelName
-from meetsvc.notify.notices import Notices
+from meetsvc.notify.notices import MessageNotices
 from meetsvc.notify.sms_http import HttpSmsGateway
 from meetsvc.notify.smtp import EmailChannel
 from meetsvc.notify.texts import MessageTexts
@@ -35,7 +35,7 @@ from meetsvc.notify.texts import MessageTexts
 
 @dataclass(frozen=True)
 class NotifyRuntime:
-    notices: Notices
+    notices: MessageNotices
     deliverer: Deliverer
     channels: Mapping[ChannelName, Channel]
     texts: MessageTexts
@@ -74,7 +74,7 @@ async def open_notify(
     channels = await open_channels(settings, public_url=public_url)
     try:
         builder = MessageBuilder(texts, public_url=public_url, organizer_address=settings.organizer_address(public_url))
-        notices = Notices(
+        notices = MessageNotices(
             builder,
             channels=frozenset(channels),
             reminders_before=tuple(timedelta(minutes=m) for m in settings.reminders_minutes_before),

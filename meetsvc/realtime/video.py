@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from meetsvc.core.clock import Clock
 from meetsvc.domain.admission import is_inside
 from meetsvc.realtime.namespaces import UNAVAILABLE, note_unavailable
-from meetsvc.core.signing import InvalidToken, KeyRing, KeySet
+from meetsvc.core.signing import InvalidToken, KeySet, SigningKeys
 from meetsvc.storage.availability import unavailable_dependency
 from meetsvc.video.builtin import AUDIENCE
 from meetsvc.services.waiting_room import HostCaller, WaitingRoom
@@ -44,7 +44,7 @@ class _Signal(BaseModel):
 
 
 class VideoNamespace(socketio.AsyncNamespace):
-    def __init__(self, room: WaitingRoom, keys: KeyRing | KeySet, *, issuer: str, clock: Clock) -> None:
+    def __init__(self, room: WaitingRoom, keys: SigningKeys | KeySet, *, issuer: str, clock: Clock) -> None:
         super().__init__(VIDEO_NS)
         self._room = room
         self._keys = keys

@@ -38,7 +38,7 @@ from meetsvc.domain.model import (
 )
 from meetsvc.services.links import JoinLinks
 from meetsvc.notify import outbox
-from meetsvc.notify.notices import Notices
+from meetsvc.notify.notices import MessageNotices
 from meetsvc.core.pii import PersonalNumberVault
 from meetsvc.storage.tables import invitations, meeting_hosts, meetings, participant_identities, participants, staff_members
 from meetsvc.core.tokens import token_hash
@@ -167,7 +167,7 @@ class Booking:
         clock: Clock = utc_now,
         *,
         links: JoinLinks | None = None,
-        notices: Notices | None = None,
+        notices: MessageNotices | None = None,
         on_change: Callable[[str], None] | None = None,
     ) -> None:
         self._engine = engine
