@@ -130,11 +130,11 @@ def _storage(clock: Clock) -> Callable[[web.Application], AsyncIterator[None]]:
             engine, audit, backend, keys.derive("video room names"),
             lifetime=timedelta(minutes=settings.waiting_room.video_credential_minutes), clock=clock,
         )
-        video = VideoNamespace(room, signing, issuer=issuer, clock=clock) if backend.name == "builtin" else None
+        video = VideoNamespace(room, signing, issuer=issuer, clock=clock, metrics=app[METRICS]) if backend.name == "builtin" else None
         courier = Courier(app[SOCKETS], settings.meetings.time_zone, handover, video)
         app[COURIER] = courier
-        app[SOCKETS].register_namespace(ParticipantNamespace(room, app[TICKETS], courier, clock))
-        app[SOCKETS].register_namespace(HostNamespace(room, sessions, courier))
+        app[SOCKETS].register_namespace(ParticipantNamespace(room, app[TICKETS], courier, clock, metrics=app[METRICS]))
+        app[SOCKETS].register_namespace(HostNamespace(room, sessions, courier, metrics=app[METRICS]))
         if video is not None:
             app[SOCKETS].register_namespace(video)
         try:
@@ -222,6 +222,13 @@ def _identification(clock: Clock) -> Callable[[web.Application], AsyncIterator[N
     return identification
 
 
+async def _fanout(app: web.Application) -> AsyncIterator[None]:
+    """Catch pages up after a Redis outage (see :mod:`meetsvc.realtime.fanout`)."""
+    redis_url = app[SETTINGS].realtime.redis_url
+    async with watch_fanout(app[SOCKETS], app[WAITING_ROOM], app[COURIER], redis_url, metrics=app[METRICS]):
+        yield
+
+
 async def _close_sockets(app: web.Application) -> None:
     """Say goodbye to every connected socket at shutdown, so pages reconnect (to another
     process, or this one restarted) at once instead of after a ping timeout."""
@@ -260,7 +267,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> web.Application
     app.cleanup_ctx.append(_storage(clock))
     app.cleanup_ctx.append(_notifications(clock))
     app.cleanup_ctx.append(_identification(clock))
-    app.cleanup_ctx.append(watch_fanout)
+    app.cleanup_ctx.append(_fanout)
     app.on_startup.append(_preload_pages)
     app.on_shutdown.append(_close_sockets)
 
