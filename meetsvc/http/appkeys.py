@@ -2,8 +2,8 @@
 
 The types are named for the type checker only: importing the keys costs nothing and imports
 nothing of the application, so any handler, the realtime transport or a test can name a key
-without pulling in (or cycling back to) the rest of the service. What each key holds is built and
-stored by :func:`meetsvc.app.create_app`.
+without pulling in (or cycling back to) the rest of the service. What each key holds is built in
+:mod:`meetsvc.wiring` and stored by :func:`meetsvc.app.create_app`.
 """
 
 from __future__ import annotations
@@ -32,8 +32,11 @@ if TYPE_CHECKING:
     from meetsvc.services.sessions import BrowserSessions
     from meetsvc.services.waiting_room import WaitingRoom
     from meetsvc.storage.engine import Engine
+    from meetsvc.wiring import Services
 
 SETTINGS: web.AppKey[Settings] = web.AppKey("settings")
+# The services the keys below name one by one (meetsvc.wiring), for the parts built after them.
+SERVICES: web.AppKey[Services] = web.AppKey("services")
 KEYS: web.AppKey[SecretKeys] = web.AppKey("keys")
 ENGINE: web.AppKey[Engine] = web.AppKey("engine")
 AUDIT: web.AppKey[AuditLog] = web.AppKey("audit")
