@@ -85,7 +85,7 @@ def _mount_realtime(app: web.Application, services: Services, admission: Admissi
     the courier that delivers the waiting room's notices to them."""
     settings, clock, metrics, sockets = services.settings, services.clock, app[METRICS], app[SOCKETS]
     room = services.waiting_room
-    video = None
+    video: VideoNamespace | None = None
     if admission.video.name == "builtin":
         video = VideoNamespace(room, admission.signing, issuer=settings.server.base_url, clock=clock, metrics=metrics)
     courier = Courier(sockets, settings.meetings.time_zone, admission.handover, video)

@@ -1,8 +1,9 @@
 """Wiring: every service of meetsvc is built here, once, for the server and the CLI alike.
 
-A newcomer reads this module to learn what depends on what. It knows nothing of aiohttp or
-socket.io: :func:`meetsvc.app.create_app` opens these and mounts the HTTP and realtime transport
-on top; ``meetsvc`` commands (:mod:`meetsvc.cli`) open :func:`open_services` alone.
+A newcomer reads this module to learn what depends on what. It mounts no transport (no HTTP
+handler, no socket.io namespace): :func:`meetsvc.app.create_app` opens these and mounts the HTTP
+and realtime transport on top; ``meetsvc`` commands (:mod:`meetsvc.cli`) open
+:func:`open_services` alone.
 
 Each resource is opened and closed by one async context manager, so a failure half-way through
 start-up closes what was already opened:
