@@ -19,37 +19,30 @@ import argparse
 import asyncio
 import sys
 from pathlib import Path
-from typing import Awaitable, Callable
+from typing import TYPE_CHECKING, Awaitable, Callable, TypeVar
 
 from meetsvc.config import ConfigError, Settings, load_settings
 
+if TYPE_CHECKING:
+    from meetsvc.domain.model import Organisation
+    from meetsvc.services.audit import Verification
+    from meetsvc.wiring import Services
+
 Command = Callable[[argparse.Namespace, Settings], Awaitable[int]]
+T = TypeVar("T")
 
 
 def _print(message: str = "", *, err: bool = False) -> None:
     print(message, file=sys.stderr if err else sys.stdout, flush=True)
 
 
-async def _with_services(settings: Settings, work):  # type: ignore[no-untyped-def]
-    """Open the engine and operations the way the service does, for one command."""
-    from meetsvc.app import booking_limits
-    from meetsvc.services.audit import AuditLog
-    from meetsvc.services.booking import Booking
-    from meetsvc.services.directory import Directory
-    from meetsvc.core.secrets import load_keys
-    from meetsvc.core.pii import PersonalNumberVault
-    from meetsvc.storage.engine import create_engine
+async def _with_services(settings: Settings, work: Callable[[Services], Awaitable[T]]) -> T:
+    """Open the services the way the server does (:mod:`meetsvc.wiring`), for one command.
+    Imported here, like every command's own imports, so ``meetsvc --help`` loads none of them."""
+    from meetsvc.wiring import open_services
 
-    keys = await asyncio.to_thread(load_keys, settings.security.keys_dir, create_missing=settings.security.create_missing_keys)
-    engine = create_engine(settings.database.url)
-    try:
-        audit = AuditLog(keys.audit_chain)
-        vault = PersonalNumberVault(keys.pii_encryption, keys.pii_hash)
-        directory = Directory(engine, audit, vault)
-        booking = Booking(engine, audit, vault, booking_limits(settings))
-        return await work(engine=engine, audit=audit, directory=directory, booking=booking)
-    finally:
-        await engine.dispose()
+    async with open_services(settings) as services:
+        return await work(services)
 
 
 async def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
@@ -87,8 +80,8 @@ async def cmd_keys_rotate(args: argparse.Namespace, settings: Settings) -> int:
 async def cmd_organisation_create(args: argparse.Namespace, settings: Settings) -> int:
     from meetsvc.domain.model import OrganisationKind
 
-    async def work(directory, **_):  # type: ignore[no-untyped-def]
-        return await directory.create_organisation(args.name, OrganisationKind(args.kind))
+    async def work(services: Services) -> Organisation:
+        return await services.directory.create_organisation(args.name, OrganisationKind(args.kind))
 
     organisation = await _with_services(settings, work)
     _print(f"{organisation.id}  {organisation.kind.value}  {organisation.name}")
@@ -96,8 +89,8 @@ async def cmd_organisation_create(args: argparse.Namespace, settings: Settings) 
 
 
 async def cmd_organisation_list(args: argparse.Namespace, settings: Settings) -> int:
-    async def work(directory, **_):  # type: ignore[no-untyped-def]
-        return await directory.list_organisations()
+    async def work(services: Services) -> list[Organisation]:
+        return await services.directory.list_organisations()
 
     for organisation in await _with_services(settings, work):
         _print(f"{organisation.id}  {organisation.kind.value:<12}  {organisation.name}")
@@ -105,9 +98,9 @@ async def cmd_organisation_list(args: argparse.Namespace, settings: Settings) ->
 
 
 async def cmd_api_client_create(args: argparse.Namespace, settings: Settings) -> int:
-    async def work(directory, **_):  # type: ignore[no-untyped-def]
-        organisation = await directory.find_organisation(args.organisation)
-        client_id, key = await directory.create_api_client(organisation.id, args.name)
+    async def work(services: Services) -> tuple[Organisation, str, str]:
+        organisation = await services.directory.find_organisation(args.organisation)
+        client_id, key = await services.directory.create_api_client(organisation.id, args.name)
         return organisation, client_id, key
 
     organisation, client_id, key = await _with_services(settings, work)
@@ -118,8 +111,8 @@ async def cmd_api_client_create(args: argparse.Namespace, settings: Settings) ->
 
 
 async def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
-    async def work(engine, audit, **_):  # type: ignore[no-untyped-def]
-        return await audit.verify_stored(engine)
+    async def work(services: Services) -> Verification:
+        return await services.audit.verify_stored(services.engine)
 
     result = await _with_services(settings, work)
     if result.ok:

@@ -20,7 +20,7 @@ from meetsvc.domain.model import Organisation, OrganisationKind
 from tests.notify.mailserver import MailServer
 from tests.scale.faults import PostgresCut
 from tests.support.databases import PostgresTemplate, SqliteTemplate, postgres_available
-from tests.support.service import Clock, RunningService, make_settings, start_service
+from tests.support.service import SettableClock, RunningService, make_settings, start_service
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
@@ -67,12 +67,12 @@ async def database_url(database_template: SqliteTemplate | PostgresTemplate) -> 
 
 
 @pytest_asyncio.fixture
-async def clock() -> Clock:
-    return Clock()
+async def clock() -> SettableClock:
+    return SettableClock()
 
 
 @pytest_asyncio.fixture
-async def service(database_url: str, keys_dir: Path, clock: Clock) -> AsyncIterator[RunningService]:
+async def service(database_url: str, keys_dir: Path, clock: SettableClock) -> AsyncIterator[RunningService]:
     running = await start_service(make_settings(database_url, keys_dir), clock)
     yield running
     await running.close()

@@ -27,13 +27,13 @@ from tests.conftest import World
 from tests.scale.faults import PostgresCut, unused_port
 from tests.support.databases import PostgresTemplate, SqliteTemplate
 from tests.support.lobby import book, host_cookie, host_socket
-from tests.support.service import Clock, RunningService, make_settings, start_service
+from tests.support.service import SettableClock, RunningService, make_settings, start_service
 
 LOCALES = Path(__file__).resolve().parents[1] / "meetsvc" / "http" / "pages" / "locales"
 
 
 @pytest_asyncio.fixture
-async def service(postgres_template: PostgresTemplate, postgres_cut: PostgresCut, keys_dir: Path, clock: Clock) -> AsyncIterator[RunningService]:
+async def service(postgres_template: PostgresTemplate, postgres_cut: PostgresCut, keys_dir: Path, clock: SettableClock) -> AsyncIterator[RunningService]:
     """The service on a fresh PostgreSQL database, through the proxy (``world`` is built on it)."""
     url = await postgres_template.clone()
     running = await start_service(make_settings(postgres_cut.url_for(url), keys_dir), clock)
@@ -182,7 +182,7 @@ async def test_video_signalling_answers_unavailable_while_the_database_is_away(w
 @pytest_asyncio.fixture
 async def service_with_absent_redis(sqlite_template: SqliteTemplate, keys_dir: Path) -> AsyncIterator[RunningService]:
     redis_url = f"redis://:s3cret-word@127.0.0.1:{unused_port()}/0"
-    running = await start_service(make_settings(sqlite_template.clone(), keys_dir, realtime={"redis_url": redis_url}), Clock())
+    running = await start_service(make_settings(sqlite_template.clone(), keys_dir, realtime={"redis_url": redis_url}), SettableClock())
     yield running
     await running.close()
 
@@ -231,7 +231,7 @@ def test_which_errors_mean_a_dependency_is_away(error: BaseException, dependency
 
 
 async def test_a_redirect_is_counted_as_a_redirect_not_a_500(sqlite_template: SqliteTemplate, keys_dir: Path) -> None:
-    running = await start_service(make_settings(sqlite_template.clone(), keys_dir), Clock())
+    running = await start_service(make_settings(sqlite_template.clone(), keys_dir), SettableClock())
     try:
         async with running.http.get("/language?lang=en&next=/", allow_redirects=False) as response:
             redirect = response.status

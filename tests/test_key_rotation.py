@@ -19,7 +19,7 @@ import pytest
 import socketio
 
 from meetsvc.realtime.tickets import AUDIENCE, LobbyTickets
-from meetsvc.core.signing import InvalidToken, KeyRing, UnknownKey, create_key
+from meetsvc.core.signing import InvalidToken, SigningKeys, UnknownKey, create_key
 from meetsvc.services.waiting_room import LobbyPass
 from tests.support.lobby import book, invite, participant_socket, ticket
 
@@ -54,7 +54,7 @@ async def test_a_running_service_accepts_tickets_signed_with_a_key_rotated_in_af
     rotate(keys_dir, world.service.settings.database.url)
     # A process started after the rotation (here: the keys as it would read them) signs the
     # same ticket with the new key.
-    restarted = KeyRing.load(keys_dir / "signing", create_missing=False)
+    restarted = SigningKeys.load(keys_dir / "signing", create_missing=False)
     assert restarted.active.kid != old_kid
     claims = jwt.decode(old_ticket, options={"verify_signature": False})
     new_ticket = restarted.sign(claims)
@@ -91,7 +91,7 @@ async def test_a_ticket_naming_a_key_that_is_not_ours_is_refused(world, tmp_path
 def test_unknown_key_ids_make_the_ring_read_its_folder_at_most_once_per_interval(tmp_path: Path):
     folder = tmp_path / "signing"
     now = [1000.0]
-    ring = KeyRing.load(folder, create_missing=True, reread_seconds=10, clock=lambda: now[0])
+    ring = SigningKeys.load(folder, create_missing=True, reread_seconds=10, clock=lambda: now[0])
     tickets = LobbyTickets(ring, issuer="https://sip.example.se", lifetime=timedelta(minutes=30))
     moment = datetime(2027, 1, 1, 9, tzinfo=timezone.utc)
     lobby = LobbyPass("p-1", "m-1", "s-1", unverified=False)

@@ -52,7 +52,7 @@ class Secret:
 
 
 @dataclass(frozen=True)
-class KeyRing:
+class SecretKeys:
     """Symmetric keys the service needs; the asymmetric signing keys join it with lobby tickets."""
 
     pii_encryption: Secret
@@ -89,10 +89,10 @@ def _read_or_create(path: Path, create: bool) -> Secret:
     return Secret(value)
 
 
-def load_keys(keys_dir: Path, *, create_missing: bool) -> KeyRing:
+def load_keys(keys_dir: Path, *, create_missing: bool) -> SecretKeys:
     """Read the key files, creating missing ones only when asked (development)."""
     try:
-        return KeyRing(
+        return SecretKeys(
             pii_encryption=_read_or_create(keys_dir / PII_ENCRYPTION_KEY, create_missing),
             pii_hash=_read_or_create(keys_dir / PII_HASH_KEY, create_missing),
             audit_chain=_read_or_create(keys_dir / AUDIT_KEY, create_missing),

@@ -5,7 +5,7 @@ signs; every key still in the folder verifies, so rotating (``meetsvc keys rotat
 out and voids no ticket already issued. The public keys are published as a JWKS.
 
 A running process reads the folder again when a token names a key it has not read
-(:class:`KeyRing`), at most every few seconds: after a rotation, a process that has not been
+(:class:`SigningKeys`), at most every few seconds: after a rotation, a process that has not been
 restarted yet accepts what a restarted one signs, and signs with the new key from then on.
 
 Verification pins the algorithm to EdDSA, finds the key by ``kid`` only among our own, and
@@ -152,7 +152,7 @@ class KeySet:
         }
 
 
-class KeyRing:
+class SigningKeys:
     """The signing keys of one folder as a running process holds them, read again when a token
     names a key not read yet.
 
@@ -175,7 +175,7 @@ class KeyRing:
         self._read_at = float("-inf")  # the first unknown key may always look
 
     @classmethod
-    def load(cls, folder: Path, *, create_missing: bool, **options: Any) -> KeyRing:
+    def load(cls, folder: Path, *, create_missing: bool, **options: Any) -> SigningKeys:
         """Read the folder (file I/O: call it off the event loop)."""
         return cls(folder, load_signing_keys(folder, create_missing=create_missing), **options)
 

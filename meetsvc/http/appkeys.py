@@ -1,45 +1,58 @@
-"""Typed keys for what the aiohttp application holds (aiohttp's ``web.AppKey``)."""
+"""Typed keys for what the aiohttp application holds (aiohttp's ``web.AppKey``).
+
+The types are named for the type checker only: importing the keys costs nothing and imports
+nothing of the application, so any handler, the realtime transport or a test can name a key
+without pulling in (or cycling back to) the rest of the service. What each key holds is built in
+:mod:`meetsvc.wiring` and stored by :func:`meetsvc.app.create_app`.
+"""
 
 from __future__ import annotations
 
-import socketio
+from typing import TYPE_CHECKING, Any
+
 from aiohttp import web
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from meetsvc.services.audit import AuditLog
-from meetsvc.services.booking import Booking
-from meetsvc.services.directory import Directory
-from meetsvc.services.eid import EidRuntime
-from meetsvc.services.identification import Identification
-from meetsvc.services.invitations import Invitations
-from meetsvc.realtime.server import Courier
-from meetsvc.realtime.tickets import LobbyTickets
-from meetsvc.core.secrets import KeyRing
-from meetsvc.services.links import JoinLinks
-from meetsvc.core.metrics import Metrics
-from meetsvc.notify.runtime import NotifyRuntime
-from meetsvc.schedule.runner import Schedule
-from meetsvc.services.sessions import BrowserSessions
-from meetsvc.config import Settings
-from meetsvc.services.waiting_room import WaitingRoom
+if TYPE_CHECKING:
+    import socketio
 
-SETTINGS = web.AppKey("settings", Settings)
-KEYS = web.AppKey("keys", KeyRing)
-ENGINE = web.AppKey("engine", AsyncEngine)
-AUDIT = web.AppKey("audit", AuditLog)
-BOOKING = web.AppKey("booking", Booking)
-DIRECTORY = web.AppKey("directory", Directory)
-METRICS = web.AppKey("metrics", Metrics)
-SCHEMA_HEADS = web.AppKey("schema_heads", frozenset)
-OPENAPI = web.AppKey("openapi", dict)
-SESSIONS = web.AppKey("sessions", BrowserSessions)
-EID = web.AppKey("eid", EidRuntime)
-IDENTIFICATION = web.AppKey("identification", Identification)
-INVITATIONS = web.AppKey("invitations", Invitations)
-TICKETS = web.AppKey("tickets", LobbyTickets)
-WAITING_ROOM = web.AppKey("waiting_room", WaitingRoom)
-COURIER = web.AppKey("courier", Courier)
-SOCKETS = web.AppKey("sockets", socketio.AsyncServer)
-LINKS = web.AppKey("links", JoinLinks)
-NOTIFY = web.AppKey("notify", NotifyRuntime)
-SCHEDULE = web.AppKey("schedule", Schedule)
+    from meetsvc.config import Settings
+    from meetsvc.core.metrics import Metrics
+    from meetsvc.core.secrets import SecretKeys
+    from meetsvc.notify.runtime import NotifyRuntime
+    from meetsvc.realtime.server import Courier
+    from meetsvc.realtime.tickets import LobbyTickets
+    from meetsvc.schedule.runner import Schedule
+    from meetsvc.services.audit import AuditLog
+    from meetsvc.services.booking import Booking
+    from meetsvc.services.directory import Directory
+    from meetsvc.services.eid import EidRuntime
+    from meetsvc.services.identification import Identification
+    from meetsvc.services.invitations import Invitations
+    from meetsvc.services.links import JoinLinks
+    from meetsvc.services.sessions import BrowserSessions
+    from meetsvc.services.waiting_room import WaitingRoom
+    from meetsvc.storage.engine import Engine
+    from meetsvc.wiring import Services
+
+SETTINGS: web.AppKey[Settings] = web.AppKey("settings")
+# The services the keys below name one by one (meetsvc.wiring), for the parts built after them.
+SERVICES: web.AppKey[Services] = web.AppKey("services")
+KEYS: web.AppKey[SecretKeys] = web.AppKey("keys")
+ENGINE: web.AppKey[Engine] = web.AppKey("engine")
+AUDIT: web.AppKey[AuditLog] = web.AppKey("audit")
+BOOKING: web.AppKey[Booking] = web.AppKey("booking")
+DIRECTORY: web.AppKey[Directory] = web.AppKey("directory")
+METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
+SCHEMA_HEADS: web.AppKey[frozenset[str]] = web.AppKey("schema_heads")
+OPENAPI: web.AppKey[dict[str, Any]] = web.AppKey("openapi")
+SESSIONS: web.AppKey[BrowserSessions] = web.AppKey("sessions")
+EID: web.AppKey[EidRuntime] = web.AppKey("eid")
+IDENTIFICATION: web.AppKey[Identification] = web.AppKey("identification")
+INVITATIONS: web.AppKey[Invitations] = web.AppKey("invitations")
+TICKETS: web.AppKey[LobbyTickets] = web.AppKey("tickets")
+WAITING_ROOM: web.AppKey[WaitingRoom] = web.AppKey("waiting_room")
+COURIER: web.AppKey[Courier] = web.AppKey("courier")
+SOCKETS: web.AppKey[socketio.AsyncServer] = web.AppKey("sockets")
+LINKS: web.AppKey[JoinLinks] = web.AppKey("links")
+NOTIFY: web.AppKey[NotifyRuntime] = web.AppKey("notify")
+SCHEDULE: web.AppKey[Schedule] = web.AppKey("schedule")

@@ -15,10 +15,11 @@ import uuid
 
 from aiohttp import web
 
-from meetsvc.http.api.problems import from_domain_error, problem_response
-from meetsvc.domain.errors import DomainError
 from meetsvc.core.logs import request_id_var
+from meetsvc.domain.errors import DomainError
+from meetsvc.http.api.problems import from_domain_error, problem_response
 from meetsvc.http.appkeys import METRICS
+from meetsvc.http.pages.render import error_page, render
 from meetsvc.storage.availability import unavailable_dependency
 
 access_log = logging.getLogger("meetsvc.access")
@@ -99,8 +100,6 @@ def _for_people(request: web.Request) -> bool:
 
 
 def _error_page(request: web.Request, status: int) -> web.Response:
-    from meetsvc.http.pages.render import error_page
-
     return error_page(request, status, _PAGE_MESSAGES.get(status, "error.generic"))
 
 
@@ -163,8 +162,6 @@ def _unavailable(request: web.Request, dependency: str, error: Exception, reques
     request.app[METRICS].dependency_failures.labels(dependency, "http").inc()
     headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
     if _for_people(request):
-        from meetsvc.http.pages.render import render
-
         response = render(request, "unavailable.html", status=503)
         response.headers.update(headers)
         return response

@@ -70,7 +70,7 @@ def _language(participant: ParticipantLike) -> str:
 _SUPERSEDED_BY_UPDATE = (MessageKind.INVITATION, MessageKind.UPDATE, MessageKind.REMINDER)
 
 
-class Notices:
+class MessageNotices:
     """The notices API booking calls inside its transactions; one per application.
 
     ``channels`` are those switched on (a participant's address on a switched-off channel is

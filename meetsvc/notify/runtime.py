@@ -24,7 +24,7 @@ from meetsvc.notify.config import NotifySettings
 from meetsvc.notify.deliverer import Deliverer
 from meetsvc.notify.messages import MessageBuilder
 from meetsvc.domain.messages import ChannelName
-from meetsvc.notify.notices import Notices
+from meetsvc.notify.notices import MessageNotices
 from meetsvc.notify.sms_http import HttpSmsGateway
 from meetsvc.notify.smtp import EmailChannel
 from meetsvc.notify.status import Deliveries
@@ -36,7 +36,7 @@ from meetsvc.storage.engine import Engine
 
 @dataclass(frozen=True)
 class NotifyRuntime:
-    notices: Notices
+    notices: MessageNotices
     deliverer: Deliverer
     channels: Mapping[ChannelName, Channel]
     texts: MessageTexts
@@ -77,7 +77,7 @@ async def open_notify(
     channels = await open_channels(settings, public_url=public_url)
     try:
         builder = MessageBuilder(texts, public_url=public_url, organizer_address=settings.organizer_address(public_url))
-        notices = Notices(
+        notices = MessageNotices(
             builder,
             channels=frozenset(channels),
             reminders_before=tuple(timedelta(minutes=m) for m in settings.reminders_minutes_before),

@@ -22,12 +22,12 @@ from typing import Any, AsyncIterator
 
 import redis.asyncio as aioredis
 import socketio
-from aiohttp import web
 
+from meetsvc.core.metrics import Metrics
 from meetsvc.domain.errors import DomainError
 from meetsvc.domain.model import ParticipantState as S
-from meetsvc.core.metrics import Metrics
-from meetsvc.realtime.server import HOST_NS, PARTICIPANT_NS, Courier
+from meetsvc.realtime.rooms import HOST_NS, PARTICIPANT_NS
+from meetsvc.realtime.server import Courier
 from meetsvc.services.waiting_room import LobbyPass, Notices, WaitingRoom
 
 log = logging.getLogger(__name__)
@@ -169,18 +169,16 @@ class FanoutWatch:
         await self._client.aclose()
 
 
-async def watch_fanout(app: web.Application) -> AsyncIterator[None]:
-    """``cleanup_ctx``: run the watch while the application runs (only with Redis), and stop
-    the socket.io manager's Redis listener with the application, which python-socketio leaves
-    running."""
-    from meetsvc.http.appkeys import COURIER, METRICS, SETTINGS, SOCKETS, WAITING_ROOM
-
-    redis_url = app[SETTINGS].realtime.redis_url
+@contextlib.asynccontextmanager
+async def watch_fanout(
+    server: socketio.AsyncServer, room: WaitingRoom, courier: Courier, redis_url: str | None, *, metrics: Metrics | None = None
+) -> AsyncIterator[None]:
+    """Run the watch while the application runs (only with Redis), and stop the socket.io
+    manager's Redis listener with the application, which python-socketio leaves running."""
     if not redis_url:
         yield
         return
-    server = app[SOCKETS]
-    watch = FanoutWatch(server, app[WAITING_ROOM], app[COURIER], redis_url, metrics=app[METRICS])
+    watch = FanoutWatch(server, room, courier, redis_url, metrics=metrics)
     task = asyncio.create_task(watch.run(), name="meetsvc fan-out watch")
     try:
         yield

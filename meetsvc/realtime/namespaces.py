@@ -24,37 +24,29 @@ import socketio
 from pydantic import BaseModel, ValidationError
 
 from meetsvc.core.clock import Clock
+from meetsvc.core.metrics import Metrics
+from meetsvc.core.signing import InvalidToken
 from meetsvc.domain.errors import DomainError
 from meetsvc.realtime import payloads
-from meetsvc.realtime.server import HOST_NS, PARTICIPANT_NS, Courier, host_room, lobby_room, participant_room
+from meetsvc.realtime.answers import (
+    INTERNAL_DETAIL,
+    INTERNAL_ERROR,
+    UNAVAILABLE,
+    UNAVAILABLE_DETAIL,
+    UNKNOWN_EVENT,
+    note_unavailable,
+)
+from meetsvc.realtime.answers import error as _error
+from meetsvc.realtime.rooms import HOST_NS, PARTICIPANT_NS, host_room, lobby_room, participant_room
+from meetsvc.realtime.server import Courier
 from meetsvc.realtime.tickets import LobbyTickets
 from meetsvc.services.sessions import COOKIE_NAME, BrowserSessions
-from meetsvc.core.signing import InvalidToken
-from meetsvc.http.appkeys import METRICS
-from meetsvc.storage.availability import unavailable_dependency
 from meetsvc.services.waiting_room import HostCaller, LobbyPass, Notices, WaitingRoom
+from meetsvc.storage.availability import unavailable_dependency
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[str, Any], Awaitable[dict[str, Any]]]
-
-
-def _error(code: str, detail: str) -> dict[str, Any]:
-    return {"ok": False, "error": code, "detail": detail}
-
-
-UNAVAILABLE = "unavailable"
-UNAVAILABLE_DETAIL = "the service cannot reach what it depends on just now; try again shortly"
-INTERNAL_DETAIL = "something went wrong on our side; the error has been logged"
-
-
-def note_unavailable(namespace: str, environ: dict[str, Any] | None, dependency: str, error: Exception, event: str) -> None:
-    """Log and count a socket event or connection that met a dependency that is away."""
-    # The class only: a database error's text can quote a statement's parameters.
-    log.warning("%s %s: %s unavailable (%s)", namespace, event, dependency, error.__class__.__name__)
-    request = (environ or {}).get("aiohttp.request")
-    if request is not None:
-        request.app[METRICS].dependency_failures.labels(dependency, "socket").inc()
 
 
 async def deliver_decided(courier: Courier, notices: Notices) -> None:
@@ -88,6 +80,10 @@ class _Dispatching(socketio.AsyncNamespace):
 
     events: dict[str, tuple[type[BaseModel], Handler]]
 
+    def __init__(self, namespace: str, metrics: Metrics | None) -> None:
+        super().__init__(namespace)
+        self._metrics = metrics
+
     async def trigger_event(self, event: str, *args: Any) -> Any:
         if event == "connect":
             sid, environ, auth = (list(args) + [None, None, None])[:3]
@@ -95,17 +91,17 @@ class _Dispatching(socketio.AsyncNamespace):
             # choosing; only the server's handshake passes the connection's own environ object.
             if environ is not None and environ is self.server.get_environ(sid, namespace=self.namespace):
                 return await self._connect_answered(sid, environ, auth)
-            return await self._refuse(sid, "unknown-event", "no such event")
+            return await self._refuse(sid, UNKNOWN_EVENT, "no such event")
         if event == "disconnect":
             # Likewise: in a real teardown the manager has already marked the socket as leaving.
             if self.server.manager.is_connected(args[0], self.namespace):
-                return await self._refuse(args[0], "unknown-event", "no such event")
+                return await self._refuse(args[0], UNKNOWN_EVENT, "no such event")
             return None
         sid, data = args[0], args[1:]
         route = self.events.get(event)
         if route is None:
-            await self.emit("error", _error("unknown-event", "no such event"), to=sid)
-            return _error("unknown-event", "no such event")
+            await self.emit("error", _error(UNKNOWN_EVENT, "no such event"), to=sid)
+            return _error(UNKNOWN_EVENT, "no such event")
         if len(data) > 1:
             return await self._refuse(sid, "malformed", "send one object")
         model, handler = route
@@ -126,8 +122,8 @@ class _Dispatching(socketio.AsyncNamespace):
             dependency = unavailable_dependency(exc)
             if dependency is None:
                 log.exception("unexpected error in socket event %s", event)
-                return _error("internal-error", INTERNAL_DETAIL)
-            note_unavailable(self.namespace, self.server.get_environ(sid, namespace=self.namespace), dependency, exc, event)
+                return _error(INTERNAL_ERROR, INTERNAL_DETAIL)
+            note_unavailable(self.namespace, self._metrics, dependency, exc, event)
             return _error(UNAVAILABLE, UNAVAILABLE_DETAIL)
 
     async def _connect_answered(self, sid: str, environ: dict[str, Any], auth: Any) -> bool:
@@ -140,8 +136,8 @@ class _Dispatching(socketio.AsyncNamespace):
             dependency = unavailable_dependency(exc)
             if dependency is None:
                 log.exception("unexpected error connecting to %s", self.namespace)
-                raise socketio.exceptions.ConnectionRefusedError("internal-error") from None
-            note_unavailable(self.namespace, environ, dependency, exc, "connect")
+                raise socketio.exceptions.ConnectionRefusedError(INTERNAL_ERROR) from None
+            note_unavailable(self.namespace, self._metrics, dependency, exc, "connect")
             raise socketio.exceptions.ConnectionRefusedError(UNAVAILABLE) from None
 
     async def _refuse(self, sid: str, code: str, detail: str) -> dict[str, Any]:
@@ -155,8 +151,10 @@ class _Dispatching(socketio.AsyncNamespace):
 
 
 class ParticipantNamespace(_Dispatching):
-    def __init__(self, room: WaitingRoom, tickets: LobbyTickets, courier: Courier, clock: Clock) -> None:
-        super().__init__(PARTICIPANT_NS)
+    def __init__(
+        self, room: WaitingRoom, tickets: LobbyTickets, courier: Courier, clock: Clock, *, metrics: Metrics | None = None
+    ) -> None:
+        super().__init__(PARTICIPANT_NS, metrics)
         self._room = room
         self._tickets = tickets
         self._courier = courier
@@ -205,8 +203,8 @@ class ParticipantNamespace(_Dispatching):
 
 
 class HostNamespace(_Dispatching):
-    def __init__(self, room: WaitingRoom, sessions: BrowserSessions, courier: Courier) -> None:
-        super().__init__(HOST_NS)
+    def __init__(self, room: WaitingRoom, sessions: BrowserSessions, courier: Courier, *, metrics: Metrics | None = None) -> None:
+        super().__init__(HOST_NS, metrics)
         self._room = room
         self._sessions = sessions
         self._courier = courier

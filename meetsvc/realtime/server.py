@@ -14,37 +14,32 @@ Decisions about compression and sizes are made here, on purpose:
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 import socketio
 from aiohttp import web
 from engineio.async_drivers import aiohttp as engineio_aiohttp
 
+from meetsvc.realtime.rooms import HOST_NS, PARTICIPANT_NS, host_room, lobby_room, participant_room
 from meetsvc.services.handover import Handover
-from meetsvc.video.base import JoinCredential, VideoBackendError
 from meetsvc.services.waiting_room import Notices
+from meetsvc.video.base import JoinCredential, VideoBackendError
 
 log = logging.getLogger(__name__)
 
-if TYPE_CHECKING:
-    from meetsvc.realtime.video import VideoNamespace
 
-PARTICIPANT_NS = "/participant"
-HOST_NS = "/host"
+class VideoRevoker(Protocol):
+    """What the courier needs of a video backend's own signalling (the built-in backend's
+    ``/video`` namespace): cutting a peer out of a meeting's media at once, or everyone.
 
+    A Protocol rather than the namespace itself, so the courier knows nothing of how the media
+    travels, and a backend that cannot revoke (or has no signalling here) is simply ``None``.
+    """
 
-def participant_room(participant_id: str) -> str:
-    return f"p:{participant_id}"
+    async def revoke(self, peer_id: str, meeting_id: str) -> None: ...
 
-
-def host_room(meeting_id: str) -> str:
-    return f"h:{meeting_id}"
-
-
-def lobby_room(meeting_id: str) -> str:
-    """Every participant page of a meeting: told when its waiting room opens."""
-    return f"l:{meeting_id}"
+    async def end(self, meeting_id: str) -> None: ...
 
 
 class _UncompressedWebSocket(engineio_aiohttp.WebSocket):  # type: ignore[misc]
@@ -92,7 +87,9 @@ class Courier:
     """Delivers a :class:`Notices` to the right rooms, on whichever process they live, and
     hands admitted participants to the video backend (and takes them back)."""
 
-    def __init__(self, server: socketio.AsyncServer, time_zone: str, handover: Handover, video: VideoNamespace | None) -> None:
+    def __init__(
+        self, server: socketio.AsyncServer, time_zone: str, handover: Handover, video: VideoRevoker | None
+    ) -> None:
         self._server = server
         self._zone = ZoneInfo(time_zone)
         self._handover = handover

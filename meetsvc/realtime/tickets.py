@@ -12,20 +12,20 @@ from __future__ import annotations
 import secrets
 from datetime import datetime, timedelta
 
-from meetsvc.core.signing import InvalidToken, KeyRing, KeySet
+from meetsvc.core.signing import InvalidToken, KeySet, SigningKeys
 from meetsvc.services.waiting_room import LobbyPass
 
 AUDIENCE = "meetsvc:lobby"
 
 
 class LobbyTickets:
-    def __init__(self, keys: KeyRing | KeySet, *, issuer: str, lifetime: timedelta) -> None:
+    def __init__(self, keys: SigningKeys | KeySet, *, issuer: str, lifetime: timedelta) -> None:
         self._keys = keys
         self._issuer = issuer
         self._lifetime = lifetime
 
     @property
-    def keys(self) -> KeyRing | KeySet:
+    def keys(self) -> SigningKeys | KeySet:
         return self._keys
 
     def issue(self, lobby: LobbyPass, *, now: datetime, meeting_ends_at: datetime) -> tuple[str, datetime]:

@@ -17,23 +17,16 @@ import socketio
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from meetsvc.core.clock import Clock
+from meetsvc.core.metrics import Metrics
+from meetsvc.core.signing import InvalidToken, KeySet, SigningKeys
 from meetsvc.domain.admission import is_inside
-from meetsvc.realtime.namespaces import UNAVAILABLE, note_unavailable
-from meetsvc.core.signing import InvalidToken, KeyRing, KeySet
+from meetsvc.realtime.answers import UNAVAILABLE, UNKNOWN_EVENT, note_unavailable
+from meetsvc.realtime.rooms import VIDEO_NS, video_peer_room, video_room
+from meetsvc.services.waiting_room import HostCaller, WaitingRoom
 from meetsvc.storage.availability import unavailable_dependency
 from meetsvc.video.builtin import AUDIENCE
-from meetsvc.services.waiting_room import HostCaller, WaitingRoom
 
-VIDEO_NS = "/video"
 HOST_PREFIX = "host-"
-
-
-def meeting_room(meeting_id: str) -> str:
-    return f"v:{meeting_id}"
-
-
-def peer_room(peer_id: str) -> str:
-    return f"vp:{peer_id}"
 
 
 class _Signal(BaseModel):
@@ -44,8 +37,11 @@ class _Signal(BaseModel):
 
 
 class VideoNamespace(socketio.AsyncNamespace):
-    def __init__(self, room: WaitingRoom, keys: KeyRing | KeySet, *, issuer: str, clock: Clock) -> None:
+    def __init__(
+        self, room: WaitingRoom, keys: SigningKeys | KeySet, *, issuer: str, clock: Clock, metrics: Metrics | None = None
+    ) -> None:
         super().__init__(VIDEO_NS)
+        self._metrics = metrics
         self._room = room
         self._keys = keys
         self._issuer = issuer
@@ -69,9 +65,7 @@ class VideoNamespace(socketio.AsyncNamespace):
             dependency = unavailable_dependency(exc)
             if dependency is None:
                 raise
-            sid = args[0] if args else None
-            environ = self.server.get_environ(sid, namespace=self.namespace) if sid else None
-            note_unavailable(self.namespace, environ, dependency, exc, event)
+            note_unavailable(self.namespace, self._metrics, dependency, exc, event)
             if event == "connect":
                 raise socketio.exceptions.ConnectionRefusedError(UNAVAILABLE) from None
             return {"ok": False, "error": UNAVAILABLE}
@@ -86,15 +80,15 @@ class VideoNamespace(socketio.AsyncNamespace):
             if event == "disconnect" and not self.server.manager.is_connected(sid, self.namespace):
                 # A real teardown: the manager has already marked the socket as leaving.
                 return await self._gone(sid)
-            await self.emit("error", {"ok": False, "error": "unknown-event"}, to=sid)
-            return {"ok": False, "error": "unknown-event"}
+            await self.emit("error", {"ok": False, "error": UNKNOWN_EVENT}, to=sid)
+            return {"ok": False, "error": UNKNOWN_EVENT}
         sid, data = args[0], args[1:]
         if event == "signal" and len(data) == 1:
             return await self._signal(sid, data[0])
         if event == "leave":
             return await self._gone(sid, disconnect=True)
-        await self.emit("error", {"ok": False, "error": "unknown-event"}, to=sid)
-        return {"ok": False, "error": "unknown-event"}
+        await self.emit("error", {"ok": False, "error": UNKNOWN_EVENT}, to=sid)
+        return {"ok": False, "error": UNKNOWN_EVENT}
 
     async def _connect(self, sid: str, auth: Any) -> bool:
         token = auth.get("token") if isinstance(auth, dict) else None
@@ -110,9 +104,9 @@ class VideoNamespace(socketio.AsyncNamespace):
         if not await self._allowed(peer_id, meeting_id):
             raise socketio.exceptions.ConnectionRefusedError("not-admitted")
         await self.save_session(sid, {"peer_id": peer_id, "meeting_id": meeting_id, "name": str(name)[:200]})
-        await self.enter_room(sid, meeting_room(meeting_id))
-        await self.enter_room(sid, peer_room(peer_id))
-        await self.emit("peer_joined", {"peer_id": peer_id, "name": str(name)[:200]}, room=meeting_room(meeting_id), skip_sid=sid)
+        await self.enter_room(sid, video_room(meeting_id))
+        await self.enter_room(sid, video_peer_room(peer_id))
+        await self.emit("peer_joined", {"peer_id": peer_id, "name": str(name)[:200]}, room=video_room(meeting_id), skip_sid=sid)
         return True
 
     async def _signal(self, sid: str, raw: Any) -> dict[str, Any]:
@@ -129,24 +123,24 @@ class VideoNamespace(socketio.AsyncNamespace):
         await self.emit(
             "signal",
             {"from": session["peer_id"], "name": session["name"], "data": signal.data},
-            room=peer_room(signal.to),
+            room=video_peer_room(signal.to),
         )
         return {"ok": True}
 
     async def _gone(self, sid: str, *, disconnect: bool = False) -> dict[str, Any]:
         session = await self.get_session(sid)
         if session:
-            await self.emit("peer_left", {"peer_id": session["peer_id"]}, room=meeting_room(session["meeting_id"]), skip_sid=sid)
+            await self.emit("peer_left", {"peer_id": session["peer_id"]}, room=video_room(session["meeting_id"]), skip_sid=sid)
         if disconnect:
             await self.disconnect(sid)
         return {"ok": True}
 
     async def revoke(self, peer_id: str, meeting_id: str) -> None:
         """Cut a peer out of the meeting's media: tell it, tell the others, stop relaying to it."""
-        await self.emit("revoked", {}, room=peer_room(peer_id))
-        await self.emit("peer_left", {"peer_id": peer_id}, room=meeting_room(meeting_id))
-        await self.close_room(peer_room(peer_id))
+        await self.emit("revoked", {}, room=video_peer_room(peer_id))
+        await self.emit("peer_left", {"peer_id": peer_id}, room=video_room(meeting_id))
+        await self.close_room(video_peer_room(peer_id))
 
     async def end(self, meeting_id: str) -> None:
-        await self.emit("revoked", {}, room=meeting_room(meeting_id))
-        await self.close_room(meeting_room(meeting_id))
+        await self.emit("revoked", {}, room=video_room(meeting_id))
+        await self.close_room(video_room(meeting_id))

@@ -19,7 +19,7 @@ from meetsvc.core.clock import Clock
 from meetsvc.domain.model import MeetingStatus
 from meetsvc.services.links import JoinLinks
 from meetsvc.notify import outbox
-from meetsvc.notify.notices import Notices as MessageNotices
+from meetsvc.notify.notices import MessageNotices
 from meetsvc.schedule.events import Event, EventKind, Rules, still_due
 from meetsvc.storage.engine import Engine
 from meetsvc.storage.queries import schedule as queries

@@ -33,8 +33,8 @@ from meetsvc.domain.model import (
 )
 from meetsvc.services.links import JoinLinks
 from meetsvc.notify import outbox
-from meetsvc.notify.notices import Notices
 from meetsvc.notify.status import DeliveryLine, deliveries_by_participant
+from meetsvc.notify.notices import MessageNotices
 from meetsvc.core.pii import PersonalNumberVault
 from meetsvc.storage.engine import Connection, Engine
 from meetsvc.storage.queries import meetings as queries
@@ -117,7 +117,7 @@ class Booking:
         clock: Clock = utc_now,
         *,
         links: JoinLinks | None = None,
-        notices: Notices | None = None,
+        notices: MessageNotices | None = None,
         on_change: Callable[[str], None] | None = None,
     ) -> None:
         self._engine = engine

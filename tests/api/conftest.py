@@ -11,7 +11,7 @@ import pytest_asyncio
 from tests.api.helpers import Api, build_world
 from tests.conftest import World
 from tests.support.databases import PostgresTemplate, SqliteTemplate
-from tests.support.service import Clock, make_settings, start_service
+from tests.support.service import SettableClock, make_settings, start_service
 
 
 @pytest_asyncio.fixture
@@ -29,7 +29,7 @@ async def module_world(module_database_template: SqliteTemplate | PostgresTempla
     """One world for a whole module, on each database: for tests that each change nothing."""
     template = module_database_template
     url = template.clone() if isinstance(template, SqliteTemplate) else await template.clone()
-    service = await start_service(make_settings(url, keys_dir), Clock())
+    service = await start_service(make_settings(url, keys_dir), SettableClock())
     try:
         yield await build_world(service)
     finally:

@@ -10,7 +10,7 @@ from typing import AsyncIterator
 import pytest_asyncio
 
 from tests.api.helpers import Api, meeting_path, participant_path, token_of
-from tests.support.service import Clock, RunningService, make_settings, start_service
+from tests.support.service import SettableClock, RunningService, make_settings, start_service
 
 SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 API_SECURITY_HEADERS = {
@@ -43,7 +43,7 @@ async def test_readyz_with_the_database(api: Api) -> None:
 @pytest_asyncio.fixture
 async def service_without_database(keys_dir: Path) -> AsyncIterator[RunningService]:
     url = f"postgresql+asyncpg://meetsvc@127.0.0.1:{unused_port()}/meetsvc"
-    service = await start_service(make_settings(url, keys_dir), Clock())
+    service = await start_service(make_settings(url, keys_dir), SettableClock())
     yield service
     await service.close()
 
@@ -62,7 +62,7 @@ async def test_readyz_is_503_when_the_database_is_unreachable(service_without_da
 @pytest_asyncio.fixture
 async def service_on_unmigrated_database(tmp_path: Path, keys_dir: Path) -> AsyncIterator[RunningService]:
     url = f"sqlite+aiosqlite:///{tmp_path / 'empty.sqlite3'}"
-    service = await start_service(make_settings(url, keys_dir), Clock())
+    service = await start_service(make_settings(url, keys_dir), SettableClock())
     yield service
     await service.close()
 

@@ -26,7 +26,7 @@ from tests.api.helpers import (
     utc,
 )
 from tests.conftest import World
-from tests.support.service import Clock, make_settings, start_service
+from tests.support.service import SettableClock, make_settings, start_service
 
 NUMBER = TestNumber.make(date(1981, 12, 18), "987")
 OTHER_NUMBER = TestNumber.make(date(2009, 3, 3), "452")
@@ -302,7 +302,7 @@ async def test_roles_belong_to_their_organisation(
 
 @pytest_asyncio.fixture
 async def small_world(database_url: str, keys_dir: Path) -> AsyncIterator[World]:
-    service = await start_service(make_settings(database_url, keys_dir, meetings={"max_participants": 3}), Clock())
+    service = await start_service(make_settings(database_url, keys_dir, meetings={"max_participants": 3}), SettableClock())
     try:
         yield await build_world(service)
     finally:

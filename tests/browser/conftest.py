@@ -23,7 +23,7 @@ from PIL import Image
 from meetsvc.http.appkeys import EID
 from tests.support.databases import SqliteTemplate
 from tests.support.lobby import host_cookie
-from tests.support.service import Clock, RunningService, make_settings, start_service
+from tests.support.service import SettableClock, RunningService, make_settings, start_service
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
@@ -73,7 +73,7 @@ async def browser() -> AsyncIterator[object]:
 
 
 @pytest_asyncio.fixture
-async def service(sqlite_template: SqliteTemplate, keys_dir: Path, clock: Clock) -> AsyncIterator[RunningService]:
+async def service(sqlite_template: SqliteTemplate, keys_dir: Path, clock: SettableClock) -> AsyncIterator[RunningService]:
     running = await start_service(make_settings(sqlite_template.clone(), keys_dir), clock)
     yield running
     await running.close()

@@ -16,13 +16,13 @@ from meetsvc.notify.config import DeliverySettings, SmtpConfig
 from meetsvc.notify.deliverer import Deliverer
 from meetsvc.notify.messages import MessageBuilder
 from meetsvc.domain.messages import ChannelName
-from meetsvc.notify.notices import Notices
+from meetsvc.notify.notices import MessageNotices
 from meetsvc.notify.smtp import EmailChannel
 from meetsvc.notify.texts import MessageTexts
 from meetsvc.storage.engine import create_engine
 from tests.notify.mailserver import MailServer
 from tests.notify.world import FROM_ADDRESS, PUBLIC_URL, World, build_world
-from tests.support.service import Clock
+from tests.support.service import SettableClock
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 # Summer time, so the first booking and its move into winter cross a daylight-saving change.
@@ -30,8 +30,8 @@ FIRST_START = datetime(2027, 7, 13, 10, 0, tzinfo=STOCKHOLM)
 
 
 @pytest_asyncio.fixture
-async def clock() -> Clock:
-    return Clock(datetime(2027, 6, 1, 8, 0, tzinfo=timezone.utc))
+async def clock() -> SettableClock:
+    return SettableClock(datetime(2027, 6, 1, 8, 0, tzinfo=timezone.utc))
 
 
 @pytest_asyncio.fixture
@@ -42,7 +42,7 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
 
 
 @pytest_asyncio.fixture
-async def world(engine: AsyncEngine, clock: Clock) -> World:
+async def world(engine: AsyncEngine, clock: SettableClock) -> World:
     return await build_world(engine, clock, starts_at=FIRST_START)
 
 
@@ -57,8 +57,8 @@ def builder(texts: MessageTexts) -> MessageBuilder:
 
 
 @pytest.fixture
-def notices(builder: MessageBuilder, clock: Clock) -> Notices:
-    return Notices(builder, clock=clock)
+def notices(builder: MessageBuilder, clock: SettableClock) -> MessageNotices:
+    return MessageNotices(builder, clock=clock)
 
 
 @pytest.fixture
@@ -76,6 +76,6 @@ def delivery_settings() -> DeliverySettings:
 
 
 @pytest.fixture
-def deliverer(engine: AsyncEngine, email_channel: EmailChannel, delivery_settings: DeliverySettings, clock: Clock) -> Deliverer:
+def deliverer(engine: AsyncEngine, email_channel: EmailChannel, delivery_settings: DeliverySettings, clock: SettableClock) -> Deliverer:
     channels = {ChannelName.EMAIL: email_channel, ChannelName.SMS: OutboxOnlyChannel()}
     return Deliverer(engine, channels, delivery_settings, clock=clock, worker="test-worker-1")

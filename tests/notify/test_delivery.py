@@ -14,7 +14,7 @@ from meetsvc.notify.channels import OutboxOnlyChannel
 from meetsvc.notify.config import DeliverySettings
 from meetsvc.notify.deliverer import Deliverer, backoff
 from meetsvc.domain.messages import ChannelName, OutgoingMessage
-from meetsvc.notify.notices import Notices
+from meetsvc.notify.notices import MessageNotices
 from meetsvc.notify.smtp import EmailChannel
 from meetsvc.storage.engine import create_engine
 from tests.notify.mailserver import MailServer
@@ -24,7 +24,7 @@ TRY_LATER = "451 4.3.0 Mail server temporarily rejected message"
 NO_SUCH_USER = "550 5.1.1 <kim@example.se>: Recipient address rejected: User unknown"
 
 
-async def invite_kim(world: World, notices: Notices, *, reminders: bool = False) -> str:
+async def invite_kim(world: World, notices: MessageNotices, *, reminders: bool = False) -> str:
     meeting, kim = await world.meeting(), await world.participant(KIM.name)
     async with world.engine.begin() as connection:
         (message_id,) = await notices.enqueue_invitation(
@@ -43,7 +43,7 @@ def test_backoff_doubles_up_to_the_cap(delivery_settings: DeliverySettings):
 
 
 async def test_a_server_that_refuses_at_first_gets_retries_with_backoff_then_the_message(
-    world: World, notices: Notices, deliverer: Deliverer, mail_server: MailServer, clock
+    world: World, notices: MessageNotices, deliverer: Deliverer, mail_server: MailServer, clock
 ):
     mail_server.handler.data_replies = [TRY_LATER, TRY_LATER]
     message_id = await invite_kim(world, notices)
@@ -71,7 +71,7 @@ async def test_a_server_that_refuses_at_first_gets_retries_with_backoff_then_the
 
 
 async def test_a_permanent_refusal_fails_the_message_with_a_reason_and_no_more_tries(
-    world: World, notices: Notices, deliverer: Deliverer, mail_server: MailServer, clock
+    world: World, notices: MessageNotices, deliverer: Deliverer, mail_server: MailServer, clock
 ):
     mail_server.handler.rcpt_replies = [NO_SUCH_USER]
     message_id = await invite_kim(world, notices)
@@ -88,7 +88,7 @@ async def test_a_permanent_refusal_fails_the_message_with_a_reason_and_no_more_t
 
 
 async def test_the_last_temporary_failure_fails_the_message(
-    world: World, notices: Notices, deliverer: Deliverer, mail_server: MailServer, clock, delivery_settings
+    world: World, notices: MessageNotices, deliverer: Deliverer, mail_server: MailServer, clock, delivery_settings
 ):
     mail_server.handler.data_replies = [TRY_LATER] * delivery_settings.max_attempts
     message_id = await invite_kim(world, notices)
@@ -102,7 +102,7 @@ async def test_the_last_temporary_failure_fails_the_message(
 
 
 async def test_an_unreachable_server_is_a_temporary_failure(
-    world: World, notices: Notices, engine: AsyncEngine, clock, delivery_settings
+    world: World, notices: MessageNotices, engine: AsyncEngine, clock, delivery_settings
 ):
     from meetsvc.notify.config import SmtpConfig
     from tests.support.service import free_port
@@ -137,7 +137,7 @@ class CrashAfterSending:
 
 
 async def test_a_crash_after_sending_leads_to_one_resend_with_the_same_message_id_after_the_lease(
-    world: World, notices: Notices, engine: AsyncEngine, email_channel: EmailChannel, mail_server: MailServer,
+    world: World, notices: MessageNotices, engine: AsyncEngine, email_channel: EmailChannel, mail_server: MailServer,
     clock, delivery_settings: DeliverySettings,
 ):
     message_id = await invite_kim(world, notices)
@@ -166,7 +166,7 @@ async def test_a_crash_after_sending_leads_to_one_resend_with_the_same_message_i
 
 
 async def test_a_mark_lost_to_the_database_is_not_resent_by_the_same_process(
-    world: World, notices: Notices, deliverer: Deliverer, mail_server: MailServer, clock, delivery_settings,
+    world: World, notices: MessageNotices, deliverer: Deliverer, mail_server: MailServer, clock, delivery_settings,
     monkeypatch: pytest.MonkeyPatch,
 ):
     message_id = await invite_kim(world, notices)
@@ -208,7 +208,7 @@ class Counting:
 
 
 async def test_two_loops_on_one_database_never_take_the_same_message(
-    world: World, notices: Notices, engine: AsyncEngine, database_url: str, clock
+    world: World, notices: MessageNotices, engine: AsyncEngine, database_url: str, clock
 ):
     meeting = await world.meeting()
     kim = await world.participant(KIM.name)
@@ -240,7 +240,7 @@ async def test_two_loops_on_one_database_never_take_the_same_message(
 
 
 async def test_a_message_for_a_channel_that_is_switched_off_fails_with_the_reason(
-    world: World, notices: Notices, engine: AsyncEngine, clock, delivery_settings
+    world: World, notices: MessageNotices, engine: AsyncEngine, clock, delivery_settings
 ):
     message_id = await invite_kim(world, notices)
     loop = Deliverer(engine, {ChannelName.SMS: OutboxOnlyChannel()}, delivery_settings, clock=clock)
@@ -250,7 +250,7 @@ async def test_a_message_for_a_channel_that_is_switched_off_fails_with_the_reaso
 
 
 async def test_the_loop_sends_when_woken_and_stops_cleanly(
-    world: World, notices: Notices, deliverer: Deliverer, mail_server: MailServer
+    world: World, notices: MessageNotices, deliverer: Deliverer, mail_server: MailServer
 ):
     deliverer.start()
     try:

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from blockbuster import blockbuster_ctx
 
 from meetsvc.notify.deliverer import Deliverer
-from meetsvc.notify.notices import Notices
+from meetsvc.notify.notices import MessageNotices
 from tests.notify.calendars import both, utc
 from tests.notify.mailserver import MailServer, ReceivedMail
 from tests.notify.world import FROM_ADDRESS, KIM, LENA, ORGANISATION, World, outbox_rows
@@ -18,7 +18,7 @@ STOCKHOLM = ZoneInfo("Europe/Stockholm")
 MOVED_TO = datetime(2027, 12, 14, 13, 30, tzinfo=STOCKHOLM)
 
 
-async def invite_everyone(world: World, notices: Notices) -> None:
+async def invite_everyone(world: World, notices: MessageNotices) -> None:
     meeting = await world.meeting()
     invited = [(person, await world.participant(person.name)) for person in (KIM, LENA)]
     async with world.engine.begin() as connection:
@@ -26,7 +26,7 @@ async def invite_everyone(world: World, notices: Notices) -> None:
             await notices.enqueue_invitation(connection, meeting, participant, world.link(person.name), ORGANISATION)
 
 
-async def update_everyone(world: World, notices: Notices) -> None:
+async def update_everyone(world: World, notices: MessageNotices) -> None:
     meeting = await world.meeting()
     invited = [(person, await world.participant(person.name)) for person in (KIM, LENA)]
     async with world.engine.begin() as connection:
@@ -34,7 +34,7 @@ async def update_everyone(world: World, notices: Notices) -> None:
             await notices.enqueue_update(connection, meeting, participant, world.link(person.name), ORGANISATION)
 
 
-async def cancel_for_everyone(world: World, notices: Notices) -> None:
+async def cancel_for_everyone(world: World, notices: MessageNotices) -> None:
     meeting = await world.meeting()
     invited = [await world.participant(person.name) for person in (KIM, LENA)]
     async with world.engine.begin() as connection:
@@ -66,7 +66,7 @@ def check_calendar(mail: ReceivedMail, world: World, *, method: str, sequence: i
 
 
 async def test_book_move_cancel_reach_the_mail_server_as_one_calendar_event(
-    world: World, notices: Notices, deliverer: Deliverer, mail_server: MailServer
+    world: World, notices: MessageNotices, deliverer: Deliverer, mail_server: MailServer
 ):
     first = (await world.meeting()).starts_at.astimezone(STOCKHOLM)
 
@@ -125,7 +125,7 @@ async def test_book_move_cancel_reach_the_mail_server_as_one_calendar_event(
 
 
 async def test_a_reminder_goes_out_when_due_and_carries_no_calendar_file(
-    world: World, notices: Notices, deliverer: Deliverer, mail_server: MailServer, clock
+    world: World, notices: MessageNotices, deliverer: Deliverer, mail_server: MailServer, clock
 ):
     meeting, kim = await world.meeting(), await world.participant(KIM.name)
     async with world.engine.begin() as connection:
@@ -147,7 +147,7 @@ async def test_a_reminder_goes_out_when_due_and_carries_no_calendar_file(
 
 
 async def test_recording_and_delivering_make_no_blocking_call_on_the_event_loop(
-    world: World, notices: Notices, deliverer: Deliverer, mail_server: MailServer
+    world: World, notices: MessageNotices, deliverer: Deliverer, mail_server: MailServer
 ):
     """File, socket or sleep calls made from meetsvc code on the loop raise here."""
     with blockbuster_ctx(["meetsvc"]):

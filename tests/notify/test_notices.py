@@ -12,11 +12,11 @@ from meetsvc.domain.model import Language
 from meetsvc.notify.deliverer import Deliverer
 from meetsvc.notify.messages import MessageBuilder
 from meetsvc.domain.messages import ChannelName
-from meetsvc.notify.notices import Notices
+from meetsvc.notify.notices import MessageNotices
 from tests.notify.world import KIM, LENA, OMAR, ORGANISATION, World, outbox_rows
 
 
-async def invite(world: World, notices: Notices, name: str, **options: bool) -> list[str]:
+async def invite(world: World, notices: MessageNotices, name: str, **options: bool) -> list[str]:
     meeting, participant = await world.meeting(), await world.participant(name)
     async with world.engine.begin() as connection:
         return await notices.enqueue_invitation(connection, meeting, participant, world.link(name), ORGANISATION, **options)
@@ -27,7 +27,7 @@ def keyed(rows) -> dict[str, str]:  # type: ignore[no-untyped-def]
 
 
 async def test_an_invitation_goes_to_each_channel_the_participant_has_with_reminders(
-    world: World, notices: Notices, engine: AsyncEngine
+    world: World, notices: MessageNotices, engine: AsyncEngine
 ):
     recorded = await invite(world, notices, LENA.name)
     lena = world.people[LENA.name]
@@ -55,20 +55,20 @@ async def test_an_invitation_goes_to_each_channel_the_participant_has_with_remin
     assert by_key[f"invitation:{lena}:0:email"].expires_at == meeting.ends_at
 
 
-async def test_recording_the_same_invitation_again_records_nothing(world: World, notices: Notices, engine: AsyncEngine):
+async def test_recording_the_same_invitation_again_records_nothing(world: World, notices: MessageNotices, engine: AsyncEngine):
     assert len(await invite(world, notices, OMAR.name)) == 3
     assert await invite(world, notices, OMAR.name) == []
     assert len(await outbox_rows(engine)) == 3
 
 
 async def test_only_switched_on_channels_are_used(world: World, builder: MessageBuilder, engine: AsyncEngine, clock):
-    email_only = Notices(builder, channels=frozenset({ChannelName.EMAIL}), reminders_before=(), clock=clock)
+    email_only = MessageNotices(builder, channels=frozenset({ChannelName.EMAIL}), reminders_before=(), clock=clock)
     assert len(await invite(world, email_only, LENA.name)) == 1
     assert await invite(world, email_only, OMAR.name) == []  # Omar has only a mobile number
     assert {row.channel for row in await outbox_rows(engine)} == {"email"}
 
 
-async def test_reminders_already_past_are_left_out(world: World, notices: Notices, engine: AsyncEngine, clock):
+async def test_reminders_already_past_are_left_out(world: World, notices: MessageNotices, engine: AsyncEngine, clock):
     meeting = await world.meeting()
     clock.now = meeting.starts_at - timedelta(hours=5)
     await invite(world, notices, KIM.name)
@@ -76,7 +76,7 @@ async def test_reminders_already_past_are_left_out(world: World, notices: Notice
 
 
 async def test_a_reminder_recorded_late_goes_at_once_and_none_after_the_start(
-    world: World, notices: Notices, engine: AsyncEngine, clock
+    world: World, notices: MessageNotices, engine: AsyncEngine, clock
 ):
     meeting, kim = await world.meeting(), await world.participant(KIM.name)
     clock.now = meeting.starts_at - timedelta(minutes=30)
@@ -91,7 +91,7 @@ async def test_a_reminder_recorded_late_goes_at_once_and_none_after_the_start(
         assert await notices.enqueue_reminder(connection, meeting, kim, world.link(KIM.name), ORGANISATION, timedelta(minutes=10)) == []
 
 
-async def test_an_update_supersedes_what_is_still_waiting(world: World, notices: Notices, engine: AsyncEngine):
+async def test_an_update_supersedes_what_is_still_waiting(world: World, notices: MessageNotices, engine: AsyncEngine):
     await invite(world, notices, KIM.name)
     meeting = await world.meeting()
     await world.move(meeting.starts_at + timedelta(days=1), meeting.ends_at + timedelta(days=1))
@@ -109,7 +109,7 @@ async def test_an_update_supersedes_what_is_still_waiting(world: World, notices:
 
 
 async def test_an_update_without_a_new_time_brings_back_the_same_reminders(
-    world: World, notices: Notices, engine: AsyncEngine
+    world: World, notices: MessageNotices, engine: AsyncEngine
 ):
     await invite(world, notices, KIM.name)
     reminder_ids = {row.id for row in await outbox_rows(engine, kind="reminder")}
@@ -122,7 +122,7 @@ async def test_an_update_without_a_new_time_brings_back_the_same_reminders(
     assert {row.status for row in reminders} == {"pending"}
 
 
-async def test_no_cancellation_for_an_invitation_that_never_went_out(world: World, notices: Notices, engine: AsyncEngine):
+async def test_no_cancellation_for_an_invitation_that_never_went_out(world: World, notices: MessageNotices, engine: AsyncEngine):
     await invite(world, notices, KIM.name)
     await world.cancel()
     meeting, kim = await world.meeting(), await world.participant(KIM.name)
@@ -132,7 +132,7 @@ async def test_no_cancellation_for_an_invitation_that_never_went_out(world: Worl
 
 
 async def test_a_cancellation_goes_only_where_the_invitation_went(
-    world: World, notices: Notices, engine: AsyncEngine, deliverer: Deliverer
+    world: World, notices: MessageNotices, engine: AsyncEngine, deliverer: Deliverer
 ):
     await invite(world, notices, LENA.name, reminders=False)
     # The e-mail went out; the SMS is still waiting when the meeting is cancelled.
@@ -169,7 +169,7 @@ class DomainParticipant:
     language: Language
 
 
-async def test_domain_objects_work_as_well_as_rows(world: World, notices: Notices, engine: AsyncEngine):
+async def test_domain_objects_work_as_well_as_rows(world: World, notices: MessageNotices, engine: AsyncEngine):
     meeting = await world.meeting()
     participant = DomainParticipant(world.people[KIM.name], "kim@example.se", None, Language.EN)
     async with engine.begin() as connection:
@@ -180,7 +180,7 @@ async def test_domain_objects_work_as_well_as_rows(world: World, notices: Notice
     assert isinstance(meeting.starts_at, datetime)
 
 
-async def test_moving_back_to_the_first_time_brings_back_its_reminders(world: World, notices: Notices, engine: AsyncEngine):
+async def test_moving_back_to_the_first_time_brings_back_its_reminders(world: World, notices: MessageNotices, engine: AsyncEngine):
     await invite(world, notices, KIM.name)
     first = await world.meeting()
     first_reminders = {row.id for row in await outbox_rows(engine, kind="reminder")}

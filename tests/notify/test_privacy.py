@@ -16,7 +16,7 @@ from meetsvc.domain.rules import contains_personal_number
 from meetsvc.notify.deliverer import Deliverer
 from meetsvc.notify.messages import MessageBuilder, NoticeView
 from meetsvc.domain.messages import MessageKind
-from meetsvc.notify.notices import Notices
+from meetsvc.notify.notices import MessageNotices
 from tests.notify.mailserver import MailServer
 from tests.notify.world import CARE_AREA, KIM, LENA, OMAR, ORGANISATION, PARTNER, PERSONAL_NUMBER, TITLE, World, outbox_rows
 
@@ -42,7 +42,7 @@ def leaks(text: str, own_address: str | None = None) -> list[str]:
     return found
 
 
-async def notify_everything(world: World, notices: Notices, deliverer: Deliverer, clock) -> None:
+async def notify_everything(world: World, notices: MessageNotices, deliverer: Deliverer, clock) -> None:
     people = [(person, await world.participant(person.name)) for person in PEOPLE]
 
     async def each(call) -> None:  # type: ignore[no-untyped-def]
@@ -64,7 +64,7 @@ async def notify_everything(world: World, notices: Notices, deliverer: Deliverer
 
 
 async def test_nothing_sent_holds_a_title_care_area_name_or_personal_number(
-    world: World, notices: Notices, deliverer: Deliverer, mail_server: MailServer, engine: AsyncEngine, clock
+    world: World, notices: MessageNotices, deliverer: Deliverer, mail_server: MailServer, engine: AsyncEngine, clock
 ):
     await notify_everything(world, notices, deliverer, clock)
 

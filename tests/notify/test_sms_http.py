@@ -20,7 +20,7 @@ from meetsvc.notify.config import DeliverySettings, SmsHttpConfig
 from meetsvc.notify.deliverer import Deliverer
 from meetsvc.notify.messages import MessageBuilder
 from meetsvc.domain.messages import ChannelName
-from meetsvc.notify.notices import Notices
+from meetsvc.notify.notices import MessageNotices
 from meetsvc.notify.sms_http import HttpSmsGateway, retry_after_seconds
 from tests.notify.world import LENA, ORGANISATION, World, outbox_rows
 
@@ -156,7 +156,7 @@ def test_the_token_comes_from_a_file_and_stays_out_of_repr(tmp_path, gateway: Fa
 async def test_an_sms_goes_from_the_notices_api_through_the_loop_to_the_gateway(
     world: World, builder: MessageBuilder, engine: AsyncEngine, sms: HttpSmsGateway, gateway: FakeGateway, clock,
 ):
-    notices = Notices(builder, channels=frozenset({ChannelName.SMS}), clock=clock)
+    notices = MessageNotices(builder, channels=frozenset({ChannelName.SMS}), clock=clock)
     meeting, lena = await world.meeting(), await world.participant(LENA.name)
     async with engine.begin() as connection:
         await notices.enqueue_invitation(connection, meeting, lena, world.link(LENA.name), ORGANISATION, reminders=False)

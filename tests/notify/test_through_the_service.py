@@ -24,7 +24,7 @@ from tests.api.helpers import Api, TestNumber, build_world, deliveries_settled, 
 from tests.notify.calendars import both, utc
 from tests.notify.mailserver import MailServer, ReceivedMail
 from tests.notify.test_privacy import leaks
-from tests.support.service import Clock, RunningService, make_settings, start_service
+from tests.support.service import SettableClock, RunningService, make_settings, start_service
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 FROM = "no-reply@sip-mote.example.se"
@@ -33,7 +33,7 @@ KIM_NUMBER = TestNumber.make("20100314")
 
 
 @pytest_asyncio.fixture
-async def api(database_url: str, keys_dir: Path, clock: Clock, mail_server: MailServer) -> AsyncIterator[Api]:
+async def api(database_url: str, keys_dir: Path, clock: SettableClock, mail_server: MailServer) -> AsyncIterator[Api]:
     settings = make_settings(
         database_url, keys_dir,
         notify=mail_server.notify_settings(sms="outbox", from_address=FROM, first_retry_seconds=60),

@@ -33,7 +33,7 @@ from meetsvc.storage.tables import audit_log, participants
 from tests.conftest import IN_CI, World
 from tests.scale.faults import REDIS_SERVER, PostgresCut, RedisServer
 from tests.support.lobby import PERSONS, Socket, book, host_cookie, host_socket, identify, invite, participant_socket, ticket
-from tests.support.service import Clock, RunningService, make_settings, start_service
+from tests.support.service import SettableClock, RunningService, make_settings, start_service
 
 PROBLEM_FIELDS = {"type", "title", "status", "detail"}
 
@@ -57,7 +57,7 @@ async def redis_server(redis_binary: str, tmp_path: Path) -> AsyncIterator[Redis
 
 
 @pytest_asyncio.fixture
-async def service(postgres_database: str, postgres_cut: PostgresCut, redis_server: RedisServer, keys_dir: Path, clock: Clock) -> AsyncIterator[RunningService]:
+async def service(postgres_database: str, postgres_cut: PostgresCut, redis_server: RedisServer, keys_dir: Path, clock: SettableClock) -> AsyncIterator[RunningService]:
     """The host's process (``world`` is built on it)."""
     settings = make_settings(postgres_cut.url_for(postgres_database), keys_dir, realtime={"redis_url": redis_server.url})
     running = await start_service(settings, clock)
@@ -66,7 +66,7 @@ async def service(postgres_database: str, postgres_cut: PostgresCut, redis_serve
 
 
 @pytest_asyncio.fixture
-async def second(service: RunningService, clock: Clock) -> AsyncIterator[RunningService]:
+async def second(service: RunningService, clock: SettableClock) -> AsyncIterator[RunningService]:
     """The participants' process: same database, Redis, keys and clock, a port of its own."""
     settings = make_settings(service.settings.database.url, Path(service.settings.security.keys_dir),
                              realtime={"redis_url": service.settings.realtime.redis_url})

@@ -9,11 +9,11 @@ import pytest_asyncio
 
 from meetsvc.schedule.runner import Schedule
 from meetsvc.http.appkeys import SCHEDULE
-from tests.support.service import Clock, RunningService, make_settings, start_service
+from tests.support.service import SettableClock, RunningService, make_settings, start_service
 
 
 @pytest_asyncio.fixture
-async def service(database_url: str, keys_dir: Path, clock: Clock) -> AsyncIterator[RunningService]:
+async def service(database_url: str, keys_dir: Path, clock: SettableClock) -> AsyncIterator[RunningService]:
     settings = make_settings(
         database_url, keys_dir,
         schedule={"enabled": True, "sync_seconds": 0.2, "leader_retry_seconds": 0.2},

@@ -49,7 +49,7 @@ def make_settings(database_url: str, keys_dir: Path, **overrides: Any) -> Settin
     return Settings.model_validate(data)
 
 
-class Clock:
+class SettableClock:
     """A clock tests can move; the service reads it wherever it asks for 'now'."""
 
     def __init__(self, now: datetime | None = None) -> None:
@@ -68,7 +68,7 @@ class RunningService:
     runner: web.AppRunner
     base_url: str
     settings: Settings
-    clock: Clock
+    clock: SettableClock
     http: aiohttp.ClientSession = field(repr=False)
 
     async def close(self) -> None:
@@ -76,8 +76,8 @@ class RunningService:
         await self.runner.cleanup()
 
 
-async def start_service(settings: Settings, clock: Clock | None = None) -> RunningService:
-    clock = clock or Clock()
+async def start_service(settings: Settings, clock: SettableClock | None = None) -> RunningService:
+    clock = clock or SettableClock()
     app = create_app(settings, clock=clock)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()

@@ -9,11 +9,11 @@ from typing import AsyncIterator
 import pytest_asyncio
 
 from tests.support.databases import SqliteTemplate
-from tests.support.service import Clock, RunningService, make_settings, start_service
+from tests.support.service import SettableClock, RunningService, make_settings, start_service
 
 
 @pytest_asyncio.fixture
-async def service(sqlite_template: SqliteTemplate, keys_dir: Path, clock: Clock) -> AsyncIterator[RunningService]:
+async def service(sqlite_template: SqliteTemplate, keys_dir: Path, clock: SettableClock) -> AsyncIterator[RunningService]:
     running = await start_service(make_settings(sqlite_template.clone(), keys_dir), clock)
     yield running
     await running.close()

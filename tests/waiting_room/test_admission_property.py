@@ -35,7 +35,7 @@ from meetsvc.domain.admission import AdmissionPolicy
 from meetsvc.domain.callers import OrganisationCaller
 from meetsvc.domain.errors import DomainError, NotFound
 from meetsvc.domain.model import CareArea, OrganisationKind, ParticipantRole, ParticipantState as S
-from meetsvc.core.secrets import KeyRing, load_keys
+from meetsvc.core.secrets import SecretKeys, load_keys
 from meetsvc.core.pii import PersonalNumberVault
 from meetsvc.storage.engine import create_engine
 from meetsvc.storage.tables import (
@@ -50,7 +50,7 @@ from meetsvc.core.tokens import token_hash
 from meetsvc.services.waiting_room import HostCaller, LobbyPass, WaitingRoom
 from tests.support.databases import SqliteTemplate
 from tests.support.lobby import PERSONS
-from tests.support.service import Clock
+from tests.support.service import SettableClock
 
 INSIDE = {S.ADMITTED.value, S.IN_MEETING.value}
 STICKY = {S.DENIED.value, S.REMOVED.value}
@@ -74,8 +74,8 @@ class Process:
     """What one running process holds: an engine, the audit log, the waiting room."""
 
     url: str
-    keys: KeyRing
-    clock: Clock
+    keys: SecretKeys
+    clock: SettableClock
     engine: AsyncEngine = field(init=False)
     audit: AuditLog = field(init=False)
     room: WaitingRoom = field(init=False)
@@ -103,7 +103,7 @@ class World:
     guests: list[Guest]
 
 
-async def _identified(engine: AsyncEngine, participant_id: str, clock: Clock, *, given_name: str, surname: str,
+async def _identified(engine: AsyncEngine, participant_id: str, clock: SettableClock, *, given_name: str, surname: str,
                       matches: bool | None, with_eid: bool) -> str:
     """A browser session for the participant, and (with eID) a completed identification.
 
@@ -134,8 +134,8 @@ async def _identified(engine: AsyncEngine, participant_id: str, clock: Clock, *,
     return session_id
 
 
-async def build_world(template: SqliteTemplate, keys: KeyRing) -> World:
-    clock = Clock()
+async def build_world(template: SqliteTemplate, keys: SecretKeys) -> World:
+    clock = SettableClock()
     process = Process(template.clone(), keys, clock)
     engine, audit = process.engine, process.audit
     vault = PersonalNumberVault(keys.pii_encryption, keys.pii_hash)

@@ -10,7 +10,7 @@ import pytest
 import pytest_asyncio
 
 from tests.support.databases import SqliteTemplate
-from tests.support.service import Clock, RunningService, make_settings, start_service
+from tests.support.service import SettableClock, RunningService, make_settings, start_service
 
 
 @pytest.fixture
@@ -21,7 +21,7 @@ def service_overrides() -> dict[str, Any]:
 
 @pytest_asyncio.fixture
 async def service(
-    sqlite_template: SqliteTemplate, keys_dir: Path, clock: Clock, service_overrides: dict[str, Any]
+    sqlite_template: SqliteTemplate, keys_dir: Path, clock: SettableClock, service_overrides: dict[str, Any]
 ) -> AsyncIterator[RunningService]:
     running = await start_service(make_settings(sqlite_template.clone(), keys_dir, **service_overrides), clock)
     yield running

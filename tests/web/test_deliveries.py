@@ -15,7 +15,7 @@ import pytest
 from tests.api.helpers import deliveries_settled
 from tests.notify.mailserver import MailServer
 from tests.support.lobby import book, host_cookie, invite
-from tests.support.service import Clock, make_settings, start_service
+from tests.support.service import SettableClock, make_settings, start_service
 
 
 @pytest.fixture
@@ -87,7 +87,7 @@ async def test_the_development_outbox_page_shows_the_message_with_a_working_link
 
 async def test_the_outbox_page_does_not_exist_unless_messages_stay_in_the_outbox(sqlite_template, keys_dir: Path):
     settings = make_settings(sqlite_template.clone(), keys_dir, notify={"email": "off", "sms": "off"})
-    service = await start_service(settings, Clock())
+    service = await start_service(settings, SettableClock())
     try:
         async with service.http.get("/dev/outbox") as answer:
             assert answer.status == 404

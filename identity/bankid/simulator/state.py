@@ -46,7 +46,7 @@ from identity.bankid.simulator.validation import StartParameters
 
 log = logging.getLogger(__name__)
 
-Clock = Callable[[], float]
+MonotonicClock = Callable[[], float]
 RISK_LEVELS = frozenset({"low", "moderate", "high"})
 
 
@@ -61,7 +61,7 @@ class SimulatorSettings:
     qr_time_tolerance: int = 2
     purge_interval: float = 10.0
     default_risk: str = "low"
-    clock: Clock = time.monotonic
+    clock: MonotonicClock = time.monotonic
     persons: tuple[TestPerson, ...] = TEST_PERSONS
 
 

@@ -1,0 +1,210 @@
+"""Wiring: every service of meetsvc is built here, once, for the server and the CLI alike.
+
+A newcomer reads this module to learn what depends on what. It mounts no transport (no HTTP
+handler, no socket.io namespace): :func:`meetsvc.app.create_app` opens these and mounts the HTTP
+and realtime transport on top; ``meetsvc`` commands (:mod:`meetsvc.cli`) open
+:func:`open_services` alone.
+
+Each resource is opened and closed by one async context manager, so a failure half-way through
+start-up closes what was already opened:
+
+* :func:`open_services` — the key files, the database engine and the use cases over it;
+* :func:`open_admission` — the signing keys, lobby tickets, the video backend and the hand-over
+  to it (what lets a participant in, and on into the meeting);
+* :func:`open_identification` — the eID provider, its collect loop, and identification;
+* :func:`build_schedule` — the timed work (reminders, opening and closing rooms, purging);
+  messages are opened by :func:`meetsvc.notify.runtime.open_notify`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import AsyncIterator, Callable
+
+from meetsvc.config import Settings
+from meetsvc.core.clock import Clock, utc_now
+from meetsvc.core.pii import PersonalNumberVault
+from meetsvc.core.secrets import SecretKeys, load_keys
+from meetsvc.core.signing import SigningKeys
+from meetsvc.notify.notices import MessageNotices
+from meetsvc.notify.runtime import NotifyRuntime
+from meetsvc.realtime.tickets import LobbyTickets
+from meetsvc.schedule.events import Rules
+from meetsvc.schedule.leader import leadership_for
+from meetsvc.schedule.runner import Schedule
+from meetsvc.schedule.work import Hooks, ScheduledWork
+from meetsvc.services.audit import AuditLog
+from meetsvc.services.booking import Booking, BookingLimits
+from meetsvc.services.directory import Directory
+from meetsvc.services.eid import EidRuntime, open_eid
+from meetsvc.services.handover import Handover
+from meetsvc.services.identification import Identification, RateLimits
+from meetsvc.services.invitations import Invitations
+from meetsvc.services.links import JoinLinks
+from meetsvc.services.sessions import BrowserSessions
+from meetsvc.services.waiting_room import WaitingRoom
+from meetsvc.storage.engine import Engine, create_engine
+from meetsvc.video.base import VideoBackend
+from meetsvc.video.builtin import AUDIENCE as VIDEO_AUDIENCE
+from meetsvc.video.registry import create_backend
+
+
+def booking_limits(settings: Settings) -> BookingLimits:
+    meetings = settings.meetings
+    return BookingLimits(
+        max_participants=meetings.max_participants,
+        min_duration=timedelta(minutes=meetings.min_duration_minutes),
+        max_duration=timedelta(minutes=meetings.max_duration_minutes),
+        max_ahead=timedelta(days=meetings.max_days_ahead),
+        time_zone=meetings.time_zone,
+    )
+
+
+@dataclass(frozen=True)
+class Services:
+    """The use cases over one database, with the keys and the clock they share."""
+
+    settings: Settings
+    clock: Clock
+    keys: SecretKeys
+    engine: Engine
+    audit: AuditLog
+    vault: PersonalNumberVault
+    directory: Directory
+    links: JoinLinks
+    sessions: BrowserSessions
+    invitations: Invitations
+    waiting_room: WaitingRoom
+
+    def booking(
+        self, *, notices: MessageNotices | None = None, on_change: Callable[[str], None] | None = None
+    ) -> Booking:
+        """Booking, recording its messages in ``notices`` when given (the server does; the CLI
+        books nothing)."""
+        return Booking(
+            self.engine, self.audit, self.vault, booking_limits(self.settings), self.clock,
+            links=self.links, notices=notices, on_change=on_change,
+        )
+
+
+@asynccontextmanager
+async def open_services(settings: Settings, clock: Clock = utc_now) -> AsyncIterator[Services]:
+    """Read the key files (creating them only where the settings allow), open the engine and
+    build the use cases; dispose of the engine on the way out."""
+    security = settings.security
+    keys = await asyncio.to_thread(load_keys, security.keys_dir, create_missing=security.create_missing_keys)
+    engine = create_engine(settings.database.url, echo=settings.database.echo)
+    try:
+        audit = AuditLog(keys.audit_chain)
+        vault = PersonalNumberVault(keys.pii_encryption, keys.pii_hash)
+        sessions = BrowserSessions(
+            engine,
+            idle=timedelta(minutes=settings.sessions.idle_minutes),
+            absolute=timedelta(hours=settings.sessions.absolute_hours),
+            clock=clock,
+        )
+        yield Services(
+            settings=settings,
+            clock=clock,
+            keys=keys,
+            engine=engine,
+            audit=audit,
+            vault=vault,
+            directory=Directory(engine, audit, vault, clock),
+            links=JoinLinks(keys.derive("invitation links").reveal(), settings.server.base_url),
+            sessions=sessions,
+            invitations=Invitations(engine, audit, sessions, clock),
+            waiting_room=WaitingRoom(
+                engine, audit, opens_before=timedelta(minutes=settings.waiting_room.opens_minutes_before), clock=clock
+            ),
+        )
+    finally:
+        await engine.dispose()
+
+
+@dataclass(frozen=True)
+class Admission:
+    """What lets a participant in: lobby tickets for the waiting room, and after a host's
+    decision the hand-over to the video backend."""
+
+    signing: SigningKeys
+    tickets: LobbyTickets
+    video: VideoBackend
+    handover: Handover
+
+
+@asynccontextmanager
+async def open_admission(services: Services) -> AsyncIterator[Admission]:
+    """Read the signing keys and open the configured video backend; close the backend on the way out."""
+    settings, clock = services.settings, services.clock
+    security = settings.security
+    signing = await asyncio.to_thread(SigningKeys.load, security.keys_dir / "signing", create_missing=security.create_missing_keys)
+    issuer = settings.server.base_url
+    tickets = LobbyTickets(signing, issuer=issuer, lifetime=timedelta(minutes=settings.waiting_room.ticket_minutes))
+    backend = await asyncio.to_thread(
+        create_backend,
+        settings.video,
+        sign=signing.sign,
+        verify=lambda token: signing.verify(token, audience=VIDEO_AUDIENCE, issuer=issuer, now=clock()),
+        issuer=issuer,
+        public_url=issuer,
+        clock=clock,
+    )
+    try:
+        handover = Handover(
+            services.engine, services.audit, backend, services.keys.derive("video room names"),
+            lifetime=timedelta(minutes=settings.waiting_room.video_credential_minutes), clock=clock,
+        )
+        yield Admission(signing=signing, tickets=tickets, video=backend, handover=handover)
+    finally:
+        await backend.aclose()
+
+
+@dataclass(frozen=True)
+class EidServices:
+    """The eID provider as this process runs it, and the identification built on it."""
+
+    runtime: EidRuntime
+    identification: Identification
+
+
+@asynccontextmanager
+async def open_identification(services: Services) -> AsyncIterator[EidServices]:
+    """Open the configured eID provider (the simulator in development) and identification;
+    on the way out let identifications under way finish, then close the provider."""
+    settings = services.settings
+    async for runtime in open_eid(settings, services.clock):
+        identity = settings.identity
+        identification = Identification(
+            services.engine,
+            runtime,
+            services.vault,
+            services.audit,
+            RateLimits(identity.starts_per_invitation, identity.starts_per_address, timedelta(minutes=identity.rate_window_minutes)),
+            services.clock,
+        )
+        try:
+            yield EidServices(runtime, identification)
+        finally:
+            await identification.drain()
+
+
+def build_schedule(services: Services, notify: NotifyRuntime, hooks: Hooks) -> Schedule | None:
+    """The timed work, or None where the settings turn it off. ``hooks`` tell the transport
+    (pages, sockets) what the work did; the caller starts and stops the schedule."""
+    settings = services.settings
+    if not settings.schedule.enabled:
+        return None
+    rules = Rules(
+        reminders_before=tuple(timedelta(minutes=m) for m in settings.notify.reminders_minutes_before),
+        opens_before=timedelta(minutes=settings.waiting_room.opens_minutes_before),
+        close_after=timedelta(minutes=settings.schedule.close_after_minutes),
+        purge_after=timedelta(days=settings.schedule.purge_after_days),
+    )
+    work = ScheduledWork(
+        services.engine, services.audit, services.waiting_room, notify.notices, services.links, rules, hooks, services.clock
+    )
+    return Schedule(services.engine, work, rules, settings.schedule, leadership_for(services.engine), services.clock)
