@@ -19,11 +19,16 @@ start-up closes what was already opened:
 from __future__ import annotations
 
 import asyncio
+import logging
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import AsyncIterator, Callable
 
+from identity.base import Order
+from identity.bankid.client import BankIdClient, BankIdConfig
+from identity.bankid.collector import CollectLoop
+from identity.bankid.provider import BankIdProvider
 from meetsvc.config import Settings
 from meetsvc.core.clock import Clock, utc_now
 from meetsvc.core.pii import PersonalNumberVault
@@ -39,7 +44,7 @@ from meetsvc.schedule.work import Hooks, ScheduledWork
 from meetsvc.services.audit import AuditLog
 from meetsvc.services.booking import Booking, BookingLimits
 from meetsvc.services.directory import Directory
-from meetsvc.services.eid import EidRuntime, open_eid
+from meetsvc.services.eid import EidRuntime
 from meetsvc.services.handover import Handover
 from meetsvc.services.identification import Identification, RateLimits
 from meetsvc.services.invitations import Invitations
@@ -50,6 +55,8 @@ from meetsvc.storage.engine import Engine, create_engine
 from meetsvc.video.base import VideoBackend
 from meetsvc.video.builtin import AUDIENCE as VIDEO_AUDIENCE
 from meetsvc.video.registry import create_backend
+
+log = logging.getLogger(__name__)
 
 
 def booking_limits(settings: Settings) -> BookingLimits:
@@ -161,6 +168,59 @@ async def open_admission(services: Services) -> AsyncIterator[Admission]:
         yield Admission(signing=signing, tickets=tickets, video=backend, handover=handover)
     finally:
         await backend.aclose()
+
+
+async def open_eid(settings: Settings, clock: Clock) -> AsyncIterator[EidRuntime]:
+    """Open the configured eID provider and its collect loop; close both on the way out.
+
+    Configuration chooses real BankID over mutual TLS or (development only) the built-in
+    simulator, started in-process on loopback with a throw-away PKI. Either way the service
+    talks to it through the same BankID client over HTTPS, so development exercises the
+    production path. One collect loop per process polls every pending order.
+    """
+    simulator = None
+    if settings.identity.provider == "bankid-simulator":
+        from identity.bankid.simulator.app import start_simulator
+
+        sim = settings.simulator
+        simulator = await start_simulator(sim.certs_dir, sim.host, sim.api_port, sim.app_port, app_host=sim.host)
+        config = BankIdConfig(
+            client_cert=simulator.client_cert_path,
+            client_key=simulator.client_key_path,
+            ca_cert=simulator.ca_path,
+            base_url=simulator.api_url,
+        )
+        log.info("BankID simulator: API %s, app page %s", simulator.api_url, simulator.app_url)
+    else:
+        bankid = settings.bankid
+        assert bankid.client_cert and bankid.client_key and bankid.ca_cert  # checked by Settings
+        config = BankIdConfig(
+            client_cert=bankid.client_cert,
+            client_key=bankid.client_key,
+            ca_cert=bankid.ca_cert,
+            base_url=bankid.url,
+            key_password=bankid.key_password,
+            request_timeout=bankid.request_timeout_seconds,
+        )
+    client = await BankIdClient.open(config)
+    referring_domain = settings.server.base_url.split("://", 1)[1].split("/", 1)[0].split(":", 1)[0]
+    provider = BankIdProvider(client, referring_domain=referring_domain, clock=clock)
+    loop = CollectLoop(provider, interval=settings.identity.collect_interval_seconds)
+    await loop.start()
+
+    def autostart(order: Order, return_url: str | None, mobile: bool) -> str | None:
+        if simulator is not None and order.auto_start_token:
+            # No BankID app exists here: the simulator's app page stands in for it.
+            return simulator.app_link(order.auto_start_token, return_url)
+        return provider.autostart_url(order, return_url, mobile=mobile)
+
+    try:
+        yield EidRuntime(provider, loop, autostart, simulator.app_url if simulator else None)
+    finally:
+        await loop.stop()
+        await client.close()
+        if simulator is not None:
+            await simulator.close()
 
 
 @dataclass(frozen=True)
