@@ -19,7 +19,8 @@ import argparse
 import asyncio
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Awaitable, Callable, TypeVar
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from meetsvc.config import ConfigError, Settings, load_settings
 
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
     from meetsvc.services.audit import Verification
     from meetsvc.wiring import Services
 
-Command = Callable[[argparse.Namespace, Settings], Awaitable[int]]
+Command = Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]
 T = TypeVar("T")
 
 

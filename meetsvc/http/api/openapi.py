@@ -10,7 +10,7 @@ import re
 from typing import Any
 
 from pydantic import BaseModel
-from pydantic.json_schema import models_json_schema
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from meetsvc import __version__
 from meetsvc.http.api import schemas
@@ -58,7 +58,7 @@ def _drop_impossible_defaults(components: dict[str, Any]) -> None:
 
 
 def build_openapi(endpoints: list[Endpoint], *, server_url: str) -> dict[str, Any]:
-    models: set[tuple[type[BaseModel], str]] = {(schemas.Problem, "serialization")}
+    models: set[tuple[type[BaseModel], JsonSchemaMode]] = {(schemas.Problem, "serialization")}
     for endpoint in endpoints:
         if endpoint.request:
             models.add((endpoint.request, "validation"))
