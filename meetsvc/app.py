@@ -8,7 +8,7 @@ through start-up closes what was opened and nothing leaks between test apps.
 from __future__ import annotations
 
 import asyncio
-from typing import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
@@ -101,7 +101,9 @@ async def _notifications(app: web.Application) -> AsyncIterator[None]:
     the schedule, which runs in whichever process holds its lock."""
     services = app[SERVICES]
     settings = services.settings
-    async with open_notify(settings.notify, services.engine, public_url=settings.server.base_url, clock=services.clock) as notify:
+    async with open_notify(
+        settings.notify, services.engine, public_url=settings.server.base_url, clock=services.clock
+    ) as notify:
         app[NOTIFY] = notify
 
         def booking_changed(meeting_id: str) -> None:
@@ -111,7 +113,11 @@ async def _notifications(app: web.Application) -> AsyncIterator[None]:
 
         app[BOOKING] = services.booking(notices=notify.notices, on_change=booking_changed)
         courier = app[COURIER]
-        hooks = Hooks(messages_recorded=notify.deliverer.wake, room_changed=courier.deliver, room_opened=courier.waiting_room_opened)
+        hooks = Hooks(
+            messages_recorded=notify.deliverer.wake,
+            room_changed=courier.deliver,
+            room_opened=courier.waiting_room_opened,
+        )
         schedule = build_schedule(services, notify, hooks)
         if schedule is not None:
             app[SCHEDULE] = schedule

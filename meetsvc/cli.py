@@ -18,8 +18,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from pathlib import Path
 from collections.abc import Awaitable, Callable, Coroutine
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from meetsvc.config import ConfigError, Settings, load_settings
@@ -63,7 +63,9 @@ async def cmd_keys_init(args: argparse.Namespace, settings: Settings) -> int:
 
     await asyncio.to_thread(load_keys, settings.security.keys_dir, create_missing=True)
     await asyncio.to_thread(load_signing_keys, settings.security.keys_dir / "signing", create_missing=True)
-    _print(f"keys are in {settings.security.keys_dir} (back them up: without them stored personal numbers cannot be read)")
+    _print(
+        f"keys are in {settings.security.keys_dir} (back them up: without them stored personal numbers cannot be read)"
+    )
     return 0
 
 
@@ -155,19 +157,25 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="meetsvc", description="Confidential SIP meetings at a distance.")
-    parser.add_argument("--config", type=Path, help="TOML configuration file (default: MEETSVC_CONFIG or config/development.toml)")
+    parser.add_argument(
+        "--config", type=Path, help="TOML configuration file (default: MEETSVC_CONFIG or config/development.toml)"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     sub.add_parser("serve", help="start the service")
     sub.add_parser("migrate", help="bring the database schema up to date")
 
-    organisation = sub.add_parser("organisation", help="municipalities and regions").add_subparsers(dest="action", required=True)
+    organisation = sub.add_parser("organisation", help="municipalities and regions").add_subparsers(
+        dest="action", required=True
+    )
     create = organisation.add_parser("create", help="add an organisation")
     create.add_argument("name")
     create.add_argument("--kind", required=True, choices=["municipality", "region"])
     organisation.add_parser("list", help="list organisations")
 
-    client = sub.add_parser("api-client", help="keys for integrating systems").add_subparsers(dest="action", required=True)
+    client = sub.add_parser("api-client", help="keys for integrating systems").add_subparsers(
+        dest="action", required=True
+    )
     create_client = client.add_parser("create", help="create an API client key for one organisation")
     create_client.add_argument("--organisation", required=True, help="organisation id or exact name")
     create_client.add_argument("--name", required=True, help="what the client is, e.g. 'Treserva'")
@@ -202,8 +210,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "serve":
         return cmd_serve(args, settings)
     command = COMMANDS[(args.command, getattr(args, "action", None))]
-    from meetsvc.domain.errors import DomainError
     from meetsvc.core.secrets import MissingKeyError
+    from meetsvc.domain.errors import DomainError
 
     try:
         return asyncio.run(command(args, settings))

@@ -15,16 +15,24 @@ from __future__ import annotations
 import os
 import tomllib
 import typing
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal, Mapping
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    SettingsError,
+)
+from pydantic_settings.sources.utils import parse_env_vars
 
 from meetsvc.notify.config import NotifySettings
 from meetsvc.schedule.config import ScheduleSettings
 from meetsvc.video.registry import VideoSettings
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-from pydantic.fields import FieldInfo
-from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict, SettingsError
-from pydantic_settings.sources.utils import parse_env_vars
 
 ENV_PREFIX = "MEETSVC_"
 # One delimiter for every depth: single underscores already occur inside key names.
@@ -36,6 +44,7 @@ CONFIG_VARIABLE = "MEETSVC_CONFIG"
 # sets them must still start it.
 NOT_SETTINGS_PREFIXES = ("MEETSVC_TEST_", "MEETSVC_SCHEMATHESIS_")
 DEFAULT_CONFIG = Path("config/development.toml")
+
 
 class ConfigError(Exception):
     """The configuration cannot be used; the message names each offending key."""
@@ -220,21 +229,19 @@ class Settings(BaseSettings):
     logging: LoggingSettings = LoggingSettings()
 
     @model_validator(mode="after")
-    def _bankid_files(self) -> "Settings":
+    def _bankid_files(self) -> Settings:
         if self.identity.provider == "bankid":
             missing = [k for k in ("client_cert", "client_key", "ca_cert") if getattr(self.bankid, k) is None]
             if missing:
-                raise ValueError(
-                    "identity.provider = \"bankid\" needs " + ", ".join(f"bankid.{k}" for k in missing)
-                )
+                raise ValueError('identity.provider = "bankid" needs ' + ", ".join(f"bankid.{k}" for k in missing))
         if self.identity.provider == "bankid-simulator" and not self.is_development:
-            raise ValueError("identity.provider = \"bankid-simulator\" is for development only")
+            raise ValueError('identity.provider = "bankid-simulator" is for development only')
         if not self.is_development and self.notify.production_problems():
             raise ValueError("; ".join(self.notify.production_problems()))
         return self
 
     @model_validator(mode="after")
-    def _several_processes(self) -> "Settings":
+    def _several_processes(self) -> Settings:
         """Processes share only what lives outside them: a SQLite file cannot be shared safely
         and the in-process socket.io manager reaches only its own process's sockets."""
         processes = self.server.processes
@@ -251,7 +258,9 @@ class Settings(BaseSettings):
         if problems:
             raise ValueError(f"server.processes = {processes} needs " + " and ".join(problems))
         if self.server.port + processes - 1 > 65535:
-            raise ValueError(f"server.processes = {processes} from server.port = {self.server.port} runs past port 65535")
+            raise ValueError(
+                f"server.processes = {processes} from server.port = {self.server.port} runs past port 65535"
+            )
         return self
 
     @property
@@ -360,7 +369,11 @@ class _EnvironmentSource(EnvSettingsSource):
     def decode_complex_value(self, field_name: str, field: FieldInfo, value: Any) -> Any:
         # Lists (server.trusted_proxies, notify.reminders_minutes_before) have always been
         # written comma-separated; a JSON array is taken too.
-        if field is not None and typing.get_origin(field.annotation) is tuple and not str(value).lstrip().startswith("["):
+        if (
+            field is not None
+            and typing.get_origin(field.annotation) is tuple
+            and not str(value).lstrip().startswith("[")
+        ):
             return [item.strip() for item in str(value).split(",") if item.strip()]
         return super().decode_complex_value(field_name, field, value)
 
@@ -372,7 +385,11 @@ def _read_environment(environ: Mapping[str, str]) -> tuple[dict[str, Any], dict[
     problems: list[str] = []
     chosen: dict[KeyPath, tuple[str, str]] = {}
     for name, value in sorted(environ.items()):
-        if not name.startswith(ENV_PREFIX) or name in (CONFIG_VARIABLE, PORT_SHORTCUT) or name.startswith(NOT_SETTINGS_PREFIXES):
+        if (
+            not name.startswith(ENV_PREFIX)
+            or name in (CONFIG_VARIABLE, PORT_SHORTCUT)
+            or name.startswith(NOT_SETTINGS_PREFIXES)
+        ):
             continue
         path = _path_of(name)
         if path is None:

@@ -37,9 +37,9 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Mapping, Sequence
 
 from meetsvc.config import Settings, with_variable
 
@@ -106,7 +106,8 @@ class Supervisor:
     def _start(self, worker: Worker) -> None:
         env = with_variable(self._environ, "MEETSVC_SERVER_PORT", str(worker.port))
         env = with_variable(env, "MEETSVC_SERVER_PROCESSES", "1")
-        worker.process = subprocess.Popen(
+        # The command is this program's own argv (meetsvc serve), never input from a request.
+        worker.process = subprocess.Popen(  # noqa: S603
             self._command, env=env, process_group=0, preexec_fn=self._preexec, close_fds=True
         )
         worker.started_at = self._clock()
@@ -134,14 +135,22 @@ class Supervisor:
                 delay = self._back_off(worker, now)
                 log.warning(
                     "worker %d on port %d exited unexpectedly (%s); starting it again in %.0f s",
-                    worker.index, worker.port, _describe_exit(code), delay,
+                    worker.index,
+                    worker.port,
+                    _describe_exit(code),
+                    delay,
                 )
             elif worker.restart_at is not None and now >= worker.restart_at:
                 try:
                     self._start(worker)
                 except OSError as exc:  # no fork for now (memory, process limits): later, then
                     delay = self._back_off(worker, now)
-                    log.warning("worker %d could not be started (%s); trying again in %.0f s", worker.index, type(exc).__name__, delay)
+                    log.warning(
+                        "worker %d could not be started (%s); trying again in %.0f s",
+                        worker.index,
+                        type(exc).__name__,
+                        delay,
+                    )
 
     def _on_signal(self, signum: int, _frame: object) -> None:
         self._stop_signal = signum

@@ -20,15 +20,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import AsyncIterator, Callable
 
-from identity.base import Order
 from identity.bankid.client import BankIdClient, BankIdConfig
 from identity.bankid.collector import CollectLoop
 from identity.bankid.provider import BankIdProvider
+from identity.base import Order
 from meetsvc.config import Settings
 from meetsvc.core.clock import Clock, utc_now
 from meetsvc.core.pii import PersonalNumberVault
@@ -92,8 +92,14 @@ class Services:
         """Booking, recording its messages in ``notices`` when given (the server does; the CLI
         books nothing)."""
         return Booking(
-            self.engine, self.audit, self.vault, booking_limits(self.settings), self.clock,
-            links=self.links, notices=notices, on_change=on_change,
+            self.engine,
+            self.audit,
+            self.vault,
+            booking_limits(self.settings),
+            self.clock,
+            links=self.links,
+            notices=notices,
+            on_change=on_change,
         )
 
 
@@ -148,7 +154,9 @@ async def open_admission(services: Services) -> AsyncIterator[Admission]:
     """Read the signing keys and open the configured video backend; close the backend on the way out."""
     settings, clock = services.settings, services.clock
     security = settings.security
-    signing = await asyncio.to_thread(SigningKeys.load, security.keys_dir / "signing", create_missing=security.create_missing_keys)
+    signing = await asyncio.to_thread(
+        SigningKeys.load, security.keys_dir / "signing", create_missing=security.create_missing_keys
+    )
     issuer = settings.server.base_url
     tickets = LobbyTickets(signing, issuer=issuer, lifetime=timedelta(minutes=settings.waiting_room.ticket_minutes))
     backend = await asyncio.to_thread(
@@ -162,8 +170,12 @@ async def open_admission(services: Services) -> AsyncIterator[Admission]:
     )
     try:
         handover = Handover(
-            services.engine, services.audit, backend, services.keys.derive("video room names"),
-            lifetime=timedelta(minutes=settings.waiting_room.video_credential_minutes), clock=clock,
+            services.engine,
+            services.audit,
+            backend,
+            services.keys.derive("video room names"),
+            lifetime=timedelta(minutes=settings.waiting_room.video_credential_minutes),
+            clock=clock,
         )
         yield Admission(signing=signing, tickets=tickets, video=backend, handover=handover)
     finally:
@@ -243,7 +255,11 @@ async def open_identification(services: Services) -> AsyncIterator[EidServices]:
             runtime,
             services.vault,
             services.audit,
-            RateLimits(identity.starts_per_invitation, identity.starts_per_address, timedelta(minutes=identity.rate_window_minutes)),
+            RateLimits(
+                identity.starts_per_invitation,
+                identity.starts_per_address,
+                timedelta(minutes=identity.rate_window_minutes),
+            ),
             services.clock,
         )
         try:
@@ -265,6 +281,13 @@ def build_schedule(services: Services, notify: NotifyRuntime, hooks: Hooks) -> S
         purge_after=timedelta(days=settings.schedule.purge_after_days),
     )
     work = ScheduledWork(
-        services.engine, services.audit, services.waiting_room, notify.notices, services.links, rules, hooks, services.clock
+        services.engine,
+        services.audit,
+        services.waiting_room,
+        notify.notices,
+        services.links,
+        rules,
+        hooks,
+        services.clock,
     )
     return Schedule(services.engine, work, rules, settings.schedule, leadership_for(services.engine), services.clock)

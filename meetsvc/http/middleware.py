@@ -118,8 +118,11 @@ async def problems(request: web.Request, handler):  # type: ignore[no-untyped-de
         if _for_people(request):
             return _error_page(request, 400)
         return problem_response(
-            400, "bad-request", "The request is malformed.",
-            "the body could not be read as its headers describe it", request_id=request_id,
+            400,
+            "bad-request",
+            "The request is malformed.",
+            "the body could not be read as its headers describe it",
+            request_id=request_id,
         )
     except web.HTTPException as error:
         if error.status < 400:
@@ -128,7 +131,11 @@ async def problems(request: web.Request, handler):  # type: ignore[no-untyped-de
             return _error_page(request, error.status)
         headers = {"Allow": error.headers["Allow"]} if "Allow" in error.headers else None
         return problem_response(
-            error.status, _HTTP_CODES.get(error.status, "http-error"), error.reason, headers=headers, request_id=request_id
+            error.status,
+            _HTTP_CODES.get(error.status, "http-error"),
+            error.reason,
+            headers=headers,
+            request_id=request_id,
         )
     except Exception as error:
         dependency = unavailable_dependency(error)
@@ -138,8 +145,11 @@ async def problems(request: web.Request, handler):  # type: ignore[no-untyped-de
         if _for_people(request):
             return _error_page(request, 500)
         return problem_response(
-            500, "internal-error", "Something went wrong on our side.",
-            "The error has been logged; quote the request id when reporting it.", request_id=request_id,
+            500,
+            "internal-error",
+            "Something went wrong on our side.",
+            "The error has been logged; quote the request id when reporting it.",
+            request_id=request_id,
         )
 
 
@@ -156,7 +166,9 @@ def _unavailable(request: web.Request, dependency: str, error: Exception, reques
     parameters, which may be personal data.
     """
     error_log.warning(
-        "%s unavailable: %s", dependency, error.__class__.__name__,
+        "%s unavailable: %s",
+        dependency,
+        error.__class__.__name__,
         extra={"dependency": dependency, "error": error.__class__.__name__},
     )
     request.app[METRICS].dependency_failures.labels(dependency, "http").inc()
@@ -166,6 +178,10 @@ def _unavailable(request: web.Request, dependency: str, error: Exception, reques
         response.headers.update(headers)
         return response
     return problem_response(
-        503, "service-unavailable", "The service is temporarily unavailable.", _UNAVAILABLE_DETAIL[dependency],
-        headers=headers, request_id=request_id,
+        503,
+        "service-unavailable",
+        "The service is temporarily unavailable.",
+        _UNAVAILABLE_DETAIL[dependency],
+        headers=headers,
+        request_id=request_id,
     )

@@ -17,7 +17,7 @@ ATTENDEE is the recipient's own address, without a name (iTIP requires one for a
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -65,13 +65,14 @@ def stockholm_timezone() -> Timezone:
     zone = Timezone()
     zone.add("tzid", TZID)
     daylight = TimezoneDaylight()
-    daylight.add("dtstart", datetime(1970, 3, 29, 2, 0, 0))
+    # A VTIMEZONE's DTSTART is local time in the zone it defines (RFC 5545 3.6.5), so naive on purpose.
+    daylight.add("dtstart", datetime(1970, 3, 29, 2, 0, 0))  # noqa: DTZ001
     daylight.add("tzoffsetfrom", timedelta(hours=1))
     daylight.add("tzoffsetto", timedelta(hours=2))
     daylight.add("tzname", "CEST")
     daylight.add("rrule", vRecur(freq="YEARLY", bymonth=3, byday="-1SU"))
     standard = TimezoneStandard()
-    standard.add("dtstart", datetime(1970, 10, 25, 3, 0, 0))
+    standard.add("dtstart", datetime(1970, 10, 25, 3, 0, 0))  # noqa: DTZ001  # local time, as above
     standard.add("tzoffsetfrom", timedelta(hours=2))
     standard.add("tzoffsetto", timedelta(hours=1))
     standard.add("tzname", "CET")
@@ -87,7 +88,7 @@ def _calendar_time(moment: datetime) -> datetime:
     parsers take the first, so the instant is written in UTC instead."""
     local = moment.astimezone(STOCKHOLM)
     if local.replace(fold=1 - local.fold).utcoffset() != local.utcoffset():
-        return moment.astimezone(timezone.utc)
+        return moment.astimezone(UTC)
     return local
 
 
@@ -103,7 +104,7 @@ def calendar_file(event: CalendarEvent) -> str:
     vevent = Event()
     vevent.add("uid", event.uid)
     vevent.add("sequence", event.sequence)
-    vevent.add("dtstamp", event.stamp.astimezone(timezone.utc))
+    vevent.add("dtstamp", event.stamp.astimezone(UTC))
     vevent.add("dtstart", _calendar_time(event.starts_at))
     vevent.add("dtend", _calendar_time(event.ends_at))
     vevent.add("summary", event.summary)
@@ -130,11 +131,19 @@ def _warm_up() -> None:
     """icalendar loads its UTC zone from the tz database lazily, from disk, on first use. Write
     one file at import, which happens at start and off the event loop, so no send ever pays
     that file I/O on the loop."""
-    moment = datetime(2000, 1, 1, tzinfo=timezone.utc)
+    moment = datetime(2000, 1, 1, tzinfo=UTC)
     calendar_file(
         CalendarEvent(
-            uid="warm-up@localhost", sequence=0, method="REQUEST", starts_at=moment, ends_at=moment,
-            summary="", description="", organizer_name="", organizer_address="no-reply@localhost", stamp=moment,
+            uid="warm-up@localhost",
+            sequence=0,
+            method="REQUEST",
+            starts_at=moment,
+            ends_at=moment,
+            summary="",
+            description="",
+            organizer_name="",
+            organizer_address="no-reply@localhost",
+            stamp=moment,
         )
     )
 

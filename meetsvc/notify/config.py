@@ -24,26 +24,32 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
-from meetsvc.domain.rules import check_email
 from meetsvc.core.adapter_config import AdapterConfig, http_url, one_source
+from meetsvc.domain.rules import check_email
 
 
 class DeliverySettings(AdapterConfig):
     """How the delivery loop retries and how long a claim holds."""
 
     max_attempts: int = Field(8, ge=1, le=50, description="Tries before a message is marked failed.")
-    first_retry_seconds: float = Field(60.0, gt=0, le=86400, description="Wait before the first retry; doubled each time.")
+    first_retry_seconds: float = Field(
+        60.0, gt=0, le=86400, description="Wait before the first retry; doubled each time."
+    )
     max_retry_seconds: float = Field(3600.0, gt=0, le=7 * 86400, description="Longest wait between two tries.")
-    send_timeout_seconds: float = Field(60.0, gt=0, le=600, description="Longest one send may take, all steps included.")
+    send_timeout_seconds: float = Field(
+        60.0, gt=0, le=600, description="Longest one send may take, all steps included."
+    )
     lease_seconds: float = Field(
-        300.0, gt=0, le=3600,
+        300.0,
+        gt=0,
+        le=3600,
         description="How long a claimed message stays claimed; after that another loop may retry it.",
     )
     poll_seconds: float = Field(5.0, gt=0, le=300, description="How often the loop looks for due messages when idle.")
     batch_size: int = Field(20, ge=1, le=500, description="Messages claimed and sent at once.")
 
     @model_validator(mode="after")
-    def _lease_outlives_a_send(self) -> "DeliverySettings":
+    def _lease_outlives_a_send(self) -> DeliverySettings:
         # A lease that ran out while its send was still under way would let a second loop send
         # the same message again: the lease must outlast the longest send, with room to mark it.
         if self.lease_seconds < 2 * self.send_timeout_seconds:
@@ -64,18 +70,22 @@ class SmtpConfig(AdapterConfig):
     username: str | None = None
     password: SecretStr | None = None
     password_file: Path | None = None
-    ca_file: Path | None = Field(None, description="CA certificates to verify the server with, instead of the system's.")
+    ca_file: Path | None = Field(
+        None, description="CA certificates to verify the server with, instead of the system's."
+    )
     timeout_seconds: float = Field(30.0, gt=0, le=300)
 
     @model_validator(mode="after")
-    def _credentials(self) -> "SmtpConfig":
+    def _credentials(self) -> SmtpConfig:
         if self.username is None:
             if self.password is not None or self.password_file is not None:
                 raise ValueError("notify.smtp.password needs notify.smtp.username")
             return self
         one_source(self.password, self.password_file, "notify.smtp.password")
         if self.security == "none":
-            raise ValueError('notify.smtp.username needs security = "starttls" or "tls": credentials are never sent unencrypted')
+            raise ValueError(
+                'notify.smtp.username needs security = "starttls" or "tls": credentials are never sent unencrypted'
+            )
         return self
 
 
@@ -85,7 +95,9 @@ class SmsHttpConfig(AdapterConfig):
     url: str
     token: SecretStr | None = None
     token_file: Path | None = None
-    sender: str = Field(min_length=1, max_length=15, description="The sender shown on the phone: up to 11 letters or a number.")
+    sender: str = Field(
+        min_length=1, max_length=15, description="The sender shown on the phone: up to 11 letters or a number."
+    )
     timeout_seconds: float = Field(10.0, gt=0, le=120)
 
     @field_validator("url")
@@ -94,7 +106,7 @@ class SmsHttpConfig(AdapterConfig):
         return http_url(value, key="notify.sms_http.url")
 
     @model_validator(mode="after")
-    def _token(self) -> "SmsHttpConfig":
+    def _token(self) -> SmsHttpConfig:
         one_source(self.token, self.token_file, "notify.sms_http.token")
         return self
 
@@ -110,7 +122,9 @@ class NotifySettings(AdapterConfig):
         "Defaults to no-reply@<host of server.public_url>.",
     )
     reminders_minutes_before: tuple[int, ...] = Field((1440, 60), description="When reminders go out before a meeting.")
-    templates_dir: Path | None = Field(None, description="IT's own message templates, overriding the built-in ones file by file.")
+    templates_dir: Path | None = Field(
+        None, description="IT's own message templates, overriding the built-in ones file by file."
+    )
     delivery: DeliverySettings = DeliverySettings()
     smtp: SmtpConfig | None = None
     sms_http: SmsHttpConfig | None = None
@@ -132,7 +146,7 @@ class NotifySettings(AdapterConfig):
         return tuple(sorted(value, reverse=True))
 
     @model_validator(mode="after")
-    def _chosen_are_configured(self) -> "NotifySettings":
+    def _chosen_are_configured(self) -> NotifySettings:
         if self.email == "smtp" and self.smtp is None:
             raise ValueError('notify.email = "smtp" needs a [notify.smtp] table')
         if self.email == "smtp" and self.from_address is None:

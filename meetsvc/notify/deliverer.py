@@ -22,23 +22,22 @@ not resent, when it comes round again.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import secrets
 import socket
+from collections.abc import Mapping
 from datetime import timedelta
-from typing import Mapping
 
 from meetsvc.core.clock import Clock, utc_now
+from meetsvc.domain.messages import ChannelName, OutgoingMessage
 from meetsvc.notify import outbox
 from meetsvc.notify.channels import Channel, DeliveryError, PermanentDeliveryError, TemporaryDeliveryError
 from meetsvc.notify.config import DeliverySettings
-from meetsvc.domain.messages import ChannelName, OutgoingMessage
 from meetsvc.storage.engine import Engine
 
 log = logging.getLogger("meetsvc.notify")
-
-
 
 
 def worker_name() -> str:
@@ -93,7 +92,7 @@ class Deliverer:
         )
         if batch:
             results = await asyncio.gather(*(self._deliver(message) for message in batch), return_exceptions=True)
-            for message, result in zip(batch, results):
+            for message, result in zip(batch, results, strict=False):
                 if isinstance(result, asyncio.CancelledError):
                     raise result
                 if isinstance(result, BaseException):
@@ -106,11 +105,15 @@ class Deliverer:
         settings = self._settings
         channel = self._channels.get(message.channel)
         if message.id in self._sent_unmarked:
-            await self._mark_sent(message, channel.name if channel else "unknown", channel.retains_content if channel else False)
+            await self._mark_sent(
+                message, channel.name if channel else "unknown", channel.retains_content if channel else False
+            )
             return
         if channel is None:
             await outbox.mark_failed(
-                self._engine, message.id, worker=self.worker,
+                self._engine,
+                message.id,
+                worker=self.worker,
                 reason=f"no {message.channel.value} channel is configured (notify.{message.channel.value})",
             )
             return
@@ -122,14 +125,18 @@ class Deliverer:
             await outbox.mark_failed(self._engine, message.id, worker=self.worker, reason=exc.reason)
             return
         except TimeoutError:
-            await self._temporary(message, TemporaryDeliveryError(f"sending took longer than {settings.send_timeout_seconds:g} s"))
+            await self._temporary(
+                message, TemporaryDeliveryError(f"sending took longer than {settings.send_timeout_seconds:g} s")
+            )
             return
         except TemporaryDeliveryError as exc:
             await self._temporary(message, exc)
             return
         except Exception as exc:  # a channel's bug must not stop the loop; the text may hold an address
             log.error("channel %s raised %s for outbox message %s", channel.name, type(exc).__name__, message.id)
-            await self._temporary(message, TemporaryDeliveryError(f"unexpected error in channel {channel.name}: {type(exc).__name__}"))
+            await self._temporary(
+                message, TemporaryDeliveryError(f"unexpected error in channel {channel.name}: {type(exc).__name__}")
+            )
             return
         self._sent_unmarked.add(message.id)
         await self._mark_sent(message, channel.name, channel.retains_content)
@@ -147,7 +154,9 @@ class Deliverer:
         if message.attempts >= settings.max_attempts:
             log.warning("outbox message %s failed after %d attempts: %s", message.id, message.attempts, error.reason)
             await outbox.mark_failed(
-                self._engine, message.id, worker=self.worker,
+                self._engine,
+                message.id,
+                worker=self.worker,
                 reason=f"gave up after {message.attempts} attempts: {error.reason}",
             )
             return
@@ -156,7 +165,9 @@ class Deliverer:
         if retry_after is not None:
             wait = max(wait, timedelta(seconds=retry_after))
         log.info("outbox message %s will be retried in %s: %s", message.id, wait, error.reason)
-        await outbox.mark_retry(self._engine, message.id, worker=self.worker, at=self._clock() + wait, reason=error.reason)
+        await outbox.mark_retry(
+            self._engine, message.id, worker=self.worker, at=self._clock() + wait, reason=error.reason
+        )
 
     async def run(self) -> None:
         """Deliver until stopped: a full batch is followed at once by the next, otherwise the loop
@@ -174,10 +185,8 @@ class Deliverer:
                 break
             if claimed >= self._settings.batch_size:
                 continue
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), timeout=self._settings.poll_seconds)
-            except TimeoutError:
-                pass
 
     def start(self) -> None:
         if self._task is None:
@@ -200,7 +209,5 @@ class Deliverer:
             await asyncio.wait_for(asyncio.shield(task), timeout=grace)
         except TimeoutError:
             task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await task
-            except asyncio.CancelledError:
-                pass

@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from meetsvc.domain.messages import MessageKind
 from meetsvc.domain.rules import contains_personal_number
 from meetsvc.notify.calendar import STOCKHOLM, CalendarEvent, calendar_file, calendar_method, meeting_uid
-from meetsvc.domain.messages import MessageKind
 from meetsvc.notify.texts import MessageTexts
 
 MEETING_WORD = {"sv": "SIP-möte", "en": "SIP meeting"}
@@ -24,8 +24,34 @@ _WEEKDAYS = {
     "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
 }
 _MONTHS = {
-    "sv": ("januari", "februari", "mars", "april", "maj", "juni", "juli", "augusti", "september", "oktober", "november", "december"),
-    "en": ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"),
+    "sv": (
+        "januari",
+        "februari",
+        "mars",
+        "april",
+        "maj",
+        "juni",
+        "juli",
+        "augusti",
+        "september",
+        "oktober",
+        "november",
+        "december",
+    ),
+    "en": (
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ),
 }
 
 

@@ -27,16 +27,15 @@ attributes in :class:`MeetingLike` and :class:`ParticipantLike` are read.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from meetsvc.core.clock import Clock, utc_now
+from meetsvc.domain.messages import ChannelName, MessageKind
 from meetsvc.notify import outbox
 from meetsvc.notify.messages import MessageBuilder, NoticeView, RenderedNotice
-from meetsvc.domain.messages import ChannelName, MessageKind
 from meetsvc.notify.outbox import NewMessage
 from meetsvc.storage.engine import Connection
-
 
 
 class MeetingLike(Protocol):
@@ -64,7 +63,6 @@ class ParticipantLike(Protocol):
 def _language(participant: ParticipantLike) -> str:
     value = getattr(participant.language, "value", participant.language)
     return str(value)
-
 
 
 _SUPERSEDED_BY_UPDATE = (MessageKind.INVITATION, MessageKind.UPDATE, MessageKind.REMINDER)
@@ -100,21 +98,32 @@ class MessageNotices:
 
     @staticmethod
     def _key(
-        kind: MessageKind, meeting: MeetingLike, participant: ParticipantLike, channel: ChannelName,
+        kind: MessageKind,
+        meeting: MeetingLike,
+        participant: ParticipantLike,
+        channel: ChannelName,
         revision: str | None = None,
     ) -> str:
         key = f"{kind.value}:{participant.id}:{meeting.sequence}:{channel.value}"
         return f"{key}:{revision}" if revision else key
 
     @staticmethod
-    def _reminder_key(meeting: MeetingLike, participant: ParticipantLike, channel: ChannelName, before: timedelta) -> str:
+    def _reminder_key(
+        meeting: MeetingLike, participant: ParticipantLike, channel: ChannelName, before: timedelta
+    ) -> str:
         minutes = int(before.total_seconds() // 60)
-        starts = meeting.starts_at.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        starts = meeting.starts_at.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
         return f"reminder:{participant.id}:{channel.value}:{minutes}:{starts}"
 
     def _render(
-        self, kind: MessageKind, meeting: MeetingLike, participant: ParticipantLike, join_url: str | None,
-        organisation_name: str, email: str | None, now: datetime,
+        self,
+        kind: MessageKind,
+        meeting: MeetingLike,
+        participant: ParticipantLike,
+        join_url: str | None,
+        organisation_name: str,
+        email: str | None,
+        now: datetime,
     ) -> RenderedNotice:
         return self._builder.build(
             NoticeView(
@@ -132,9 +141,18 @@ class MessageNotices:
         )
 
     async def _record(
-        self, connection: Connection, kind: MessageKind, key: str, channel: ChannelName, recipient: str,
-        notice: RenderedNotice, meeting: MeetingLike, participant: ParticipantLike, organisation_name: str,
-        now: datetime, send_after: datetime | None = None,
+        self,
+        connection: Connection,
+        kind: MessageKind,
+        key: str,
+        channel: ChannelName,
+        recipient: str,
+        notice: RenderedNotice,
+        meeting: MeetingLike,
+        participant: ParticipantLike,
+        organisation_name: str,
+        now: datetime,
+        send_after: datetime | None = None,
     ) -> str | None:
         email = channel is ChannelName.EMAIL
         return await outbox.enqueue(
@@ -160,17 +178,32 @@ class MessageNotices:
         )
 
     async def _announce(
-        self, connection: Connection, kind: MessageKind, meeting: MeetingLike, participant: ParticipantLike,
-        join_url: str, organisation_name: str, reminders: bool, revision: str | None = None,
+        self,
+        connection: Connection,
+        kind: MessageKind,
+        meeting: MeetingLike,
+        participant: ParticipantLike,
+        join_url: str,
+        organisation_name: str,
+        reminders: bool,
+        revision: str | None = None,
     ) -> list[str]:
         now = self._clock()
         addresses = self._addresses(participant)
-        reminders_ahead = [before for before in self._reminders_before if meeting.starts_at - before > now] if reminders else []
+        reminders_ahead = (
+            [before for before in self._reminders_before if meeting.starts_at - before > now] if reminders else []
+        )
         await outbox.cancel_pending(
-            connection, reason=f"superseded by {kind.value} {meeting.sequence}",
-            participant_id=participant.id, kinds=_SUPERSEDED_BY_UPDATE,
+            connection,
+            reason=f"superseded by {kind.value} {meeting.sequence}",
+            participant_id=participant.id,
+            kinds=_SUPERSEDED_BY_UPDATE,
             keep_keys=[self._key(kind, meeting, participant, channel, revision) for channel, _ in addresses]
-            + [self._reminder_key(meeting, participant, channel, before) for channel, _ in addresses for before in reminders_ahead],
+            + [
+                self._reminder_key(meeting, participant, channel, before)
+                for channel, _ in addresses
+                for before in reminders_ahead
+            ],
         )
         recorded = []
         for channel, recipient in addresses:
@@ -183,12 +216,21 @@ class MessageNotices:
             if message_id is not None:
                 recorded.append(message_id)
         for before in reminders_ahead:
-            recorded += await self.enqueue_reminder(connection, meeting, participant, join_url, organisation_name, before)
+            recorded += await self.enqueue_reminder(
+                connection, meeting, participant, join_url, organisation_name, before
+            )
         return recorded
 
     async def enqueue_invitation(
-        self, connection: Connection, meeting: MeetingLike, participant: ParticipantLike, join_url: str,
-        organisation_name: str, *, reminders: bool = True, revision: str | None = None,
+        self,
+        connection: Connection,
+        meeting: MeetingLike,
+        participant: ParticipantLike,
+        join_url: str,
+        organisation_name: str,
+        *,
+        reminders: bool = True,
+        revision: str | None = None,
     ) -> list[str]:
         """A participant's invitation (with its calendar file) and, unless told not to, the
         configured reminders that still lie ahead. The ids of the messages recorded.
@@ -199,8 +241,14 @@ class MessageNotices:
         )
 
     async def enqueue_update(
-        self, connection: Connection, meeting: MeetingLike, participant: ParticipantLike, join_url: str,
-        organisation_name: str, *, reminders: bool = True,
+        self,
+        connection: Connection,
+        meeting: MeetingLike,
+        participant: ParticipantLike,
+        join_url: str,
+        organisation_name: str,
+        *,
+        reminders: bool = True,
     ) -> list[str]:
         """The meeting moved: a new time, the same UID, the meeting's new SEQUENCE; reminders for
         the old time are cancelled and new ones recorded."""
@@ -226,16 +274,29 @@ class MessageNotices:
             notice = self._render(MessageKind.CANCELLATION, meeting, participant, None, organisation_name, email, now)
             key = self._key(MessageKind.CANCELLATION, meeting, participant, channel)
             message_id = await self._record(
-                connection, MessageKind.CANCELLATION, key, channel, recipient, notice, meeting, participant,
-                organisation_name, now,
+                connection,
+                MessageKind.CANCELLATION,
+                key,
+                channel,
+                recipient,
+                notice,
+                meeting,
+                participant,
+                organisation_name,
+                now,
             )
             if message_id is not None:
                 recorded.append(message_id)
         return recorded
 
     async def enqueue_reminder(
-        self, connection: Connection, meeting: MeetingLike, participant: ParticipantLike, join_url: str,
-        organisation_name: str, before: timedelta,
+        self,
+        connection: Connection,
+        meeting: MeetingLike,
+        participant: ParticipantLike,
+        join_url: str,
+        organisation_name: str,
+        before: timedelta,
     ) -> list[str]:
         """One reminder, sent ``before`` the meeting starts (at once if that time has passed, not
         at all once the meeting has begun). Safe to call again after a restart: the dedupe key
@@ -249,8 +310,17 @@ class MessageNotices:
             notice = self._render(MessageKind.REMINDER, meeting, participant, join_url, organisation_name, email, now)
             key = self._reminder_key(meeting, participant, channel, before)
             message_id = await self._record(
-                connection, MessageKind.REMINDER, key, channel, recipient, notice, meeting, participant,
-                organisation_name, now, send_after=meeting.starts_at - before,
+                connection,
+                MessageKind.REMINDER,
+                key,
+                channel,
+                recipient,
+                notice,
+                meeting,
+                participant,
+                organisation_name,
+                now,
+                send_after=meeting.starts_at - before,
             )
             if message_id is not None:
                 recorded.append(message_id)

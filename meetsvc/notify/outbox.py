@@ -24,8 +24,8 @@ Guarantees, and how:
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import Iterable, Sequence
 
 from meetsvc.domain.messages import ChannelName, MessageKind, OutgoingMessage
 from meetsvc.storage.engine import Connection, Engine
@@ -71,8 +71,13 @@ async def cancel_pending(
     again, so recording the same notice twice changes nothing.
     """
     return await queries.cancel_pending(
-        connection, reason=reason, meeting_id=meeting_id, participant_id=participant_id, kinds=kinds,
-        channel=channel, keep_keys=keep_keys,
+        connection,
+        reason=reason,
+        meeting_id=meeting_id,
+        participant_id=participant_id,
+        kinds=kinds,
+        channel=channel,
+        keep_keys=keep_keys,
     )
 
 

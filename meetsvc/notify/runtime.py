@@ -13,25 +13,23 @@ Everything that reads files (templates, secrets, CA certificates) runs in a thre
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import AsyncIterator, Mapping
 
 from meetsvc.core.clock import Clock, utc_now
+from meetsvc.domain.messages import ChannelName
 from meetsvc.notify.channels import Channel, OutboxOnlyChannel, SmsChannel
 from meetsvc.notify.config import NotifySettings
 from meetsvc.notify.deliverer import Deliverer
 from meetsvc.notify.messages import MessageBuilder
-from meetsvc.domain.messages import ChannelName
 from meetsvc.notify.notices import MessageNotices
 from meetsvc.notify.sms_http import HttpSmsGateway
 from meetsvc.notify.smtp import EmailChannel
 from meetsvc.notify.status import Deliveries
 from meetsvc.notify.texts import MessageTexts
 from meetsvc.storage.engine import Engine
-
-
 
 
 @dataclass(frozen=True)
@@ -47,7 +45,9 @@ class NotifyRuntime:
 def _open_channels(settings: NotifySettings, public_url: str) -> dict[ChannelName, Channel]:
     channels: dict[ChannelName, Channel] = {}
     if settings.email == "smtp" and settings.smtp is not None:
-        channels[ChannelName.EMAIL] = EmailChannel.open(settings.smtp, from_address=settings.organizer_address(public_url))
+        channels[ChannelName.EMAIL] = EmailChannel.open(
+            settings.smtp, from_address=settings.organizer_address(public_url)
+        )
     elif settings.email == "outbox":
         channels[ChannelName.EMAIL] = OutboxOnlyChannel()
     if settings.sms == "http" and settings.sms_http is not None:

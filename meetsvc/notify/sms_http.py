@@ -21,9 +21,9 @@ from email.utils import parsedate_to_datetime
 
 import aiohttp
 
+from meetsvc.core.adapter_config import read_secret
 from meetsvc.notify.channels import PermanentDeliveryError, TemporaryDeliveryError
 from meetsvc.notify.config import SmsHttpConfig
-from meetsvc.core.adapter_config import read_secret
 
 
 def retry_after_seconds(value: str | None, *, now: float | None = None) -> float | None:
@@ -53,7 +53,7 @@ class HttpSmsGateway:
         self._session: aiohttp.ClientSession | None = None
 
     @classmethod
-    def open(cls, config: SmsHttpConfig) -> "HttpSmsGateway":
+    def open(cls, config: SmsHttpConfig) -> HttpSmsGateway:
         """Read the token (maybe from a file): call it in a thread, once at start."""
         return cls(config, read_secret(config.token, config.token_file, "notify.sms_http.token"))
 

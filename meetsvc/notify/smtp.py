@@ -25,11 +25,11 @@ from email.utils import format_datetime
 
 import aiosmtplib
 
+from meetsvc.core.adapter_config import read_secret
+from meetsvc.domain.messages import OutgoingMessage
 from meetsvc.notify.calendar import calendar_method
 from meetsvc.notify.channels import PermanentDeliveryError, TemporaryDeliveryError
 from meetsvc.notify.config import SmtpConfig
-from meetsvc.domain.messages import OutgoingMessage
-from meetsvc.core.adapter_config import read_secret
 
 # "550 5.1.1 <kim@example.se>: Recipient address rejected" → 5.1.1; the rest may hold the address.
 _ENHANCED_CODE = re.compile(r"\b([245]\.\d{1,3}\.\d{1,3})\b")
@@ -136,7 +136,7 @@ class EmailChannel:
         self._tls = tls_context
 
     @classmethod
-    def open(cls, config: SmtpConfig, *, from_address: str) -> "EmailChannel":
+    def open(cls, config: SmtpConfig, *, from_address: str) -> EmailChannel:
         """Read the password file and the CA certificates: file I/O, so call it in a thread."""
         password = None
         if config.username is not None:

@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from meetsvc.notify import outbox
 from meetsvc.domain.messages import MessageStatus
+from meetsvc.notify import outbox
 from meetsvc.notify.outbox import DeliveryRecord, StoredMessage
 from meetsvc.storage.engine import Connection, Engine
 
@@ -46,8 +46,10 @@ def latest_per_channel(records: list[DeliveryRecord]) -> dict[str, list[Delivery
         latest[(record.participant_id, record.channel.value)] = record
     lines: dict[str, list[DeliveryLine]] = {}
     for (participant_id, channel), record in sorted(latest.items()):
-        at = record.sent_at if record.status is MessageStatus.SENT else (
-            record.next_attempt_at if _state(record) == "retrying" else record.created_at
+        at = (
+            record.sent_at
+            if record.status is MessageStatus.SENT
+            else (record.next_attempt_at if _state(record) == "retrying" else record.created_at)
         )
         lines.setdefault(participant_id, []).append(
             DeliveryLine(channel, record.kind.value, _state(record), at, record.last_error)

@@ -14,9 +14,9 @@ start, so a typo stops the service with the file's name instead of failing a mes
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
 
 from jinja2 import Environment, StrictUndefined, Template, TemplateError
 
@@ -77,7 +77,7 @@ class MessageTexts:
         self.sources = dict(sources)
 
     @classmethod
-    def load(cls, override: Path | None = None) -> "MessageTexts":
+    def load(cls, override: Path | None = None) -> MessageTexts:
         """Read, compile and try every template: file I/O, so call it in a thread at start."""
         expected = _expected()
         sources = {name: path for name, path in _files_in(BUILT_IN).items() if name in expected}
@@ -95,7 +95,8 @@ class MessageTexts:
         missing = sorted(expected - set(sources))
         if missing:
             raise TemplateProblem(f"message templates missing: {', '.join(missing)}")
-        environment = Environment(autoescape=False, undefined=StrictUndefined, keep_trailing_newline=False)
+        # Plain-text messages (SMS, the text part of e-mail): HTML escaping would show "&amp;" to people.
+        environment = Environment(autoescape=False, undefined=StrictUndefined, keep_trailing_newline=False)  # noqa: S701
         templates: dict[str, Template] = {}
         for name, path in sorted(sources.items()):
             try:
@@ -114,12 +115,15 @@ class MessageTexts:
                 except TemplateProblem:
                     raise
                 except TemplateError as exc:
-                    raise TemplateProblem(f"{self.sources[_name(language, kind.value, 'txt')].parent}/{kind.value}.*: {exc}") from None
+                    raise TemplateProblem(
+                        f"{self.sources[_name(language, kind.value, 'txt')].parent}/{kind.value}.*: {exc}"
+                    ) from None
                 if not rendered.subject or not rendered.body or not rendered.sms:
                     raise TemplateProblem(f"{language}/{kind.value}: a template renders to nothing")
                 if len(rendered.sms) > MAX_SMS_CHARACTERS:
                     raise TemplateProblem(
-                        f"{self.sources[_name(language, kind.value, 'sms')]}: renders to {len(rendered.sms)} characters "
+                        f"{self.sources[_name(language, kind.value, 'sms')]}: "
+                        f"renders to {len(rendered.sms)} characters "
                         f"with a typical link; keep an SMS under {MAX_SMS_CHARACTERS}"
                     )
 
@@ -138,7 +142,9 @@ class MessageTexts:
             language = LANGUAGES[0]
         subject = " ".join(self._render_part(language, kind, "subject", values).split())
         if len(subject) > MAX_SUBJECT_CHARACTERS:
-            raise TemplateProblem(f"{self.sources[_name(language, kind.value, 'subject')]}: subject longer than {MAX_SUBJECT_CHARACTERS}")
+            raise TemplateProblem(
+                f"{self.sources[_name(language, kind.value, 'subject')]}: subject longer than {MAX_SUBJECT_CHARACTERS}"
+            )
         body = self._render_part(language, kind, "txt", values).strip() + "\n"
         sms_values = {name: value.replace("–", "-") for name, value in values.items()}
         sms = self._render_part(language, kind, "sms", sms_values).strip()

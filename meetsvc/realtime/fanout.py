@@ -18,7 +18,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import Any, AsyncIterator
+from collections.abc import AsyncIterator
+from typing import Any
 
 import redis.asyncio as aioredis
 import socketio
@@ -106,7 +107,9 @@ class FanoutWatch:
         pubsub = getattr(self._server.manager, "pubsub", None)
         connection = getattr(pubsub, "connection", None)
         listening = bool(
-            getattr(pubsub, "subscribed", False) and connection is not None and getattr(connection, "is_connected", False)
+            getattr(pubsub, "subscribed", False)
+            and connection is not None
+            and getattr(connection, "is_connected", False)
         )
         if listening:
             self._seen_listening = True
@@ -171,7 +174,12 @@ class FanoutWatch:
 
 @contextlib.asynccontextmanager
 async def watch_fanout(
-    server: socketio.AsyncServer, room: WaitingRoom, courier: Courier, redis_url: str | None, *, metrics: Metrics | None = None
+    server: socketio.AsyncServer,
+    room: WaitingRoom,
+    courier: Courier,
+    redis_url: str | None,
+    *,
+    metrics: Metrics | None = None,
 ) -> AsyncIterator[None]:
     """Run the watch while the application runs (only with Redis), and stop the socket.io
     manager's Redis listener with the application, which python-socketio leaves running."""

@@ -17,7 +17,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 from urllib.parse import unquote
 
 import socketio
@@ -34,9 +35,9 @@ from meetsvc.realtime.answers import (
     UNAVAILABLE,
     UNAVAILABLE_DETAIL,
     UNKNOWN_EVENT,
+    error as _error,
     note_unavailable,
 )
-from meetsvc.realtime.answers import error as _error
 from meetsvc.realtime.rooms import HOST_NS, PARTICIPANT_NS, host_room, lobby_room, participant_room
 from meetsvc.realtime.server import Courier
 from meetsvc.realtime.tickets import LobbyTickets
@@ -64,7 +65,9 @@ async def deliver_decided(courier: Courier, notices: Notices) -> None:
         if dependency is None:
             log.exception("notices of a committed decision not delivered")
         else:
-            log.warning("notices of a committed decision not delivered: %s unavailable (%s)", dependency, exc.__class__.__name__)
+            log.warning(
+                "notices of a committed decision not delivered: %s unavailable (%s)", dependency, exc.__class__.__name__
+            )
 
 
 def _cookie(environ: dict[str, Any], name: str) -> str | None:
@@ -86,7 +89,7 @@ class _Dispatching(socketio.AsyncNamespace):
 
     async def trigger_event(self, event: str, *args: Any) -> Any:
         if event == "connect":
-            sid, environ, auth = (list(args) + [None, None, None])[:3]
+            sid, environ, auth = ([*list(args), None, None, None])[:3]
             # A client may send an ordinary event *named* "connect", with arguments of its own
             # choosing; only the server's handshake passes the connection's own environ object.
             if environ is not None and environ is self.server.get_environ(sid, namespace=self.namespace):
@@ -152,7 +155,13 @@ class _Dispatching(socketio.AsyncNamespace):
 
 class ParticipantNamespace(_Dispatching):
     def __init__(
-        self, room: WaitingRoom, tickets: LobbyTickets, courier: Courier, clock: Clock, *, metrics: Metrics | None = None
+        self,
+        room: WaitingRoom,
+        tickets: LobbyTickets,
+        courier: Courier,
+        clock: Clock,
+        *,
+        metrics: Metrics | None = None,
     ) -> None:
         super().__init__(PARTICIPANT_NS, metrics)
         self._room = room
@@ -203,7 +212,9 @@ class ParticipantNamespace(_Dispatching):
 
 
 class HostNamespace(_Dispatching):
-    def __init__(self, room: WaitingRoom, sessions: BrowserSessions, courier: Courier, *, metrics: Metrics | None = None) -> None:
+    def __init__(
+        self, room: WaitingRoom, sessions: BrowserSessions, courier: Courier, *, metrics: Metrics | None = None
+    ) -> None:
         super().__init__(HOST_NS, metrics)
         self._room = room
         self._sessions = sessions
@@ -284,7 +295,11 @@ class HostNamespace(_Dispatching):
         host, meeting_id = await self._caller(sid)
         return await self._done(
             await self._room.configure(
-                host, meeting_id, locked=p.locked, admission_policy=p.admission_policy, show_queue_position=p.show_queue_position
+                host,
+                meeting_id,
+                locked=p.locked,
+                admission_policy=p.admission_policy,
+                show_queue_position=p.show_queue_position,
             )
         )
 

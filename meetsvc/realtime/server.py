@@ -63,10 +63,7 @@ def create_server(
     redis_channel: str = "meetsvc",
 ) -> socketio.AsyncServer:
     manager: socketio.AsyncManager
-    if redis_url:
-        manager = socketio.AsyncRedisManager(redis_url, channel=redis_channel)
-    else:
-        manager = socketio.AsyncManager()
+    manager = socketio.AsyncRedisManager(redis_url, channel=redis_channel) if redis_url else socketio.AsyncManager()
     server = socketio.AsyncServer(
         async_mode="aiohttp",
         client_manager=manager,
@@ -109,11 +106,15 @@ class Courier:
     async def deliver(self, notices: Notices) -> None:
         meeting_id = notices.meeting_id
         for participant_id, view in notices.participants.items():
-            await self._server.emit("state", view.as_payload(self._zone), room=participant_room(participant_id), namespace=PARTICIPANT_NS)
+            await self._server.emit(
+                "state", view.as_payload(self._zone), room=participant_room(participant_id), namespace=PARTICIPANT_NS
+            )
         for entry in notices.hosts.values():
             await self._server.emit("participant", entry.as_payload(), room=host_room(meeting_id), namespace=HOST_NS)
         if notices.meeting is not None:
-            await self._server.emit("meeting", notices.meeting.as_payload(), room=host_room(meeting_id), namespace=HOST_NS)
+            await self._server.emit(
+                "meeting", notices.meeting.as_payload(), room=host_room(meeting_id), namespace=HOST_NS
+            )
         for participant_id in notices.left_inside:
             await self._handover.revoke(meeting_id, participant_id)
             if self._video is not None:
@@ -130,7 +131,10 @@ class Courier:
                 continue
             # To this participant's own room only: nobody else ever sees their credential.
             await self._server.emit(
-                "credential", self._credential_payload(credential), room=participant_room(participant_id), namespace=PARTICIPANT_NS
+                "credential",
+                self._credential_payload(credential),
+                room=participant_room(participant_id),
+                namespace=PARTICIPANT_NS,
             )
         if notices.meeting is not None and notices.meeting.status == "ended":
             # The meeting is over: these sockets hear nothing more of it. A denied or removed

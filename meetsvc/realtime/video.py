@@ -38,7 +38,13 @@ class _Signal(BaseModel):
 
 class VideoNamespace(socketio.AsyncNamespace):
     def __init__(
-        self, room: WaitingRoom, keys: SigningKeys | KeySet, *, issuer: str, clock: Clock, metrics: Metrics | None = None
+        self,
+        room: WaitingRoom,
+        keys: SigningKeys | KeySet,
+        *,
+        issuer: str,
+        clock: Clock,
+        metrics: Metrics | None = None,
     ) -> None:
         super().__init__(VIDEO_NS)
         self._metrics = metrics
@@ -50,7 +56,7 @@ class VideoNamespace(socketio.AsyncNamespace):
     async def _allowed(self, peer_id: str, meeting_id: str) -> bool:
         """Whether this peer may be in the meeting's media *now* (checked on every message)."""
         if peer_id.startswith(HOST_PREFIX):
-            return await self._room.is_host(HostCaller(peer_id[len(HOST_PREFIX):]), meeting_id)
+            return await self._room.is_host(HostCaller(peer_id[len(HOST_PREFIX) :]), meeting_id)
         state = await self._room.participant_state(peer_id, meeting_id)
         return state is not None and is_inside(state)
 
@@ -75,7 +81,12 @@ class VideoNamespace(socketio.AsyncNamespace):
             sid = args[0]
             # A client may send an ordinary event *named* "connect" or "disconnect"; only the
             # server's own handshake and teardown pass the connection's environ object.
-            if event == "connect" and len(args) >= 2 and args[1] is not None and args[1] is self.server.get_environ(sid, namespace=self.namespace):
+            if (
+                event == "connect"
+                and len(args) >= 2
+                and args[1] is not None
+                and args[1] is self.server.get_environ(sid, namespace=self.namespace)
+            ):
                 return await self._connect(sid, args[2] if len(args) > 2 else None)
             if event == "disconnect" and not self.server.manager.is_connected(sid, self.namespace):
                 # A real teardown: the manager has already marked the socket as leaving.
@@ -106,7 +117,9 @@ class VideoNamespace(socketio.AsyncNamespace):
         await self.save_session(sid, {"peer_id": peer_id, "meeting_id": meeting_id, "name": str(name)[:200]})
         await self.enter_room(sid, video_room(meeting_id))
         await self.enter_room(sid, video_peer_room(peer_id))
-        await self.emit("peer_joined", {"peer_id": peer_id, "name": str(name)[:200]}, room=video_room(meeting_id), skip_sid=sid)
+        await self.emit(
+            "peer_joined", {"peer_id": peer_id, "name": str(name)[:200]}, room=video_room(meeting_id), skip_sid=sid
+        )
         return True
 
     async def _signal(self, sid: str, raw: Any) -> dict[str, Any]:
@@ -130,7 +143,9 @@ class VideoNamespace(socketio.AsyncNamespace):
     async def _gone(self, sid: str, *, disconnect: bool = False) -> dict[str, Any]:
         session = await self.get_session(sid)
         if session:
-            await self.emit("peer_left", {"peer_id": session["peer_id"]}, room=video_room(session["meeting_id"]), skip_sid=sid)
+            await self.emit(
+                "peer_left", {"peer_id": session["peer_id"]}, room=video_room(session["meeting_id"]), skip_sid=sid
+            )
         if disconnect:
             await self.disconnect(sid)
         return {"ok": True}

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from meetsvc.domain.model import MeetingStatus
@@ -65,7 +65,7 @@ class Event:
     @property
     def job_id(self) -> str:
         minutes = "" if self.before is None else str(int(self.before.total_seconds() // 60))
-        stamp = self.due.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%S")
+        stamp = self.due.astimezone(UTC).strftime("%Y%m%dT%H%M%S")
         return f"{self.kind.value}:{self.meeting_id}:{minutes}:{stamp}"
 
 

@@ -18,12 +18,14 @@ with the meetings of the next hours, not with everything booked.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import time
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Any, Awaitable, Callable, Iterable, TypeVar
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
@@ -60,6 +62,7 @@ def _ends_quietly_when_cancelled(job: _Job) -> _Job:
             log.debug("%s was cut short by the stop", job.__name__)
 
     return run  # type: ignore[return-value]
+
 
 #: How far back a sync looks before its last look: a booking whose transaction began before
 #: that look but committed after it is still seen.
@@ -110,10 +113,8 @@ class Schedule:
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            except asyncio.CancelledError:
-                pass
         self._stand_down()
         for task in list(self._tasks):
             task.cancel()
@@ -126,7 +127,8 @@ class Schedule:
                 log.info("this process runs the schedule")
                 try:
                     await self._take_over()
-                    while await self._leadership.still_held():
+                    # Holding the lock is re-checked on a period: nothing notifies its loss.
+                    while await self._leadership.still_held():  # noqa: ASYNC110
                         await asyncio.sleep(self._settings.leader_retry_seconds)
                     log.warning("the schedule lock was lost; standing by")
                 except asyncio.CancelledError:
@@ -140,7 +142,7 @@ class Schedule:
 
     async def _take_over(self) -> None:
         scheduler = AsyncIOScheduler(
-            timezone=timezone.utc,
+            timezone=UTC,
             job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
         )
         scheduler.start()
@@ -148,11 +150,16 @@ class Schedule:
         self.last_rebuild = await self.rebuild()
         log.info(
             "schedule rebuilt: %d meetings, %d jobs (%d reminders) in %.3f s",
-            self.last_rebuild.meetings, self.last_rebuild.jobs, self.last_rebuild.reminders, self.last_rebuild.seconds,
+            self.last_rebuild.meetings,
+            self.last_rebuild.jobs,
+            self.last_rebuild.reminders,
+            self.last_rebuild.seconds,
         )
         advance_every = max(60.0, self._horizon.total_seconds() / 3)
         scheduler.add_job(self._advance, IntervalTrigger(seconds=advance_every), id="advance", misfire_grace_time=None)
-        scheduler.add_job(self._sync, IntervalTrigger(seconds=self._settings.sync_seconds), id="sync", misfire_grace_time=None)
+        scheduler.add_job(
+            self._sync, IntervalTrigger(seconds=self._settings.sync_seconds), id="sync", misfire_grace_time=None
+        )
         self.leading.set()
 
     def _stand_down(self) -> None:
@@ -245,7 +252,7 @@ class Schedule:
             return False
         # APScheduler waits by the wall clock; the service's clock says what is due. They agree
         # in a running service; the difference is kept so a test's clock still orders the jobs.
-        when = at or datetime.now(timezone.utc) + (event.due - self._clock())
+        when = at or datetime.now(UTC) + (event.due - self._clock())
         scheduler.add_job(
             self._fire,
             DateTrigger(run_date=when),
@@ -265,11 +272,9 @@ class Schedule:
             await self._work.run(event)
         except Exception as exc:
             delay = min(RETRY_MAX, RETRY_FIRST * 2**attempt)
-            log.warning(
-                "scheduled %s failed (%s); trying again in %.0f s", event.kind.value, type(exc).__name__, delay
-            )
+            log.warning("scheduled %s failed (%s); trying again in %.0f s", event.kind.value, type(exc).__name__, delay)
             self._fired.pop(event.job_id, None)
-            self._plan(event, at=datetime.now(timezone.utc) + timedelta(seconds=delay), attempt=attempt + 1)
+            self._plan(event, at=datetime.now(UTC) + timedelta(seconds=delay), attempt=attempt + 1)
 
     # Looking in ----------------------------------------------------------------------------
 
@@ -289,9 +294,13 @@ class ScheduleCollector:
 
     def collect(self) -> Iterable[Any]:
         schedule = self._schedule
-        yield GaugeMetricFamily("meetsvc_schedule_leading", "1 where this process runs the schedule.", value=float(schedule.leading.is_set()))
+        yield GaugeMetricFamily(
+            "meetsvc_schedule_leading",
+            "1 where this process runs the schedule.",
+            value=float(schedule.leading.is_set()),
+        )
         jobs = GaugeMetricFamily("meetsvc_schedule_jobs", "Timed jobs held in memory, by kind.", labels=["kind"])
-        counts = {kind: 0 for kind in EventKind}
+        counts = dict.fromkeys(EventKind, 0)
         for event in schedule.planned():
             counts[event.kind] += 1
         for kind, count in counts.items():
@@ -299,5 +308,11 @@ class ScheduleCollector:
         yield jobs
         report = schedule.last_rebuild
         if report is not None:
-            yield GaugeMetricFamily("meetsvc_schedule_rebuild_seconds", "Time the last rebuild from the database took.", value=report.seconds)
-            yield GaugeMetricFamily("meetsvc_schedule_rebuild_meetings", "Meetings the last rebuild read.", value=float(report.meetings))
+            yield GaugeMetricFamily(
+                "meetsvc_schedule_rebuild_seconds",
+                "Time the last rebuild from the database took.",
+                value=report.seconds,
+            )
+            yield GaugeMetricFamily(
+                "meetsvc_schedule_rebuild_meetings", "Meetings the last rebuild read.", value=float(report.meetings)
+            )

@@ -10,21 +10,20 @@ believes it leads, run a job again without anyone hearing twice.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Awaitable, Callable
 
-from meetsvc.services.audit import AuditLog
-from meetsvc.services.directory import load_organisation
 from meetsvc.core.clock import Clock
 from meetsvc.domain.model import MeetingStatus
-from meetsvc.services.links import JoinLinks
 from meetsvc.notify import outbox
 from meetsvc.notify.notices import MessageNotices
 from meetsvc.schedule.events import Event, EventKind, Rules, still_due
+from meetsvc.services.audit import AuditLog
+from meetsvc.services.directory import load_organisation
+from meetsvc.services.links import JoinLinks
+from meetsvc.services.waiting_room import Notices as RoomNotices, WaitingRoom
 from meetsvc.storage.engine import Engine
 from meetsvc.storage.queries import schedule as queries
-from meetsvc.services.waiting_room import Notices as RoomNotices
-from meetsvc.services.waiting_room import WaitingRoom
 
 log = logging.getLogger("meetsvc.schedule")
 
@@ -116,8 +115,12 @@ class ScheduledWork:
             if meeting.status == MeetingStatus.SCHEDULED.value:
                 await queries.mark_not_held(connection, meeting.id, now=self._clock())
                 await self._audit.append(
-                    connection, actor=ACTOR, action="meeting.not_held", subject_type="meeting",
-                    subject_id=meeting.id, meeting_id=meeting.id,
+                    connection,
+                    actor=ACTOR,
+                    action="meeting.not_held",
+                    subject_type="meeting",
+                    subject_id=meeting.id,
+                    meeting_id=meeting.id,
                 )
             else:
                 notices = await self._room.end_in(connection, meeting.id, actor=ACTOR)
@@ -139,8 +142,12 @@ class ScheduledWork:
             messages = await outbox.purge_personal_data(connection, [meeting.id])
             await queries.mark_purged(connection, meeting.id, now=now)
             await self._audit.append(
-                connection, actor=ACTOR, action="meeting.purged", subject_type="meeting",
-                subject_id=meeting.id, meeting_id=meeting.id,
+                connection,
+                actor=ACTOR,
+                action="meeting.purged",
+                subject_type="meeting",
+                subject_id=meeting.id,
+                meeting_id=meeting.id,
                 details={"participants": len(ids), "messages": messages},
             )
         return True

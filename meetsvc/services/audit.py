@@ -14,12 +14,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Mapping
+from datetime import UTC, datetime
+from typing import Any
 
-from meetsvc.domain.rules import contains_personal_number
 from meetsvc.core.secrets import Secret
+from meetsvc.domain.rules import contains_personal_number
 from meetsvc.storage.engine import Connection, Engine
 from meetsvc.storage.queries import audit as queries
 
@@ -50,7 +51,7 @@ class Verification:
 def _canonical(entry: AuditEntry) -> bytes:
     body = {
         "seq": entry.seq,
-        "occurred_at": entry.occurred_at.astimezone(timezone.utc).isoformat(timespec="microseconds"),
+        "occurred_at": entry.occurred_at.astimezone(UTC).isoformat(timespec="microseconds"),
         "actor": entry.actor,
         "action": entry.action,
         "subject_type": entry.subject_type,
@@ -91,7 +92,7 @@ class AuditLog:
         head = await queries.advance_head(connection)
         entry = AuditEntry(
             seq=head.seq,
-            occurred_at=(now or datetime.now(timezone.utc)).astimezone(timezone.utc),
+            occurred_at=(now or datetime.now(UTC)).astimezone(UTC),
             actor=actor,
             action=action,
             subject_type=subject_type,
@@ -136,8 +137,14 @@ class AuditLog:
                 except ValueError:
                     return Verification(False, count, prev_hash, row.seq, "details are not valid JSON")
                 entry = AuditEntry(
-                    row.seq, row.occurred_at, row.actor, row.action, row.subject_type,
-                    row.subject_id, row.meeting_id, details,
+                    row.seq,
+                    row.occurred_at,
+                    row.actor,
+                    row.action,
+                    row.subject_type,
+                    row.subject_id,
+                    row.meeting_id,
+                    details,
                 )
                 if not hmac.compare_digest(chain_hash(self._key, prev_hash, entry), row.hash):
                     return Verification(False, count, prev_hash, row.seq, "content does not match its hash")

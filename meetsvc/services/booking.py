@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Callable
 
-from meetsvc.services.audit import AuditLog
-from meetsvc.services.directory import load_organisation, parse_personal_number
 from meetsvc.core.clock import Clock, utc_now
+from meetsvc.core.pii import PersonalNumberVault
+from meetsvc.core.tokens import token_hash
 from meetsvc.domain import rules
 from meetsvc.domain.callers import OrganisationCaller
 from meetsvc.domain.errors import MeetingClosed, NotFound, RuleViolation, TooManyParticipants, Violation
@@ -31,16 +31,15 @@ from meetsvc.domain.model import (
     ParticipantRole,
     ParticipantState,
 )
-from meetsvc.services.links import JoinLinks
 from meetsvc.notify import outbox
-from meetsvc.notify.status import DeliveryLine, deliveries_by_participant
 from meetsvc.notify.notices import MessageNotices
-from meetsvc.core.pii import PersonalNumberVault
+from meetsvc.notify.status import DeliveryLine, deliveries_by_participant
+from meetsvc.services.audit import AuditLog
+from meetsvc.services.directory import load_organisation, parse_personal_number
+from meetsvc.services.links import JoinLinks
 from meetsvc.storage.engine import Connection, Engine
-from meetsvc.storage.queries import meetings as queries
-from meetsvc.storage.queries import organisations
+from meetsvc.storage.queries import meetings as queries, organisations
 from meetsvc.storage.queries.meetings import MeetingRecord, ParticipantRecord, StoredPersonalNumber
-from meetsvc.core.tokens import token_hash
 
 UNSET: object = object()
 
@@ -165,9 +164,15 @@ class Booking:
         for index, host_id in enumerate(host_ids):
             row = known.get(host_id)
             if row is None or row.organisation_id not in organisation_ids:
-                violations.append(Violation(f"/host_ids/{index}", "staff_member", "is not a staff member of the meeting's organisations"))
+                violations.append(
+                    Violation(
+                        f"/host_ids/{index}", "staff_member", "is not a staff member of the meeting's organisations"
+                    )
+                )
             elif not row.can_organise:
-                violations.append(Violation(f"/host_ids/{index}", "can_organise", "this staff member may not lead meetings"))
+                violations.append(
+                    Violation(f"/host_ids/{index}", "can_organise", "this staff member may not lead meetings")
+                )
         return violations
 
     @staticmethod
@@ -182,16 +187,24 @@ class Booking:
         return organisation.name if organisation is not None else ""
 
     async def _invite(
-        self, connection: Connection, meeting_row: MeetingRecord, participant_row: ParticipantRecord, invitation_id: str,
+        self,
+        connection: Connection,
+        meeting_row: MeetingRecord,
+        participant_row: ParticipantRecord,
+        invitation_id: str,
         revision: str | None = None,
     ) -> None:
         if self._notices is None:
             return
         await self._notices.enqueue_invitation(
-            connection, meeting_row, participant_row, self._links.url(invitation_id),
+            connection,
+            meeting_row,
+            participant_row,
+            self._links.url(invitation_id),
             await self._organisation_name(connection, meeting_row),
             # Reminders are the schedule's: recorded when they fall due, for who is invited then.
-            reminders=False, revision=revision,
+            reminders=False,
+            revision=revision,
         )
 
     async def _announce_move(self, connection: Connection, meeting_row: MeetingRecord) -> None:
@@ -201,7 +214,9 @@ class Booking:
         for participant_row in await self._active_participant_rows(connection, meeting_row.id):
             link = await self._links.current(connection, participant_row.id)
             if link is not None:
-                await self._notices.enqueue_update(connection, meeting_row, participant_row, link, name, reminders=False)
+                await self._notices.enqueue_update(
+                    connection, meeting_row, participant_row, link, name, reminders=False
+                )
 
     async def _announce_cancellation(
         self, connection: Connection, meeting_row: MeetingRecord, participant_rows: list[ParticipantRecord]
@@ -251,8 +266,12 @@ class Booking:
             )
             await queries.insert_hosts(connection, meeting_id, new.host_ids)
             await self._audit.append(
-                connection, actor=caller.actor, action="meeting.created", subject_type="meeting",
-                subject_id=meeting_id, meeting_id=meeting_id,
+                connection,
+                actor=caller.actor,
+                action="meeting.created",
+                subject_type="meeting",
+                subject_id=meeting_id,
+                meeting_id=meeting_id,
                 details={"hosts": list(new.host_ids), "partner_organisation_id": new.partner_organisation_id},
             )
             meeting = await self._load_meeting(connection, await self._meeting_row(connection, caller, meeting_id))
@@ -275,8 +294,13 @@ class Booking:
     ) -> list[Meeting]:
         async with self._engine.connect() as connection:
             rows = await queries.meetings_of_organisation(
-                connection, caller.organisation_id, status=status, starts_from=starts_from, starts_before=starts_before,
-                limit=limit, offset=offset,
+                connection,
+                caller.organisation_id,
+                status=status,
+                starts_from=starts_from,
+                starts_before=starts_before,
+                limit=limit,
+                offset=offset,
             )
             return [await self._load_meeting(connection, row) for row in rows]
 
@@ -315,12 +339,19 @@ class Booking:
                 if host_ids is not None:
                     await queries.replace_hosts(connection, meeting_id, host_ids)
                 await self._audit.append(
-                    connection, actor=caller.actor, action="meeting.updated", subject_type="meeting",
-                    subject_id=meeting_id, meeting_id=meeting_id, details={"fields": changed},
+                    connection,
+                    actor=caller.actor,
+                    action="meeting.updated",
+                    subject_type="meeting",
+                    subject_id=meeting_id,
+                    meeting_id=meeting_id,
+                    details={"fields": changed},
                 )
             return await self._load_meeting(connection, await self._meeting_row(connection, caller, meeting_id))
 
-    async def reschedule(self, caller: OrganisationCaller, meeting_id: str, starts_at: datetime, ends_at: datetime) -> Meeting:
+    async def reschedule(
+        self, caller: OrganisationCaller, meeting_id: str, starts_at: datetime, ends_at: datetime
+    ) -> Meeting:
         now = self._clock()
         violations = rules.check_schedule(starts_at, ends_at, now=now, limits=self._limits.schedule)
         async with self._engine.begin() as connection:
@@ -331,8 +362,12 @@ class Booking:
                 raise RuleViolation(violations)
             await queries.move_meeting(connection, meeting_id, starts_at, ends_at, now)
             await self._audit.append(
-                connection, actor=caller.actor, action="meeting.rescheduled", subject_type="meeting",
-                subject_id=meeting_id, meeting_id=meeting_id,
+                connection,
+                actor=caller.actor,
+                action="meeting.rescheduled",
+                subject_type="meeting",
+                subject_id=meeting_id,
+                meeting_id=meeting_id,
                 details={"starts_at": starts_at.isoformat(), "ends_at": ends_at.isoformat()},
             )
             moved = await self._meeting_row(connection, caller, meeting_id)
@@ -351,8 +386,12 @@ class Booking:
             # A cancelled meeting's links must stop working at once.
             await queries.revoke_meeting_invitations(connection, meeting_id, now)
             await self._audit.append(
-                connection, actor=caller.actor, action="meeting.cancelled", subject_type="meeting",
-                subject_id=meeting_id, meeting_id=meeting_id,
+                connection,
+                actor=caller.actor,
+                action="meeting.cancelled",
+                subject_type="meeting",
+                subject_id=meeting_id,
+                meeting_id=meeting_id,
             )
             cancelled = await self._meeting_row(connection, caller, meeting_id)
             await self._announce_cancellation(connection, cancelled, invited)
@@ -383,7 +422,11 @@ class Booking:
         invitation_id = str(uuid.uuid4())
         token = self._links.token(invitation_id)
         await queries.insert_invitation(
-            connection, invitation_id=invitation_id, participant_id=participant_id, token_hash=token_hash(token), now=now
+            connection,
+            invitation_id=invitation_id,
+            participant_id=participant_id,
+            token_hash=token_hash(token),
+            now=now,
         )
         return invitation_id, token
 
@@ -401,7 +444,9 @@ class Booking:
         violations += rules.check_contact(new.email, new.mobile)
         return violations
 
-    async def add_participant(self, caller: OrganisationCaller, meeting_id: str, new: NewParticipant) -> IssuedInvitation:
+    async def add_participant(
+        self, caller: OrganisationCaller, meeting_id: str, new: NewParticipant
+    ) -> IssuedInvitation:
         now = self._clock()
         violations = self._check_participant_fields(new)
         try:
@@ -444,8 +489,12 @@ class Booking:
             )
             invitation_id, token = await self._issue_token(connection, participant_id, now)
             await self._audit.append(
-                connection, actor=caller.actor, action="participant.added", subject_type="participant",
-                subject_id=participant_id, meeting_id=meeting_id,
+                connection,
+                actor=caller.actor,
+                action="participant.added",
+                subject_type="participant",
+                subject_id=participant_id,
+                meeting_id=meeting_id,
                 details={"role": new.role.value, "expects_identity": new.personal_number is not None},
             )
             participant_row = await self._participant_row(connection, meeting_id, participant_id)
@@ -463,7 +512,9 @@ class Booking:
     async def get_participant(self, caller: OrganisationCaller, meeting_id: str, participant_id: str) -> Participant:
         async with self._engine.connect() as connection:
             await self._meeting_row(connection, caller, meeting_id)
-            return await self._load_participant(connection, await self._participant_row(connection, meeting_id, participant_id))
+            return await self._load_participant(
+                connection, await self._participant_row(connection, meeting_id, participant_id)
+            )
 
     async def update_participant(
         self, caller: OrganisationCaller, meeting_id: str, participant_id: str, changes: ParticipantChanges
@@ -504,18 +555,23 @@ class Booking:
                 language=Language(merged.language),
             )
             personal_number = (
-                None
-                if changes.personal_number is UNSET
-                else self._stored_personal_number(changes.personal_number)  # type: ignore[arg-type]
+                None if changes.personal_number is UNSET else self._stored_personal_number(changes.personal_number)  # type: ignore[arg-type]
             )
-            fields = sorted(name for name in ParticipantChanges.__dataclass_fields__ if getattr(changes, name) is not UNSET)
+            fields = sorted(
+                name for name in ParticipantChanges.__dataclass_fields__ if getattr(changes, name) is not UNSET
+            )
             if fields:
                 await queries.update_participant(
                     connection, participant_id, values, personal_number=personal_number, now=now
                 )
                 await self._audit.append(
-                    connection, actor=caller.actor, action="participant.updated", subject_type="participant",
-                    subject_id=participant_id, meeting_id=meeting_id, details={"fields": fields},
+                    connection,
+                    actor=caller.actor,
+                    action="participant.updated",
+                    subject_type="participant",
+                    subject_id=participant_id,
+                    meeting_id=meeting_id,
+                    details={"fields": fields},
                 )
             updated = await self._participant_row(connection, meeting_id, participant_id)
             if (updated.email, updated.mobile) != (row.email, row.mobile):
@@ -544,13 +600,19 @@ class Booking:
             await queries.mark_removed(connection, participant_id, now)
             await queries.revoke_invitations(connection, participant_id, now)
             await self._audit.append(
-                connection, actor=caller.actor, action="participant.removed", subject_type="participant",
-                subject_id=participant_id, meeting_id=meeting_id,
+                connection,
+                actor=caller.actor,
+                action="participant.removed",
+                subject_type="participant",
+                subject_id=participant_id,
+                meeting_id=meeting_id,
             )
             await self._announce_cancellation(connection, meeting_row, [removed])
         self._changed(meeting_id)
 
-    async def reissue_invitation(self, caller: OrganisationCaller, meeting_id: str, participant_id: str) -> IssuedInvitation:
+    async def reissue_invitation(
+        self, caller: OrganisationCaller, meeting_id: str, participant_id: str
+    ) -> IssuedInvitation:
         """A new link; the old one stops working at once (e.g. it was sent to the wrong person)."""
         now = self._clock()
         async with self._engine.begin() as connection:
@@ -559,8 +621,12 @@ class Booking:
             row = await self._participant_row(connection, meeting_id, participant_id)
             invitation_id, token = await self._issue_token(connection, participant_id, now)
             await self._audit.append(
-                connection, actor=caller.actor, action="invitation.reissued", subject_type="participant",
-                subject_id=participant_id, meeting_id=meeting_id,
+                connection,
+                actor=caller.actor,
+                action="invitation.reissued",
+                subject_type="participant",
+                subject_id=participant_id,
+                meeting_id=meeting_id,
             )
             await self._invite(connection, meeting_row, row, invitation_id, revision=invitation_id[:12])
             issued = IssuedInvitation(await self._load_participant(connection, row), token)
@@ -574,8 +640,12 @@ class Booking:
             row = await self._participant_row(connection, meeting_id, participant_id)
             if await queries.revoke_invitations(connection, participant_id, now):
                 await self._audit.append(
-                    connection, actor=caller.actor, action="invitation.revoked", subject_type="participant",
-                    subject_id=participant_id, meeting_id=meeting_id,
+                    connection,
+                    actor=caller.actor,
+                    action="invitation.revoked",
+                    subject_type="participant",
+                    subject_id=participant_id,
+                    meeting_id=meeting_id,
                 )
                 # Messages still waiting carry the dead link: they would only confuse.
                 await outbox.cancel_pending(connection, reason="link revoked", participant_id=participant_id)

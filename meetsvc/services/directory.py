@@ -10,15 +10,15 @@ import uuid
 
 from identity.personnummer import InvalidPersonalNumber, PersonalNumber
 from meetsvc.core.clock import Clock, utc_now
-from meetsvc.services.audit import AuditLog
+from meetsvc.core.pii import PersonalNumberVault
+from meetsvc.core.tokens import looks_like_token, new_api_key, token_hash
 from meetsvc.domain.callers import OrganisationCaller
 from meetsvc.domain.errors import Conflict, NotFound, RuleViolation, Violation
 from meetsvc.domain.model import Organisation, OrganisationKind, StaffMember
 from meetsvc.domain.rules import check_email, check_text
-from meetsvc.core.pii import PersonalNumberVault
+from meetsvc.services.audit import AuditLog
 from meetsvc.storage.engine import Connection, Engine
 from meetsvc.storage.queries import organisations as queries
-from meetsvc.core.tokens import looks_like_token, new_api_key, token_hash
 
 
 def parse_personal_number(field: str, text: str) -> PersonalNumber:
@@ -52,8 +52,12 @@ class Directory:
             async with self._engine.begin() as connection:
                 await queries.insert_organisation(connection, organisation, self._clock())
                 await self._audit.append(
-                    connection, actor=actor, action="organisation.created", subject_type="organisation",
-                    subject_id=organisation.id, details={"kind": kind.value},
+                    connection,
+                    actor=actor,
+                    action="organisation.created",
+                    subject_type="organisation",
+                    subject_id=organisation.id,
+                    details={"kind": kind.value},
                 )
         except queries.DuplicateOrganisation:
             raise Conflict("an organisation with that name exists already") from None
@@ -82,12 +86,20 @@ class Directory:
             if await load_organisation(connection, organisation_id) is None:
                 raise NotFound("no such organisation")
             await queries.insert_api_client(
-                connection, client_id=client_id, organisation_id=organisation_id, name=name.strip(),
-                key_hash=token_hash(key), created_at=self._clock(),
+                connection,
+                client_id=client_id,
+                organisation_id=organisation_id,
+                name=name.strip(),
+                key_hash=token_hash(key),
+                created_at=self._clock(),
             )
             await self._audit.append(
-                connection, actor=actor, action="api_client.created", subject_type="api_client",
-                subject_id=client_id, details={"organisation_id": organisation_id},
+                connection,
+                actor=actor,
+                action="api_client.created",
+                subject_type="api_client",
+                subject_id=client_id,
+                details={"organisation_id": organisation_id},
             )
         return client_id, key
 
@@ -130,11 +142,21 @@ class Directory:
             async with self._engine.begin() as connection:
                 await queries.insert_staff_member(connection, new)
                 await self._audit.append(
-                    connection, actor=caller.actor, action="staff.added", subject_type="staff",
-                    subject_id=staff_id, details={"can_organise": can_organise},
+                    connection,
+                    actor=caller.actor,
+                    action="staff.added",
+                    subject_type="staff",
+                    subject_id=staff_id,
+                    details={"can_organise": can_organise},
                 )
         except queries.DuplicateStaffMember:
-            raise RuleViolation([Violation("/personal_number", "unique", "a staff member with this personal identity number exists already")]) from None
+            raise RuleViolation(
+                [
+                    Violation(
+                        "/personal_number", "unique", "a staff member with this personal identity number exists already"
+                    )
+                ]
+            ) from None
         return StaffMember(staff_id, caller.organisation_id, new.display_name, email, can_organise, number is not None)
 
     async def list_staff(self, caller: OrganisationCaller) -> list[StaffMember]:

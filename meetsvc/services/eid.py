@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from identity.base import Order, PollingIdentityProvider
 from identity.bankid import messages as bankid_messages
 from identity.bankid.collector import CollectLoop
+from identity.base import Order, PollingIdentityProvider
 
 
 class AutostartLinks(Protocol):
@@ -28,7 +28,9 @@ class EidRuntime:
     autostart_url: AutostartLinks
     simulator_app_url: str | None = None
 
-    def hint_message(self, hint_code: str | None, *, pending: bool, same_device: bool, mobile: bool, language: str) -> str:
+    def hint_message(
+        self, hint_code: str | None, *, pending: bool, same_device: bool, mobile: bool, language: str
+    ) -> str:
         rfa = bankid_messages.rfa_for_hint(hint_code, pending=pending, same_device=same_device, on_mobile=mobile)
         return bankid_messages.message(rfa, language)
 

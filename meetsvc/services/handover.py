@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from typing import Any
 
-from meetsvc.services.audit import AuditLog
 from meetsvc.core.clock import Clock, utc_now
 from meetsvc.core.secrets import Secret
+from meetsvc.services.audit import AuditLog
 from meetsvc.storage.engine import Engine
-from meetsvc.storage.queries import participants
-from meetsvc.storage.queries import waiting_room as rooms
+from meetsvc.storage.queries import participants, waiting_room as rooms
 from meetsvc.video.base import JoinCredential, JoinRequest, RoomSpec, VideoBackend, VideoBackendError, derive_room_name
 
 log = logging.getLogger(__name__)
@@ -50,8 +50,11 @@ class Handover:
         async with self._engine.connect() as connection:
             times = await rooms.meeting_times(connection, meeting_id)
         return RoomSpec(
-            meeting_id=meeting_id, name=self.room_name(meeting_id), max_participants=30,
-            starts_at=times.starts_at, ends_at=times.ends_at,
+            meeting_id=meeting_id,
+            name=self.room_name(meeting_id),
+            max_participants=30,
+            starts_at=times.starts_at,
+            ends_at=times.ends_at,
         )
 
     async def _display_name(self, participant_id: str) -> str:
@@ -84,11 +87,19 @@ class Handover:
         credential = await self.backend.issue(
             room,
             JoinRequest(
-                participant_id=f"host-{staff_id}", display_name=name, role="moderator",
+                participant_id=f"host-{staff_id}",
+                display_name=name,
+                role="moderator",
                 lifetime_seconds=int(self._lifetime.total_seconds()),
             ),
         )
-        await self._record("video.credential_issued", meeting_id, staff_id, {"backend": self.backend.name, "role": "moderator"}, subject="staff")
+        await self._record(
+            "video.credential_issued",
+            meeting_id,
+            staff_id,
+            {"backend": self.backend.name, "role": "moderator"},
+            subject="staff",
+        )
         return credential
 
     async def revoke(self, meeting_id: str, participant_id: str) -> None:
@@ -98,7 +109,9 @@ class Handover:
         except VideoBackendError as exc:
             log.warning("video revoke failed: %s", exc.__class__.__name__)
             revoked = False
-        await self._record("video.revoked", meeting_id, participant_id, {"backend": self.backend.name, "at_backend": revoked})
+        await self._record(
+            "video.revoked", meeting_id, participant_id, {"backend": self.backend.name, "at_backend": revoked}
+        )
 
     async def end(self, meeting_id: str) -> None:
         room = await self._room(meeting_id)
@@ -108,11 +121,25 @@ class Handover:
         except VideoBackendError as exc:
             log.warning("video end_room failed: %s", exc.__class__.__name__)
             ended = False
-        await self._record("video.room_ended", meeting_id, meeting_id, {"backend": self.backend.name, "at_backend": ended}, subject="meeting")
+        await self._record(
+            "video.room_ended",
+            meeting_id,
+            meeting_id,
+            {"backend": self.backend.name, "at_backend": ended},
+            subject="meeting",
+        )
 
-    async def _record(self, action: str, meeting_id: str, subject_id: str, details: dict, *, subject: str = "participant") -> None:  # type: ignore[type-arg]
+    async def _record(
+        self, action: str, meeting_id: str, subject_id: str, details: dict[str, Any], *, subject: str = "participant"
+    ) -> None:
         async with self._engine.begin() as connection:
             await self._audit.append(
-                connection, actor="system", action=action, subject_type=subject, subject_id=subject_id,
-                meeting_id=meeting_id, details=details, now=self._clock(),
+                connection,
+                actor="system",
+                action=action,
+                subject_type=subject,
+                subject_id=subject_id,
+                meeting_id=meeting_id,
+                details=details,
+                now=self._clock(),
             )

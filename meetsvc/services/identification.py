@@ -17,20 +17,23 @@ no personal identity number appears in clear anywhere.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import hmac
 import json
 import logging
 import uuid
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from identity.base import IdentityError, Order, OrderState, OrderStatus, StartRequest, VerifiedIdentity
-from meetsvc.services.audit import AuditLog
 from meetsvc.core.clock import Clock, utc_now
-from meetsvc.domain.errors import Conflict, DomainError
-from meetsvc.services.eid import EidRuntime
 from meetsvc.core.pii import PersonalNumberVault
+from meetsvc.domain.errors import Conflict, DomainError
+from meetsvc.services.audit import AuditLog
+from meetsvc.services.eid import EidRuntime
 from meetsvc.services.sessions import BrowserSession, BrowserSessions, IssuedSession
 from meetsvc.storage.engine import Connection, Engine
 from meetsvc.storage.queries import identifications, participants
@@ -111,7 +114,10 @@ class Identification:
             by_subject = await identifications.started_in_session_since(connection, session.id, since)
         if by_subject >= self._limits.per_subject:
             raise TooManyAttempts()
-        if await identifications.started_from_address_since(connection, address_hash, since) >= self._limits.per_address:
+        if (
+            await identifications.started_from_address_since(connection, address_hash, since)
+            >= self._limits.per_address
+        ):
             raise TooManyAttempts()
 
     async def start(
@@ -156,7 +162,9 @@ class Identification:
                     auto_start_token=order.auto_start_token,
                     qr_start_token=order.qr_start_token,
                     qr_start_secret_enc=(
-                        self._vault.encrypt(order.qr_start_secret, f"qr:{order.order_ref}") if order.qr_start_secret else None
+                        self._vault.encrypt(order.qr_start_secret, f"qr:{order.order_ref}")
+                        if order.qr_start_secret
+                        else None
                     ),
                     provider_state=json.dumps(dict(order.provider_state)),
                     same_device=same_device,
@@ -200,9 +208,13 @@ class Identification:
         language = session.language.value
         pending = row.state == PENDING
         if row.state == CANCELLED:
-            message = self._eid.hint_message("cancelled", pending=False, same_device=row.same_device, mobile=mobile, language=language)
+            message = self._eid.hint_message(
+                "cancelled", pending=False, same_device=row.same_device, mobile=mobile, language=language
+            )
         else:
-            message = self._eid.hint_message(row.hint_code, pending=pending, same_device=row.same_device, mobile=mobile, language=language)
+            message = self._eid.hint_message(
+                row.hint_code, pending=pending, same_device=row.same_device, mobile=mobile, language=language
+            )
         view = IdentificationView(row.state, row.hint_code, message, row.same_device, row.outcome)
         if not pending:
             return view
@@ -217,8 +229,8 @@ class Identification:
             provider_state=json.loads(row.provider_state or "{}"),
         )
         if row.same_device:
-            return IdentificationView(**{**_fields(view), "autostart_url": self._eid.autostart_url(order, return_url, mobile)})
-        return IdentificationView(**{**_fields(view), "qr_data": self._eid.provider.qr_data(order, self._clock())})
+            return dataclasses.replace(view, autostart_url=self._eid.autostart_url(order, return_url, mobile))
+        return dataclasses.replace(view, qr_data=self._eid.provider.qr_data(order, self._clock()))
 
     async def verified(self, session: BrowserSession) -> bool:
         """Whether this session completed an identification."""
@@ -250,7 +262,7 @@ class Identification:
 
     # Completion (called by the collect loop) -------------------------------------------------
 
-    def _spawn(self, work) -> None:  # type: ignore[no-untyped-def]
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -305,7 +317,9 @@ class Identification:
                 return
             staff_id: str | None
             if row.participant_id is not None:
-                outcome, staff_id = await self._bind_participant(connection, row.participant_id, identity, verified_hash, now)
+                outcome, staff_id = await self._bind_participant(
+                    connection, row.participant_id, identity, verified_hash, now
+                )
                 subject_type, subject_id = "participant", row.participant_id
                 action = "participant.identified"
             else:
@@ -362,7 +376,3 @@ class Identification:
         """Wait for recordings in flight (used at shutdown and by tests)."""
         while self._tasks:
             await asyncio.gather(*tuple(self._tasks), return_exceptions=True)
-
-
-def _fields(view: IdentificationView) -> dict:  # type: ignore[type-arg]
-    return {name: getattr(view, name) for name in IdentificationView.__dataclass_fields__}

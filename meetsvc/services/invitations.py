@@ -9,14 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from meetsvc.core.clock import Clock, utc_now
+from meetsvc.core.tokens import looks_like_token, token_hash
+from meetsvc.domain.model import Language, MeetingStatus, Organisation
 from meetsvc.services.audit import AuditLog
 from meetsvc.services.directory import load_organisation
-from meetsvc.core.clock import Clock, utc_now
-from meetsvc.domain.model import Language, MeetingStatus, Organisation
 from meetsvc.services.sessions import BrowserSessions, IssuedSession, SessionKind
 from meetsvc.storage.engine import Engine
 from meetsvc.storage.queries import invitations, participants
-from meetsvc.core.tokens import looks_like_token, token_hash
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,11 +53,18 @@ class Invitations:
             if row.opened_at is None:
                 await invitations.mark_opened(connection, row.id, now=now)
                 await self._audit.append(
-                    connection, actor=f"participant:{row.participant_id}", action="invitation.opened",
-                    subject_type="participant", subject_id=row.participant_id, meeting_id=row.meeting_id, now=now,
+                    connection,
+                    actor=f"participant:{row.participant_id}",
+                    action="invitation.opened",
+                    subject_type="participant",
+                    subject_id=row.participant_id,
+                    meeting_id=row.meeting_id,
+                    now=now,
                 )
             return await self._sessions.create(
-                connection, SessionKind.PARTICIPANT, language=language or Language(row.language),
+                connection,
+                SessionKind.PARTICIPANT,
+                language=language or Language(row.language),
                 participant_id=row.participant_id,
             )
 

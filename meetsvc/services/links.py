@@ -21,7 +21,7 @@ class JoinLinks:
         self._public_url = public_url.rstrip("/")
 
     @classmethod
-    def ephemeral(cls, public_url: str = "") -> "JoinLinks":
+    def ephemeral(cls, public_url: str = "") -> JoinLinks:
         """Links under a key that lives only in this process: for tools that hand the link out
         once and never write it into a later message."""
         return cls(secrets.token_bytes(32), public_url)

@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from meetsvc.core.clock import Clock, utc_now
+from meetsvc.core.tokens import looks_like_token, token_hash
 from meetsvc.domain.model import Language
 from meetsvc.storage.engine import Connection, Engine
 from meetsvc.storage.queries import sessions as stored
 from meetsvc.storage.queries.sessions import NewSession, SessionRecord
-from meetsvc.core.tokens import looks_like_token, token_hash
 
 COOKIE_NAME = "meetsvc_session"
 TOUCH_EVERY = timedelta(seconds=30)

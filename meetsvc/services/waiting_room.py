@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from meetsvc.services.audit import AuditLog
 from meetsvc.core.clock import Clock, utc_now
 from meetsvc.domain.admission import (
     Action,
@@ -36,9 +35,9 @@ from meetsvc.domain.admission import (
 from meetsvc.domain.errors import Conflict, NotFound, RuleViolation
 from meetsvc.domain.model import MeetingStatus, ParticipantRole, ParticipantState as S
 from meetsvc.domain.rules import check_text
+from meetsvc.services.audit import AuditLog
 from meetsvc.storage.engine import Connection, Engine
-from meetsvc.storage.queries import identifications, participants
-from meetsvc.storage.queries import waiting_room as rooms
+from meetsvc.storage.queries import identifications, participants, waiting_room as rooms
 from meetsvc.storage.queries.participants import UNCHANGED, BoundIdentity, ParticipantRecord, Unchanged
 from meetsvc.storage.queries.waiting_room import RoomMeeting
 
@@ -178,7 +177,9 @@ class WaitingRoom:
             raise NotFound("no such meeting")
         return meeting
 
-    async def _host_meeting(self, connection: Connection, host: HostCaller, meeting_id: str, *, lock: bool = True) -> RoomMeeting:
+    async def _host_meeting(
+        self, connection: Connection, host: HostCaller, meeting_id: str, *, lock: bool = True
+    ) -> RoomMeeting:
         if not await rooms.is_host(connection, meeting_id, host.staff_id):
             raise NotFound("no such meeting")  # not 403: do not confirm the meeting exists
         return await self._meeting(connection, meeting_id, lock=lock)
@@ -231,7 +232,9 @@ class WaitingRoom:
 
     @staticmethod
     def _settings(meeting: RoomMeeting) -> MeetingSettingsView:
-        return MeetingSettingsView(meeting.id, meeting.status, meeting.locked, meeting.admission_policy, meeting.show_queue_position)
+        return MeetingSettingsView(
+            meeting.id, meeting.status, meeting.locked, meeting.admission_policy, meeting.show_queue_position
+        )
 
     async def _reload(self, connection: Connection, participant_id: str) -> ParticipantRecord:
         return await participants.reload_participant(connection, participant_id)
@@ -247,7 +250,7 @@ class WaitingRoom:
         notices: Notices,
         *,
         unverified: bool | Unchanged = UNCHANGED,
-        host_message: str | None | Unchanged = UNCHANGED,
+        host_message: str | Unchanged | None = UNCHANGED,
     ) -> ParticipantRecord:
         """Move one participant through the state machine, record it, and note who to tell."""
         before = S(row.state)
@@ -257,13 +260,24 @@ class WaitingRoom:
         changes = (waiting_since, unverified, host_message)
         if after is not before or any(value is not UNCHANGED for value in changes):
             await participants.update_participant(
-                connection, row.id, state=after.value, updated_at=now,
-                waiting_since=waiting_since, unverified=unverified, host_message=host_message,
+                connection,
+                row.id,
+                state=after.value,
+                updated_at=now,
+                waiting_since=waiting_since,
+                unverified=unverified,
+                host_message=host_message,
             )
         if after is not before:
             await self._audit.append(
-                connection, actor=actor_label, action=f"participant.{action.value}", subject_type="participant",
-                subject_id=row.id, meeting_id=meeting.id, details={"from": before.value, "to": after.value}, now=now,
+                connection,
+                actor=actor_label,
+                action=f"participant.{action.value}",
+                subject_type="participant",
+                subject_id=row.id,
+                meeting_id=meeting.id,
+                details={"from": before.value, "to": after.value},
+                now=now,
             )
         fresh = await self._reload(connection, row.id)
         notices.participants[row.id] = await self._view(connection, meeting, fresh)
@@ -326,8 +340,15 @@ class WaitingRoom:
             if not verified and not lobby.unverified:
                 raise Conflict("identify with eID first")
             row = await self._apply(
-                connection, meeting, row, Action.ARRIVE, Actor.PARTICIPANT, f"participant:{row.id}", notices,
-                unverified=not verified, host_message=None,
+                connection,
+                meeting,
+                row,
+                Action.ARRIVE,
+                Actor.PARTICIPANT,
+                f"participant:{row.id}",
+                notices,
+                unverified=not verified,
+                host_message=None,
             )
             identity = await self._identity(connection, row.id)
             arrival = Arrival(
@@ -337,7 +358,9 @@ class WaitingRoom:
             )
             policy = AdmissionPolicy(meeting.admission_policy)
             if policy_admits(policy, arrival):
-                await self._apply(connection, meeting, row, Action.ADMIT, Actor.POLICY, f"policy:{policy.value}", notices)
+                await self._apply(
+                    connection, meeting, row, Action.ADMIT, Actor.POLICY, f"policy:{policy.value}", notices
+                )
                 await self._mark_in_progress(connection, meeting)
         return notices
 
@@ -405,7 +428,7 @@ class WaitingRoom:
         participant_id: str,
         action: Action,
         *,
-        host_message: str | None | Unchanged = UNCHANGED,
+        host_message: str | Unchanged | None = UNCHANGED,
     ) -> Notices:
         notices = Notices(meeting_id)
         async with self._engine.begin() as connection:
@@ -414,7 +437,9 @@ class WaitingRoom:
                 raise WaitingRoomClosed("the meeting has ended")
             row = await self._participant(connection, meeting_id, participant_id)
             was_waiting = row.state == S.WAITING.value
-            await self._apply(connection, meeting, row, action, Actor.HOST, host.actor, notices, host_message=host_message)
+            await self._apply(
+                connection, meeting, row, action, Actor.HOST, host.actor, notices, host_message=host_message
+            )
             if action is Action.ADMIT:
                 await self._mark_in_progress(connection, meeting)
             if was_waiting:
@@ -444,7 +469,8 @@ class WaitingRoom:
             for row in rows:
                 identity = await self._identity(connection, row.id)
                 arrival = Arrival(
-                    ParticipantRole(row.role), identity is not None and not row.unverified,
+                    ParticipantRole(row.role),
+                    identity is not None and not row.unverified,
                     identity.matches_invitation if identity else None,
                 )
                 if matches_for_admit_all(arrival):
@@ -467,11 +493,18 @@ class WaitingRoom:
                 raise NotFound("no such waiting participant")
             for row in rows:
                 await participants.set_host_message(connection, row.id, text)
-                notices.participants[row.id] = await self._view(connection, meeting, await self._reload(connection, row.id))
+                notices.participants[row.id] = await self._view(
+                    connection, meeting, await self._reload(connection, row.id)
+                )
             await self._audit.append(
-                connection, actor=host.actor, action="waiting_room.message", subject_type="meeting",
-                subject_id=meeting_id, meeting_id=meeting_id,
-                details={"recipients": len(rows), "to_one": participant_id is not None}, now=self._clock(),
+                connection,
+                actor=host.actor,
+                action="waiting_room.message",
+                subject_type="meeting",
+                subject_id=meeting_id,
+                meeting_id=meeting_id,
+                details={"recipients": len(rows), "to_one": participant_id is not None},
+                now=self._clock(),
             )
         return notices
 
@@ -498,14 +531,21 @@ class WaitingRoom:
                 raise WaitingRoomClosed("the meeting has ended")
             if values:
                 await rooms.configure_room(
-                    connection, meeting_id, locked=locked,
+                    connection,
+                    meeting_id,
+                    locked=locked,
                     admission_policy=admission_policy.value if admission_policy is not None else None,
                     show_queue_position=show_queue_position,
                 )
                 await self._audit.append(
-                    connection, actor=host.actor, action="waiting_room.configured", subject_type="meeting",
-                    subject_id=meeting_id, meeting_id=meeting_id,
-                    details={k: (v if not isinstance(v, str) else v) for k, v in values.items()}, now=self._clock(),
+                    connection,
+                    actor=host.actor,
+                    action="waiting_room.configured",
+                    subject_type="meeting",
+                    subject_id=meeting_id,
+                    meeting_id=meeting_id,
+                    details=dict(values),
+                    now=self._clock(),
                 )
             meeting = await self._meeting(connection, meeting_id, lock=False)
             notices.meeting = self._settings(meeting)
@@ -528,8 +568,13 @@ class WaitingRoom:
         now = self._clock()
         await rooms.set_meeting_status(connection, meeting_id, MeetingStatus.ENDED.value, now=now)
         await self._audit.append(
-            connection, actor=actor, action="meeting.ended", subject_type="meeting",
-            subject_id=meeting_id, meeting_id=meeting_id, now=now,
+            connection,
+            actor=actor,
+            action="meeting.ended",
+            subject_type="meeting",
+            subject_id=meeting_id,
+            meeting_id=meeting_id,
+            now=now,
         )
         meeting = await self._meeting(connection, meeting_id, lock=False)
         rows = await participants.present_participants(connection, meeting_id)

@@ -19,9 +19,9 @@ from urllib.parse import quote
 
 from pydantic import Field
 
+from meetsvc.core.adapter_config import AdapterConfig
 from meetsvc.core.clock import Clock, utc_now
 from meetsvc.video.base import JoinCredential, JoinRequest, RoomSpec, WebhookEvent, capped_lifetime, expiry
-from meetsvc.core.adapter_config import AdapterConfig
 
 AUDIENCE = "meetsvc:video"
 

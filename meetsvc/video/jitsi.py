@@ -36,6 +36,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from pydantic import Field, SecretStr, field_validator, model_validator
 
+from meetsvc.core.adapter_config import AdapterConfig, http_url, one_source, read_secret
 from meetsvc.core.clock import Clock, utc_now
 from meetsvc.core.secrets import Secret
 from meetsvc.video.base import (
@@ -46,7 +47,6 @@ from meetsvc.video.base import (
     capped_lifetime,
     expiry,
 )
-from meetsvc.core.adapter_config import AdapterConfig, http_url, one_source, read_secret
 
 # luajwtjitsi checks nbf with no leeway: a server clock a few seconds behind ours would refuse a
 # fresh token, so nbf is set a little in the past (exp is not moved, the lifetime stays bounded).

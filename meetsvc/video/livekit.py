@@ -39,6 +39,7 @@ import aiohttp
 import jwt
 from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 
+from meetsvc.core.adapter_config import AdapterConfig, http_url, one_source, read_secret
 from meetsvc.core.clock import Clock, utc_now
 from meetsvc.core.secrets import Secret
 from meetsvc.video.base import (
@@ -54,7 +55,6 @@ from meetsvc.video.base import (
     expiry,
     header,
 )
-from meetsvc.core.adapter_config import AdapterConfig, http_url, one_source, read_secret
 from meetsvc.video.transport import HttpTransport, Reply
 
 SERVICE = "/twirp/livekit.RoomService/"

@@ -22,10 +22,10 @@ from typing import Any, Literal
 import aiohttp
 from pydantic import model_validator
 
+from meetsvc.core.adapter_config import AdapterConfig
 from meetsvc.core.clock import Clock, utc_now
 from meetsvc.video.base import VideoBackend
 from meetsvc.video.builtin import BuiltinBackend, BuiltinConfig
-from meetsvc.core.adapter_config import AdapterConfig
 from meetsvc.video.jitsi import JitsiBackend, JitsiConfig
 from meetsvc.video.livekit import LiveKitBackend, LiveKitConfig
 from meetsvc.video.vidicue import VidicueBackend, VidicueConfig

@@ -42,6 +42,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from pydantic import Field, SecretStr, field_validator, model_validator
 
+from meetsvc.core.adapter_config import AdapterConfig, http_url, one_source, read_secret
 from meetsvc.core.clock import Clock, utc_now
 from meetsvc.video.base import (
     JoinCredential,
@@ -52,7 +53,6 @@ from meetsvc.video.base import (
     VideoBackendUnavailable,
     WebhookEvent,
 )
-from meetsvc.core.adapter_config import AdapterConfig, http_url, one_source, read_secret
 from meetsvc.video.transport import HttpTransport, Reply
 
 TOKEN_PATH = "/api/token"  # noqa: S105  # a URL path, not a secret

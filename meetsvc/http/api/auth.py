@@ -9,8 +9,8 @@ from aiohttp import web
 
 from meetsvc.domain.callers import OrganisationCaller
 from meetsvc.domain.errors import Forbidden, Unauthenticated
-from meetsvc.services.sessions import COOKIE_NAME
 from meetsvc.http.appkeys import DIRECTORY, SESSIONS
+from meetsvc.services.sessions import COOKIE_NAME
 
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 

@@ -5,14 +5,21 @@ from __future__ import annotations
 from aiohttp import web
 from pydantic import BaseModel
 
+from meetsvc.domain.errors import NotFound
 from meetsvc.http.api import schemas
 from meetsvc.http.api.auth import api_caller
 from meetsvc.http.api.requests import read_model, read_query
 from meetsvc.http.api.views import meeting_out, organisation_out, participant_fields, participant_out, staff_out
-from meetsvc.services.booking import UNSET, IssuedInvitation, MeetingChanges, NewMeeting, NewParticipant, ParticipantChanges
-from meetsvc.domain.errors import NotFound
-from meetsvc.notify.status import DeliveryLine
 from meetsvc.http.appkeys import BOOKING, DIRECTORY, SETTINGS
+from meetsvc.notify.status import DeliveryLine
+from meetsvc.services.booking import (
+    UNSET,
+    IssuedInvitation,
+    MeetingChanges,
+    NewMeeting,
+    NewParticipant,
+    ParticipantChanges,
+)
 
 
 def json_response(model: BaseModel, status: int = 200) -> web.Response:
@@ -43,7 +50,9 @@ async def _invited(request: web.Request, issued: IssuedInvitation) -> schemas.Pa
     base = request.app[SETTINGS].server.base_url
     participant = issued.participant
     deliveries = (await _deliveries(request, participant.meeting_id)).get(participant.id, [])
-    return schemas.ParticipantInvited(**participant_fields(participant, deliveries), invitation_url=f"{base}/j/{issued.token}")
+    return schemas.ParticipantInvited(
+        **participant_fields(participant, deliveries), invitation_url=f"{base}/j/{issued.token}"
+    )
 
 
 # Organisations and staff --------------------------------------------------------------------------
@@ -113,7 +122,9 @@ async def list_meetings(request: web.Request) -> web.Response:
         limit=query.limit,
         offset=query.offset,
     )
-    return json_response(schemas.MeetingList(items=[meeting_out(m) for m in found], limit=query.limit, offset=query.offset))
+    return json_response(
+        schemas.MeetingList(items=[meeting_out(m) for m in found], limit=query.limit, offset=query.offset)
+    )
 
 
 async def get_meeting(request: web.Request) -> web.Response:

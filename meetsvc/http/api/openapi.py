@@ -85,7 +85,10 @@ def build_openapi(endpoints: list[Endpoint], *, server_url: str) -> dict[str, An
         if parameters:
             operation["parameters"] = parameters
         if endpoint.request:
-            operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": _ref(endpoint.request)}}}
+            operation["requestBody"] = {
+                "required": True,
+                "content": {"application/json": {"schema": _ref(endpoint.request)}},
+            }
         ok: dict[str, Any] = {"description": "Success."}
         if endpoint.response:
             ok["content"] = {"application/json": {"schema": _ref(endpoint.response)}}
@@ -100,7 +103,12 @@ def build_openapi(endpoints: list[Endpoint], *, server_url: str) -> dict[str, An
             # Every authenticated call reads the database (the key, at least).
             operation["responses"]["503"] = {
                 "description": _STATUS_TEXT[503],
-                "headers": {"Retry-After": {"description": "Seconds to wait before trying again.", "schema": {"type": "integer", "minimum": 1}}},
+                "headers": {
+                    "Retry-After": {
+                        "description": "Seconds to wait before trying again.",
+                        "schema": {"type": "integer", "minimum": 1},
+                    }
+                },
                 "content": {"application/problem+json": {"schema": _ref(schemas.Problem)}},
             }
         paths.setdefault(endpoint.path, {})[endpoint.method.lower()] = operation
@@ -117,6 +125,12 @@ def build_openapi(endpoints: list[Endpoint], *, server_url: str) -> dict[str, An
         "paths": paths,
         "components": {
             "schemas": components,
-            "securitySchemes": {"apiClientKey": {"type": "http", "scheme": "bearer", "description": "An API client key (msk_…) from `meetsvc api-client create`."}},
+            "securitySchemes": {
+                "apiClientKey": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "An API client key (msk_…) from `meetsvc api-client create`.",
+                }
+            },
         },
     }

@@ -7,7 +7,8 @@ rule's stable name, so an integrating system can show the right message next to 
 from __future__ import annotations
 
 import json
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from aiohttp import web
 

@@ -16,8 +16,8 @@ from typing import TypeVar
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
-from meetsvc.http.api.problems import BadRequest, PayloadTooLarge, UnsupportedMediaType
 from meetsvc.domain.errors import RuleViolation, Violation
+from meetsvc.http.api.problems import BadRequest, PayloadTooLarge, UnsupportedMediaType
 from meetsvc.http.appkeys import SETTINGS
 
 M = TypeVar("M", bound=BaseModel)
@@ -35,7 +35,7 @@ def violations_from(error: ValidationError, *, aliases: dict[str, str] | None = 
         # Pydantic reports where in a union it looked; the client cares about the field only.
         loc = tuple(p for p in loc if not (isinstance(p, str) and p.startswith(("function-", "constrained-"))))
         if aliases and loc and loc[0] in aliases:
-            loc = (aliases[str(loc[0])],) + loc[1:]
+            loc = (aliases[str(loc[0])], *loc[1:])
         rule = {"extra_forbidden": "unknown_field", "missing": "required"}.get(item["type"], item["type"])
         message = "is not a known field" if rule == "unknown_field" else item["msg"]
         found.append(Violation(_pointer(loc) if loc else "/", rule, message))
@@ -64,7 +64,9 @@ async def read_model(request: web.Request, model: type[M]) -> M:
         raise PayloadTooLarge(f"the body must be at most {request.app[SETTINGS].server.max_body_bytes} bytes") from None
     except web.RequestPayloadError:
         # A body that does not match its Content-Encoding (gzip that is not gzip) or is cut short.
-        raise BadRequest("the body could not be read as its headers describe it (Content-Encoding, Content-Length)") from None
+        raise BadRequest(
+            "the body could not be read as its headers describe it (Content-Encoding, Content-Length)"
+        ) from None
     parsed = _parse_json(raw)
     if not isinstance(parsed, dict):
         raise RuleViolation.single("/", "type", "the body must be a JSON object")

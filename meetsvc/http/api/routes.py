@@ -6,8 +6,8 @@ document, nor be documented with a model other than the one that validates it.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Awaitable, Callable
 
 from aiohttp import web
 from pydantic import BaseModel

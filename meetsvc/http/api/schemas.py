@@ -7,7 +7,7 @@ a case-management system with a typo in a field name must hear about it, not los
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -30,8 +30,12 @@ class ResponseModel(BaseModel):
 
 
 class MeetingCreate(RequestModel):
-    partner_organisation_id: Id = Field(description="The organisation of the other kind (a region for a municipality's meeting).")
-    title: Annotated[str, Field(min_length=1, max_length=120, description="A non-sensitive title; never a name or a subject.")]
+    partner_organisation_id: Id = Field(
+        description="The organisation of the other kind (a region for a municipality's meeting)."
+    )
+    title: Annotated[
+        str, Field(min_length=1, max_length=120, description="A non-sensitive title; never a name or a subject.")
+    ]
     care_area: CareArea
     starts_at: AwareDatetime = Field(description="RFC 3339 with a UTC offset, e.g. 2026-12-01T14:00:00+01:00.")
     ends_at: AwareDatetime
@@ -61,7 +65,10 @@ class ParticipantCreate(RequestModel):
     mobile: Annotated[str, Field(max_length=20)] | None = None
     language: Language = Language.SV
     personal_number: Annotated[str, Field(min_length=10, max_length=13)] | None = Field(
-        None, description="The personal identity or coordination number the invitation expects; stored encrypted, never returned."
+        None,
+        description=(
+            "The personal identity or coordination number the invitation expects; stored encrypted, never returned."
+        ),
     )
 
 
@@ -86,7 +93,7 @@ class StaffCreate(RequestModel):
 
 # Dates a query may name: wide enough for any meeting, narrow enough that converting to UTC can
 # never overflow (year 1 with a positive offset, year 9999 with a negative one).
-QueryTime = Annotated[AwareDatetime, Field(ge=datetime(2000, 1, 1, tzinfo=timezone.utc), le=datetime(2200, 1, 1, tzinfo=timezone.utc))]
+QueryTime = Annotated[AwareDatetime, Field(ge=datetime(2000, 1, 1, tzinfo=UTC), le=datetime(2200, 1, 1, tzinfo=UTC))]
 
 
 class MeetingQuery(RequestModel):
@@ -142,7 +149,9 @@ class InvitationOut(ResponseModel):
 
 class DeliveryOut(ResponseModel):
     channel: Literal["email", "sms"]
-    kind: Literal["invitation", "update", "cancellation", "reminder"] = Field(description="The newest message on this channel.")
+    kind: Literal["invitation", "update", "cancellation", "reminder"] = Field(
+        description="The newest message on this channel."
+    )
     state: Literal["pending", "retrying", "sending", "sent", "failed"] = Field(
         description="sent: the mail server or SMS gateway accepted it (neither says whether it reached the person); "
         "failed: the last try was refused or no try is left."
@@ -199,7 +208,7 @@ class Problem(ResponseModel):
     status: int
     detail: str | None = None
     request_id: str | None = None
-    errors: list["ProblemField"] | None = None
+    errors: list[ProblemField] | None = None
 
 
 class ProblemField(ResponseModel):

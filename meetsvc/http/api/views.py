@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from meetsvc.http.api import schemas
 from meetsvc.domain.model import Meeting, Organisation, Participant, StaffMember
+from meetsvc.http.api import schemas
 from meetsvc.notify.status import DeliveryLine
 
 
@@ -31,30 +31,32 @@ def meeting_out(meeting: Meeting) -> schemas.MeetingOut:
 
 def participant_fields(participant: Participant, deliveries: list[DeliveryLine]) -> dict:  # type: ignore[type-arg]
     invitation = participant.invitation
-    return dict(
-        id=participant.id,
-        meeting_id=participant.meeting_id,
-        role=participant.role,
-        organisation_id=participant.organisation_id,
-        display_name=participant.display_name,
-        email=participant.email,
-        mobile=participant.mobile,
-        language=participant.language,
-        expects_identity=participant.expects_identity,
-        state=participant.state,
-        invitation=(
-            schemas.InvitationOut(status=invitation.status, issued_at=invitation.issued_at, opened_at=invitation.opened_at)
+    return {
+        "id": participant.id,
+        "meeting_id": participant.meeting_id,
+        "role": participant.role,
+        "organisation_id": participant.organisation_id,
+        "display_name": participant.display_name,
+        "email": participant.email,
+        "mobile": participant.mobile,
+        "language": participant.language,
+        "expects_identity": participant.expects_identity,
+        "state": participant.state,
+        "invitation": (
+            schemas.InvitationOut(
+                status=invitation.status, issued_at=invitation.issued_at, opened_at=invitation.opened_at
+            )
             if invitation
             else None
         ),
-        identified_at=participant.identified_at,
-        deliveries=[
+        "identified_at": participant.identified_at,
+        "deliveries": [
             schemas.DeliveryOut(channel=d.channel, kind=d.kind, state=d.state, at=d.at, reason=d.reason)  # type: ignore[arg-type]
             for d in deliveries
         ],
-        created_at=participant.created_at,
-        updated_at=participant.updated_at,
-    )
+        "created_at": participant.created_at,
+        "updated_at": participant.updated_at,
+    }
 
 
 def participant_out(participant: Participant, deliveries: dict[str, list[DeliveryLine]]) -> schemas.ParticipantOut:

@@ -7,8 +7,8 @@ import ipaddress
 from aiohttp import web
 
 from meetsvc.domain.errors import DomainError
-from meetsvc.services.sessions import COOKIE_NAME, BrowserSession, IssuedSession
 from meetsvc.http.appkeys import SESSIONS, SETTINGS
+from meetsvc.services.sessions import COOKIE_NAME, BrowserSession, IssuedSession
 
 
 class SessionRequired(DomainError):

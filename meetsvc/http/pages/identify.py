@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 
 import segno
 from aiohttp import web
 
 from meetsvc.domain.errors import Conflict
-from meetsvc.services.identification import IdentificationUnavailable, TooManyAttempts
-from meetsvc.services.sessions import BrowserSession, SessionKind
 from meetsvc.http.appkeys import IDENTIFICATION, SESSIONS, SETTINGS
 from meetsvc.http.pages.context import client_address, current_session, is_mobile, require_form, set_session_cookie
 from meetsvc.http.pages.i18n import request_language
 from meetsvc.http.pages.render import error_page, render
+from meetsvc.services.identification import IdentificationUnavailable, TooManyAttempts
+from meetsvc.services.sessions import BrowserSession, SessionKind
 
 
 def _done_url(session: BrowserSession) -> str:
@@ -69,7 +70,9 @@ async def page(request: web.Request) -> web.StreamResponse:
     if view is None:
         raise web.HTTPSeeOther(_retry_url(session))
     if view.outcome == "not_staff":
-        return render(request, "staff_login.html", {"csrf": session.csrf_token, "refused": True}, status=403, language=language)
+        return render(
+            request, "staff_login.html", {"csrf": session.csrf_token, "refused": True}, status=403, language=language
+        )
     return render(
         request,
         "identify.html",
@@ -122,7 +125,9 @@ async def qr_image(request: web.Request) -> web.Response:
     # A standalone SVG document (with its xmlns), which browsers draw as an <img>; the inline
     # form without it shows only the alt text.
     buffer = io.BytesIO()
-    segno.make(view.qr_data, error="l").save(buffer, kind="svg", xmldecl=False, scale=6, border=4, dark="#000", light="#fff")
+    segno.make(view.qr_data, error="l").save(
+        buffer, kind="svg", xmldecl=False, scale=6, border=4, dark="#000", light="#fff"
+    )
     return web.Response(
         body=buffer.getvalue(), content_type="image/svg+xml", charset="utf-8", headers={"Cache-Control": "no-store"}
     )
@@ -133,8 +138,6 @@ async def cancel(request: web.Request) -> web.StreamResponse:
     if isinstance(session, web.Response):
         return session
     await require_form(request, session)
-    try:
+    with contextlib.suppress(Conflict):  # finished meanwhile: the page shows how it ended
         await request.app[IDENTIFICATION].cancel(session)
-    except Conflict:
-        pass  # finished meanwhile: the page shows how it ended
     raise web.HTTPSeeOther("/identify")

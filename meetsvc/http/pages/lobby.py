@@ -5,9 +5,9 @@ from __future__ import annotations
 from aiohttp import web
 
 from meetsvc.domain.errors import Conflict, Forbidden
-from meetsvc.services.sessions import SessionKind
 from meetsvc.http.appkeys import BOOKING, IDENTIFICATION, TICKETS, WAITING_ROOM
 from meetsvc.http.pages.context import require_session
+from meetsvc.services.sessions import SessionKind
 
 
 async def issue_ticket(request: web.Request) -> web.Response:
@@ -27,7 +27,9 @@ async def issue_ticket(request: web.Request) -> web.Response:
         session.participant_id, session.id, unverified=unverified
     )
     ticket, expires = request.app[TICKETS].issue(lobby, now=request.app[BOOKING].now(), meeting_ends_at=meeting_ends_at)
-    return web.json_response({"ticket": ticket, "expires_at": expires.isoformat()}, headers={"Cache-Control": "no-store"})
+    return web.json_response(
+        {"ticket": ticket, "expires_at": expires.isoformat()}, headers={"Cache-Control": "no-store"}
+    )
 
 
 async def jwks(request: web.Request) -> web.Response:

@@ -16,18 +16,18 @@ from aiohttp import web
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from meetsvc.services.booking import MeetingChanges, NewMeeting, NewParticipant
 from meetsvc.domain import rules
 from meetsvc.domain.callers import OrganisationCaller
 from meetsvc.domain.errors import DomainError, RuleViolation
 from meetsvc.domain.model import CareArea, Language, MeetingStatus, ParticipantRole, StaffMember
-from meetsvc.services.sessions import BrowserSession
 from meetsvc.http.appkeys import BOOKING, DIRECTORY, KEYS, SETTINGS
-from meetsvc.http.pages.deliveries import deliveries_of, local_clock
 from meetsvc.http.pages.context import current_session, require_form
+from meetsvc.http.pages.deliveries import deliveries_of, local_clock
 from meetsvc.http.pages.i18n import request_language
-from meetsvc.http.pages.render import error_page, render
 from meetsvc.http.pages.participant import spoken_time
+from meetsvc.http.pages.render import error_page, render
+from meetsvc.services.booking import MeetingChanges, NewMeeting, NewParticipant
+from meetsvc.services.sessions import BrowserSession
 
 ZONE = ZoneInfo("Europe/Stockholm")
 LINK_COOKIE = "meetsvc_new_link"
@@ -62,7 +62,9 @@ async def _partners(request: web.Request, member: StaffMember) -> list[Any]:
 
 async def new_meeting_form(request: web.Request) -> web.StreamResponse:
     session, member, _ = await _staff(request)
-    return await _render_new(request, session, member, {"title": "SIP-möte", "care_area": CareArea.OVRIGT.value}, [], 200)
+    return await _render_new(
+        request, session, member, {"title": "SIP-möte", "care_area": CareArea.OVRIGT.value}, [], 200
+    )
 
 
 async def _render_new(request, session, member, form, errors, status):  # type: ignore[no-untyped-def]
@@ -88,7 +90,10 @@ async def create_meeting(request: web.Request) -> web.StreamResponse:
     form = await require_form(request, session)
     try:
         try:
-            starts, ends = _local(form.get("date", ""), form.get("starts", "")), _local(form.get("date", ""), form.get("ends", ""))
+            starts, ends = (
+                _local(form.get("date", ""), form.get("starts", "")),
+                _local(form.get("date", ""), form.get("ends", "")),
+            )
             area = CareArea(form.get("care_area", ""))
         except ValueError:
             raise RuleViolation.single("/date", "format", "give a date and times as YYYY-MM-DD and HH:MM") from None
@@ -113,19 +118,34 @@ def _edit_form(meeting) -> dict[str, str]:  # type: ignore[no-untyped-def]
     zone = ZoneInfo(meeting.time_zone)
     starts, ends = meeting.starts_at.astimezone(zone), meeting.ends_at.astimezone(zone)
     return {
-        "title": meeting.title, "care_area": meeting.care_area.value, "date": starts.date().isoformat(),
-        "starts": starts.strftime("%H:%M"), "ends": ends.strftime("%H:%M"),
+        "title": meeting.title,
+        "care_area": meeting.care_area.value,
+        "date": starts.date().isoformat(),
+        "starts": starts.strftime("%H:%M"),
+        "ends": ends.strftime("%H:%M"),
     }
 
 
-async def _render_organise(request, session, caller, meeting_id, *, form=None, edit=None, errors=(), new_link=None, status=200):  # type: ignore[no-untyped-def]
+async def _render_organise(
+    request, session, caller, meeting_id, *, form=None, edit=None, errors=(), new_link=None, status=200
+):  # type: ignore[no-untyped-def]
     booking = request.app[BOOKING]
     meeting = await booking.get_meeting(caller, meeting_id)
     participants = await booking.list_participants(caller, meeting_id)
-    organisations = [o for o in await request.app[DIRECTORY].list_organisations()
-                     if o.id in (meeting.organisation_id, meeting.partner_organisation_id)]
+    organisations = [
+        o
+        for o in await request.app[DIRECTORY].list_organisations()
+        if o.id in (meeting.organisation_id, meeting.partner_organisation_id)
+    ]
     language = request_language(request, session.language)
-    defaults = {"role": ParticipantRole.INDIVIDUAL.value, "display_name": "", "organisation_id": "", "email": "", "mobile": "", "language": "sv"}
+    defaults = {
+        "role": ParticipantRole.INDIVIDUAL.value,
+        "display_name": "",
+        "organisation_id": "",
+        "email": "",
+        "mobile": "",
+        "language": "sv",
+    }
     return render(
         request,
         "meeting_organise.html",
@@ -197,7 +217,9 @@ async def add_participant(request: web.Request) -> web.StreamResponse:
         if error.status == 404:
             return error_page(request, 404, "error.not_found")
         form.pop("personal_number", None)  # never echoed back into a page
-        return await _render_organise(request, session, caller, meeting_id, form=form, errors=_messages(error), status=422)
+        return await _render_organise(
+            request, session, caller, meeting_id, form=form, errors=_messages(error), status=422
+        )
     return _show_link_once(request, meeting_id, issued.token)
 
 
@@ -212,7 +234,12 @@ def _show_link_once(request: web.Request, meeting_id: str, token: str) -> web.St
     sealed = _seal(request, f"{request.app[SETTINGS].server.base_url}/j/{token}")
     response = web.HTTPSeeOther(path)
     response.set_cookie(
-        LINK_COOKIE, sealed, path=path, max_age=60, httponly=True, samesite="Strict",
+        LINK_COOKIE,
+        sealed,
+        path=path,
+        max_age=60,
+        httponly=True,
+        samesite="Strict",
         secure=request.app[SETTINGS].security.secure_cookies,
     )
     raise response
@@ -288,5 +315,7 @@ async def edit_meeting(request: web.Request) -> web.StreamResponse:
     except DomainError as error:
         if error.status == 404:
             return error_page(request, 404, "error.not_found")
-        return await _render_organise(request, session, caller, meeting_id, edit=edit, errors=_messages(error), status=error.status)
+        return await _render_organise(
+            request, session, caller, meeting_id, edit=edit, errors=_messages(error), status=error.status
+        )
     raise web.HTTPSeeOther(f"/staff/meetings/{meeting_id}/organise")

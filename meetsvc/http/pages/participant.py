@@ -14,8 +14,34 @@ from meetsvc.http.pages.render import _safe_next, error_page, render
 from meetsvc.services.sessions import SessionKind
 
 _MONTHS = {
-    Language.SV: ["januari", "februari", "mars", "april", "maj", "juni", "juli", "augusti", "september", "oktober", "november", "december"],
-    Language.EN: ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"],
+    Language.SV: [
+        "januari",
+        "februari",
+        "mars",
+        "april",
+        "maj",
+        "juni",
+        "juli",
+        "augusti",
+        "september",
+        "oktober",
+        "november",
+        "december",
+    ],
+    Language.EN: [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ],
 }
 _DAYS = {
     Language.SV: ["måndag", "tisdag", "onsdag", "torsdag", "fredag", "lördag", "söndag"],
@@ -80,9 +106,17 @@ async def choose_language(request: web.Request) -> web.StreamResponse:
 
 
 LOBBY_TEXT_KEYS = (
-    "lobby.state.waiting", "lobby.state.admitted", "lobby.state.in_meeting", "lobby.state.left",
-    "lobby.state.denied", "lobby.state.removed", "lobby.state.not_open", "lobby.state.locked",
-    "lobby.state.closed", "lobby.position", "lobby.reconnecting",
+    "lobby.state.waiting",
+    "lobby.state.admitted",
+    "lobby.state.in_meeting",
+    "lobby.state.left",
+    "lobby.state.denied",
+    "lobby.state.removed",
+    "lobby.state.not_open",
+    "lobby.state.locked",
+    "lobby.state.closed",
+    "lobby.position",
+    "lobby.reconnecting",
 )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from aiohttp import web
@@ -28,22 +30,32 @@ SOCKETIO_CLIENT = NODE_MODULES / "socket.io-client" / "dist" / "socket.io.min.js
 QR_GENERATOR = NODE_MODULES / "qrcode-generator" / "dist" / "qrcode.js"
 
 
-def _vendor(path: Path):  # type: ignore[no-untyped-def]
+def _vendor(path: Path) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     async def serve(request: web.Request) -> web.StreamResponse:
-        if not path.exists():
+        if not await asyncio.to_thread(path.exists):
             raise web.HTTPNotFound()
         return web.FileResponse(path, headers={"Cache-Control": "max-age=86400", "Content-Type": "text/javascript"})
 
     return serve
 
 
-VIDEO_TEXT_KEYS = ("video.mute", "video.unmute", "video.camera_off", "video.camera_on", "video.left", "video.revoked", "video.no_media")
+VIDEO_TEXT_KEYS = (
+    "video.mute",
+    "video.unmute",
+    "video.camera_off",
+    "video.camera_on",
+    "video.left",
+    "video.revoked",
+    "video.no_media",
+)
 
 
 async def video_page(request: web.Request) -> web.Response:
     """The built-in backend's meeting page; the credential in its fragment opens the socket."""
     language = request_language(request)
-    return render(request, "video.html", {"texts": {key: translate(language, key) for key in VIDEO_TEXT_KEYS}}, language=language)
+    return render(
+        request, "video.html", {"texts": {key: translate(language, key) for key in VIDEO_TEXT_KEYS}}, language=language
+    )
 
 
 def add_page_routes(app: web.Application) -> None:
@@ -65,9 +77,15 @@ def add_page_routes(app: web.Application) -> None:
     app.router.add_post("/staff/meetings/new", organise.create_meeting, name="meeting-create")
     app.router.add_get("/staff/meetings/{meeting_id}", staff.host_console, name="host-console")
     app.router.add_get("/staff/meetings/{meeting_id}/organise", organise.organise_page, name="meeting-organise")
-    app.router.add_post("/staff/meetings/{meeting_id}/participants", organise.add_participant, name="meeting-add-participant")
-    app.router.add_post("/staff/meetings/{meeting_id}/participants/{participant_id}/reissue", organise.reissue, name="meeting-reissue")
-    app.router.add_post("/staff/meetings/{meeting_id}/participants/{participant_id}/remove", organise.remove, name="meeting-remove")
+    app.router.add_post(
+        "/staff/meetings/{meeting_id}/participants", organise.add_participant, name="meeting-add-participant"
+    )
+    app.router.add_post(
+        "/staff/meetings/{meeting_id}/participants/{participant_id}/reissue", organise.reissue, name="meeting-reissue"
+    )
+    app.router.add_post(
+        "/staff/meetings/{meeting_id}/participants/{participant_id}/remove", organise.remove, name="meeting-remove"
+    )
     app.router.add_post("/staff/meetings/{meeting_id}/cancel", organise.cancel, name="meeting-cancel")
     app.router.add_post("/staff/meetings/{meeting_id}/edit", organise.edit_meeting, name="meeting-edit")
     app.router.add_get("/video/{room}", video_page, name="video")

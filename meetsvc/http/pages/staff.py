@@ -6,13 +6,13 @@ from aiohttp import web
 
 from meetsvc.domain.callers import OrganisationCaller
 from meetsvc.domain.model import ParticipantRole, ParticipantState
-from meetsvc.services.sessions import SessionKind
 from meetsvc.http.appkeys import BOOKING, DIRECTORY, SESSIONS, WAITING_ROOM
-from meetsvc.services.waiting_room import HostCaller
 from meetsvc.http.pages.context import current_session, require_form, set_session_cookie
 from meetsvc.http.pages.i18n import request_language, translate
-from meetsvc.http.pages.render import error_page, render
 from meetsvc.http.pages.participant import spoken_time
+from meetsvc.http.pages.render import error_page, render
+from meetsvc.services.sessions import SessionKind
+from meetsvc.services.waiting_room import HostCaller
 
 
 async def login_page(request: web.Request) -> web.StreamResponse:
@@ -22,7 +22,9 @@ async def login_page(request: web.Request) -> web.StreamResponse:
     language = request_language(request)
     if session is None or session.kind is not SessionKind.STAFF:
         issued = await request.app[SESSIONS].start(SessionKind.STAFF, language=language)
-        response = render(request, "staff_login.html", {"csrf": issued.session.csrf_token, "refused": False}, language=language)
+        response = render(
+            request, "staff_login.html", {"csrf": issued.session.csrf_token, "refused": False}, language=language
+        )
         set_session_cookie(request, response, issued)
         return response
     return render(request, "staff_login.html", {"csrf": session.csrf_token, "refused": False}, language=language)
@@ -70,9 +72,22 @@ async def logout(request: web.Request) -> web.StreamResponse:
 
 
 HOST_TEXT_KEYS = (
-    "host.waited", "host.invited_as", "host.not_verified", "host.match", "host.mismatch", "host.no_expectation",
-    "host.admit", "host.deny", "host.remove", "host.send_back", "host.message", "host.end_confirm", "host.arrival",
-) + tuple(f"role.{role.value}" for role in ParticipantRole) + tuple(f"state.{state.value}" for state in ParticipantState)
+    "host.waited",
+    "host.invited_as",
+    "host.not_verified",
+    "host.match",
+    "host.mismatch",
+    "host.no_expectation",
+    "host.admit",
+    "host.deny",
+    "host.remove",
+    "host.send_back",
+    "host.message",
+    "host.end_confirm",
+    "host.arrival",
+    *tuple(f"role.{role.value}" for role in ParticipantRole),
+    *tuple(f"state.{state.value}" for state in ParticipantState),
+)
 
 
 async def host_console(request: web.Request) -> web.StreamResponse:

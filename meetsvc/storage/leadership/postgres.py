@@ -7,6 +7,7 @@ lost its network), and a standby process's next try takes it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 
@@ -37,7 +38,9 @@ class AdvisoryLockLeadership:
             if self._connection is None:
                 self._connection = await self._engine.connect()
                 await self._connection.execution_options(isolation_level="AUTOCOMMIT")
-            held = bool((await self._connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": LOCK_KEY})).scalar())
+            held = bool(
+                (await self._connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": LOCK_KEY})).scalar()
+            )
         except Exception as exc:  # the database is away: try again later
             log.warning("could not reach the database for the schedule lock: %s", type(exc).__name__)
             await self._drop()
@@ -58,10 +61,9 @@ class AdvisoryLockLeadership:
 
     async def release(self) -> None:
         if self._connection is not None:
-            try:
+            # Any failure means the session is gone, and the lock with it.
+            with contextlib.suppress(Exception):
                 await self._connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": LOCK_KEY})
-            except Exception:
-                pass  # the session is gone, and the lock with it
         await self._drop()
         await self._engine.dispose()
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Unpack
+from typing import Any
 
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.engine import Row
@@ -61,7 +61,7 @@ class NewIdentification:
     started_at: datetime
 
 
-def _record(row: Row[Unpack[tuple[Any, ...]]]) -> IdentificationRecord:
+def _record(row: Row[*tuple[Any, ...]]) -> IdentificationRecord:
     return IdentificationRecord(
         id=row.id,
         session_id=row.session_id,
@@ -138,7 +138,9 @@ async def by_order_ref(connection: Connection, order_ref: str) -> Identification
 async def staff_id_by_personal_number_hash(connection: Connection, personal_number_hash: str) -> str | None:
     """The staff member a verified person is, None when they are not in the staff directory."""
     staff_id = (
-        await connection.execute(select(staff_members.c.id).where(staff_members.c.personal_number_hash == personal_number_hash))
+        await connection.execute(
+            select(staff_members.c.id).where(staff_members.c.personal_number_hash == personal_number_hash)
+        )
     ).scalar()
     return str(staff_id) if staff_id is not None else None
 

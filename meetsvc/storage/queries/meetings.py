@@ -174,7 +174,11 @@ async def meetings_of_organisation(
         conditions.append(meetings.c.starts_at < starts_before)
     rows = (
         await connection.execute(
-            select(meetings).where(and_(*conditions)).order_by(meetings.c.starts_at, meetings.c.id).limit(limit).offset(offset)
+            select(meetings)
+            .where(and_(*conditions))
+            .order_by(meetings.c.starts_at, meetings.c.id)
+            .limit(limit)
+            .offset(offset)
         )
     ).all()
     return [_meeting_record(row) for row in rows]
@@ -183,10 +187,16 @@ async def meetings_of_organisation(
 async def host_ids(connection: Connection, meeting_id: str) -> tuple[str, ...]:
     """The meeting's hosts in the order the organiser gave them."""
     found = (
-        await connection.execute(
-            select(meeting_hosts.c.staff_id).where(meeting_hosts.c.meeting_id == meeting_id).order_by(meeting_hosts.c.position)
+        (
+            await connection.execute(
+                select(meeting_hosts.c.staff_id)
+                .where(meeting_hosts.c.meeting_id == meeting_id)
+                .order_by(meeting_hosts.c.position)
+            )
         )
-    ).scalars().all()
+        .scalars()
+        .all()
+    )
     return tuple(found)
 
 
@@ -194,7 +204,9 @@ async def count_participants(connection: Connection, meeting_id: str) -> int:
     """How many participants the meeting has (removed ones do not count)."""
     count: int = (
         await connection.execute(
-            select(func.count()).select_from(participants).where(participants.c.meeting_id == meeting_id, _active_participant)
+            select(func.count())
+            .select_from(participants)
+            .where(participants.c.meeting_id == meeting_id, _active_participant)
         )
     ).scalar_one()
     return count
@@ -268,10 +280,14 @@ async def update_meeting(
         values["title"] = title
     if care_area is not None:
         values["care_area"] = care_area.value
-    await connection.execute(update(meetings).where(meetings.c.id == meeting_id).values(updated_at=updated_at, **values))
+    await connection.execute(
+        update(meetings).where(meetings.c.id == meeting_id).values(updated_at=updated_at, **values)
+    )
 
 
-async def move_meeting(connection: Connection, meeting_id: str, starts_at: datetime, ends_at: datetime, now: datetime) -> None:
+async def move_meeting(
+    connection: Connection, meeting_id: str, starts_at: datetime, ends_at: datetime, now: datetime
+) -> None:
     """A new time is a new version of the meeting: its sequence goes up (calendar files and
     notices carry it)."""
     await connection.execute(
@@ -407,7 +423,9 @@ async def update_participant(
     }
     if personal_number is not None:
         values.update(personal_number_enc=personal_number.encrypted, personal_number_hash=personal_number.keyed_hash)
-    await connection.execute(update(participants).where(participants.c.id == participant_id).values(updated_at=now, **values))
+    await connection.execute(
+        update(participants).where(participants.c.id == participant_id).values(updated_at=now, **values)
+    )
 
 
 async def mark_removed(connection: Connection, participant_id: str, now: datetime) -> None:
@@ -423,7 +441,9 @@ async def insert_invitation(
     connection: Connection, *, invitation_id: str, participant_id: str, token_hash: str, now: datetime
 ) -> None:
     await connection.execute(
-        invitations.insert().values(id=invitation_id, participant_id=participant_id, token_hash=token_hash, created_at=now)
+        invitations.insert().values(
+            id=invitation_id, participant_id=participant_id, token_hash=token_hash, created_at=now
+        )
     )
 
 

@@ -154,7 +154,9 @@ async def staff_of_organisation(connection: Connection, organisation_id: str) ->
     return [staff_from_row(row) for row in rows]
 
 
-async def staff_member(connection: Connection, staff_id: str, *, organisation_id: str | None = None) -> StaffMember | None:
+async def staff_member(
+    connection: Connection, staff_id: str, *, organisation_id: str | None = None
+) -> StaffMember | None:
     """A staff member by id; with ``organisation_id``, only one of that organisation's."""
     query = select(staff_members).where(staff_members.c.id == staff_id)
     if organisation_id is not None:

@@ -17,9 +17,10 @@ here carry the guarantees that only the database can give:
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 from sqlalchemy import ColumnElement, Table, and_, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -127,7 +128,11 @@ async def insert(connection: Connection, message: NewMessage, *, now: datetime) 
         "claimed_until": None,
     }
     statement = _INSERT_WITH_CONFLICT[connection.dialect.name](outbox).values(**values)
-    revived = {name: statement.excluded[name] for name in values if name not in ("id", "dedupe_key", "meeting_id", "participant_id")}
+    revived = {
+        name: statement.excluded[name]
+        for name in values
+        if name not in ("id", "dedupe_key", "meeting_id", "participant_id")
+    }
     statement = statement.on_conflict_do_update(
         index_elements=[outbox.c.dedupe_key], set_=revived, where=outbox.c.status == _CANCELLED
     ).returning(outbox.c.id)
@@ -198,7 +203,10 @@ async def cancel_expired(connection: Connection, *, now: datetime) -> None:
         update(outbox)
         .where(outbox.c.expires_at <= now, or_(outbox.c.status == _PENDING, _stale(now)))
         .values(
-            status=_CANCELLED, last_error="expired before it could be sent", claimed_by=None, claimed_until=None,
+            status=_CANCELLED,
+            last_error="expired before it could be sent",
+            claimed_by=None,
+            claimed_until=None,
             **_CONTENT_CLEARED,
         )
     )
@@ -212,7 +220,9 @@ async def fail_abandoned(connection: Connection, *, now: datetime, max_attempts:
         .values(
             status=MessageStatus.FAILED.value,
             last_error="outcome of the last attempt unknown: the sending process stopped",
-            claimed_by=None, claimed_until=None, **_CONTENT_CLEARED,
+            claimed_by=None,
+            claimed_until=None,
+            **_CONTENT_CLEARED,
         )
     )
 
@@ -243,8 +253,17 @@ async def abandoned_ids(connection: Connection, *, now: datetime, limit: int) ->
 
 
 _CLAIMED_COLUMNS = (
-    outbox.c.id, outbox.c.channel, outbox.c.kind, outbox.c.recipient, outbox.c.body, outbox.c.language,
-    outbox.c.created_at, outbox.c.attempts, outbox.c.subject, outbox.c.attachment, outbox.c.sender_name,
+    outbox.c.id,
+    outbox.c.channel,
+    outbox.c.kind,
+    outbox.c.recipient,
+    outbox.c.body,
+    outbox.c.language,
+    outbox.c.created_at,
+    outbox.c.attempts,
+    outbox.c.subject,
+    outbox.c.attachment,
+    outbox.c.sender_name,
 )
 
 
@@ -287,8 +306,12 @@ async def mark_sent(
 ) -> bool:
     """Record a send; False when the claim was lost meanwhile."""
     values: dict[str, Any] = {
-        "status": MessageStatus.SENT.value, "sent_at": now, "sent_via": via, "last_error": None,
-        "claimed_by": None, "claimed_until": None,
+        "status": MessageStatus.SENT.value,
+        "sent_at": now,
+        "sent_via": via,
+        "last_error": None,
+        "claimed_by": None,
+        "claimed_until": None,
     }
     if not keep_content:
         values.update(_CONTENT_CLEARED)
@@ -312,7 +335,10 @@ async def mark_failed(connection: Connection, message_id: str, *, worker: str, r
         update(outbox)
         .where(_still_mine(message_id, worker))
         .values(
-            status=MessageStatus.FAILED.value, last_error=reason[:200], claimed_by=None, claimed_until=None,
+            status=MessageStatus.FAILED.value,
+            last_error=reason[:200],
+            claimed_by=None,
+            claimed_until=None,
             **_CONTENT_CLEARED,
         )
     )
@@ -331,9 +357,16 @@ async def delivery_records(connection: Connection, meeting_id: str) -> list[Deli
     ).all()
     return [
         DeliveryRecord(
-            id=row.id, participant_id=row.participant_id, channel=ChannelName(row.channel), kind=MessageKind(row.kind),
-            status=MessageStatus(row.status), attempts=row.attempts, last_error=row.last_error,
-            created_at=row.created_at, sent_at=row.sent_at, next_attempt_at=row.next_attempt_at,
+            id=row.id,
+            participant_id=row.participant_id,
+            channel=ChannelName(row.channel),
+            kind=MessageKind(row.kind),
+            status=MessageStatus(row.status),
+            attempts=row.attempts,
+            last_error=row.last_error,
+            created_at=row.created_at,
+            sent_at=row.sent_at,
+            next_attempt_at=row.next_attempt_at,
         )
         for row in rows
     ]
@@ -351,9 +384,18 @@ async def development_messages(connection: Connection, *, limit: int = 50) -> li
     ).all()
     return [
         StoredMessage(
-            id=row.id, meeting_id=row.meeting_id, participant_id=row.participant_id, channel=ChannelName(row.channel),
-            kind=MessageKind(row.kind), status=MessageStatus(row.status), recipient=row.recipient, subject=row.subject,
-            body=row.body, attachment=row.attachment, created_at=row.created_at, sent_at=row.sent_at,
+            id=row.id,
+            meeting_id=row.meeting_id,
+            participant_id=row.participant_id,
+            channel=ChannelName(row.channel),
+            kind=MessageKind(row.kind),
+            status=MessageStatus(row.status),
+            recipient=row.recipient,
+            subject=row.subject,
+            body=row.body,
+            attachment=row.attachment,
+            created_at=row.created_at,
+            sent_at=row.sent_at,
         )
         for row in rows
     ]
@@ -372,7 +414,9 @@ async def purge_personal_data(connection: Connection, meeting_ids: Sequence[str]
     )
     result = await connection.execute(
         update(outbox)
-        .where(in_meetings, or_(outbox.c.recipient.is_not(None), outbox.c.body.is_not(None), outbox.c.subject.is_not(None)))
+        .where(
+            in_meetings, or_(outbox.c.recipient.is_not(None), outbox.c.body.is_not(None), outbox.c.subject.is_not(None))
+        )
         .values(recipient=None, subject=None, sender_name=None, **_CONTENT_CLEARED)
     )
     return result.rowcount

@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Unpack
+from typing import Any
 
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.engine import Row
@@ -101,7 +101,7 @@ _RECORD = (
 )
 
 
-def _record(row: Row[Unpack[tuple[Any, ...]]]) -> ParticipantRecord:
+def _record(row: Row[*tuple[Any, ...]]) -> ParticipantRecord:
     return ParticipantRecord(
         id=row.id,
         meeting_id=row.meeting_id,
@@ -159,12 +159,16 @@ async def waiting_participants(
 
 async def waiting_ahead(connection: Connection, meeting_id: str, waiting_since: datetime, participant_id: str) -> int:
     """How many wait before this participant: those who came earlier, ties broken by id."""
-    query = select(func.count()).select_from(participants).where(
-        participants.c.meeting_id == meeting_id,
-        participants.c.state == ParticipantState.WAITING.value,
-        participants.c.removed_at.is_(None),
-        (participants.c.waiting_since < waiting_since)
-        | ((participants.c.waiting_since == waiting_since) & (participants.c.id < participant_id)),
+    query = (
+        select(func.count())
+        .select_from(participants)
+        .where(
+            participants.c.meeting_id == meeting_id,
+            participants.c.state == ParticipantState.WAITING.value,
+            participants.c.removed_at.is_(None),
+            (participants.c.waiting_since < waiting_since)
+            | ((participants.c.waiting_since == waiting_since) & (participants.c.id < participant_id)),
+        )
     )
     return int((await connection.execute(query)).scalar_one())
 
@@ -244,7 +248,7 @@ async def update_participant(
     updated_at: datetime,
     waiting_since: datetime | Unchanged = UNCHANGED,
     unverified: bool | Unchanged = UNCHANGED,
-    host_message: str | None | Unchanged = UNCHANGED,
+    host_message: str | Unchanged | None = UNCHANGED,
 ) -> None:
     """Write a participant's new state, and any of the other columns given."""
     values: dict[str, object] = {"state": state, "updated_at": updated_at}
@@ -271,12 +275,16 @@ async def bind_identity(connection: Connection, participant_id: str, person: Ver
     }
     existing = (
         await connection.execute(
-            select(participant_identities.c.participant_id).where(participant_identities.c.participant_id == participant_id)
+            select(participant_identities.c.participant_id).where(
+                participant_identities.c.participant_id == participant_id
+            )
         )
     ).first()
     if existing is None:
         await connection.execute(participant_identities.insert().values(participant_id=participant_id, **values))
     else:
         await connection.execute(
-            update(participant_identities).where(participant_identities.c.participant_id == participant_id).values(**values)
+            update(participant_identities)
+            .where(participant_identities.c.participant_id == participant_id)
+            .values(**values)
         )

@@ -7,9 +7,10 @@ changes) before it acts, and holds the transaction the changes below run in.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from sqlalchemy import Select, delete, select, update
 
@@ -66,7 +67,9 @@ _TIMES = (meetings.c.id, meetings.c.status, meetings.c.starts_at, meetings.c.end
 async def _timed(connection: Connection, query: Select[Any]) -> list[TimedMeeting]:
     rows = (await connection.execute(query)).all()
     return [
-        TimedMeeting(id=row.id, status=row.status, starts_at=row.starts_at, ends_at=row.ends_at, purged_at=row.purged_at)
+        TimedMeeting(
+            id=row.id, status=row.status, starts_at=row.starts_at, ends_at=row.ends_at, purged_at=row.purged_at
+        )
         for row in rows
     ]
 
@@ -74,7 +77,9 @@ async def _timed(connection: Connection, query: Select[Any]) -> list[TimedMeetin
 async def meetings_starting_by(connection: Connection, until: datetime) -> list[TimedMeeting]:
     """The meetings not yet purged that start by ``until`` (past ones included: their closing
     and purge may still be ahead)."""
-    return await _timed(connection, select(*_TIMES).where(meetings.c.purged_at.is_(None), meetings.c.starts_at <= until))
+    return await _timed(
+        connection, select(*_TIMES).where(meetings.c.purged_at.is_(None), meetings.c.starts_at <= until)
+    )
 
 
 async def meetings_changed_since(connection: Connection, since: datetime) -> list[TimedMeeting]:
@@ -94,8 +99,13 @@ async def due_meeting(connection: Connection, meeting_id: str, *, lock: bool) ->
     PostgreSQL; SQLite's ``BEGIN IMMEDIATE`` already holds the write lock) until the caller's
     transaction ends, so booking cannot move it while a job acts on it."""
     query = select(
-        meetings.c.id, meetings.c.organisation_id, meetings.c.status, meetings.c.sequence,
-        meetings.c.starts_at, meetings.c.ends_at, meetings.c.purged_at,
+        meetings.c.id,
+        meetings.c.organisation_id,
+        meetings.c.status,
+        meetings.c.sequence,
+        meetings.c.starts_at,
+        meetings.c.ends_at,
+        meetings.c.purged_at,
     ).where(meetings.c.id == meeting_id)
     if lock:
         query = query.with_for_update()
@@ -103,8 +113,13 @@ async def due_meeting(connection: Connection, meeting_id: str, *, lock: bool) ->
     if row is None:
         return None
     return DueMeeting(
-        id=row.id, organisation_id=row.organisation_id, status=row.status, sequence=row.sequence,
-        starts_at=row.starts_at, ends_at=row.ends_at, purged_at=row.purged_at,
+        id=row.id,
+        organisation_id=row.organisation_id,
+        status=row.status,
+        sequence=row.sequence,
+        starts_at=row.starts_at,
+        ends_at=row.ends_at,
+        purged_at=row.purged_at,
     )
 
 
@@ -127,9 +142,7 @@ async def invited_by(connection: Connection, meeting_id: str, moment: datetime) 
 
 async def mark_not_held(connection: Connection, meeting_id: str, *, now: datetime) -> None:
     await connection.execute(
-        update(meetings)
-        .where(meetings.c.id == meeting_id)
-        .values(status=MeetingStatus.NOT_HELD.value, updated_at=now)
+        update(meetings).where(meetings.c.id == meeting_id).values(status=MeetingStatus.NOT_HELD.value, updated_at=now)
     )
 
 
@@ -152,8 +165,13 @@ async def erase_participants(connection: Connection, participant_ids: Sequence[s
         update(participants)
         .where(participants.c.id.in_(ids))
         .values(
-            display_name="", email=None, mobile=None, personal_number_enc=None,
-            personal_number_hash=None, host_message=None, updated_at=now,
+            display_name="",
+            email=None,
+            mobile=None,
+            personal_number_enc=None,
+            personal_number_hash=None,
+            host_message=None,
+            updated_at=now,
         )
     )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Unpack
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.engine import Row
@@ -41,7 +41,7 @@ class NewSession:
     expires_at: datetime
 
 
-def _record(row: Row[Unpack[tuple[Any, ...]]]) -> SessionRecord:
+def _record(row: Row[*tuple[Any, ...]]) -> SessionRecord:
     return SessionRecord(
         id=row.id,
         kind=row.kind,
@@ -74,7 +74,9 @@ async def insert_session(connection: Connection, new: NewSession) -> None:
 
 
 async def by_token_hash(connection: Connection, token_hash: str) -> SessionRecord | None:
-    row = (await connection.execute(select(browser_sessions).where(browser_sessions.c.token_hash == token_hash))).first()
+    row = (
+        await connection.execute(select(browser_sessions).where(browser_sessions.c.token_hash == token_hash))
+    ).first()
     return _record(row) if row is not None else None
 
 
@@ -97,4 +99,6 @@ async def end_session(connection: Connection, session_id: str, *, now: datetime)
 
 async def touch_session(connection: Connection, session_id: str, *, now: datetime) -> None:
     """Move the session's idle clock."""
-    await connection.execute(update(browser_sessions).where(browser_sessions.c.id == session_id).values(last_seen_at=now))
+    await connection.execute(
+        update(browser_sessions).where(browser_sessions.c.id == session_id).values(last_seen_at=now)
+    )

@@ -86,18 +86,24 @@ async def is_host(connection: Connection, meeting_id: str, staff_id: str) -> boo
 
 async def host_display_name(connection: Connection, staff_id: str) -> str:
     """The name a host is shown under in the video room (raises if the staff member is unknown)."""
-    name = (await connection.execute(select(staff_members.c.display_name).where(staff_members.c.id == staff_id))).scalar_one()
+    name = (
+        await connection.execute(select(staff_members.c.display_name).where(staff_members.c.id == staff_id))
+    ).scalar_one()
     return str(name)
 
 
 async def organisation_name(connection: Connection, organisation_id: str) -> str | None:
-    name = (await connection.execute(select(organisations.c.name).where(organisations.c.id == organisation_id))).scalar()
+    name = (
+        await connection.execute(select(organisations.c.name).where(organisations.c.id == organisation_id))
+    ).scalar()
     return str(name) if name is not None else None
 
 
 async def meeting_times(connection: Connection, meeting_id: str) -> MeetingTimes:
     """When the meeting starts and ends (raises if there is no such meeting)."""
-    row = (await connection.execute(select(meetings.c.starts_at, meetings.c.ends_at).where(meetings.c.id == meeting_id))).one()
+    row = (
+        await connection.execute(select(meetings.c.starts_at, meetings.c.ends_at).where(meetings.c.id == meeting_id))
+    ).one()
     return MeetingTimes(row.starts_at, row.ends_at)
 
 
