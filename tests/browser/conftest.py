@@ -20,12 +20,16 @@ import pytest_asyncio
 import zxingcpp
 from PIL import Image
 
+from identity.bankid.simulator import app as simulator_app
+from identity.bankid.simulator.state import SimulatorSettings
 from meetsvc.http.appkeys import EID
 from tests.support.databases import SqliteTemplate
-from tests.support.lobby import host_cookie
+from tests.support.lobby import WAIT_SECONDS, host_cookie
 from tests.support.service import Clock, RunningService, make_settings, start_service
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+# Playwright counts in milliseconds; like every wait in the suite, a bound against hanging only.
+WAIT_MS = WAIT_SECONDS * 1000
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 LOCALES = Path(__file__).resolve().parents[2] / "meetsvc" / "http" / "pages" / "locales"
 # What the pages say in Swedish (the default language), so tests look for the words people read.
@@ -64,7 +68,9 @@ async def browser() -> AsyncIterator[object]:
         if IN_CI:
             pytest.fail(reason + "; CI must run the browser tests")
         pytest.skip(reason)
-    from playwright.async_api import async_playwright
+    from playwright.async_api import async_playwright, expect
+
+    expect.set_options(timeout=WAIT_MS)  # its default, five seconds, is a speed limit under load
 
     async with async_playwright() as playwright:
         launched = await playwright.chromium.launch(executable_path=path, args=CHROMIUM_FLAGS, headless=True)
@@ -73,7 +79,23 @@ async def browser() -> AsyncIterator[object]:
 
 
 @pytest_asyncio.fixture
-async def service(sqlite_template: SqliteTemplate, keys_dir: Path, clock: Clock) -> AsyncIterator[RunningService]:
+async def service(
+    sqlite_template: SqliteTemplate, keys_dir: Path, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[RunningService]:
+    """The service, whose BankID simulator counts an order's age on the test's clock too.
+
+    The service computes the second of each QR frame on its clock (the test's, which moves only
+    when told); were the simulator to age orders on the real clock, a browser slower than the QR
+    tolerance (two seconds) between showing a code and the 'phone' scanning it would have the
+    scan refused. On one clock, the test decides which second a frame is for.
+    """
+    start_simulator = simulator_app.start_simulator
+
+    async def on_the_test_clock(*args: Any, **kwargs: Any) -> simulator_app.RunningSimulator:
+        kwargs.setdefault("settings", SimulatorSettings(clock=lambda: clock().timestamp()))
+        return await start_simulator(*args, **kwargs)
+
+    monkeypatch.setattr(simulator_app, "start_simulator", on_the_test_clock)
     running = await start_service(make_settings(sqlite_template.clone(), keys_dir), clock)
     yield running
     await running.close()
