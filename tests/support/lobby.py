@@ -16,10 +16,7 @@ from meetsvc.domain.callers import OrganisationCaller
 from meetsvc.domain.model import Language
 from meetsvc.services.sessions import SessionKind
 from meetsvc.http.appkeys import DIRECTORY, EID, SESSIONS, SOCKETS, ENGINE
-
-# How long a test waits for something that must happen: a bound against hanging, never a measure
-# of speed, so a slow or busy machine takes longer but does not fail.
-WAIT_SECONDS = 30
+from tests.support.timing import WAIT_SECONDS
 
 # An event no namespace knows. Each namespace answers it (an ``error`` event, then the ack) and
 # changes nothing, which makes it a harmless round trip: see :func:`round_trip`.
