@@ -20,12 +20,11 @@ import pytest_asyncio
 import zxingcpp
 from PIL import Image
 
-from identity.bankid.simulator import app as simulator_app
-from identity.bankid.simulator.state import SimulatorSettings
 from meetsvc.http.appkeys import EID
 from tests.support.databases import SqliteTemplate
 from tests.support.lobby import WAIT_SECONDS, host_cookie
 from tests.support.service import Clock, RunningService, make_settings, start_service
+from tests.support.simulator import simulator_on_clock
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 # Playwright counts in milliseconds; like every wait in the suite, a bound against hanging only.
@@ -82,20 +81,8 @@ async def browser() -> AsyncIterator[object]:
 async def service(
     sqlite_template: SqliteTemplate, keys_dir: Path, clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> AsyncIterator[RunningService]:
-    """The service, whose BankID simulator counts an order's age on the test's clock too.
-
-    The service computes the second of each QR frame on its clock (the test's, which moves only
-    when told); were the simulator to age orders on the real clock, a browser slower than the QR
-    tolerance (two seconds) between showing a code and the 'phone' scanning it would have the
-    scan refused. On one clock, the test decides which second a frame is for.
-    """
-    start_simulator = simulator_app.start_simulator
-
-    async def on_the_test_clock(*args: Any, **kwargs: Any) -> simulator_app.RunningSimulator:
-        kwargs.setdefault("settings", SimulatorSettings(clock=lambda: clock().timestamp()))
-        return await start_simulator(*args, **kwargs)
-
-    monkeypatch.setattr(simulator_app, "start_simulator", on_the_test_clock)
+    """The service, its BankID simulator on the test's clock (see tests/support/simulator.py)."""
+    simulator_on_clock(monkeypatch, clock)
     running = await start_service(make_settings(sqlite_template.clone(), keys_dir), clock)
     yield running
     await running.close()

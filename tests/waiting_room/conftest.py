@@ -6,14 +6,20 @@ from __future__ import annotations
 from pathlib import Path
 from typing import AsyncIterator
 
+import pytest
 import pytest_asyncio
 
 from tests.support.databases import SqliteTemplate
 from tests.support.service import Clock, RunningService, make_settings, start_service
+from tests.support.simulator import simulator_on_clock
 
 
 @pytest_asyncio.fixture
-async def service(sqlite_template: SqliteTemplate, keys_dir: Path, clock: Clock) -> AsyncIterator[RunningService]:
+async def service(
+    sqlite_template: SqliteTemplate, keys_dir: Path, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[RunningService]:
+    """The service, its BankID simulator on the test's clock (see tests/support/simulator.py)."""
+    simulator_on_clock(monkeypatch, clock)
     running = await start_service(make_settings(sqlite_template.clone(), keys_dir), clock)
     yield running
     await running.close()

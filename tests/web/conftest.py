@@ -11,6 +11,7 @@ import pytest_asyncio
 
 from tests.support.databases import SqliteTemplate
 from tests.support.service import Clock, RunningService, make_settings, start_service
+from tests.support.simulator import simulator_on_clock
 
 
 @pytest.fixture
@@ -21,8 +22,11 @@ def service_overrides() -> dict[str, Any]:
 
 @pytest_asyncio.fixture
 async def service(
-    sqlite_template: SqliteTemplate, keys_dir: Path, clock: Clock, service_overrides: dict[str, Any]
+    sqlite_template: SqliteTemplate, keys_dir: Path, clock: Clock, service_overrides: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> AsyncIterator[RunningService]:
+    """The service, its BankID simulator on the test's clock (see tests/support/simulator.py)."""
+    simulator_on_clock(monkeypatch, clock)
     running = await start_service(make_settings(sqlite_template.clone(), keys_dir, **service_overrides), clock)
     yield running
     await running.close()
