@@ -35,6 +35,9 @@ from tests.scale.faults import REDIS_SERVER, PostgresCut, RedisServer
 from tests.support.lobby import PERSONS, Socket, book, host_cookie, host_socket, identify, invite, participant_socket, ticket
 from tests.support.service import Clock, RunningService, make_settings, start_service
 
+# Several service processes (or a Redis of their own): slow; `-m "not slow"` leaves them out.
+pytestmark = pytest.mark.slow
+
 PROBLEM_FIELDS = {"type", "title", "status", "detail"}
 
 

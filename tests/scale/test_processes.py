@@ -36,6 +36,9 @@ from tests.scale.processes import (
 from tests.support.lobby import PERSONS
 
 #: What "promptly" means across processes and Redis on a busy two-core machine.
+# Several service processes (or a Redis of their own): slow; `-m "not slow"` leaves them out.
+pytestmark = pytest.mark.slow
+
 PROMPT_SECONDS = 2.0
 
 
