@@ -22,9 +22,10 @@ from PIL import Image
 
 from meetsvc.http.appkeys import EID
 from tests.support.databases import SqliteTemplate
-from tests.support.lobby import WAIT_SECONDS, host_cookie
+from tests.support.lobby import host_cookie
 from tests.support.service import Clock, RunningService, make_settings, start_service
 from tests.support.simulator import simulator_on_clock
+from tests.support.timing import WAIT_SECONDS
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 # Playwright counts in milliseconds; like every wait in the suite, a bound against hanging only.

@@ -11,7 +11,6 @@ from meetsvc.realtime.video import meeting_room
 from tests.browser.conftest import WAIT_MS
 from tests.support.lobby import (
     PERSONS,
-    WAIT_SECONDS,
     book,
     host_cookie,
     host_socket,
@@ -20,6 +19,7 @@ from tests.support.lobby import (
     participant_socket,
     ticket,
 )
+from tests.support.timing import WAIT_SECONDS
 
 INBOUND_BYTES = """
 async () => {

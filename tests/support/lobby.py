@@ -173,11 +173,6 @@ class Socket:
         await self.round_trip()
         return self.events[mark:]
 
-    async def assert_quiet(self, since: int) -> None:
-        """Nothing arrived after ``len(events)`` was ``since``: proven by a round trip, not a wait."""
-        heard = await self.heard_since(since)
-        assert heard == [], f"{self.namespace} heard {heard}"
-
     async def close(self) -> None:
         await self.client.disconnect()
 

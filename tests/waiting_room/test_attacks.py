@@ -31,7 +31,6 @@ from meetsvc.storage.tables import audit_log, browser_sessions, meetings, partic
 from meetsvc.core.tokens import token_hash
 from tests.support.lobby import (
     PERSONS,
-    WAIT_SECONDS,
     Invited,
     Socket,
     add_host,
@@ -44,6 +43,7 @@ from tests.support.lobby import (
     round_trip,
     ticket,
 )
+from tests.support.timing import WAIT_SECONDS
 
 HOST_EVENTS = ["admit", "admit_all_matching", "deny", "message", "send_back", "remove", "configure", "end", "list"]
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 import socketio
 
-from tests.support.lobby import PERSONS, WAIT_SECONDS, Socket, _recorder, book, host_cookie, host_socket, identify, invite, participant_socket, ticket
+from tests.support.lobby import PERSONS, Socket, _recorder, book, host_cookie, host_socket, identify, invite, participant_socket, ticket
+from tests.support.timing import WAIT_SECONDS
 
 
 async def video_socket(world, token: str) -> Socket:
