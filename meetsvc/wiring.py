@@ -193,9 +193,16 @@ async def open_eid(settings: Settings, clock: Clock) -> AsyncIterator[EidRuntime
     simulator = None
     if settings.identity.provider == "bankid-simulator":
         from identity.bankid.simulator.app import start_simulator
+        from identity.bankid.simulator.state import SimulatorSettings
 
         sim = settings.simulator
-        simulator = await start_simulator(sim.certs_dir, sim.host, sim.api_port, sim.app_port, app_host=sim.host)
+        # The simulator ages its orders on the service's clock, so the second of each QR frame the
+        # service draws and the order's age the simulator checks can never drift apart (a test
+        # that moves the clock moves both).
+        on_our_clock = SimulatorSettings(clock=lambda: clock().timestamp())
+        simulator = await start_simulator(
+            sim.certs_dir, sim.host, sim.api_port, sim.app_port, app_host=sim.host, settings=on_our_clock
+        )
         config = BankIdConfig(
             client_cert=simulator.client_cert_path,
             client_key=simulator.client_key_path,

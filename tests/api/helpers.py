@@ -29,6 +29,7 @@ from meetsvc.http.appkeys import DIRECTORY, ENGINE, NOTIFY
 from meetsvc.storage.tables import metadata, outbox_messages
 from tests.conftest import World
 from tests.support.service import RunningService
+from tests.support.timing import WAIT_SECONDS
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 PROBLEM_JSON = "application/problem+json"
@@ -370,14 +371,17 @@ async def deliveries_settled(service: RunningService) -> None:
     due = (outbox_messages.c.status == "sending") | (
         (outbox_messages.c.status == "pending") & (outbox_messages.c.next_attempt_at <= service.clock())
     )
-    for _ in range(500):
-        async with service.app[ENGINE].connect() as connection:
-            busy = (await connection.execute(select(func.count()).select_from(outbox_messages).where(due))).scalar_one()
-        if not busy:
-            return
-        await service.app[NOTIFY].deliverer.run_once()
-        await asyncio.sleep(0.01)
-    raise AssertionError("the delivery loop did not settle")
+    try:
+        async with asyncio.timeout(WAIT_SECONDS):
+            while True:
+                async with service.app[ENGINE].connect() as connection:
+                    busy = (await connection.execute(select(func.count()).select_from(outbox_messages).where(due))).scalar_one()
+                if not busy:
+                    return
+                await service.app[NOTIFY].deliverer.run_once()
+                await asyncio.sleep(0.01)
+    except TimeoutError:
+        raise AssertionError("the delivery loop did not settle") from None
 
 
 async def snapshot(service: RunningService) -> dict[str, list[tuple[Any, ...]]]:

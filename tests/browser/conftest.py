@@ -24,8 +24,11 @@ from meetsvc.http.appkeys import EID
 from tests.support.databases import SqliteTemplate
 from tests.support.lobby import host_cookie
 from tests.support.service import SettableClock, RunningService, make_settings, start_service
+from tests.support.timing import WAIT_SECONDS
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+# Playwright counts in milliseconds; like every wait in the suite, a bound against hanging only.
+WAIT_MS = WAIT_SECONDS * 1000
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 LOCALES = Path(__file__).resolve().parents[2] / "meetsvc" / "http" / "pages" / "locales"
 # What the pages say in Swedish (the default language), so tests look for the words people read.
@@ -64,7 +67,9 @@ async def browser() -> AsyncIterator[object]:
         if IN_CI:
             pytest.fail(reason + "; CI must run the browser tests")
         pytest.skip(reason)
-    from playwright.async_api import async_playwright
+    from playwright.async_api import async_playwright, expect
+
+    expect.set_options(timeout=WAIT_MS)  # its default, five seconds, is a speed limit under load
 
     async with async_playwright() as playwright:
         launched = await playwright.chromium.launch(executable_path=path, args=CHROMIUM_FLAGS, headless=True)
@@ -73,7 +78,10 @@ async def browser() -> AsyncIterator[object]:
 
 
 @pytest_asyncio.fixture
-async def service(sqlite_template: SqliteTemplate, keys_dir: Path, clock: SettableClock) -> AsyncIterator[RunningService]:
+async def service(
+    sqlite_template: SqliteTemplate, keys_dir: Path, clock: SettableClock
+) -> AsyncIterator[RunningService]:
+    """The service; its BankID simulator ages orders on the same (the test's) clock."""
     running = await start_service(make_settings(sqlite_template.clone(), keys_dir), clock)
     yield running
     await running.close()

@@ -22,7 +22,7 @@ from urllib.parse import quote
 import aiohttp
 
 from meetsvc.http.appkeys import EID
-from tests.browser.conftest import qr_on_screen
+from tests.browser.conftest import WAIT_MS, qr_on_screen
 from tests.support.lobby import (
     PERSONS, Invited, book, host_cookie, host_socket, identify, invite, participant_socket, ticket,
 )
@@ -109,7 +109,7 @@ class View:
             return await self.page.goto(path)
         return await self.page.goto(f"/language?lang=en&next={quote(path, safe='')}")
 
-    async def text(self, text: str, timeout: float = 10_000) -> None:
+    async def text(self, text: str, timeout: float = WAIT_MS) -> None:
         await self.page.get_by_text(text, exact=False).first.wait_for(timeout=timeout)
 
     async def check(self, name: str) -> None:
@@ -226,7 +226,7 @@ async def test_start_and_staff_sign_in_pages(world, browser):
         # Someone who is not in the staff directory is turned away with a readable message.
         order = await scan(world, view)
         await phone_action(world, f"sim/orders/{order}/complete", {"personalNumber": PERSONS[2]})
-        await view.page.get_by_role("alert").wait_for(timeout=10_000)
+        await view.page.get_by_role("alert").wait_for(timeout=WAIT_MS)
         await view.check("staff-sign-in-refused")
 
     await walk_everywhere(browser, world.service.base_url, walk)
@@ -310,7 +310,7 @@ async def test_waiting_room_pages(world, browser):
             await view.goto(path)
 
         async def shows(view: View, key: str, locator: str = "#status") -> None:
-            await view.page.locator(locator).filter(has_text=lead(view.t[key])).wait_for(timeout=10_000)
+            await view.page.locator(locator).filter(has_text=lead(view.t[key])).wait_for(timeout=WAIT_MS)
 
         async def walk(view: View) -> None:
             for name, invited, state in (
@@ -330,7 +330,7 @@ async def test_waiting_room_pages(world, browser):
             await shows(view, "lobby.state.waiting")
             await view.check("lobby-unverified")
             await host.call("message", {"participant_id": guest.participant_id, "text": "Vi börjar snart. / We start soon."})
-            await view.page.locator("#message").filter(has_text="We start soon").wait_for(timeout=10_000)
+            await view.page.locator("#message").filter(has_text="We start soon").wait_for(timeout=WAIT_MS)
             # Read out on arrival: the message appears inside a live region that was already there.
             assert await view.page.evaluate("() => document.getElementById('message').closest('[aria-live]').id") == "updates"
             await view.check("lobby-message")
@@ -383,9 +383,9 @@ async def test_host_console_and_staff_home(world, browser):
             await view.page.locator("ul.meetings").wait_for()
             await view.check("staff-home")
             await view.goto(f"/staff/meetings/{meeting['id']}")
-            await view.page.locator("#waiting li").nth(3).wait_for(timeout=10_000)
-            await view.page.locator("#inside li").first.wait_for(timeout=10_000)
-            await view.page.locator("#others li").first.wait_for(timeout=10_000)
+            await view.page.locator("#waiting li").nth(3).wait_for(timeout=WAIT_MS)
+            await view.page.locator("#inside li").first.wait_for(timeout=WAIT_MS)
+            await view.page.locator("#others li").first.wait_for(timeout=WAIT_MS)
             await view.check("host-console")
             await view.goto(f"/staff/meetings/{quiet['id']}")
             await view.page.locator("#none-waiting:visible").wait_for()
@@ -427,7 +427,7 @@ async def test_video_page(world, browser):
 
         async def walk(view: View) -> None:
             await view.goto(await admitted("Kim Andersson"))
-            await view.page.locator("#videos figure").nth(1).wait_for(timeout=15_000)
+            await view.page.locator("#videos figure").nth(1).wait_for(timeout=WAIT_MS)
             await view.check("video")
             await view.page.get_by_role("button", name=view.t["video.mute"]).click()
             await view.page.get_by_role("button", name=view.t["video.unmute"]).wait_for()
@@ -537,7 +537,7 @@ async def test_the_qr_code_is_drawn(world, browser):
                 # shown was certainly fetched after the second had passed.
                 world.service.clock.advance(seconds=1)
                 seen = await page.evaluate(drawn)
-                await page.wait_for_function(f"() => ({drawn})() >= {seen + 2}", timeout=10_000)
+                await page.wait_for_function(f"() => ({drawn})() >= {seen + 2}", timeout=WAIT_MS)
             await page.wait_for_function("() => document.getElementById('qr').complete")
             size = await qr.evaluate("img => [img.naturalWidth, img.naturalHeight]")
             assert size[0] > 0 and size[1] > 0, f"the {frame} QR image did not load ({size})"

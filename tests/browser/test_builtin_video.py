@@ -6,7 +6,20 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-from tests.support.lobby import PERSONS, book, host_cookie, host_socket, identify, invite, participant_socket, ticket
+from meetsvc.http.appkeys import SOCKETS
+from meetsvc.realtime.rooms import video_room
+from tests.browser.conftest import WAIT_MS
+from tests.support.lobby import (
+    PERSONS,
+    book,
+    host_cookie,
+    host_socket,
+    identify,
+    invite,
+    participant_socket,
+    ticket,
+)
+from tests.support.timing import WAIT_SECONDS
 
 INBOUND_BYTES = """
 async () => {
@@ -37,6 +50,14 @@ async def bytes_in(page) -> int:
     return await page.evaluate(INBOUND_BYTES)
 
 
+async def in_the_room(world, meeting_id: str, pages: int) -> None:
+    """Wait until this many video sockets are in the meeting's room on the server."""
+    manager = world.service.app[SOCKETS].manager
+    async with asyncio.timeout(WAIT_SECONDS):
+        while len(list(manager.get_participants("/video", video_room(meeting_id)))) < pages:
+            await asyncio.sleep(0.05)
+
+
 async def test_media_flows_between_two_admitted_participants_and_stops_on_removal(world, browser, screenshots):
     meeting = await book(world, starts_in=timedelta(minutes=5))
     host = await host_socket(world, await host_cookie(world, world.hosts[world.municipality.id]), meeting["id"])
@@ -53,20 +74,22 @@ async def test_media_flows_between_two_admitted_participants_and_stops_on_remova
             page = await context.new_page()
             await page.goto(credential["join_url"])
             pages.append(page)
-            await asyncio.sleep(0.5)  # let the first page be in the room before the second joins
+            await in_the_room(world, meeting["id"], len(pages))  # the first is in before the second joins
         a, b = pages
-        async with asyncio.timeout(20):
+        async with asyncio.timeout(WAIT_SECONDS):
             while await a.evaluate(CONNECTED) < 1 or await b.evaluate(CONNECTED) < 1:
                 await asyncio.sleep(0.2)
         start_a, start_b = await bytes_in(a), await bytes_in(b)
-        await asyncio.sleep(2)
-        assert await bytes_in(a) > start_a and await bytes_in(b) > start_b, "media is flowing both ways"
+        # Media is flowing both ways: more bytes arrive on each side, however long that takes.
+        async with asyncio.timeout(WAIT_SECONDS):
+            while await bytes_in(a) <= start_a or await bytes_in(b) <= start_b:
+                await asyncio.sleep(0.2)
         await a.screenshot(path=screenshots / "video-two-peers.png")
 
         # The host removes the second participant: both sides close that connection at once.
         await host.call("remove", {"participant_id": second.participant_id})
-        await b.locator("#video-status").filter(has_text="inte längre med").wait_for(timeout=10000)
-        async with asyncio.timeout(10):
+        await b.locator("#video-status").filter(has_text="inte längre med").wait_for(timeout=WAIT_MS)
+        async with asyncio.timeout(WAIT_SECONDS):
             while await a.evaluate(CONNECTED) > 0:
                 await asyncio.sleep(0.2)
         # The removed participant's camera and microphone are off; the other page has closed
@@ -77,7 +100,7 @@ async def test_media_flows_between_two_admitted_participants_and_stops_on_remova
         # And their credential opens nothing any more.
         again = await contexts[1].new_page()
         await again.goto((await second_socket.wait_for("credential"))["join_url"])
-        await again.locator("#video-status").filter(has_text="inte längre med").wait_for(timeout=10000)
+        await again.locator("#video-status").filter(has_text="inte längre med").wait_for(timeout=WAIT_MS)
     finally:
         for context in contexts:
             await context.close()

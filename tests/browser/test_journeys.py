@@ -16,10 +16,10 @@ import pytest
 import pytest_asyncio
 from playwright.async_api import expect
 
-from tests.browser.conftest import SV, SIZES, OpenTab, Tab, approve_in_simulator, staff_session
+from tests.browser.conftest import SV, SIZES, WAIT_MS, OpenTab, Tab, approve_in_simulator, staff_session
 from tests.support.lobby import PERSONS, book, identify, invite, participant_socket, ticket
 
-WAIT = 10_000  # ms: ample for a local service; every wait ends as soon as the page is there
+WAIT = WAIT_MS  # every wait ends as soon as the page is there
 NAMES = {PERSONS[0]: "Erik Lindqvist", PERSONS[1]: "Karin Johansson"}  # as the simulator's BankID vouches
 
 

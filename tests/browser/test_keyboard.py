@@ -10,6 +10,7 @@ import aiohttp
 
 from meetsvc.domain.callers import OrganisationCaller
 from meetsvc.http.appkeys import DIRECTORY, EID
+from tests.browser.conftest import WAIT_MS
 from tests.support.lobby import PERSONS, book, host_cookie, host_socket, identify, invite, participant_socket, ticket
 
 DESKTOP = {"width": 1440, "height": 900}
@@ -162,7 +163,7 @@ async def test_invitation_by_keyboard_alone(world, browser):
         await tab_to(page, "Gå till väntrummet", "invitation, without BankID")
         await page.keyboard.press("Enter")
         await page.wait_for_url("**/lobby?unverified=1")
-        await page.locator("#status").filter(has_text="Mötesledaren vet att du är här").wait_for(timeout=10_000)
+        await page.locator("#status").filter(has_text="Mötesledaren vet att du är här").wait_for(timeout=WAIT_MS)
         assert dialogs == []
     finally:
         await context.close()
@@ -178,7 +179,7 @@ async def test_host_admits_by_keyboard_alone(world, browser):
     context, page, dialogs = await new_page(browser, base, DESKTOP, [cookie])
     try:
         await page.goto(f"/staff/meetings/{meeting['id']}")
-        await page.locator("#waiting li").first.wait_for(timeout=10_000)
+        await page.locator("#waiting li").first.wait_for(timeout=WAIT_MS)
         await skip_link_first(page, "host console")
         focus = await tab_to(page, "Släpp in", "host console")
         assert "Erik Lindqvist" in focus["text"], "the button says whom it admits"
@@ -208,11 +209,11 @@ async def test_host_keeps_a_half_written_message_when_someone_arrives(world, bro
     context, page, _ = await new_page(browser, base, DESKTOP, [cookie])
     try:
         await page.goto(f"/staff/meetings/{meeting['id']}")
-        await page.locator("#waiting li").first.wait_for(timeout=10_000)
+        await page.locator("#waiting li").first.wait_for(timeout=WAIT_MS)
         await tab_to(page, "Meddelande till Kim Andersson", "host console")
         await page.keyboard.type("Vi börjar om")
         sockets.append(await participant_socket(world, await ticket(second, unverified=True)))
-        await page.locator("#waiting li").nth(1).wait_for(timeout=10_000)
+        await page.locator("#waiting li").nth(1).wait_for(timeout=WAIT_MS)
         await page.keyboard.type(" fem minuter.")
         assert await page.get_by_label("Meddelande till Kim Andersson").input_value() == "Vi börjar om fem minuter."
         shown(await page.evaluate(FOCUSED), "message field after an arrival")
@@ -240,7 +241,7 @@ async def test_staff_sign_in_by_keyboard_alone(world, browser):
         await page.locator("img#qr").wait_for()
         await approve(world, page, PERSONS[3])
         # The page finishes the sign-in by itself and lands on the signed-in home page.
-        await page.wait_for_url("**/staff", timeout=10_000)
+        await page.wait_for_url("**/staff", timeout=WAIT_MS)
         await page.get_by_role("heading", name="Mina möten").wait_for()
         assert member.display_name in await page.locator("main").inner_text()
         await tab_to(page, "Logga ut", "staff home")
@@ -259,7 +260,7 @@ async def test_video_controls_by_keyboard_alone(world, browser):
     context, page, _ = await new_page(browser, base, TABLET)
     try:
         await page.goto(join_url)
-        await page.locator("#mute:enabled").wait_for(timeout=10_000)
+        await page.locator("#mute:enabled").wait_for(timeout=WAIT_MS)
         await tab_to(page, "Stäng av mikrofonen", "video page")
         await page.keyboard.press("Space")
         assert (await page.evaluate(FOCUSED))["text"] == "Slå på mikrofonen"
@@ -311,13 +312,13 @@ async def test_every_page_can_be_tabbed_through(world, browser):
             context, page, dialogs = await new_page(browser, base, DESKTOP, cookies)
             try:
                 await page.goto(path)
-                await page.locator(ready).first.wait_for(timeout=10_000)
+                await page.locator(ready).first.wait_for(timeout=WAIT_MS)
                 if name == "host console":
-                    await page.locator("#waiting li").nth(1).wait_for(timeout=10_000)
+                    await page.locator("#waiting li").nth(1).wait_for(timeout=WAIT_MS)
                 await tab_order(page, name)
                 await page.goto("about:blank")  # opened afresh (a video link's token is in its fragment)
                 await page.goto(path)
-                await page.locator(ready).first.wait_for(timeout=10_000)
+                await page.locator(ready).first.wait_for(timeout=WAIT_MS)
                 await skip_link_first(page, name)
                 assert dialogs == [], f"{name}: a dialog opened"
             finally:

@@ -4,10 +4,10 @@ participant's waiting-room page; nothing they hold ever runs or becomes an eleme
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 from typing import Any
 
+from tests.browser.conftest import WAIT_MS
 from tests.support.lobby import PERSONS, book, host_cookie, identify, invite
 
 SCRIPT = "<script>alert('script')</script>"
@@ -25,6 +25,15 @@ INJECTED = """
 })
 """
 NOTHING = {"images": 0, "svgs": 0, "foreignScripts": 0, "handlers": 0}
+# An image outside the document with the address the hostile one names: resolves once it failed.
+CONTROL_IMAGE_FAILED = """
+() => new Promise(resolve => {
+  const image = new Image();
+  image.onerror = () => resolve(true);
+  image.onload = () => resolve(false);
+  image.src = "x";
+})
+"""
 
 
 def serialised_markup(html: str) -> list[str]:
@@ -72,15 +81,15 @@ async def test_names_and_messages_with_markup_show_as_text(world, browser):
     lobbies = []
     try:
         await host.goto(f"/staff/meetings/{meeting['id']}")
-        await host.locator("#lock:enabled").wait_for(timeout=10_000)
+        await host.locator("#lock:enabled").wait_for(timeout=WAIT_MS)
         # The participants arrive while the host watches: the arrival is announced by name.
         for invited, path in ((verified, "/lobby"), (unverified[0], "/lobby?unverified=1"), (unverified[1], "/lobby?unverified=1")):
             context, page, dialogs = await watched_page(browser, base, {"width": 390, "height": 844}, [session_of(invited, base)])
             contexts.append(context)
             await page.goto(path)
-            await page.locator("#status").filter(has_text="Mötesledaren vet att du är här").wait_for(timeout=10_000)
+            await page.locator("#status").filter(has_text="Mötesledaren vet att du är här").wait_for(timeout=WAIT_MS)
             lobbies.append((page, dialogs))
-        await host.locator("#waiting li").nth(2).wait_for(timeout=10_000)
+        await host.locator("#waiting li").nth(2).wait_for(timeout=WAIT_MS)
 
         waiting = await host.locator("#waiting").inner_text()
         for payload in HOSTILE:
@@ -95,13 +104,13 @@ async def test_names_and_messages_with_markup_show_as_text(world, browser):
         await host.get_by_label(f"Meddelande till {SVG}").fill(personal)
         await host.get_by_label(f"Meddelande till {SVG}").press("Enter")
         page, _ = lobbies[2]
-        await page.locator("#message").filter(has_text="Hej").wait_for(timeout=10_000)
+        await page.locator("#message").filter(has_text="Hej").wait_for(timeout=WAIT_MS)
         assert await page.locator("#message").inner_text() == personal
 
         await host.get_by_label("Meddelande till alla som väntar").fill(SVG)
         await host.get_by_role("button", name="Skicka meddelande").last.click()
         for page, _ in lobbies[:2]:
-            await page.locator("#message").filter(has_text="svg").wait_for(timeout=10_000)
+            await page.locator("#message").filter(has_text="svg").wait_for(timeout=WAIT_MS)
             assert await page.locator("#message").inner_text() == SVG
 
         # The organiser's page lists the same names, rendered by the server.
@@ -112,8 +121,10 @@ async def test_names_and_messages_with_markup_show_as_text(world, browser):
         for payload in HOSTILE:
             assert payload in people
 
-        await asyncio.sleep(0.5)  # long enough for an image's onerror or an svg's onload to fire
         for page in [host, organise, *(p for p, _ in lobbies)]:
+            # A control image with the payload's address, made now, has failed to load: had a
+            # payload become an image earlier, its onerror would have run (and been seen) by now.
+            assert await page.evaluate(CONTROL_IMAGE_FAILED) is True, page.url
             assert await page.evaluate(INJECTED) == NOTHING, page.url
             assert serialised_markup(await page.content()) == [], page.url
         assert host_dialogs == []

@@ -611,20 +611,29 @@ async def test_personal_numbers_never_reach_the_log(
 # --------------------------------------------------------------------------------------------
 
 
-async def test_collect_loop_delivers_many_concurrent_orders(provider: BankIdProvider, control: SimControl) -> None:
+async def test_collect_loop_delivers_many_concurrent_orders(
+    provider: BankIdProvider, control: SimControl, monkeypatch: pytest.MonkeyPatch
+) -> None:
     interval = 0.2
     rng = random.Random(7)
     seen: dict[str, list[float]] = defaultdict(list)
     loop_clock = asyncio.get_running_loop().time
+    collect = provider.collect
+
+    async def timed_collect(order_ref: str) -> OrderStatus:
+        # When each collect *starts*: the answers may come back at any pace on a busy machine,
+        # but the loop must never start the next collect of an order within the interval.
+        seen[order_ref].append(loop_clock())
+        return await collect(order_ref)
+
+    monkeypatch.setattr(provider, "collect", timed_collect)
 
     async with CollectLoop(provider, interval=interval, concurrency=8) as collect_loop:
         orders = [await provider.start(StartRequest(end_user_ip="192.0.2.1")) for _ in range(50)]
         expected: dict[str, tuple[OrderState, str | None]] = {}
         futures = {}
         for index, order in enumerate(orders):
-            futures[order.order_ref] = collect_loop.watch(
-                order.order_ref, lambda status, ref=order.order_ref: seen[ref].append(loop_clock())
-            )
+            futures[order.order_ref] = collect_loop.watch(order.order_ref)
             if index % 5 == 4:
                 expected[order.order_ref] = (OrderState.FAILED, "userCancel")
             else:
@@ -640,7 +649,7 @@ async def test_collect_loop_delivers_many_concurrent_orders(provider: BankIdProv
                 await control.complete(order_ref, detail)
 
         await asyncio.gather(*(person_acts(ref) for ref in futures))
-        results = await asyncio.wait_for(asyncio.gather(*futures.values()), timeout=10)
+        results = await asyncio.wait_for(asyncio.gather(*futures.values()), timeout=60)
 
     for ref, status in zip(futures, results):
         state, detail = expected[ref]
@@ -654,7 +663,8 @@ async def test_collect_loop_delivers_many_concurrent_orders(provider: BankIdProv
         assert all(gap >= interval * 0.95 for gap in gaps), gaps
     assert collect_loop.pending == 0
     stats = collect_loop.lag_stats()
-    assert stats.count >= 50 and stats.p99_ms < 1000
+    # A bound against a loop that loses track of orders; how small the lag is, bench/ measures.
+    assert stats.count >= 50 and stats.p99_ms < 10_000
 
 
 async def test_collect_loop_spreads_a_burst_over_the_interval(provider: BankIdProvider) -> None:
@@ -666,7 +676,9 @@ async def test_collect_loop_spreads_a_burst_over_the_interval(provider: BankIdPr
         started = loop_clock()
         for order in orders:
             collect_loop.watch(order.order_ref, lambda status, ref=order.order_ref: first_seen.setdefault(ref, loop_clock()))
-        await asyncio.sleep(interval * 1.5)
+        async with asyncio.timeout(30):
+            while len(first_seen) < len(orders):
+                await asyncio.sleep(interval / 10)
         assert collect_loop.latest(orders[0].order_ref) is not None
         assert collect_loop.latest(orders[0].order_ref).hint_code == "outstandingTransaction"  # type: ignore[union-attr]
     offsets = sorted(first_seen[order.order_ref] - started for order in orders)
@@ -687,7 +699,7 @@ async def test_collect_loop_unwatch_and_errors(provider: BankIdProvider, control
         # An order BankID no longer knows ends its watch with BankID's error.
         await provider.cancel(kept.order_ref)
         with pytest.raises(errors.InvalidParameters):
-            await asyncio.wait_for(collect_loop.watch(kept.order_ref), timeout=5)
+            await asyncio.wait_for(collect_loop.watch(kept.order_ref), timeout=30)
         assert collect_loop.pending == 0
         assert collect_loop.collect_errors >= 1
 
@@ -698,9 +710,11 @@ async def test_collect_loop_survives_a_passing_maintenance(provider: BankIdProvi
         order = await provider.start(StartRequest(end_user_ip="192.0.2.1"))
         await control.fault("maintenance", times=2, endpoint="collect")  # within the client's retries
         future = collect_loop.watch(order.order_ref, statuses.append)
-        await asyncio.sleep(0.3)
+        async with asyncio.timeout(30):  # the loop has collected through the maintenance once
+            while not statuses:
+                await asyncio.sleep(0.01)
         await control.complete(order.order_ref, PERSON.personal_number)
-        final = await asyncio.wait_for(future, timeout=5)
+        final = await asyncio.wait_for(future, timeout=30)
     assert final.state is OrderState.COMPLETE
     assert statuses[0].state is OrderState.PENDING and statuses[-1] is final
 

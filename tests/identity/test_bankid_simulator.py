@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import json
 import ssl
+import time
 import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator, Callable
@@ -366,9 +367,12 @@ async def test_a_started_order_left_unfinished_fails_with_expired_transaction(
 
 async def test_a_short_configured_expiry_runs_on_the_real_clock(bankid_simulator_factory, connect) -> None:
     world = connect(await bankid_simulator_factory(order_ttl=0.3, start_timeout=10))
+    before = time.monotonic()
     start = await started_auth(world)
-    assert (await world.rp.collect(start["orderRef"])).body["status"] == "pending"
-    await asyncio.sleep(0.4)
+    first = (await world.rp.collect(start["orderRef"])).body
+    if time.monotonic() - before < 0.3:  # a busy machine may take longer than the order lives
+        assert first["status"] == "pending"
+    await asyncio.sleep(0.4)  # at least this long passes, however busy the machine
     reply = await world.rp.collect(start["orderRef"])
     assert reply.body["status"] == "failed"
     assert reply.body["hintCode"] == "expiredTransaction"

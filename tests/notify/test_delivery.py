@@ -19,6 +19,7 @@ from meetsvc.notify.smtp import EmailChannel
 from meetsvc.storage.engine import create_engine
 from tests.notify.mailserver import MailServer
 from tests.notify.world import KIM, ORGANISATION, World, outbox_rows
+from tests.support.timing import WAIT_SECONDS
 
 TRY_LATER = "451 4.3.0 Mail server temporarily rejected message"
 NO_SUCH_USER = "550 5.1.1 <kim@example.se>: Recipient address rejected: User unknown"
@@ -144,7 +145,7 @@ async def test_a_crash_after_sending_leads_to_one_resend_with_the_same_message_i
     crashing = CrashAfterSending(email_channel)
     first = Deliverer(engine, {ChannelName.EMAIL: crashing}, delivery_settings, clock=clock, worker="dies")
     task = asyncio.create_task(first.run())
-    await asyncio.wait_for(crashing.sent.wait(), 10)
+    await asyncio.wait_for(crashing.sent.wait(), WAIT_SECONDS)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
@@ -256,7 +257,7 @@ async def test_the_loop_sends_when_woken_and_stops_cleanly(
     try:
         await invite_kim(world, notices)
         deliverer.wake()
-        async with asyncio.timeout(10):
+        async with asyncio.timeout(WAIT_SECONDS):
             while not mail_server.received:
                 await asyncio.sleep(0.01)
     finally:

@@ -15,10 +15,16 @@ from meetsvc.notify.runtime import open_notify
 from meetsvc.notify.smtp import EmailChannel
 from tests.notify.mailserver import MailServer
 from tests.notify.world import LENA, ORGANISATION, PUBLIC_URL, World, outbox_rows
+from tests.support.timing import WAIT_SECONDS
+
+
+def delivery_loops() -> set[asyncio.Task[object]]:
+    """The outbox delivery loops running in this event loop, known by their task's name."""
+    return {task for task in asyncio.all_tasks() if task.get_name() == "meetsvc-outbox-deliverer"}
 
 
 async def wait_until_sent(engine: AsyncEngine, count: int) -> None:
-    async with asyncio.timeout(10):
+    async with asyncio.timeout(WAIT_SECONDS):
         while len(await outbox_rows(engine, status="sent")) < count:
             await asyncio.sleep(0.02)
 
@@ -69,10 +75,12 @@ async def test_without_delivery_the_loop_does_not_run(world: World, engine: Asyn
         sms="http", sms_http={"url": "https://sms.example.se", "token": "t", "sender": "X"}, reminders_minutes_before=()
     )
     meeting, lena = await world.meeting(), await world.participant(LENA.name)
+    loops_before = delivery_loops()
     async with open_notify(settings, engine, public_url=PUBLIC_URL, clock=clock, deliver=False) as notify:
         assert isinstance(notify.channels[ChannelName.SMS], SmsChannel)
         async with engine.begin() as connection:
             await notify.notices.enqueue_invitation(connection, meeting, lena, world.link(LENA.name), ORGANISATION)
         notify.deliverer.wake()
-        await asyncio.sleep(0.2)
+        # No loop was started to hear the wake-up, so nothing can send, however long one waited.
+        assert delivery_loops() == loops_before
     assert {row.status for row in await outbox_rows(engine)} == {"pending"}

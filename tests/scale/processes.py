@@ -39,6 +39,7 @@ from meetsvc.services.sessions import BrowserSessions, SessionKind
 from meetsvc.core.signing import load_signing_keys
 from meetsvc.storage.engine import create_engine
 from tests.support.lobby import HOST_EVENTS, PARTICIPANT_EVENTS, Socket, csrf_of
+from tests.support.timing import WAIT_SECONDS
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -367,7 +368,7 @@ async def identify(page: Page, personal_number: str) -> None:
             order_ref = (await response.json())["orderRef"]
         async with phone.post(f"{app_url}sim/orders/{order_ref}/complete", json={"personalNumber": personal_number}) as response:
             assert response.status == 200, await response.text()
-    async with asyncio.timeout(10):
+    async with asyncio.timeout(WAIT_SECONDS):
         while True:
             async with page.http.get(f"{page.url}/identify/status") as response:
                 if (await response.json())["state"] == "complete":
@@ -393,7 +394,7 @@ def _record(socket: Socket, names: list[str]) -> None:
 async def participant_socket(url: str, ticket: str) -> Socket:
     socket = Socket(socketio.AsyncClient(reconnection=False), "/participant")
     _record(socket, PARTICIPANT_EVENTS)
-    await socket.client.connect(url, namespaces=["/participant"], auth={"ticket": ticket}, transports=["websocket"], wait_timeout=5)
+    await socket.client.connect(url, namespaces=["/participant"], auth={"ticket": ticket}, transports=["websocket"], wait_timeout=WAIT_SECONDS)
     return socket
 
 
@@ -402,6 +403,6 @@ async def host_socket(url: str, cookie: str, meeting_id: str) -> Socket:
     _record(socket, HOST_EVENTS)
     await socket.client.connect(
         url, namespaces=["/host"], auth={"meeting_id": meeting_id}, headers={"Cookie": f"meetsvc_session={cookie}"},
-        transports=["websocket"], wait_timeout=5,
+        transports=["websocket"], wait_timeout=WAIT_SECONDS,
     )
     return socket

@@ -35,8 +35,8 @@ from tests.scale.processes import (
 )
 from tests.support.lobby import PERSONS
 
-#: What "promptly" means across processes and Redis on a busy two-core machine.
-PROMPT_SECONDS = 2.0
+# Several service processes (or a Redis of their own): slow; `-m "not slow"` leaves them out.
+pytestmark = pytest.mark.slow
 
 
 def supervisor(shared: Shared, tmp_path: Path, processes: int = 2) -> ServiceProcess:
@@ -92,28 +92,27 @@ async def test_a_participant_on_one_process_is_seen_admitted_messaged_and_remove
 
             # A message from B reaches the participant on A.
             assert (await host_on_b.call("message", {"participant_id": page.participant_id, "text": "Strax börjar vi"}))["ok"]
-            await kim.wait_for("state", lambda s: s["message"] == "Strax börjar vi", timeout=PROMPT_SECONDS)
+            await kim.wait_for("state", lambda s: s["message"] == "Strax börjar vi")
 
-            # Admitted on B: the participant on A is let in at once, with a video credential of its
-            # own, and the host on A sees the new state too.
+            # Admitted on B: the participant on A is let in, with a video credential of its own, and
+            # the host on A sees the new state too.
             admitted_at = time.monotonic()
             assert (await host_on_b.call("admit", {"participant_id": page.participant_id}))["ok"] is True
-            await kim.wait_for("state", lambda s: s["state"] == "admitted", timeout=PROMPT_SECONDS)
+            await kim.wait_for("state", lambda s: s["state"] == "admitted")
             took = time.monotonic() - admitted_at
-            credential = await kim.wait_for("credential", timeout=PROMPT_SECONDS)
+            credential = await kim.wait_for("credential")
             assert credential["join_url"] and credential["expires_at"]
             await host_on_a.wait_for(
                 "participant", lambda e: e["participant_id"] == page.participant_id and e["state"] == "admitted",
-                timeout=PROMPT_SECONDS,
             )
-            assert took < PROMPT_SECONDS
+            # How fast is for bench/ to measure; here it is enough that the notice crossed.
+            print(f"admit reached the participant on the other process in {took * 1000:.0f} ms")
 
             # Removed on B: the participant on A hears it and is out.
             assert (await host_on_b.call("remove", {"participant_id": page.participant_id}))["ok"] is True
-            await kim.wait_for("state", lambda s: s["state"] == "removed", timeout=PROMPT_SECONDS)
+            await kim.wait_for("state", lambda s: s["state"] == "removed")
             await host_on_a.wait_for(
                 "participant", lambda e: e["participant_id"] == page.participant_id and e["state"] == "removed",
-                timeout=PROMPT_SECONDS,
             )
             listing = await host_on_a.call("list")
             assert [p["state"] for p in listing["participants"]] == ["removed"]

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, AsyncIterator
 
 import aiohttp
+import pytest
 import pytest_asyncio
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -46,6 +47,9 @@ from tests.scale.processes import (
     metrics,
     running,
 )
+
+# Several service processes (or a Redis of their own): slow; `-m "not slow"` leaves them out.
+pytestmark = pytest.mark.slow
 
 FROM = "no-reply@sip-mote.example.se"
 LEADER_RETRY_SECONDS = 1.5

@@ -12,8 +12,10 @@ import asyncio
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import select, text
 
+from meetsvc.schedule.events import Event, EventKind
 from meetsvc.schedule.runner import Schedule
 from meetsvc.http.appkeys import AUDIT, ENGINE
 from meetsvc.storage.tables import (
@@ -28,6 +30,7 @@ from meetsvc.storage.tables import (
 from tests.api.helpers import deliveries_settled
 from tests.support.lobby import PERSONS, book, host_cookie, host_socket, identify, invite, participant_socket, ticket
 from tests.support.service import RunningService
+from tests.support.timing import WAIT_SECONDS
 
 
 async def meeting_row(service: RunningService, meeting_id: str) -> Any:
@@ -35,10 +38,26 @@ async def meeting_row(service: RunningService, meeting_id: str) -> Any:
         return (await connection.execute(select(meetings).where(meetings.c.id == meeting_id))).one()
 
 
-async def until(condition, *, seconds: float = 10.0) -> None:  # type: ignore[no-untyped-def]
+async def until(condition, *, seconds: float = WAIT_SECONDS) -> None:  # type: ignore[no-untyped-def]
     async with asyncio.timeout(seconds):
         while not await condition():
             await asyncio.sleep(0.05)
+
+
+def finished_work(schedule: Schedule, monkeypatch: pytest.MonkeyPatch) -> list[Event]:
+    """Every event whose work the schedule has run to its end, in order: a test waits for the
+    run it means instead of pausing and hoping it has happened."""
+    finished: list[Event] = []
+    run = schedule._work.run
+
+    async def noted(event: Event) -> bool:
+        try:
+            return await run(event)
+        finally:
+            finished.append(event)
+
+    monkeypatch.setattr(schedule._work, "run", noted)
+    return finished
 
 
 async def audit_actions(service: RunningService, meeting_id: str) -> list[tuple[str, str]]:
@@ -62,7 +81,7 @@ async def reminders(service: RunningService) -> list[Any]:
         )
 
 
-async def test_a_reminder_goes_to_those_invited_before_it_fell_due_and_only_once(world, schedule: Schedule):
+async def test_a_reminder_goes_to_those_invited_before_it_fell_due_and_only_once(world, schedule: Schedule, monkeypatch):
     service = world.service
     meeting = await book(world, starts_in=timedelta(days=3))
     early = await invite(world, meeting["id"], name="Kim Andersson")
@@ -80,8 +99,18 @@ async def test_a_reminder_goes_to_those_invited_before_it_fell_due_and_only_once
     assert all(row.status == "sent" and ":1440:" in row.dedupe_key for row in rows)
 
     # A restarted schedule runs the same past-due reminder again: nothing new is recorded.
+    finished = finished_work(schedule, monkeypatch)
     await schedule.rebuild()
-    await asyncio.sleep(0.5)
+    again = [
+        e for e in schedule.planned()
+        if e.kind is EventKind.REMIND and e.meeting_id == meeting["id"] and e.due <= service.clock()
+    ]
+    assert again, "the past-due reminder is planned again"
+
+    async def ran_again() -> bool:
+        return all(event in finished for event in again)
+
+    await until(ran_again)
     assert len(await reminders(service)) == 2
     for invited in (early, also_early, late):
         await invited.close()
@@ -149,7 +178,9 @@ async def test_the_retention_rule_erases_personal_data_and_keeps_a_verifiable_ps
 
     service.clock.advance(days=30)  # an hour before the end plus thirty days
     await schedule.rebuild()
-    await asyncio.sleep(0.3)
+    # Nothing that purges is due to run: the rebuild planned no purge for now (what it plans
+    # past due would run at once, and is seen here before it can start).
+    assert not [e for e in schedule.planned() if e.kind is EventKind.PURGE and e.due <= service.clock()]
     assert (await meeting_row(service, meeting["id"])).purged_at is None, "not before the retention period"
 
     service.clock.advance(hours=2)

@@ -15,7 +15,12 @@ import socketio
 from meetsvc.domain.callers import OrganisationCaller
 from meetsvc.domain.model import Language
 from meetsvc.services.sessions import SessionKind
-from meetsvc.http.appkeys import DIRECTORY, EID, SESSIONS, ENGINE
+from meetsvc.http.appkeys import DIRECTORY, EID, SESSIONS, SOCKETS, ENGINE
+from tests.support.timing import WAIT_SECONDS
+
+# An event no namespace knows. Each namespace answers it (an ``error`` event, then the ack) and
+# changes nothing, which makes it a harmless round trip: see :func:`round_trip`.
+ROUND_TRIP = "round_trip"
 
 PERSONS = ["198112189876", "197503179827", "199005229811", "196809059832", "199207319840", "195402269855"]
 
@@ -97,7 +102,7 @@ async def identify(world, invited: Invited, personal_number: str) -> None:
             order_ref = (await response.json())["orderRef"]
         async with phone.post(f"{app_url}sim/orders/{order_ref}/complete", json={"personalNumber": personal_number}) as response:
             assert response.status == 200
-    async with asyncio.timeout(10):
+    async with asyncio.timeout(WAIT_SECONDS):
         while True:
             async with invited.page.get("/identify/status") as response:
                 if (await response.json())["state"] == "complete":
@@ -111,6 +116,22 @@ async def ticket(invited: Invited, *, unverified: bool = False) -> str:
     ) as response:
         assert response.status == 200, await response.text()
         return (await response.json())["ticket"]
+
+
+async def round_trip(client: socketio.AsyncClient, namespace: str, events: list[tuple[str, Any]]) -> None:
+    """Ask the server something on this socket and wait for the answer.
+
+    socket.io delivers in order on a connection, so once the answer is here, everything the
+    server had sent this socket before it read the question has arrived too: a test that then
+    finds nothing new knows nothing was sent, however slow the machine. The ``error`` event the
+    question draws is taken back out of ``events``, so the record holds only what the test did.
+    """
+    answer = await client.call(ROUND_TRIP, {}, namespace=namespace, timeout=WAIT_SECONDS)
+    assert isinstance(answer, dict) and answer.get("error") == "unknown-event", answer
+    for index in range(len(events) - 1, -1, -1):
+        if events[index] == ("error", answer):
+            del events[index]
+            break
 
 
 @dataclass
@@ -130,7 +151,7 @@ class Socket:
         states = self.of("state")
         return states[-1] if states else None
 
-    async def wait_for(self, name: str, predicate=lambda data: True, timeout: float = 5) -> Any:  # type: ignore[no-untyped-def]
+    async def wait_for(self, name: str, predicate=lambda data: True, timeout: float = WAIT_SECONDS) -> Any:  # type: ignore[no-untyped-def]
         async with asyncio.timeout(timeout):
             while True:
                 for event, data in self.events:
@@ -141,10 +162,30 @@ class Socket:
 
     async def call(self, event: str, data: Any = None, *args: Any) -> Any:
         payload = (data,) + args if args else (data if data is not None else {})
-        return await self.client.call(event, payload, namespace=self.namespace, timeout=5)
+        return await self.client.call(event, payload, namespace=self.namespace, timeout=WAIT_SECONDS)
+
+    async def round_trip(self) -> None:
+        """Everything the server sent this socket so far has arrived (see :func:`round_trip`)."""
+        await round_trip(self.client, self.namespace, self.events)
+
+    async def heard_since(self, mark: int) -> list[tuple[str, Any]]:
+        """What arrived after ``len(events)`` was ``mark``, proven complete by a round trip."""
+        await self.round_trip()
+        return self.events[mark:]
 
     async def close(self) -> None:
         await self.client.disconnect()
+
+
+async def close_and_see_it_gone(world, socket: Socket) -> None:
+    """Close the socket, then wait until the server has finished with it (its disconnect handler
+    has run): a test can then check that the going changed nothing, without guessing a pause."""
+    manager = world.service.app[SOCKETS].manager
+    sid = socket.client.get_sid(socket.namespace)
+    await socket.close()
+    async with asyncio.timeout(WAIT_SECONDS):
+        while sid in manager.rooms.get(socket.namespace, {}).get(None, {}):
+            await asyncio.sleep(0.01)
 
 
 def _recorder(socket: Socket, names: list[str]) -> None:
@@ -164,7 +205,7 @@ async def participant_socket(world, ticket_: str, **connect: Any) -> Socket:
     _recorder(socket, PARTICIPANT_EVENTS)
     await socket.client.connect(
         world.service.base_url, namespaces=["/participant"], auth={"ticket": ticket_}, transports=["websocket"],
-        wait_timeout=5, **connect,
+        wait_timeout=WAIT_SECONDS, **connect,
     )
     return socket
 
@@ -175,6 +216,6 @@ async def host_socket(world, cookie: str, meeting_id: str, **connect: Any) -> So
     headers = {"Cookie": f"meetsvc_session={cookie}", **connect.pop("headers", {})}
     await socket.client.connect(
         world.service.base_url, namespaces=["/host"], auth={"meeting_id": meeting_id}, headers=headers,
-        transports=["websocket"], wait_timeout=5, **connect,
+        transports=["websocket"], wait_timeout=WAIT_SECONDS, **connect,
     )
     return socket

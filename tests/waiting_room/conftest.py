@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import AsyncIterator
 
+import pytest
 import pytest_asyncio
 
 from tests.support.databases import SqliteTemplate
@@ -13,7 +14,10 @@ from tests.support.service import SettableClock, RunningService, make_settings, 
 
 
 @pytest_asyncio.fixture
-async def service(sqlite_template: SqliteTemplate, keys_dir: Path, clock: SettableClock) -> AsyncIterator[RunningService]:
+async def service(
+    sqlite_template: SqliteTemplate, keys_dir: Path, clock: SettableClock
+) -> AsyncIterator[RunningService]:
+    """The service; its BankID simulator ages orders on the same (the test's) clock."""
     running = await start_service(make_settings(sqlite_template.clone(), keys_dir), clock)
     yield running
     await running.close()

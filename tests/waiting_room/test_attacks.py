@@ -40,8 +40,10 @@ from tests.support.lobby import (
     identify,
     invite,
     participant_socket,
+    round_trip,
     ticket,
 )
+from tests.support.timing import WAIT_SECONDS
 
 HOST_EVENTS = ["admit", "admit_all_matching", "deny", "message", "send_back", "remove", "configure", "end", "list"]
 
@@ -79,9 +81,11 @@ async def state_of(world, participant_id: str) -> str:
         return (await connection.execute(select(participants.c.state).where(participants.c.id == participant_id))).scalar_one()
 
 
-async def settle() -> None:
-    """Give the server a moment to deliver anything it (wrongly) would."""
-    await asyncio.sleep(0.2)
+async def settle(*sockets: Socket | Spy) -> None:
+    """Whatever the server (wrongly) would have sent these sockets has arrived: a round trip on
+    each proves it, where a pause would only make it likely."""
+    for socket in sockets:
+        await socket.round_trip()
 
 
 # An attacker's client: records every event, and why a connection was refused -----------------
@@ -99,7 +103,7 @@ class Spy:
     def of(self, name: str) -> list[Any]:
         return [data for event, data in self.events if event == name]
 
-    async def wait_for(self, name: str, predicate=lambda data: True, timeout: float = 5) -> Any:  # type: ignore[no-untyped-def]
+    async def wait_for(self, name: str, predicate=lambda data: True, timeout: float = WAIT_SECONDS) -> Any:  # type: ignore[no-untyped-def]
         async with asyncio.timeout(timeout):
             while True:
                 for event, data in self.events:
@@ -108,9 +112,12 @@ class Spy:
                 self.arrived.clear()
                 await self.arrived.wait()
 
-    async def call(self, event: str, *args: Any, timeout: float = 5) -> Any:
+    async def call(self, event: str, *args: Any, timeout: float = WAIT_SECONDS) -> Any:
         data: Any = tuple(args) if len(args) > 1 else (args[0] if args else {})
         return await self.client.call(event, data, namespace=self.namespace, timeout=timeout)
+
+    async def round_trip(self) -> None:
+        await round_trip(self.client, self.namespace, self.events)
 
     async def close(self) -> None:
         await self.client.disconnect()
@@ -139,13 +146,13 @@ async def open_spy(world, namespace: str, *, auth: Any = None, headers: dict[str
     watcher = spy(namespace)
     await watcher.client.connect(
         world.service.base_url, namespaces=[namespace], auth=auth, headers=headers or {}, transports=["websocket"],
-        wait_timeout=5,
+        wait_timeout=WAIT_SECONDS,
     )
     return watcher
 
 
 async def refused_spy(world, namespace: str, *, auth: Any = None, headers: dict[str, str] | None = None,
-                      wait_timeout: float = 5) -> Spy:
+                      wait_timeout: float = WAIT_SECONDS) -> Spy:
     """Try to connect; the connection must be refused."""
     watcher = spy(namespace)
     try:
@@ -267,7 +274,7 @@ async def test_a_participant_cannot_use_any_host_event(world, scene):
         if "participant_id" in payloads[event]:
             answer = await attacker.call(event, {**payloads[event], "participant_id": scene.attacker.id})
             assert answer["ok"] is False, (event, answer)
-    await settle()
+    await settle(attacker, scene.host)
     assert len(attacker.of("error")) >= len(HOST_EVENTS)
     assert await snapshot(world) == before
     assert await state_of(world, scene.attacker.id) == "waiting"
@@ -293,7 +300,7 @@ async def test_a_client_sent_connect_or_disconnect_event_is_just_an_unknown_even
     scene.closers.append(host)
     answer = await host.call("connect", {"HTTP_COOKIE": f"{COOKIE_NAME}={scene.cookie}"}, {"meeting_id": scene.meeting["id"]})
     assert isinstance(answer, dict) and answer["ok"] is False and answer["error"] == "unknown-event", answer
-    await settle()
+    await settle(attacker, host, scene.host)
     assert await snapshot(world) == before
     assert_nothing_leaked(attacker.events, scene.forbidden(world), own_verified_name="Erik Lindqvist")
 
@@ -311,7 +318,7 @@ async def test_a_participant_cannot_open_the_host_namespace(world, scene):
         attacker = await refused_spy(world, "/host", **attempt)
         assert attacker.refusals, "the refusal reaches the client as connect_error"
         assert attacker.events == []
-    await settle()
+    await settle(scene.host, scene.attacker.socket)
     assert await snapshot(world) == before
 
 
@@ -412,11 +419,11 @@ async def test_a_forged_ticket_is_refused_at_connect(world, kind):
     try:
         before = await snapshot(world)
         attacker = await refused_spy(world, "/participant", auth={"ticket": forge(world, someone.ticket, kind)},
-                                     wait_timeout=2 if kind == "huge" else 5)
+                                     wait_timeout=2 if kind == "huge" else WAIT_SECONDS)
         assert attacker.events == []
         if kind != "huge":  # a handshake over the size limit is closed before any answer
             assert attacker.refusals
-        await settle()
+        await settle(closers[0])
         assert await snapshot(world) == before
         assert await state_of(world, someone.id) != "waiting"
     finally:
@@ -468,7 +475,7 @@ async def test_a_ticket_is_bound_to_its_own_meeting(world, scene):
     for forged in (keys.sign({**claims, "mid": other["id"]}), keys.sign({**claims, "sub": insider.id})):
         attacker = await refused_spy(world, "/participant", auth={"ticket": forged})
         assert attacker.events == []
-    await settle()
+    await settle(host_b, scene.host)
     assert await snapshot(world) == before
 
     # With their real ticket the attacker is in A's waiting room only, and hears nothing of B.
@@ -480,7 +487,7 @@ async def test_a_ticket_is_bound_to_its_own_meeting(world, scene):
     assert (await host_b.call("configure", {"show_queue_position": True}))["ok"] is True
     assert (await host_b.call("admit", {"participant_id": insider.id}))["ok"] is True
     await insider.socket.wait_for("state", lambda d: d["state"] == "admitted")
-    await settle()
+    await settle(attacker, host_b, scene.host)
     listing = await host_b.call("list")
     assert [p["participant_id"] for p in listing["participants"]] == [insider.id]
     heard_by_b = json.dumps(host_b.events, ensure_ascii=False)
@@ -507,7 +514,7 @@ async def test_removed_or_denied_stay_out_until_a_host_admits_again(world, scene
     fresh = await ticket(attacker.invited)
     again = await refused_spy(world, "/participant", auth={"ticket": fresh})
     assert again.events == []
-    await settle()
+    await settle(scene.host)
     assert await snapshot(world) == before
     assert await state_of(world, attacker.id) == outcome
 
@@ -536,7 +543,7 @@ async def test_a_waiting_participant_hears_only_about_itself(world, scene):
     listener = spy("/participant")
     await listener.client.connect(
         world.service.base_url, namespaces=["/participant"], auth={"ticket": scene.attacker.ticket},
-        transports=["websocket"], wait_timeout=5,
+        transports=["websocket"], wait_timeout=WAIT_SECONDS,
     )
     scene.closers.append(listener)
     await listener.wait_for("state")
@@ -606,7 +613,7 @@ async def test_a_host_cannot_act_on_another_meetings_participant(world, scene):
         assert answer["ok"] is False and answer["error"] == "not-found", (event, answer)
     listing = await scene.host.call("list")
     assert insider.id not in {p["participant_id"] for p in listing["participants"]}
-    await settle()
+    await settle(scene.host, insider.socket)
     assert await snapshot(world) == before
     assert len(insider.socket.of("state")) == 1  # only its own arrival
     heard_by_a = json.dumps(scene.host.events, ensure_ascii=False)
@@ -651,7 +658,7 @@ async def test_malformed_payloads_get_an_error_and_change_nothing(world, scene):
         answer = await host.call(event, *args)
         assert isinstance(answer, dict) and answer["ok"] is False and answer["error"] == code, (event, args, answer)
         await host.wait_for("error", lambda _: len(host.of("error")) > errors_before)
-    await settle()
+    await settle(host, scene.host)
     assert await snapshot(world) == before
     # The socket is still a working host socket after all that.
     assert (await host.call("list"))["ok"] is True
@@ -668,10 +675,10 @@ async def test_a_packet_over_the_size_limit_closes_that_connection(world, scene)
     before = await snapshot(world)
     await host.client.emit("message", {"participant_id": scene.victim.id, "text": "x" * (limit + 1024)}, namespace="/host")
     await attacker.client.emit("leave", {"padding": "y" * (limit + 1024)}, namespace="/participant")
-    async with asyncio.timeout(5):
+    async with asyncio.timeout(WAIT_SECONDS):
         await host.gone.wait()
         await attacker.gone.wait()
-    await settle()
+    await settle(scene.victim.socket, scene.host)
     assert await snapshot(world) == before
     assert await state_of(world, scene.attacker.id) == "waiting"
     assert not [d for e, d in scene.victim.socket.events if e == "state" and d.get("message")]
@@ -689,7 +696,7 @@ async def test_a_foreign_origin_is_refused(world, scene):
         await host_socket(world, scene.cookie, scene.meeting["id"], headers=evil)
     with pytest.raises(socketio.exceptions.ConnectionError):
         await participant_socket(world, newcomer.ticket, headers=evil)
-    await settle()
+    await settle(scene.host, scene.attacker.socket)
     assert await snapshot(world) == before
     # Our own origin is welcome: the refusal above was the origin's doing.
     own = await participant_socket(world, newcomer.ticket, headers={"Origin": world.service.base_url})
@@ -723,9 +730,9 @@ async def test_a_signed_out_host_loses_access_on_the_next_event(world, scene):
     except (socketio.exceptions.TimeoutError, socketio.exceptions.DisconnectedError, socketio.exceptions.BadNamespaceError):
         answer = None
     assert answer is None or answer["ok"] is False
-    async with asyncio.timeout(5):
+    async with asyncio.timeout(WAIT_SECONDS):
         await host.gone.wait()
-    await settle()
+    await settle(scene.victim.socket, scene.host)
     assert await snapshot(world) == before
     assert await state_of(world, scene.victim.id) == "waiting"
     assert not host.client.connected or "/host" not in host.client.namespaces

@@ -3,8 +3,6 @@ is undone when they are sent back, removed or the meeting ends."""
 
 from __future__ import annotations
 
-import asyncio
-
 from sqlalchemy import select
 
 from meetsvc.http.appkeys import COURIER, ENGINE
@@ -62,7 +60,8 @@ async def test_credentials_exist_only_after_admission_and_only_for_that_particip
         await host.call("message", {"text": "Strax"})
         await host.call("configure", {"locked": True})
         await host.call("configure", {"locked": False})
-        await asyncio.sleep(0.3)
+        await kim_socket.round_trip()
+        await alex_socket.round_trip()
         assert spy.calls == []
         assert kim_socket.of("credential") == [] and alex_socket.of("credential") == []
 
@@ -70,7 +69,7 @@ async def test_credentials_exist_only_after_admission_and_only_for_that_particip
         credential = await kim_socket.wait_for("credential")
         assert credential["join_url"] and credential["expires_at"]
         assert ("issue", kim.participant_id) in spy.calls
-        await asyncio.sleep(0.3)
+        await alex_socket.round_trip()
         assert alex_socket.of("credential") == []  # only to the admitted one's own socket
         assert not any(c == ("issue", alex.participant_id) for c in spy.calls)
 

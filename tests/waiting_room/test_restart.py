@@ -8,7 +8,6 @@ audit log still verifies.
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import socketio
@@ -105,8 +104,8 @@ async def test_after_a_restart_everyone_is_where_they_were(world):
         assert pages[admitted].of("state")[0]["state"] == "admitted"
         # The admitted one is given a way into the video again; the waiting ones are not.
         await pages[admitted].wait_for("credential")
-        await asyncio.sleep(0.2)
         for participant_id in (first, third, fourth):
+            await pages[participant_id].round_trip()
             assert pages[participant_id].of("credential") == []
             assert {s["state"] for s in pages[participant_id].of("state")} == {"waiting"}
 
@@ -114,6 +113,7 @@ async def test_after_a_restart_everyone_is_where_they_were(world):
         assert host_view(await host_again.call("list")) == before_list
         assert await states(new) == before_states
         assert await admissions(new) == before_admissions
+        await host_again.round_trip()
         assert host_again.of("participant") == []  # a page coming back is nothing for a host to act on
 
         # The service still works as before: the host admits the first in the queue, the queue moves.

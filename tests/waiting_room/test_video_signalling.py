@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 import socketio
 
 from tests.support.lobby import PERSONS, Socket, _recorder, book, host_cookie, host_socket, identify, invite, participant_socket, ticket
+from tests.support.timing import WAIT_SECONDS
 
 
 async def video_socket(world, token: str) -> Socket:
     socket = Socket(socketio.AsyncClient(reconnection=False), "/video")
     _recorder(socket, ["peer_joined", "peer_left", "signal", "revoked", "error"])
     await socket.client.connect(world.service.base_url, namespaces=["/video"], auth={"token": token},
-                                transports=["websocket"], wait_timeout=5)
+                                transports=["websocket"], wait_timeout=WAIT_SECONDS)
     return socket
 
 
@@ -49,11 +48,11 @@ async def test_peers_meet_and_signals_reach_only_the_addressee(world, two_inside
         joined = await a.wait_for("peer_joined")
         assert joined == {"peer_id": alex[0].participant_id, "name": "Karin Johansson"}
         answer = await b.client.call("signal", {"to": kim[0].participant_id, "data": {"description": {"type": "offer", "sdp": "v=0"}}},
-                                     namespace="/video", timeout=5)
+                                     namespace="/video", timeout=WAIT_SECONDS)
         assert answer == {"ok": True}
         got = await a.wait_for("signal")
         assert got["from"] == alex[0].participant_id and got["data"]["description"]["type"] == "offer"
-        await asyncio.sleep(0.2)
+        await b.round_trip()
         assert b.of("signal") == []  # the sender does not hear its own signal
         await b.close()
         assert (await a.wait_for("peer_left"))["peer_id"] == alex[0].participant_id
@@ -70,9 +69,9 @@ async def test_a_participant_sent_back_can_signal_no_more(world, two_inside):
         await b.wait_for("revoked")
         assert (await a.wait_for("peer_left"))["peer_id"] == alex[0].participant_id
         if b.client.connected:
-            answer = await b.client.call("signal", {"to": kim[0].participant_id, "data": {"x": 1}}, namespace="/video", timeout=5)
+            answer = await b.client.call("signal", {"to": kim[0].participant_id, "data": {"x": 1}}, namespace="/video", timeout=WAIT_SECONDS)
             assert answer["ok"] is False
-        await asyncio.sleep(0.2)
+        await a.round_trip()
         assert a.of("signal") == []
         # The credential itself no longer opens the room.
         with pytest.raises(socketio.exceptions.ConnectionError):
@@ -88,11 +87,11 @@ async def test_forged_connect_and_disconnect_events_change_nothing(world, two_in
     b = await video_socket(world, alex[2])
     try:
         await a.wait_for("peer_joined")
-        answer = await b.client.call("disconnect", "client disconnect", namespace="/video", timeout=5)
+        answer = await b.client.call("disconnect", "client disconnect", namespace="/video", timeout=WAIT_SECONDS)
         assert answer["ok"] is False
-        answer = await b.client.call("connect", {"token": alex[2]}, namespace="/video", timeout=5)
+        answer = await b.client.call("connect", {"token": alex[2]}, namespace="/video", timeout=WAIT_SECONDS)
         assert answer["ok"] is False
-        await asyncio.sleep(0.2)
+        await a.round_trip()
         assert a.of("peer_left") == [] and len(a.of("peer_joined")) == 1
     finally:
         await a.close()

@@ -5,7 +5,6 @@ Each test is one thing a host or a participant does, and what each side then see
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 
 import pytest
@@ -17,6 +16,7 @@ from tests.support.lobby import (
     PERSONS,
     add_host,
     book,
+    close_and_see_it_gone,
     host_cookie,
     host_socket,
     identify,
@@ -83,7 +83,7 @@ async def test_admit_lets_exactly_that_participant_in(world, room):
     sockets += [s1, s2]; pages += [first.page, second.page]
     assert (await host.call("admit", {"participant_id": first.participant_id}))["ok"] is True
     await s1.wait_for("state", lambda d: d["state"] == "admitted")
-    await asyncio.sleep(0.2)
+    await s2.round_trip()
     assert s2.last_state["state"] == "waiting"
     assert (await states(world))[second.participant_id] == "waiting"
 
@@ -138,7 +138,7 @@ async def test_a_host_who_changes_their_mind_reaches_the_open_page(world, room, 
     await host.call("admit", {"participant_id": invited.participant_id})
     await socket.wait_for("state", lambda d: d["state"] == "admitted")
     await socket.wait_for("credential")
-    assert [name for name, _ in socket.events[heard:]] == ["state", "credential"], "nothing of the others in between"
+    assert [name for name, _ in await socket.heard_since(heard)] == ["state", "credential"], "nothing of the others in between"
 
 
 async def test_messages_to_one_and_to_all_waiting(world, room):
@@ -229,6 +229,7 @@ async def test_hosts_coming_and_going_never_change_anyones_state(world, room):
         await again.call("list")
         await again.close()
     assert await states(world) == before
+    await sa.round_trip()
     assert sa.last_state["state"] == "waiting"
 
 
@@ -237,8 +238,7 @@ async def test_a_phone_that_slept_comes_back_to_its_place(world, room):
     a, sa = await arrive(world, meeting["id"], person=PERSONS[0], invited_as=PERSONS[0])
     pages.append(a.page)
     first_since = sa.last_state
-    await sa.close()  # the screen locked, the socket dropped
-    await asyncio.sleep(0.1)
+    await close_and_see_it_gone(world, sa)  # the screen locked, the socket dropped
     listing = await host.call("list")
     assert [p["state"] for p in listing["participants"]] == ["waiting"]  # still on the host's list
     again = await participant_socket(world, await ticket(a))
@@ -274,6 +274,7 @@ async def test_the_matching_staff_policy_admits_only_matching_staff(world, room)
     person, s2 = await arrive(world, meeting["id"], person=PERSONS[0], invited_as=PERSONS[0])
     sockets += [s1, s2]; pages += [staff.page, person.page]
     await s1.wait_for("state", lambda d: d["state"] == "admitted")
+    await s2.round_trip()
     assert s2.last_state["state"] == "waiting"
     async with world.service.app[ENGINE].connect() as connection:
         actors = (await connection.execute(

@@ -21,8 +21,9 @@ def service_overrides() -> dict[str, Any]:
 
 @pytest_asyncio.fixture
 async def service(
-    sqlite_template: SqliteTemplate, keys_dir: Path, clock: SettableClock, service_overrides: dict[str, Any]
+    sqlite_template: SqliteTemplate, keys_dir: Path, clock: SettableClock, service_overrides: dict[str, Any],
 ) -> AsyncIterator[RunningService]:
+    """The service; its BankID simulator ages orders on the same (the test's) clock."""
     running = await start_service(make_settings(sqlite_template.clone(), keys_dir, **service_overrides), clock)
     yield running
     await running.close()

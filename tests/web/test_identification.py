@@ -16,6 +16,7 @@ from sqlalchemy import select
 from identity.bankid.messages import Rfa, message
 from meetsvc.http.appkeys import EID, ENGINE
 from meetsvc.storage.tables import audit_log, identifications, participant_identities
+from tests.support.timing import WAIT_SECONDS
 from datetime import timedelta
 
 EXPECTED = "198112189876"  # a simulator test person
@@ -70,7 +71,7 @@ async def status(page: aiohttp.ClientSession) -> dict:
         return await response.json()
 
 
-async def wait_for(page: aiohttp.ClientSession, state: str, timeout: float = 10) -> dict:
+async def wait_for(page: aiohttp.ClientSession, state: str, timeout: float = WAIT_SECONDS) -> dict:
     async with asyncio.timeout(timeout):
         while True:
             current = await status(page)

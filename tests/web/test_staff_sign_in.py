@@ -13,6 +13,7 @@ from sqlalchemy import select
 from meetsvc.domain.callers import OrganisationCaller
 from meetsvc.http.appkeys import DIRECTORY, EID, ENGINE
 from meetsvc.storage.tables import audit_log, meetings
+from tests.support.timing import WAIT_SECONDS
 
 STAFF_NUMBER = "196809059832"  # simulator test person Per-Olof Öberg
 STRANGER = "199207319840"  # a simulator test person who is no staff member
@@ -43,7 +44,7 @@ async def sign_in(world, page: aiohttp.ClientSession, personal_number: str) -> a
             order_ref = (await response.json())["orderRef"]
         async with phone.post(f"{app_url}sim/orders/{order_ref}/complete", json={"personalNumber": personal_number}):
             pass
-    async with asyncio.timeout(10):
+    async with asyncio.timeout(WAIT_SECONDS):
         while True:
             async with page.get("/identify/status") as response:
                 if response.status != 200 or (await response.json())["state"] != "pending":
