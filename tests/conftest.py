@@ -8,19 +8,19 @@ an unreachable server fails the run instead, so a broken CI machine cannot pass 
 from __future__ import annotations
 
 import os
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import AsyncIterator
 
 import pytest
 import pytest_asyncio
 
-from meetsvc.services.directory import Directory
 from meetsvc.domain.model import Organisation, OrganisationKind
+from meetsvc.services.directory import Directory
 from tests.notify.mailserver import MailServer
 from tests.scale.faults import PostgresCut
 from tests.support.databases import PostgresTemplate, SqliteTemplate, postgres_available
-from tests.support.service import SettableClock, RunningService, make_settings, start_service
+from tests.support.service import RunningService, SettableClock, make_settings, start_service
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
@@ -95,8 +95,8 @@ class World:
 
 @pytest_asyncio.fixture
 async def world(service: RunningService) -> World:
-    from meetsvc.http.appkeys import DIRECTORY
     from meetsvc.domain.callers import OrganisationCaller
+    from meetsvc.http.appkeys import DIRECTORY
 
     directory: Directory = service.app[DIRECTORY]
     municipality = await directory.create_organisation("Exempelstads kommun", OrganisationKind.MUNICIPALITY)

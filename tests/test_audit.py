@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import delete, select, update
 
-from meetsvc.services.audit import AuditLog
 from meetsvc.core.secrets import Secret
+from meetsvc.services.audit import AuditLog
 from meetsvc.storage.engine import create_engine
 from meetsvc.storage.tables import audit_log
 
@@ -25,8 +25,12 @@ async def _append_some(engine, count: int) -> None:
     for i in range(count):
         async with engine.begin() as connection:
             await audit.append(
-                connection, actor="api-client:x", action="meeting.created", subject_type="meeting",
-                subject_id=f"m{i}", details={"n": i, "text": "åäö"},
+                connection,
+                actor="api-client:x",
+                action="meeting.created",
+                subject_type="meeting",
+                subject_id=f"m{i}",
+                details={"n": i, "text": "åäö"},
             )
 
 
@@ -48,7 +52,11 @@ async def test_an_untouched_chain_verifies(engine):
     "tamper, broken, reason",
     [
         (update(audit_log).where(audit_log.c.seq == 3).values(actor="staff:someone-else"), 3, "content"),
-        (update(audit_log).where(audit_log.c.seq == 2).values(details=json.dumps({"n": 99, "text": "åäö"})), 2, "content"),
+        (
+            update(audit_log).where(audit_log.c.seq == 2).values(details=json.dumps({"n": 99, "text": "åäö"})),
+            2,
+            "content",
+        ),
         (delete(audit_log).where(audit_log.c.seq == 4), 4, "missing"),
         (delete(audit_log).where(audit_log.c.seq == 6), 6, "deleted"),
         (update(audit_log).where(audit_log.c.seq == 5).values(prev_hash="0" * 64), 5, "point"),

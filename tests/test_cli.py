@@ -59,11 +59,15 @@ def test_a_missing_key_in_production_is_a_clear_error(tmp_path):
 
 def test_serve_refuses_several_processes_that_could_not_share_state(tmp_path):
     config = tmp_path / "meetsvc.toml"
-    config.write_text('environment = "development"\n[identity]\nprovider = "bankid-simulator"\n[server]\nprocesses = 3\n')
+    config.write_text(
+        'environment = "development"\n[identity]\nprovider = "bankid-simulator"\n[server]\nprocesses = 3\n'
+    )
     result = run(config, "serve")
     assert result.returncode == 2
-    assert "server.processes = 3 needs a PostgreSQL database.url" in result.stderr and "realtime.redis_url" in result.stderr
-
+    assert (
+        "server.processes = 3 needs a PostgreSQL database.url" in result.stderr
+        and "realtime.redis_url" in result.stderr
+    )
 
 
 def test_serve_with_several_processes_refuses_a_missing_key_before_starting_any(tmp_path):
@@ -100,7 +104,11 @@ SUPERVISE = (
 
 def started(marks: Path, port: int) -> dict[int, str]:
     """pid → MEETSVC_SERVER_PROCESSES of each worker started on ``port``."""
-    return {int(p.name.split(".")[1]): p.read_text() for p in marks.glob(f"{port}.*") if "stopped" not in p.name and p.read_text()}
+    return {
+        int(p.name.split(".")[1]): p.read_text()
+        for p in marks.glob(f"{port}.*")
+        if "stopped" not in p.name and p.read_text()
+    }
 
 
 def stopped(marks: Path) -> set[int]:
@@ -156,18 +164,22 @@ def test_workers_share_one_public_address_and_run_no_simulator_page_on_a_fixed_p
     from meetsvc.config import Settings
     from meetsvc.supervisor import worker_environment
 
-    settings = Settings.model_validate({
-        "environment": "development",
-        "identity": {"provider": "bankid-simulator"},
-        "server": {"port": 8081, "processes": 2},
-        "database": {"url": "postgresql+asyncpg://meetsvc@127.0.0.1/meetsvc"},
-        "realtime": {"redis_url": "redis://127.0.0.1:6379/0"},
-    })
+    settings = Settings.model_validate(
+        {
+            "environment": "development",
+            "identity": {"provider": "bankid-simulator"},
+            "server": {"port": 8081, "processes": 2},
+            "database": {"url": "postgresql+asyncpg://meetsvc@127.0.0.1/meetsvc"},
+            "realtime": {"redis_url": "redis://127.0.0.1:6379/0"},
+        }
+    )
     env = worker_environment(settings, {"MEETSVC_CONFIG": "/etc/meetsvc/meetsvc.toml"})
     assert env == {
         "MEETSVC_CONFIG": "/etc/meetsvc/meetsvc.toml",
         "MEETSVC_SERVER_PUBLIC_URL": "http://127.0.0.1:8081",
         "MEETSVC_SIMULATOR_APP_PORT": "0",
     }
-    production = settings.model_copy(update={"server": settings.server.model_copy(update={"public_url": "https://sip.example.se"})})
+    production = settings.model_copy(
+        update={"server": settings.server.model_copy(update={"public_url": "https://sip.example.se"})}
+    )
     assert "MEETSVC_SERVER_PUBLIC_URL" not in worker_environment(production, {})

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 
 import pytest
 import pytest_asyncio
 import socketio
-from sqlalchemy import exc as sa
-from sqlalchemy import text
+from sqlalchemy import exc as sa, text
 
 from meetsvc.storage.availability import DatabaseUnreachable, database_unavailable, unavailable_dependency
 from meetsvc.storage.engine import create_engine
@@ -27,13 +27,15 @@ from tests.conftest import World
 from tests.scale.faults import PostgresCut, unused_port
 from tests.support.databases import PostgresTemplate, SqliteTemplate
 from tests.support.lobby import book, host_cookie, host_socket
-from tests.support.service import SettableClock, RunningService, make_settings, start_service
+from tests.support.service import RunningService, SettableClock, make_settings, start_service
 
 LOCALES = Path(__file__).resolve().parents[1] / "meetsvc" / "http" / "pages" / "locales"
 
 
 @pytest_asyncio.fixture
-async def service(postgres_template: PostgresTemplate, postgres_cut: PostgresCut, keys_dir: Path, clock: SettableClock) -> AsyncIterator[RunningService]:
+async def service(
+    postgres_template: PostgresTemplate, postgres_cut: PostgresCut, keys_dir: Path, clock: SettableClock
+) -> AsyncIterator[RunningService]:
     """The service on a fresh PostgreSQL database, through the proxy (``world`` is built on it)."""
     url = await postgres_template.clone()
     running = await start_service(make_settings(postgres_cut.url_for(url), keys_dir), clock)
@@ -60,7 +62,9 @@ def assert_unavailable(status: int, headers: Any, body: str) -> dict[str, Any]:
     return problem
 
 
-async def test_the_api_answers_503_problem_json_and_the_next_request_after_recovery_succeeds(world: World, postgres_cut: PostgresCut) -> None:
+async def test_the_api_answers_503_problem_json_and_the_next_request_after_recovery_succeeds(
+    world: World, postgres_cut: PostgresCut
+) -> None:
     service, auth = world.service, world.auth(world.municipality)
     meeting = await book(world)
     path = f"/api/v1/meetings/{meeting['id']}"
@@ -74,7 +78,10 @@ async def test_the_api_answers_503_problem_json_and_the_next_request_after_recov
     # As the API's own document says every authenticated operation may answer.
     async with service.http.get("/api/v1/openapi.json") as document:
         operations = (await document.json())["paths"]
-    for documented_path, method in (("/api/v1/meetings/{meeting_id}", "get"), ("/api/v1/meetings/{meeting_id}/participants", "post")):
+    for documented_path, method in (
+        ("/api/v1/meetings/{meeting_id}", "get"),
+        ("/api/v1/meetings/{meeting_id}/participants", "post"),
+    ):
         declared = operations[documented_path][method]["responses"]["503"]
         assert "application/problem+json" in declared["content"] and "Retry-After" in declared["headers"]
 
@@ -87,7 +94,9 @@ async def test_the_api_answers_503_problem_json_and_the_next_request_after_recov
 
 
 @pytest.mark.parametrize("language", ["sv", "en"])
-async def test_a_page_answers_a_readable_503_in_the_persons_language(world: World, postgres_cut: PostgresCut, language: str) -> None:
+async def test_a_page_answers_a_readable_503_in_the_persons_language(
+    world: World, postgres_cut: PostgresCut, language: str
+) -> None:
     texts = json.loads((LOCALES / f"{language}.json").read_text(encoding="utf-8"))
     await postgres_cut.cut()
     status, headers, body = await answer(
@@ -115,7 +124,9 @@ async def test_readiness_names_the_database_and_liveness_stays_up(world: World, 
     assert status == 200 and json.loads(body) == {"status": "ok", "database": "ok"}
 
 
-async def test_a_host_gets_an_unavailable_answer_and_the_retry_succeeds(world: World, postgres_cut: PostgresCut) -> None:
+async def test_a_host_gets_an_unavailable_answer_and_the_retry_succeeds(
+    world: World, postgres_cut: PostgresCut
+) -> None:
     meeting = await book(world)
     cookie = await host_cookie(world, world.hosts[world.municipality.id])
     host = await host_socket(world, cookie, meeting["id"])
@@ -130,8 +141,12 @@ async def test_a_host_gets_an_unavailable_answer_and_the_retry_succeeds(world: W
         refused.on("connect_error", lambda data=None: reasons.append(data), namespace="/host")
         with pytest.raises(socketio.exceptions.ConnectionError):
             await refused.connect(
-                world.service.base_url, namespaces=["/host"], auth={"meeting_id": meeting["id"]},
-                headers={"Cookie": f"meetsvc_session={cookie}"}, transports=["websocket"], wait_timeout=5,
+                world.service.base_url,
+                namespaces=["/host"],
+                auth={"meeting_id": meeting["id"]},
+                headers={"Cookie": f"meetsvc_session={cookie}"},
+                transports=["websocket"],
+                wait_timeout=5,
             )
         await refused.disconnect()
         assert reasons == [{"message": "unavailable"}]
@@ -146,7 +161,9 @@ async def test_a_host_gets_an_unavailable_answer_and_the_retry_succeeds(world: W
     assert re.search(r'meetsvc_dependency_failures_total\{dependency="database",seen_by="socket"\} [1-9]', metrics)
 
 
-async def test_video_signalling_answers_unavailable_while_the_database_is_away(world: World, postgres_cut: PostgresCut) -> None:
+async def test_video_signalling_answers_unavailable_while_the_database_is_away(
+    world: World, postgres_cut: PostgresCut
+) -> None:
     meeting = await book(world)
     host = await host_socket(world, await host_cookie(world, world.hosts[world.municipality.id]), meeting["id"])
     credentials: list[dict[str, Any]] = []
@@ -155,22 +172,38 @@ async def test_video_signalling_answers_unavailable_while_the_database_is_away(w
     try:
         assert (await host.call("join_video")) == {"ok": True}
         token = credentials[0]["token"]
-        await video.connect(world.service.base_url, namespaces=["/video"], auth={"token": token},
-                            transports=["websocket"], wait_timeout=5)
+        await video.connect(
+            world.service.base_url,
+            namespaces=["/video"],
+            auth={"token": token},
+            transports=["websocket"],
+            wait_timeout=5,
+        )
         signal = {"to": "someone", "data": {"candidate": "x"}}
         await postgres_cut.cut()
-        assert await video.call("signal", signal, namespace="/video", timeout=5) == {"ok": False, "error": "unavailable"}
+        assert await video.call("signal", signal, namespace="/video", timeout=5) == {
+            "ok": False,
+            "error": "unavailable",
+        }
         late = socketio.AsyncClient(reconnection=False)
         reasons: list[Any] = []
         late.on("connect_error", lambda data=None: reasons.append(data), namespace="/video")
         with pytest.raises(socketio.exceptions.ConnectionError):
-            await late.connect(world.service.base_url, namespaces=["/video"], auth={"token": token},
-                               transports=["websocket"], wait_timeout=5)
+            await late.connect(
+                world.service.base_url,
+                namespaces=["/video"],
+                auth={"token": token},
+                transports=["websocket"],
+                wait_timeout=5,
+            )
         await late.disconnect()
         assert reasons == [{"message": "unavailable"}]
         await postgres_cut.restore()
         # The database answers again: the check runs, and finds no such peer.
-        assert await video.call("signal", signal, namespace="/video", timeout=5) == {"ok": False, "error": "no-such-peer"}
+        assert await video.call("signal", signal, namespace="/video", timeout=5) == {
+            "ok": False,
+            "error": "no-such-peer",
+        }
     finally:
         await video.disconnect()
         await host.close()
@@ -182,7 +215,9 @@ async def test_video_signalling_answers_unavailable_while_the_database_is_away(w
 @pytest_asyncio.fixture
 async def service_with_absent_redis(sqlite_template: SqliteTemplate, keys_dir: Path) -> AsyncIterator[RunningService]:
     redis_url = f"redis://:s3cret-word@127.0.0.1:{unused_port()}/0"
-    running = await start_service(make_settings(sqlite_template.clone(), keys_dir, realtime={"redis_url": redis_url}), SettableClock())
+    running = await start_service(
+        make_settings(sqlite_template.clone(), keys_dir, realtime={"redis_url": redis_url}), SettableClock()
+    )
     yield running
     await running.close()
 

@@ -13,22 +13,21 @@ import os
 import re
 import shutil
 import subprocess
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-
-from tests.conftest import IN_CI
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from meetsvc.core import secrets as keys
 from meetsvc.app import create_app
 from meetsvc.cli import build_parser
 from meetsvc.config import CONFIG_VARIABLE, ServerSettings, Settings, environment_names, setting_paths
+from meetsvc.core import secrets as keys
+from tests.conftest import IN_CI
 
 ROOT = Path(__file__).resolve().parents[1]
 GUIDE = ROOT / "docs" / "deployment.md"
@@ -65,9 +64,9 @@ def named_keys(text: str) -> tuple[set[str], set[str]]:
     sections = {table.split(".")[0] for table in TABLES}
     found_keys, found_tables = set(), set()
     for span in code_spans(text):
-        if match := re.fullmatch(r"([a-z_]+(?:\.[a-z_]+)+)(?: = .+)?", span.strip()):
-            if match.group(1).split(".")[0] in sections:
-                found_keys.add(match.group(1))
+        match = re.fullmatch(r"([a-z_]+(?:\.[a-z_]+)+)(?: = .+)?", span.strip())
+        if match and match.group(1).split(".")[0] in sections:
+            found_keys.add(match.group(1))
         if match := re.fullmatch(r"\[([a-z_.]+)\]", span.strip()):
             found_tables.add(match.group(1))
     return found_keys, found_tables
@@ -75,7 +74,14 @@ def named_keys(text: str) -> tuple[set[str], set[str]]:
 
 def test_every_configuration_key_the_guide_names_exists() -> None:
     found_keys, found_tables = named_keys(guide())
-    assert {"server.public_url", "server.max_body_bytes", "database.url", "realtime.redis_url", "security.keys_dir", "schedule.enabled"} <= found_keys
+    assert {
+        "server.public_url",
+        "server.max_body_bytes",
+        "database.url",
+        "realtime.redis_url",
+        "security.keys_dir",
+        "schedule.enabled",
+    } <= found_keys
     assert not {key for key in found_keys if not key_exists(key)}, "named in docs/deployment.md but not a setting"
     assert not found_tables - TABLES
     # ... and each is explained in the production example, as every key must be.
@@ -130,7 +136,9 @@ def development_app() -> Any:
 
 def test_every_route_the_guide_names_exists() -> None:
     routes = {route.resource.canonical for route in development_app().router.routes() if route.resource is not None}
-    named = {span for span in code_spans(guide()) if re.fullmatch(r"/[a-z0-9._/-]+", span) and not span.startswith("/etc/")}
+    named = {
+        span for span in code_spans(guide()) if re.fullmatch(r"/[a-z0-9._/-]+", span) and not span.startswith("/etc/")
+    }
     assert {"/healthz", "/readyz", "/metrics", "/socket.io/", "/.well-known/jwks.json"} <= named
     assert named - {"/j/<token>", "/j/{token}"} <= routes
     assert "/j/{token}" in routes
@@ -179,7 +187,11 @@ def test_the_nginx_example_upgrades_socket_io_and_lists_loopback_processes() -> 
 def test_the_pages_use_websockets_only_so_the_upstream_needs_no_stickiness() -> None:
     """The example balances with least_conn; that is right only while no page falls back to
     HTTP long-polling (whose requests must all reach one process: use ip_hash then)."""
-    calls = [(path.name, call) for path in STATIC.glob("*.js") for call in re.findall(r"\bio\([^)]*\)", path.read_text(encoding="utf-8"))]
+    calls = [
+        (path.name, call)
+        for path in STATIC.glob("*.js")
+        for call in re.findall(r"\bio\([^)]*\)", path.read_text(encoding="utf-8"))
+    ]
     assert calls
     for name, call in calls:
         assert 'transports: ["websocket"]' in call, f"{name}: {call}"
@@ -196,7 +208,7 @@ def nginx_binary() -> str | None:
 def self_signed(directory: Path) -> tuple[Path, Path]:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "sip-mote.example.se")])
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     certificate = (
         x509.CertificateBuilder()
         .subject_name(name)
@@ -219,7 +231,9 @@ def self_signed(directory: Path) -> tuple[Path, Path]:
 def test_the_nginx_example_passes_nginx_t(tmp_path: Path) -> None:
     nginx = nginx_binary()
     if nginx is None:
-        reason = "nginx is not installed (Debian package nginx): config/nginx.example.conf was not checked with nginx -t"
+        reason = (
+            "nginx is not installed (Debian package nginx): config/nginx.example.conf was not checked with nginx -t"
+        )
         if IN_CI:
             pytest.fail(f"{reason} (CI installs it with make test)")
         pytest.skip(reason)
@@ -237,7 +251,9 @@ def test_the_nginx_example_passes_nginx_t(tmp_path: Path) -> None:
     assert str(cert) in site and str(key) in site and str(logs) in site
     (tmp_path / "meetsvc.conf").write_text(site, encoding="utf-8")
     # A main configuration of the smallest kind around it, with every path nginx writes in tmp_path.
-    temp_paths = "\n".join(f"    {kind}_temp_path {temp}/{kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+    temp_paths = "\n".join(
+        f"    {kind}_temp_path {temp}/{kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
     (tmp_path / "nginx.conf").write_text(
         f"pid {tmp_path}/nginx.pid;\nerror_log {logs}/error.log;\nevents {{}}\n"
         f"http {{\n{temp_paths}\n    include {tmp_path}/meetsvc.conf;\n}}\n",

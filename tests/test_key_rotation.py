@@ -11,15 +11,15 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import jwt
 import pytest
 import socketio
 
-from meetsvc.realtime.tickets import AUDIENCE, LobbyTickets
 from meetsvc.core.signing import InvalidToken, SigningKeys, UnknownKey, create_key
+from meetsvc.realtime.tickets import AUDIENCE, LobbyTickets
 from meetsvc.services.waiting_room import LobbyPass
 from tests.support.lobby import book, invite, participant_socket, ticket
 
@@ -33,7 +33,10 @@ def rotate(keys_dir: Path, database_url: str) -> None:
         f'[security]\nkeys_dir = "{keys_dir}"\ncreate_missing_keys = false\n'
     )
     done = subprocess.run(
-        [sys.executable, "-m", "meetsvc", "keys", "rotate"], capture_output=True, text=True, timeout=60,
+        [sys.executable, "-m", "meetsvc", "keys", "rotate"],
+        capture_output=True,
+        text=True,
+        timeout=60,
         env={**os.environ, "MEETSVC_CONFIG": str(config)},
     )
     assert done.returncode == 0, done.stderr
@@ -93,7 +96,7 @@ def test_unknown_key_ids_make_the_ring_read_its_folder_at_most_once_per_interval
     now = [1000.0]
     ring = SigningKeys.load(folder, create_missing=True, reread_seconds=10, clock=lambda: now[0])
     tickets = LobbyTickets(ring, issuer="https://sip.example.se", lifetime=timedelta(minutes=30))
-    moment = datetime(2027, 1, 1, 9, tzinfo=timezone.utc)
+    moment = datetime(2027, 1, 1, 9, tzinfo=UTC)
     lobby = LobbyPass("p-1", "m-1", "s-1", unverified=False)
     mine, _ = tickets.issue(lobby, now=moment, meeting_ends_at=moment + timedelta(hours=1))
 

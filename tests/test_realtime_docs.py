@@ -60,7 +60,13 @@ def _constants(modules: list[tuple[Path, ast.Module]]) -> dict[str, str]:
     found: dict[str, str] = {}
     for _, module in modules:
         for node in module.body:
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
+            targets = (
+                node.targets
+                if isinstance(node, ast.Assign)
+                else [node.target]
+                if isinstance(node, ast.AnnAssign)
+                else []
+            )
             value = getattr(node, "value", None)
             if isinstance(value, ast.Constant) and isinstance(value.value, str):
                 for target in targets:
@@ -87,9 +93,15 @@ def _read_class(node: ast.ClassDef, where: str, constants: dict[str, str]) -> _C
     found = _Class(node.name, [_base_name(base) for base in node.bases])
     for item in ast.walk(node):
         # The namespace: super().__init__("/x") or namespace = "/x".
-        if isinstance(item, ast.Call) and isinstance(item.func, ast.Attribute) and item.func.attr == "__init__":
-            if isinstance(item.func.value, ast.Call) and _base_name(item.func.value.func) == "super" and item.args:
-                found.namespace = _text(item.args[0], constants)
+        if (
+            isinstance(item, ast.Call)
+            and isinstance(item.func, ast.Attribute)
+            and item.func.attr == "__init__"
+            and isinstance(item.func.value, ast.Call)
+            and _base_name(item.func.value.func) == "super"
+            and item.args
+        ):
+            found.namespace = _text(item.args[0], constants)
         if isinstance(item, ast.Assign) and any(_base_name(t) == "namespace" for t in item.targets):
             found.namespace = _text(item.value, constants) or found.namespace
         # Accepted: on_<event> methods ...
@@ -107,8 +119,12 @@ def _read_class(node: ast.ClassDef, where: str, constants: dict[str, str]) -> _C
                         found.accepts.add(name)
         # ... or strings compared with `event` in a dispatcher.
         if isinstance(item, ast.Compare) and isinstance(item.left, ast.Name) and item.left.id == "event":
-            for op, right in zip(item.ops, item.comparators):
-                options = right.elts if isinstance(op, (ast.In, ast.NotIn)) and isinstance(right, (ast.Tuple, ast.List, ast.Set)) else [right]
+            for op, right in zip(item.ops, item.comparators, strict=False):
+                options = (
+                    right.elts
+                    if isinstance(op, (ast.In, ast.NotIn)) and isinstance(right, (ast.Tuple, ast.List, ast.Set))
+                    else [right]
+                )
                 found.accepts |= {name for option in options if (name := _text(option, constants)) is not None}
     found.accepts -= RESERVED
     return found
@@ -124,7 +140,9 @@ def _emits(node: ast.AST, constants: dict[str, str], in_namespace: bool) -> list
         if not in_namespace and not SOCKET_KEYWORDS & keywords.keys():
             continue
         event = _text(item.args[0], constants) if item.args else None
-        found.append((event, _text(keywords.get("namespace"), constants) if "namespace" in keywords else None, item.lineno))
+        found.append(
+            (event, _text(keywords.get("namespace"), constants) if "namespace" in keywords else None, item.lineno)
+        )
     return found
 
 

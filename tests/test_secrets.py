@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from meetsvc.core.secrets import MissingKeyError, Secret, load_keys
 from meetsvc.core.pii import PersonalNumberVault
+from meetsvc.core.secrets import MissingKeyError, Secret, load_keys
 
 
 def test_keys_are_created_once_and_read_back(tmp_path):

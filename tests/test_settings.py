@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from meetsvc.config import ConfigError, Settings, environment_names, load_settings, setting_paths, with_variable
+from meetsvc.config import ConfigError, environment_names, load_settings, setting_paths, with_variable
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "config" / "production.example.toml"
@@ -56,7 +56,9 @@ def test_credentials_in_values_are_not_echoed(tmp_path):
 
 def test_environment_overrides_the_file(tmp_path):
     path = write(tmp_path, "[server]\nport = 8080\n")
-    settings = load_settings(path, environ={"MEETSVC_SERVER_PORT": "9001", "MEETSVC_DATABASE_URL": "postgresql+asyncpg://x@h/db"})
+    settings = load_settings(
+        path, environ={"MEETSVC_SERVER_PORT": "9001", "MEETSVC_DATABASE_URL": "postgresql+asyncpg://x@h/db"}
+    )
     assert settings.server.port == 9001
     assert settings.database.url == "postgresql+asyncpg://x@h/db"
 
@@ -66,12 +68,19 @@ def test_the_port_shortcut_moves_the_default_public_url(tmp_path):
     assert settings.server.base_url == "http://127.0.0.1:8181"
 
 
-JITSI = '[video.jitsi]\nbase_url = "https://meet.example.se"\napp_id = "sip"\ndomain = "meet.example.se"\napp_secret = "s"\n'
+JITSI = (
+    '[video.jitsi]\nbase_url = "https://meet.example.se"\napp_id = "sip"\ndomain = "meet.example.se"\n'
+    'app_secret = "s"\n'
+)
 
 
 def test_nested_keys_are_set_from_the_environment(tmp_path):
     settings = load_settings(
-        write(tmp_path, '[notify]\nemail = "smtp"\nfrom_address = "no-reply@x.se"\n[notify.smtp]\nhost = "file.example.se"\n' + JITSI),
+        write(
+            tmp_path,
+            '[notify]\nemail = "smtp"\nfrom_address = "no-reply@x.se"\n[notify.smtp]\nhost = "file.example.se"\n'
+            + JITSI,
+        ),
         environ={
             "MEETSVC_NOTIFY__SMTP__HOST": "mail.example.se",
             "MEETSVC_NOTIFY__SMTP__PORT": "465",
@@ -95,7 +104,9 @@ def test_a_nested_table_can_come_from_the_environment_alone(tmp_path):
             "MEETSVC_NOTIFY__EMAIL": "smtp",
             "MEETSVC_NOTIFY__FROM_ADDRESS": "no-reply@x.se",
             "MEETSVC_NOTIFY__SMTP__HOST": "mail.example.se",
-            "MEETSVC_VIDEO__JITSI": '{"base_url": "https://meet.example.se", "app_id": "sip", "domain": "d", "app_secret": "s"}',
+            "MEETSVC_VIDEO__JITSI": (
+                '{"base_url": "https://meet.example.se", "app_id": "sip", "domain": "d", "app_secret": "s"}'
+            ),
             "MEETSVC_VIDEO__BACKEND": "jitsi",
         },
     )
@@ -106,7 +117,10 @@ def test_a_nested_table_can_come_from_the_environment_alone(tmp_path):
 def test_lists_are_comma_separated_or_json(tmp_path):
     settings = load_settings(
         write(tmp_path, ""),
-        environ={"MEETSVC_SERVER_TRUSTED_PROXIES": "10.0.0.1, 10.0.0.2", "MEETSVC_NOTIFY__REMINDERS_MINUTES_BEFORE": "[60, 1440]"},
+        environ={
+            "MEETSVC_SERVER_TRUSTED_PROXIES": "10.0.0.1, 10.0.0.2",
+            "MEETSVC_NOTIFY__REMINDERS_MINUTES_BEFORE": "[60, 1440]",
+        },
     )
     assert settings.server.trusted_proxies == ("10.0.0.1", "10.0.0.2")
     assert settings.notify.reminders_minutes_before == (1440, 60)
@@ -125,7 +139,11 @@ def test_the_one_underscore_alias_and_the_nested_name_are_one_key(tmp_path):
 
 
 def test_variables_of_the_test_suite_are_not_settings(tmp_path):
-    environ = {"MEETSVC_TEST_POSTGRES_DSN": "postgresql://x", "MEETSVC_SCHEMATHESIS_EXAMPLES": "5", "MEETSVC_CONFIG": "elsewhere"}
+    environ = {
+        "MEETSVC_TEST_POSTGRES_DSN": "postgresql://x",
+        "MEETSVC_SCHEMATHESIS_EXAMPLES": "5",
+        "MEETSVC_CONFIG": "elsewhere",
+    }
     assert load_settings(write(tmp_path, ""), environ=environ).server.port == 8080
 
 
@@ -136,15 +154,27 @@ def test_variables_of_the_test_suite_are_not_settings(tmp_path):
         # used to be ignored in silence.
         ({"MEETSVC_NOTIFY__SMTP__HOTS": "x"}, ["MEETSVC_NOTIFY__SMTP__HOTS", "names no configuration key"]),
         ({"MEETSVC_VIDEO__JITSI__URL": "https://x"}, ["MEETSVC_VIDEO__JITSI__URL"]),
-        ({"MEETSVC_NOTIFY_SMTP_HOST": "x"}, ["MEETSVC_NOTIFY_SMTP_HOST", "notify.smtp.host is MEETSVC_NOTIFY__SMTP__HOST"]),
+        (
+            {"MEETSVC_NOTIFY_SMTP_HOST": "x"},
+            ["MEETSVC_NOTIFY_SMTP_HOST", "notify.smtp.host is MEETSVC_NOTIFY__SMTP__HOST"],
+        ),
         ({"MEETSVC_SERVR_PORT": "1"}, ["MEETSVC_SERVR_PORT"]),
         ({"MEETSVC_SERVER__PORT__X": "1"}, ["MEETSVC_SERVER__PORT__X"]),
         ({"MEETSVC_NOTIFY__SMTP": '{"host": "h", "hots": 1}'}, ["notify.smtp.hots", "unknown key"]),
         ({"MEETSVC_NOTIFY": "not json"}, ["MEETSVC_NOTIFY", "cannot be read"]),
         # A bad value names the key and the variable it came from.
-        ({"MEETSVC_NOTIFY__SMTP__HOST": "h", "MEETSVC_NOTIFY__SMTP__PORT": "abc"}, ["notify.smtp.port", "from MEETSVC_NOTIFY__SMTP__PORT", "'abc'"]),
-        ({"MEETSVC_NOTIFY__SMTP__HOST": "h", "MEETSVC_NOTIFY__SMTP__PORT": "0"}, ["notify.smtp.port", "greater than or equal to 1"]),
-        ({"MEETSVC_VIDEO__BUILTIN__MAX_LIFETIME_SECONDS": "-5"}, ["video.builtin.max_lifetime_seconds", "MEETSVC_VIDEO__BUILTIN__MAX_LIFETIME_SECONDS"]),
+        (
+            {"MEETSVC_NOTIFY__SMTP__HOST": "h", "MEETSVC_NOTIFY__SMTP__PORT": "abc"},
+            ["notify.smtp.port", "from MEETSVC_NOTIFY__SMTP__PORT", "'abc'"],
+        ),
+        (
+            {"MEETSVC_NOTIFY__SMTP__HOST": "h", "MEETSVC_NOTIFY__SMTP__PORT": "0"},
+            ["notify.smtp.port", "greater than or equal to 1"],
+        ),
+        (
+            {"MEETSVC_VIDEO__BUILTIN__MAX_LIFETIME_SECONDS": "-5"},
+            ["video.builtin.max_lifetime_seconds", "MEETSVC_VIDEO__BUILTIN__MAX_LIFETIME_SECONDS"],
+        ),
         ({"MEETSVC_NOTIFY__SMTP__SECURITY": "ssl", "MEETSVC_NOTIFY__SMTP__HOST": "h"}, ["notify.smtp.security"]),
         ({"MEETSVC_NOTIFY__EMAIL": "smtp"}, ["notify.smtp"]),
         ({"MEETSVC_SERVER__PORT": "70000"}, ["server.port", "MEETSVC_SERVER__PORT"]),
@@ -159,14 +189,24 @@ def test_a_wrong_variable_stops_the_start_and_is_named(tmp_path, environ, names)
 
 def test_secrets_from_the_environment_are_not_echoed(tmp_path):
     with pytest.raises(ConfigError) as caught:
-        load_settings(write(tmp_path, JITSI), environ={"MEETSVC_VIDEO__BACKEND": "jitsi", "MEETSVC_VIDEO__JITSI__APP_SECRET": "hunter2", "MEETSVC_VIDEO__JITSI__APP_SECRET_FILE": "/s"})
+        load_settings(
+            write(tmp_path, JITSI),
+            environ={
+                "MEETSVC_VIDEO__BACKEND": "jitsi",
+                "MEETSVC_VIDEO__JITSI__APP_SECRET": "hunter2",
+                "MEETSVC_VIDEO__JITSI__APP_SECRET_FILE": "/s",
+            },
+        )
     assert "hunter2" not in str(caught.value)
 
 
 def test_the_service_refuses_to_start_on_an_unknown_variable(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "meetsvc", "--config", str(write(tmp_path, "")), "serve"],
-        capture_output=True, text=True, timeout=30, env={"PATH": "/usr/bin:/bin", "MEETSVC_NOTIFY_SMTP_HOST": "mail"},
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={"PATH": "/usr/bin:/bin", "MEETSVC_NOTIFY_SMTP_HOST": "mail"},
         cwd=ROOT,
     )
     assert result.returncode == 2
@@ -185,7 +225,10 @@ def test_every_key_has_one_nested_name_and_section_keys_their_alias():
 
 def test_a_child_process_gets_one_spelling_of_a_key():
     inherited = {"MEETSVC_SERVER__PORT": "8080", "MEETSVC_PORT": "8080", "MEETSVC_DATABASE_URL": "x"}
-    assert with_variable(inherited, "MEETSVC_SERVER_PORT", "8081") == {"MEETSVC_DATABASE_URL": "x", "MEETSVC_SERVER_PORT": "8081"}
+    assert with_variable(inherited, "MEETSVC_SERVER_PORT", "8081") == {
+        "MEETSVC_DATABASE_URL": "x",
+        "MEETSVC_SERVER_PORT": "8081",
+    }
 
 
 @pytest.mark.parametrize(
@@ -200,7 +243,11 @@ def test_a_child_process_gets_one_spelling_of_a_key():
         ("", {"MEETSVC_ENVIRONMENT": "staging"}, ["environment"]),
         ("", {"MEETSVC_ENVIRONMENT": "production"}, ["bankid-simulator", "development only"]),
         ('[bankid]\nurl = "http://insecure"\n', {}, ["bankid.url"]),
-        ("", {"MEETSVC_MEETINGS_MAX_PARTICIPANTS": "1"}, ["meetings.max_participants", "MEETSVC_MEETINGS_MAX_PARTICIPANTS"]),
+        (
+            "",
+            {"MEETSVC_MEETINGS_MAX_PARTICIPANTS": "1"},
+            ["meetings.max_participants", "MEETSVC_MEETINGS_MAX_PARTICIPANTS"],
+        ),
         ("[server\n", {}, ["not valid TOML"]),
     ],
 )
@@ -230,7 +277,12 @@ KEYS = [".".join(path) for path in setting_paths()]
 
 def test_the_documented_keys_reach_every_depth():
     """The documentation test below must see the keys of nested tables too."""
-    assert {"notify.smtp.host", "notify.delivery.batch_size", "video.jitsi.app_id", "video.builtin.max_lifetime_seconds"} <= set(KEYS)
+    assert {
+        "notify.smtp.host",
+        "notify.delivery.batch_size",
+        "video.jitsi.app_id",
+        "video.builtin.max_lifetime_seconds",
+    } <= set(KEYS)
     assert max(key.count(".") for key in KEYS) >= 2
 
 
@@ -250,7 +302,6 @@ def test_every_key_is_documented_in_the_production_example(key):
     assert match, f"{key} is not set with a comment above it in {EXAMPLE.name}"
 
 
-
 SHARED = (
     '[database]\nurl = "postgresql+asyncpg://meetsvc@127.0.0.1/meetsvc"\n'
     '[realtime]\nredis_url = "redis://127.0.0.1:6379/0"\n'
@@ -266,7 +317,9 @@ def test_one_process_and_its_own_redis_channel_unless_told_otherwise():
 def test_several_processes_with_postgresql_and_redis(tmp_path):
     settings = load_settings(write(tmp_path, "[server]\nprocesses = 4\n" + SHARED), environ={})
     assert settings.server.processes == 4
-    settings = load_settings(write(tmp_path, SHARED), environ={"MEETSVC_SERVER_PROCESSES": "3", "MEETSVC_REALTIME_REDIS_CHANNEL": "sip-b"})
+    settings = load_settings(
+        write(tmp_path, SHARED), environ={"MEETSVC_SERVER_PROCESSES": "3", "MEETSVC_REALTIME_REDIS_CHANNEL": "sip-b"}
+    )
     assert settings.server.processes == 3 and settings.realtime.redis_channel == "sip-b"
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import AsyncIterator
 
 import pytest
 import pytest_asyncio
@@ -25,7 +25,9 @@ def module_database_template(request: pytest.FixtureRequest) -> SqliteTemplate |
 
 
 @pytest_asyncio.fixture(scope="module")
-async def module_world(module_database_template: SqliteTemplate | PostgresTemplate, keys_dir: Path) -> AsyncIterator[World]:
+async def module_world(
+    module_database_template: SqliteTemplate | PostgresTemplate, keys_dir: Path
+) -> AsyncIterator[World]:
     """One world for a whole module, on each database: for tests that each change nothing."""
     template = module_database_template
     url = template.clone() if isinstance(template, SqliteTemplate) else await template.clone()

@@ -12,7 +12,7 @@ import asyncio
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -105,7 +105,7 @@ class TestNumber:
     serial: str
 
     @classmethod
-    def make(cls, birth: date | str, serial: str = "238", *, coordination: bool = False) -> "TestNumber":
+    def make(cls, birth: date | str, serial: str = "238", *, coordination: bool = False) -> TestNumber:
         """From a real date, or from raw ``YYYYMMDD`` digits (which may be an impossible date)."""
         digits = birth.strftime("%Y%m%d") if isinstance(birth, date) else birth
         if coordination:
@@ -295,7 +295,9 @@ class Api:
         **fields: Any,
     ) -> dict[str, Any]:
         org = org or self.world.municipality
-        partner = partner or (self.world.region if org.kind is OrganisationKind.MUNICIPALITY else self.world.municipality)
+        partner = partner or (
+            self.world.region if org.kind is OrganisationKind.MUNICIPALITY else self.world.municipality
+        )
         starts_at = starts_at or local_time(self.service.clock(), days=7)
         body: dict[str, Any] = {
             "partner_organisation_id": partner.id,
@@ -309,7 +311,9 @@ class Api:
         return body
 
     async def create_meeting(self, *, org: Organisation | None = None, **overrides: Any) -> dict[str, Any]:
-        answer = await self.post("/api/v1/meetings", org=org or self.world.municipality, json=self.meeting_body(org=org, **overrides))
+        answer = await self.post(
+            "/api/v1/meetings", org=org or self.world.municipality, json=self.meeting_body(org=org, **overrides)
+        )
         assert answer.status == 201, answer
         return answer.json
 
@@ -319,7 +323,9 @@ class Api:
         body.update(fields)
         return body
 
-    async def add_participant(self, meeting_id: str, *, org: Organisation | None = None, **fields: Any) -> dict[str, Any]:
+    async def add_participant(
+        self, meeting_id: str, *, org: Organisation | None = None, **fields: Any
+    ) -> dict[str, Any]:
         answer = await self.post(
             f"/api/v1/meetings/{meeting_id}/participants",
             org=org or self.world.municipality,
@@ -330,7 +336,7 @@ class Api:
 
 
 def meeting_path(meeting_id: str, *rest: str) -> str:
-    return "/".join(("/api/v1/meetings", meeting_id) + rest)
+    return "/".join(("/api/v1/meetings", meeting_id, *rest))
 
 
 def participant_path(meeting_id: str, participant_id: str, *rest: str) -> str:
@@ -375,7 +381,9 @@ async def deliveries_settled(service: RunningService) -> None:
         async with asyncio.timeout(WAIT_SECONDS):
             while True:
                 async with service.app[ENGINE].connect() as connection:
-                    busy = (await connection.execute(select(func.count()).select_from(outbox_messages).where(due))).scalar_one()
+                    busy = (
+                        await connection.execute(select(func.count()).select_from(outbox_messages).where(due))
+                    ).scalar_one()
                 if not busy:
                     return
                 await service.app[NOTIFY].deliverer.run_once()
@@ -403,4 +411,4 @@ async def rows(service: RunningService, table: Any, *where: Any) -> list[Any]:
 
 
 def utc(text: str) -> datetime:
-    return parse_time(text).astimezone(timezone.utc)
+    return parse_time(text).astimezone(UTC)

@@ -20,9 +20,17 @@ def every_operation(meeting: dict[str, Any], participant: dict[str, Any], host_i
     return [
         ("GET", meeting_path(m), None),
         ("PATCH", meeting_path(m), {"title": "Övertaget"}),
-        ("POST", meeting_path(m, "reschedule"), {"starts_at": rfc3339(start), "ends_at": rfc3339(start + timedelta(hours=1))}),
+        (
+            "POST",
+            meeting_path(m, "reschedule"),
+            {"starts_at": rfc3339(start), "ends_at": rfc3339(start + timedelta(hours=1))},
+        ),
         ("POST", meeting_path(m, "cancel"), None),
-        ("POST", meeting_path(m, "participants"), {"role": "individual", "display_name": "Inkräktare", "email": "x@example.se"}),
+        (
+            "POST",
+            meeting_path(m, "participants"),
+            {"role": "individual", "display_name": "Inkräktare", "email": "x@example.se"},
+        ),
         ("GET", meeting_path(m, "participants"), None),
         ("GET", participant_path(m, p), None),
         ("PATCH", participant_path(m, p), {"email": "attacker@example.se"}),
@@ -70,7 +78,9 @@ async def test_another_organisation_finds_nothing_and_changes_nothing(api: Api, 
     read = await api.get(participant_path(meeting["id"], participant["id"]))
     # The same participant; only where its messages stand may have moved on.
     steady = ("invitation_url", "deliveries")
-    assert {k: v for k, v in read.json.items() if k not in steady} == {k: v for k, v in participant.items() if k not in steady}
+    assert {k: v for k, v in read.json.items() if k not in steady} == {
+        k: v for k, v in participant.items() if k not in steady
+    }
 
 
 async def test_the_partner_cannot_book_in_the_owners_name(api: Api) -> None:
@@ -107,7 +117,8 @@ async def test_without_a_valid_key_the_answer_is_401_and_changes_nothing(api: Ap
     before = await snapshot(world.service)
     headers = {"Authorization": credentials} if credentials is not None else {}
 
-    operations = every_operation(meeting, participant, world.hosts[world.municipality.id]) + [
+    operations = [
+        *every_operation(meeting, participant, world.hosts[world.municipality.id]),
         ("GET", "/api/v1/meetings", None),
         ("POST", "/api/v1/meetings", api.meeting_body()),
         ("GET", "/api/v1/organisations", None),
@@ -115,7 +126,9 @@ async def test_without_a_valid_key_the_answer_is_401_and_changes_nothing(api: Ap
         ("POST", "/api/v1/staff", {"display_name": "Ny"}),
     ]
     for method, path, body in operations:
-        answer = await api.request(method, path, org=None, headers=headers, **({"json": body} if body is not None else {}))
+        answer = await api.request(
+            method, path, org=None, headers=headers, **({"json": body} if body is not None else {})
+        )
         assert_problem(answer, 401, "unauthenticated")
         challenge = answer.headers.get("WWW-Authenticate", "")
         assert challenge.split(" ", 1)[0] == "Bearer", (method, path, challenge)

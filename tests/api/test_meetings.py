@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta, timezone
+from datetime import UTC, timedelta
 
 from sqlalchemy import select
 
@@ -36,8 +36,8 @@ async def test_create_answers_201_with_location_and_the_meeting(api: Api) -> Non
     assert meeting["partner_organisation_id"] == world.region.id
     assert meeting["title"] == "Samordning skola och BUP"
     assert meeting["care_area"] == "socialpsykiatri"
-    assert utc(meeting["starts_at"]) == starts.astimezone(timezone.utc)
-    assert utc(meeting["ends_at"]) == (starts + timedelta(minutes=90)).astimezone(timezone.utc)
+    assert utc(meeting["starts_at"]) == starts.astimezone(UTC)
+    assert utc(meeting["ends_at"]) == (starts + timedelta(minutes=90)).astimezone(UTC)
     assert meeting["time_zone"] == "Europe/Stockholm"
     assert meeting["status"] == "scheduled"
     assert meeting["host_ids"] == [world.hosts[world.municipality.id]]
@@ -65,7 +65,7 @@ async def test_times_are_rendered_in_stockholm_time_winter_and_summer(api: Api) 
 
     for starts, offset in ((winter, "+01:00"), (summer, "+02:00")):
         # Sent in UTC; answered as Stockholm wall-clock time with that day's offset.
-        sent = starts.astimezone(timezone.utc)
+        sent = starts.astimezone(UTC)
         body = api.meeting_body(starts_at=starts)
         body["starts_at"] = sent.strftime("%Y-%m-%dT%H:%M:%SZ")
         body["ends_at"] = (sent + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -107,7 +107,9 @@ async def test_list_orders_by_start_and_filters(api: Api) -> None:
         params={"from": rfc3339(middle_start), "to": late["starts_at"]},
     )
     assert [m["id"] for m in window.json["items"]] == [middle["id"]]
-    after_early = await api.get("/api/v1/meetings", params={"from": rfc3339(utc(early["starts_at"]) + timedelta(seconds=1))})
+    after_early = await api.get(
+        "/api/v1/meetings", params={"from": rfc3339(utc(early["starts_at"]) + timedelta(seconds=1))}
+    )
     assert [m["id"] for m in after_early.json["items"]] == [middle["id"], late["id"]]
     before_middle = await api.get("/api/v1/meetings", params={"to": rfc3339(middle_start)})
     assert [m["id"] for m in before_middle.json["items"]] == [early["id"]]
@@ -172,14 +174,22 @@ async def test_reschedule_moves_the_meeting_and_raises_its_sequence(api: Api) ->
     path = meeting_path(meeting["id"], "reschedule")
     new_start = utc(meeting["starts_at"]) + timedelta(days=2, hours=3)
 
-    moved = await api.post(path, json={"starts_at": rfc3339(new_start), "ends_at": rfc3339(new_start + timedelta(minutes=45))})
+    moved = await api.post(
+        path, json={"starts_at": rfc3339(new_start), "ends_at": rfc3339(new_start + timedelta(minutes=45))}
+    )
     assert moved.status == 200, moved
     assert utc(moved.json["starts_at"]) == new_start
     assert utc(moved.json["ends_at"]) == new_start + timedelta(minutes=45)
     assert moved.json["sequence"] == meeting["sequence"] + 1
     assert moved.json["status"] == "scheduled"
 
-    again = await api.post(path, json={"starts_at": rfc3339(new_start + timedelta(days=1)), "ends_at": rfc3339(new_start + timedelta(days=1, hours=1))})
+    again = await api.post(
+        path,
+        json={
+            "starts_at": rfc3339(new_start + timedelta(days=1)),
+            "ends_at": rfc3339(new_start + timedelta(days=1, hours=1)),
+        },
+    )
     assert again.json["sequence"] == meeting["sequence"] + 2
     assert (await api.get(meeting_path(meeting["id"]))).json == again.json
 
@@ -211,7 +221,11 @@ async def test_cancel_closes_the_meeting_and_revokes_every_invitation(api: Api) 
     start = utc(meeting["starts_at"]) + timedelta(days=1)
     for method, path, body in (
         ("PATCH", meeting_path(meeting["id"]), {"title": "Nytt"}),
-        ("POST", meeting_path(meeting["id"], "reschedule"), {"starts_at": rfc3339(start), "ends_at": rfc3339(start + timedelta(hours=1))}),
+        (
+            "POST",
+            meeting_path(meeting["id"], "reschedule"),
+            {"starts_at": rfc3339(start), "ends_at": rfc3339(start + timedelta(hours=1))},
+        ),
         ("POST", meeting_path(meeting["id"], "cancel"), None),
         ("POST", meeting_path(meeting["id"], "participants"), api.participant_body()),
         ("PATCH", participant_path(meeting["id"], first["id"]), {"display_name": "Nytt namn"}),
@@ -237,7 +251,9 @@ async def test_a_host_from_an_unrelated_organisation_is_refused(api: Api) -> Non
     world = api.world
     stranger = world.hosts[world.other_municipality.id]
     before = await snapshot(world.service)
-    answer = await api.post("/api/v1/meetings", json=api.meeting_body(host_ids=[world.hosts[world.municipality.id], stranger]))
+    answer = await api.post(
+        "/api/v1/meetings", json=api.meeting_body(host_ids=[world.hosts[world.municipality.id], stranger])
+    )
     assert_problem(answer, 422, "validation-failed", [("/host_ids/1", "staff_member")])
     assert await snapshot(world.service) == before
 
@@ -266,7 +282,9 @@ async def test_a_partner_whose_id_holds_a_run_of_digits_can_be_booked(api: Api) 
     partner_id = "88644083-8253-4466-8fee-400000000001"
     async with world.service.app[ENGINE].begin() as connection:
         await connection.execute(
-            organisations.insert().values(id=partner_id, name="Region Siffra", kind="region", created_at=world.service.clock())
+            organisations.insert().values(
+                id=partner_id, name="Region Siffra", kind="region", created_at=world.service.clock()
+            )
         )
     body = api.meeting_body()
     body["partner_organisation_id"] = partner_id

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from openapi_spec_validator import OpenAPIV31SpecValidator, validate
+from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
 
 from tests.api.helpers import Api, OpenApi, meeting_path, participant_path, rfc3339, served_openapi, utc
 
@@ -35,7 +36,7 @@ async def test_a_broken_document_is_caught_by_the_validator(api: Api) -> None:
     broken = copy.deepcopy((await document(api)).document)
     first_path = next(iter(broken["paths"].values()))
     next(iter(first_path.values()))["responses"] = "none"
-    with pytest.raises(Exception):
+    with pytest.raises(OpenAPIValidationError):
         validate(broken, cls=OpenAPIV31SpecValidator)
 
 
@@ -50,7 +51,7 @@ async def test_every_route_is_documented_and_every_documented_route_exists(api: 
     documented = {(method.upper(), path) for path, item in spec["paths"].items() for method in item}
 
     assert routed - NOT_AN_OPERATION == documented
-    assert NOT_AN_OPERATION <= routed
+    assert routed >= NOT_AN_OPERATION
     assert len(documented) >= 17
 
 
@@ -92,8 +93,11 @@ async def test_every_operation_answers_as_documented(api: Api) -> None:
         ("GET", "/api/v1/meetings", None),
         ("GET", meeting_path(meeting["id"]), None),
         ("PATCH", meeting_path(meeting["id"]), {"title": "Uppföljning"}),
-        ("POST", meeting_path(meeting["id"], "reschedule"),
-         {"starts_at": rfc3339(start + timedelta(days=1)), "ends_at": rfc3339(start + timedelta(days=1, hours=1))}),
+        (
+            "POST",
+            meeting_path(meeting["id"], "reschedule"),
+            {"starts_at": rfc3339(start + timedelta(days=1)), "ends_at": rfc3339(start + timedelta(days=1, hours=1))},
+        ),
         ("GET", meeting_path(meeting["id"], "participants"), None),
         ("GET", participant_path(meeting["id"], participant["id"]), None),
         ("PATCH", participant_path(meeting["id"], participant["id"]), {"mobile": "0701234567"}),
@@ -106,7 +110,9 @@ async def test_every_operation_answers_as_documented(api: Api) -> None:
         answer = await api.request(method, path, **({"json": body} if body is not None else {}))
         assert 200 <= answer.status < 300, answer
         # Checked in Api.request already; repeated here so this test stands on its own.
-        spec.check_response(answer.operation_id, answer.status, answer.content_type, answer.json if answer.text else None)
+        spec.check_response(
+            answer.operation_id, answer.status, answer.content_type, answer.json if answer.text else None
+        )
 
     exercised = {a.operation_id for a in api.answers if a.operation_id and 200 <= a.status < 300}
     all_operations = {op["operationId"] for item in spec.document["paths"].values() for op in item.values()}

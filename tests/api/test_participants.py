@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import date
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 
 import pytest
 import pytest_asyncio
 
 from meetsvc.core.pii import PersonalNumberVault
+from meetsvc.core.tokens import token_hash
 from meetsvc.http.appkeys import KEYS
 from meetsvc.storage.tables import invitations, participants
-from meetsvc.core.tokens import token_hash
 from tests.api.helpers import (
     Api,
     TestNumber,
@@ -35,7 +36,7 @@ COORDINATION_NUMBER = TestNumber.make(date(1970, 10, 3), "371", coordination=Tru
 
 def assert_number_never_shown(api: Api, number: TestNumber) -> None:
     shown = api.bodies()
-    for spelling in number.spellings + (number.yymmdd + number.serial[:3],):
+    for spelling in (*number.spellings, number.yymmdd + number.serial[:3]):
         assert spelling not in shown, "a personal identity number was returned to the client"
 
 
@@ -58,8 +59,13 @@ async def test_add_answers_201_with_the_link_once(api: Api) -> None:
     meeting = await api.create_meeting()
     answer = await api.post(
         meeting_path(meeting["id"], "participants"),
-        json=api.participant_body(display_name="Kim Exempel", email="kim@example.se", mobile="070-123 45 67",
-                                  language="en", personal_number=NUMBER.ten),
+        json=api.participant_body(
+            display_name="Kim Exempel",
+            email="kim@example.se",
+            mobile="070-123 45 67",
+            language="en",
+            personal_number=NUMBER.ten,
+        ),
     )
 
     assert answer.status == 201, answer
@@ -105,7 +111,9 @@ async def test_personal_numbers_are_never_returned(api: Api) -> None:
     second = await api.add_participant(meeting["id"], display_name="Sam", personal_number=COORDINATION_NUMBER.ten)
     await api.get(path)
     await api.get(participant_path(meeting["id"], first["id"]))
-    changed = await api.patch(participant_path(meeting["id"], first["id"]), json={"personal_number": OTHER_NUMBER.century + OTHER_NUMBER.ten})
+    changed = await api.patch(
+        participant_path(meeting["id"], first["id"]), json={"personal_number": OTHER_NUMBER.century + OTHER_NUMBER.ten}
+    )
     assert changed.status == 200, changed
     assert changed.json["expects_identity"] is True
     await api.post(participant_path(meeting["id"], second["id"], "invitation"))
@@ -114,7 +122,9 @@ async def test_personal_numbers_are_never_returned(api: Api) -> None:
     await api.get(meeting_path(meeting["id"]))
 
     # A staff member with a number on file for eID sign-in.
-    staff = await api.post("/api/v1/staff", json={"display_name": "Handläggare", "personal_number": NUMBER.century + NUMBER.ten})
+    staff = await api.post(
+        "/api/v1/staff", json={"display_name": "Handläggare", "personal_number": NUMBER.century + NUMBER.ten}
+    )
     assert staff.status == 201, staff
     assert staff.json["can_sign_in"] is True
     await api.get(f"/api/v1/staff/{staff.json['id']}")
@@ -128,7 +138,9 @@ async def test_personal_numbers_are_never_returned(api: Api) -> None:
 async def test_personal_numbers_are_stored_encrypted(api: Api) -> None:
     meeting = await api.create_meeting()
     added = await api.add_participant(meeting["id"], personal_number=NUMBER.ten)
-    coordinated = await api.add_participant(meeting["id"], display_name="Sam", personal_number=COORDINATION_NUMBER.yymmdd + COORDINATION_NUMBER.serial)
+    coordinated = await api.add_participant(
+        meeting["id"], display_name="Sam", personal_number=COORDINATION_NUMBER.yymmdd + COORDINATION_NUMBER.serial
+    )
     keys = api.service.app[KEYS]
     vault = PersonalNumberVault(keys.pii_encryption, keys.pii_hash)
 
@@ -154,7 +166,9 @@ async def test_personal_numbers_are_stored_encrypted(api: Api) -> None:
 async def test_patch_changes_only_the_fields_given_and_null_clears(api: Api) -> None:
     world = api.world
     meeting = await api.create_meeting()
-    added = await api.add_participant(meeting["id"], email="kim@example.se", mobile="+46 70 123 45 67", personal_number=NUMBER.normal)
+    added = await api.add_participant(
+        meeting["id"], email="kim@example.se", mobile="+46 70 123 45 67", personal_number=NUMBER.normal
+    )
     path = participant_path(meeting["id"], added["id"])
     world.service.clock.advance(minutes=1)
 
@@ -185,7 +199,11 @@ async def test_patch_changes_only_the_fields_given_and_null_clears(api: Api) -> 
 
     staff = await api.patch(path, json={"role": "region_staff", "organisation_id": world.region.id, "language": "en"})
     assert staff.status == 200, staff
-    assert (staff.json["role"], staff.json["organisation_id"], staff.json["language"]) == ("region_staff", world.region.id, "en")
+    assert (staff.json["role"], staff.json["organisation_id"], staff.json["language"]) == (
+        "region_staff",
+        world.region.id,
+        "en",
+    )
     assert (await api.get(path)).json == staff.json
 
 
@@ -302,7 +320,9 @@ async def test_roles_belong_to_their_organisation(
 
 @pytest_asyncio.fixture
 async def small_world(database_url: str, keys_dir: Path) -> AsyncIterator[World]:
-    service = await start_service(make_settings(database_url, keys_dir, meetings={"max_participants": 3}), SettableClock())
+    service = await start_service(
+        make_settings(database_url, keys_dir, meetings={"max_participants": 3}), SettableClock()
+    )
     try:
         yield await build_world(service)
     finally:
@@ -315,7 +335,9 @@ async def test_a_full_meeting_refuses_one_more(small_world: World) -> None:
     added = [await api.add_participant(meeting["id"], display_name=f"Deltagare {i}") for i in range(3)]
     before = await snapshot(small_world.service)
 
-    answer = await api.post(meeting_path(meeting["id"], "participants"), json=api.participant_body(display_name="En för mycket"))
+    answer = await api.post(
+        meeting_path(meeting["id"], "participants"), json=api.participant_body(display_name="En för mycket")
+    )
 
     assert_problem(answer, 409, "too-many-participants")
     assert await snapshot(small_world.service) == before
@@ -326,4 +348,3 @@ async def test_a_full_meeting_refuses_one_more(small_world: World) -> None:
     assert (await api.delete(participant_path(meeting["id"], added[0]["id"]))).status == 204
     await api.add_participant(meeting["id"], display_name="Ny deltagare")
     assert (await api.get(meeting_path(meeting["id"]))).json["participant_count"] == 3
-

@@ -151,8 +151,14 @@ async def test_schemathesis_finds_no_server_error_and_no_undocumented_answer(wor
     entries_before, accepted_before = await audit_entries(world), accepted_changes(world)
 
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "schemathesis.cli", "--config-file", str(config),
-        "run", f"{world.service.base_url}/api/v1/openapi.json", "--no-color",
+        sys.executable,
+        "-m",
+        "schemathesis.cli",
+        "--config-file",
+        str(config),
+        "run",
+        f"{world.service.base_url}/api/v1/openapi.json",
+        "--no-color",
         cwd=tmp_path,  # its working files (reports, Hypothesis' directory) stay out of the tree
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,

@@ -10,9 +10,10 @@ import io
 import json
 import os
 import shutil
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, AsyncIterator, Awaitable, Callable, Iterable
+from typing import Any
 
 import aiohttp
 import pytest
@@ -23,7 +24,7 @@ from PIL import Image
 from meetsvc.http.appkeys import EID
 from tests.support.databases import SqliteTemplate
 from tests.support.lobby import host_cookie
-from tests.support.service import SettableClock, RunningService, make_settings, start_service
+from tests.support.service import RunningService, SettableClock, make_settings, start_service
 from tests.support.timing import WAIT_SECONDS
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -109,7 +110,9 @@ async def approve_in_simulator(world, page, personal_number: str) -> None:  # ty
         async with phone.post(f"{app_url}sim/scan", json={"qrData": await qr_on_screen(page)}) as response:
             assert response.status == 200, await response.text()
             order_ref = (await response.json())["orderRef"]
-        async with phone.post(f"{app_url}sim/orders/{order_ref}/complete", json={"personalNumber": personal_number}) as response:
+        async with phone.post(
+            f"{app_url}sim/orders/{order_ref}/complete", json={"personalNumber": personal_number}
+        ) as response:
             assert response.status == 200, await response.text()
 
 

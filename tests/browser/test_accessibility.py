@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Awaitable, Callable
+from typing import Any
 from urllib.parse import quote
 
 import aiohttp
@@ -24,7 +25,15 @@ import aiohttp
 from meetsvc.http.appkeys import EID
 from tests.browser.conftest import WAIT_MS, qr_on_screen
 from tests.support.lobby import (
-    PERSONS, Invited, book, host_cookie, host_socket, identify, invite, participant_socket, ticket,
+    PERSONS,
+    Invited,
+    book,
+    host_cookie,
+    host_socket,
+    identify,
+    invite,
+    participant_socket,
+    ticket,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,10 +42,13 @@ SHOTS = ROOT / "test-artifacts" / "screenshots" / "accessibility"
 LOCALES = ROOT / "meetsvc" / "http" / "pages" / "locales"
 
 LANGUAGES = ("sv", "en")
-ANDROID = ("Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
-           "Chrome/126.0 Mobile Safari/537.36")
-IPAD = ("Mozilla/5.0 (iPad; CPU OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
-        "Version/17.5 Mobile/15E148 Safari/604.1")
+ANDROID = (
+    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Mobile Safari/537.36"
+)
+IPAD = (
+    "Mozilla/5.0 (iPad; CPU OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+    "Version/17.5 Mobile/15E148 Safari/604.1"
+)
 SIZES: dict[str, dict[str, Any]] = {
     "phone": {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True, "user_agent": ANDROID},
     "tablet": {"viewport": {"width": 820, "height": 1180}, "is_mobile": True, "has_touch": True, "user_agent": IPAD},
@@ -50,11 +62,25 @@ AXE_OPTIONS = {
     "rules": {
         rule: {"enabled": True}
         for rule in (
-            "target-size", "region", "landmark-one-main", "landmark-unique", "landmark-no-duplicate-banner",
-            "landmark-no-duplicate-main", "landmark-banner-is-top-level", "landmark-main-is-top-level",
-            "landmark-complementary-is-top-level", "landmark-contentinfo-is-top-level", "page-has-heading-one",
-            "heading-order", "empty-heading", "skip-link", "meta-viewport-large", "aria-allowed-role",
-            "label-title-only", "tabindex", "duplicate-id-aria",
+            "target-size",
+            "region",
+            "landmark-one-main",
+            "landmark-unique",
+            "landmark-no-duplicate-banner",
+            "landmark-no-duplicate-main",
+            "landmark-banner-is-top-level",
+            "landmark-main-is-top-level",
+            "landmark-complementary-is-top-level",
+            "landmark-contentinfo-is-top-level",
+            "page-has-heading-one",
+            "heading-order",
+            "empty-heading",
+            "skip-link",
+            "meta-viewport-large",
+            "aria-allowed-role",
+            "label-title-only",
+            "tabindex",
+            "duplicate-id-aria",
         )
     },
     "resultTypes": ["violations"],
@@ -82,7 +108,9 @@ def readable(view: str, violations: list[dict[str, Any]]) -> str:
         lines.append(f"{view}: {v['id']} ({v.get('impact')}) – {v['help']}")
         for node in v["nodes"][:6]:
             summary = " ".join((node.get("failureSummary") or "").split())
-            lines.append(f"    {', '.join(' '.join(t) if isinstance(t, list) else t for t in node['target'])}  {summary[:240]}")
+            lines.append(
+                f"    {', '.join(' '.join(t) if isinstance(t, list) else t for t in node['target'])}  {summary[:240]}"
+            )
         if len(v["nodes"]) > 6:
             lines.append(f"    … and {len(v['nodes']) - 6} more")
     return "\n".join(lines)
@@ -134,8 +162,14 @@ class View:
 Walk = Callable[[View], Awaitable[None]]
 
 
-async def walk_everywhere(browser, base: str, walk: Walk, *, cookies: Callable[[], Awaitable[list[dict[str, Any]]]] | None = None,
-                          side_by_side: bool = True) -> None:
+async def walk_everywhere(
+    browser,
+    base: str,
+    walk: Walk,
+    *,
+    cookies: Callable[[], Awaitable[list[dict[str, Any]]]] | None = None,
+    side_by_side: bool = True,
+) -> None:
     """Run a walk through some pages in both languages at every size; fail with every finding.
 
     The six walks run side by side (unless that would overload the machine, as live video
@@ -153,7 +187,6 @@ async def walk_everywhere(browser, base: str, walk: Walk, *, cookies: Callable[[
             page.on("pageerror", lambda error: view.errors.append(f"script error: {error}"))
             page.on("console", lambda m: view.errors.append(m.text) if "Content Security Policy" in m.text else None)
 
-
             async def refuse(dialog) -> None:  # type: ignore[no-untyped-def]
                 view.errors.append(f"a dialog opened: {dialog.message}")
                 await dialog.dismiss()
@@ -164,7 +197,9 @@ async def walk_everywhere(browser, base: str, walk: Walk, *, cookies: Callable[[
             await context.close()
 
     if side_by_side:
-        outcomes = await asyncio.gather(*(one(lang, size) for lang in LANGUAGES for size in SIZES), return_exceptions=True)
+        outcomes = await asyncio.gather(
+            *(one(lang, size) for lang in LANGUAGES for size in SIZES), return_exceptions=True
+        )
         for outcome in outcomes:
             if isinstance(outcome, BaseException):
                 raise outcome
@@ -189,10 +224,9 @@ async def staff_cookie(world, staff_id: str | None = None) -> dict[str, Any]:
 
 async def phone_action(world, path: str, body: dict[str, Any]) -> dict[str, Any]:
     app_url = world.service.app[EID].simulator_app_url
-    async with aiohttp.ClientSession() as phone:
-        async with phone.post(f"{app_url}{path}", json=body) as response:
-            assert response.status == 200, await response.text()
-            return await response.json()
+    async with aiohttp.ClientSession() as phone, phone.post(f"{app_url}{path}", json=body) as response:
+        assert response.status == 200, await response.text()
+        return await response.json()
 
 
 async def scan(world, view: View) -> str:
@@ -201,8 +235,9 @@ async def scan(world, view: View) -> str:
     return (await phone_action(world, "sim/scan", {"qrData": status["qr_data"]}))["orderRef"]
 
 
-async def identified_participant(world, meeting_id: str, person: str | None, name: str = "Kim Andersson",
-                                 expected: str | None = None) -> Invited:
+async def identified_participant(
+    world, meeting_id: str, person: str | None, name: str = "Kim Andersson", expected: str | None = None
+) -> Invited:
     invited = await invite(world, meeting_id, name=name, personal_number=expected or person)
     if person:
         await identify(world, invited, person)
@@ -314,7 +349,9 @@ async def test_waiting_room_pages(world, browser):
 
         async def walk(view: View) -> None:
             for name, invited, state in (
-                ("lobby-waiting", waiting, "waiting"), ("lobby-not-open", early, "not_open"), ("lobby-locked", shut_out, "locked"),
+                ("lobby-waiting", waiting, "waiting"),
+                ("lobby-not-open", early, "not_open"),
+                ("lobby-locked", shut_out, "locked"),
             ):
                 await as_(view, invited)
                 await shows(view, f"lobby.state.{state}")
@@ -329,10 +366,15 @@ async def test_waiting_room_pages(world, browser):
             await as_(view, guest, "/lobby?unverified=1")
             await shows(view, "lobby.state.waiting")
             await view.check("lobby-unverified")
-            await host.call("message", {"participant_id": guest.participant_id, "text": "Vi börjar snart. / We start soon."})
+            await host.call(
+                "message", {"participant_id": guest.participant_id, "text": "Vi börjar snart. / We start soon."}
+            )
             await view.page.locator("#message").filter(has_text="We start soon").wait_for(timeout=WAIT_MS)
             # Read out on arrival: the message appears inside a live region that was already there.
-            assert await view.page.evaluate("() => document.getElementById('message').closest('[aria-live]').id") == "updates"
+            assert (
+                await view.page.evaluate("() => document.getElementById('message').closest('[aria-live]').id")
+                == "updates"
+            )
             await view.check("lobby-message")
             await host.call("deny", {"participant_id": guest.participant_id})
             await shows(view, "lobby.state.denied")

@@ -16,7 +16,7 @@ import pytest
 import pytest_asyncio
 from playwright.async_api import expect
 
-from tests.browser.conftest import SV, SIZES, WAIT_MS, OpenTab, Tab, approve_in_simulator, staff_session
+from tests.browser.conftest import SIZES, SV, WAIT_MS, OpenTab, Tab, approve_in_simulator, staff_session
 from tests.support.lobby import PERSONS, book, identify, invite, participant_socket, ticket
 
 WAIT = WAIT_MS  # every wait ends as soon as the page is there
@@ -37,7 +37,9 @@ async def wait_in_lobby(world, meeting_id: str, tab: Tab, person: str, *, name: 
     await tab.shot("2-identify")
     await approve_in_simulator(world, page, person)
     # Back on the invitation page, which now says who BankID vouched for.
-    await expect(page.get_by_role("status")).to_have_text(SV["invite.identified"].format(name=NAMES[person]), timeout=WAIT)
+    await expect(page.get_by_role("status")).to_have_text(
+        SV["invite.identified"].format(name=NAMES[person]), timeout=WAIT
+    )
     await tab.shot("3-identified")
     await page.get_by_role("link", name=SV["invite.to_waiting_room"]).click()
     await expect(page.get_by_role("heading", level=1)).to_have_text(SV["lobby.heading"])
@@ -100,7 +102,9 @@ async def test_invitation_to_video_with_the_leader_letting_the_participant_in(wo
     # invited name as plain text.
     await expect(waiting).to_contain_text(SV["host.match"])
     await expect(waiting).to_contain_text(f"{SV['host.invited_as']}: Kim <script>alert(1)</script>")
-    await expect(section(host, SV["host.waiting"]).get_by_role("heading", level=2)).to_have_text(f"{SV['host.waiting']} (1)")
+    await expect(section(host, SV["host.waiting"]).get_by_role("heading", level=2)).to_have_text(
+        f"{SV['host.waiting']} (1)"
+    )
     await expect(host.page.locator("#host script")).to_have_count(0)
     await host.shot("5-console-waiting")
 

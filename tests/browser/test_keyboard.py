@@ -85,7 +85,9 @@ async def skip_link_first(page, where: str) -> None:
     first = await tab(page, where)
     assert first["text"] == "Hoppa till innehållet", f"{where}: the first Tab stop is {first}"
     await page.keyboard.press("Enter")
-    assert shown(await page.evaluate(FOCUSED), where)["id"] == "main", f"{where}: the skip link did not move focus to main"
+    assert shown(await page.evaluate(FOCUSED), where)["id"] == "main", (
+        f"{where}: the skip link did not move focus to main"
+    )
 
 
 async def tab_order(page, where: str) -> None:
@@ -125,7 +127,9 @@ async def approve(world, page, personal_number: str) -> None:
     async with aiohttp.ClientSession() as phone:
         async with phone.post(f"{app_url}sim/scan", json={"qrData": status["qr_data"]}) as response:
             order_ref = (await response.json())["orderRef"]
-        async with phone.post(f"{app_url}sim/orders/{order_ref}/complete", json={"personalNumber": personal_number}) as response:
+        async with phone.post(
+            f"{app_url}sim/orders/{order_ref}/complete", json={"personalNumber": personal_number}
+        ) as response:
             assert response.status == 200
 
 
@@ -175,7 +179,11 @@ async def test_host_admits_by_keyboard_alone(world, browser):
     invited = await invite(world, meeting["id"], name="Kim Andersson", personal_number=PERSONS[0])
     await identify(world, invited, PERSONS[0])
     participant = await participant_socket(world, await ticket(invited))
-    cookie = {"name": "meetsvc_session", "value": await host_cookie(world, world.hosts[world.municipality.id]), "url": base}
+    cookie = {
+        "name": "meetsvc_session",
+        "value": await host_cookie(world, world.hosts[world.municipality.id]),
+        "url": base,
+    }
     context, page, dialogs = await new_page(browser, base, DESKTOP, [cookie])
     try:
         await page.goto(f"/staff/meetings/{meeting['id']}")
@@ -205,7 +213,11 @@ async def test_host_keeps_a_half_written_message_when_someone_arrives(world, bro
     first = await invite(world, meeting["id"], name="Kim Andersson")
     second = await invite(world, meeting["id"], name="Alex Berg")
     sockets = [await participant_socket(world, await ticket(first, unverified=True))]
-    cookie = {"name": "meetsvc_session", "value": await host_cookie(world, world.hosts[world.municipality.id]), "url": base}
+    cookie = {
+        "name": "meetsvc_session",
+        "value": await host_cookie(world, world.hosts[world.municipality.id]),
+        "url": base,
+    }
     context, page, _ = await new_page(browser, base, DESKTOP, [cookie])
     try:
         await page.goto(f"/staff/meetings/{meeting['id']}")
@@ -264,7 +276,9 @@ async def test_video_controls_by_keyboard_alone(world, browser):
         await tab_to(page, "Stäng av mikrofonen", "video page")
         await page.keyboard.press("Space")
         assert (await page.evaluate(FOCUSED))["text"] == "Slå på mikrofonen"
-        assert await page.evaluate("() => window.meetsvcVideo.localTracks().filter(t => t.kind === 'audio').every(t => !t.enabled)")
+        assert await page.evaluate(
+            "() => window.meetsvcVideo.localTracks().filter(t => t.kind === 'audio').every(t => !t.enabled)"
+        )
         await tab_to(page, "Stäng av kameran", "video page")
         await page.keyboard.press("Enter")
         assert (await page.evaluate(FOCUSED))["text"] == "Slå på kameran"
@@ -289,11 +303,18 @@ async def test_every_page_can_be_tabbed_through(world, browser):
     await identify(world, waiting, PERSONS[0])
     guest = await invite(world, meeting["id"], name="Alex Berg")
     inside = await invite(world, meeting["id"], name="Sam Tolk", role="interpreter")
-    sockets = [host, await participant_socket(world, await ticket(guest, unverified=True)),
-               await participant_socket(world, await ticket(inside, unverified=True))]
+    sockets = [
+        host,
+        await participant_socket(world, await ticket(guest, unverified=True)),
+        await participant_socket(world, await ticket(inside, unverified=True)),
+    ]
     await host.call("admit", {"participant_id": inside.participant_id})
     join_url = (await sockets[2].wait_for("credential"))["join_url"]
-    staff = {"name": "meetsvc_session", "value": await host_cookie(world, world.hosts[world.municipality.id]), "url": base}
+    staff = {
+        "name": "meetsvc_session",
+        "value": await host_cookie(world, world.hosts[world.municipality.id]),
+        "url": base,
+    }
     pages: list[tuple[str, str, list[dict[str, Any]], str]] = [
         ("start page", "/", [], "h1"),
         ("error page", "/j/no-such-invitation", [], "h1"),

@@ -21,7 +21,8 @@ INJECTED = """
   images: document.querySelectorAll('img').length,
   svgs: document.querySelectorAll('svg').length,
   foreignScripts: [...document.scripts].filter(s => !s.src && s.type !== 'application/json').length,
-  handlers: [...document.querySelectorAll('*')].filter(e => [...e.attributes].some(a => a.name.startsWith('on'))).length,
+  handlers: [...document.querySelectorAll('*')]
+    .filter(e => [...e.attributes].some(a => a.name.startsWith('on'))).length,
 })
 """
 NOTHING = {"images": 0, "svgs": 0, "foreignScripts": 0, "handlers": 0}
@@ -38,7 +39,7 @@ CONTROL_IMAGE_FAILED = """
 
 def serialised_markup(html: str) -> list[str]:
     """The payloads' tags as they would appear in the DOM had any become an element."""
-    return [tag for tag in ("<script>alert", "<img src=\"x\"", "<img src=x", "<svg") if tag in html]
+    return [tag for tag in ("<script>alert", '<img src="x"', "<img src=x", "<svg") if tag in html]
 
 
 def record_dialogs(page, dialogs: list[str]) -> None:  # type: ignore[no-untyped-def]
@@ -74,7 +75,11 @@ async def test_names_and_messages_with_markup_show_as_text(world, browser):
     await identify(world, verified, PERSONS[0])
     unverified = [await invite(world, meeting["id"], name=name) for name in (IMG, SVG)]
     everyone = [verified, *unverified]
-    staff = {"name": "meetsvc_session", "value": await host_cookie(world, world.hosts[world.municipality.id]), "url": base}
+    staff = {
+        "name": "meetsvc_session",
+        "value": await host_cookie(world, world.hosts[world.municipality.id]),
+        "url": base,
+    }
 
     host_context, host, host_dialogs = await watched_page(browser, base, {"width": 1440, "height": 900}, [staff])
     contexts = [host_context]
@@ -83,8 +88,14 @@ async def test_names_and_messages_with_markup_show_as_text(world, browser):
         await host.goto(f"/staff/meetings/{meeting['id']}")
         await host.locator("#lock:enabled").wait_for(timeout=WAIT_MS)
         # The participants arrive while the host watches: the arrival is announced by name.
-        for invited, path in ((verified, "/lobby"), (unverified[0], "/lobby?unverified=1"), (unverified[1], "/lobby?unverified=1")):
-            context, page, dialogs = await watched_page(browser, base, {"width": 390, "height": 844}, [session_of(invited, base)])
+        for invited, path in (
+            (verified, "/lobby"),
+            (unverified[0], "/lobby?unverified=1"),
+            (unverified[1], "/lobby?unverified=1"),
+        ):
+            context, page, dialogs = await watched_page(
+                browser, base, {"width": 390, "height": 844}, [session_of(invited, base)]
+            )
             contexts.append(context)
             await page.goto(path)
             await page.locator("#status").filter(has_text="Mötesledaren vet att du är här").wait_for(timeout=WAIT_MS)

@@ -15,7 +15,15 @@ from tests.support.lobby import host_cookie
 async def test_a_leader_books_and_invites_through_the_pages(world, browser, screenshots):
     base = world.service.base_url
     context = await browser.new_context(viewport={"width": 820, "height": 1180}, base_url=base)
-    await context.add_cookies([{"name": "meetsvc_session", "value": await host_cookie(world, world.hosts[world.municipality.id]), "url": base}])
+    await context.add_cookies(
+        [
+            {
+                "name": "meetsvc_session",
+                "value": await host_cookie(world, world.hosts[world.municipality.id]),
+                "url": base,
+            }
+        ]
+    )
     page = await context.new_page()
     try:
         await page.goto("/staff")

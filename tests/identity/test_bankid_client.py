@@ -13,14 +13,14 @@ import random
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import AsyncIterator
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
-from typing import Any, AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import aiohttp
 import pytest
 
-from identity.base import OrderState, OrderStatus, PollingIdentityProvider, StartRequest
 from identity.bankid import errors
 from identity.bankid.client import (
     AppDevice,
@@ -39,6 +39,7 @@ from identity.bankid.client import (
 from identity.bankid.collector import CollectLoop
 from identity.bankid.provider import BankIdProvider
 from identity.bankid.simulator import TEST_PERSONS, RunningSimulator
+from identity.base import OrderState, OrderStatus, PollingIdentityProvider, StartRequest
 
 PERSON = TEST_PERSONS[0]
 OTHER = TEST_PERSONS[1]
@@ -119,7 +120,7 @@ def provider(client: BankIdClient) -> BankIdProvider:
 
 
 def now_utc() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 # --------------------------------------------------------------------------------------------
@@ -385,7 +386,9 @@ async def test_maintenance_is_retried_a_bounded_number_of_times(
     assert len(answers) == FAST_RETRY.attempts
 
 
-@pytest.mark.parametrize("code, cls", [("internalError", errors.InternalError), ("requestTimeout", errors.RequestTimeout)])
+@pytest.mark.parametrize(
+    "code, cls", [("internalError", errors.InternalError), ("requestTimeout", errors.RequestTimeout)]
+)
 async def test_errors_bankid_forbids_retrying_are_raised_at_once(
     client: BankIdClient, control: SimControl, code: str, cls: type[errors.BankIdApiError]
 ) -> None:
@@ -560,8 +563,10 @@ def test_autostart_url_forms() -> None:
     from identity.base import Order
 
     provider = BankIdProvider(client=None)  # type: ignore[arg-type]  # links need no client
-    started = datetime.now(timezone.utc)
-    mobile = Order("ref", started, auto_start_token="tok-1", provider_state={"device": "mobile", "return_url_in_order": "0"})
+    started = datetime.now(UTC)
+    mobile = Order(
+        "ref", started, auto_start_token="tok-1", provider_state={"device": "mobile", "return_url_in_order": "0"}
+    )
     desktop = replace(mobile, provider_state={"device": "desktop", "return_url_in_order": "0"})
     in_order = replace(mobile, provider_state={"device": "mobile", "return_url_in_order": "1"})
 
@@ -572,7 +577,10 @@ def test_autostart_url_forms() -> None:
         == "https://app.bankid.com/?autostarttoken=tok-1&redirect=https%3A%2F%2Fx.example%2Fr%3Fa%3D1%26b%3D2"
     )
     # The v6 returnUrl in the order wins; the launch link then carries redirect=null.
-    assert provider.autostart_url(in_order, "https://x.example/r") == "https://app.bankid.com/?autostarttoken=tok-1&redirect=null"
+    assert (
+        provider.autostart_url(in_order, "https://x.example/r")
+        == "https://app.bankid.com/?autostarttoken=tok-1&redirect=null"
+    )
     assert provider.autostart_url(mobile, None, mobile=False).startswith("bankid:///")
     assert provider.autostart_url(replace(mobile, auto_start_token=None), None) is None
 
@@ -637,7 +645,10 @@ async def test_collect_loop_delivers_many_concurrent_orders(
             if index % 5 == 4:
                 expected[order.order_ref] = (OrderState.FAILED, "userCancel")
             else:
-                expected[order.order_ref] = (OrderState.COMPLETE, TEST_PERSONS[index % len(TEST_PERSONS)].personal_number)
+                expected[order.order_ref] = (
+                    OrderState.COMPLETE,
+                    TEST_PERSONS[index % len(TEST_PERSONS)].personal_number,
+                )
         assert collect_loop.pending == 50
 
         async def person_acts(order_ref: str) -> None:
@@ -651,7 +662,7 @@ async def test_collect_loop_delivers_many_concurrent_orders(
         await asyncio.gather(*(person_acts(ref) for ref in futures))
         results = await asyncio.wait_for(asyncio.gather(*futures.values()), timeout=60)
 
-    for ref, status in zip(futures, results):
+    for ref, status in zip(futures, results, strict=False):
         state, detail = expected[ref]
         assert status.state is state
         if state is OrderState.COMPLETE:
@@ -659,7 +670,7 @@ async def test_collect_loop_delivers_many_concurrent_orders(
         else:
             assert status.hint_code == detail
         # Never collected faster than the interval (a little slack for timer granularity).
-        gaps = [b - a for a, b in zip(seen[ref], seen[ref][1:])]
+        gaps = [b - a for a, b in zip(seen[ref], seen[ref][1:], strict=False)]
         assert all(gap >= interval * 0.95 for gap in gaps), gaps
     assert collect_loop.pending == 0
     stats = collect_loop.lag_stats()
@@ -675,7 +686,9 @@ async def test_collect_loop_spreads_a_burst_over_the_interval(provider: BankIdPr
     async with CollectLoop(provider, interval=interval, concurrency=4) as collect_loop:
         started = loop_clock()
         for order in orders:
-            collect_loop.watch(order.order_ref, lambda status, ref=order.order_ref: first_seen.setdefault(ref, loop_clock()))
+            collect_loop.watch(
+                order.order_ref, lambda status, ref=order.order_ref: first_seen.setdefault(ref, loop_clock())
+            )
         async with asyncio.timeout(30):
             while len(first_seen) < len(orders):
                 await asyncio.sleep(interval / 10)

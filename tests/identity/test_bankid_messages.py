@@ -72,17 +72,13 @@ ERRORS = [
 
 
 @pytest.mark.parametrize(("hint_code", "same_device", "on_mobile", "expected"), PENDING)
-def test_pending_hint_codes(
-    hint_code: str | None, same_device: bool, on_mobile: bool, expected: Rfa
-) -> None:
+def test_pending_hint_codes(hint_code: str | None, same_device: bool, on_mobile: bool, expected: Rfa) -> None:
     rfa = rfa_for_hint(hint_code, pending=True, same_device=same_device, on_mobile=on_mobile)
     assert rfa is expected
 
 
 @pytest.mark.parametrize(("hint_code", "same_device", "on_mobile", "expected"), FAILED)
-def test_failed_hint_codes(
-    hint_code: str | None, same_device: bool, on_mobile: bool, expected: Rfa
-) -> None:
+def test_failed_hint_codes(hint_code: str | None, same_device: bool, on_mobile: bool, expected: Rfa) -> None:
     rfa = rfa_for_hint(hint_code, pending=False, same_device=same_device, on_mobile=on_mobile)
     assert rfa is expected
 
@@ -173,7 +169,5 @@ def test_the_module_imports_nothing_of_the_service_or_its_transports() -> None:
         "{'meetsvc', 'aiohttp', 'socketio', 'engineio'})\n"
         "print(','.join(leaked))\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == ""

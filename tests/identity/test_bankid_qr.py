@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from identity.base import Order
 from identity.bankid import qr
+from identity.base import Order
 
 TOKEN = "67df3917-fa0d-44e5-b327-edcc928297f8"
 SECRET = "d28db9a7-4cde-429e-a983-359be676944c"
@@ -58,7 +58,7 @@ def test_missing_token_or_secret_is_refused() -> None:
 def test_provider_frames_follow_the_order_clock() -> None:
     from identity.bankid.provider import BankIdProvider
 
-    started = datetime(2025, 1, 1, 12, 0, 0, tzinfo=timezone.utc)
+    started = datetime(2025, 1, 1, 12, 0, 0, tzinfo=UTC)
     order = Order(
         order_ref="ref",
         started_at=started,
@@ -73,5 +73,5 @@ def test_provider_frames_follow_the_order_clock() -> None:
 
 
 def test_secret_is_not_in_the_order_repr() -> None:
-    order = Order(order_ref="ref", started_at=datetime.now(timezone.utc), qr_start_secret=SECRET)
+    order = Order(order_ref="ref", started_at=datetime.now(UTC), qr_start_secret=SECRET)
     assert SECRET not in repr(order)

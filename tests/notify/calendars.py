@@ -9,7 +9,7 @@ parser that shifts summer meetings by an hour when a VTIMEZONE is written as RDA
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import icalendar
 import vobject
@@ -103,4 +103,4 @@ def both(text: str) -> list[ReadEvent]:
 
 
 def utc(event: ReadEvent) -> tuple[datetime, datetime]:
-    return event.start.astimezone(timezone.utc), event.end.astimezone(timezone.utc)
+    return event.start.astimezone(UTC), event.end.astimezone(UTC)

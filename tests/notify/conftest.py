@@ -3,19 +3,19 @@ meeting in it, a real SMTP server on loopback, and the notices API and delivery 
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import AsyncIterator
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 import pytest_asyncio
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from meetsvc.domain.messages import ChannelName
 from meetsvc.notify.channels import OutboxOnlyChannel
 from meetsvc.notify.config import DeliverySettings, SmtpConfig
 from meetsvc.notify.deliverer import Deliverer
 from meetsvc.notify.messages import MessageBuilder
-from meetsvc.domain.messages import ChannelName
 from meetsvc.notify.notices import MessageNotices
 from meetsvc.notify.smtp import EmailChannel
 from meetsvc.notify.texts import MessageTexts
@@ -31,7 +31,7 @@ FIRST_START = datetime(2027, 7, 13, 10, 0, tzinfo=STOCKHOLM)
 
 @pytest_asyncio.fixture
 async def clock() -> SettableClock:
-    return SettableClock(datetime(2027, 6, 1, 8, 0, tzinfo=timezone.utc))
+    return SettableClock(datetime(2027, 6, 1, 8, 0, tzinfo=UTC))
 
 
 @pytest_asyncio.fixture
@@ -70,12 +70,19 @@ def email_channel(mail_server: MailServer) -> EmailChannel:
 @pytest.fixture
 def delivery_settings() -> DeliverySettings:
     return DeliverySettings(
-        max_attempts=4, first_retry_seconds=60, max_retry_seconds=600, send_timeout_seconds=5, lease_seconds=30,
-        poll_seconds=0.05, batch_size=20,
+        max_attempts=4,
+        first_retry_seconds=60,
+        max_retry_seconds=600,
+        send_timeout_seconds=5,
+        lease_seconds=30,
+        poll_seconds=0.05,
+        batch_size=20,
     )
 
 
 @pytest.fixture
-def deliverer(engine: AsyncEngine, email_channel: EmailChannel, delivery_settings: DeliverySettings, clock: SettableClock) -> Deliverer:
+def deliverer(
+    engine: AsyncEngine, email_channel: EmailChannel, delivery_settings: DeliverySettings, clock: SettableClock
+) -> Deliverer:
     channels = {ChannelName.EMAIL: email_channel, ChannelName.SMS: OutboxOnlyChannel()}
     return Deliverer(engine, channels, delivery_settings, clock=clock, worker="test-worker-1")

@@ -54,7 +54,9 @@ class RecordingHandler:
         self.data_replies: list[str] = []
         self.logins: list[tuple[str, str]] = []
 
-    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]) -> str:
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
         if self.rcpt_replies:
             return self.rcpt_replies.pop(0)
         envelope.rcpt_tos.append(address)
@@ -86,7 +88,9 @@ class MailServer:
     def received(self) -> list[ReceivedMail]:
         return self.handler.received
 
-    def _authenticate(self, server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: Any) -> AuthResult:
+    def _authenticate(
+        self, server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: Any
+    ) -> AuthResult:
         assert isinstance(data, LoginPassword)
         login, password = data.login.decode(), data.password.decode()
         self.handler.logins.append((login, password))
@@ -101,15 +105,19 @@ class MailServer:
             options.update(authenticator=self._authenticate, auth_required=True)
         return SMTP(self.handler, **options)
 
-    def notify_settings(self, *, sms: str = "off", from_address: str = "no-reply@sip-mote.example.se", **delivery: Any) -> dict[str, Any]:
+    def notify_settings(
+        self, *, sms: str = "off", from_address: str = "no-reply@sip-mote.example.se", **delivery: Any
+    ) -> dict[str, Any]:
         """A service's ``[notify]`` sending e-mail here, plainly, with quick deliveries."""
         return {
-            "email": "smtp", "sms": sms, "from_address": from_address,
+            "email": "smtp",
+            "sms": sms,
+            "from_address": from_address,
             "smtp": {"host": "127.0.0.1", "port": self.port, "security": "none", "timeout_seconds": 5},
             "delivery": {"poll_seconds": 0.2, "send_timeout_seconds": 5, "lease_seconds": 30, **delivery},
         }
 
-    async def start(self) -> "MailServer":
+    async def start(self) -> MailServer:
         self._server = await asyncio.get_running_loop().create_server(self._protocol, "127.0.0.1", 0)
         self.port = self._server.sockets[0].getsockname()[1]
         return self

@@ -3,7 +3,7 @@ UTC instant, summer and winter; and a VTIMEZONE whose rules agree with the tz da
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import icalendar
@@ -21,12 +21,12 @@ def event(starts_at: datetime, *, method: str = "REQUEST", sequence: int = 0) ->
         sequence=sequence,
         method=method,  # type: ignore[arg-type]
         starts_at=starts_at,
-        ends_at=starts_at.astimezone(timezone.utc) + timedelta(minutes=90),
+        ends_at=starts_at.astimezone(UTC) + timedelta(minutes=90),
         summary="SIP-möte",
         description="Din personliga länk:\nhttps://sip-mote.example.se/i/abc, giltig; till mötet",
         organizer_name="Exempelstads kommun",
         organizer_address="no-reply@sip-mote.example.se",
-        stamp=datetime(2027, 1, 2, 3, 4, 5, tzinfo=timezone.utc),
+        stamp=datetime(2027, 1, 2, 3, 4, 5, tzinfo=UTC),
         url="https://sip-mote.example.se/i/abc",
         attendee_address="kim@example.se",
     )
@@ -35,13 +35,13 @@ def event(starts_at: datetime, *, method: str = "REQUEST", sequence: int = 0) ->
 @pytest.mark.parametrize(
     "local, utc_start",
     [
-        (datetime(2027, 7, 13, 10, 0), datetime(2027, 7, 13, 8, 0, tzinfo=timezone.utc)),
-        (datetime(2027, 12, 14, 10, 0), datetime(2027, 12, 14, 9, 0, tzinfo=timezone.utc)),
+        (datetime(2027, 7, 13, 10, 0), datetime(2027, 7, 13, 8, 0, tzinfo=UTC)),
+        (datetime(2027, 12, 14, 10, 0), datetime(2027, 12, 14, 9, 0, tzinfo=UTC)),
         # The days of the changes themselves, on either side of the jump.
-        (datetime(2027, 3, 28, 1, 30), datetime(2027, 3, 28, 0, 30, tzinfo=timezone.utc)),
-        (datetime(2027, 3, 28, 3, 30), datetime(2027, 3, 28, 1, 30, tzinfo=timezone.utc)),
-        (datetime(2027, 10, 31, 1, 30), datetime(2027, 10, 30, 23, 30, tzinfo=timezone.utc)),
-        (datetime(2027, 10, 31, 4, 0), datetime(2027, 10, 31, 3, 0, tzinfo=timezone.utc)),
+        (datetime(2027, 3, 28, 1, 30), datetime(2027, 3, 28, 0, 30, tzinfo=UTC)),
+        (datetime(2027, 3, 28, 3, 30), datetime(2027, 3, 28, 1, 30, tzinfo=UTC)),
+        (datetime(2027, 10, 31, 1, 30), datetime(2027, 10, 30, 23, 30, tzinfo=UTC)),
+        (datetime(2027, 10, 31, 4, 0), datetime(2027, 10, 31, 3, 0, tzinfo=UTC)),
     ],
 )
 def test_summer_and_winter_read_as_the_same_wall_clock_time_and_the_right_instant(local, utc_start):
@@ -54,7 +54,7 @@ def test_summer_and_winter_read_as_the_same_wall_clock_time_and_the_right_instan
 
 @pytest.mark.parametrize(
     "moment",
-    [datetime(2027, 10, 31, 0, 30, tzinfo=timezone.utc), datetime(2027, 10, 31, 1, 30, tzinfo=timezone.utc)],
+    [datetime(2027, 10, 31, 0, 30, tzinfo=UTC), datetime(2027, 10, 31, 1, 30, tzinfo=UTC)],
     ids=["02.30 summer time", "02.30 winter time"],
 )
 def test_the_hour_that_happens_twice_is_written_as_the_instant(moment):
@@ -80,7 +80,7 @@ def test_the_checks_would_catch_a_vtimezone_written_as_rdate_lists():
     calendar.add("method", "PUBLISH")
     generated = icalendar.Event()
     generated.add("uid", "control@test")
-    generated.add("dtstamp", datetime(2027, 1, 1, tzinfo=timezone.utc))
+    generated.add("dtstamp", datetime(2027, 1, 1, tzinfo=UTC))
     generated.add("dtstart", datetime(2027, 7, 13, 10, 0, tzinfo=STOCKHOLM))
     generated.add("dtend", datetime(2027, 7, 13, 11, 0, tzinfo=STOCKHOLM))
     calendar.add_component(generated)
@@ -88,9 +88,9 @@ def test_the_checks_would_catch_a_vtimezone_written_as_rdate_lists():
     text = calendar.to_ical().decode()
     assert "RDATE" in text
     start = with_vobject(text).start
-    if start.astimezone(timezone.utc) == datetime(2027, 7, 13, 8, 0, tzinfo=timezone.utc):
+    if start.astimezone(UTC) == datetime(2027, 7, 13, 8, 0, tzinfo=UTC):
         pytest.skip("this vobject reads RDATE lists correctly")
-    assert start.astimezone(timezone.utc) == datetime(2027, 7, 13, 9, 0, tzinfo=timezone.utc)
+    assert start.astimezone(UTC) == datetime(2027, 7, 13, 9, 0, tzinfo=UTC)
 
 
 def test_the_vtimezone_is_written_as_yearly_rules_not_rdate_lists():
@@ -106,10 +106,14 @@ def test_the_vtimezone_is_written_as_yearly_rules_not_rdate_lists():
 def test_the_rules_agree_with_the_tz_database(year):
     """The rules say when summer time starts and ends; the tz database is the authority. Should
     Sweden ever change its rules, this fails before a calendar file is wrong."""
-    zone = icalendar.Calendar.from_ical(
-        "BEGIN:VCALENDAR\r\n" + stockholm_timezone().to_ical().decode() + "END:VCALENDAR\r\n"
-    ).walk("VTIMEZONE")[0].to_tz()
-    moment = datetime(year, 1, 1, tzinfo=timezone.utc)
+    zone = (
+        icalendar.Calendar.from_ical(
+            "BEGIN:VCALENDAR\r\n" + stockholm_timezone().to_ical().decode() + "END:VCALENDAR\r\n"
+        )
+        .walk("VTIMEZONE")[0]
+        .to_tz()
+    )
+    moment = datetime(year, 1, 1, tzinfo=UTC)
     while moment.year == year:
         assert moment.astimezone(zone).utcoffset() == moment.astimezone(STOCKHOLM).utcoffset(), moment
         moment += timedelta(hours=1)
@@ -138,4 +142,9 @@ def test_the_event_names_no_one_and_carries_the_link():
         assert read.organizer_name == "Exempelstads kommun"
         # The recipient's own address, and no name with it.
         assert read.attendees == ("mailto:kim@example.se",)
-    assert "CN=" not in calendar_file(event(datetime(2027, 7, 13, 10, 0, tzinfo=STOCKHOLM))).split("ATTENDEE", 1)[1].split(":", 1)[0]
+    assert (
+        "CN="
+        not in calendar_file(event(datetime(2027, 7, 13, 10, 0, tzinfo=STOCKHOLM)))
+        .split("ATTENDEE", 1)[1]
+        .split(":", 1)[0]
+    )

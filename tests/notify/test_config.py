@@ -50,7 +50,10 @@ def test_the_organizer_address_defaults_to_no_reply_at_the_public_host():
         ({"sms_http": {**SMS, "url": "ftp://x"}}, "must start with https://"),
         ({"sms_http": {**SMS, "sender": "A sender far too long"}}, "at most 15 characters"),
         ({"delivery": {"send_timeout_seconds": 60, "lease_seconds": 100}}, "at least twice send_timeout_seconds"),
-        ({"delivery": {"first_retry_seconds": 600, "max_retry_seconds": 60}}, "must not be less than first_retry_seconds"),
+        (
+            {"delivery": {"first_retry_seconds": 600, "max_retry_seconds": 60}},
+            "must not be less than first_retry_seconds",
+        ),
         ({"smtp": {**SMTP, "hostname": "typo"}}, "Extra inputs are not permitted"),
     ],
 )

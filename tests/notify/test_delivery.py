@@ -9,11 +9,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from meetsvc.domain.messages import ChannelName, OutgoingMessage
 from meetsvc.notify import outbox
 from meetsvc.notify.channels import OutboxOnlyChannel
 from meetsvc.notify.config import DeliverySettings
 from meetsvc.notify.deliverer import Deliverer, backoff
-from meetsvc.domain.messages import ChannelName, OutgoingMessage
 from meetsvc.notify.notices import MessageNotices
 from meetsvc.notify.smtp import EmailChannel
 from meetsvc.storage.engine import create_engine
@@ -108,8 +108,10 @@ async def test_an_unreachable_server_is_a_temporary_failure(
     from meetsvc.notify.config import SmtpConfig
     from tests.support.service import free_port
 
-    closed = EmailChannel(SmtpConfig(host="127.0.0.1", port=free_port(), security="none", timeout_seconds=2),
-                          from_address="no-reply@sip-mote.example.se")
+    closed = EmailChannel(
+        SmtpConfig(host="127.0.0.1", port=free_port(), security="none", timeout_seconds=2),
+        from_address="no-reply@sip-mote.example.se",
+    )
     loop = Deliverer(engine, {ChannelName.EMAIL: closed}, delivery_settings, clock=clock)
     message_id = await invite_kim(world, notices)
     assert await loop.run_once() == 1
@@ -138,8 +140,13 @@ class CrashAfterSending:
 
 
 async def test_a_crash_after_sending_leads_to_one_resend_with_the_same_message_id_after_the_lease(
-    world: World, notices: MessageNotices, engine: AsyncEngine, email_channel: EmailChannel, mail_server: MailServer,
-    clock, delivery_settings: DeliverySettings,
+    world: World,
+    notices: MessageNotices,
+    engine: AsyncEngine,
+    email_channel: EmailChannel,
+    mail_server: MailServer,
+    clock,
+    delivery_settings: DeliverySettings,
 ):
     message_id = await invite_kim(world, notices)
     crashing = CrashAfterSending(email_channel)
@@ -152,14 +159,18 @@ async def test_a_crash_after_sending_leads_to_one_resend_with_the_same_message_i
     row = await row_of(engine, message_id)
     assert (row.status, row.claimed_by, row.attempts) == ("sending", "dies", 1)
 
-    restarted = Deliverer(engine, {ChannelName.EMAIL: email_channel}, delivery_settings, clock=clock, worker="restarted")
+    restarted = Deliverer(
+        engine, {ChannelName.EMAIL: email_channel}, delivery_settings, clock=clock, worker="restarted"
+    )
     assert await restarted.run_once() == 0  # the lease still holds
     clock.advance(seconds=delivery_settings.lease_seconds)
     assert await restarted.run_once() == 1
     row = await row_of(engine, message_id)
     assert (row.status, row.attempts) == ("sent", 2)
     first_copy, second_copy = mail_server.received
-    assert first_copy.message["Message-ID"] == second_copy.message["Message-ID"] == f"<{message_id}@sip-mote.example.se>"
+    assert (
+        first_copy.message["Message-ID"] == second_copy.message["Message-ID"] == f"<{message_id}@sip-mote.example.se>"
+    )
     assert first_copy.message["Date"] == second_copy.message["Date"]
     clock.advance(days=1)
     assert await restarted.run_once() == 0
@@ -167,7 +178,12 @@ async def test_a_crash_after_sending_leads_to_one_resend_with_the_same_message_i
 
 
 async def test_a_mark_lost_to_the_database_is_not_resent_by_the_same_process(
-    world: World, notices: MessageNotices, deliverer: Deliverer, mail_server: MailServer, clock, delivery_settings,
+    world: World,
+    notices: MessageNotices,
+    deliverer: Deliverer,
+    mail_server: MailServer,
+    clock,
+    delivery_settings,
     monkeypatch: pytest.MonkeyPatch,
 ):
     message_id = await invite_kim(world, notices)

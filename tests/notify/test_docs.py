@@ -18,8 +18,12 @@ DOC = (Path(__file__).resolve().parents[2] / "docs" / "notifications.md").read_t
 
 @pytest.mark.parametrize(
     "table, model",
-    [("notify", NotifySettings), ("notify.delivery", DeliverySettings), ("notify.smtp", SmtpConfig),
-     ("notify.sms_http", SmsHttpConfig)],
+    [
+        ("notify", NotifySettings),
+        ("notify.delivery", DeliverySettings),
+        ("notify.smtp", SmtpConfig),
+        ("notify.sms_http", SmsHttpConfig),
+    ],
 )
 def test_every_key_is_documented_under_its_table(table: str, model: type[BaseModel]) -> None:
     section = DOC.split(f"### `[{table}]`", 1)
@@ -39,8 +43,12 @@ def test_the_example_configuration_is_accepted_and_fit_for_production() -> None:
     settings = NotifySettings.model_validate(tomllib.loads(example)["notify"])
     assert settings.production_problems() == []
     # Every key of every table appears in the example, set or commented out.
-    for table, model in (("notify", NotifySettings), ("notify.delivery", DeliverySettings),
-                         ("notify.smtp", SmtpConfig), ("notify.sms_http", SmsHttpConfig)):
+    for table, model in (
+        ("notify", NotifySettings),
+        ("notify.delivery", DeliverySettings),
+        ("notify.smtp", SmtpConfig),
+        ("notify.sms_http", SmsHttpConfig),
+    ):
         block = example.split(f"[{table}]\n", 1)[1].split("\n[", 1)[0]
         for key in model.model_fields:
             if key in {"delivery", "smtp", "sms_http", "password", "token"}:

@@ -3,7 +3,7 @@ arrived read back: headers, text, and the calendar file with two parsers."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from blockbuster import blockbuster_ctx
@@ -46,10 +46,12 @@ def mail_to(server: MailServer, address: str) -> list[ReceivedMail]:
     return [mail for mail in server.received if mail.rcpt_tos == [address]]
 
 
-def check_calendar(mail: ReceivedMail, world: World, *, method: str, sequence: int, local: datetime, link: str | None) -> None:
+def check_calendar(
+    mail: ReceivedMail, world: World, *, method: str, sequence: int, local: datetime, link: str | None
+) -> None:
     methods = {content_type: param for content_type, param, _ in mail.calendars()}
     assert methods["text/calendar"] == method
-    starts = local.astimezone(timezone.utc)
+    starts = local.astimezone(UTC)
     assert "\n" not in mail.calendar.replace("\r\n", ""), "calendar lines must end in CRLF"
     for read in both(mail.calendar):
         assert read.method == method
@@ -91,7 +93,7 @@ async def test_book_move_cancel_reach_the_mail_server_as_one_calendar_event(
     assert lena.message["Content-Language"] == "en"
     assert "Tuesday 13 July 2027, 10:00–11:00 (Swedish time)" in lena.text
 
-    await world.move(MOVED_TO.astimezone(timezone.utc), MOVED_TO.astimezone(timezone.utc) + timedelta(hours=1))
+    await world.move(MOVED_TO.astimezone(UTC), MOVED_TO.astimezone(UTC) + timedelta(hours=1))
     await update_everyone(world, notices)
     assert await deliverer.run_once() == 3
     update = mail_to(mail_server, KIM.email)[-1]
@@ -113,8 +115,7 @@ async def test_book_move_cancel_reach_the_mail_server_as_one_calendar_event(
     rows = await outbox_rows(world.engine)
     sent = [(r.kind, r.channel) for r in rows if r.status == "sent"]
     assert sorted(sent) == sorted(
-        [(kind, channel) for kind in ("invitation", "update", "cancellation")
-         for channel in ("email", "email", "sms")]
+        [(kind, channel) for kind in ("invitation", "update", "cancellation") for channel in ("email", "email", "sms")]
     )
     # Every reminder was recorded for a time that later changed, and none went out.
     reminders = [r for r in rows if r.kind == "reminder"]
@@ -153,7 +154,7 @@ async def test_recording_and_delivering_make_no_blocking_call_on_the_event_loop(
     with blockbuster_ctx(["meetsvc"]):
         await invite_everyone(world, notices)
         assert await deliverer.run_once() == 3
-        await world.move(MOVED_TO.astimezone(timezone.utc), MOVED_TO.astimezone(timezone.utc) + timedelta(hours=1))
+        await world.move(MOVED_TO.astimezone(UTC), MOVED_TO.astimezone(UTC) + timedelta(hours=1))
         await update_everyone(world, notices)
         assert await deliverer.run_once() == 3
         await world.cancel()

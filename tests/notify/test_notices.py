@@ -8,10 +8,10 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from meetsvc.domain.messages import ChannelName
 from meetsvc.domain.model import Language
 from meetsvc.notify.deliverer import Deliverer
 from meetsvc.notify.messages import MessageBuilder
-from meetsvc.domain.messages import ChannelName
 from meetsvc.notify.notices import MessageNotices
 from tests.notify.world import KIM, LENA, OMAR, ORGANISATION, World, outbox_rows
 
@@ -19,7 +19,9 @@ from tests.notify.world import KIM, LENA, OMAR, ORGANISATION, World, outbox_rows
 async def invite(world: World, notices: MessageNotices, name: str, **options: bool) -> list[str]:
     meeting, participant = await world.meeting(), await world.participant(name)
     async with world.engine.begin() as connection:
-        return await notices.enqueue_invitation(connection, meeting, participant, world.link(name), ORGANISATION, **options)
+        return await notices.enqueue_invitation(
+            connection, meeting, participant, world.link(name), ORGANISATION, **options
+        )
 
 
 def keyed(rows) -> dict[str, str]:  # type: ignore[no-untyped-def]
@@ -51,11 +53,16 @@ async def test_an_invitation_goes_to_each_channel_the_participant_has_with_remin
     assert (sms.recipient, sms.subject, sms.attachment) == (LENA.mobile, None, None)
     assert world.link(LENA.name) in sms.body
     reminder = by_key[f"reminder:{lena}:email:60:{starts}"]
-    assert (reminder.next_attempt_at, reminder.expires_at) == (meeting.starts_at - timedelta(hours=1), meeting.starts_at)
+    assert (reminder.next_attempt_at, reminder.expires_at) == (
+        meeting.starts_at - timedelta(hours=1),
+        meeting.starts_at,
+    )
     assert by_key[f"invitation:{lena}:0:email"].expires_at == meeting.ends_at
 
 
-async def test_recording_the_same_invitation_again_records_nothing(world: World, notices: MessageNotices, engine: AsyncEngine):
+async def test_recording_the_same_invitation_again_records_nothing(
+    world: World, notices: MessageNotices, engine: AsyncEngine
+):
     assert len(await invite(world, notices, OMAR.name)) == 3
     assert await invite(world, notices, OMAR.name) == []
     assert len(await outbox_rows(engine)) == 3
@@ -81,14 +88,26 @@ async def test_a_reminder_recorded_late_goes_at_once_and_none_after_the_start(
     meeting, kim = await world.meeting(), await world.participant(KIM.name)
     clock.now = meeting.starts_at - timedelta(minutes=30)
     async with engine.begin() as connection:
-        (late,) = await notices.enqueue_reminder(connection, meeting, kim, world.link(KIM.name), ORGANISATION, timedelta(hours=1))
+        (late,) = await notices.enqueue_reminder(
+            connection, meeting, kim, world.link(KIM.name), ORGANISATION, timedelta(hours=1)
+        )
         # The same reminder after a restart: the key holds it back.
-        assert await notices.enqueue_reminder(connection, meeting, kim, world.link(KIM.name), ORGANISATION, timedelta(hours=1)) == []
+        assert (
+            await notices.enqueue_reminder(
+                connection, meeting, kim, world.link(KIM.name), ORGANISATION, timedelta(hours=1)
+            )
+            == []
+        )
     (row,) = await outbox_rows(engine, id=late)
     assert row.next_attempt_at < clock()
     clock.now = meeting.starts_at
     async with engine.begin() as connection:
-        assert await notices.enqueue_reminder(connection, meeting, kim, world.link(KIM.name), ORGANISATION, timedelta(minutes=10)) == []
+        assert (
+            await notices.enqueue_reminder(
+                connection, meeting, kim, world.link(KIM.name), ORGANISATION, timedelta(minutes=10)
+            )
+            == []
+        )
 
 
 async def test_an_update_supersedes_what_is_still_waiting(world: World, notices: MessageNotices, engine: AsyncEngine):
@@ -99,10 +118,16 @@ async def test_an_update_supersedes_what_is_still_waiting(world: World, notices:
     async with engine.begin() as connection:
         await notices.enqueue_update(connection, moved, kim, world.link(KIM.name), ORGANISATION)
     rows = await outbox_rows(engine)
-    assert sorted((row.kind, row.status) for row in rows) == sorted([
-        ("invitation", "cancelled"), ("reminder", "cancelled"), ("reminder", "cancelled"),
-        ("update", "pending"), ("reminder", "pending"), ("reminder", "pending"),
-    ])
+    assert sorted((row.kind, row.status) for row in rows) == sorted(
+        [
+            ("invitation", "cancelled"),
+            ("reminder", "cancelled"),
+            ("reminder", "cancelled"),
+            ("update", "pending"),
+            ("reminder", "pending"),
+            ("reminder", "pending"),
+        ]
+    )
     assert all(row.next_attempt_at < moved.starts_at for row in rows if row.status == "pending")
     assert {row.last_error for row in rows if row.status == "cancelled"} == {"superseded by update 1"}
     assert all(row.body is None for row in rows if row.status == "cancelled")
@@ -122,7 +147,9 @@ async def test_an_update_without_a_new_time_brings_back_the_same_reminders(
     assert {row.status for row in reminders} == {"pending"}
 
 
-async def test_no_cancellation_for_an_invitation_that_never_went_out(world: World, notices: MessageNotices, engine: AsyncEngine):
+async def test_no_cancellation_for_an_invitation_that_never_went_out(
+    world: World, notices: MessageNotices, engine: AsyncEngine
+):
     await invite(world, notices, KIM.name)
     await world.cancel()
     meeting, kim = await world.meeting(), await world.participant(KIM.name)
@@ -140,7 +167,9 @@ async def test_a_cancellation_goes_only_where_the_invitation_went(
     async with engine.begin() as connection:
         from meetsvc.notify import outbox
 
-        await outbox.cancel_pending(connection, reason="held back by the test", participant_id=world.people[LENA.name], channel=ChannelName.SMS)
+        await outbox.cancel_pending(
+            connection, reason="held back by the test", participant_id=world.people[LENA.name], channel=ChannelName.SMS
+        )
     await deliverer.run_once()
     async with engine.begin() as connection:
         from sqlalchemy import update
@@ -173,18 +202,25 @@ async def test_domain_objects_work_as_well_as_rows(world: World, notices: Messag
     meeting = await world.meeting()
     participant = DomainParticipant(world.people[KIM.name], "kim@example.se", None, Language.EN)
     async with engine.begin() as connection:
-        await notices.enqueue_invitation(connection, meeting, participant, world.link(KIM.name), ORGANISATION, reminders=False)
+        await notices.enqueue_invitation(
+            connection, meeting, participant, world.link(KIM.name), ORGANISATION, reminders=False
+        )
     (row,) = await outbox_rows(engine)
     assert row.language == "en"
     assert row.subject.startswith("Invitation: SIP meeting on")
     assert isinstance(meeting.starts_at, datetime)
 
 
-async def test_moving_back_to_the_first_time_brings_back_its_reminders(world: World, notices: MessageNotices, engine: AsyncEngine):
+async def test_moving_back_to_the_first_time_brings_back_its_reminders(
+    world: World, notices: MessageNotices, engine: AsyncEngine
+):
     await invite(world, notices, KIM.name)
     first = await world.meeting()
     first_reminders = {row.id for row in await outbox_rows(engine, kind="reminder")}
-    for starts_at, ends_at in ((first.starts_at + timedelta(days=3), first.ends_at + timedelta(days=3)), (first.starts_at, first.ends_at)):
+    for starts_at, ends_at in (
+        (first.starts_at + timedelta(days=3), first.ends_at + timedelta(days=3)),
+        (first.starts_at, first.ends_at),
+    ):
         await world.move(starts_at, ends_at)
         meeting, kim = await world.meeting(), await world.participant(KIM.name)
         async with engine.begin() as connection:

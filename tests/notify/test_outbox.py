@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from meetsvc.notify import outbox
 from meetsvc.domain.messages import ChannelName, MessageKind, MessageStatus
+from meetsvc.notify import outbox
 from meetsvc.notify.outbox import NewMessage
 from meetsvc.storage.tables import meetings
 from tests.notify.world import KIM, World, outbox_rows
@@ -18,9 +18,16 @@ from tests.notify.world import KIM, World, outbox_rows
 
 def new(world: World, key: str = "invitation:kim:0:email", **changes: object) -> NewMessage:
     values: dict[str, object] = {
-        "meeting_id": world.meeting_id, "participant_id": world.people[KIM.name], "channel": ChannelName.EMAIL,
-        "kind": MessageKind.INVITATION, "dedupe_key": key, "recipient": KIM.email, "language": "sv",
-        "body": "text", "subject": "subject", "attachment": "BEGIN:VCALENDAR",
+        "meeting_id": world.meeting_id,
+        "participant_id": world.people[KIM.name],
+        "channel": ChannelName.EMAIL,
+        "kind": MessageKind.INVITATION,
+        "dedupe_key": key,
+        "recipient": KIM.email,
+        "language": "sv",
+        "body": "text",
+        "subject": "subject",
+        "attachment": "BEGIN:VCALENDAR",
     }
     values.update(changes)
     return NewMessage(**values)  # type: ignore[arg-type]
@@ -66,7 +73,12 @@ async def test_a_claim_is_exclusive_until_its_lease_runs_out(world: World, engin
     lease = timedelta(seconds=30)
     (claimed,) = await outbox.claim(engine, worker="a", now=clock(), lease=lease, limit=10, max_attempts=3)
     assert (claimed.id, claimed.attempts, claimed.recipient) == (message_id, 1, KIM.email)
-    assert await outbox.claim(engine, worker="b", now=clock() + lease - timedelta(seconds=1), lease=lease, limit=10, max_attempts=3) == []
+    assert (
+        await outbox.claim(
+            engine, worker="b", now=clock() + lease - timedelta(seconds=1), lease=lease, limit=10, max_attempts=3
+        )
+        == []
+    )
     (again,) = await outbox.claim(engine, worker="b", now=clock() + lease, lease=lease, limit=10, max_attempts=3)
     assert again.attempts == 2
     # The first claimant's outcome no longer counts.
@@ -108,11 +120,15 @@ async def test_cancel_pending_names_what_it_cancels(world: World, engine: AsyncE
         )
     assert cancelled == 1
     assert {(r.dedupe_key, r.status) for r in await outbox_rows(engine)} == {
-        ("a", "pending"), ("b", "cancelled"), ("c", "pending"),
+        ("a", "pending"),
+        ("b", "cancelled"),
+        ("c", "pending"),
     }
 
 
-async def test_the_retention_purge_clears_personal_data_and_keeps_the_record(world: World, engine: AsyncEngine, clock, deliverer):
+async def test_the_retention_purge_clears_personal_data_and_keeps_the_record(
+    world: World, engine: AsyncEngine, clock, deliverer
+):
     async with engine.begin() as connection:
         await outbox.enqueue(connection, new(world, "sent"), now=clock())
     await deliverer.run_once()
@@ -127,15 +143,27 @@ async def test_the_retention_purge_clears_personal_data_and_keeps_the_record(wor
     async with engine.connect() as connection:
         records = await outbox.delivery_records(connection, world.meeting_id)
     assert {(r.kind, r.status) for r in records} == {
-        (MessageKind.INVITATION, MessageStatus.SENT), (MessageKind.INVITATION, MessageStatus.CANCELLED),
+        (MessageKind.INVITATION, MessageStatus.SENT),
+        (MessageKind.INVITATION, MessageStatus.CANCELLED),
     }
 
 
-async def test_the_development_page_reads_what_the_outbox_channel_kept(world: World, engine: AsyncEngine, clock, deliverer):
+async def test_the_development_page_reads_what_the_outbox_channel_kept(
+    world: World, engine: AsyncEngine, clock, deliverer
+):
     async with engine.begin() as connection:
         await outbox.enqueue(connection, new(world, "email"), now=clock())
-        await outbox.enqueue(connection, new(world, "sms", channel=ChannelName.SMS, subject=None, attachment=None, body="sms text"), now=clock())
+        await outbox.enqueue(
+            connection,
+            new(world, "sms", channel=ChannelName.SMS, subject=None, attachment=None, body="sms text"),
+            now=clock(),
+        )
     assert await deliverer.run_once() == 2  # e-mail by SMTP, SMS to the development outbox
     async with engine.connect() as connection:
         (kept,) = await outbox.development_messages(connection)
-    assert (kept.channel, kept.body, kept.recipient, kept.status) == (ChannelName.SMS, "sms text", KIM.email, MessageStatus.SENT)
+    assert (kept.channel, kept.body, kept.recipient, kept.status) == (
+        ChannelName.SMS,
+        "sms text",
+        KIM.email,
+        MessageStatus.SENT,
+    )

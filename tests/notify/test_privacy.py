@@ -6,24 +6,38 @@ the outbox holds for SMS, across every kind of notice and both languages."""
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
-
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from meetsvc.domain.messages import MessageKind
 from meetsvc.domain.rules import contains_personal_number
 from meetsvc.notify.deliverer import Deliverer
 from meetsvc.notify.messages import MessageBuilder, NoticeView
-from meetsvc.domain.messages import MessageKind
 from meetsvc.notify.notices import MessageNotices
 from tests.notify.mailserver import MailServer
-from tests.notify.world import CARE_AREA, KIM, LENA, OMAR, ORGANISATION, PARTNER, PERSONAL_NUMBER, TITLE, World, outbox_rows
+from tests.notify.world import (
+    CARE_AREA,
+    KIM,
+    LENA,
+    OMAR,
+    ORGANISATION,
+    PARTNER,
+    PERSONAL_NUMBER,
+    TITLE,
+    World,
+    outbox_rows,
+)
 
 PEOPLE = (KIM, LENA, OMAR)
 FORBIDDEN_WORDS = [
-    *TITLE.split(), *(part for person in PEOPLE for part in person.name.split()),
-    "våld", "nära relationer", "domestic violence", PARTNER,
+    *TITLE.split(),
+    *(part for person in PEOPLE for part in person.name.split()),
+    "våld",
+    "nära relationer",
+    "domestic violence",
+    PARTNER,
 ]
 FORBIDDEN_TEXT = [TITLE, CARE_AREA, *(person.name for person in PEOPLE)]
 NUMBER_FORMS = [PERSONAL_NUMBER, "19811218-9876", "811218-9876", "8112189876"]
@@ -78,7 +92,16 @@ async def test_nothing_sent_holds_a_title_care_area_name_or_personal_number(
             assert leaks(calendar, own) == []
         kinds_by_mail.add(str(message["Subject"]).split(":")[0])
     # Every kind went out by e-mail, in both languages.
-    assert kinds_by_mail == {"Inbjudan", "Ny tid", "Påminnelse", "Avbokat", "Invitation", "New time", "Reminder", "Cancelled"}
+    assert kinds_by_mail == {
+        "Inbjudan",
+        "Ny tid",
+        "Påminnelse",
+        "Avbokat",
+        "Invitation",
+        "New time",
+        "Reminder",
+        "Cancelled",
+    }
 
     sms = await outbox_rows(engine, channel="sms", status="sent")
     assert {row.kind for row in sms} == {"invitation", "update", "reminder", "cancellation"}
@@ -94,16 +117,30 @@ async def test_nothing_sent_holds_a_title_care_area_name_or_personal_number(
 def test_the_view_has_no_field_for_what_a_notice_must_not_say():
     """No title, area of care, name or number can reach a template: the view has no place for them."""
     assert set(NoticeView.__dataclass_fields__) == {
-        "kind", "meeting_id", "sequence", "starts_at", "ends_at", "organisation_name", "language", "stamp",
-        "join_url", "recipient_email",
+        "kind",
+        "meeting_id",
+        "sequence",
+        "starts_at",
+        "ends_at",
+        "organisation_name",
+        "language",
+        "stamp",
+        "join_url",
+        "recipient_email",
     }
 
 
 def test_a_number_in_the_organisation_name_stops_the_notice(builder: MessageBuilder, clock):
     view = NoticeView(
-        kind=MessageKind.INVITATION, meeting_id="m", sequence=0,
-        starts_at=datetime(2027, 7, 13, 8, tzinfo=timezone.utc), ends_at=datetime(2027, 7, 13, 9, tzinfo=timezone.utc),
-        organisation_name=f"Enskild firma {PERSONAL_NUMBER}", language="sv", stamp=clock(), join_url="https://x.se/i/t",
+        kind=MessageKind.INVITATION,
+        meeting_id="m",
+        sequence=0,
+        starts_at=datetime(2027, 7, 13, 8, tzinfo=UTC),
+        ends_at=datetime(2027, 7, 13, 9, tzinfo=UTC),
+        organisation_name=f"Enskild firma {PERSONAL_NUMBER}",
+        language="sv",
+        stamp=clock(),
+        join_url="https://x.se/i/t",
     )
     with pytest.raises(ValueError, match="personal identity number"):
         builder.build(view)

@@ -7,10 +7,10 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from meetsvc.domain.messages import ChannelName
 from meetsvc.notify import outbox
 from meetsvc.notify.channels import OutboxOnlyChannel, SmsChannel
 from meetsvc.notify.config import NotifySettings
-from meetsvc.domain.messages import ChannelName
 from meetsvc.notify.runtime import open_notify
 from meetsvc.notify.smtp import EmailChannel
 from tests.notify.mailserver import MailServer
@@ -29,7 +29,9 @@ async def wait_until_sent(engine: AsyncEngine, count: int) -> None:
             await asyncio.sleep(0.02)
 
 
-async def test_development_messages_land_in_the_outbox_for_the_page(world: World, engine: AsyncEngine, clock, tmp_path: Path):
+async def test_development_messages_land_in_the_outbox_for_the_page(
+    world: World, engine: AsyncEngine, clock, tmp_path: Path
+):
     (tmp_path / "sv").mkdir()
     (tmp_path / "en").mkdir()
     (tmp_path / "en" / "invitation.sms").write_text("{{ organisation }} - {{ meeting }} - {{ when }} - {{ link }}")
@@ -43,7 +45,10 @@ async def test_development_messages_land_in_the_outbox_for_the_page(world: World
         await wait_until_sent(engine, 2)
     async with engine.connect() as connection:
         kept = {message.channel: message for message in await outbox.development_messages(connection)}
-    assert kept[ChannelName.SMS].body == f"{ORGANISATION} - SIP meeting - Tuesday 13 July 2027, 10:00-11:00 - {world.link(LENA.name)}"
+    assert (
+        kept[ChannelName.SMS].body
+        == f"{ORGANISATION} - SIP meeting - Tuesday 13 July 2027, 10:00-11:00 - {world.link(LENA.name)}"
+    )
     assert kept[ChannelName.EMAIL].attachment.startswith("BEGIN:VCALENDAR")
     assert kept[ChannelName.EMAIL].subject == "Invitation: SIP meeting on Tuesday 13 July 2027 at 10:00"
 
@@ -51,11 +56,16 @@ async def test_development_messages_land_in_the_outbox_for_the_page(world: World
 async def test_smtp_configured_sends_by_smtp_and_sms_off_records_no_sms(
     world: World, engine: AsyncEngine, clock, mail_server: MailServer
 ):
-    settings = NotifySettings.model_validate({
-        "email": "smtp", "sms": "off", "from_address": "no-reply@kommun.example.se",
-        "smtp": {"host": "127.0.0.1", "port": mail_server.port, "security": "none", "timeout_seconds": 5},
-        "reminders_minutes_before": [], "delivery": {"poll_seconds": 0.05},
-    })
+    settings = NotifySettings.model_validate(
+        {
+            "email": "smtp",
+            "sms": "off",
+            "from_address": "no-reply@kommun.example.se",
+            "smtp": {"host": "127.0.0.1", "port": mail_server.port, "security": "none", "timeout_seconds": 5},
+            "reminders_minutes_before": [],
+            "delivery": {"poll_seconds": 0.05},
+        }
+    )
     meeting, lena = await world.meeting(), await world.participant(LENA.name)
     async with open_notify(settings, engine, public_url=PUBLIC_URL, clock=clock) as notify:
         assert set(notify.channels) == {ChannelName.EMAIL}
@@ -66,7 +76,7 @@ async def test_smtp_configured_sends_by_smtp_and_sms_off_records_no_sms(
         await wait_until_sent(engine, 1)
     (mail,) = mail_server.received
     assert mail.mail_from == "no-reply@kommun.example.se"
-    assert "ORGANIZER;CN=\"Exempelstads kommun\":mailto:no-reply@kommun.example.se" in mail.calendar
+    assert 'ORGANIZER;CN="Exempelstads kommun":mailto:no-reply@kommun.example.se' in mail.calendar
     assert [row.channel for row in await outbox_rows(engine)] == ["email"]
 
 

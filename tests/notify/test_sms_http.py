@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import AsyncIterator
 
 import pytest
 import pytest_asyncio
@@ -15,11 +15,11 @@ from aiohttp import web
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from meetsvc.domain.messages import ChannelName
 from meetsvc.notify.channels import PermanentDeliveryError, SmsChannel, TemporaryDeliveryError
 from meetsvc.notify.config import DeliverySettings, SmsHttpConfig
 from meetsvc.notify.deliverer import Deliverer
 from meetsvc.notify.messages import MessageBuilder
-from meetsvc.domain.messages import ChannelName
 from meetsvc.notify.notices import MessageNotices
 from meetsvc.notify.sms_http import HttpSmsGateway, retry_after_seconds
 from tests.notify.world import LENA, ORGANISATION, World, outbox_rows
@@ -37,12 +37,14 @@ class FakeGateway:
     url: str = ""
 
     async def handle(self, request: web.Request) -> web.Response:
-        self.requests.append({
-            "method": request.method,
-            "path": request.path,
-            "headers": dict(request.headers),
-            "body": await request.read(),
-        })
+        self.requests.append(
+            {
+                "method": request.method,
+                "path": request.path,
+                "headers": dict(request.headers),
+                "body": await request.read(),
+            }
+        )
         if self.delay:
             await asyncio.sleep(self.delay)
         status, headers = self.answers.pop(0) if self.answers else (202, {})
@@ -80,7 +82,11 @@ async def test_it_posts_json_with_the_bearer_token_and_an_idempotency_key(sms: H
     assert request["headers"]["Authorization"] == f"Bearer {TOKEN}"
     assert request["headers"]["Content-Type"].startswith("application/json")
     assert request["headers"]["Idempotency-Key"] == "msg-1"
-    assert json.loads(request["body"]) == {"to": "+46701234567", "from": "Exempelstad", "text": "Hej! Din länk: https://x.se/i/abc"}
+    assert json.loads(request["body"]) == {
+        "to": "+46701234567",
+        "from": "Exempelstad",
+        "text": "Hej! Din länk: https://x.se/i/abc",
+    }
 
 
 @pytest.mark.parametrize("status", [200, 201, 202, 204])
@@ -154,12 +160,19 @@ def test_the_token_comes_from_a_file_and_stays_out_of_repr(tmp_path, gateway: Fa
 
 
 async def test_an_sms_goes_from_the_notices_api_through_the_loop_to_the_gateway(
-    world: World, builder: MessageBuilder, engine: AsyncEngine, sms: HttpSmsGateway, gateway: FakeGateway, clock,
+    world: World,
+    builder: MessageBuilder,
+    engine: AsyncEngine,
+    sms: HttpSmsGateway,
+    gateway: FakeGateway,
+    clock,
 ):
     notices = MessageNotices(builder, channels=frozenset({ChannelName.SMS}), clock=clock)
     meeting, lena = await world.meeting(), await world.participant(LENA.name)
     async with engine.begin() as connection:
-        await notices.enqueue_invitation(connection, meeting, lena, world.link(LENA.name), ORGANISATION, reminders=False)
+        await notices.enqueue_invitation(
+            connection, meeting, lena, world.link(LENA.name), ORGANISATION, reminders=False
+        )
     gateway.answers = [(503, {"Retry-After": "300"})]
     settings = DeliverySettings(first_retry_seconds=60, send_timeout_seconds=5, lease_seconds=30)
     loop = Deliverer(engine, {ChannelName.SMS: SmsChannel(sms)}, settings, clock=clock)
@@ -167,7 +180,9 @@ async def test_an_sms_goes_from_the_notices_api_through_the_loop_to_the_gateway(
     (row,) = await outbox_rows(engine, channel="sms")
     # The gateway asked for five minutes, more than the first back-off.
     assert (row.status, row.next_attempt_at, row.last_error) == (
-        "pending", clock() + timedelta(seconds=300), "SMS gateway answered HTTP 503"
+        "pending",
+        clock() + timedelta(seconds=300),
+        "SMS gateway answered HTTP 503",
     )
     clock.advance(seconds=300)
     assert await loop.run_once() == 1

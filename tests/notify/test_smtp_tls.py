@@ -6,9 +6,9 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import ssl
-from datetime import datetime, timedelta, timezone
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import AsyncIterator
 
 import pytest
 import pytest_asyncio
@@ -18,9 +18,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from meetsvc.domain.messages import ChannelName, MessageKind, OutgoingMessage
 from meetsvc.notify.channels import PermanentDeliveryError, TemporaryDeliveryError
 from meetsvc.notify.config import SmtpConfig
-from meetsvc.domain.messages import ChannelName, MessageKind, OutgoingMessage
 from meetsvc.notify.smtp import EmailChannel
 from tests.notify.mailserver import MailServer, RecordingHandler
 
@@ -34,11 +34,15 @@ def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     folder = tmp_path_factory.mktemp("smtp-tls")
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     cert = (
         x509.CertificateBuilder()
-        .subject_name(name).issuer_name(name).public_key(key.public_key()).serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(minutes=5)).not_valid_after(now + timedelta(days=1))
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=1))
         .add_extension(
             x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
             critical=False,
@@ -48,7 +52,9 @@ def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     )
     cert_path, key_path = folder / "cert.pem", folder / "key.pem"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     return cert_path, key_path
 
 
@@ -75,9 +81,16 @@ async def starttls_server(server_tls: ssl.SSLContext) -> AsyncIterator[MailServe
 
 def message(recipient: str = "kim@example.se") -> OutgoingMessage:
     return OutgoingMessage(
-        id="3f0e8a52-0d55-4c3e-9d2a-5a1b7f1e2c11", channel=ChannelName.EMAIL, kind=MessageKind.INVITATION,
-        recipient=recipient, body="Hej!\n", language="sv", created_at=datetime(2027, 6, 1, tzinfo=timezone.utc),
-        attempts=1, subject="Inbjudan: SIP-möte", sender_name="Exempelstads kommun",
+        id="3f0e8a52-0d55-4c3e-9d2a-5a1b7f1e2c11",
+        channel=ChannelName.EMAIL,
+        kind=MessageKind.INVITATION,
+        recipient=recipient,
+        body="Hej!\n",
+        language="sv",
+        created_at=datetime(2027, 6, 1, tzinfo=UTC),
+        attempts=1,
+        subject="Inbjudan: SIP-möte",
+        sender_name="Exempelstads kommun",
     )
 
 
@@ -87,8 +100,13 @@ async def open_channel(**config: object) -> EmailChannel:
 
 async def test_starttls_with_a_login(starttls_server: MailServer, certificate, password_file: Path):
     channel = await open_channel(
-        host="127.0.0.1", port=starttls_server.port, security="starttls", username=LOGIN[0],
-        password_file=password_file, ca_file=certificate[0], timeout_seconds=5,
+        host="127.0.0.1",
+        port=starttls_server.port,
+        security="starttls",
+        username=LOGIN[0],
+        password_file=password_file,
+        ca_file=certificate[0],
+        timeout_seconds=5,
     )
     await channel.deliver(message())
     assert starttls_server.handler.logins == [LOGIN]
@@ -97,11 +115,17 @@ async def test_starttls_with_a_login(starttls_server: MailServer, certificate, p
     assert mail.text.splitlines() == ["Hej!"]
 
 
-async def test_a_wrong_password_is_a_temporary_failure_that_names_the_setting(starttls_server: MailServer, certificate, tmp_path: Path):
+async def test_a_wrong_password_is_a_temporary_failure_that_names_the_setting(
+    starttls_server: MailServer, certificate, tmp_path: Path
+):
     wrong = tmp_path / "wrong"
     wrong.write_text("not-it")
     channel = await open_channel(
-        host="127.0.0.1", port=starttls_server.port, username=LOGIN[0], password_file=wrong, ca_file=certificate[0],
+        host="127.0.0.1",
+        port=starttls_server.port,
+        username=LOGIN[0],
+        password_file=wrong,
+        ca_file=certificate[0],
         timeout_seconds=5,
     )
     with pytest.raises(TemporaryDeliveryError, match="authentication refused") as caught:
@@ -118,7 +142,7 @@ async def test_a_certificate_nobody_vouches_for_is_refused(starttls_server: Mail
 
 async def test_starttls_required_but_not_offered(mail_server: MailServer):
     channel = await open_channel(host="127.0.0.1", port=mail_server.port, security="starttls", timeout_seconds=5)
-    with pytest.raises(TemporaryDeliveryError, match="STARTTLS|extension"):
+    with pytest.raises(TemporaryDeliveryError, match=r"STARTTLS|extension"):
         await channel.deliver(message())
     assert mail_server.received == []
 
@@ -130,7 +154,9 @@ async def test_implicit_tls(server_tls: ssl.SSLContext, certificate):
     )
     try:
         port = server.sockets[0].getsockname()[1]
-        channel = await open_channel(host="127.0.0.1", port=port, security="tls", ca_file=certificate[0], timeout_seconds=5)
+        channel = await open_channel(
+            host="127.0.0.1", port=port, security="tls", ca_file=certificate[0], timeout_seconds=5
+        )
         await channel.deliver(message())
     finally:
         server.close()

@@ -3,13 +3,13 @@ file, and mistakes caught when the service starts instead of when a message is s
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from meetsvc.notify.messages import spoken_time
 from meetsvc.domain.messages import MessageKind
+from meetsvc.notify.messages import spoken_time
 from meetsvc.notify.texts import BUILT_IN, LANGUAGES, PARTS, VARIABLES, MessageTexts, TemplateProblem
 
 
@@ -30,13 +30,18 @@ def test_every_built_in_template_exists_and_renders(texts: MessageTexts):
     "starts, ends, language, when",
     [
         (datetime(2027, 7, 13, 8, 0), datetime(2027, 7, 13, 9, 0), "sv", "tisdag 13 juli 2027 kl. 10.00–11.00"),
-        (datetime(2027, 12, 14, 12, 30), datetime(2027, 12, 14, 13, 15), "sv", "tisdag 14 december 2027 kl. 13.30–14.15"),
+        (
+            datetime(2027, 12, 14, 12, 30),
+            datetime(2027, 12, 14, 13, 15),
+            "sv",
+            "tisdag 14 december 2027 kl. 13.30–14.15",
+        ),
         (datetime(2027, 7, 13, 8, 0), datetime(2027, 7, 13, 9, 0), "en", "Tuesday 13 July 2027, 10:00–11:00"),
         (datetime(2028, 1, 2, 7, 5), datetime(2028, 1, 2, 8, 0), "en", "Sunday 2 January 2028, 08:05–09:00"),
     ],
 )
 def test_the_time_is_spoken_in_swedish_time(starts, ends, language, when):
-    spoken = spoken_time(starts.replace(tzinfo=timezone.utc), ends.replace(tzinfo=timezone.utc), language)
+    spoken = spoken_time(starts.replace(tzinfo=UTC), ends.replace(tzinfo=UTC), language)
     assert spoken.when == when
 
 
@@ -71,7 +76,7 @@ def test_a_template_asking_for_what_it_is_not_given_stops_the_start(tmp_path: Pa
 
 def test_a_misnamed_file_stops_the_start(tmp_path: Path):
     folder = override(tmp_path, "sv/invitaton.txt", "Hej\n")
-    with pytest.raises(TemplateProblem, match="unknown template file.*sv/invitaton.txt"):
+    with pytest.raises(TemplateProblem, match=r"unknown template file.*sv/invitaton\.txt"):
         MessageTexts.load(folder)
 
 

@@ -9,9 +9,9 @@ area of care, another participant or a personal identity number.
 
 from __future__ import annotations
 
-from datetime import timedelta, timezone
+from collections.abc import AsyncIterator
+from datetime import UTC, timedelta
 from pathlib import Path
-from typing import AsyncIterator
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -24,7 +24,7 @@ from tests.api.helpers import Api, TestNumber, build_world, deliveries_settled, 
 from tests.notify.calendars import both, utc
 from tests.notify.mailserver import MailServer, ReceivedMail
 from tests.notify.test_privacy import leaks
-from tests.support.service import SettableClock, RunningService, make_settings, start_service
+from tests.support.service import RunningService, SettableClock, make_settings, start_service
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 FROM = "no-reply@sip-mote.example.se"
@@ -35,7 +35,8 @@ KIM_NUMBER = TestNumber.make("20100314")
 @pytest_asyncio.fixture
 async def api(database_url: str, keys_dir: Path, clock: SettableClock, mail_server: MailServer) -> AsyncIterator[Api]:
     settings = make_settings(
-        database_url, keys_dir,
+        database_url,
+        keys_dir,
         notify=mail_server.notify_settings(sms="outbox", from_address=FROM, first_retry_seconds=60),
     )
     service = await start_service(settings, clock)
@@ -68,11 +69,17 @@ async def test_book_move_remove_cancel_reach_each_participant_once_with_their_ow
     starts = local_time(service.clock(), days=9, hour=9)
     meeting = await api.create_meeting(title=TITLE, care_area="vald_i_nara_relationer", starts_at=starts)
     kim = await api.add_participant(
-        meeting["id"], display_name="Kim Exempel", email="kim@example.se", mobile="+46701234567",
+        meeting["id"],
+        display_name="Kim Exempel",
+        email="kim@example.se",
+        mobile="+46701234567",
         personal_number=KIM_NUMBER.normal,
     )
     lena = await api.add_participant(
-        meeting["id"], display_name="Lena Prov", email="lena@example.se", language="en",
+        meeting["id"],
+        display_name="Lena Prov",
+        email="lena@example.se",
+        language="en",
         role="guardian",
     )
     await deliveries_settled(service)
@@ -87,7 +94,7 @@ async def test_book_move_remove_cancel_reach_each_participant_once_with_their_ow
     for read in both(kim_invitation.calendar):
         assert (read.method, read.uid, read.sequence, read.tzid) == ("REQUEST", uid, 0, "Europe/Stockholm")
         assert read.url == kim["invitation_url"]
-        assert utc(read)[0] == starts.astimezone(timezone.utc)
+        assert utc(read)[0] == starts.astimezone(UTC)
     assert await opens(service, kim["invitation_url"])
 
     moved = starts + timedelta(days=1, hours=4)
@@ -101,7 +108,7 @@ async def test_book_move_remove_cancel_reach_each_participant_once_with_their_ow
     assert kim_update.message["Subject"].startswith("Ny tid: SIP-möte")
     for read in both(kim_update.calendar):
         assert (read.method, read.uid, read.sequence) == ("REQUEST", uid, 1)
-        assert utc(read)[0] == moved.astimezone(timezone.utc)
+        assert utc(read)[0] == moved.astimezone(UTC)
         # The same personal link as before: a move changes the time, not the way in.
         assert read.url == kim["invitation_url"]
     assert len(mail_to(mail_server, "lena@example.se")) == 2
@@ -170,9 +177,7 @@ async def test_a_new_address_gets_the_invitation_and_the_old_one_nothing_more(ap
         f"/api/v1/meetings/{meeting['id']}/participants/{kim['id']}", json={"email": "kim.exempel@example.org"}
     )
     assert answer.status == 200, answer
-    answer = await api.patch(
-        f"/api/v1/meetings/{meeting['id']}/participants/{kim['id']}", json={"language": "en"}
-    )
+    answer = await api.patch(f"/api/v1/meetings/{meeting['id']}/participants/{kim['id']}", json={"language": "en"})
     assert answer.status == 200, answer
     await deliveries_settled(service)
 
@@ -205,7 +210,9 @@ async def test_the_api_says_where_each_participants_messages_stand_and_nothing_t
     meeting = await api.create_meeting(title=TITLE, care_area="vald_i_nara_relationer")
     lena = await api.add_participant(meeting["id"], display_name="Lena Prov", email="lena@example.se", role="guardian")
     await deliveries_settled(api.service)
-    kim = await api.add_participant(meeting["id"], display_name="Kim Exempel", email="kim@example.se", mobile="+46701234567")
+    kim = await api.add_participant(
+        meeting["id"], display_name="Kim Exempel", email="kim@example.se", mobile="+46701234567"
+    )
     # Recorded with the participant; already on its way, perhaps.
     assert [(d["channel"], d["kind"]) for d in kim["deliveries"]] == [("email", "invitation"), ("sms", "invitation")]
     await deliveries_settled(api.service)
@@ -219,7 +226,10 @@ async def test_the_api_says_where_each_participants_messages_stand_and_nothing_t
     one = (await api.get(f"/api/v1/meetings/{meeting['id']}/participants/{lena['id']}")).json
     (failed,) = one["deliveries"]
     assert "550" in failed["reason"] and failed["at"] is not None
-    sent_at = next(d["at"] for d in (await api.get(f"/api/v1/meetings/{meeting['id']}/participants/{kim['id']}")).json["deliveries"])
+    sent_at = next(
+        d["at"]
+        for d in (await api.get(f"/api/v1/meetings/{meeting['id']}/participants/{kim['id']}")).json["deliveries"]
+    )
     assert sent_at is not None
 
     # A move, a minute later, supersedes the invitations: the newest message per channel is the update.
@@ -232,7 +242,10 @@ async def test_the_api_says_where_each_participants_messages_stand_and_nothing_t
     assert answer.status == 200, answer
     await deliveries_settled(api.service)
     kim_now = (await api.get(f"/api/v1/meetings/{meeting['id']}/participants/{kim['id']}")).json
-    assert [(d["channel"], d["kind"], d["state"]) for d in kim_now["deliveries"]] == [("email", "update", "sent"), ("sms", "update", "sent")]
+    assert [(d["channel"], d["kind"], d["state"]) for d in kim_now["deliveries"]] == [
+        ("email", "update", "sent"),
+        ("sms", "update", "sent"),
+    ]
     for answer in api.answers:
         if answer.method == "GET":
             assert "/j/" not in answer.text, "no link is ever shown again"

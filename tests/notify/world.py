@@ -5,16 +5,16 @@ care, names, a personal identity number) sitting right next to what it may say."
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Callable
 
 from sqlalchemy import select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from meetsvc.core.secrets import Secret
 from meetsvc.core.pii import PersonalNumberVault
+from meetsvc.core.secrets import Secret
 from meetsvc.storage.tables import meetings, organisations, outbox_messages, participants
 
 ORGANISATION = "Exempelstads kommun"
@@ -98,9 +98,18 @@ async def build_world(
         )
         await connection.execute(
             meetings.insert().values(
-                id=meeting_id, organisation_id=organisation_id, partner_organisation_id=partner_id, title=TITLE,
-                care_area=CARE_AREA, starts_at=starts_at, ends_at=starts_at + duration, time_zone="Europe/Stockholm",
-                status="scheduled", sequence=0, created_at=now, updated_at=now,
+                id=meeting_id,
+                organisation_id=organisation_id,
+                partner_organisation_id=partner_id,
+                title=TITLE,
+                care_area=CARE_AREA,
+                starts_at=starts_at,
+                ends_at=starts_at + duration,
+                time_zone="Europe/Stockholm",
+                status="scheduled",
+                sequence=0,
+                created_at=now,
+                updated_at=now,
             )
         )
         world = World(engine, clock, organisation_id, meeting_id)
@@ -109,12 +118,19 @@ async def build_world(
             world.people[person.name] = participant_id
             await connection.execute(
                 participants.insert().values(
-                    id=participant_id, meeting_id=meeting_id, role=person.role,
+                    id=participant_id,
+                    meeting_id=meeting_id,
+                    role=person.role,
                     organisation_id=partner_id if person.role == "region_staff" else None,
-                    display_name=person.name, email=person.email, mobile=person.mobile, language=person.language,
+                    display_name=person.name,
+                    email=person.email,
+                    mobile=person.mobile,
+                    language=person.language,
                     personal_number_enc=VAULT.encrypt(PERSONAL_NUMBER, "participant") if person is KIM else None,
                     personal_number_hash=VAULT.keyed_hash(PERSONAL_NUMBER) if person is KIM else None,
-                    state="invited", created_at=now, updated_at=now,
+                    state="invited",
+                    created_at=now,
+                    updated_at=now,
                 )
             )
     return world

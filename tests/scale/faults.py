@@ -52,20 +52,37 @@ class RedisServer:
         log = open(self.directory / "redis.log", "ab")
         try:
             self._process = await asyncio.create_subprocess_exec(
-                REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                "--dir", str(self.directory), "--daemonize", "no",
-                stdin=asyncio.subprocess.DEVNULL, stdout=log, stderr=log,
+                REDIS_SERVER,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.directory),
+                "--daemonize",
+                "no",
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
             )
         finally:
             log.close()
         async with asyncio.timeout(timeout):
             while not await self.answers():
                 if self._process.returncode is not None:
-                    raise RuntimeError(f"redis-server exited with {self._process.returncode}; see {self.directory / 'redis.log'}")
+                    raise RuntimeError(
+                        f"redis-server exited with {self._process.returncode}; see {self.directory / 'redis.log'}"
+                    )
                 await asyncio.sleep(0.05)
 
     async def answers(self) -> bool:
-        client = aioredis.Redis(host="127.0.0.1", port=self.port, socket_connect_timeout=0.5, socket_timeout=0.5, retry=None)
+        client = aioredis.Redis(
+            host="127.0.0.1", port=self.port, socket_connect_timeout=0.5, socket_timeout=0.5, retry=None
+        )
         try:
             return bool(await client.ping())
         except (OSError, aioredis.RedisError):
@@ -88,7 +105,9 @@ class RedisServer:
 
     async def subscribers(self, channel: str) -> int:
         """How many connections listen on a pub/sub channel (each socket.io process has one)."""
-        client = aioredis.Redis(host="127.0.0.1", port=self.port, socket_connect_timeout=0.5, socket_timeout=0.5, retry=None)
+        client = aioredis.Redis(
+            host="127.0.0.1", port=self.port, socket_connect_timeout=0.5, socket_timeout=0.5, retry=None
+        )
         try:
             answer = await client.pubsub_numsub(channel)
         finally:

@@ -18,10 +18,11 @@ import signal
 import socket
 import sys
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
@@ -29,14 +30,14 @@ import psutil
 import socketio
 from prometheus_client.parser import text_string_to_metric_families
 
-from meetsvc.services.audit import AuditLog
-from meetsvc.services.directory import Directory
+from meetsvc.core.pii import PersonalNumberVault
+from meetsvc.core.secrets import load_keys
+from meetsvc.core.signing import load_signing_keys
 from meetsvc.domain.callers import OrganisationCaller
 from meetsvc.domain.model import Language, Organisation, OrganisationKind
-from meetsvc.core.secrets import load_keys
-from meetsvc.core.pii import PersonalNumberVault
+from meetsvc.services.audit import AuditLog
+from meetsvc.services.directory import Directory
 from meetsvc.services.sessions import BrowserSessions, SessionKind
-from meetsvc.core.signing import load_signing_keys
 from meetsvc.storage.engine import create_engine
 from tests.support.lobby import HOST_EVENTS, PARTICIPANT_EVENTS, Socket, csrf_of
 from tests.support.timing import WAIT_SECONDS
@@ -97,7 +98,9 @@ def toml_text(data: dict[str, Any], prefix: str = "") -> str:
 def merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     merged = dict(base)
     for key, value in extra.items():
-        merged[key] = merge(merged[key], value) if isinstance(value, dict) and isinstance(merged.get(key), dict) else value
+        merged[key] = (
+            merge(merged[key], value) if isinstance(value, dict) and isinstance(merged.get(key), dict) else value
+        )
     return merged
 
 
@@ -171,12 +174,21 @@ class ServiceProcess:
             return "\n".join(self.log_path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
         return ""
 
-    async def start(self) -> "ServiceProcess":
+    async def start(self) -> ServiceProcess:
         env = {k: v for k, v in os.environ.items() if not k.startswith("MEETSVC_")}
         with self.log_path.open("ab") as log:
             self.process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "meetsvc", "--config", str(self.config_path), "serve",
-                stdin=asyncio.subprocess.DEVNULL, stdout=log, stderr=asyncio.subprocess.STDOUT, env=env, cwd=ROOT,
+                sys.executable,
+                "-m",
+                "meetsvc",
+                "--config",
+                str(self.config_path),
+                "serve",
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=log,
+                stderr=asyncio.subprocess.STDOUT,
+                env=env,
+                cwd=ROOT,
             )
         return self
 
@@ -217,7 +229,9 @@ class ServiceProcess:
             return None
 
 
-async def wait_ready(http: aiohttp.ClientSession, url: str, deadline: float, owner: ServiceProcess | None = None) -> None:
+async def wait_ready(
+    http: aiohttp.ClientSession, url: str, deadline: float, owner: ServiceProcess | None = None
+) -> None:
     while True:
         if owner is not None and owner.process is not None and owner.process.returncode is not None:
             raise AssertionError(f"{url} exited with {owner.process.returncode}:\n{owner.log_tail()}")
@@ -300,7 +314,9 @@ async def build_deployment(shared: Shared) -> Deployment:
             hosts[organisation.id] = member.id
         sessions = BrowserSessions(engine, idle=timedelta(minutes=30), absolute=timedelta(hours=10))
         async with engine.begin() as connection:
-            issued = await sessions.create(connection, SessionKind.STAFF, language=Language.SV, staff_id=hosts[municipality.id])
+            issued = await sessions.create(
+                connection, SessionKind.STAFF, language=Language.SV, staff_id=hosts[municipality.id]
+            )
     finally:
         await engine.dispose()
     return Deployment(shared, municipality, region, api_keys, hosts, issued.token)
@@ -323,10 +339,12 @@ async def book(deployment: Deployment, url: str, starts_at: datetime, *, minutes
 
 async def add_participant(deployment: Deployment, url: str, meeting_id: str, **fields: Any) -> dict[str, Any]:
     body = {"role": "individual", "display_name": "Kim Andersson", "email": "kim@example.se", **fields}
-    async with aiohttp.ClientSession() as http:
-        async with http.post(f"{url}/api/v1/meetings/{meeting_id}/participants", json=body, headers=deployment.auth()) as response:
-            assert response.status == 201, await response.text()
-            return await response.json()
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(f"{url}/api/v1/meetings/{meeting_id}/participants", json=body, headers=deployment.auth()) as response,
+    ):
+        assert response.status == 201, await response.text()
+        return await response.json()
 
 
 @dataclass
@@ -366,7 +384,9 @@ async def identify(page: Page, personal_number: str) -> None:
         async with phone.post(f"{app_url}sim/autostart", json={"autoStartToken": token}) as response:
             assert response.status == 200, await response.text()
             order_ref = (await response.json())["orderRef"]
-        async with phone.post(f"{app_url}sim/orders/{order_ref}/complete", json={"personalNumber": personal_number}) as response:
+        async with phone.post(
+            f"{app_url}sim/orders/{order_ref}/complete", json={"personalNumber": personal_number}
+        ) as response:
             assert response.status == 200, await response.text()
     async with asyncio.timeout(WAIT_SECONDS):
         while True:
@@ -385,16 +405,20 @@ async def lobby_ticket(page: Page, url: str | None = None) -> str:
 
 def _record(socket: Socket, names: list[str]) -> None:
     for name in names:
+
         def handler(data: Any = None, _name: str = name) -> None:
             socket.events.append((_name, data))
             socket.arrived.set()
+
         socket.client.on(name, handler, namespace=socket.namespace)
 
 
 async def participant_socket(url: str, ticket: str) -> Socket:
     socket = Socket(socketio.AsyncClient(reconnection=False), "/participant")
     _record(socket, PARTICIPANT_EVENTS)
-    await socket.client.connect(url, namespaces=["/participant"], auth={"ticket": ticket}, transports=["websocket"], wait_timeout=WAIT_SECONDS)
+    await socket.client.connect(
+        url, namespaces=["/participant"], auth={"ticket": ticket}, transports=["websocket"], wait_timeout=WAIT_SECONDS
+    )
     return socket
 
 
@@ -402,7 +426,11 @@ async def host_socket(url: str, cookie: str, meeting_id: str) -> Socket:
     socket = Socket(socketio.AsyncClient(reconnection=False), "/host")
     _record(socket, HOST_EVENTS)
     await socket.client.connect(
-        url, namespaces=["/host"], auth={"meeting_id": meeting_id}, headers={"Cookie": f"meetsvc_session={cookie}"},
-        transports=["websocket"], wait_timeout=WAIT_SECONDS,
+        url,
+        namespaces=["/host"],
+        auth={"meeting_id": meeting_id},
+        headers={"Cookie": f"meetsvc_session={cookie}"},
+        transports=["websocket"],
+        wait_timeout=WAIT_SECONDS,
     )
     return socket

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import aiohttp
@@ -69,7 +69,7 @@ async def test_a_participant_on_one_process_is_seen_admitted_messaged_and_remove
     async with running(service):
         a, b = service.urls
         deployment = await build_deployment(shared)
-        meeting = await book(deployment, b, datetime.now(timezone.utc).replace(microsecond=0) + timedelta(minutes=10))
+        meeting = await book(deployment, b, datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=10))
         host_on_b = await host_socket(b, deployment.host_cookie, meeting["id"])
         host_on_a = await host_socket(a, deployment.host_cookie, meeting["id"])
         participant = await add_participant(deployment, b, meeting["id"], personal_number=PERSONS[0])
@@ -91,7 +91,9 @@ async def test_a_participant_on_one_process_is_seen_admitted_messaged_and_remove
                 assert [p["participant_id"] for p in listing["participants"]] == [page.participant_id]
 
             # A message from B reaches the participant on A.
-            assert (await host_on_b.call("message", {"participant_id": page.participant_id, "text": "Strax börjar vi"}))["ok"]
+            assert (
+                await host_on_b.call("message", {"participant_id": page.participant_id, "text": "Strax börjar vi"})
+            )["ok"]
             await kim.wait_for("state", lambda s: s["message"] == "Strax börjar vi")
 
             # Admitted on B: the participant on A is let in, with a video credential of its own, and
@@ -103,7 +105,8 @@ async def test_a_participant_on_one_process_is_seen_admitted_messaged_and_remove
             credential = await kim.wait_for("credential")
             assert credential["join_url"] and credential["expires_at"]
             await host_on_a.wait_for(
-                "participant", lambda e: e["participant_id"] == page.participant_id and e["state"] == "admitted",
+                "participant",
+                lambda e: e["participant_id"] == page.participant_id and e["state"] == "admitted",
             )
             # How fast is for bench/ to measure; here it is enough that the notice crossed.
             print(f"admit reached the participant on the other process in {took * 1000:.0f} ms")
@@ -112,7 +115,8 @@ async def test_a_participant_on_one_process_is_seen_admitted_messaged_and_remove
             assert (await host_on_b.call("remove", {"participant_id": page.participant_id}))["ok"] is True
             await kim.wait_for("state", lambda s: s["state"] == "removed")
             await host_on_a.wait_for(
-                "participant", lambda e: e["participant_id"] == page.participant_id and e["state"] == "removed",
+                "participant",
+                lambda e: e["participant_id"] == page.participant_id and e["state"] == "removed",
             )
             listing = await host_on_a.call("list")
             assert [p["state"] for p in listing["participants"]] == ["removed"]

@@ -22,9 +22,10 @@ import asyncio
 import signal
 import time
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 
 import aiohttp
 import pytest
@@ -63,14 +64,21 @@ SUBJECTS = {"Inbjudan:": "invitation", "Påminnelse:": "reminder"}
 
 def schedule_config(shared: Shared, port: int, public_url: str, mail_server: MailServer) -> dict:  # type: ignore[type-arg]
     return shared.config(
-        port, public_url,
+        port,
+        public_url,
         schedule={"enabled": True, "sync_seconds": 0.5, "leader_retry_seconds": LEADER_RETRY_SECONDS},
         notify={
-            "email": "smtp", "sms": "off", "from_address": FROM, "reminders_minutes_before": [60],
+            "email": "smtp",
+            "sms": "off",
+            "from_address": FROM,
+            "reminders_minutes_before": [60],
             "smtp": {"host": "127.0.0.1", "port": mail_server.port, "security": "none", "timeout_seconds": 2.5},
             "delivery": {
-                "poll_seconds": 0.2, "send_timeout_seconds": 2.5, "lease_seconds": LEASE_SECONDS,
-                "first_retry_seconds": 0.5, "max_retry_seconds": 2,
+                "poll_seconds": 0.2,
+                "send_timeout_seconds": 2.5,
+                "lease_seconds": LEASE_SECONDS,
+                "first_retry_seconds": 0.5,
+                "max_retry_seconds": 2,
             },
         },
     )
@@ -89,7 +97,7 @@ def received(mail_server: MailServer) -> Counter[tuple[str, str]]:
 
 async def leaders(http: aiohttp.ClientSession, processes: list[ServiceProcess]) -> list[ServiceProcess]:
     found = await asyncio.gather(*(metrics(http, p.urls[0]) for p in processes))
-    return [p for p, figures in zip(processes, found) if figures.get("meetsvc_schedule_leading") == 1.0]
+    return [p for p, figures in zip(processes, found, strict=False) if figures.get("meetsvc_schedule_leading") == 1.0]
 
 
 async def the_leader(http: aiohttp.ClientSession, processes: list[ServiceProcess]) -> ServiceProcess:
@@ -127,7 +135,7 @@ async def book_groups(
     now, booked through each process in turn; when that was, who is in each group, and what
     each person should receive."""
     booked_at = time.monotonic()
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     groups: dict[str, list[str]] = {}
     expected: Counter[tuple[str, str]] = Counter()
     for index, (group, lead) in enumerate(leads.items()):
@@ -226,7 +234,10 @@ async def test_a_leader_killed_while_sending_loses_no_reminder_and_a_copy_keeps_
         _, groups, expected = await book_groups(deployment, processes, {"D": 4.0}, people=3)
 
         async def invitations_out() -> bool:
-            return sum(n for (_, kind), n in received(mail_server).items() if kind == "invitation") == 3 and await unsent(engine) == 0
+            return (
+                sum(n for (_, kind), n in received(mail_server).items() if kind == "invitation") == 3
+                and await unsent(engine) == 0
+            )
 
         await eventually(invitations_out, 10, "the invitations did not go out")
         leader = await the_leader(http, processes)

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import AsyncIterator
 
 import pytest_asyncio
 
-from meetsvc.schedule.runner import Schedule
 from meetsvc.http.appkeys import SCHEDULE
-from tests.support.service import SettableClock, RunningService, make_settings, start_service
+from meetsvc.schedule.runner import Schedule
+from tests.support.service import RunningService, SettableClock, make_settings, start_service
 
 
 @pytest_asyncio.fixture
 async def service(database_url: str, keys_dir: Path, clock: SettableClock) -> AsyncIterator[RunningService]:
     settings = make_settings(
-        database_url, keys_dir,
+        database_url,
+        keys_dir,
         schedule={"enabled": True, "sync_seconds": 0.2, "leader_retry_seconds": 0.2},
         notify={"reminders_minutes_before": [1440, 60]},
     )

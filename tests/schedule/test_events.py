@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from meetsvc.schedule.events import Event, EventKind, Rules, events_of, still_due
 
-T0 = datetime(2027, 3, 1, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
 RULES = Rules(
     reminders_before=(timedelta(hours=24), timedelta(hours=1)),
     opens_before=timedelta(minutes=15),

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import select
@@ -30,14 +30,21 @@ LEADS = {"A": 5.0, "B": 12.0, "C": 19.0}  # seconds from booking to each meeting
 
 def settings_for(database_url: str, keys_dir: Path, mail_server: MailServer):  # type: ignore[no-untyped-def]
     return make_settings(
-        database_url, keys_dir,
+        database_url,
+        keys_dir,
         schedule={"enabled": True, "sync_seconds": 0.5, "leader_retry_seconds": 0.5},
         notify={
-            "email": "smtp", "sms": "off", "from_address": FROM, "reminders_minutes_before": [60],
+            "email": "smtp",
+            "sms": "off",
+            "from_address": FROM,
+            "reminders_minutes_before": [60],
             "smtp": {"host": "127.0.0.1", "port": mail_server.port, "security": "none", "timeout_seconds": 5},
             "delivery": {
-                "poll_seconds": 0.2, "send_timeout_seconds": 5, "lease_seconds": 10,
-                "first_retry_seconds": 0.5, "max_retry_seconds": 2,
+                "poll_seconds": 0.2,
+                "send_timeout_seconds": 5,
+                "lease_seconds": 10,
+                "first_retry_seconds": 0.5,
+                "max_retry_seconds": 2,
             },
         },
     )
@@ -70,7 +77,7 @@ async def test_reminders_due_before_during_and_after_a_restart_go_out_exactly_on
     try:
         api = Api(await build_world(first))
         booked_at = time.monotonic()
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         addresses: dict[str, list[str]] = {}
         for name, lead in LEADS.items():
             starts = (now + timedelta(minutes=60, seconds=lead)).replace(microsecond=0) + timedelta(seconds=1)
@@ -96,7 +103,9 @@ async def test_reminders_due_before_during_and_after_a_restart_go_out_exactly_on
         assert started_at < booked_at + LEADS["C"], "the machine was too slow to restart before C's reminder fell due"
         await second.app[SCHEDULE].leading.wait()
 
-        await eventually(lambda: sorted(received(mail_server, "reminder")) == sorted(addresses["A"] + addresses["B"]), 15)
+        await eventually(
+            lambda: sorted(received(mail_server, "reminder")) == sorted(addresses["A"] + addresses["B"]), 15
+        )
         await eventually(lambda: sorted(received(mail_server, "reminder")) == everyone, 20)
         await asyncio.sleep(2)  # room for a duplicate, were there one
 
@@ -105,7 +114,9 @@ async def test_reminders_due_before_during_and_after_a_restart_go_out_exactly_on
         async with second.app[ENGINE].connect() as connection:
             rows = (await connection.execute(select(outbox_messages))).all()
         assert {row.status for row in rows} == {"sent"}
-        assert sorted(row.attempts for row in rows if row.attempts > 1) == [2, 2], "the two refused were tried again once"
+        assert sorted(row.attempts for row in rows if row.attempts > 1) == [2, 2], (
+            "the two refused were tried again once"
+        )
         assert len(rows) == 2 * len(everyone)
     finally:
         for service in (first, second):

@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select, text
 
+from meetsvc.http.appkeys import AUDIT, ENGINE
 from meetsvc.schedule.events import Event, EventKind
 from meetsvc.schedule.runner import Schedule
-from meetsvc.http.appkeys import AUDIT, ENGINE
 from meetsvc.storage.tables import (
     audit_log,
     browser_sessions,
@@ -64,7 +64,9 @@ async def audit_actions(service: RunningService, meeting_id: str) -> list[tuple[
     async with service.app[ENGINE].connect() as connection:
         rows = (
             await connection.execute(
-                select(audit_log.c.actor, audit_log.c.action).where(audit_log.c.meeting_id == meeting_id).order_by(audit_log.c.seq)
+                select(audit_log.c.actor, audit_log.c.action)
+                .where(audit_log.c.meeting_id == meeting_id)
+                .order_by(audit_log.c.seq)
             )
         ).all()
     return [(row.actor, row.action) for row in rows]
@@ -75,13 +77,17 @@ async def reminders(service: RunningService) -> list[Any]:
         return list(
             (
                 await connection.execute(
-                    select(outbox_messages).where(outbox_messages.c.kind == "reminder").order_by(outbox_messages.c.dedupe_key)
+                    select(outbox_messages)
+                    .where(outbox_messages.c.kind == "reminder")
+                    .order_by(outbox_messages.c.dedupe_key)
                 )
             ).all()
         )
 
 
-async def test_a_reminder_goes_to_those_invited_before_it_fell_due_and_only_once(world, schedule: Schedule, monkeypatch):
+async def test_a_reminder_goes_to_those_invited_before_it_fell_due_and_only_once(
+    world, schedule: Schedule, monkeypatch
+):
     service = world.service
     meeting = await book(world, starts_in=timedelta(days=3))
     early = await invite(world, meeting["id"], name="Kim Andersson")
@@ -102,7 +108,8 @@ async def test_a_reminder_goes_to_those_invited_before_it_fell_due_and_only_once
     finished = finished_work(schedule, monkeypatch)
     await schedule.rebuild()
     again = [
-        e for e in schedule.planned()
+        e
+        for e in schedule.planned()
         if e.kind is EventKind.REMIND and e.meeting_id == meeting["id"] and e.due <= service.clock()
     ]
     assert again, "the past-due reminder is planned again"
@@ -166,13 +173,17 @@ async def test_a_meeting_left_running_is_ended_and_its_pages_told(world, schedul
     await invited.close()
 
 
-async def test_the_retention_rule_erases_personal_data_and_keeps_a_verifiable_pseudonymous_audit(world, schedule: Schedule):
+async def test_the_retention_rule_erases_personal_data_and_keeps_a_verifiable_pseudonymous_audit(
+    world, schedule: Schedule
+):
     service = world.service
     meeting = await book(world, starts_in=timedelta(minutes=5))
     invited = await invite(world, meeting["id"], name="Kim Andersson", personal_number=PERSONS[0])
     await identify(world, invited, PERSONS[0])
     await deliveries_settled(service)
-    async with service.http.post(f"/api/v1/meetings/{meeting['id']}/cancel", headers=world.auth(world.municipality)) as answer:
+    async with service.http.post(
+        f"/api/v1/meetings/{meeting['id']}/cancel", headers=world.auth(world.municipality)
+    ) as answer:
         assert answer.status == 200
     await deliveries_settled(service)
 
@@ -191,17 +202,30 @@ async def test_the_retention_rule_erases_personal_data_and_keeps_a_verifiable_ps
 
     await until(purged)
     async with service.app[ENGINE].connect() as connection:
-        person = (await connection.execute(select(participants).where(participants.c.id == invited.participant_id))).one()
+        person = (
+            await connection.execute(select(participants).where(participants.c.id == invited.participant_id))
+        ).one()
         assert (person.display_name, person.email, person.mobile) == ("", None, None)
         assert (person.personal_number_enc, person.personal_number_hash) == (None, None)
         for table in (participant_identities, identifications, browser_sessions):
-            assert (await connection.execute(select(table).where(table.c.participant_id == invited.participant_id))).all() == []
-        messages = (await connection.execute(select(outbox_messages).where(outbox_messages.c.meeting_id == meeting["id"]))).all()
+            assert (
+                await connection.execute(select(table).where(table.c.participant_id == invited.participant_id))
+            ).all() == []
+        messages = (
+            await connection.execute(select(outbox_messages).where(outbox_messages.c.meeting_id == meeting["id"]))
+        ).all()
         assert messages and all(m.recipient is None and m.body is None and m.subject is None for m in messages)
         title = (await connection.execute(select(meetings.c.title).where(meetings.c.id == meeting["id"]))).scalar_one()
         assert title == ""
         # Nothing anywhere in the database still holds the name, the address or the number.
-        for table_name in ("participants", "participant_identities", "outbox_messages", "audit_log", "meetings", "identifications"):
+        for table_name in (
+            "participants",
+            "participant_identities",
+            "outbox_messages",
+            "audit_log",
+            "meetings",
+            "identifications",
+        ):
             dump = " ".join(str(row) for row in (await connection.execute(text(f"SELECT * FROM {table_name}"))).all())
             for secret in ("Kim Andersson", "Andersson", "kim@example.se", PERSONS[0], PERSONS[0][2:]):
                 assert secret not in dump, f"{secret!r} survives in {table_name}"
@@ -238,7 +262,9 @@ async def test_pages_that_came_early_are_let_into_the_waiting_room_when_it_opens
     # What the page does on "opened" (lobby.js): arrive again on the same connection.
     assert (await page.call("arrive", {}))["ok"] is True
     await page.wait_for("state", lambda d: d["state"] == "waiting")
-    await host.wait_for("participant", lambda d: d["participant_id"] == invited.participant_id and d["state"] == "waiting")
+    await host.wait_for(
+        "participant", lambda d: d["participant_id"] == invited.participant_id and d["state"] == "waiting"
+    )
     for socket in (page, host):
         await socket.close()
     await invited.close()

@@ -14,8 +14,8 @@ import socketio
 
 from meetsvc.domain.callers import OrganisationCaller
 from meetsvc.domain.model import Language
+from meetsvc.http.appkeys import DIRECTORY, EID, ENGINE, SESSIONS, SOCKETS
 from meetsvc.services.sessions import SessionKind
-from meetsvc.http.appkeys import DIRECTORY, EID, SESSIONS, SOCKETS, ENGINE
 from tests.support.timing import WAIT_SECONDS
 
 # An event no namespace knows. Each namespace answers it (an ``error`` event, then the ack) and
@@ -31,7 +31,9 @@ def csrf_of(html: str) -> str:
     return match.group(1)
 
 
-async def book(world, *, starts_in: timedelta = timedelta(minutes=10), hosts: list[str] | None = None) -> dict[str, Any]:
+async def book(
+    world, *, starts_in: timedelta = timedelta(minutes=10), hosts: list[str] | None = None
+) -> dict[str, Any]:
     starts = world.service.clock() + starts_in
     body = {
         "partner_organisation_id": world.region.id,
@@ -41,7 +43,9 @@ async def book(world, *, starts_in: timedelta = timedelta(minutes=10), hosts: li
         "ends_at": (starts + timedelta(hours=1)).isoformat(),
         "host_ids": hosts or [world.hosts[world.municipality.id]],
     }
-    async with world.service.http.post("/api/v1/meetings", json=body, headers=world.auth(world.municipality)) as response:
+    async with world.service.http.post(
+        "/api/v1/meetings", json=body, headers=world.auth(world.municipality)
+    ) as response:
         assert response.status == 201, await response.text()
         return await response.json()
 
@@ -72,8 +76,15 @@ class Invited:
         await self.page.close()
 
 
-async def invite(world, meeting_id: str, *, name: str = "Kim Andersson", personal_number: str | None = None,
-                 role: str = "individual", organisation_id: str | None = None) -> Invited:
+async def invite(
+    world,
+    meeting_id: str,
+    *,
+    name: str = "Kim Andersson",
+    personal_number: str | None = None,
+    role: str = "individual",
+    organisation_id: str | None = None,
+) -> Invited:
     body: dict[str, Any] = {"role": role, "display_name": name, "email": "kim@example.se"}
     if personal_number:
         body["personal_number"] = personal_number
@@ -100,7 +111,9 @@ async def identify(world, invited: Invited, personal_number: str) -> None:
     async with aiohttp.ClientSession() as phone:
         async with phone.post(f"{app_url}sim/scan", json={"qrData": qr_data}) as response:
             order_ref = (await response.json())["orderRef"]
-        async with phone.post(f"{app_url}sim/orders/{order_ref}/complete", json={"personalNumber": personal_number}) as response:
+        async with phone.post(
+            f"{app_url}sim/orders/{order_ref}/complete", json={"personalNumber": personal_number}
+        ) as response:
             assert response.status == 200
     async with asyncio.timeout(WAIT_SECONDS):
         while True:
@@ -161,7 +174,7 @@ class Socket:
                 await self.arrived.wait()
 
     async def call(self, event: str, data: Any = None, *args: Any) -> Any:
-        payload = (data,) + args if args else (data if data is not None else {})
+        payload = (data, *args) if args else (data if data is not None else {})
         return await self.client.call(event, payload, namespace=self.namespace, timeout=WAIT_SECONDS)
 
     async def round_trip(self) -> None:
@@ -190,9 +203,11 @@ async def close_and_see_it_gone(world, socket: Socket) -> None:
 
 def _recorder(socket: Socket, names: list[str]) -> None:
     for name in names:
+
         def handler(data=None, _name=name):  # type: ignore[no-untyped-def]
             socket.events.append((_name, data))
             socket.arrived.set()
+
         socket.client.on(name, handler, namespace=socket.namespace)
 
 
@@ -204,8 +219,12 @@ async def participant_socket(world, ticket_: str, **connect: Any) -> Socket:
     socket = Socket(socketio.AsyncClient(reconnection=False), "/participant")
     _recorder(socket, PARTICIPANT_EVENTS)
     await socket.client.connect(
-        world.service.base_url, namespaces=["/participant"], auth={"ticket": ticket_}, transports=["websocket"],
-        wait_timeout=WAIT_SECONDS, **connect,
+        world.service.base_url,
+        namespaces=["/participant"],
+        auth={"ticket": ticket_},
+        transports=["websocket"],
+        wait_timeout=WAIT_SECONDS,
+        **connect,
     )
     return socket
 
@@ -215,7 +234,12 @@ async def host_socket(world, cookie: str, meeting_id: str, **connect: Any) -> So
     _recorder(socket, HOST_EVENTS)
     headers = {"Cookie": f"meetsvc_session={cookie}", **connect.pop("headers", {})}
     await socket.client.connect(
-        world.service.base_url, namespaces=["/host"], auth={"meeting_id": meeting_id}, headers=headers,
-        transports=["websocket"], wait_timeout=WAIT_SECONDS, **connect,
+        world.service.base_url,
+        namespaces=["/host"],
+        auth={"meeting_id": meeting_id},
+        headers=headers,
+        transports=["websocket"],
+        wait_timeout=WAIT_SECONDS,
+        **connect,
     )
     return socket

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +13,6 @@ from aiohttp import web
 
 from meetsvc.app import create_app
 from meetsvc.config import Settings
-
 
 # Ports handed out by free_port(), each still held by its bound socket until the service takes
 # it over (web.SockSite): closing and re-binding would let another process take it in between.
@@ -53,7 +52,7 @@ class SettableClock:
     """A clock tests can move; the service reads it wherever it asks for 'now'."""
 
     def __init__(self, now: datetime | None = None) -> None:
-        self.now = now or datetime.now(timezone.utc).replace(microsecond=0)
+        self.now = now or datetime.now(UTC).replace(microsecond=0)
 
     def __call__(self) -> datetime:
         return self.now

@@ -5,8 +5,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import AsyncIterator
 
 import pytest
 import pytest_asyncio
@@ -15,7 +15,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from meetsvc.core.signing import KeySet, create_key
 from tests.video.harness import BACKENDS, Harness, build_harness
-
 
 # -- key material (generated once: RSA is the slow part) ---------------------------------
 
@@ -37,9 +36,15 @@ def service_keys(tmp_path_factory: pytest.TempPathFactory) -> KeySet:
 
 @pytest_asyncio.fixture(params=BACKENDS)
 async def harness(
-    request: pytest.FixtureRequest, service_keys: KeySet, rsa_key: rsa.RSAPrivateKey, vidicue_key: Ed25519PrivateKey, tmp_path: Path
+    request: pytest.FixtureRequest,
+    service_keys: KeySet,
+    rsa_key: rsa.RSAPrivateKey,
+    vidicue_key: Ed25519PrivateKey,
+    tmp_path: Path,
 ) -> AsyncIterator[Harness]:
-    built = await build_harness(request.param, service_keys=service_keys, rsa_key=rsa_key, vidicue_key=vidicue_key, tmp_path=tmp_path)
+    built = await build_harness(
+        request.param, service_keys=service_keys, rsa_key=rsa_key, vidicue_key=vidicue_key, tmp_path=tmp_path
+    )
     try:
         yield built
     finally:

@@ -88,7 +88,7 @@ class FakeLiveKit:
 
     # -- the server ---------------------------------------------------------------------
 
-    async def start(self) -> "FakeLiveKit":
+    async def start(self) -> FakeLiveKit:
         app = web.Application()
         app.router.add_post(SERVICE + "{method}", self._handle)
         self.server = TestServer(app, host="127.0.0.1")
@@ -134,8 +134,12 @@ class FakeLiveKit:
                 return self._error("permission_denied", "requires roomCreate")
             self.rooms.setdefault(message.name, message)
             self.connected.setdefault(message.name, set())
-            room = Room(name=message.name, sid=f"RM_{message.name[-6:]}", empty_timeout=message.empty_timeout,
-                        max_participants=message.max_participants)
+            room = Room(
+                name=message.name,
+                sid=f"RM_{message.name[-6:]}",
+                empty_timeout=message.empty_timeout,
+                max_participants=message.max_participants,
+            )
             return web.json_response(json_format.MessageToDict(room))
         if method == "DeleteRoom":
             assert isinstance(message, DeleteRoomRequest)

@@ -20,8 +20,9 @@ import json
 import re
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from aiohttp import web
 from aiohttp.test_utils import TestServer
@@ -35,14 +36,35 @@ LINK_SECONDS = 60
 NONCE_WINDOW = 300
 _ID = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
 _BOOL_OPTIONS = {
-    "autoLockOnHostLeave", "clearInvalidations", "disableCamera", "disableChat", "disableLayout",
-    "disableMembersList", "disableMicrophone", "disableMirroredCamera", "disableNPS", "disableRaiseHand",
-    "disableRecording", "disableShareScreen", "disableVisualEffects", "enableEmojiReactions", "skipPreview",
-    "startAsHidden", "startAsMuted",
+    "autoLockOnHostLeave",
+    "clearInvalidations",
+    "disableCamera",
+    "disableChat",
+    "disableLayout",
+    "disableMembersList",
+    "disableMicrophone",
+    "disableMirroredCamera",
+    "disableNPS",
+    "disableRaiseHand",
+    "disableRecording",
+    "disableShareScreen",
+    "disableVisualEffects",
+    "enableEmojiReactions",
+    "skipPreview",
+    "startAsHidden",
+    "startAsMuted",
 }
 _TOKEN_FIELDS = {
-    "roomId", "roomName", "userId", "role", "useLobby", "estimatedNumberOfParticipants",
-    "invalidateOnProperLeave", "userData", "roomLock", "clientOptions",
+    "roomId",
+    "roomName",
+    "userId",
+    "role",
+    "useLobby",
+    "estimatedNumberOfParticipants",
+    "invalidateOnProperLeave",
+    "userData",
+    "roomLock",
+    "clientOptions",
 }
 
 
@@ -99,7 +121,7 @@ class FakeVidicue:
     def fail_next(self, status: int, *, headers: dict[str, str] | None = None) -> None:
         self.failures.append((status, headers or {}))
 
-    async def start(self) -> "FakeVidicue":
+    async def start(self) -> FakeVidicue:
         app = web.Application()
         app.router.add_post("/api/token", self._token)
         app.router.add_post("/api/room/{room}/invalidate", self._invalidate_room)
@@ -169,7 +191,9 @@ class FakeVidicue:
             problem = "roomId must be '<your prefix>:<[a-zA-Z0-9_-]{1,100}>'"
         if problem:
             return web.Response(status=400, text=f"Bad Request: {problem}")
-        room = self.rooms.setdefault(data["roomId"], VendorRoom(data.get("roomName"), data.get("estimatedNumberOfParticipants")))
+        room = self.rooms.setdefault(
+            data["roomId"], VendorRoom(data.get("roomName"), data.get("estimatedNumberOfParticipants"))
+        )
         lock = data.get("roomLock", {})
         room.lock_active = bool(lock.get("enabled") and lock.get("isActive"))
         if data.get("clientOptions", {}).get("clearInvalidations", True):
@@ -178,8 +202,12 @@ class FakeVidicue:
                 self.invalidated_rooms.remove(data["roomId"])
         code = secrets.token_urlsafe(16)
         self.links[code] = Link(
-            data["roomId"], data["userId"], data.get("role", "guest"), data.get("userData", {}).get("name"),
-            bool(lock.get("mayBypass", False)), self.clock(),
+            data["roomId"],
+            data["userId"],
+            data.get("role", "guest"),
+            data.get("userData", {}).get("name"),
+            bool(lock.get("mayBypass", False)),
+            self.clock(),
         )
         return web.json_response({"url": f"{self.url}/join/{code}"})
 
@@ -232,8 +260,14 @@ class FakeVidicue:
         if not waiting:
             room.inside.add(link.user_id)
         return web.json_response(
-            {"roomId": link.room_id, "userId": link.user_id, "role": link.role, "name": link.name,
-             "waiting": waiting, "expiresAt": link.minted_at + LINK_SECONDS}
+            {
+                "roomId": link.room_id,
+                "userId": link.user_id,
+                "role": link.role,
+                "name": link.name,
+                "waiting": waiting,
+                "expiresAt": link.minted_at + LINK_SECONDS,
+            }
         )
 
 
@@ -263,7 +297,11 @@ def _token_problem(data: Any) -> str | None:
     if not isinstance(user, dict) or set(user) - {"name"} or not isinstance(user.get("name", ""), str):
         return "userData holds only name, a string"
     lock = data.get("roomLock", {})
-    if not isinstance(lock, dict) or set(lock) - {"enabled", "isActive", "mayBypass"} or not all(isinstance(v, bool) for v in lock.values()):
+    if (
+        not isinstance(lock, dict)
+        or set(lock) - {"enabled", "isActive", "mayBypass"}
+        or not all(isinstance(v, bool) for v in lock.values())
+    ):
         return "roomLock holds only enabled, isActive, mayBypass, booleans"
     options = data.get("clientOptions", {})
     if not isinstance(options, dict):

@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import base64
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Awaitable, Callable
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import aiohttp
@@ -30,9 +31,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from meetsvc.core.clock import utc_now
 from meetsvc.core.signing import KeySet
 from meetsvc.video.base import JoinCredential, JoinRequest, RoomSpec, VideoBackend, derive_room_name
-from meetsvc.core.clock import utc_now
 from meetsvc.video.builtin import AUDIENCE, BuiltinBackend, BuiltinConfig
 from meetsvc.video.jitsi import JitsiBackend, JitsiConfig
 from meetsvc.video.livekit import LiveKitBackend, LiveKitConfig
@@ -81,7 +82,7 @@ class Harness:
     # What the backend itself recorded (a fake's view), or None where nothing is called.
     revocations: Callable[[], list[tuple[str, str]]] | None = None
     endings: Callable[[], list[str]] | None = None
-    backend_room_names: Callable[[], list[str]] = lambda: []
+    backend_room_names: Callable[[], list[str]] = list
     # A backend that fixes every credential's life itself, whatever is asked (Vidicue: a minute).
     fixed_lifetime: int | None = None
     # The backend sends signed webhooks (the others report none).
@@ -93,7 +94,9 @@ BACKENDS = ["builtin", "jitsi-HS256", "jitsi-RS256", "livekit", "vidicue"]
 
 
 def pem(key: Any) -> str:
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
 
 
 def public_pem(key: Any) -> bytes:
@@ -107,7 +110,9 @@ def builtin_harness(keys: KeySet) -> Harness:
     def verify(token: str) -> dict[str, Any]:
         return keys.verify(token, audience=AUDIENCE, issuer=ISSUER, now=utc_now())
 
-    backend = BuiltinBackend(keys.sign, verify, issuer=ISSUER, base_url=ISSUER, config=BuiltinConfig(max_lifetime_seconds=300))
+    backend = BuiltinBackend(
+        keys.sign, verify, issuer=ISSUER, base_url=ISSUER, config=BuiltinConfig(max_lifetime_seconds=300)
+    )
 
     async def accept(credential: JoinCredential, room: RoomSpec) -> Seat:
         url = urlsplit(credential.join_url)
@@ -120,19 +125,31 @@ def builtin_harness(keys: KeySet) -> Harness:
             raise Refused(str(exc)) from exc
         if claims.get("mid") != room.meeting_id:
             raise Refused("credential for another meeting")
-        return Seat(url.path.rsplit("/", 1)[1], claims["sub"], claims["name"], claims["role"] == "moderator", claims["exp"])
+        return Seat(
+            url.path.rsplit("/", 1)[1], claims["sub"], claims["name"], claims["role"] == "moderator", claims["exp"]
+        )
 
     return Harness("builtin", backend, 300, True, accept)
 
 
 async def jitsi_harness(algorithm: str, rsa_key: rsa.RSAPrivateKey, tmp_path: Path) -> Harness:
     base = "https://meet.example.se"
-    common: dict[str, Any] = {"base_url": base, "app_id": "meetsvc", "domain": "meet.example.se", "max_lifetime_seconds": 240}
+    common: dict[str, Any] = {
+        "base_url": base,
+        "app_id": "meetsvc",
+        "domain": "meet.example.se",
+        "max_lifetime_seconds": 240,
+    }
     closers: list[Callable[[], Awaitable[None]]] = []
     if algorithm == "HS256":
         config = JitsiConfig(**common, app_secret=JITSI_SECRET)
-        check = ProsodyTokenCheck("meetsvc", app_secret=JITSI_SECRET, accepted_audiences=("jitsi",),
-                                  domain="meet.example.se", enable_domain_verification=True)
+        check = ProsodyTokenCheck(
+            "meetsvc",
+            app_secret=JITSI_SECRET,
+            accepted_audiences=("jitsi",),
+            domain="meet.example.se",
+            enable_domain_verification=True,
+        )
     else:
         key_file = tmp_path / "jitsi-asap.pem"
         key_file.write_text(pem(rsa_key))
@@ -140,8 +157,13 @@ async def jitsi_harness(algorithm: str, rsa_key: rsa.RSAPrivateKey, tmp_path: Pa
         keys.publish("meetsvc/2026-01", public_pem(rsa_key))
         closers.append(keys.close)
         config = JitsiConfig(**common, algorithm="RS256", private_key_file=key_file, kid="meetsvc/2026-01")
-        check = ProsodyTokenCheck("meetsvc", asap_key_server=keys.url, accepted_audiences=("jitsi",),
-                                  domain="meet.example.se", enable_domain_verification=True)
+        check = ProsodyTokenCheck(
+            "meetsvc",
+            asap_key_server=keys.url,
+            accepted_audiences=("jitsi",),
+            domain="meet.example.se",
+            enable_domain_verification=True,
+        )
     backend = JitsiBackend(config)
 
     async def accept(credential: JoinCredential, room: RoomSpec) -> Seat:
@@ -164,8 +186,13 @@ async def jitsi_harness(algorithm: str, rsa_key: rsa.RSAPrivateKey, tmp_path: Pa
 
 async def livekit_harness() -> Harness:
     fake = await FakeLiveKit(LIVEKIT_KEY, LIVEKIT_SECRET).start()
-    config = LiveKitConfig(url=fake.url, api_key=LIVEKIT_KEY, api_secret=LIVEKIT_SECRET,
-                           meet_url="https://meet.example.se", max_lifetime_seconds=180)
+    config = LiveKitConfig(
+        url=fake.url,
+        api_key=LIVEKIT_KEY,
+        api_secret=LIVEKIT_SECRET,
+        meet_url="https://meet.example.se",
+        max_lifetime_seconds=180,
+    )
     backend = LiveKitBackend(config)
 
     async def accept(credential: JoinCredential, room: RoomSpec) -> Seat:
@@ -182,8 +209,14 @@ async def livekit_harness() -> Harness:
         return Seat(claims.video.room, claims.identity, claims.name, bool(claims.video.room_admin), exp)
 
     return Harness(
-        "livekit", backend, 180, True, accept,
-        revocations=lambda: [(c.body["room"], c.body["identity"]) for c in fake.calls if c.method == "RemoveParticipant"],
+        "livekit",
+        backend,
+        180,
+        True,
+        accept,
+        revocations=lambda: [
+            (c.body["room"], c.body["identity"]) for c in fake.calls if c.method == "RemoveParticipant"
+        ],
         endings=lambda: [c.body["room"] for c in fake.calls if c.method == "DeleteRoom"],
         backend_room_names=lambda: [c.body["name"] for c in fake.calls if c.method == "CreateRoom"],
         close=[backend.aclose, fake.close],
@@ -211,11 +244,17 @@ async def vidicue_harness(key: Ed25519PrivateKey) -> Harness:
         return Seat(name, seat["userId"], seat["name"], seat["role"] == "moderator", seat["expiresAt"])
 
     return Harness(
-        "vidicue", backend, 60, True, accept,
+        "vidicue",
+        backend,
+        60,
+        True,
+        accept,
         revocations=lambda: [(room.partition(":")[2], user) for room, user in fake.invalidated_users],
         endings=lambda: [room.partition(":")[2] for room in fake.invalidated_rooms],
-        backend_room_names=lambda: [r.json()["roomId"] for r in fake.requests if r.path == "/api/token"]
-        + [r.json().get("roomName", "") for r in fake.requests if r.path == "/api/token"],
+        backend_room_names=lambda: (
+            [r.json()["roomId"] for r in fake.requests if r.path == "/api/token"]
+            + [r.json().get("roomName", "") for r in fake.requests if r.path == "/api/token"]
+        ),
         close=[backend.aclose, session.close, fake.close],
         fixed_lifetime=60,
     )
@@ -227,10 +266,12 @@ def _jwt_claim(token: str, name: str) -> Any:
 
 def seconds_from_now(moment: datetime | float) -> float:
     value = moment.timestamp() if isinstance(moment, datetime) else moment
-    return value - datetime.now(timezone.utc).timestamp()
+    return value - datetime.now(UTC).timestamp()
 
 
-async def build_harness(kind: str, *, service_keys: KeySet, rsa_key: rsa.RSAPrivateKey, vidicue_key: Ed25519PrivateKey, tmp_path: Path) -> Harness:
+async def build_harness(
+    kind: str, *, service_keys: KeySet, rsa_key: rsa.RSAPrivateKey, vidicue_key: Ed25519PrivateKey, tmp_path: Path
+) -> Harness:
     if kind == "builtin":
         return builtin_harness(service_keys)
     if kind.startswith("jitsi"):

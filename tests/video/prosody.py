@@ -42,7 +42,7 @@ class FakeAsapKeyServer:
         assert self.server is not None
         return str(self.server.make_url("")).rstrip("/")
 
-    async def start(self) -> "FakeAsapKeyServer":
+    async def start(self) -> FakeAsapKeyServer:
         app = web.Application()
         app.router.add_get("/{name}", self._key)
         self.server = TestServer(app, host="127.0.0.1")
@@ -90,7 +90,9 @@ class ProsodyTokenCheck:
             key, algorithms = self.app_secret, ["HS256"]
         try:
             claims = jwt.decode(
-                token, key, algorithms=algorithms,
+                token,
+                key,
+                algorithms=algorithms,
                 options={"verify_aud": False, "verify_iat": False, "require": ["exp"]},
             )
         except jwt.PyJWTError as exc:
@@ -100,7 +102,9 @@ class ProsodyTokenCheck:
             raise TokenRefused("Invalid issuer ('iss' claim)")
         if claims.get("room") is None:
             raise TokenRefused("'room' claim is missing")
-        if claims.get("aud") is None or not ("*" in self.accepted_audiences or claims["aud"] in self.accepted_audiences):
+        if claims.get("aud") is None or not (
+            "*" in self.accepted_audiences or claims["aud"] in self.accepted_audiences
+        ):
             raise TokenRefused("Invalid audience ('aud' claim)")
         return claims
 

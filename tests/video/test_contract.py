@@ -16,8 +16,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from meetsvc.video.base import JoinCredential, JoinRequest, RoomSpec, VideoBackend, WebhookRejected
 from meetsvc.core.clock import utc_now
+from meetsvc.video.base import JoinCredential, JoinRequest, RoomSpec, VideoBackend, WebhookRejected
 from tests.video.harness import Harness, Refused, make_person, make_room, seconds_from_now
 
 
@@ -66,7 +66,7 @@ async def test_the_lifetime_is_what_was_asked_and_never_more_than_configured(har
 async def test_the_room_name_and_join_address_carry_nothing_of_the_meeting_or_the_people(harness: Harness) -> None:
     meeting_id = str(uuid.uuid4())
     room = make_room(meeting_id)
-    credential, person = await _admit(harness, room, "moderator", name="Maja Svensson")
+    credential, _person = await _admit(harness, room, "moderator", name="Maja Svensson")
 
     pieces = [part for part in meeting_id.split("-") if len(part) >= 4] + ["Maja", "Svensson", "maja", "svensson"]
     path = urlsplit(credential.join_url).path
@@ -75,15 +75,24 @@ async def test_the_room_name_and_join_address_carry_nothing_of_the_meeting_or_th
     assert re.fullmatch(r"sip-[0-9a-f]{24}", room.name)
 
 
-async def test_the_credential_never_shows_its_token_or_link_when_printed_or_logged(harness: Harness, caplog: pytest.LogCaptureFixture) -> None:
+async def test_the_credential_never_shows_its_token_or_link_when_printed_or_logged(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
     room = make_room()
     credential, _ = await _admit(harness, room)
     secrets = [credential.join_url] + ([credential.token] if credential.token else [])
     logger = logging.getLogger("test.video")
     with caplog.at_level(logging.INFO, logger="test.video"):
         logger.info("issued %s / %r", credential, credential)
-        logger.info(f"issued {credential} {[credential]}")
-    printed = [repr(credential), str(credential), f"{credential}", repr([credential]), caplog.text, repr(harness.backend)]
+        logger.info(f"issued {credential} {[credential]}")  # noqa: G004  # an f-string formats it too
+    printed = [
+        repr(credential),
+        str(credential),
+        f"{credential}",
+        repr([credential]),
+        caplog.text,
+        repr(harness.backend),
+    ]
     for text in printed:
         for secret in secrets:
             assert secret not in text
@@ -138,8 +147,13 @@ async def test_ending_the_room_reaches_the_backend_where_it_can(harness: Harness
 
 
 async def test_a_forged_webhook_is_never_taken_for_an_event(harness: Harness) -> None:
-    body = json.dumps({"event": "participant_joined", "room": {"name": "sip-0123456789abcdef01234567"},
-                       "participant": {"identity": "p-1"}}).encode()
+    body = json.dumps(
+        {
+            "event": "participant_joined",
+            "room": {"name": "sip-0123456789abcdef01234567"},
+            "participant": {"identity": "p-1"},
+        }
+    ).encode()
     forged = {"Authorization": "Bearer eyJhbGciOiJub25lIn0.eyJzaGEyNTYiOiIifQ."}
     if harness.signed_webhooks:
         with pytest.raises(WebhookRejected):

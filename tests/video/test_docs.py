@@ -18,8 +18,13 @@ DOC = (Path(__file__).resolve().parents[2] / "docs" / "video-backends.md").read_
 
 @pytest.mark.parametrize(
     "table, model",
-    [("video", VideoSettings), ("video.builtin", BuiltinConfig), ("video.jitsi", JitsiConfig),
-     ("video.livekit", LiveKitConfig), ("video.vidicue", VidicueConfig)],
+    [
+        ("video", VideoSettings),
+        ("video.builtin", BuiltinConfig),
+        ("video.jitsi", JitsiConfig),
+        ("video.livekit", LiveKitConfig),
+        ("video.vidicue", VidicueConfig),
+    ],
 )
 def test_every_key_is_documented_under_its_table(table: str, model: type[BaseModel]) -> None:
     section = DOC.split(f"### `[{table}]`", 1)

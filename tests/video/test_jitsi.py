@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import jwt
@@ -40,7 +41,12 @@ async def test_the_token_holds_what_prosody_reads_and_nothing_personal_beyond_th
     credential = await hs256().issue(room, person)
 
     claims = jwt.decode(credential.token or "", JITSI_SECRET, algorithms=["HS256"], audience="jitsi")
-    assert (claims["iss"], claims["aud"], claims["sub"], claims["room"]) == ("meetsvc", "jitsi", "meet.example.se", room.name)
+    assert (claims["iss"], claims["aud"], claims["sub"], claims["room"]) == (
+        "meetsvc",
+        "jitsi",
+        "meet.example.se",
+        room.name,
+    )
     assert claims["exp"] - claims["iat"] == 120 and claims["iat"] - claims["nbf"] == 10
     assert claims["context"]["user"] == {
         "id": person.participant_id,
@@ -53,9 +59,15 @@ async def test_the_token_holds_what_prosody_reads_and_nothing_personal_beyond_th
     assert jwt.get_unverified_header(credential.token or "") == {"alg": "HS256", "typ": "JWT"}
 
 
-async def test_rs256_tokens_name_the_key_prosody_fetches_by_its_sha256(tmp_path: Path, rsa_key: rsa.RSAPrivateKey, key_server: FakeAsapKeyServer) -> None:
+async def test_rs256_tokens_name_the_key_prosody_fetches_by_its_sha256(
+    tmp_path: Path, rsa_key: rsa.RSAPrivateKey, key_server: FakeAsapKeyServer
+) -> None:
     (tmp_path / "key.pem").write_text(pem(rsa_key))
-    backend = JitsiBackend(JitsiConfig.model_validate(BASE | {"algorithm": "RS256", "private_key_file": tmp_path / "key.pem", "kid": "meetsvc/1"}))
+    backend = JitsiBackend(
+        JitsiConfig.model_validate(
+            BASE | {"algorithm": "RS256", "private_key_file": tmp_path / "key.pem", "kid": "meetsvc/1"}
+        )
+    )
     key_server.publish("meetsvc/1", public_pem(rsa_key))
     credential = await backend.issue(make_room(), make_person())
 
@@ -64,10 +76,14 @@ async def test_rs256_tokens_name_the_key_prosody_fetches_by_its_sha256(tmp_path:
     assert key_server.fetched == [hashlib.sha256(b"meetsvc/1").hexdigest() + ".pem"] == [asap_key_filename("meetsvc/1")]
 
 
-async def test_prosody_refuses_a_token_for_another_room_app_or_key(rsa_key: rsa.RSAPrivateKey, key_server: FakeAsapKeyServer) -> None:
+async def test_prosody_refuses_a_token_for_another_room_app_or_key(
+    rsa_key: rsa.RSAPrivateKey, key_server: FakeAsapKeyServer
+) -> None:
     room, other = make_room(), make_room()
     token = (await hs256().issue(room, make_person())).token or ""
-    check = ProsodyTokenCheck("meetsvc", app_secret=JITSI_SECRET, domain="meet.example.se", enable_domain_verification=True)
+    check = ProsodyTokenCheck(
+        "meetsvc", app_secret=JITSI_SECRET, domain="meet.example.se", enable_domain_verification=True
+    )
     claims = await check.verify(token)
     assert check.verify_room(claims, room.name) and not check.verify_room(claims, other.name)
 
@@ -84,7 +100,9 @@ async def test_prosody_refuses_a_token_for_another_room_app_or_key(rsa_key: rsa.
 
 
 async def test_prosody_refuses_an_expired_token() -> None:
-    backend = JitsiBackend(JitsiConfig.model_validate(BASE | {"app_secret": JITSI_SECRET}), clock=lambda: utc_now() - timedelta(minutes=10))
+    backend = JitsiBackend(
+        JitsiConfig.model_validate(BASE | {"app_secret": JITSI_SECRET}), clock=lambda: utc_now() - timedelta(minutes=10)
+    )
     token = (await backend.issue(make_room(), make_person(lifetime=60))).token or ""
     with pytest.raises(TokenRefused, match="Expired"):
         await ProsodyTokenCheck("meetsvc", app_secret=JITSI_SECRET).verify(token)
@@ -110,9 +128,9 @@ async def test_jitsi_has_nothing_to_call_for_rooms_or_removals() -> None:
     [
         ({}, "exactly one of app_secret"),
         ({"app_secret": "s", "app_secret_file": "/run/secrets/jitsi"}, "exactly one of app_secret"),
-        ({"app_secret": "s", "kid": "k"}, "for algorithm = \"RS256\""),
+        ({"app_secret": "s", "kid": "k"}, 'for algorithm = "RS256"'),
         ({"algorithm": "RS256", "private_key": "-----BEGIN"}, "needs kid"),
-        ({"algorithm": "RS256", "private_key": "-----BEGIN", "kid": "k", "app_secret": "s"}, "for algorithm = \"HS256\""),
+        ({"algorithm": "RS256", "private_key": "-----BEGIN", "kid": "k", "app_secret": "s"}, 'for algorithm = "HS256"'),
         ({"algorithm": "ES256", "app_secret": "s"}, "HS256"),
         ({"app_secret": "s", "base_url": "meet.example.se"}, "https://"),
         ({"app_secret": "s", "surprise": 1}, "Extra inputs"),
@@ -126,6 +144,8 @@ def test_bad_configuration_is_refused_with_its_reason(overrides: dict[str, Any],
 def test_an_rs256_key_must_be_rsa_of_at_least_2048_bits(tmp_path: Path) -> None:
     for name, key in [("ed", Ed25519PrivateKey.generate()), ("small", rsa.generate_private_key(65537, 1024))]:
         (tmp_path / name).write_text(pem(key))
-        config = JitsiConfig.model_validate(BASE | {"algorithm": "RS256", "private_key_file": tmp_path / name, "kid": "k"})
+        config = JitsiConfig.model_validate(
+            BASE | {"algorithm": "RS256", "private_key_file": tmp_path / name, "kid": "k"}
+        )
         with pytest.raises(ValueError, match="RSA key of at least 2048"):
             JitsiBackend(config)

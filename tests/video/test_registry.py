@@ -48,12 +48,16 @@ def section(tmp_path: Path, vidicue_key: Ed25519PrivateKey) -> Any:
     (tmp_path / "vidicue").write_text(pem(vidicue_key))
 
     def make(backend: str) -> dict[str, Any]:
-        return tomllib.loads(SECTION.format(backend=backend, secret_file=tmp_path / "livekit", vidicue_file=tmp_path / "vidicue"))
+        return tomllib.loads(
+            SECTION.format(backend=backend, secret_file=tmp_path / "livekit", vidicue_file=tmp_path / "vidicue")
+        )
 
     return make
 
 
-@pytest.mark.parametrize("name, kind", [("jitsi", JitsiBackend), ("livekit", LiveKitBackend), ("vidicue", VidicueBackend)])
+@pytest.mark.parametrize(
+    "name, kind", [("jitsi", JitsiBackend), ("livekit", LiveKitBackend), ("vidicue", VidicueBackend)]
+)
 async def test_the_named_backend_is_built_from_its_table(section: Any, name: str, kind: type) -> None:
     backend = create_backend(section(name))
     assert isinstance(backend, kind) and isinstance(backend, VideoBackend) and backend.name == name
@@ -88,7 +92,7 @@ def test_an_unknown_backend_is_refused(section: Any) -> None:
 def test_an_unreadable_secret_file_is_named(section: Any, tmp_path: Path) -> None:
     values = section("livekit")
     values["livekit"]["api_secret_file"] = str(tmp_path / "missing")
-    with pytest.raises(ValueError, match="api_secret_file .*missing cannot be read"):
+    with pytest.raises(ValueError, match=r"api_secret_file .*missing cannot be read"):
         create_backend(values)
 
 

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import base64
 import socket
+from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, AsyncIterator, Callable
+from typing import Any
 
 import aiohttp
 import pytest
@@ -18,8 +19,8 @@ import pytest_asyncio
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from meetsvc.video.base import JoinRequest, VideoBackendRefused, VideoBackendUnavailable
 from meetsvc.core.clock import utc_now
+from meetsvc.video.base import JoinRequest, VideoBackendRefused, VideoBackendUnavailable
 from meetsvc.video.vidicue import VidicueBackend, VidicueConfig, load_private_key
 from tests.video.fake_vidicue import FakeVidicue
 from tests.video.harness import VIDICUE_KEY, make_person, make_room, pem
@@ -39,8 +40,12 @@ async def make(fake: FakeVidicue, vidicue_key: Ed25519PrivateKey) -> AsyncIterat
     made: list[VidicueBackend] = []
 
     def factory(*, key: Any = vidicue_key, clock: Any = utc_now, **overrides: Any) -> VidicueBackend:
-        values = {"api_url": fake.url, "api_key": VIDICUE_KEY, "api_secret": base64.b64encode(pem(key).encode()).decode(),
-                  "room_prefix": "meetsvc"} | overrides
+        values = {
+            "api_url": fake.url,
+            "api_key": VIDICUE_KEY,
+            "api_secret": base64.b64encode(pem(key).encode()).decode(),
+            "room_prefix": "meetsvc",
+        } | overrides
         backend = VidicueBackend(VidicueConfig.model_validate(values), clock=clock)
         made.append(backend)
         return backend
@@ -105,14 +110,19 @@ async def test_every_request_is_signed_with_key_nonce_and_bearer(fake: FakeVidic
 
 @pytest.mark.parametrize("kind", ["ed25519", "rsa", "ec"])
 async def test_each_kind_of_integration_key_signs_acceptably(fake: FakeVidicue, make: Factory, kind: str) -> None:
-    key: Any = {"ed25519": Ed25519PrivateKey.generate, "rsa": lambda: rsa.generate_private_key(65537, 2048),
-                "ec": lambda: ec.generate_private_key(ec.SECP256R1())}[kind]()
+    key: Any = {
+        "ed25519": Ed25519PrivateKey.generate,
+        "rsa": lambda: rsa.generate_private_key(65537, 2048),
+        "ec": lambda: ec.generate_private_key(ec.SECP256R1()),
+    }[kind]()
     fake.public_key = key.public_key()
     credential = await make(key=key).issue(make_room(), make_person())
     assert (await open_link(credential.join_url))[0] == 200
 
 
-async def test_the_secret_may_be_a_pem_base64_of_a_pem_or_a_file(fake: FakeVidicue, vidicue_key: Ed25519PrivateKey, tmp_path: Path) -> None:
+async def test_the_secret_may_be_a_pem_base64_of_a_pem_or_a_file(
+    fake: FakeVidicue, vidicue_key: Ed25519PrivateKey, tmp_path: Path
+) -> None:
     text = pem(vidicue_key)
     for secret in (text, base64.b64encode(text.encode()).decode()):
         assert load_private_key(secret).public_key() == vidicue_key.public_key()
@@ -223,8 +233,13 @@ async def test_an_unreachable_vendor_is_retryable(vidicue_key: Ed25519PrivateKey
     with socket.socket() as free:
         free.bind(("127.0.0.1", 0))
         port = free.getsockname()[1]
-    config = VidicueConfig(api_url=f"http://127.0.0.1:{port}", api_key="k", api_secret=pem(vidicue_key), room_prefix="meetsvc",
-                           request_timeout_seconds=2)
+    config = VidicueConfig(
+        api_url=f"http://127.0.0.1:{port}",
+        api_key="k",
+        api_secret=pem(vidicue_key),
+        room_prefix="meetsvc",
+        request_timeout_seconds=2,
+    )
     backend = VidicueBackend(config)
     with pytest.raises(VideoBackendUnavailable):
         await backend.revoke(make_room(), "p-1")

@@ -3,14 +3,13 @@ Redis is tested with the scale-out tests."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import AsyncIterator
 
-import pytest
 import pytest_asyncio
 
 from tests.support.databases import SqliteTemplate
-from tests.support.service import SettableClock, RunningService, make_settings, start_service
+from tests.support.service import RunningService, SettableClock, make_settings, start_service
 
 
 @pytest_asyncio.fixture

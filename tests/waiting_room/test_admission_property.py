@@ -28,15 +28,17 @@ from hypothesis import event, given, settings, strategies as st
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from meetsvc.services.audit import AuditLog
-from meetsvc.services.booking import Booking, BookingLimits, NewMeeting, NewParticipant
-from meetsvc.services.directory import Directory
+from meetsvc.core.pii import PersonalNumberVault
+from meetsvc.core.secrets import SecretKeys, load_keys
+from meetsvc.core.tokens import token_hash
 from meetsvc.domain.admission import AdmissionPolicy
 from meetsvc.domain.callers import OrganisationCaller
 from meetsvc.domain.errors import DomainError, NotFound
 from meetsvc.domain.model import CareArea, OrganisationKind, ParticipantRole, ParticipantState as S
-from meetsvc.core.secrets import SecretKeys, load_keys
-from meetsvc.core.pii import PersonalNumberVault
+from meetsvc.services.audit import AuditLog
+from meetsvc.services.booking import Booking, BookingLimits, NewMeeting, NewParticipant
+from meetsvc.services.directory import Directory
+from meetsvc.services.waiting_room import HostCaller, LobbyPass, WaitingRoom
 from meetsvc.storage.engine import create_engine
 from meetsvc.storage.tables import (
     audit_log,
@@ -46,8 +48,6 @@ from meetsvc.storage.tables import (
     participant_identities,
     participants,
 )
-from meetsvc.core.tokens import token_hash
-from meetsvc.services.waiting_room import HostCaller, LobbyPass, WaitingRoom
 from tests.support.databases import SqliteTemplate
 from tests.support.lobby import PERSONS
 from tests.support.service import SettableClock
@@ -103,8 +103,16 @@ class World:
     guests: list[Guest]
 
 
-async def _identified(engine: AsyncEngine, participant_id: str, clock: SettableClock, *, given_name: str, surname: str,
-                      matches: bool | None, with_eid: bool) -> str:
+async def _identified(
+    engine: AsyncEngine,
+    participant_id: str,
+    clock: SettableClock,
+    *,
+    given_name: str,
+    surname: str,
+    matches: bool | None,
+    with_eid: bool,
+) -> str:
     """A browser session for the participant, and (with eID) a completed identification.
 
     A fixture shortcut: the rows the identification flow would have written, inserted directly
@@ -114,23 +122,49 @@ async def _identified(engine: AsyncEngine, participant_id: str, clock: SettableC
     now = clock()
     session_id = str(uuid.uuid4())
     async with engine.begin() as connection:
-        await connection.execute(browser_sessions.insert().values(
-            id=session_id, token_hash=token_hash(secrets.token_urlsafe(32)), kind="participant",
-            participant_id=participant_id, csrf_token=secrets.token_urlsafe(32), language="sv",
-            created_at=now, last_seen_at=now, expires_at=now + timedelta(hours=12),
-        ))
+        await connection.execute(
+            browser_sessions.insert().values(
+                id=session_id,
+                token_hash=token_hash(secrets.token_urlsafe(32)),
+                kind="participant",
+                participant_id=participant_id,
+                csrf_token=secrets.token_urlsafe(32),
+                language="sv",
+                created_at=now,
+                last_seen_at=now,
+                expires_at=now + timedelta(hours=12),
+            )
+        )
         if not with_eid:
             return session_id
-        await connection.execute(identifications.insert().values(
-            id=str(uuid.uuid4()), session_id=session_id, participant_id=participant_id, provider="bankid",
-            order_ref=str(uuid.uuid4()), provider_state="{}", same_device=False, client_address_hash="0" * 64,
-            state="complete", outcome="matched" if matches else "mismatch", started_at=now, finished_at=now,
-        ))
-        await connection.execute(participant_identities.insert().values(
-            participant_id=participant_id, given_name=given_name, surname=surname,
-            personal_number_hash=secrets.token_hex(32), matches_invitation=matches, provider="bankid",
-            level_of_assurance="substantial", verified_at=now,
-        ))
+        await connection.execute(
+            identifications.insert().values(
+                id=str(uuid.uuid4()),
+                session_id=session_id,
+                participant_id=participant_id,
+                provider="bankid",
+                order_ref=str(uuid.uuid4()),
+                provider_state="{}",
+                same_device=False,
+                client_address_hash="0" * 64,
+                state="complete",
+                outcome="matched" if matches else "mismatch",
+                started_at=now,
+                finished_at=now,
+            )
+        )
+        await connection.execute(
+            participant_identities.insert().values(
+                participant_id=participant_id,
+                given_name=given_name,
+                surname=surname,
+                personal_number_hash=secrets.token_hex(32),
+                matches_invitation=matches,
+                provider="bankid",
+                level_of_assurance="substantial",
+                verified_at=now,
+            )
+        )
     return session_id
 
 
@@ -149,10 +183,17 @@ async def build_world(template: SqliteTemplate, keys: SecretKeys) -> World:
     co_host = await directory.add_staff_member(by_region, display_name="Medledare")
     outsider = await directory.add_staff_member(by_region, display_name="Kollega")
     starts = clock() + timedelta(minutes=10)
-    meeting = await booking.create_meeting(by_municipality, NewMeeting(
-        partner_organisation_id=region.id, title="SIP-möte", care_area=CareArea.BARN_OCH_UNGA,
-        starts_at=starts, ends_at=starts + timedelta(hours=1), host_ids=(host.id, co_host.id),
-    ))
+    meeting = await booking.create_meeting(
+        by_municipality,
+        NewMeeting(
+            partner_organisation_id=region.id,
+            title="SIP-möte",
+            care_area=CareArea.BARN_OCH_UNGA,
+            starts_at=starts,
+            ends_at=starts + timedelta(hours=1),
+            host_ids=(host.id, co_host.id),
+        ),
+    )
     # Who arrives decides what the policy may do: a matching region doctor (the policy admits),
     # a matching individual, a municipality staff member identified as someone else, and an
     # interpreter without eID.
@@ -164,13 +205,21 @@ async def build_world(template: SqliteTemplate, keys: SecretKeys) -> World:
     ]
     guests = []
     for index, (role, organisation_id, number, (given_name, surname), matches, with_eid) in enumerate(cast):
-        issued = await booking.add_participant(by_municipality, meeting.id, NewParticipant(
-            role=role, display_name=f"Deltagare {index}", organisation_id=organisation_id,
-            email=f"p{index}@example.se", personal_number=number,
-        ))
+        issued = await booking.add_participant(
+            by_municipality,
+            meeting.id,
+            NewParticipant(
+                role=role,
+                display_name=f"Deltagare {index}",
+                organisation_id=organisation_id,
+                email=f"p{index}@example.se",
+                personal_number=number,
+            ),
+        )
         participant_id = issued.participant.id
-        session_id = await _identified(engine, participant_id, clock, given_name=given_name, surname=surname,
-                                       matches=matches, with_eid=with_eid)
+        session_id = await _identified(
+            engine, participant_id, clock, given_name=given_name, surname=surname, matches=matches, with_eid=with_eid
+        )
         guests.append(Guest(participant_id, session_id, with_eid))
     return World(process, meeting.id, [HostCaller(host.id), HostCaller(co_host.id)], HostCaller(outsider.id), guests)
 
@@ -182,13 +231,20 @@ async def snapshot(engine: AsyncEngine) -> dict[str, Any]:
     async with engine.connect() as connection:
         people = (
             await connection.execute(
-                select(participants.c.id, participants.c.state, participants.c.waiting_since,
-                       participants.c.host_message, participants.c.unverified).order_by(participants.c.id)
+                select(
+                    participants.c.id,
+                    participants.c.state,
+                    participants.c.waiting_since,
+                    participants.c.host_message,
+                    participants.c.unverified,
+                ).order_by(participants.c.id)
             )
         ).all()
         room = (
             await connection.execute(
-                select(meetings.c.status, meetings.c.locked, meetings.c.admission_policy, meetings.c.show_queue_position)
+                select(
+                    meetings.c.status, meetings.c.locked, meetings.c.admission_policy, meetings.c.show_queue_position
+                )
             )
         ).all()
         entries = (await connection.execute(select(func.count()).select_from(audit_log))).scalar_one()
@@ -206,7 +262,9 @@ async def check_admissions(world: World) -> None:
     async with engine.connect() as connection:
         entries = (
             await connection.execute(
-                select(audit_log.c.seq, audit_log.c.actor, audit_log.c.action, audit_log.c.subject_id, audit_log.c.details)
+                select(
+                    audit_log.c.seq, audit_log.c.actor, audit_log.c.action, audit_log.c.subject_id, audit_log.c.details
+                )
                 .where(audit_log.c.meeting_id == world.meeting_id)
                 .order_by(audit_log.c.seq)
             )
@@ -215,7 +273,7 @@ async def check_admissions(world: World) -> None:
     trail = [(e.seq, e.actor, e.action, e.subject_id, json.loads(e.details)) for e in entries]
 
     chosen_policy: str | None = None  # the policy in force, as a host last configured it
-    for seq, actor, action, subject, details in trail:
+    for _seq, actor, action, _subject, details in trail:
         if action == "waiting_room.configured" and "admission_policy" in details:
             assert actor in host_actors, f"the policy was set by {actor}, not a host"
             chosen_policy = details["admission_policy"]
@@ -228,14 +286,18 @@ async def check_admissions(world: World) -> None:
                 assert actor in host_actors, f"admitted by {actor}, who is no host of this meeting"
 
     for participant_id, state in current.items():
-        own = [(seq, actor, action, details) for seq, actor, action, subject, details in trail
-               if subject == participant_id and action.startswith("participant.") and "to" in details]
+        own = [
+            (seq, actor, action, details)
+            for seq, actor, action, subject, details in trail
+            if subject == participant_id and action.startswith("participant.") and "to" in details
+        ]
         if own:
             assert own[-1][3]["to"] == state, f"the audit log's last word on {participant_id} is not {state}"
         if state in INSIDE:
             entered_waiting = max((i for i, (_, _, _, d) in enumerate(own) if d["to"] == S.WAITING.value), default=-1)
             admits = [
-                actor for _, actor, action, _ in own[entered_waiting + 1:]
+                actor
+                for _, actor, action, _ in own[entered_waiting + 1 :]
                 if action == "participant.admit" and (actor in host_actors or actor.startswith("policy:"))
             ]
             assert admits, f"{participant_id} is {state} with no admission after entering the waiting room: {own}"
@@ -269,10 +331,22 @@ def participant_move(draw: st.DrawFn) -> tuple[Any, ...] | None:
 @st.composite
 def host_move(draw: st.DrawFn) -> tuple[Any, ...] | None:
     """What the hosts (or a staff member who is no host) do in a round."""
-    kind = draw(st.sampled_from(
-        ["decide"] * 4 + ["nothing", "decide_any", "host_presence", "host_presence", "admit_all_matching", "message",
-                          "configure", "configure", "outsider"]
-    ))
+    kind = draw(
+        st.sampled_from(
+            ["decide"] * 4
+            + [
+                "nothing",
+                "decide_any",
+                "host_presence",
+                "host_presence",
+                "admit_all_matching",
+                "message",
+                "configure",
+                "configure",
+                "outsider",
+            ]
+        )
+    )
     if kind == "nothing":
         return None
     if kind == "decide":
@@ -287,10 +361,12 @@ def host_move(draw: st.DrawFn) -> tuple[Any, ...] | None:
     if kind == "message":
         return (kind, draw(st.one_of(st.none(), guest)), draw(host_index))
     if kind == "configure":
-        policy = draw(st.sampled_from([AdmissionPolicy.MATCHING_STAFF, AdmissionPolicy.MATCHING_STAFF, AdmissionPolicy.MANUAL]))
+        policy = draw(
+            st.sampled_from([AdmissionPolicy.MATCHING_STAFF, AdmissionPolicy.MATCHING_STAFF, AdmissionPolicy.MANUAL])
+        )
         return (kind, policy, draw(st.one_of(st.none(), st.booleans())), draw(host_index))
     if kind == "outsider":
-        actions = DECISIONS + ["admit_all_matching", "configure", "end"]
+        actions = [*DECISIONS, "admit_all_matching", "configure", "end"]
         return (kind, draw(st.sampled_from(actions)), draw(guest))
     return (kind,)
 
@@ -426,7 +502,9 @@ async def step(world: World, op: tuple[Any, ...]) -> None:
 
 @settings(max_examples=40, deadline=None)
 @given(scenario=scenarios)
-async def test_nobody_is_inside_without_a_recorded_decision(sqlite_template: SqliteTemplate, keys_dir: Path, scenario) -> None:
+async def test_nobody_is_inside_without_a_recorded_decision(
+    sqlite_template: SqliteTemplate, keys_dir: Path, scenario
+) -> None:
     before_end, ends, after_end = scenario
     ops = [op for moves in before_end for op in moves if op is not None]
     if ends:

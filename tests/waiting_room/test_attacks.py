@@ -25,10 +25,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import func, select
 from yarl import URL
 
-from meetsvc.services.sessions import COOKIE_NAME
-from meetsvc.http.appkeys import ENGINE, SESSIONS, TICKETS
-from meetsvc.storage.tables import audit_log, browser_sessions, meetings, participants
 from meetsvc.core.tokens import token_hash
+from meetsvc.http.appkeys import ENGINE, SESSIONS, TICKETS
+from meetsvc.services.sessions import COOKIE_NAME
+from meetsvc.storage.tables import audit_log, browser_sessions, meetings, participants
 from tests.support.lobby import (
     PERSONS,
     Invited,
@@ -60,16 +60,24 @@ async def snapshot(world) -> dict[str, Any]:
     async with world.service.app[ENGINE].connect() as connection:
         people = (
             await connection.execute(
-                select(participants.c.id, participants.c.state, participants.c.host_message, participants.c.waiting_since,
-                       participants.c.unverified)
-                .order_by(participants.c.id)
+                select(
+                    participants.c.id,
+                    participants.c.state,
+                    participants.c.host_message,
+                    participants.c.waiting_since,
+                    participants.c.unverified,
+                ).order_by(participants.c.id)
             )
         ).all()
         rooms = (
             await connection.execute(
-                select(meetings.c.id, meetings.c.status, meetings.c.locked, meetings.c.admission_policy,
-                       meetings.c.show_queue_position)
-                .order_by(meetings.c.id)
+                select(
+                    meetings.c.id,
+                    meetings.c.status,
+                    meetings.c.locked,
+                    meetings.c.admission_policy,
+                    meetings.c.show_queue_position,
+                ).order_by(meetings.c.id)
             )
         ).all()
         entries = (await connection.execute(select(func.count()).select_from(audit_log))).scalar_one()
@@ -78,7 +86,9 @@ async def snapshot(world) -> dict[str, Any]:
 
 async def state_of(world, participant_id: str) -> str:
     async with world.service.app[ENGINE].connect() as connection:
-        return (await connection.execute(select(participants.c.state).where(participants.c.id == participant_id))).scalar_one()
+        return (
+            await connection.execute(select(participants.c.state).where(participants.c.id == participant_id))
+        ).scalar_one()
 
 
 async def settle(*sockets: Socket | Spy) -> None:
@@ -145,19 +155,33 @@ def spy(namespace: str) -> Spy:
 async def open_spy(world, namespace: str, *, auth: Any = None, headers: dict[str, str] | None = None) -> Spy:
     watcher = spy(namespace)
     await watcher.client.connect(
-        world.service.base_url, namespaces=[namespace], auth=auth, headers=headers or {}, transports=["websocket"],
+        world.service.base_url,
+        namespaces=[namespace],
+        auth=auth,
+        headers=headers or {},
+        transports=["websocket"],
         wait_timeout=WAIT_SECONDS,
     )
     return watcher
 
 
-async def refused_spy(world, namespace: str, *, auth: Any = None, headers: dict[str, str] | None = None,
-                      wait_timeout: float = WAIT_SECONDS) -> Spy:
+async def refused_spy(
+    world,
+    namespace: str,
+    *,
+    auth: Any = None,
+    headers: dict[str, str] | None = None,
+    wait_timeout: float = WAIT_SECONDS,
+) -> Spy:
     """Try to connect; the connection must be refused."""
     watcher = spy(namespace)
     try:
         await watcher.client.connect(
-            world.service.base_url, namespaces=[namespace], auth=auth, headers=headers or {}, transports=["websocket"],
+            world.service.base_url,
+            namespaces=[namespace],
+            auth=auth,
+            headers=headers or {},
+            transports=["websocket"],
             wait_timeout=wait_timeout,
         )
     except socketio.exceptions.ConnectionError:
@@ -215,18 +239,35 @@ class Scene:
         """What the attacker (Erik Lindqvist, invited as Kim Andersson) must never learn."""
         return [
             "SIP-möte",
-            self.victim.name, self.victim.verified_name or "", self.victim.id,
-            self.doctor.name, self.doctor.verified_name or "", self.doctor.id,
-            world.municipality.name, world.region.name, world.other_municipality.name,
+            self.victim.name,
+            self.victim.verified_name or "",
+            self.victim.id,
+            self.doctor.name,
+            self.doctor.verified_name or "",
+            self.doctor.id,
+            world.municipality.name,
+            world.region.name,
+            world.other_municipality.name,
             "Ledare",  # staff names
         ]
 
 
-async def person(world, meeting_id: str, number: str | None, *, name: str, verified_name: str | None,
-                 role: str = "individual", organisation_id: str | None = None, connect: bool = True,
-                 identify_as: str | None = None) -> Person:
+async def person(
+    world,
+    meeting_id: str,
+    number: str | None,
+    *,
+    name: str,
+    verified_name: str | None,
+    role: str = "individual",
+    organisation_id: str | None = None,
+    connect: bool = True,
+    identify_as: str | None = None,
+) -> Person:
     """Invited under ``number``, identified as ``identify_as`` (the same person unless given)."""
-    invited = await invite(world, meeting_id, name=name, personal_number=number, role=role, organisation_id=organisation_id)
+    invited = await invite(
+        world, meeting_id, name=name, personal_number=number, role=role, organisation_id=organisation_id
+    )
     if number:
         await identify(world, invited, identify_as or number)
     someone = Person(invited, name, verified_name if number else None)
@@ -243,11 +284,20 @@ async def scene(world):
     cookie = await host_cookie(world, world.hosts[world.municipality.id])
     host = await host_socket(world, cookie, meeting["id"])
     victim = await person(world, meeting["id"], PERSONS[1], name="Alex Berg", verified_name="Karin Johansson")
-    doctor = await person(world, meeting["id"], PERSONS[3], name="Doktor Öberg", verified_name="Per-Olof Öberg",
-                          role="region_staff", organisation_id=world.region.id)
+    doctor = await person(
+        world,
+        meeting["id"],
+        PERSONS[3],
+        name="Doktor Öberg",
+        verified_name="Per-Olof Öberg",
+        role="region_staff",
+        organisation_id=world.region.id,
+    )
     attacker = await person(world, meeting["id"], PERSONS[0], name="Kim Andersson", verified_name="Erik Lindqvist")
     stage = Scene(meeting, host, cookie, attacker, victim, doctor)
-    stage.closers += [host] + [p.socket for p in (victim, doctor, attacker)] + [p.invited for p in (victim, doctor, attacker)]
+    stage.closers += (
+        [host] + [p.socket for p in (victim, doctor, attacker)] + [p.invited for p in (victim, doctor, attacker)]
+    )
     yield stage
     for closer in stage.closers:
         await closer.close()
@@ -263,9 +313,15 @@ async def test_a_participant_cannot_use_any_host_event(world, scene):
     before = await snapshot(world)
     target = {"participant_id": scene.victim.id}
     payloads = {
-        "admit": target, "admit_all_matching": {}, "deny": {**target, "message": "Nej"},
-        "message": {**target, "text": "Hej"}, "send_back": target, "remove": target,
-        "configure": {"admission_policy": "matching_staff", "locked": True}, "end": {}, "list": {},
+        "admit": target,
+        "admit_all_matching": {},
+        "deny": {**target, "message": "Nej"},
+        "message": {**target, "text": "Hej"},
+        "send_back": target,
+        "remove": target,
+        "configure": {"admission_policy": "matching_staff", "locked": True},
+        "end": {},
+        "list": {},
     }
     for event in HOST_EVENTS:
         answer = await attacker.call(event, payloads[event])
@@ -295,10 +351,13 @@ async def test_a_client_sent_connect_or_disconnect_event_is_just_an_unknown_even
     answer = await attacker.call("disconnect", "client namespace disconnect")
     assert isinstance(answer, dict) and answer["ok"] is False and answer["error"] == "unknown-event", answer
     assert attacker.client.connected and (await attacker.call("list"))["error"] == "unknown-event"
-    host = await open_spy(world, "/host", auth={"meeting_id": scene.meeting["id"]},
-                          headers={"Cookie": f"{COOKIE_NAME}={scene.cookie}"})
+    host = await open_spy(
+        world, "/host", auth={"meeting_id": scene.meeting["id"]}, headers={"Cookie": f"{COOKIE_NAME}={scene.cookie}"}
+    )
     scene.closers.append(host)
-    answer = await host.call("connect", {"HTTP_COOKIE": f"{COOKIE_NAME}={scene.cookie}"}, {"meeting_id": scene.meeting["id"]})
+    answer = await host.call(
+        "connect", {"HTTP_COOKIE": f"{COOKIE_NAME}={scene.cookie}"}, {"meeting_id": scene.meeting["id"]}
+    )
     assert isinstance(answer, dict) and answer["ok"] is False and answer["error"] == "unknown-event", answer
     await settle(attacker, host, scene.host)
     assert await snapshot(world) == before
@@ -309,10 +368,12 @@ async def test_a_participant_cannot_open_the_host_namespace(world, scene):
     before = await snapshot(world)
     meeting_id = scene.meeting["id"]
     tries = [
-        dict(auth={"ticket": scene.attacker.ticket, "meeting_id": meeting_id}),
-        dict(auth={"meeting_id": meeting_id}, headers={"Cookie": f"{COOKIE_NAME}={scene.attacker.cookie(world)}"}),
-        dict(auth={"ticket": scene.attacker.ticket, "meeting_id": meeting_id},
-             headers={"Cookie": f"{COOKIE_NAME}={scene.attacker.cookie(world)}"}),
+        {"auth": {"ticket": scene.attacker.ticket, "meeting_id": meeting_id}},
+        {"auth": {"meeting_id": meeting_id}, "headers": {"Cookie": f"{COOKIE_NAME}={scene.attacker.cookie(world)}"}},
+        {
+            "auth": {"ticket": scene.attacker.ticket, "meeting_id": meeting_id},
+            "headers": {"Cookie": f"{COOKIE_NAME}={scene.attacker.cookie(world)}"},
+        },
     ]
     for attempt in tries:
         attacker = await refused_spy(world, "/host", **attempt)
@@ -369,7 +430,9 @@ def forge(world, real_ticket: str, kind: str) -> Any:
     if kind == "not_yet_valid":
         return keys.sign({**claims, "nbf": claims["nbf"] + 3600})
     if kind == "unknown_kid":
-        return jwt.encode(claims, Ed25519PrivateKey.generate(), algorithm="EdDSA", headers={"kid": "20990101000000-deadbeef"})
+        return jwt.encode(
+            claims, Ed25519PrivateKey.generate(), algorithm="EdDSA", headers={"kid": "20990101000000-deadbeef"}
+        )
     if kind == "other_key_under_our_kid":
         return jwt.encode(claims, Ed25519PrivateKey.generate(), algorithm="EdDSA", headers={"kid": kid})
     if kind == "signature_of_another_ticket":
@@ -389,13 +452,15 @@ async def fresh_arrival(world) -> tuple[dict[str, Any], Person, list[Any]]:
     """A meeting with a host and one identified participant who has a ticket but has not arrived."""
     meeting = await book(world)
     host = await host_socket(world, await host_cookie(world, world.hosts[world.municipality.id]), meeting["id"])
-    someone = await person(world, meeting["id"], PERSONS[0], name="Kim Andersson", verified_name="Erik Lindqvist", connect=False)
+    someone = await person(
+        world, meeting["id"], PERSONS[0], name="Kim Andersson", verified_name="Erik Lindqvist", connect=False
+    )
     return meeting, someone, [host, someone.invited]
 
 
 async def test_the_forging_helper_makes_working_tickets_when_nothing_is_altered(world):
     """The control for the forged-ticket tests: untouched claims, real key → the arrival happens."""
-    meeting, someone, closers = await fresh_arrival(world)
+    _meeting, someone, closers = await fresh_arrival(world)
     try:
         socket = await participant_socket(world, forge(world, someone.ticket, "untouched"))
         closers.append(socket)
@@ -407,19 +472,34 @@ async def test_the_forging_helper_makes_working_tickets_when_nothing_is_altered(
 
 
 FORGERIES = [
-    "alg_none", "alg_none_with_kid", "hs256_raw_public_key", "hs256_pem_public_key", "wrong_audience", "wrong_issuer",
-    "no_audience", "not_yet_valid", "unknown_kid", "other_key_under_our_kid", "signature_of_another_ticket", "garbage",
-    "empty", "huge",
+    "alg_none",
+    "alg_none_with_kid",
+    "hs256_raw_public_key",
+    "hs256_pem_public_key",
+    "wrong_audience",
+    "wrong_issuer",
+    "no_audience",
+    "not_yet_valid",
+    "unknown_kid",
+    "other_key_under_our_kid",
+    "signature_of_another_ticket",
+    "garbage",
+    "empty",
+    "huge",
 ]
 
 
 @pytest.mark.parametrize("kind", FORGERIES)
 async def test_a_forged_ticket_is_refused_at_connect(world, kind):
-    meeting, someone, closers = await fresh_arrival(world)
+    _meeting, someone, closers = await fresh_arrival(world)
     try:
         before = await snapshot(world)
-        attacker = await refused_spy(world, "/participant", auth={"ticket": forge(world, someone.ticket, kind)},
-                                     wait_timeout=2 if kind == "huge" else WAIT_SECONDS)
+        attacker = await refused_spy(
+            world,
+            "/participant",
+            auth={"ticket": forge(world, someone.ticket, kind)},
+            wait_timeout=2 if kind == "huge" else WAIT_SECONDS,
+        )
         assert attacker.events == []
         if kind != "huge":  # a handshake over the size limit is closed before any answer
             assert attacker.refusals
@@ -431,9 +511,11 @@ async def test_a_forged_ticket_is_refused_at_connect(world, kind):
             await closer.close()
 
 
-@pytest.mark.parametrize("auth", [None, {}, {"ticket": None}, {"ticket": 12345}, {"ticket": ["a", "b"]}, "just a string"])
+@pytest.mark.parametrize(
+    "auth", [None, {}, {"ticket": None}, {"ticket": 12345}, {"ticket": ["a", "b"]}, "just a string"]
+)
 async def test_no_ticket_is_refused_at_connect(world, auth):
-    meeting, someone, closers = await fresh_arrival(world)
+    _meeting, _someone, closers = await fresh_arrival(world)
     try:
         before = await snapshot(world)
         attacker = await refused_spy(world, "/participant", auth=auth)
@@ -445,7 +527,7 @@ async def test_no_ticket_is_refused_at_connect(world, auth):
 
 
 async def test_an_expired_ticket_is_refused(world):
-    meeting, someone, closers = await fresh_arrival(world)
+    _meeting, someone, closers = await fresh_arrival(world)
     try:
         expires = claims_of(someone.ticket)["exp"]
         world.service.clock.advance(seconds=expires - world.service.clock().timestamp() + 10)
@@ -494,7 +576,8 @@ async def test_a_ticket_is_bound_to_its_own_meeting(world, scene):
     assert scene.attacker.id not in heard_by_b and "Erik Lindqvist" not in heard_by_b
     assert all(data.get("message") in (None,) for event, data in attacker.events if event == "state")
     assert_nothing_leaked(
-        attacker.events, scene.forbidden(world) + [insider.id, "Sam Nilsson", "Mohammed Al-Rashid", "Hej Sam", "Till alla i B"],
+        attacker.events,
+        [*scene.forbidden(world), insider.id, "Sam Nilsson", "Mohammed Al-Rashid", "Hej Sam", "Till alla i B"],
         own_verified_name="Erik Lindqvist",
     )
 
@@ -532,7 +615,10 @@ async def test_removed_or_denied_stay_out_until_a_host_admits_again(world, scene
                 .order_by(audit_log.c.seq)
             )
         ).all()
-    assert [(a, actor.split(":")[0]) for a, actor in trail][-2:] == [(f"participant.{decision}", "staff"), ("participant.admit", "staff")]
+    assert [(a, actor.split(":")[0]) for a, actor in trail][-2:] == [
+        (f"participant.{decision}", "staff"),
+        ("participant.admit", "staff"),
+    ]
 
 
 # What a waiting participant hears ---------------------------------------------------------------
@@ -542,8 +628,11 @@ async def test_a_waiting_participant_hears_only_about_itself(world, scene):
     # A catch-all listener: every event on its namespace, whatever its name.
     listener = spy("/participant")
     await listener.client.connect(
-        world.service.base_url, namespaces=["/participant"], auth={"ticket": scene.attacker.ticket},
-        transports=["websocket"], wait_timeout=WAIT_SECONDS,
+        world.service.base_url,
+        namespaces=["/participant"],
+        auth={"ticket": scene.attacker.ticket},
+        transports=["websocket"],
+        wait_timeout=WAIT_SECONDS,
     )
     scene.closers.append(listener)
     await listener.wait_for("state")
@@ -552,13 +641,23 @@ async def test_a_waiting_participant_hears_only_about_itself(world, scene):
     late = await person(world, meeting_id, PERSONS[5], name="Robin Ek", verified_name="Gunnar Åkesson")
     interpreter = await person(world, meeting_id, None, name="Tolk Tolksson", verified_name=None, role="interpreter")
     # Invited as one person, identified as another: the host sees a mismatch; nobody else does.
-    stranger = await person(world, meeting_id, PERSONS[2], name="Fel Person", verified_name="Amina Yusuf",
-                            identify_as=PERSONS[4])
+    stranger = await person(
+        world, meeting_id, PERSONS[2], name="Fel Person", verified_name="Amina Yusuf", identify_as=PERSONS[4]
+    )
     stranger_invited_as = PERSONS[2]
-    scene.closers += [late.socket, late.invited, interpreter.socket, interpreter.invited, stranger.socket, stranger.invited]
+    scene.closers += [
+        late.socket,
+        late.invited,
+        interpreter.socket,
+        interpreter.invited,
+        stranger.socket,
+        stranger.invited,
+    ]
     assert (await host.call("configure", {"show_queue_position": True}))["ok"] is True
     assert (await host.call("admit", {"participant_id": scene.victim.id}))["ok"] is True
-    assert (await host.call("message", {"participant_id": scene.doctor.id, "text": "Hemligt till doktorn"}))["ok"] is True
+    assert (await host.call("message", {"participant_id": scene.doctor.id, "text": "Hemligt till doktorn"}))[
+        "ok"
+    ] is True
     assert (await host.call("deny", {"participant_id": stranger.id, "message": "Nekad, Fel Person"}))["ok"] is True
     assert (await host.call("admit", {"participant_id": scene.doctor.id}))["ok"] is True
     assert (await host.call("send_back", {"participant_id": scene.victim.id}))["ok"] is True
@@ -593,8 +692,9 @@ async def test_a_host_cannot_open_another_meetings_host_namespace(world, scene):
     other = await book(world, hosts=[world.hosts[world.region.id]])
     before = await snapshot(world)
     for meeting_id in (other["id"], "00000000-0000-4000-8000-000000000000", "x" * 36):
-        refused = await refused_spy(world, "/host", auth={"meeting_id": meeting_id},
-                                    headers={"Cookie": f"{COOKIE_NAME}={scene.cookie}"})
+        refused = await refused_spy(
+            world, "/host", auth={"meeting_id": meeting_id}, headers={"Cookie": f"{COOKIE_NAME}={scene.cookie}"}
+        )
         assert refused.events == []
     assert await snapshot(world) == before
 
@@ -606,7 +706,10 @@ async def test_a_host_cannot_act_on_another_meetings_participant(world, scene):
     before = await snapshot(world)
     target = {"participant_id": insider.id}
     for event, payload in [
-        ("admit", target), ("deny", {**target, "message": "Nej"}), ("send_back", target), ("remove", target),
+        ("admit", target),
+        ("deny", {**target, "message": "Nej"}),
+        ("send_back", target),
+        ("remove", target),
         ("message", {**target, "text": "Hej"}),
     ]:
         answer = await scene.host.call(event, payload)
@@ -624,8 +727,9 @@ async def test_a_host_cannot_act_on_another_meetings_participant(world, scene):
 
 
 async def test_malformed_payloads_get_an_error_and_change_nothing(world, scene):
-    host = await open_spy(world, "/host", auth={"meeting_id": scene.meeting["id"]},
-                          headers={"Cookie": f"{COOKIE_NAME}={scene.cookie}"})
+    host = await open_spy(
+        world, "/host", auth={"meeting_id": scene.meeting["id"]}, headers={"Cookie": f"{COOKIE_NAME}={scene.cookie}"}
+    )
     scene.closers.append(host)
     before = await snapshot(world)
     victim = scene.victim.id
@@ -657,7 +761,7 @@ async def test_malformed_payloads_get_an_error_and_change_nothing(world, scene):
         errors_before = len(host.of("error"))
         answer = await host.call(event, *args)
         assert isinstance(answer, dict) and answer["ok"] is False and answer["error"] == code, (event, args, answer)
-        await host.wait_for("error", lambda _: len(host.of("error")) > errors_before)
+        await host.wait_for("error", lambda _, seen=errors_before: len(host.of("error")) > seen)
     await settle(host, scene.host)
     assert await snapshot(world) == before
     # The socket is still a working host socket after all that.
@@ -667,13 +771,16 @@ async def test_malformed_payloads_get_an_error_and_change_nothing(world, scene):
 async def test_a_packet_over_the_size_limit_closes_that_connection(world, scene):
     limit = world.service.settings.realtime.max_message_bytes
     assert limit == 16384
-    host = await open_spy(world, "/host", auth={"meeting_id": scene.meeting["id"]},
-                          headers={"Cookie": f"{COOKIE_NAME}={scene.cookie}"})
+    host = await open_spy(
+        world, "/host", auth={"meeting_id": scene.meeting["id"]}, headers={"Cookie": f"{COOKIE_NAME}={scene.cookie}"}
+    )
     attacker = await open_spy(world, "/participant", auth={"ticket": scene.attacker.ticket})
     scene.closers += [host, attacker]
     await attacker.wait_for("state")
     before = await snapshot(world)
-    await host.client.emit("message", {"participant_id": scene.victim.id, "text": "x" * (limit + 1024)}, namespace="/host")
+    await host.client.emit(
+        "message", {"participant_id": scene.victim.id, "text": "x" * (limit + 1024)}, namespace="/host"
+    )
     await attacker.client.emit("leave", {"padding": "y" * (limit + 1024)}, namespace="/participant")
     async with asyncio.timeout(WAIT_SECONDS):
         await host.gone.wait()
@@ -688,8 +795,9 @@ async def test_a_packet_over_the_size_limit_closes_that_connection(world, scene)
 
 async def test_a_foreign_origin_is_refused(world, scene):
     evil = {"Origin": "https://evil.example"}
-    newcomer = await person(world, scene.meeting["id"], PERSONS[2], name="Sam Nilsson", verified_name="Mohammed Al-Rashid",
-                            connect=False)
+    newcomer = await person(
+        world, scene.meeting["id"], PERSONS[2], name="Sam Nilsson", verified_name="Mohammed Al-Rashid", connect=False
+    )
     scene.closers.append(newcomer.invited)
     before = await snapshot(world)
     with pytest.raises(socketio.exceptions.ConnectionError):
@@ -708,26 +816,34 @@ async def test_staff_who_are_not_hosts_of_the_meeting_are_refused(world, scene):
     outsider = await add_host(world, "Nyfiken Kollega")
     cookie = await host_cookie(world, outsider)
     before = await snapshot(world)
-    refused = await refused_spy(world, "/host", auth={"meeting_id": scene.meeting["id"]},
-                                headers={"Cookie": f"{COOKIE_NAME}={cookie}"})
+    refused = await refused_spy(
+        world, "/host", auth={"meeting_id": scene.meeting["id"]}, headers={"Cookie": f"{COOKIE_NAME}={cookie}"}
+    )
     assert refused.events == []
     assert await snapshot(world) == before
 
 
 async def test_a_signed_out_host_loses_access_on_the_next_event(world, scene):
-    host = await open_spy(world, "/host", auth={"meeting_id": scene.meeting["id"]},
-                          headers={"Cookie": f"{COOKIE_NAME}={scene.cookie}"})
+    host = await open_spy(
+        world, "/host", auth={"meeting_id": scene.meeting["id"]}, headers={"Cookie": f"{COOKIE_NAME}={scene.cookie}"}
+    )
     scene.closers.append(host)
     assert (await host.call("list"))["ok"] is True
     async with world.service.app[ENGINE].connect() as connection:
         session_id = (
-            await connection.execute(select(browser_sessions.c.id).where(browser_sessions.c.token_hash == token_hash(scene.cookie)))
+            await connection.execute(
+                select(browser_sessions.c.id).where(browser_sessions.c.token_hash == token_hash(scene.cookie))
+            )
         ).scalar_one()
     await world.service.app[SESSIONS].end(session_id)
     before = await snapshot(world)
     try:
         answer = await host.call("admit", {"participant_id": scene.victim.id}, timeout=2)
-    except (socketio.exceptions.TimeoutError, socketio.exceptions.DisconnectedError, socketio.exceptions.BadNamespaceError):
+    except (
+        socketio.exceptions.TimeoutError,
+        socketio.exceptions.DisconnectedError,
+        socketio.exceptions.BadNamespaceError,
+    ):
         answer = None
     assert answer is None or answer["ok"] is False
     async with asyncio.timeout(WAIT_SECONDS):
@@ -737,7 +853,8 @@ async def test_a_signed_out_host_loses_access_on_the_next_event(world, scene):
     assert await state_of(world, scene.victim.id) == "waiting"
     assert not host.client.connected or "/host" not in host.client.namespaces
     # Nor can it come back with the ended session.
-    refused = await refused_spy(world, "/host", auth={"meeting_id": scene.meeting["id"]},
-                                headers={"Cookie": f"{COOKIE_NAME}={scene.cookie}"})
+    refused = await refused_spy(
+        world, "/host", auth={"meeting_id": scene.meeting["id"]}, headers={"Cookie": f"{COOKIE_NAME}={scene.cookie}"}
+    )
     assert refused.events == []
     assert await snapshot(world) == before

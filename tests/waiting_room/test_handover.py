@@ -86,7 +86,11 @@ async def test_credentials_exist_only_after_admission_and_only_for_that_particip
         await kim.close()
         await alex.close()
     async with world.service.app[ENGINE].connect() as connection:
-        actions = (await connection.execute(select(audit_log.c.action).where(audit_log.c.action.like("video.%")))).scalars().all()
+        actions = (
+            (await connection.execute(select(audit_log.c.action).where(audit_log.c.action.like("video.%"))))
+            .scalars()
+            .all()
+        )
     assert actions == ["video.credential_issued", "video.revoked", "video.room_ended"]
 
 

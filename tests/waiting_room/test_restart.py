@@ -8,6 +8,7 @@ audit log still verifies.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import socketio
@@ -21,7 +22,9 @@ from tests.support.service import RunningService, start_service
 
 async def states(service: RunningService) -> dict[str, tuple[str, Any]]:
     async with service.app[ENGINE].connect() as connection:
-        rows = (await connection.execute(select(participants.c.id, participants.c.state, participants.c.waiting_since))).all()
+        rows = (
+            await connection.execute(select(participants.c.id, participants.c.state, participants.c.waiting_since))
+        ).all()
     return {row.id: (row.state, row.waiting_since) for row in rows}
 
 
@@ -47,7 +50,12 @@ async def test_after_a_restart_everyone_is_where_they_were(world):
     host = await host_socket(world, cookie, meeting["id"])
     assert (await host.call("configure", {"show_queue_position": True}))["ok"] is True
 
-    cast = [("Kim Andersson", PERSONS[0]), ("Alex Berg", PERSONS[1]), ("Sam Nilsson", PERSONS[2]), ("Robin Ek", PERSONS[5])]
+    cast = [
+        ("Kim Andersson", PERSONS[0]),
+        ("Alex Berg", PERSONS[1]),
+        ("Sam Nilsson", PERSONS[2]),
+        ("Robin Ek", PERSONS[5]),
+    ]
     people, sockets, tickets = [], [], {}
     for name, number in cast:
         invited = await invite(world, meeting["id"], name=name, personal_number=number)
@@ -66,14 +74,14 @@ async def test_after_a_restart_everyone_is_where_they_were(world):
     before_states = await states(world.service)
     before_admissions = await admissions(world.service)
     before_list = host_view(await host.call("list"))
-    before_pages = {p.participant_id: s.last_state for p, s in zip(people, sockets)}
+    before_pages = {p.participant_id: s.last_state for p, s in zip(people, sockets, strict=False)}
     assert [e["participant_id"] for e in before_list if e["state"] == "waiting"] == [first, third, fourth]
     assert before_states[admitted][0] == "admitted"
     assert [a[2] for a in before_admissions] == [admitted]
 
     # The pages lose their connections and the process stops.
     old = world.service
-    for socket in sockets + [host]:
+    for socket in [*sockets, host]:
         await socket.close()
     await old.close()
 
@@ -127,10 +135,8 @@ async def test_after_a_restart_everyone_is_where_they_were(world):
         assert verification.ok, verification
     finally:
         for socket in reconnected:
-            try:
+            with contextlib.suppress(socketio.exceptions.SocketIOError):
                 await socket.close()
-            except socketio.exceptions.SocketIOError:
-                pass
         for page in people:
             await page.close()
         await new.close()

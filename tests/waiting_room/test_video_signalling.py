@@ -5,15 +5,31 @@ from __future__ import annotations
 import pytest
 import socketio
 
-from tests.support.lobby import PERSONS, Socket, _recorder, book, host_cookie, host_socket, identify, invite, participant_socket, ticket
+from tests.support.lobby import (
+    PERSONS,
+    Socket,
+    _recorder,
+    book,
+    host_cookie,
+    host_socket,
+    identify,
+    invite,
+    participant_socket,
+    ticket,
+)
 from tests.support.timing import WAIT_SECONDS
 
 
 async def video_socket(world, token: str) -> Socket:
     socket = Socket(socketio.AsyncClient(reconnection=False), "/video")
     _recorder(socket, ["peer_joined", "peer_left", "signal", "revoked", "error"])
-    await socket.client.connect(world.service.base_url, namespaces=["/video"], auth={"token": token},
-                                transports=["websocket"], wait_timeout=WAIT_SECONDS)
+    await socket.client.connect(
+        world.service.base_url,
+        namespaces=["/video"],
+        auth={"token": token},
+        transports=["websocket"],
+        wait_timeout=WAIT_SECONDS,
+    )
     return socket
 
 
@@ -41,14 +57,18 @@ async def two_inside(world):
 
 
 async def test_peers_meet_and_signals_reach_only_the_addressee(world, two_inside):
-    meeting, host, kim, alex = two_inside
+    _meeting, _host, kim, alex = two_inside
     a = await video_socket(world, kim[2])
     b = await video_socket(world, alex[2])
     try:
         joined = await a.wait_for("peer_joined")
         assert joined == {"peer_id": alex[0].participant_id, "name": "Karin Johansson"}
-        answer = await b.client.call("signal", {"to": kim[0].participant_id, "data": {"description": {"type": "offer", "sdp": "v=0"}}},
-                                     namespace="/video", timeout=WAIT_SECONDS)
+        answer = await b.client.call(
+            "signal",
+            {"to": kim[0].participant_id, "data": {"description": {"type": "offer", "sdp": "v=0"}}},
+            namespace="/video",
+            timeout=WAIT_SECONDS,
+        )
         assert answer == {"ok": True}
         got = await a.wait_for("signal")
         assert got["from"] == alex[0].participant_id and got["data"]["description"]["type"] == "offer"
@@ -61,7 +81,7 @@ async def test_peers_meet_and_signals_reach_only_the_addressee(world, two_inside
 
 
 async def test_a_participant_sent_back_can_signal_no_more(world, two_inside):
-    meeting, host, kim, alex = two_inside
+    _meeting, host, kim, alex = two_inside
     a = await video_socket(world, kim[2])
     b = await video_socket(world, alex[2])
     try:
@@ -69,7 +89,9 @@ async def test_a_participant_sent_back_can_signal_no_more(world, two_inside):
         await b.wait_for("revoked")
         assert (await a.wait_for("peer_left"))["peer_id"] == alex[0].participant_id
         if b.client.connected:
-            answer = await b.client.call("signal", {"to": kim[0].participant_id, "data": {"x": 1}}, namespace="/video", timeout=WAIT_SECONDS)
+            answer = await b.client.call(
+                "signal", {"to": kim[0].participant_id, "data": {"x": 1}}, namespace="/video", timeout=WAIT_SECONDS
+            )
             assert answer["ok"] is False
         await a.round_trip()
         assert a.of("signal") == []
@@ -82,7 +104,7 @@ async def test_a_participant_sent_back_can_signal_no_more(world, two_inside):
 
 
 async def test_forged_connect_and_disconnect_events_change_nothing(world, two_inside):
-    meeting, host, kim, alex = two_inside
+    _meeting, _host, kim, alex = two_inside
     a = await video_socket(world, kim[2])
     b = await video_socket(world, alex[2])
     try:
@@ -103,8 +125,17 @@ async def test_a_credential_for_nobody_admitted_is_refused(world):
 
     keys = world.service.app[TICKETS].keys
     now = int(world.service.clock().timestamp())
-    forged = keys.sign({"iss": world.service.base_url, "aud": "meetsvc:video", "sub": "00000000-0000-4000-8000-000000000000",
-                        "mid": "00000000-0000-4000-8000-000000000001", "iat": now, "nbf": now, "exp": now + 60})
+    forged = keys.sign(
+        {
+            "iss": world.service.base_url,
+            "aud": "meetsvc:video",
+            "sub": "00000000-0000-4000-8000-000000000000",
+            "mid": "00000000-0000-4000-8000-000000000001",
+            "iat": now,
+            "nbf": now,
+            "exp": now + 60,
+        }
+    )
     with pytest.raises(socketio.exceptions.ConnectionError):
         await video_socket(world, forged)
     with pytest.raises(socketio.exceptions.ConnectionError):

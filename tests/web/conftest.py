@@ -3,14 +3,15 @@ tested on SQLite and PostgreSQL elsewhere)."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 
 import pytest
 import pytest_asyncio
 
 from tests.support.databases import SqliteTemplate
-from tests.support.service import SettableClock, RunningService, make_settings, start_service
+from tests.support.service import RunningService, SettableClock, make_settings, start_service
 
 
 @pytest.fixture
@@ -21,7 +22,10 @@ def service_overrides() -> dict[str, Any]:
 
 @pytest_asyncio.fixture
 async def service(
-    sqlite_template: SqliteTemplate, keys_dir: Path, clock: SettableClock, service_overrides: dict[str, Any],
+    sqlite_template: SqliteTemplate,
+    keys_dir: Path,
+    clock: SettableClock,
+    service_overrides: dict[str, Any],
 ) -> AsyncIterator[RunningService]:
     """The service; its BankID simulator ages orders on the same (the test's) clock."""
     running = await start_service(make_settings(sqlite_template.clone(), keys_dir, **service_overrides), clock)

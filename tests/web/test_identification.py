@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from datetime import timedelta
 
 import aiohttp
 import pytest
@@ -17,7 +18,6 @@ from identity.bankid.messages import Rfa, message
 from meetsvc.http.appkeys import EID, ENGINE
 from meetsvc.storage.tables import audit_log, identifications, participant_identities
 from tests.support.timing import WAIT_SECONDS
-from datetime import timedelta
 
 EXPECTED = "198112189876"  # a simulator test person
 SOMEONE_ELSE = "197503179827"  # another test person
@@ -33,7 +33,9 @@ async def create_meeting(world) -> dict:
         "ends_at": (starts + timedelta(hours=1)).isoformat(),
         "host_ids": [world.hosts[world.municipality.id]],
     }
-    async with world.service.http.post("/api/v1/meetings", json=body, headers=world.auth(world.municipality)) as response:
+    async with world.service.http.post(
+        "/api/v1/meetings", json=body, headers=world.auth(world.municipality)
+    ) as response:
         assert response.status == 201, await response.text()
         return await response.json()
 
@@ -88,15 +90,21 @@ async def phone_scans_and_approves(service, page, personal_number: str) -> None:
         async with phone.post(f"{app_url}sim/scan", json={"qrData": current["qr_data"]}) as response:
             assert response.status == 200, await response.text()
             order_ref = (await response.json())["orderRef"]
-        async with phone.post(f"{app_url}sim/orders/{order_ref}/complete", json={"personalNumber": personal_number}) as response:
+        async with phone.post(
+            f"{app_url}sim/orders/{order_ref}/complete", json={"personalNumber": personal_number}
+        ) as response:
             assert response.status == 200, await response.text()
 
 
-@pytest.mark.parametrize("invited, verified, outcome", [
-    (EXPECTED, EXPECTED, True),
-    (EXPECTED, SOMEONE_ELSE, False),
-    (None, SOMEONE_ELSE, None),
-], ids=["match", "mismatch", "no-expected-person"])
+@pytest.mark.parametrize(
+    "invited, verified, outcome",
+    [
+        (EXPECTED, EXPECTED, True),
+        (EXPECTED, SOMEONE_ELSE, False),
+        (None, SOMEONE_ELSE, None),
+    ],
+    ids=["match", "mismatch", "no-expected-person"],
+)
 async def test_a_participant_identifies_through_their_link(world, invited, verified, outcome):
     link = await invite(world, invited)
     token = link.rsplit("/", 1)[1]
@@ -204,23 +212,24 @@ async def test_a_form_without_the_sessions_csrf_token_is_refused(world):
 
 @pytest.mark.parametrize("path", ["/j/not-a-token", "/j/" + "A" * 43])
 async def test_an_invalid_link_gets_a_readable_page(world, path):
-    async with browser(world.service) as page:
-        async with page.get(path) as response:
-            assert response.status == 404
-            assert response.content_type == "text/html"
-            assert "Länken gäller inte längre" in await response.text()
+    async with browser(world.service) as page, page.get(path) as response:
+        assert response.status == 404
+        assert response.content_type == "text/html"
+        assert "Länken gäller inte längre" in await response.text()
 
 
 async def test_a_revoked_link_stops_working(world):
     link = await invite(world, EXPECTED)
     async with world.service.http.get("/api/v1/meetings", headers=world.auth(world.municipality)) as response:
         meeting_id = (await response.json())["items"][0]["id"]
-    async with world.service.http.get(f"/api/v1/meetings/{meeting_id}/participants", headers=world.auth(world.municipality)) as response:
+    async with world.service.http.get(
+        f"/api/v1/meetings/{meeting_id}/participants", headers=world.auth(world.municipality)
+    ) as response:
         participant_id = (await response.json())["items"][0]["id"]
     async with world.service.http.delete(
-        f"/api/v1/meetings/{meeting_id}/participants/{participant_id}/invitation", headers=world.auth(world.municipality)
+        f"/api/v1/meetings/{meeting_id}/participants/{participant_id}/invitation",
+        headers=world.auth(world.municipality),
     ) as response:
         assert response.status == 200
-    async with browser(world.service) as page:
-        async with page.get(link.replace(world.service.base_url, "")) as response:
-            assert response.status == 404
+    async with browser(world.service) as page, page.get(link.replace(world.service.base_url, "")) as response:
+        assert response.status == 404

@@ -54,7 +54,9 @@ class Organiser:
 
 def current_values(html: str) -> dict[str, str]:
     """What the edit form shows now (the fields a browser would send unchanged)."""
-    found = {name: re.search(rf'id="edit_{name}"[^>]*value="([^"]*)"', html) for name in ("title", "date", "starts", "ends")}
+    found = {
+        name: re.search(rf'id="edit_{name}"[^>]*value="([^"]*)"', html) for name in ("title", "date", "starts", "ends")
+    }
     values = {name: match.group(1) for name, match in found.items() if match}
     area = re.search(r'id="edit_care_area".*?<option value="([^"]+)" selected', html, re.S)
     assert area and len(values) == 4, "the edit form shows the meeting's title, area and times"
@@ -62,7 +64,9 @@ def current_values(html: str) -> dict[str, str]:
 
 
 async def meeting_of(world, meeting_id: str) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-    async with world.service.http.get(f"/api/v1/meetings/{meeting_id}", headers=world.auth(world.municipality)) as answer:
+    async with world.service.http.get(
+        f"/api/v1/meetings/{meeting_id}", headers=world.auth(world.municipality)
+    ) as answer:
         assert answer.status == 200
         return await answer.json()
 
@@ -74,7 +78,9 @@ async def organiser(world):  # type: ignore[no-untyped-def]
     return Organiser(world, meeting["id"], cookie)
 
 
-async def test_moving_the_meeting_sends_every_participant_an_updated_invitation(world, organiser, mail_server: MailServer):
+async def test_moving_the_meeting_sends_every_participant_an_updated_invitation(
+    world, organiser, mail_server: MailServer
+):
     await (await invite(world, organiser.meeting_id, name="Kim Andersson")).close()
     await deliveries_settled(world.service)
     (invitation,) = mail_server.received
@@ -143,8 +149,10 @@ async def test_a_meeting_that_has_begun_cannot_be_moved_from_the_page(world, mai
 
     assert 'id="edit_title"' not in await organiser.page(), "a cancelled meeting offers no changes"
     async with world.service.http.post(
-        f"/staff/meetings/{meeting['id']}/edit", data={**form, "starts": "08:00", "ends": "08:30"},
-        headers=organiser.headers, allow_redirects=False,
+        f"/staff/meetings/{meeting['id']}/edit",
+        data={**form, "starts": "08:00", "ends": "08:30"},
+        headers=organiser.headers,
+        allow_redirects=False,
     ) as answer:
         assert answer.status == 409
         assert 'role="alert"' in await answer.text()

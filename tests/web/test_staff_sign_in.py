@@ -7,8 +7,8 @@ import re
 from datetime import timedelta
 
 import aiohttp
-from yarl import URL
 from sqlalchemy import select
+from yarl import URL
 
 from meetsvc.domain.callers import OrganisationCaller
 from meetsvc.http.appkeys import DIRECTORY, EID, ENGINE
@@ -26,7 +26,9 @@ def csrf_of(html: str) -> str:
 async def add_staff(world, personal_number: str) -> str:
     directory = world.service.app[DIRECTORY]
     member = await directory.add_staff_member(
-        OrganisationCaller(world.municipality.id, "test"), display_name="Per-Olof Öberg", personal_number=personal_number
+        OrganisationCaller(world.municipality.id, "test"),
+        display_name="Per-Olof Öberg",
+        personal_number=personal_number,
     )
     return member.id
 
@@ -116,7 +118,11 @@ async def test_a_signed_in_staff_member_books_through_the_api_with_the_csrf_toke
             assert "SIP-möte" in await response.text()
     async with world.service.app[ENGINE].connect() as connection:
         assert len((await connection.execute(select(meetings))).all()) == 1
-        actors = (await connection.execute(select(audit_log.c.actor).where(audit_log.c.action == "meeting.created"))).scalars().all()
+        actors = (
+            (await connection.execute(select(audit_log.c.actor).where(audit_log.c.action == "meeting.created")))
+            .scalars()
+            .all()
+        )
     assert actors[0].startswith("staff:")
 
 
