@@ -6,6 +6,8 @@ identifies and waits, and is let in to the video page."""
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -19,7 +21,7 @@ PARTICIPANT = "Mohammed Al-Rashid"
 
 
 @pytest_asyncio.fixture
-async def demo(tmp_path):  # type: ignore[no-untyped-def]
+async def demo(tmp_path: Path) -> AsyncIterator[Started]:
     with make_run(tmp_path / "var") as started:
         yield started
 
