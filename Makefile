@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 NODE_STAMP := node_modules/.installed
 
-.PHONY: run test check install browser clean
+.PHONY: run test check install browser node clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit("meetsvc needs Python 3.11 or newer") if sys.version_info < (3, 11) else None'
@@ -28,8 +28,21 @@ $(TEST_STAMP): pyproject.toml | $(BIN)/python
 # The pages' browser libraries (socket.io client, axe-core for tests) come from the npm
 # registry at set-up; they are served by the service and never committed.
 $(NODE_STAMP): package.json package-lock.json
+	@$(NODE_CHECK)
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
+
+# npm needs node and npm. Install them like the browser packages where we can (root with apt);
+# elsewhere stop at once with one line that says what to install. `make node` runs the check alone.
+NODE_PACKAGES := nodejs npm
+NODE_CHECK = has() { command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; }; has && exit 0; \
+	if [ "$$(id -u 2>/dev/null)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(NODE_PACKAGES) >/dev/null) || true; \
+	  has && exit 0; fi; \
+	echo "meetsvc needs node and npm: install them (on Debian or Ubuntu: sudo apt-get install $(NODE_PACKAGES)), then run make again" >&2; \
+	exit 1
+node:
+	@$(NODE_CHECK)
 
 # Browser tests drive Debian's Chromium, and one test checks the nginx example with `nginx -t`.
 # Install both where we can (root with apt); elsewhere those tests skip with the reason (and
@@ -43,9 +56,9 @@ browser:
 	      || echo "note: could not install$$missing from Debian; the tests that need them will be skipped"; \
 	  else echo "note:$$missing not installed; the tests that need them will be skipped"; fi; fi
 
-install: $(STAMP) $(NODE_STAMP)
+install: $(NODE_STAMP) $(STAMP)
 
-run: $(STAMP) $(NODE_STAMP)
+run: $(NODE_STAMP) $(STAMP)
 	$(BIN)/meetsvc migrate
 	$(BIN)/meetsvc serve
 
@@ -60,7 +73,7 @@ check: $(TEST_STAMP)
 	if [ -n "$$failed" ]; then echo "make check FAILED:$$failed" >&2; exit 1; fi; \
 	echo "make check: all gates pass"
 
-test: check $(TEST_STAMP) $(NODE_STAMP) browser
+test: $(NODE_STAMP) check $(TEST_STAMP) browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 clean:

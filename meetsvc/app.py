@@ -8,6 +8,7 @@ through start-up closes what was opened and nothing leaks between test apps.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
@@ -15,6 +16,7 @@ from aiohttp import web
 from meetsvc.config import Settings
 from meetsvc.core.clock import Clock, utc_now
 from meetsvc.core.metrics import Metrics
+from meetsvc.domain.errors import DomainError
 from meetsvc.http import health
 from meetsvc.http.api import routes
 from meetsvc.http.api.endpoints import ENDPOINTS
@@ -23,6 +25,7 @@ from meetsvc.http.appkeys import (
     AUDIT,
     BOOKING,
     COURIER,
+    DEMO,
     DIRECTORY,
     EID,
     ENGINE,
@@ -54,7 +57,17 @@ from meetsvc.realtime.video import VideoNamespace
 from meetsvc.schedule.runner import ScheduleCollector
 from meetsvc.schedule.work import Hooks
 from meetsvc.storage.migrate import head_revisions
-from meetsvc.wiring import Admission, Services, build_schedule, open_admission, open_identification, open_services
+from meetsvc.wiring import (
+    Admission,
+    Services,
+    build_schedule,
+    open_admission,
+    open_identification,
+    open_services,
+    prepare_demo,
+)
+
+log = logging.getLogger(__name__)
 
 
 def _services(clock: Clock) -> Callable[[web.Application], AsyncIterator[None]]:
@@ -158,6 +171,16 @@ async def _preload_pages(app: web.Application) -> None:
     await asyncio.to_thread(load_catalogues)
 
 
+async def _demo(app: web.Application) -> None:
+    """In development, the demo meeting (booked through the booking the pages use, so its
+    invitations reach the outbox); a demo that cannot be made leaves the service running."""
+    try:
+        app[DEMO] = await prepare_demo(app[SERVICES], app[BOOKING])
+    except DomainError as exc:
+        log.warning("the demo meeting could not be prepared: %s", exc)
+        app[DEMO] = None
+
+
 async def openapi_document(request: web.Request) -> web.Response:
     return web.json_response(request.app[OPENAPI])
 
@@ -184,6 +207,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> web.Application
     app.cleanup_ctx.append(_identification)
     app.cleanup_ctx.append(_fanout)
     app.on_startup.append(_preload_pages)
+    app.on_startup.append(_demo)
     app.on_shutdown.append(_close_sockets)
 
     app.router.add_get("/healthz", health.healthz, name="healthz")

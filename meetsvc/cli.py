@@ -25,6 +25,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from meetsvc.config import ConfigError, Settings, load_settings
 
 if TYPE_CHECKING:
+    from aiohttp import web
+
     from meetsvc.domain.model import Organisation
     from meetsvc.services.audit import Verification
     from meetsvc.wiring import Services
@@ -52,8 +54,8 @@ async def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
 
     # First start in development: the keys appear with the database.
     await asyncio.to_thread(load_keys, settings.security.keys_dir, create_missing=settings.security.create_missing_keys)
-    await upgrade(settings.database.url)
-    _print("database schema is up to date")
+    done = await upgrade(settings.database.url)
+    _print(done.describe())
     return 0
 
 
@@ -145,14 +147,48 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from meetsvc.app import create_app
 
     app = create_app(settings)
-    base = settings.server.base_url
 
     def announce(_: str) -> None:
-        _print(f"meetsvc is running: open {base}/  (API document: {base}/api/v1/openapi.json, health: {base}/healthz)")
-        _print("press Ctrl+C to stop")
+        for line in banner(app):
+            _print(line)
 
     web.run_app(app, host=settings.server.host, port=settings.server.port, print=announce, access_log=None)
     return 0
+
+
+def banner(app: web.Application) -> list[str]:
+    """What a person reads when the service has started: where to go, and in development the
+    BankID simulator, the outbox and the demo meeting's links. Nothing else is printed at start
+    unless something happened."""
+    from zoneinfo import ZoneInfo
+
+    from meetsvc.http.appkeys import DEMO, EID, SETTINGS
+
+    settings = app[SETTINGS]
+    base = settings.server.base_url
+    lines = [
+        f"meetsvc is running: open {base}/",
+        f"  API document      {base}/api/v1/openapi.json",
+        f"  health            {base}/healthz",
+    ]
+    simulator = app[EID].simulator_app_url
+    if simulator:
+        lines.append(f"  BankID simulator  {simulator}  (approve identifications here as a test person)")
+    if settings.is_development and "outbox" in (settings.notify.email, settings.notify.sms):
+        lines.append(f"  outbox            {base}/dev/outbox  (the messages the service would have sent)")
+    demo = app.get(DEMO)
+    if demo is not None:
+        starts = demo.starts_at.astimezone(ZoneInfo(settings.meetings.time_zone)).strftime("%H:%M")
+        lines += [
+            f"A demo meeting starts at {starts}; its waiting room is open now.",
+            f"  Host: sign in at {base}/staff/login as {demo.leader} (or the co-host {demo.co_host}),",
+            f"        then open the host console {base}/staff/meetings/{demo.meeting_id}",
+            "  Participants (open a link in another browser window and identify as that person):",
+        ]
+        width = max(len(link.name) for link in demo.links) if demo.links else 0
+        lines += [f"    {link.name:<{width}}  {link.url}" for link in demo.links]
+    lines.append("press Ctrl+C to stop")
+    return lines
 
 
 def build_parser() -> argparse.ArgumentParser:

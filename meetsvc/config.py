@@ -184,6 +184,13 @@ class RealtimeSettings(_Section):
         return value or None
 
 
+class DemoSettings(_Section):
+    seed: bool = Field(
+        False,
+        description="Prepare a demo meeting to walk through at start (development only): see meetsvc.services.demo.",
+    )
+
+
 class LoggingSettings(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     format: Literal["json", "text"] = "json"
@@ -227,6 +234,7 @@ class Settings(BaseSettings):
     notify: NotifySettings = NotifySettings()
     schedule: ScheduleSettings = ScheduleSettings()
     logging: LoggingSettings = LoggingSettings()
+    demo: DemoSettings = DemoSettings()
 
     @model_validator(mode="after")
     def _bankid_files(self) -> Settings:
@@ -238,6 +246,13 @@ class Settings(BaseSettings):
             raise ValueError('identity.provider = "bankid-simulator" is for development only')
         if not self.is_development and self.notify.production_problems():
             raise ValueError("; ".join(self.notify.production_problems()))
+        return self
+
+    @model_validator(mode="after")
+    def _demo_in_development(self) -> Settings:
+        """The demo signs people in with the simulator's test persons: never in production."""
+        if self.demo.seed and not self.is_development:
+            raise ValueError("demo.seed is for development only")
         return self
 
     @model_validator(mode="after")

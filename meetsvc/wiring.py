@@ -13,7 +13,8 @@ start-up closes what was already opened:
   to it (what lets a participant in, and on into the meeting);
 * :func:`open_identification` — the eID provider, its collect loop, and identification;
 * :func:`build_schedule` — the timed work (reminders, opening and closing rooms, purging);
-  messages are opened by :func:`meetsvc.notify.runtime.open_notify`.
+  messages are opened by :func:`meetsvc.notify.runtime.open_notify`;
+* :func:`prepare_demo` — in development, a meeting to walk through at once.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from meetsvc.schedule.runner import Schedule
 from meetsvc.schedule.work import Hooks, ScheduledWork
 from meetsvc.services.audit import AuditLog
 from meetsvc.services.booking import Booking, BookingLimits
+from meetsvc.services.demo import Demo, DemoCast, DemoPerson, DemoSeed, DemoTiming
 from meetsvc.services.directory import Directory
 from meetsvc.services.eid import EidRuntime
 from meetsvc.services.handover import Handover
@@ -209,7 +211,8 @@ async def open_eid(settings: Settings, clock: Clock) -> AsyncIterator[EidRuntime
             ca_cert=simulator.ca_path,
             base_url=simulator.api_url,
         )
-        log.info("BankID simulator: API %s, app page %s", simulator.api_url, simulator.app_url)
+        # The start-up lines show the app page; its API's (random) port matters only when debugging.
+        log.debug("BankID simulator: API %s, app page %s", simulator.api_url, simulator.app_url)
     else:
         bankid = settings.bankid
         assert bankid.client_cert and bankid.client_key and bankid.ca_cert  # checked by Settings
@@ -298,3 +301,29 @@ def build_schedule(services: Services, notify: NotifyRuntime, hooks: Hooks) -> S
         services.clock,
     )
     return Schedule(services.engine, work, rules, settings.schedule, leadership_for(services.engine), services.clock)
+
+
+async def prepare_demo(services: Services, booking: Booking) -> Demo | None:
+    """The development demo (``demo.seed``), cast from the BankID simulator's test persons so that
+    everyone in it can identify; None where the settings do not ask for it."""
+    settings = services.settings
+    if not (settings.is_development and settings.demo.seed and settings.identity.provider == "bankid-simulator"):
+        return None
+    from identity.bankid.simulator.persons import TEST_PERSONS
+
+    def person(index: int) -> DemoPerson:
+        return DemoPerson(TEST_PERSONS[index].name, TEST_PERSONS[index].personal_number)
+
+    cast = DemoCast(
+        leader=person(0), co_host=person(1), individual=person(2), guardian=person(3), region_staff=person(5)
+    )
+    meetings = settings.meetings
+    # Inside the waiting room's opening, so that it is open now (at its start, if it opens then).
+    opens = timedelta(minutes=settings.waiting_room.opens_minutes_before)
+    starts_in = max(timedelta(minutes=1), min(timedelta(minutes=5), opens))
+    lasts = min(
+        max(timedelta(hours=2), timedelta(minutes=meetings.min_duration_minutes)),
+        timedelta(minutes=meetings.max_duration_minutes),
+    )
+    seed = DemoSeed(services.directory, booking, services.links, services.engine)
+    return await seed.prepare(cast, DemoTiming(starts_in, lasts))

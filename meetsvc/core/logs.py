@@ -39,3 +39,11 @@ def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
     root.setLevel(level)
     # aiohttp's own access log prints raw paths; ours (meetsvc.access) prints route templates.
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    for name in ROUTINE_AT_INFO:
+        logging.getLogger(name).setLevel(logging.WARNING if root.level >= logging.INFO else logging.NOTSET)
+
+
+# Libraries that say at INFO what they do every time, not that something happened: Alembic
+# names each plugin it sets up, APScheduler each job it adds and each run of every job (the
+# schedule's sync runs every few seconds). Their warnings and errors still come through.
+ROUTINE_AT_INFO = ("alembic", "apscheduler.scheduler", "apscheduler.executors")

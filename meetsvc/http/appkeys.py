@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from meetsvc.schedule.runner import Schedule
     from meetsvc.services.audit import AuditLog
     from meetsvc.services.booking import Booking
+    from meetsvc.services.demo import Demo
     from meetsvc.services.directory import Directory
     from meetsvc.services.eid import EidRuntime
     from meetsvc.services.identification import Identification
@@ -56,3 +57,5 @@ SOCKETS: web.AppKey[socketio.AsyncServer] = web.AppKey("sockets")
 LINKS: web.AppKey[JoinLinks] = web.AppKey("links")
 NOTIFY: web.AppKey[NotifyRuntime] = web.AppKey("notify")
 SCHEDULE: web.AppKey[Schedule] = web.AppKey("schedule")
+# The development demo's meeting and links, or None (meetsvc.services.demo).
+DEMO: web.AppKey[Demo | None] = web.AppKey("demo")

@@ -148,7 +148,9 @@ class Schedule:
         scheduler.start()
         self._scheduler = scheduler
         self.last_rebuild = await self.rebuild()
-        log.info(
+        # An empty schedule (a new database) is nothing to report.
+        log.log(
+            logging.INFO if self.last_rebuild.meetings else logging.DEBUG,
             "schedule rebuilt: %d meetings, %d jobs (%d reminders) in %.3f s",
             self.last_rebuild.meetings,
             self.last_rebuild.jobs,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from meetsvc.http.appkeys import EID
+from meetsvc.http.appkeys import DEMO, EID
 from meetsvc.http.pages import deliveries, identify, lobby, organise, participant, staff
 from meetsvc.http.pages.i18n import request_language, translate
 from meetsvc.http.pages.render import STATIC, render
@@ -19,6 +19,8 @@ async def start_page(request: web.Request) -> web.Response:
     context = {
         "simulator_app_url": eid.simulator_app_url,
         "outbox_url": "/dev/outbox" if deliveries.development_outbox_enabled(request) else None,
+        # Only ever set in development (demo.seed is refused in production).
+        "demo": request.app.get(DEMO),
     }
     return render(request, "start.html", context, language=request_language(request))
 
