@@ -190,7 +190,9 @@ def test_workers_share_one_public_address_and_run_no_simulator_page_on_a_fixed_p
 PRODUCTION_EXAMPLE = ROOT / "config" / "production.example.toml"
 
 
-def serve_in_production(tmp_path: Path, environ: dict[str, str], text: str | None = None):  # type: ignore[no-untyped-def]
+def serve_in_production(
+    tmp_path: Path, environ: dict[str, str], text: str | None = None
+) -> subprocess.CompletedProcess[str]:
     """``meetsvc serve`` on the production example (or ``text``) with ``environ`` laid over it;
     its keys in a folder of the test's own. A refused start ends at once; one that is not refused
     would go on to serve, so the bound is short."""
