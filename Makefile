@@ -2,6 +2,7 @@
 #   make run   — serve on http://127.0.0.1:8080 with the embedded defaults
 #   make test  — run the gates (make check), then the whole test suite
 #   make check — the gates alone: ruff lint and format, mypy, import contracts
+#   make lock  — resolve the lock files again after a change to the dependencies in pyproject.toml
 
 PYTHON ?= python3
 VENV := .venv
@@ -9,21 +10,42 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 NODE_STAMP := node_modules/.installed
+# Every Python package, direct or transitive, pinned with its hashes: what the service runs on,
+# and that plus the test extras. Both hold pip and the build backend too, so nothing is fetched
+# unpinned: the project itself is installed without its dependencies and without build isolation.
+LOCK := requirements.txt
+TEST_LOCK := requirements-test.txt
 
-.PHONY: run test check install browser node clean
+.PHONY: run test check install browser node clean lock
 
+# The new environment's pip is first replaced by the locked one (its lines of the lock, hashes
+# and all), which then installs the rest.
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit("meetsvc needs Python 3.11 or newer") if sys.version_info < (3, 11) else None'
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	awk '/^pip==/ {on = 1} on {print} on && !/\\$$/ {exit}' $(LOCK) > $(VENV)/pip.lock
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(VENV)/pip.lock
 
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e .
+$(STAMP): pyproject.toml $(LOCK) | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
 
-$(TEST_STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+$(TEST_STAMP): pyproject.toml $(TEST_LOCK) | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(TEST_LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@ $(STAMP)
+
+# The lock files, resolved by uv (from the test extras) for every platform and Python from 3.11 on.
+# Pins already in a lock file are kept unless pyproject.toml asks otherwise; to move one transitive
+# package: make lock LOCK_ARGS="--upgrade-package NAME". The test set is resolved first and the
+# runtime set within it, so the tests run on exactly the versions the service does.
+LOCK_ARGS ?=
+LOCK_OPTIONS = --universal --python-version 3.11 --generate-hashes --quiet --custom-compile-command "make lock" $(LOCK_ARGS)
+INSTALL_TOOLS = $(BIN)/python -c 'import tomllib; print("pip", *tomllib.load(open("pyproject.toml", "rb"))["build-system"]["requires"], sep="\n")'
+lock: $(TEST_STAMP)
+	$(INSTALL_TOOLS) | $(BIN)/uv pip compile pyproject.toml - --extra test $(LOCK_OPTIONS) -o $(TEST_LOCK)
+	$(INSTALL_TOOLS) | $(BIN)/uv pip compile pyproject.toml - --constraint $(TEST_LOCK) $(LOCK_OPTIONS) -o $(LOCK)
 
 # The pages' browser libraries (socket.io client, axe-core for tests) come from the npm
 # registry at set-up; they are served by the service and never committed.

@@ -53,7 +53,12 @@ async def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
     from meetsvc.storage.migrate import upgrade
 
     # First start in development: the keys appear with the database.
-    await asyncio.to_thread(load_keys, settings.security.keys_dir, create_missing=settings.security.create_missing_keys)
+    await asyncio.to_thread(
+        load_keys,
+        settings.security.keys_dir,
+        create_missing=settings.security.create_missing_keys,
+        development=settings.is_development,
+    )
     done = await upgrade(settings.database.url)
     _print(done.describe())
     return 0
@@ -63,8 +68,12 @@ async def cmd_keys_init(args: argparse.Namespace, settings: Settings) -> int:
     from meetsvc.core.secrets import load_keys
     from meetsvc.core.signing import load_signing_keys
 
-    await asyncio.to_thread(load_keys, settings.security.keys_dir, create_missing=True)
-    await asyncio.to_thread(load_signing_keys, settings.security.keys_dir / "signing", create_missing=True)
+    # Keys made under a development configuration are marked so, and production refuses them.
+    development = settings.is_development
+    await asyncio.to_thread(load_keys, settings.security.keys_dir, create_missing=True, development=development)
+    await asyncio.to_thread(
+        load_signing_keys, settings.security.keys_dir / "signing", create_missing=True, development=development
+    )
     _print(
         f"keys are in {settings.security.keys_dir} (back them up: without them stored personal numbers cannot be read)"
     )
@@ -75,8 +84,9 @@ async def cmd_keys_rotate(args: argparse.Namespace, settings: Settings) -> int:
     from meetsvc.core.signing import create_key, load_signing_keys
 
     folder = settings.security.keys_dir / "signing"
-    key = await asyncio.to_thread(create_key, folder)
-    keys = await asyncio.to_thread(load_signing_keys, folder, create_missing=False)
+    development = settings.is_development
+    key = await asyncio.to_thread(create_key, folder, development=development)
+    keys = await asyncio.to_thread(load_signing_keys, folder, create_missing=False, development=development)
     _print(f"new signing key {key.kid}; {len(keys.keys)} keys verify. Restart the service processes to sign with it;")
     _print("remove an old key file only after every ticket it signed has expired (waiting_room.ticket_minutes).")
     return 0
@@ -141,6 +151,21 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         except (MissingKeyError, FileNotFoundError) as exc:
             _print(f"meetsvc: {exc}", err=True)
             return 1
+
+    from meetsvc.core.secrets import MissingKeyError, load_keys
+    from meetsvc.core.signing import load_signing_keys
+
+    # The keys are read (or made, where the settings allow) before the app starts, so that a
+    # missing key, or a development key in production, stops it with one line naming the setting.
+    security, development = settings.security, settings.is_development
+    try:
+        load_keys(security.keys_dir, create_missing=security.create_missing_keys, development=development)
+        load_signing_keys(
+            security.keys_dir / "signing", create_missing=security.create_missing_keys, development=development
+        )
+    except (MissingKeyError, FileNotFoundError, ValueError) as exc:
+        _print(f"meetsvc: {exc}", err=True)
+        return 1
 
     from aiohttp import web
 

@@ -105,9 +105,9 @@ class SecuritySettings(_Section):
     keys_dir: Path = Path("var/keys")
     create_missing_keys: bool = Field(
         False,
-        description="Generate keys that are missing at start (development only).",
+        description="Generate keys that are missing at start (development only; refused in production).",
     )
-    secure_cookies: bool = True
+    secure_cookies: bool = Field(True, description="Mark cookies Secure; false is refused in production.")
 
 
 class MeetingSettings(_Section):
@@ -219,6 +219,8 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return (init_settings,)
 
+    # Production unless a configuration says otherwise (config/development.toml does): a missing
+    # line must never switch the refusals of :meth:`production_problems` off.
     environment: Literal["development", "production"] = "production"
     server: ServerSettings = ServerSettings()
     database: DatabaseSettings = DatabaseSettings()
@@ -237,16 +239,45 @@ class Settings(BaseSettings):
     demo: DemoSettings = DemoSettings()
 
     @model_validator(mode="after")
-    def _bankid_files(self) -> Settings:
+    def _fit_for_environment(self) -> Settings:
+        """Every setting that production refuses is named at once, so one start shows all that is wrong."""
+        problems = []
         if self.identity.provider == "bankid":
             missing = [k for k in ("client_cert", "client_key", "ca_cert") if getattr(self.bankid, k) is None]
             if missing:
-                raise ValueError('identity.provider = "bankid" needs ' + ", ".join(f"bankid.{k}" for k in missing))
-        if self.identity.provider == "bankid-simulator" and not self.is_development:
-            raise ValueError('identity.provider = "bankid-simulator" is for development only')
-        if not self.is_development and self.notify.production_problems():
-            raise ValueError("; ".join(self.notify.production_problems()))
+                problems.append('identity.provider = "bankid" needs ' + ", ".join(f"bankid.{k}" for k in missing))
+        if not self.is_development:
+            problems += self.production_problems()
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
+
+    def production_problems(self) -> list[str]:
+        """What production (``environment = "production"``, the default) refuses: the conveniences
+        of development that would hand out links over plain HTTP, cookies a network can read, or
+        keys nobody created on purpose."""
+        problems = []
+        if self.identity.provider == "bankid-simulator":
+            problems.append('identity.provider = "bankid-simulator" is for development only')
+        if self.security.create_missing_keys:
+            problems.append(
+                "security.create_missing_keys = true is for development only: production never makes keys "
+                "at start (a new key makes stored data unreadable); create them once with `meetsvc keys init`"
+            )
+        if not self.security.secure_cookies:
+            problems.append(
+                "security.secure_cookies = false is for development only: production cookies are Secure (HTTPS only)"
+            )
+        if self.server.public_url is None:
+            problems.append(
+                "server.public_url must be set in production, to the https:// address people reach the service at"
+            )
+        elif not self.server.public_url.startswith("https://"):
+            problems.append(
+                "server.public_url must start with https:// in production: invitation links and sign-ins "
+                "must not travel in clear"
+            )
+        return problems + self.notify.production_problems()
 
     @model_validator(mode="after")
     def _demo_in_development(self) -> Settings:

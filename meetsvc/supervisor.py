@@ -213,9 +213,9 @@ def prepare_shared_files(settings: Settings) -> None:
     from meetsvc.core.secrets import load_keys
     from meetsvc.core.signing import load_signing_keys
 
-    create = settings.security.create_missing_keys
-    load_keys(settings.security.keys_dir, create_missing=create)
-    load_signing_keys(settings.security.keys_dir / "signing", create_missing=create)
+    create, development = settings.security.create_missing_keys, settings.is_development
+    load_keys(settings.security.keys_dir, create_missing=create, development=development)
+    load_signing_keys(settings.security.keys_dir / "signing", create_missing=create, development=development)
     if settings.identity.provider == "bankid-simulator":
         from identity.bankid.testpki import ensure_test_pki
 

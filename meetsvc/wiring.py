@@ -110,7 +110,9 @@ async def open_services(settings: Settings, clock: Clock = utc_now) -> AsyncIter
     """Read the key files (creating them only where the settings allow), open the engine and
     build the use cases; dispose of the engine on the way out."""
     security = settings.security
-    keys = await asyncio.to_thread(load_keys, security.keys_dir, create_missing=security.create_missing_keys)
+    keys = await asyncio.to_thread(
+        load_keys, security.keys_dir, create_missing=security.create_missing_keys, development=settings.is_development
+    )
     engine = create_engine(settings.database.url, echo=settings.database.echo)
     try:
         audit = AuditLog(keys.audit_chain)
@@ -157,7 +159,10 @@ async def open_admission(services: Services) -> AsyncIterator[Admission]:
     settings, clock = services.settings, services.clock
     security = settings.security
     signing = await asyncio.to_thread(
-        SigningKeys.load, security.keys_dir / "signing", create_missing=security.create_missing_keys
+        SigningKeys.load,
+        security.keys_dir / "signing",
+        create_missing=security.create_missing_keys,
+        development=settings.is_development,
     )
     issuer = settings.server.base_url
     tickets = LobbyTickets(signing, issuer=issuer, lifetime=timedelta(minutes=settings.waiting_room.ticket_minutes))

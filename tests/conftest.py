@@ -24,6 +24,9 @@ from tests.support.service import RunningService, SettableClock, make_settings, 
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
+# Every record logged during the run is read for the test persons' data (tests/support/logscan.py).
+pytest_plugins = ("tests.support.logscan",)
+
 
 @pytest.fixture(scope="session")
 def keys_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:

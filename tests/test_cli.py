@@ -183,3 +183,120 @@ def test_workers_share_one_public_address_and_run_no_simulator_page_on_a_fixed_p
         update={"server": settings.server.model_copy(update={"public_url": "https://sip.example.se"})}
     )
     assert "MEETSVC_SERVER_PUBLIC_URL" not in worker_environment(production, {})
+
+
+# Production refuses the conveniences of development ------------------------------------------
+
+PRODUCTION_EXAMPLE = ROOT / "config" / "production.example.toml"
+
+
+def serve_in_production(
+    tmp_path: Path, environ: dict[str, str], text: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``meetsvc serve`` on the production example (or ``text``) with ``environ`` laid over it;
+    its keys in a folder of the test's own. A refused start ends at once; one that is not refused
+    would go on to serve, so the bound is short."""
+    config = tmp_path / "production.toml"
+    config.write_text(text if text is not None else PRODUCTION_EXAMPLE.read_text())
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("MEETSVC_") or k.startswith("MEETSVC_TEST_")},
+        "MEETSVC_SECURITY__KEYS_DIR": str(tmp_path / "keys"),
+        **environ,
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "meetsvc", "--config", str(config), "serve"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize(
+    "environ, setting",
+    [
+        ({"MEETSVC_SECURITY__CREATE_MISSING_KEYS": "true"}, "security.create_missing_keys"),
+        ({"MEETSVC_SECURITY__SECURE_COOKIES": "false"}, "security.secure_cookies"),
+        ({"MEETSVC_SERVER__PUBLIC_URL": "http://sip-mote.example.se"}, "server.public_url"),
+    ],
+)
+def test_finding_2_production_refuses_to_start_with_an_unsafe_setting(tmp_path, environ, setting):
+    result = serve_in_production(tmp_path, environ)
+    assert result.returncode == 2, result.stderr
+    assert setting in result.stderr and "production" in result.stderr
+    assert not (tmp_path / "keys").exists(), "nothing was created before the refusal"
+
+
+def test_finding_2_production_refuses_to_start_without_a_public_address(tmp_path):
+    """Without server.public_url the links would start with http://host:port."""
+    text = PRODUCTION_EXAMPLE.read_text().replace('public_url = "https://sip-mote.example.se"\n', "")
+    assert "public_url =" not in text
+    result = serve_in_production(tmp_path, {}, text)
+    assert result.returncode == 2, result.stderr
+    assert "server.public_url must be set in production" in result.stderr
+
+
+def test_finding_2_production_names_every_refused_setting_at_once(tmp_path):
+    result = serve_in_production(
+        tmp_path,
+        {
+            "MEETSVC_SECURITY__CREATE_MISSING_KEYS": "true",
+            "MEETSVC_SECURITY__SECURE_COOKIES": "false",
+            "MEETSVC_SERVER__PUBLIC_URL": "http://sip-mote.example.se",
+        },
+    )
+    assert result.returncode == 2
+    for setting in ("security.create_missing_keys", "security.secure_cookies", "server.public_url"):
+        assert setting in result.stderr
+
+
+def make_keys(tmp_path: Path, environment: str) -> Path:
+    """``meetsvc keys init`` under a configuration of ``environment``, as an operator (or
+    ``make run``'s first start, in development) makes them."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    config = tmp_path / f"{environment}-keys.toml"
+    development = 'environment = "development"\n[identity]\nprovider = "bankid-simulator"\n'
+    config.write_text(PRODUCTION_EXAMPLE.read_text() if environment == "production" else development)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MEETSVC_") or k.startswith("MEETSVC_TEST_")}
+    env["MEETSVC_SECURITY__KEYS_DIR"] = str(tmp_path / "keys")
+    done = subprocess.run(
+        [sys.executable, "-m", "meetsvc", "--config", str(config), "keys", "init"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    return tmp_path / "keys"
+
+
+def test_finding_2_production_refuses_development_keys(tmp_path):
+    make_keys(tmp_path, "development")
+    result = serve_in_production(tmp_path, {})
+    assert result.returncode == 1, result.stderr
+    assert "security.keys_dir" in result.stderr and "is a development key" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_finding_2_production_refuses_a_development_signing_key_among_production_keys(tmp_path):
+    from meetsvc.core.signing import create_key
+
+    keys = make_keys(tmp_path, "production")
+    create_key(keys / "signing", development=True)
+    result = serve_in_production(tmp_path, {})
+    assert result.returncode == 1, result.stderr
+    assert "security.keys_dir" in result.stderr and "signing" in result.stderr
+
+
+def test_finding_2_keys_made_for_production_are_accepted_there_and_development_keys_in_development(tmp_path):
+    from meetsvc.core.secrets import DEVELOPMENT_MARK, load_keys
+    from meetsvc.core.signing import load_signing_keys
+
+    production = make_keys(tmp_path / "p", "production")
+    assert not any(path.read_bytes().startswith(DEVELOPMENT_MARK) for path in production.rglob("*.*"))
+    load_keys(production, create_missing=False)
+    load_signing_keys(production / "signing", create_missing=False)
+    development = make_keys(tmp_path / "d", "development")
+    assert all(path.read_bytes().startswith(DEVELOPMENT_MARK) for path in development.rglob("*.*"))
+    load_keys(development, create_missing=False, development=True)
+    load_signing_keys(development / "signing", create_missing=False, development=True)

@@ -56,8 +56,8 @@ async def test_a_running_service_accepts_tickets_signed_with_a_key_rotated_in_af
 
     rotate(keys_dir, world.service.settings.database.url)
     # A process started after the rotation (here: the keys as it would read them) signs the
-    # same ticket with the new key.
-    restarted = SigningKeys.load(keys_dir / "signing", create_missing=False)
+    # same ticket with the new key (a development one, as the service under test is).
+    restarted = SigningKeys.load(keys_dir / "signing", create_missing=False, development=True)
     assert restarted.active.kid != old_kid
     claims = jwt.decode(old_ticket, options={"verify_signature": False})
     new_ticket = restarted.sign(claims)

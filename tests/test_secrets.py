@@ -45,3 +45,13 @@ def test_the_keyed_hash_matches_only_under_the_same_key(tmp_path):
     va, vb = PersonalNumberVault(a.pii_encryption, a.pii_hash), PersonalNumberVault(b.pii_encryption, b.pii_hash)
     assert va.keyed_hash("198112189876") == va.keyed_hash("198112189876")
     assert va.keyed_hash("198112189876") != vb.keyed_hash("198112189876")
+
+
+def test_finding_2_keys_made_in_development_are_marked_and_refused_in_production(tmp_path):
+    from meetsvc.core.secrets import DEVELOPMENT_MARK, DevelopmentKeyError
+
+    made = load_keys(tmp_path, create_missing=True, development=True)
+    assert (tmp_path / "session.key").read_bytes().startswith(DEVELOPMENT_MARK)
+    assert load_keys(tmp_path, create_missing=False, development=True) == made
+    with pytest.raises(DevelopmentKeyError, match=r"security\.keys_dir: .*pii-encryption\.key is a development key"):
+        load_keys(tmp_path, create_missing=False)

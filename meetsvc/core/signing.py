@@ -11,6 +11,9 @@ restarted yet accepts what a restarted one signs, and signs with the new key fro
 Verification pins the algorithm to EdDSA, finds the key by ``kid`` only among our own, and
 requires ``exp``, ``nbf``, ``iat``, ``aud``, ``iss`` and ``sub``: an ``alg: none`` token, an
 HMAC token signed with a public key, a token for another audience or an expired one is refused.
+
+Keys made under a development configuration carry :data:`meetsvc.core.secrets.DEVELOPMENT_MARK`
+before their PEM block, and production refuses them, as it refuses the other development keys.
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ from typing import Any
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from meetsvc.core.secrets import DEVELOPMENT_MARK, MissingKeyError, refuse_development_key
 
 ALGORITHM = "EdDSA"
 REQUIRED_CLAIMS = ["exp", "nbf", "iat", "aud", "iss", "sub"]
@@ -65,21 +70,25 @@ def _new_kid(now: datetime) -> str:
     return f"{now:%Y%m%d%H%M%S%f}-{secrets.token_hex(4)}"
 
 
-def create_key(folder: Path, now: datetime | None = None) -> SigningKey:
+def create_key(folder: Path, now: datetime | None = None, *, development: bool = False) -> SigningKey:
     folder.mkdir(parents=True, exist_ok=True)
     key = Ed25519PrivateKey.generate()
     kid = _new_kid(now or datetime.now(UTC))
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     fd = os.open(folder / f"{kid}.pem", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as handle:
-        handle.write(pem)
+        handle.write((DEVELOPMENT_MARK if development else b"") + pem)
     return SigningKey(kid, key)
 
 
-def load_signing_keys(folder: Path, *, create_missing: bool) -> KeySet:
-    """Read every key in the folder (file I/O: call it off the event loop)."""
+def load_signing_keys(folder: Path, *, create_missing: bool, development: bool = False) -> KeySet:
+    """Read every key in the folder (file I/O: call it off the event loop). Outside
+    ``development`` a key made under a development configuration raises
+    :class:`~meetsvc.core.secrets.DevelopmentKeyError`."""
     keys = []
     for path in sorted(folder.glob("*.pem")) if folder.exists() else []:
+        if not development:
+            refuse_development_key(path)
         private = serialization.load_pem_private_key(path.read_bytes(), password=None)
         if not isinstance(private, Ed25519PrivateKey):
             raise ValueError(f"{path} is not an Ed25519 key")
@@ -87,7 +96,7 @@ def load_signing_keys(folder: Path, *, create_missing: bool) -> KeySet:
     if not keys:
         if not create_missing:
             raise FileNotFoundError(f"no signing key in {folder}; create one with `meetsvc keys init`")
-        keys.append(create_key(folder))
+        keys.append(create_key(folder, development=development))
     return KeySet(tuple(keys))
 
 
@@ -166,18 +175,26 @@ class SigningKeys:
     """
 
     def __init__(
-        self, folder: Path, keys: KeySet, *, reread_seconds: float = 10.0, clock: Callable[[], float] = time.monotonic
+        self,
+        folder: Path,
+        keys: KeySet,
+        *,
+        reread_seconds: float = 10.0,
+        clock: Callable[[], float] = time.monotonic,
+        development: bool = False,
     ) -> None:
         self._folder = folder
+        self._development = development
         self._set = keys
         self._reread_seconds = reread_seconds
         self._clock = clock
         self._read_at = float("-inf")  # the first unknown key may always look
 
     @classmethod
-    def load(cls, folder: Path, *, create_missing: bool, **options: Any) -> SigningKeys:
+    def load(cls, folder: Path, *, create_missing: bool, development: bool = False, **options: Any) -> SigningKeys:
         """Read the folder (file I/O: call it off the event loop)."""
-        return cls(folder, load_signing_keys(folder, create_missing=create_missing), **options)
+        keys = load_signing_keys(folder, create_missing=create_missing, development=development)
+        return cls(folder, keys, development=development, **options)
 
     @property
     def keys(self) -> tuple[SigningKey, ...]:
@@ -208,8 +225,8 @@ class SigningKeys:
             return False
         self._read_at = now
         try:
-            fresh = load_signing_keys(self._folder, create_missing=False)
-        except (OSError, ValueError) as exc:
+            fresh = load_signing_keys(self._folder, create_missing=False, development=self._development)
+        except (OSError, ValueError, MissingKeyError) as exc:
             log.warning("signing keys could not be read again: %s", type(exc).__name__)
             return False
         if {k.kid for k in fresh.keys} <= {k.kid for k in self._set.keys}:

@@ -40,11 +40,14 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     failover) is replaced instead of failing the request, and connecting gives up after
     ``CONNECT_TIMEOUT_SECONDS``. On both, a failure to connect is raised as
     :class:`DatabaseUnreachable` (see :mod:`meetsvc.storage.availability`).
+
+    On both, ``hide_parameters``: an error's text (and ``echo``'s lines) never show the values a
+    statement was given, so a failed insert logs no participant's name, e-mail or mobile.
     """
     path = sqlite_path(url)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
-    kwargs: dict[str, Any] = {"echo": echo}
+    kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True}
     if make_url(url).get_backend_name() == "postgresql":
         kwargs.update(
             pool_pre_ping=True, pool_size=10, max_overflow=10, connect_args={"timeout": CONNECT_TIMEOUT_SECONDS}

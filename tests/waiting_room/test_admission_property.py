@@ -509,7 +509,7 @@ async def test_nobody_is_inside_without_a_recorded_decision(
     ops = [op for moves in before_end for op in moves if op is not None]
     if ends:
         ops += [("end",)] + [op for moves in after_end for op in moves if op is not None]
-    keys = await asyncio.to_thread(load_keys, keys_dir, create_missing=True)
+    keys = await asyncio.to_thread(load_keys, keys_dir, create_missing=True, development=True)
     world = await build_world(sqlite_template, keys)
     try:
         for op in ops:
