@@ -62,7 +62,8 @@ def test_the_demo_is_refused_in_production(tmp_path):
     config.write_text('environment = "development"\n[identity]\nprovider = "bankid-simulator"\n[demo]\nseed = true\n')
     assert load_settings(config, environ={}).demo.seed
     config.write_text(
-        'environment = "production"\n[bankid]\nclient_cert = "c"\nclient_key = "k"\nca_cert = "a"\n'
+        'environment = "production"\n[server]\npublic_url = "https://meet.example.se"\n'
+        '[bankid]\nclient_cert = "c"\nclient_key = "k"\nca_cert = "a"\n'
         '[notify]\nemail = "off"\nsms = "off"\n[demo]\nseed = true\n'
     )
     with pytest.raises(ConfigError, match=r"demo\.seed is for development only"):
