@@ -45,7 +45,7 @@ from meetsvc.http.appkeys import (
     TICKETS,
     WAITING_ROOM,
 )
-from meetsvc.http.middleware import observe, problems
+from meetsvc.http.middleware import hide_server_version, observe, problems
 from meetsvc.http.pages.i18n import load_catalogues
 from meetsvc.http.pages.render import preload_templates
 from meetsvc.http.pages.routes import add_page_routes
@@ -186,9 +186,13 @@ async def openapi_document(request: web.Request) -> web.Response:
 
 
 def create_app(settings: Settings, *, clock: Clock = utc_now) -> web.Application:
+    hide_server_version()
     app = web.Application(
         middlewares=[observe, problems],
         client_max_size=settings.server.max_body_bytes,
+        # Bodies are read as sent: the problems middleware refuses a compressed one (415) before
+        # anything reads it, whichever coding it names.
+        handler_args={"auto_decompress": False},
     )
     app[SETTINGS] = settings
     app[METRICS] = Metrics()

@@ -12,6 +12,7 @@ half-configured fails later, in front of a user.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 import typing
@@ -64,6 +65,11 @@ class ServerSettings(_Section):
     )
     max_body_bytes: int = Field(65536, ge=1024, le=10 * 1024 * 1024)
     trusted_proxies: tuple[str, ...] = ()
+    metrics_allow: tuple[str, ...] = Field(
+        ("127.0.0.1", "::1"),
+        description="Addresses or networks (CIDR) allowed to read /metrics; others get 403. "
+        "Loopback only by default: the figures are for monitoring, not the public.",
+    )
     processes: int = Field(
         1,
         ge=1,
@@ -75,6 +81,20 @@ class ServerSettings(_Section):
     @property
     def base_url(self) -> str:
         return self.public_url or f"http://{self.host}:{self.port}"
+
+    @field_validator("metrics_allow")
+    @classmethod
+    def _networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(f"{entry!r} is not an IP address or network (such as 10.0.0.0/8)") from None
+        return value
+
+    @property
+    def metrics_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        return tuple(ipaddress.ip_network(entry, strict=False) for entry in self.metrics_allow)
 
     @field_validator("public_url")
     @classmethod

@@ -348,3 +348,12 @@ def test_several_processes_need_what_they_can_share(tmp_path, text, names):
         load_settings(write(tmp_path, text), environ={})
     for name in names:
         assert name in str(caught.value)
+
+
+def test_metrics_are_for_loopback_unless_told_otherwise_and_a_wrong_network_is_named(tmp_path):
+    assert load_settings(EXAMPLE, environ={}).server.metrics_allow == ("127.0.0.1", "::1")
+    settings = load_settings(write(tmp_path, '[server]\nmetrics_allow = ["10.0.5.0/24", "192.0.2.7"]\n'), environ={})
+    assert settings.server.metrics_allow == ("10.0.5.0/24", "192.0.2.7")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(write(tmp_path, '[server]\nmetrics_allow = ["10.0.5.0/33"]\n'), environ={})
+    assert "server.metrics_allow" in str(caught.value) and "10.0.5.0/33" in str(caught.value)

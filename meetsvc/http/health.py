@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 
 import redis.asyncio as aioredis
 from aiohttp import web
 
+from meetsvc.core.logs import request_id_var
+from meetsvc.http.api.problems import problem_response
 from meetsvc.http.appkeys import ENGINE, METRICS, SCHEMA_HEADS, SETTINGS
 from meetsvc.storage.engine import Engine
 from meetsvc.storage.migrate import current_revisions
@@ -72,6 +75,42 @@ async def _redis(url: str) -> str:
     return "ok"
 
 
+# Headers a proxy adds to say whom it forwards for: a request carrying one came from further away.
+_FORWARDING_HEADERS = ("X-Forwarded-For", "Forwarded", "X-Real-IP")
+
+
+def _metrics_reader_allowed(request: web.Request) -> bool:
+    """Whether ``server.metrics_allow`` lets this request read the figures.
+
+    A request a proxy forwarded is judged by the address it was forwarded for, believed only from
+    ``server.trusted_proxies``; forwarded by any other proxy, it is refused. Otherwise a proxy on
+    this host would make every visitor look like loopback.
+    """
+    server = request.app[SETTINGS].server
+    address = request.remote or ""
+    if any(name in request.headers for name in _FORWARDING_HEADERS):
+        forwarded = request.headers.get("X-Forwarded-For")
+        if address not in server.trusted_proxies or not forwarded:
+            return False
+        address = forwarded.split(",")[-1].strip()
+    try:
+        reader = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    if isinstance(reader, ipaddress.IPv6Address) and reader.ipv4_mapped is not None:  # a dual-stack socket
+        reader = reader.ipv4_mapped
+    return any(reader in network for network in server.metrics_networks)
+
+
 async def metrics(request: web.Request) -> web.Response:
+    """The Prometheus figures, for the addresses in ``server.metrics_allow`` only."""
+    if not _metrics_reader_allowed(request):
+        return problem_response(
+            403,
+            "forbidden",
+            "The figures are not served to this address.",
+            "server.metrics_allow lists the addresses that may read /metrics",
+            request_id=request_id_var.get(),
+        )
     registry = request.app[METRICS]
     return web.Response(body=registry.render(), headers={"Content-Type": registry.content_type})

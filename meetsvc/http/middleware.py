@@ -12,13 +12,14 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import MutableMapping
 
-from aiohttp import web
+from aiohttp import web, web_response
 
 from meetsvc.core.logs import request_id_var
 from meetsvc.domain.errors import DomainError
 from meetsvc.http.api.problems import from_domain_error, problem_response
-from meetsvc.http.appkeys import METRICS
+from meetsvc.http.appkeys import METRICS, SETTINGS
 from meetsvc.http.pages.render import error_page, render
 from meetsvc.storage.availability import unavailable_dependency
 
@@ -38,6 +39,14 @@ SECURITY_HEADERS = {
     "Permissions-Policy": "geolocation=(), payment=(), usb=(), camera=(self), microphone=(self)",
 }
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
+# Sent when people reach the service over HTTPS (server.public_url): browsers then refuse plain
+# HTTP to this name for two years. Not includeSubDomains: other services may share the domain.
+HSTS = "max-age=63072000"
+# What the Server header says on every answer: no framework or version for a scanner to match.
+SERVER_NAME = "meetsvc"
+# Request bodies are read as sent. A compressed body buys nothing at the size limit and is one
+# more parser in front of sign-in; aiohttp would also read an unknown coding as identity.
+ACCEPTED_CONTENT_ENCODINGS = ("identity",)
 
 _HTTP_CODES = {
     400: "bad-request",
@@ -53,6 +62,28 @@ def _route_template(request: web.Request) -> str:
     return info.canonical if info is not None else "(unmatched)"
 
 
+def hide_server_version() -> None:
+    """Make every answer's Server header :data:`SERVER_NAME`.
+
+    aiohttp writes its own (Python and aiohttp versions) into any answer that has none, the ones
+    it makes itself included: a request it cannot parse, a websocket handshake. Its module-level
+    default is the one place all of them pass.
+    """
+    web_response.SERVER_SOFTWARE = SERVER_NAME
+
+
+def _secure(request: web.Request, headers: MutableMapping[str, str], request_id: str) -> None:
+    """The headers every answer carries: pages, API answers, redirects and errors alike."""
+    headers["X-Request-Id"] = request_id
+    for name, value in SECURITY_HEADERS.items():
+        headers.setdefault(name, value)
+    if request.app[SETTINGS].server.base_url.startswith("https://"):
+        headers.setdefault("Strict-Transport-Security", HSTS)
+    if request.path.startswith("/api/"):
+        headers.setdefault("Content-Security-Policy", API_CSP)
+        headers.setdefault("Cache-Control", "no-store")
+
+
 @web.middleware
 async def observe(request: web.Request, handler):  # type: ignore[no-untyped-def]
     incoming = request.headers.get("X-Request-Id", "")
@@ -65,14 +96,10 @@ async def observe(request: web.Request, handler):  # type: ignore[no-untyped-def
             response = await handler(request)
         except web.HTTPException as raised:  # a redirect (or an error ``problems`` passed on)
             status = raised.status
+            _secure(request, raised.headers, request_id)
             raise
         status = response.status
-        response.headers["X-Request-Id"] = request_id
-        for name, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
-        if request.path.startswith("/api/"):
-            response.headers.setdefault("Content-Security-Policy", API_CSP)
-            response.headers.setdefault("Cache-Control", "no-store")
+        _secure(request, response.headers, request_id)
         return response
     finally:
         elapsed = time.perf_counter() - started
@@ -91,7 +118,14 @@ async def observe(request: web.Request, handler):  # type: ignore[no-untyped-def
         request_id_var.reset(token)
 
 
-_PAGE_MESSAGES = {401: "error.session", 403: "error.csrf", 404: "error.not_found", 429: "error.too_many"}
+_PAGE_MESSAGES = {
+    400: "error.bad_request",
+    401: "error.session",
+    403: "error.csrf",
+    404: "error.not_found",
+    415: "error.bad_request",
+    429: "error.too_many",
+}
 
 
 def _for_people(request: web.Request) -> bool:
@@ -103,9 +137,34 @@ def _error_page(request: web.Request, status: int) -> web.Response:
     return error_page(request, status, _PAGE_MESSAGES.get(status, "error.generic"))
 
 
+def _content_encoding_refused(request: web.Request, request_id: str | None) -> web.Response | None:
+    """415 for a body in a content coding the service does not read (anything compressed).
+
+    The application turns aiohttp's own decoding off (``auto_decompress``), so a coding aiohttp
+    cannot decode reaches this answer too, instead of a plain-text 400 from the parser.
+    """
+    coding = request.headers.get("Content-Encoding", "").strip().lower()
+    if coding in ("", *ACCEPTED_CONTENT_ENCODINGS):
+        return None
+    if _for_people(request):
+        return _error_page(request, 415)
+    accepted = ", ".join(ACCEPTED_CONTENT_ENCODINGS)
+    return problem_response(
+        415,
+        "unsupported-media-type",
+        "The body's Content-Encoding is not supported.",
+        f"send the body uncompressed; the Content-Encoding accepted is: {accepted}",
+        headers={"Accept-Encoding": accepted},
+        request_id=request_id,
+    )
+
+
 @web.middleware
 async def problems(request: web.Request, handler):  # type: ignore[no-untyped-def]
     request_id = request_id_var.get()
+    refused = _content_encoding_refused(request, request_id)
+    if refused is not None:
+        return refused
     try:
         return await handler(request)
     except DomainError as error:

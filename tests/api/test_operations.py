@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import aiohttp
 import pytest_asyncio
 
 from tests.api.helpers import Api, meeting_path, participant_path, token_of
+from tests.support.databases import SqliteTemplate
 from tests.support.service import RunningService, SettableClock, make_settings, start_service
+from tests.support.timing import WAIT_SECONDS
 
 SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 API_SECURITY_HEADERS = {
@@ -18,6 +22,14 @@ API_SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "X-Frame-Options": "DENY",
     "Cache-Control": "no-store",
+}
+# What every answer carries, whatever it is: page, API answer, redirect, error or file.
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Permissions-Policy": "geolocation=(), payment=(), usb=(), camera=(self), microphone=(self)",
 }
 
 
@@ -169,3 +181,132 @@ async def test_api_answers_carry_security_headers(api: Api) -> None:
             assert answer.headers.get(name) == value, (name, answer)
         policy = answer.headers.get("Content-Security-Policy", "")
         assert "default-src 'none'" in policy and "frame-ancestors 'none'" in policy, answer
+
+
+# Production: HTTPS, security headers on every answer, metrics and the Server header -------------
+
+
+@pytest_asyncio.fixture
+async def production_like(sqlite_template: SqliteTemplate, keys_dir: Path) -> AsyncIterator[RunningService]:
+    """The service as production runs it: reached at an https address, Secure cookies. The test
+    talks plain HTTP to it, as the TLS-ending proxy in front of it does."""
+    settings = make_settings(
+        sqlite_template.clone(),
+        keys_dir,
+        server={"public_url": "https://sip-mote.example.se"},
+        security={"secure_cookies": True},
+    )
+    service = await start_service(settings, SettableClock())
+    yield service
+    await service.close()
+
+
+async def _answers(service: RunningService) -> dict[str, aiohttp.ClientResponse]:
+    """One answer of each kind: a page, a redirect, an error page, problem+json (401, 404, 405,
+    415), a static file, the figures."""
+    requests = {
+        "page": ("GET", "/", {}),
+        "redirect": ("GET", "/language?lang=en&next=/", {}),
+        "error page": ("GET", "/nowhere", {}),
+        "form refused": ("POST", "/identify", {"headers": {"Content-Type": "text/plain"}}),
+        "api 401": ("GET", "/api/v1/meetings", {}),
+        "api 404": ("GET", "/api/v1/nowhere", {}),
+        "api 405": ("DELETE", "/api/v1/meetings", {}),
+        "api 415": ("POST", "/api/v1/meetings", {"data": b"{}", "headers": {"Content-Encoding": "br"}}),
+        "static": ("GET", "/static/app.css", {}),
+        "metrics": ("GET", "/metrics", {}),
+    }
+    answers = {}
+    for name, (method, path, kwargs) in requests.items():
+        async with service.http.request(method, path, allow_redirects=False, **kwargs) as response:
+            await response.read()
+            answers[name] = response
+    return answers
+
+
+async def test_production_answers_carry_hsts_and_every_security_header_redirects_and_errors_included(
+    production_like: RunningService,
+) -> None:
+    answers = await _answers(production_like)
+    assert answers["redirect"].status == 303
+    for name, answer in answers.items():
+        for header, value in SECURITY_HEADERS.items():
+            assert answer.headers.get(header) == value, (name, header)
+        assert answer.headers.get("Strict-Transport-Security") == "max-age=63072000", name
+        assert SAFE_REQUEST_ID.match(answer.headers.get("X-Request-Id", "")), name
+    for name in ("api 401", "api 404", "api 405", "api 415"):
+        assert answers[name].headers["Content-Type"].startswith("application/problem+json"), name
+        assert "default-src 'none'" in answers[name].headers["Content-Security-Policy"], name
+    # The language cookie, like the session's, is sent over HTTPS only.
+    cookie = answers["redirect"].cookies["meetsvc_lang"]
+    assert cookie.value == "en"
+    assert cookie["secure"] and cookie["httponly"]
+
+
+async def test_hsts_is_sent_only_where_people_arrive_over_https(service: RunningService) -> None:
+    """Over plain HTTP (development) the header would mean nothing, or pin a name to HTTPS."""
+    for answer in (await _answers(service)).values():
+        assert "Strict-Transport-Security" not in answer.headers
+        assert answer.headers["X-Frame-Options"] == "DENY"
+
+
+async def test_no_answer_names_the_server_software_or_its_version(production_like: RunningService) -> None:
+    answers = await _answers(production_like)
+    for name, answer in answers.items():
+        assert answer.headers.get("Server", "meetsvc") == "meetsvc", name
+    # A request aiohttp cannot even parse is answered before the application sees it.
+    reader, writer = await asyncio.open_connection(
+        production_like.settings.server.host, production_like.settings.server.port
+    )
+    writer.write(b"GET / HTTP/1.1\r\nHost: x\r\nBroken header line\r\n\r\n")
+    await writer.drain()
+    head = (await asyncio.wait_for(reader.read(4096), WAIT_SECONDS)).decode("latin-1")
+    writer.close()
+    assert head.split("\r\n", 1)[0].endswith(" 400 Bad Request"), head
+    assert "aiohttp" not in head.lower() and "python" not in head.lower(), head
+
+
+async def _metrics_status(service: RunningService, headers: dict[str, str] | None = None) -> int:
+    async with service.http.get("/metrics", headers=headers or {}) as response:
+        await response.read()
+        return response.status
+
+
+async def test_metrics_are_served_to_the_allowed_addresses_only(
+    sqlite_template: SqliteTemplate, keys_dir: Path
+) -> None:
+    """Loopback by default: where no proxy stands in front to refuse /metrics, the figures (routes,
+    error rates, the schedule) are still not for anyone on the network."""
+    default = await start_service(make_settings(sqlite_template.clone(), keys_dir), SettableClock())
+    elsewhere = await start_service(
+        make_settings(sqlite_template.clone(), keys_dir, server={"metrics_allow": ["192.0.2.0/24"]}), SettableClock()
+    )
+    proxied = await start_service(
+        make_settings(
+            sqlite_template.clone(),
+            keys_dir,
+            server={"metrics_allow": ["192.0.2.0/24"], "trusted_proxies": ["127.0.0.1"]},
+        ),
+        SettableClock(),
+    )
+    try:
+        assert default.settings.server.metrics_allow == ("127.0.0.1", "::1")
+        assert await _metrics_status(default) == 200
+        # Forwarded by a proxy it does not trust: whoever it came from, not loopback.
+        assert await _metrics_status(default, {"X-Forwarded-For": "127.0.0.1"}) == 403
+        assert await _metrics_status(default, {"Forwarded": "for=127.0.0.1"}) == 403
+
+        async with elsewhere.http.get("/metrics") as response:
+            assert response.status == 403
+            assert response.content_type == "application/problem+json"
+            body = await response.json(content_type="application/problem+json")
+            assert "server.metrics_allow" in body["detail"]
+            assert "meetsvc_http_requests_total" not in await response.text()
+
+        # Through a trusted proxy, the address it forwards for is the one judged.
+        assert await _metrics_status(proxied, {"X-Forwarded-For": "192.0.2.7"}) == 200
+        assert await _metrics_status(proxied, {"X-Forwarded-For": "203.0.113.9"}) == 403
+        assert await _metrics_status(proxied) == 403
+    finally:
+        for service in (default, elsewhere, proxied):
+            await service.close()

@@ -4,8 +4,9 @@ The order matters: content type (415), size (413), JSON syntax (400), then the m
 (422). Nothing is read into memory beyond the configured limit.
 
 "JSON" means RFC 8259 JSON: UTF-8 without a byte order mark, no ``NaN`` or ``Infinity``, no
-unpaired surrogate escapes. The body is parsed twice (here, then by pydantic's own parser); a body
-either parser refuses is malformed (400), whichever of the two refuses it.
+unpaired surrogate escapes, no object naming a member twice. The body is parsed twice (here,
+then by pydantic's own parser); a body either parser refuses is malformed (400), whichever of
+the two refuses it.
 """
 
 from __future__ import annotations
@@ -46,11 +47,26 @@ def _not_json(constant: str) -> object:
     raise ValueError(f"{constant} is not JSON")
 
 
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    """An object whose names are unique: with a name twice, parsers disagree on which value counts
+    (here the last would silently win), so such a body is refused rather than guessed at."""
+    found = dict(pairs)
+    if len(found) != len(pairs):
+        raise _DuplicateKey("an object names the same member twice")
+    return found
+
+
 def _parse_json(raw: bytes) -> object:
-    """The body as RFC 8259 JSON, or :class:`BadRequest`."""
+    """The body as RFC 8259 JSON with unique member names, or :class:`BadRequest`."""
     try:
         # Decoded here, strictly: json.loads would also take UTF-16, UTF-32 and a byte order mark.
-        return json.loads(raw.decode("utf-8"), parse_constant=_not_json)
+        return json.loads(raw.decode("utf-8"), parse_constant=_not_json, object_pairs_hook=_unique_keys)
+    except _DuplicateKey as exc:
+        raise BadRequest(f"the body is not accepted as JSON: {exc}") from None
     except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError; RecursionError: nesting too deep
         raise BadRequest(f"the body is not valid JSON: {exc.__class__.__name__}") from None
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import codecs
 import ipaddress
+from collections.abc import Mapping
 
 from aiohttp import web
 
@@ -23,6 +25,37 @@ class CsrfFailed(DomainError):
     title = "The form had expired."
 
 
+class MalformedForm(DomainError):
+    code = "bad-request"
+    status = 400
+    title = "The form could not be read."
+
+
+# What our pages' forms send. A multipart body is refused unread: no page takes a file, and its
+# parser (boundaries, part headers, transfer encodings) is more to get wrong before sign-in.
+FORM_TYPES = ("application/x-www-form-urlencoded", "")
+
+
+async def read_form(request: web.Request) -> Mapping[str, object]:
+    """The posted form, or :class:`MalformedForm` (400) when it cannot be read as our forms are
+    sent: URL-encoded UTF-8. An unknown charset or bytes that are not UTF-8 are the client's
+    mistake, not an error of ours to log with a traceback."""
+    charset = request.charset
+    if request.content_type not in FORM_TYPES or (charset is not None and not _is_utf8(charset)):
+        raise MalformedForm("send the form as application/x-www-form-urlencoded in UTF-8")
+    try:
+        return await request.post()
+    except ValueError:  # UnicodeDecodeError among them
+        raise MalformedForm("the form is not URL-encoded UTF-8") from None
+
+
+def _is_utf8(charset: str) -> bool:
+    try:
+        return codecs.lookup(charset).name == "utf-8"
+    except LookupError:
+        return False
+
+
 async def current_session(request: web.Request) -> BrowserSession | None:
     return await request.app[SESSIONS].resume(request.cookies.get(COOKIE_NAME))
 
@@ -36,7 +69,7 @@ async def require_session(request: web.Request) -> BrowserSession:
 
 async def require_form(request: web.Request, session: BrowserSession) -> dict[str, str]:
     """The posted form, after checking its CSRF token against the session's."""
-    form = await request.post()
+    form = await read_form(request)
     token = form.get("csrf")
     if not isinstance(token, str) or not session.csrf_ok(token):
         raise CsrfFailed()

@@ -7,10 +7,10 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 
 from meetsvc.domain.model import Language, MeetingStatus
-from meetsvc.http.appkeys import IDENTIFICATION, INVITATIONS
+from meetsvc.http.appkeys import IDENTIFICATION, INVITATIONS, SETTINGS
 from meetsvc.http.pages.context import current_session, set_session_cookie
 from meetsvc.http.pages.i18n import LANGUAGE_COOKIE, request_language, translate
-from meetsvc.http.pages.render import _safe_next, error_page, render
+from meetsvc.http.pages.render import error_page, render, safe_next
 from meetsvc.services.sessions import SessionKind
 
 _MONTHS = {
@@ -98,10 +98,18 @@ async def invitation_page(request: web.Request) -> web.StreamResponse:
 async def choose_language(request: web.Request) -> web.StreamResponse:
     """Remember the chosen language in a cookie and go back."""
     chosen = request.query.get("lang")
-    target = _safe_next(request.query.get("next", "/"))
+    target = safe_next(request.query.get("next", "/"))
     response = web.HTTPSeeOther(target)
     if chosen in ("sv", "en"):
-        response.set_cookie(LANGUAGE_COOKIE, chosen, max_age=365 * 24 * 3600, samesite="Lax", path="/", httponly=True)
+        response.set_cookie(
+            LANGUAGE_COOKIE,
+            chosen,
+            max_age=365 * 24 * 3600,
+            samesite="Lax",
+            path="/",
+            httponly=True,
+            secure=request.app[SETTINGS].security.secure_cookies,
+        )
     raise response
 
 

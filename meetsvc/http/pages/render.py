@@ -6,9 +6,10 @@ Content-Security-Policy: scripts and styles only from our own /static, nothing i
 
 from __future__ import annotations
 
+import unicodedata
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote, urlsplit
 
 import jinja2
 from aiohttp import web
@@ -34,11 +35,24 @@ environment = jinja2.Environment(
 )
 
 
-def _safe_next(path: str) -> str:
-    """Only local paths: a language switch must not become an open redirect."""
-    if not path.startswith("/") or path.startswith("//") or "\\" in path:
+def safe_next(target: str) -> str:
+    """``target`` if it is a path on this site, else ``/``: a language switch must not become an
+    open redirect.
+
+    Browsers drop tabs and line ends from a ``Location`` and read a backslash as a slash, so
+    ``/\t/evil.example`` arrives as ``//evil.example``, another site. So a target with a control
+    character, space or backslash is refused, and so is one with a scheme, a host, an empty
+    segment (``//``) or a dot segment, as written or once percent-decoded.
+    """
+    if not target.startswith("/") or any(c == "\\" or unicodedata.category(c)[0] in "CZ" for c in target):
         return "/"
-    return path
+    parts = urlsplit(target)
+    path = target.split("?", 1)[0].split("#", 1)[0]  # as written: urlsplit reads "///x" as an empty host
+    decoded = unquote(path)
+    segments = decoded.split("/")
+    if parts.scheme or parts.netloc or "//" in path or "//" in decoded or "." in segments or ".." in segments:
+        return "/"
+    return target
 
 
 def render(
@@ -55,7 +69,7 @@ def render(
     values = {
         "lang": lang.value,
         "other_lang": other.value,
-        "here": _safe_next(here),
+        "here": safe_next(here),
         "t": lambda key, **kw: translate(lang, key, **kw),
         **(context or {}),
     }
