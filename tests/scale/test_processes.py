@@ -34,6 +34,7 @@ from tests.scale.processes import (
     wait_ready,
 )
 from tests.support.lobby import PERSONS
+from tests.support.timing import WAIT_SECONDS
 
 # Several service processes (or a Redis of their own): slow; `-m "not slow"` leaves them out.
 pytestmark = pytest.mark.slow
@@ -135,17 +136,17 @@ async def test_the_supervisor_restarts_a_dead_worker_and_stops_every_worker_on_s
 
         victim = workers[1]
         victim.send_signal(signal.SIGKILL)
-        assert await gone([victim.pid], 5)
+        assert await gone([victim.pid], WAIT_SECONDS)
         async with aiohttp.ClientSession() as http:
             for url in service.urls:  # both ports answer again: the dead worker was started anew
-                await wait_ready(http, url, time.monotonic() + 30, service)
+                await wait_ready(http, url, time.monotonic() + 4 * WAIT_SECONDS, service)
         workers = service.workers()
         assert len(workers) == 2 and victim.pid not in {w.pid for w in workers}
         assert "exited unexpectedly (killed by SIGKILL); starting it again" in service.log_path.read_text()
 
         service.signal(signal.SIGTERM)
-        assert await service.wait(timeout=40) == 0
-        assert await gone([w.pid for w in workers] + first_pids, 5), "a worker outlived its supervisor"
+        assert await service.wait(timeout=4 * WAIT_SECONDS) == 0
+        assert await gone([w.pid for w in workers] + first_pids, WAIT_SECONDS), "a worker outlived its supervisor"
 
 
 async def test_workers_do_not_outlive_a_supervisor_killed_without_warning(shared: Shared, tmp_path: Path):
@@ -154,8 +155,8 @@ async def test_workers_do_not_outlive_a_supervisor_killed_without_warning(shared
         pids = [w.pid for w in service.workers()]
         assert len(pids) == 2
         service.signal(signal.SIGKILL)
-        await service.wait(timeout=5)
-        assert await gone(pids, 30), "orphaned workers still run"
+        await service.wait(timeout=WAIT_SECONDS)
+        assert await gone(pids, 2 * WAIT_SECONDS), "orphaned workers still run"
         async with aiohttp.ClientSession() as http:
             for url in service.urls:  # nothing listens on the workers' ports any more
                 with pytest.raises((aiohttp.ClientError, OSError)):

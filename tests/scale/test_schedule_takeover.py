@@ -48,6 +48,7 @@ from tests.scale.processes import (
     metrics,
     running,
 )
+from tests.support.timing import WAIT_SECONDS
 
 # Several service processes (or a Redis of their own): slow; `-m "not slow"` leaves them out.
 pytestmark = pytest.mark.slow
@@ -108,7 +109,9 @@ async def the_leader(http: aiohttp.ClientSession, processes: list[ServiceProcess
         found[:] = await leaders(http, processes)
         return len(found) == 1
 
-    await eventually(one, LEADER_RETRY_SECONDS + 8, f"not exactly one leader among {len(processes)} processes")
+    await eventually(
+        one, LEADER_RETRY_SECONDS + WAIT_SECONDS, f"not exactly one leader among {len(processes)} processes"
+    )
     return found[0]
 
 
@@ -197,14 +200,14 @@ async def test_another_process_takes_the_schedule_over_and_each_reminder_goes_ou
             counts = received(mail_server)
             return all(counts[(a, "reminder")] == 1 for a in groups["A"]) and await unsent(engine) == 0
 
-        await eventually(a_sent_and_marked, LEADS["A"] + 10, "A's reminders did not go out")
+        await eventually(a_sent_and_marked, LEADS["A"] + WAIT_SECONDS, "A's reminders did not go out")
         assert time.monotonic() < booked_at + KILL_AT, "the machine was too slow to send A's reminders before the kill"
         assert not [a for a in groups["B"] + groups["C"] if received(mail_server)[(a, "reminder")]]
 
         await asyncio.sleep(max(0.0, booked_at + KILL_AT - time.monotonic()))
         leader.signal(signal.SIGKILL)
         killed_at = time.monotonic()
-        await leader.wait(timeout=5)
+        await leader.wait(timeout=WAIT_SECONDS)
         survivors = [p for p in processes if p is not leader]
 
         await the_leader(http, survivors)
@@ -216,7 +219,9 @@ async def test_another_process_takes_the_schedule_over_and_each_reminder_goes_ou
 
         # Once every message is final no process sends it again, and the mail server records a
         # message before it accepts it: the counts below are complete, with no pause for a duplicate.
-        await eventually(all_arrived, booked_at + LEADS["C"] + 10 - time.monotonic(), "reminders went missing")
+        await eventually(
+            all_arrived, booked_at + LEADS["C"] + WAIT_SECONDS - time.monotonic(), "reminders went missing"
+        )
         counts = received(mail_server)
         assert counts == expected, {key: n for key, n in counts.items() if n != expected.get(key)}
         assert len(await leaders(http, survivors)) == 1
@@ -240,19 +245,19 @@ async def test_a_leader_killed_while_sending_loses_no_reminder_and_a_copy_keeps_
                 and await unsent(engine) == 0
             )
 
-        await eventually(invitations_out, 10, "the invitations did not go out")
+        await eventually(invitations_out, WAIT_SECONDS, "the invitations did not go out")
         leader = await the_leader(http, processes)
-        async with asyncio.timeout(15):
+        async with asyncio.timeout(WAIT_SECONDS):
             while not any(received(mail_server)[(a, "reminder")] for a in groups["D"]):
                 await asyncio.sleep(0.002)
         leader.signal(signal.SIGKILL)  # the leader recorded them and, woken first, most likely sends them
-        await leader.wait(timeout=5)
+        await leader.wait(timeout=WAIT_SECONDS)
 
         async def all_arrived() -> bool:
             return all(received(mail_server)[key] >= 1 for key in expected) and await unsent(engine) == 0
 
         # Every message final, and the killed process gone: nothing more can arrive (see above).
-        await eventually(all_arrived, LEASE_SECONDS + 10, "a reminder was lost with the process that sent it")
+        await eventually(all_arrived, LEASE_SECONDS + WAIT_SECONDS, "a reminder was lost with the process that sent it")
         copies: dict[str, set[str]] = {}
         for mail in mail_server.received:
             if mail.message["Subject"].startswith("Påminnelse:"):

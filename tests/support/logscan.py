@@ -27,6 +27,10 @@ from identity.bankid.simulator.persons import TEST_PERSONS, is_valid_personal_nu
 
 TESTS = Path(__file__).resolve().parents[1]
 
+# Loggers of the servers the tests run as the service's peers, never part of a deployment: the
+# test mail server (aiosmtpd logs each recipient as "mail.log").
+TEST_PEERS = frozenset({"mail"})
+
 # The attributes every LogRecord has; any other is an ``extra`` field, which the JSON logs write.
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime", "request_id"}
 
@@ -116,6 +120,8 @@ class LogScan(logging.Handler):
         self.leaks: list[Leak] = []
 
     def emit(self, record: logging.LogRecord) -> None:
+        if record.name.split(".")[0] in TEST_PEERS:
+            return
         try:
             text = self.format(record)
             extras = [str(value) for key, value in vars(record).items() if key not in _STANDARD]
