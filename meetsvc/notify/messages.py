@@ -111,7 +111,7 @@ class MessageBuilder:
     def build(self, view: NoticeView) -> RenderedNotice:
         language = view.language if view.language in MEETING_WORD else "sv"
         spoken = spoken_time(view.starts_at, view.ends_at, language)
-        link = "" if view.kind is MessageKind.CANCELLATION else (view.join_url or "")
+        link = "" if view.kind.cancels_calendar_entry else (view.join_url or "")
         values = {
             "meeting": MEETING_WORD[language],
             "organisation": view.organisation_name,

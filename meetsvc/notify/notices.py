@@ -10,6 +10,7 @@ twice for the same change records nothing new:
 invitation     ``invitation:<participant>:<sequence>:<channel>[:<revision>]``
 update         ``update:<participant>:<sequence>:<channel>``
 cancellation   ``cancellation:<participant>:<sequence>:<channel>``
+withdrawal     ``withdrawal:<participant>:<sequence>:email``
 reminder       ``reminder:<participant>:<channel>:<minutes before>:<starts_at>``
 =============  ================================================================
 
@@ -19,7 +20,8 @@ The optional revision sends an invitation again for the same meeting version: a 
 A newer notice supersedes older ones still waiting: an update cancels the participant's unsent
 invitation, update and reminders (and records fresh reminders for the new time); a cancellation
 cancels everything unsent, and is itself only sent on a channel that already carried an
-invitation or update, so nobody hears of a meeting only through its cancellation.
+invitation or update, so nobody hears of a meeting only through its cancellation. A withdrawal
+is the cancellation of an e-mail address the participant no longer has, under the same rule.
 
 The meeting and participant may be database rows or the domain's dataclasses: only the
 attributes in :class:`MeetingLike` and :class:`ParticipantLike` are read.
@@ -66,6 +68,9 @@ def _language(participant: ParticipantLike) -> str:
 
 
 _SUPERSEDED_BY_UPDATE = (MessageKind.INVITATION, MessageKind.UPDATE, MessageKind.REMINDER)
+#: What a cancellation supersedes: everything to the participant's current addresses. A
+#: withdrawal to an address they no longer have is left to go: that calendar must still be told.
+_SUPERSEDED_BY_CANCELLATION = tuple(kind for kind in MessageKind if kind is not MessageKind.WITHDRAWAL)
 
 
 class MessageNotices:
@@ -187,9 +192,10 @@ class MessageNotices:
         organisation_name: str,
         reminders: bool,
         revision: str | None = None,
+        only: frozenset[ChannelName] | None = None,
     ) -> list[str]:
         now = self._clock()
-        addresses = self._addresses(participant)
+        addresses = [(channel, to) for channel, to in self._addresses(participant) if only is None or channel in only]
         reminders_ahead = (
             [before for before in self._reminders_before if meeting.starts_at - before > now] if reminders else []
         )
@@ -198,6 +204,8 @@ class MessageNotices:
             reason=f"superseded by {kind.value} {meeting.sequence}",
             participant_id=participant.id,
             kinds=_SUPERSEDED_BY_UPDATE,
+            # A resend over one channel leaves what waits on the other alone.
+            channel=next(iter(only)) if only is not None and len(only) == 1 else None,
             keep_keys=[self._key(kind, meeting, participant, channel, revision) for channel, _ in addresses]
             + [
                 self._reminder_key(meeting, participant, channel, before)
@@ -231,13 +239,23 @@ class MessageNotices:
         *,
         reminders: bool = True,
         revision: str | None = None,
+        only: frozenset[ChannelName] | None = None,
     ) -> list[str]:
         """A participant's invitation (with its calendar file) and, unless told not to, the
         configured reminders that still lie ahead. The ids of the messages recorded.
 
-        ``revision`` names a resend of the same meeting version (a new link, a new address)."""
+        ``revision`` names a resend of the same meeting version (a new link, a new address);
+        ``only`` limits it to some channels (the one whose address changed)."""
         return await self._announce(
-            connection, MessageKind.INVITATION, meeting, participant, join_url, organisation_name, reminders, revision
+            connection,
+            MessageKind.INVITATION,
+            meeting,
+            participant,
+            join_url,
+            organisation_name,
+            reminders,
+            revision,
+            only,
         )
 
     async def enqueue_update(
@@ -262,7 +280,10 @@ class MessageNotices:
         """The meeting is cancelled, or this participant removed from it: METHOD:CANCEL, no link."""
         now = self._clock()
         await outbox.cancel_pending(
-            connection, reason=f"superseded by cancellation {meeting.sequence}", participant_id=participant.id
+            connection,
+            reason=f"superseded by cancellation {meeting.sequence}",
+            participant_id=participant.id,
+            kinds=_SUPERSEDED_BY_CANCELLATION,
         )
         recorded = []
         for channel, recipient in self._addresses(participant):
@@ -288,6 +309,52 @@ class MessageNotices:
             if message_id is not None:
                 recorded.append(message_id)
         return recorded
+
+    async def enqueue_withdrawal(
+        self,
+        connection: Connection,
+        meeting: MeetingLike,
+        participant: ParticipantLike,
+        address: str,
+        organisation_name: str,
+    ) -> list[str]:
+        """The participant's e-mail address changed from ``address``: messages still waiting for
+        it are cancelled, and if an invitation or update reached it, it gets METHOD:CANCEL, so
+        that calendar drops the meeting. Its text is neutral (the invitation no longer applies
+        to this address), as the address may be someone who was never meant to be invited."""
+        if ChannelName.EMAIL not in self._channels:
+            return []
+        now = self._clock()
+        await outbox.cancel_pending(
+            connection,
+            reason="the address changed",
+            participant_id=participant.id,
+            kinds=_SUPERSEDED_BY_UPDATE,
+            channel=ChannelName.EMAIL,
+        )
+        reached = await outbox.has_reached(
+            connection,
+            participant.id,
+            ChannelName.EMAIL,
+            (MessageKind.INVITATION, MessageKind.UPDATE),
+            recipient=address,
+        )
+        if not reached:
+            return []
+        notice = self._render(MessageKind.WITHDRAWAL, meeting, participant, None, organisation_name, address, now)
+        message_id = await self._record(
+            connection,
+            MessageKind.WITHDRAWAL,
+            self._key(MessageKind.WITHDRAWAL, meeting, participant, ChannelName.EMAIL),
+            ChannelName.EMAIL,
+            address,
+            notice,
+            meeting,
+            participant,
+            organisation_name,
+            now,
+        )
+        return [message_id] if message_id is not None else []
 
     async def enqueue_reminder(
         self,

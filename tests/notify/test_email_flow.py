@@ -8,8 +8,11 @@ from zoneinfo import ZoneInfo
 
 from blockbuster import blockbuster_ctx
 
+from meetsvc.domain.messages import ChannelName
+from meetsvc.notify.config import SmtpConfig
 from meetsvc.notify.deliverer import Deliverer
 from meetsvc.notify.notices import MessageNotices
+from meetsvc.notify.smtp import EmailChannel
 from tests.notify.calendars import both, utc
 from tests.notify.mailserver import MailServer, ReceivedMail
 from tests.notify.world import FROM_ADDRESS, KIM, LENA, ORGANISATION, World, outbox_rows
@@ -161,3 +164,33 @@ async def test_recording_and_delivering_make_no_blocking_call_on_the_event_loop(
         await cancel_for_everyone(world, notices)
         assert await deliverer.run_once() == 3
     assert len(mail_server.received) == 6
+
+
+async def test_finding_15a_the_calendar_keeps_its_crlf_through_a_relay_without_8bitmime(
+    world: World, notices: MessageNotices, engine, delivery_settings, clock
+):
+    """A relay that does not offer 8BITMIME makes the sender re-encode every 8-bit part; the
+    calendar file (with Swedish letters in it) must still arrive with CRLF line ends, the same
+    inline and attached, and read alike in two parsers."""
+    relay = await MailServer(eight_bit_mime=False).start()
+    try:
+        config = SmtpConfig(host="127.0.0.1", port=relay.port, security="none", timeout_seconds=5)
+        channel = EmailChannel(config, from_address=FROM_ADDRESS)
+        deliverer = Deliverer(engine, {ChannelName.EMAIL: channel}, delivery_settings, clock=clock, worker="relay")
+        meeting, kim = await world.meeting(), await world.participant(KIM.name)
+        async with world.engine.begin() as connection:
+            await notices.enqueue_invitation(
+                connection, meeting, kim, world.link(KIM.name), ORGANISATION, reminders=False
+            )
+        assert await deliverer.run_once() == 1
+        (mail,) = relay.received
+        assert b"8bit" not in mail.raw.lower(), "nothing may go 8-bit to a 7-bit relay"
+        calendar = mail.calendar  # the inline part and the attachment, which must agree
+        assert "\n" not in calendar.replace("\r\n", ""), "calendar lines must end in CRLF"
+        for read in both(calendar):
+            assert read.method == "REQUEST"
+            assert utc(read)[0] == meeting.starts_at
+            assert "Hej!" in read.description and world.link(KIM.name) in read.description
+        assert "Hej!" in mail.text and world.link(KIM.name) in mail.text
+    finally:
+        await relay.close()

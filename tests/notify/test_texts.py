@@ -10,17 +10,17 @@ import pytest
 
 from meetsvc.domain.messages import MessageKind
 from meetsvc.notify.messages import spoken_time
-from meetsvc.notify.texts import BUILT_IN, LANGUAGES, PARTS, VARIABLES, MessageTexts, TemplateProblem
+from meetsvc.notify.texts import BUILT_IN, LANGUAGES, VARIABLES, MessageTexts, TemplateProblem, parts_of
 
 
 def test_every_built_in_template_exists_and_renders(texts: MessageTexts):
     for language in LANGUAGES:
         for kind in MessageKind:
-            for part in PARTS:
+            for part in parts_of(kind):
                 assert (BUILT_IN / language / f"{kind.value}.{part}").is_file()
             rendered = texts.render(language, kind, VARIABLES)
             assert "\n" not in rendered.subject
-            if kind is not MessageKind.CANCELLATION:
+            if not kind.cancels_calendar_entry:
                 assert VARIABLES["link"] in rendered.body and VARIABLES["link"] in rendered.sms
             else:
                 assert VARIABLES["link"] not in rendered.body + rendered.sms
