@@ -69,11 +69,23 @@ def spoken_time(starts_at: datetime, ends_at: datetime, language: str) -> Spoken
     language = language if language in _WEEKDAYS else "sv"
     start, end = starts_at.astimezone(STOCKHOLM), ends_at.astimezone(STOCKHOLM)
     date = f"{_WEEKDAYS[language][start.weekday()]} {start.day} {_MONTHS[language][start.month - 1]} {start.year}"
-    separator = "." if language == "sv" else ":"
-    start_text = f"{start.hour:02d}{separator}{start.minute:02d}"
-    end_text = f"{end.hour:02d}{separator}{end.minute:02d}"
+    start_text, end_text = _clock_time(start, language), _clock_time(end, language)
     when = f"{date} kl. {start_text}–{end_text}" if language == "sv" else f"{date}, {start_text}–{end_text}"
     return SpokenTime(date=date, start=start_text, end=end_text, when=when)
+
+
+_SEASON = {"sv": ("vintertid", "sommartid"), "en": ("winter time", "summer time")}
+
+
+def _clock_time(local: datetime, language: str) -> str:
+    """ "13.30" (Swedish) or "13:30". In the hour that happens twice, when summer time ends
+    (02:00–02:59 on the last Sunday of October), the time alone names two moments: it then says
+    which, "02.30 sommartid" and "02.15 vintertid", so a meeting never reads "02.30–02.15"."""
+    separator = "." if language == "sv" else ":"
+    text = f"{local.hour:02d}{separator}{local.minute:02d}"
+    if local.replace(fold=1 - local.fold).utcoffset() != local.utcoffset():
+        text += " " + _SEASON[language][1 if local.dst() else 0]
+    return text
 
 
 @dataclass(frozen=True, slots=True)
