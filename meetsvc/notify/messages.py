@@ -17,7 +17,12 @@ from meetsvc.domain.rules import contains_personal_number
 from meetsvc.notify.calendar import STOCKHOLM, CalendarEvent, calendar_file, calendar_method, meeting_uid
 from meetsvc.notify.texts import MessageTexts
 
+#: What staff messages call the meeting, and its calendar title for them.
 MEETING_WORD = {"sv": "SIP-möte", "en": "SIP meeting"}
+#: What citizens' messages call it: a family member reading a shared phone's lock screen learns
+#: nothing of which help someone gets.
+CITIZEN_MEETING_WORD = {"sv": "möte", "en": "meeting"}
+CITIZEN_TITLE = {"sv": "Möte med {organisation}", "en": "Meeting with {organisation}"}
 
 _WEEKDAYS = {
     "sv": ("måndag", "tisdag", "onsdag", "torsdag", "fredag", "lördag", "söndag"),
@@ -90,7 +95,10 @@ def _clock_time(local: datetime, language: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class NoticeView:
-    """Everything a notice may say, and therefore nothing it must not."""
+    """Everything a notice may say, and therefore nothing it must not.
+
+    ``organisation_name`` is what the message calls the convening organisation: for a citizen
+    its public name, for staff its full name (``for_staff``), who also read "SIP-möte"."""
 
     kind: MessageKind
     meeting_id: str
@@ -102,6 +110,7 @@ class NoticeView:
     stamp: datetime
     join_url: str | None = None
     recipient_email: str | None = None
+    for_staff: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,8 +133,15 @@ class MessageBuilder:
         language = view.language if view.language in MEETING_WORD else "sv"
         spoken = spoken_time(view.starts_at, view.ends_at, language)
         link = "" if view.kind.cancels_calendar_entry else (view.join_url or "")
+        meeting = (MEETING_WORD if view.for_staff else CITIZEN_MEETING_WORD)[language]
+        heading = (
+            MEETING_WORD[language]
+            if view.for_staff
+            else CITIZEN_TITLE[language].format(organisation=view.organisation_name)
+        )
         values = {
-            "meeting": MEETING_WORD[language],
+            "meeting": meeting,
+            "heading": heading,
             "organisation": view.organisation_name,
             "date": spoken.date,
             "start": spoken.start,
@@ -141,7 +157,7 @@ class MessageBuilder:
                 method=calendar_method(view.kind),
                 starts_at=view.starts_at,
                 ends_at=view.ends_at,
-                summary=MEETING_WORD[language],
+                summary=heading,
                 description=texts.body,
                 organizer_name=view.organisation_name,
                 organizer_address=self._organizer,

@@ -34,6 +34,7 @@ from typing import Protocol
 
 from meetsvc.core.clock import Clock, utc_now
 from meetsvc.domain.messages import ChannelName, MessageKind
+from meetsvc.domain.model import Organisation, ParticipantRole, name_for_citizens
 from meetsvc.notify import outbox
 from meetsvc.notify.messages import MessageBuilder, NoticeView, RenderedNotice
 from meetsvc.notify.outbox import NewMessage
@@ -60,11 +61,32 @@ class ParticipantLike(Protocol):
     def mobile(self) -> str | None: ...
     @property
     def language(self) -> object: ...
+    @property
+    def role(self) -> object: ...
+
+
+#: The convening organisation, or just its name (then also its public name's default).
+Convener = Organisation | str
+
+_STAFF_ROLES = frozenset({ParticipantRole.MUNICIPALITY_STAFF.value, ParticipantRole.REGION_STAFF.value})
 
 
 def _language(participant: ParticipantLike) -> str:
     value = getattr(participant.language, "value", participant.language)
     return str(value)
+
+
+def _for_staff(participant: ParticipantLike) -> bool:
+    """Staff of the two organisations read "SIP-möte" and the unit; everyone else (the person,
+    their family, school, an interpreter) a neutral "Möte med Exempelstads kommun"."""
+    return str(getattr(participant.role, "value", participant.role)) in _STAFF_ROLES
+
+
+def _called(organisation: Convener, participant: ParticipantLike) -> str:
+    """What a message to this participant calls the organisation."""
+    if isinstance(organisation, Organisation):
+        return organisation.name if _for_staff(participant) else organisation.citizens_see
+    return organisation if _for_staff(participant) else name_for_citizens(organisation)
 
 
 _SUPERSEDED_BY_UPDATE = (MessageKind.INVITATION, MessageKind.UPDATE, MessageKind.REMINDER)
@@ -126,7 +148,7 @@ class MessageNotices:
         meeting: MeetingLike,
         participant: ParticipantLike,
         join_url: str | None,
-        organisation_name: str,
+        organisation_name: Convener,
         email: str | None,
         now: datetime,
     ) -> RenderedNotice:
@@ -137,11 +159,12 @@ class MessageNotices:
                 sequence=meeting.sequence,
                 starts_at=meeting.starts_at,
                 ends_at=meeting.ends_at,
-                organisation_name=organisation_name,
+                organisation_name=_called(organisation_name, participant),
                 language=_language(participant),
                 stamp=now,
                 join_url=join_url,
                 recipient_email=email,
+                for_staff=_for_staff(participant),
             )
         )
 
@@ -155,7 +178,7 @@ class MessageNotices:
         notice: RenderedNotice,
         meeting: MeetingLike,
         participant: ParticipantLike,
-        organisation_name: str,
+        organisation_name: Convener,
         now: datetime,
         send_after: datetime | None = None,
     ) -> str | None:
@@ -174,7 +197,8 @@ class MessageNotices:
                 subject=notice.subject if email else None,
                 # A reminder changes nothing in the calendar: it carries no calendar file.
                 attachment=notice.calendar if email and kind is not MessageKind.REMINDER else None,
-                sender_name=organisation_name,
+                # The sender's name shows on the lock screen too.
+                sender_name=_called(organisation_name, participant),
                 send_after=send_after,
                 # Worth nothing once the meeting is over (reminders: once it has begun).
                 expires_at=meeting.starts_at if kind is MessageKind.REMINDER else meeting.ends_at,
@@ -189,7 +213,7 @@ class MessageNotices:
         meeting: MeetingLike,
         participant: ParticipantLike,
         join_url: str,
-        organisation_name: str,
+        organisation_name: Convener,
         reminders: bool,
         revision: str | None = None,
         only: frozenset[ChannelName] | None = None,
@@ -235,7 +259,7 @@ class MessageNotices:
         meeting: MeetingLike,
         participant: ParticipantLike,
         join_url: str,
-        organisation_name: str,
+        organisation_name: Convener,
         *,
         reminders: bool = True,
         revision: str | None = None,
@@ -264,7 +288,7 @@ class MessageNotices:
         meeting: MeetingLike,
         participant: ParticipantLike,
         join_url: str,
-        organisation_name: str,
+        organisation_name: Convener,
         *,
         reminders: bool = True,
     ) -> list[str]:
@@ -275,7 +299,7 @@ class MessageNotices:
         )
 
     async def enqueue_cancellation(
-        self, connection: Connection, meeting: MeetingLike, participant: ParticipantLike, organisation_name: str
+        self, connection: Connection, meeting: MeetingLike, participant: ParticipantLike, organisation_name: Convener
     ) -> list[str]:
         """The meeting is cancelled, or this participant removed from it: METHOD:CANCEL, no link."""
         now = self._clock()
@@ -316,7 +340,7 @@ class MessageNotices:
         meeting: MeetingLike,
         participant: ParticipantLike,
         address: str,
-        organisation_name: str,
+        organisation_name: Convener,
     ) -> list[str]:
         """The participant's e-mail address changed from ``address``: messages still waiting for
         it are cancelled, and if an invitation or update reached it, it gets METHOD:CANCEL, so
@@ -362,7 +386,7 @@ class MessageNotices:
         meeting: MeetingLike,
         participant: ParticipantLike,
         join_url: str,
-        organisation_name: str,
+        organisation_name: Convener,
         before: timedelta,
     ) -> list[str]:
         """One reminder, sent ``before`` the meeting starts (at once if that time has passed, not

@@ -29,7 +29,8 @@ PARTS = ("subject", "txt", "sms")
 
 #: What a template may use, with a sample value used to try every template at start.
 VARIABLES: Mapping[str, str] = {
-    "meeting": "SIP-möte",
+    "meeting": "möte",
+    "heading": "Möte med Exempelstads kommun",
     "organisation": "Exempelstads kommun",
     "date": "tisdag 14 juli 2026",
     "start": "10.00",

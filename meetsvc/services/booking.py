@@ -192,9 +192,10 @@ class Booking:
 
     # Notices ---------------------------------------------------------------------------------
 
-    async def _organisation_name(self, connection: Connection, meeting_row: MeetingRecord) -> str:
+    async def _organisation_name(self, connection: Connection, meeting_row: MeetingRecord) -> Organisation | str:
+        """The convening organisation, whose name staff see and whose public name citizens see."""
         organisation = await load_organisation(connection, meeting_row.organisation_id)
-        return organisation.name if organisation is not None else ""
+        return organisation if organisation is not None else ""
 
     async def _invite(
         self,

@@ -82,7 +82,7 @@ async def test_book_move_cancel_reach_the_mail_server_as_one_calendar_event(
     assert invitation.mail_from == FROM_ADDRESS
     assert message["From"] == f"{ORGANISATION} <{FROM_ADDRESS}>"
     assert message["To"] == KIM.email
-    assert message["Subject"] == "Inbjudan: SIP-möte tisdag 13 juli 2027 kl. 10.00"
+    assert message["Subject"] == "Inbjudan: Möte med Exempelstads kommun tisdag 13 juli 2027 kl. 10.00"
     assert message["Auto-Submitted"] == "auto-generated"
     assert message["Content-Language"] == "sv"
     (row,) = await outbox_rows(world.engine, participant_id=world.people[KIM.name], kind="invitation")
@@ -92,7 +92,10 @@ async def test_book_move_cancel_reach_the_mail_server_as_one_calendar_event(
     check_calendar(invitation, world, method="REQUEST", sequence=0, local=first, link=world.link(KIM.name))
 
     lena = mail_to(mail_server, LENA.email)[-1]
-    assert lena.message["Subject"] == "Invitation: SIP meeting on Tuesday 13 July 2027 at 10:00"
+    assert (
+        lena.message["Subject"].strip()
+        == "Invitation: Meeting with Exempelstads kommun on Tuesday 13 July 2027 at 10:00"
+    )
     assert lena.message["Content-Language"] == "en"
     assert "Tuesday 13 July 2027, 10:00–11:00 (Swedish time)" in lena.text
 
@@ -100,7 +103,7 @@ async def test_book_move_cancel_reach_the_mail_server_as_one_calendar_event(
     await update_everyone(world, notices)
     assert await deliverer.run_once() == 3
     update = mail_to(mail_server, KIM.email)[-1]
-    assert update.message["Subject"] == "Ny tid: SIP-möte tisdag 14 december 2027 kl. 13.30"
+    assert update.message["Subject"] == "Ny tid: Möte med Exempelstads kommun tisdag 14 december 2027 kl. 13.30"
     assert update.message["Message-ID"] != message["Message-ID"]
     assert "tisdag 14 december 2027 kl. 13.30–14.30 (svensk tid)" in update.text
     check_calendar(update, world, method="REQUEST", sequence=1, local=MOVED_TO, link=world.link(KIM.name))
@@ -109,7 +112,7 @@ async def test_book_move_cancel_reach_the_mail_server_as_one_calendar_event(
     await cancel_for_everyone(world, notices)
     assert await deliverer.run_once() == 3
     cancellation = mail_to(mail_server, KIM.email)[-1]
-    assert cancellation.message["Subject"] == "Avbokat: SIP-möte tisdag 14 december 2027 kl. 13.30"
+    assert cancellation.message["Subject"] == "Avbokat: Möte med Exempelstads kommun tisdag 14 december 2027 kl. 13.30"
     assert world.link(KIM.name) not in cancellation.text
     assert "/i/" not in cancellation.raw.decode("utf-8", "replace")
     check_calendar(cancellation, world, method="CANCEL", sequence=2, local=MOVED_TO, link=None)
@@ -140,7 +143,7 @@ async def test_a_reminder_goes_out_when_due_and_carries_no_calendar_file(
     clock.advance(seconds=1)
     assert await deliverer.run_once() == 1
     reminder = mail_server.received[-1]
-    assert reminder.message["Subject"] == "Påminnelse: SIP-möte tisdag 13 juli 2027 kl. 10.00"
+    assert reminder.message["Subject"] == "Påminnelse: Möte med Exempelstads kommun tisdag 13 juli 2027 kl. 10.00"
     assert world.link(KIM.name) in reminder.text
     assert reminder.calendars() == []
     clock.now = meeting.starts_at - timedelta(hours=1)

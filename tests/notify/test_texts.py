@@ -63,7 +63,10 @@ def test_its_own_folder_replaces_a_template_and_keeps_the_rest(tmp_path: Path):
     folder = override(tmp_path, "sv/invitation.sms", "{{ organisation }}: {{ meeting }} {{ when }}. {{ link }}\n")
     texts = MessageTexts.load(folder)
     rendered = texts.render("sv", MessageKind.INVITATION, VARIABLES)
-    assert rendered.sms == f"Exempelstads kommun: SIP-möte {VARIABLES['when'].replace('–', '-')}. {VARIABLES['link']}"
+    assert (
+        rendered.sms
+        == f"Exempelstads kommun: {VARIABLES['meeting']} {VARIABLES['when'].replace('–', '-')}. {VARIABLES['link']}"
+    )
     assert rendered.subject.startswith("Inbjudan:")
     assert texts.sources["sv/invitation.sms"] == folder / "sv/invitation.sms"
     assert texts.sources["sv/invitation.txt"] == BUILT_IN / "sv/invitation.txt"

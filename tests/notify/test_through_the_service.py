@@ -19,7 +19,9 @@ from zoneinfo import ZoneInfo
 import pytest_asyncio
 from sqlalchemy import select
 
-from meetsvc.http.appkeys import ENGINE
+from meetsvc.domain.callers import OrganisationCaller
+from meetsvc.domain.model import OrganisationKind
+from meetsvc.http.appkeys import DIRECTORY, ENGINE
 from meetsvc.storage.tables import outbox_messages
 from tests.api.helpers import Api, TestNumber, build_world, deliveries_settled, local_time, rfc3339
 from tests.notify.calendars import both, utc
@@ -89,8 +91,8 @@ async def test_book_move_remove_cancel_reach_each_participant_once_with_their_ow
     (lena_invitation,) = mail_to(mail_server, "lena@example.se")
     assert kim["invitation_url"] in kim_invitation.text
     assert lena["invitation_url"] in lena_invitation.text
-    assert kim_invitation.message["Subject"].startswith("Inbjudan: SIP-möte")
-    assert lena_invitation.message["Subject"].startswith("Invitation: SIP meeting")
+    assert str(kim_invitation.message["Subject"]).strip().startswith("Inbjudan: Möte med Exempelstads kommun ")
+    assert str(lena_invitation.message["Subject"]).strip().startswith("Invitation: Meeting with Exempelstads kommun ")
     uid = f"{meeting['id']}@{urlsplit(service.settings.server.base_url).hostname}"
     invited_at = both(kim_invitation.calendar)[0].sequence
     for read in both(kim_invitation.calendar):
@@ -107,7 +109,7 @@ async def test_book_move_remove_cancel_reach_each_participant_once_with_their_ow
     assert answer.status == 200, answer
     await deliveries_settled(service)
     kim_update = mail_to(mail_server, "kim@example.se")[-1]
-    assert kim_update.message["Subject"].startswith("Ny tid: SIP-möte")
+    assert str(kim_update.message["Subject"]).strip().startswith("Ny tid: Möte med Exempelstads kommun ")
     moved_at = both(kim_update.calendar)[0].sequence
     assert moved_at > invited_at
     for read in both(kim_update.calendar):
@@ -121,7 +123,7 @@ async def test_book_move_remove_cancel_reach_each_participant_once_with_their_ow
     assert answer.status == 204, answer
     await deliveries_settled(service)
     lena_cancellation = mail_to(mail_server, "lena@example.se")[-1]
-    assert lena_cancellation.message["Subject"].startswith("Cancelled: SIP meeting")
+    assert str(lena_cancellation.message["Subject"]).strip().startswith("Cancelled: Meeting with Exempelstads kommun ")
     for read in both(lena_cancellation.calendar):
         assert (read.method, read.uid, read.status) == ("CANCEL", uid, "CANCELLED")
         assert read.sequence > moved_at
@@ -376,3 +378,66 @@ async def test_the_api_says_where_each_participants_messages_stand_and_nothing_t
     for answer in api.answers:
         if answer.method == "GET":
             assert "/j/" not in answer.text, "no link is ever shown again"
+
+
+async def test_finding_16_citizens_read_a_neutral_title_and_staff_the_detail(api: Api, mail_server: MailServer):
+    """A shared phone's lock screen shows the sender, the subject, the start of an SMS and the
+    calendar's title: for the person, their family and others outside the two organisations
+    these say "Möte med Exempelstads kommun", never "SIP" nor the convening unit. Staff of the
+    organisations keep "SIP-möte" and the unit. The organisation can choose the public name."""
+    service = api.service
+    directory = service.app[DIRECTORY]
+    unit = await directory.create_organisation(
+        "Exempelstads kommun, Socialförvaltningen", OrganisationKind.MUNICIPALITY
+    )
+    _, api.world.keys[unit.id] = await directory.create_api_client(unit.id, "case management")
+    host = await directory.add_staff_member(OrganisationCaller(unit.id, "test"), display_name="Ledare")
+    api.world.hosts[unit.id] = host.id
+    meeting = await api.create_meeting(org=unit)
+    await api.add_participant(meeting["id"], org=unit, email="kim@example.se", mobile="+46701234567")
+    await api.add_participant(meeting["id"], org=unit, role="guardian", email="lena@example.se", language="en")
+    await api.add_participant(
+        meeting["id"],
+        org=unit,
+        role="municipality_staff",
+        organisation_id=unit.id,
+        display_name="Sara Handläggare",
+        email="sara@exempelstad.se",
+    )
+    await deliveries_settled(service)
+
+    def lock_screen(mail: ReceivedMail) -> list[str]:
+        (read, *_) = both(mail.calendar)
+        return [str(mail.message["From"]), str(mail.message["Subject"]), mail.text, read.summary, read.organizer_name]
+
+    (kim,) = mail_to(mail_server, "kim@example.se")
+    (lena,) = mail_to(mail_server, "lena@example.se")
+    (sara,) = mail_to(mail_server, "sara@exempelstad.se")
+    (sms,) = await sms_bodies(service)
+    assert str(kim.message["Subject"]).strip().startswith("Inbjudan: Möte med Exempelstads kommun ")
+    assert str(lena.message["Subject"]).strip().startswith("Invitation: Meeting with Exempelstads kommun ")
+    assert kim.message["From"].addresses[0].display_name == "Exempelstads kommun"
+    assert {read.summary for read in both(kim.calendar)} == {"Möte med Exempelstads kommun"}
+    assert {read.summary for read in both(lena.calendar)} == {"Meeting with Exempelstads kommun"}
+    assert sms.startswith("Exempelstads kommun bjuder in dig till ett möte ")
+    for shown in [*lock_screen(kim), *lock_screen(lena), sms]:
+        assert "SIP" not in shown and "Socialförvaltningen" not in shown, shown
+    assert str(sara.message["Subject"]).strip().startswith("Inbjudan: SIP-möte ")
+    assert "Exempelstads kommun, Socialförvaltningen bjuder in dig till ett SIP-möte" in sara.text
+
+    # The organisation chooses its public name; the organisations list says what citizens read.
+    await directory.set_public_name(unit.id, "Exempelstad")
+    moved = local_time(service.clock(), days=9, hour=13)
+    answer = await api.post(
+        f"/api/v1/meetings/{meeting['id']}/reschedule",
+        org=unit,
+        json={"starts_at": rfc3339(moved), "ends_at": rfc3339(moved + timedelta(hours=1))},
+    )
+    assert answer.status == 200, answer
+    await deliveries_settled(service)
+    update = mail_to(mail_server, "kim@example.se")[-1]
+    assert str(update.message["Subject"]).strip().startswith("Ny tid: Möte med Exempelstad ")
+    assert {read.summary for read in both(update.calendar)} == {"Möte med Exempelstad"}
+    listed = {o["id"]: o for o in (await api.get("/api/v1/organisations", org=unit)).json["items"]}
+    assert listed[unit.id]["public_name"] == "Exempelstad"
+    assert listed[api.world.municipality.id]["public_name"] == "Exempelstads kommun"
