@@ -3,7 +3,9 @@
     meetsvc serve                          start the service (applies no migrations); with
                                            server.processes > 1, that many supervised workers
     meetsvc migrate                        bring the database schema up to date
-    meetsvc organisation create NAME --kind municipality|region
+    meetsvc organisation create NAME --kind municipality|region [--public-name TEXT]
+    meetsvc organisation set-public-name ID_OR_NAME [TEXT]
+                                           what citizens' messages call it (none: the default)
     meetsvc organisation list
     meetsvc api-client create --organisation ID_OR_NAME --name NAME
     meetsvc audit verify                   check the audit log's hash chain
@@ -96,10 +98,23 @@ async def cmd_organisation_create(args: argparse.Namespace, settings: Settings) 
     from meetsvc.domain.model import OrganisationKind
 
     async def work(services: Services) -> Organisation:
-        return await services.directory.create_organisation(args.name, OrganisationKind(args.kind))
+        return await services.directory.create_organisation(
+            args.name, OrganisationKind(args.kind), public_name=args.public_name
+        )
 
     organisation = await _with_services(settings, work)
     _print(f"{organisation.id}  {organisation.kind.value}  {organisation.name}")
+    _print(f"citizens' messages say: {organisation.citizens_see}")
+    return 0
+
+
+async def cmd_organisation_set_public_name(args: argparse.Namespace, settings: Settings) -> int:
+    async def work(services: Services) -> Organisation:
+        return await services.directory.set_public_name(args.organisation, args.public_name)
+
+    organisation = await _with_services(settings, work)
+    _print(f"{organisation.id}  {organisation.name}")
+    _print(f"citizens' messages say: {organisation.citizens_see}")
     return 0
 
 
@@ -108,7 +123,7 @@ async def cmd_organisation_list(args: argparse.Namespace, settings: Settings) ->
         return await services.directory.list_organisations()
 
     for organisation in await _with_services(settings, work):
-        _print(f"{organisation.id}  {organisation.kind.value:<12}  {organisation.name}")
+        _print(f"{organisation.id}  {organisation.kind.value:<12}  {organisation.name}  ({organisation.citizens_see})")
     return 0
 
 
@@ -232,7 +247,15 @@ def build_parser() -> argparse.ArgumentParser:
     create = organisation.add_parser("create", help="add an organisation")
     create.add_argument("name")
     create.add_argument("--kind", required=True, choices=["municipality", "region"])
-    organisation.add_parser("list", help="list organisations")
+    create.add_argument(
+        "--public-name", help="what citizens' messages call it (default: the name up to its first comma)"
+    )
+    set_public = organisation.add_parser(
+        "set-public-name", help="what citizens' messages (subject, SMS, calendar) call the organisation"
+    )
+    set_public.add_argument("organisation", help="organisation id or exact name")
+    set_public.add_argument("public_name", nargs="?", help="leave out to go back to the default")
+    organisation.add_parser("list", help="list organisations, with what citizens' messages call each")
 
     client = sub.add_parser("api-client", help="keys for integrating systems").add_subparsers(
         dest="action", required=True
@@ -253,6 +276,7 @@ def build_parser() -> argparse.ArgumentParser:
 COMMANDS: dict[tuple[str, str | None], Command] = {
     ("migrate", None): cmd_migrate,
     ("organisation", "create"): cmd_organisation_create,
+    ("organisation", "set-public-name"): cmd_organisation_set_public_name,
     ("organisation", "list"): cmd_organisation_list,
     ("api-client", "create"): cmd_api_client_create,
     ("audit", "verify"): cmd_audit_verify,

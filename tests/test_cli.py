@@ -300,3 +300,30 @@ def test_finding_2_keys_made_for_production_are_accepted_there_and_development_k
     assert all(path.read_bytes().startswith(DEVELOPMENT_MARK) for path in development.rglob("*.*"))
     load_keys(development, create_missing=False, development=True)
     load_signing_keys(development / "signing", create_missing=False, development=True)
+
+
+def test_finding_16_the_name_citizens_read_is_set_from_the_command_line(tmp_path):
+    """A unit in the organisation's name stays off citizens' lock screens by default, and the
+    operator can choose the name they read."""
+    config = tmp_path / "meetsvc.toml"
+    config.write_text(
+        'environment = "development"\n[identity]\nprovider = "bankid-simulator"\n'
+        f'[database]\nurl = "sqlite+aiosqlite:///{tmp_path}/db.sqlite3"\n'
+        f'[security]\nkeys_dir = "{tmp_path}/keys"\ncreate_missing_keys = false\n'
+    )
+    assert run(config, "keys", "init").returncode == 0
+    assert run(config, "migrate").returncode == 0
+    unit = "Exempelstads kommun, Socialförvaltningen"
+    created = run(config, "organisation", "create", unit, "--kind", "municipality")
+    assert created.returncode == 0, created.stderr
+    assert "citizens' messages say: Exempelstads kommun\n" in created.stdout
+    chosen = run(config, "organisation", "set-public-name", unit, "Exempelstad")
+    assert chosen.returncode == 0, chosen.stderr
+    assert "citizens' messages say: Exempelstad\n" in chosen.stdout
+    assert "(Exempelstad)" in run(config, "organisation", "list").stdout
+    refused = run(config, "organisation", "set-public-name", unit, "19811218-9876")
+    assert refused.returncode == 1 and "personal identity number" in refused.stderr
+    back = run(config, "organisation", "set-public-name", unit)
+    assert "citizens' messages say: Exempelstads kommun\n" in back.stdout
+    other = run(config, "organisation", "create", "Region Exempel", "--kind", "region", "--public-name", "Regionen")
+    assert "citizens' messages say: Regionen\n" in other.stdout

@@ -18,6 +18,13 @@ class MessageKind(str, enum.Enum):
     UPDATE = "update"
     CANCELLATION = "cancellation"
     REMINDER = "reminder"
+    #: To an e-mail address a participant no longer has: takes the meeting out of that calendar.
+    WITHDRAWAL = "withdrawal"
+
+    @property
+    def cancels_calendar_entry(self) -> bool:
+        """Whether the calendar file says METHOD:CANCEL, and the message carries no link."""
+        return self in (MessageKind.CANCELLATION, MessageKind.WITHDRAWAL)
 
 
 class MessageStatus(str, enum.Enum):

@@ -78,11 +78,27 @@ class Language(str, enum.Enum):
     EN = "en"
 
 
+def name_for_citizens(name: str, public_name: str | None = None) -> str:
+    """The organisation as citizens' messages name it: its public name if one is set, otherwise
+    its name up to the first comma ("Exempelstads kommun, Socialförvaltningen" → "Exempelstads
+    kommun"). A unit's name on a shared phone's lock screen tells a family member which kind of
+    help someone gets."""
+    if public_name:
+        return public_name
+    return name.split(",", 1)[0].strip() or name
+
+
 @dataclass(frozen=True, slots=True)
 class Organisation:
     id: str
     name: str
     kind: OrganisationKind
+    #: What citizens' messages call it; None: :func:`name_for_citizens` of the name.
+    public_name: str | None = None
+
+    @property
+    def citizens_see(self) -> str:
+        return name_for_citizens(self.name, self.public_name)
 
 
 @dataclass(frozen=True, slots=True)

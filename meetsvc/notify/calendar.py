@@ -35,7 +35,7 @@ Method = Literal["REQUEST", "CANCEL"]
 
 
 def calendar_method(kind: MessageKind) -> Method:
-    return "CANCEL" if kind is MessageKind.CANCELLATION else "REQUEST"
+    return "CANCEL" if kind.cancels_calendar_entry else "REQUEST"
 
 
 def meeting_uid(meeting_id: str, public_url: str) -> str:

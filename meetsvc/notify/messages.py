@@ -17,7 +17,12 @@ from meetsvc.domain.rules import contains_personal_number
 from meetsvc.notify.calendar import STOCKHOLM, CalendarEvent, calendar_file, calendar_method, meeting_uid
 from meetsvc.notify.texts import MessageTexts
 
+#: What staff messages call the meeting, and its calendar title for them.
 MEETING_WORD = {"sv": "SIP-möte", "en": "SIP meeting"}
+#: What citizens' messages call it: a family member reading a shared phone's lock screen learns
+#: nothing of which help someone gets.
+CITIZEN_MEETING_WORD = {"sv": "möte", "en": "meeting"}
+CITIZEN_TITLE = {"sv": "Möte med {organisation}", "en": "Meeting with {organisation}"}
 
 _WEEKDAYS = {
     "sv": ("måndag", "tisdag", "onsdag", "torsdag", "fredag", "lördag", "söndag"),
@@ -69,16 +74,31 @@ def spoken_time(starts_at: datetime, ends_at: datetime, language: str) -> Spoken
     language = language if language in _WEEKDAYS else "sv"
     start, end = starts_at.astimezone(STOCKHOLM), ends_at.astimezone(STOCKHOLM)
     date = f"{_WEEKDAYS[language][start.weekday()]} {start.day} {_MONTHS[language][start.month - 1]} {start.year}"
-    separator = "." if language == "sv" else ":"
-    start_text = f"{start.hour:02d}{separator}{start.minute:02d}"
-    end_text = f"{end.hour:02d}{separator}{end.minute:02d}"
+    start_text, end_text = _clock_time(start, language), _clock_time(end, language)
     when = f"{date} kl. {start_text}–{end_text}" if language == "sv" else f"{date}, {start_text}–{end_text}"
     return SpokenTime(date=date, start=start_text, end=end_text, when=when)
 
 
+_SEASON = {"sv": ("vintertid", "sommartid"), "en": ("winter time", "summer time")}
+
+
+def _clock_time(local: datetime, language: str) -> str:
+    """ "13.30" (Swedish) or "13:30". In the hour that happens twice, when summer time ends
+    (02:00–02:59 on the last Sunday of October), the time alone names two moments: it then says
+    which, "02.30 sommartid" and "02.15 vintertid", so a meeting never reads "02.30–02.15"."""
+    separator = "." if language == "sv" else ":"
+    text = f"{local.hour:02d}{separator}{local.minute:02d}"
+    if local.replace(fold=1 - local.fold).utcoffset() != local.utcoffset():
+        text += " " + _SEASON[language][1 if local.dst() else 0]
+    return text
+
+
 @dataclass(frozen=True, slots=True)
 class NoticeView:
-    """Everything a notice may say, and therefore nothing it must not."""
+    """Everything a notice may say, and therefore nothing it must not.
+
+    ``organisation_name`` is what the message calls the convening organisation: for a citizen
+    its public name, for staff its full name (``for_staff``), who also read "SIP-möte"."""
 
     kind: MessageKind
     meeting_id: str
@@ -90,6 +110,7 @@ class NoticeView:
     stamp: datetime
     join_url: str | None = None
     recipient_email: str | None = None
+    for_staff: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,9 +132,16 @@ class MessageBuilder:
     def build(self, view: NoticeView) -> RenderedNotice:
         language = view.language if view.language in MEETING_WORD else "sv"
         spoken = spoken_time(view.starts_at, view.ends_at, language)
-        link = "" if view.kind is MessageKind.CANCELLATION else (view.join_url or "")
+        link = "" if view.kind.cancels_calendar_entry else (view.join_url or "")
+        meeting = (MEETING_WORD if view.for_staff else CITIZEN_MEETING_WORD)[language]
+        heading = (
+            MEETING_WORD[language]
+            if view.for_staff
+            else CITIZEN_TITLE[language].format(organisation=view.organisation_name)
+        )
         values = {
-            "meeting": MEETING_WORD[language],
+            "meeting": meeting,
+            "heading": heading,
             "organisation": view.organisation_name,
             "date": spoken.date,
             "start": spoken.start,
@@ -129,7 +157,7 @@ class MessageBuilder:
                 method=calendar_method(view.kind),
                 starts_at=view.starts_at,
                 ends_at=view.ends_at,
-                summary=MEETING_WORD[language],
+                summary=heading,
                 description=texts.body,
                 organizer_name=view.organisation_name,
                 organizer_address=self._organizer,

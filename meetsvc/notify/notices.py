@@ -10,6 +10,7 @@ twice for the same change records nothing new:
 invitation     ``invitation:<participant>:<sequence>:<channel>[:<revision>]``
 update         ``update:<participant>:<sequence>:<channel>``
 cancellation   ``cancellation:<participant>:<sequence>:<channel>``
+withdrawal     ``withdrawal:<participant>:<sequence>:email``
 reminder       ``reminder:<participant>:<channel>:<minutes before>:<starts_at>``
 =============  ================================================================
 
@@ -19,7 +20,8 @@ The optional revision sends an invitation again for the same meeting version: a 
 A newer notice supersedes older ones still waiting: an update cancels the participant's unsent
 invitation, update and reminders (and records fresh reminders for the new time); a cancellation
 cancels everything unsent, and is itself only sent on a channel that already carried an
-invitation or update, so nobody hears of a meeting only through its cancellation.
+invitation or update, so nobody hears of a meeting only through its cancellation. A withdrawal
+is the cancellation of an e-mail address the participant no longer has, under the same rule.
 
 The meeting and participant may be database rows or the domain's dataclasses: only the
 attributes in :class:`MeetingLike` and :class:`ParticipantLike` are read.
@@ -32,6 +34,7 @@ from typing import Protocol
 
 from meetsvc.core.clock import Clock, utc_now
 from meetsvc.domain.messages import ChannelName, MessageKind
+from meetsvc.domain.model import Organisation, ParticipantRole, name_for_citizens
 from meetsvc.notify import outbox
 from meetsvc.notify.messages import MessageBuilder, NoticeView, RenderedNotice
 from meetsvc.notify.outbox import NewMessage
@@ -58,6 +61,14 @@ class ParticipantLike(Protocol):
     def mobile(self) -> str | None: ...
     @property
     def language(self) -> object: ...
+    @property
+    def role(self) -> object: ...
+
+
+#: The convening organisation, or just its name (then also its public name's default).
+Convener = Organisation | str
+
+_STAFF_ROLES = frozenset({ParticipantRole.MUNICIPALITY_STAFF.value, ParticipantRole.REGION_STAFF.value})
 
 
 def _language(participant: ParticipantLike) -> str:
@@ -65,7 +76,23 @@ def _language(participant: ParticipantLike) -> str:
     return str(value)
 
 
+def _for_staff(participant: ParticipantLike) -> bool:
+    """Staff of the two organisations read "SIP-möte" and the unit; everyone else (the person,
+    their family, school, an interpreter) a neutral "Möte med Exempelstads kommun"."""
+    return str(getattr(participant.role, "value", participant.role)) in _STAFF_ROLES
+
+
+def _called(organisation: Convener, participant: ParticipantLike) -> str:
+    """What a message to this participant calls the organisation."""
+    if isinstance(organisation, Organisation):
+        return organisation.name if _for_staff(participant) else organisation.citizens_see
+    return organisation if _for_staff(participant) else name_for_citizens(organisation)
+
+
 _SUPERSEDED_BY_UPDATE = (MessageKind.INVITATION, MessageKind.UPDATE, MessageKind.REMINDER)
+#: What a cancellation supersedes: everything to the participant's current addresses. A
+#: withdrawal to an address they no longer have is left to go: that calendar must still be told.
+_SUPERSEDED_BY_CANCELLATION = tuple(kind for kind in MessageKind if kind is not MessageKind.WITHDRAWAL)
 
 
 class MessageNotices:
@@ -121,7 +148,7 @@ class MessageNotices:
         meeting: MeetingLike,
         participant: ParticipantLike,
         join_url: str | None,
-        organisation_name: str,
+        organisation_name: Convener,
         email: str | None,
         now: datetime,
     ) -> RenderedNotice:
@@ -132,11 +159,12 @@ class MessageNotices:
                 sequence=meeting.sequence,
                 starts_at=meeting.starts_at,
                 ends_at=meeting.ends_at,
-                organisation_name=organisation_name,
+                organisation_name=_called(organisation_name, participant),
                 language=_language(participant),
                 stamp=now,
                 join_url=join_url,
                 recipient_email=email,
+                for_staff=_for_staff(participant),
             )
         )
 
@@ -150,7 +178,7 @@ class MessageNotices:
         notice: RenderedNotice,
         meeting: MeetingLike,
         participant: ParticipantLike,
-        organisation_name: str,
+        organisation_name: Convener,
         now: datetime,
         send_after: datetime | None = None,
     ) -> str | None:
@@ -169,7 +197,8 @@ class MessageNotices:
                 subject=notice.subject if email else None,
                 # A reminder changes nothing in the calendar: it carries no calendar file.
                 attachment=notice.calendar if email and kind is not MessageKind.REMINDER else None,
-                sender_name=organisation_name,
+                # The sender's name shows on the lock screen too.
+                sender_name=_called(organisation_name, participant),
                 send_after=send_after,
                 # Worth nothing once the meeting is over (reminders: once it has begun).
                 expires_at=meeting.starts_at if kind is MessageKind.REMINDER else meeting.ends_at,
@@ -184,12 +213,13 @@ class MessageNotices:
         meeting: MeetingLike,
         participant: ParticipantLike,
         join_url: str,
-        organisation_name: str,
+        organisation_name: Convener,
         reminders: bool,
         revision: str | None = None,
+        only: frozenset[ChannelName] | None = None,
     ) -> list[str]:
         now = self._clock()
-        addresses = self._addresses(participant)
+        addresses = [(channel, to) for channel, to in self._addresses(participant) if only is None or channel in only]
         reminders_ahead = (
             [before for before in self._reminders_before if meeting.starts_at - before > now] if reminders else []
         )
@@ -198,6 +228,8 @@ class MessageNotices:
             reason=f"superseded by {kind.value} {meeting.sequence}",
             participant_id=participant.id,
             kinds=_SUPERSEDED_BY_UPDATE,
+            # A resend over one channel leaves what waits on the other alone.
+            channel=next(iter(only)) if only is not None and len(only) == 1 else None,
             keep_keys=[self._key(kind, meeting, participant, channel, revision) for channel, _ in addresses]
             + [
                 self._reminder_key(meeting, participant, channel, before)
@@ -227,17 +259,27 @@ class MessageNotices:
         meeting: MeetingLike,
         participant: ParticipantLike,
         join_url: str,
-        organisation_name: str,
+        organisation_name: Convener,
         *,
         reminders: bool = True,
         revision: str | None = None,
+        only: frozenset[ChannelName] | None = None,
     ) -> list[str]:
         """A participant's invitation (with its calendar file) and, unless told not to, the
         configured reminders that still lie ahead. The ids of the messages recorded.
 
-        ``revision`` names a resend of the same meeting version (a new link, a new address)."""
+        ``revision`` names a resend of the same meeting version (a new link, a new address);
+        ``only`` limits it to some channels (the one whose address changed)."""
         return await self._announce(
-            connection, MessageKind.INVITATION, meeting, participant, join_url, organisation_name, reminders, revision
+            connection,
+            MessageKind.INVITATION,
+            meeting,
+            participant,
+            join_url,
+            organisation_name,
+            reminders,
+            revision,
+            only,
         )
 
     async def enqueue_update(
@@ -246,7 +288,7 @@ class MessageNotices:
         meeting: MeetingLike,
         participant: ParticipantLike,
         join_url: str,
-        organisation_name: str,
+        organisation_name: Convener,
         *,
         reminders: bool = True,
     ) -> list[str]:
@@ -257,12 +299,15 @@ class MessageNotices:
         )
 
     async def enqueue_cancellation(
-        self, connection: Connection, meeting: MeetingLike, participant: ParticipantLike, organisation_name: str
+        self, connection: Connection, meeting: MeetingLike, participant: ParticipantLike, organisation_name: Convener
     ) -> list[str]:
         """The meeting is cancelled, or this participant removed from it: METHOD:CANCEL, no link."""
         now = self._clock()
         await outbox.cancel_pending(
-            connection, reason=f"superseded by cancellation {meeting.sequence}", participant_id=participant.id
+            connection,
+            reason=f"superseded by cancellation {meeting.sequence}",
+            participant_id=participant.id,
+            kinds=_SUPERSEDED_BY_CANCELLATION,
         )
         recorded = []
         for channel, recipient in self._addresses(participant):
@@ -289,13 +334,59 @@ class MessageNotices:
                 recorded.append(message_id)
         return recorded
 
+    async def enqueue_withdrawal(
+        self,
+        connection: Connection,
+        meeting: MeetingLike,
+        participant: ParticipantLike,
+        address: str,
+        organisation_name: Convener,
+    ) -> list[str]:
+        """The participant's e-mail address changed from ``address``: messages still waiting for
+        it are cancelled, and if an invitation or update reached it, it gets METHOD:CANCEL, so
+        that calendar drops the meeting. Its text is neutral (the invitation no longer applies
+        to this address), as the address may be someone who was never meant to be invited."""
+        if ChannelName.EMAIL not in self._channels:
+            return []
+        now = self._clock()
+        await outbox.cancel_pending(
+            connection,
+            reason="the address changed",
+            participant_id=participant.id,
+            kinds=_SUPERSEDED_BY_UPDATE,
+            channel=ChannelName.EMAIL,
+        )
+        reached = await outbox.has_reached(
+            connection,
+            participant.id,
+            ChannelName.EMAIL,
+            (MessageKind.INVITATION, MessageKind.UPDATE),
+            recipient=address,
+        )
+        if not reached:
+            return []
+        notice = self._render(MessageKind.WITHDRAWAL, meeting, participant, None, organisation_name, address, now)
+        message_id = await self._record(
+            connection,
+            MessageKind.WITHDRAWAL,
+            self._key(MessageKind.WITHDRAWAL, meeting, participant, ChannelName.EMAIL),
+            ChannelName.EMAIL,
+            address,
+            notice,
+            meeting,
+            participant,
+            organisation_name,
+            now,
+        )
+        return [message_id] if message_id is not None else []
+
     async def enqueue_reminder(
         self,
         connection: Connection,
         meeting: MeetingLike,
         participant: ParticipantLike,
         join_url: str,
-        organisation_name: str,
+        organisation_name: Convener,
         before: timedelta,
     ) -> list[str]:
         """One reminder, sent ``before`` the meeting starts (at once if that time has passed, not

@@ -82,10 +82,16 @@ async def cancel_pending(
 
 
 async def has_reached(
-    connection: Connection, participant_id: str, channel: ChannelName, kinds: Iterable[MessageKind]
+    connection: Connection,
+    participant_id: str,
+    channel: ChannelName,
+    kinds: Iterable[MessageKind],
+    *,
+    recipient: str | None = None,
 ) -> bool:
-    """Whether a message of these kinds went out (or is going out) to the participant on a channel."""
-    return await queries.has_reached(connection, participant_id, channel, kinds)
+    """Whether a message of these kinds went out (or is going out) to the participant on a
+    channel; with ``recipient``, to that address or number."""
+    return await queries.has_reached(connection, participant_id, channel, kinds, recipient=recipient)
 
 
 async def claim(

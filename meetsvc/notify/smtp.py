@@ -42,8 +42,7 @@ def message_id(outbox_id: str, from_address: str) -> str:
 
 def compose(message: OutgoingMessage, from_address: str) -> EmailMessage:
     """The e-mail for one outbox message; raises PermanentDeliveryError for an unusable address."""
-    # SMTP policy: CRLF line ends throughout, which the calendar part needs (RFC 5545 §3.1) and
-    # which the default policy would turn into bare LF inside the encoded part.
+    # SMTP policy: CRLF line ends throughout, as SMTP wants them on the wire.
     email = EmailMessage(policy=SMTP)
     try:
         email["From"] = Address(display_name=message.sender_name or "", addr_spec=from_address)
@@ -58,10 +57,14 @@ def compose(message: OutgoingMessage, from_address: str) -> EmailMessage:
     email.set_content(message.body, charset="utf-8")
     if message.attachment is not None:
         method = calendar_method(message.kind)
-        email.add_alternative(message.attachment, subtype="calendar", charset="utf-8", params={"method": method})
-        email.add_attachment(
-            message.attachment.encode("utf-8"), maintype="application", subtype="ics", filename="invite.ics"
+        # As bytes in base64, both copies: the file's own CRLF line ends then reach the calendar
+        # unchanged whatever the relay does. Given as text, an 8-bit part sent to a relay without
+        # 8BITMIME is re-encoded from its lines joined by bare LF, which strict parsers refuse.
+        calendar = message.attachment.encode("utf-8")
+        email.add_alternative(
+            calendar, maintype="text", subtype="calendar", cte="base64", params={"method": method, "charset": "utf-8"}
         )
+        email.add_attachment(calendar, maintype="application", subtype="ics", filename="invite.ics")
     # After the body: setting content drops every Content-* header already present.
     email["Content-Language"] = message.language
     return email

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from meetsvc.domain.messages import MessageStatus
+from meetsvc.domain.messages import MessageKind, MessageStatus
 from meetsvc.notify import outbox
 from meetsvc.notify.outbox import DeliveryRecord, StoredMessage
 from meetsvc.storage.engine import Connection, Engine
@@ -41,7 +41,8 @@ def latest_per_channel(records: list[DeliveryRecord]) -> dict[str, list[Delivery
     to phone."""
     latest: dict[tuple[str, str], DeliveryRecord] = {}
     for record in records:  # oldest first
-        if record.status is MessageStatus.CANCELLED:
+        # A withdrawal goes to an address the participant no longer has: not where they stand.
+        if record.status is MessageStatus.CANCELLED or record.kind is MessageKind.WITHDRAWAL:
             continue
         latest[(record.participant_id, record.channel.value)] = record
     lines: dict[str, list[DeliveryLine]] = {}

@@ -1,10 +1,11 @@
 """Message texts from template files that IT can change without touching code.
 
 The built-in texts live in ``meetsvc/notify/templates/<language>/<kind>.<part>``:
-languages ``sv`` and ``en``; kinds ``invitation``, ``update``, ``cancellation``, ``reminder``;
-parts ``subject`` (e-mail subject, one line), ``txt`` (e-mail body, also the calendar file's
-DESCRIPTION) and ``sms``. ``notify.templates_dir`` names a folder of the same shape whose files
-replace the built-in ones file by file.
+languages ``sv`` and ``en``; kinds ``invitation``, ``update``, ``cancellation``, ``reminder``,
+``withdrawal``; parts ``subject`` (e-mail subject, one line), ``txt`` (e-mail body, also the
+calendar file's DESCRIPTION) and ``sms`` (none for ``withdrawal``, which only e-mail carries).
+``notify.templates_dir`` names a folder of the same shape whose files replace the built-in
+ones file by file.
 
 Templates are Jinja2 with autoescaping off (the output is plain text, not HTML) and strict
 undefined variables. They only ever receive the values in :data:`VARIABLES`, none of which is
@@ -28,7 +29,8 @@ PARTS = ("subject", "txt", "sms")
 
 #: What a template may use, with a sample value used to try every template at start.
 VARIABLES: Mapping[str, str] = {
-    "meeting": "SIP-möte",
+    "meeting": "möte",
+    "heading": "Möte med Exempelstads kommun",
     "organisation": "Exempelstads kommun",
     "date": "tisdag 14 juli 2026",
     "start": "10.00",
@@ -57,8 +59,15 @@ def _name(language: str, kind: str, part: str) -> str:
     return f"{language}/{kind}.{part}"
 
 
+def parts_of(kind: MessageKind) -> tuple[str, ...]:
+    # A withdrawal goes to an e-mail address a participant no longer has; never by SMS.
+    return ("subject", "txt") if kind is MessageKind.WITHDRAWAL else PARTS
+
+
 def _expected() -> set[str]:
-    return {_name(language, kind.value, part) for language in LANGUAGES for kind in MessageKind for part in PARTS}
+    return {
+        _name(language, kind.value, part) for language in LANGUAGES for kind in MessageKind for part in parts_of(kind)
+    }
 
 
 def _files_in(folder: Path) -> dict[str, Path]:
@@ -89,7 +98,7 @@ class MessageTexts:
             if unknown:
                 raise TemplateProblem(
                     f"{override}: unknown template file(s) {', '.join(unknown)}; "
-                    "expected <sv|en>/<invitation|update|cancellation|reminder>.<subject|txt|sms>"
+                    "expected <sv|en>/<invitation|update|cancellation|reminder|withdrawal>.<subject|txt|sms>"
                 )
             sources.update(own)
         missing = sorted(expected - set(sources))
@@ -118,7 +127,7 @@ class MessageTexts:
                     raise TemplateProblem(
                         f"{self.sources[_name(language, kind.value, 'txt')].parent}/{kind.value}.*: {exc}"
                     ) from None
-                if not rendered.subject or not rendered.body or not rendered.sms:
+                if not rendered.subject or not rendered.body or (not rendered.sms and "sms" in parts_of(kind)):
                     raise TemplateProblem(f"{language}/{kind.value}: a template renders to nothing")
                 if len(rendered.sms) > MAX_SMS_CHARACTERS:
                     raise TemplateProblem(
@@ -147,5 +156,5 @@ class MessageTexts:
             )
         body = self._render_part(language, kind, "txt", values).strip() + "\n"
         sms_values = {name: value.replace("–", "-") for name, value in values.items()}
-        sms = self._render_part(language, kind, "sms", sms_values).strip()
+        sms = self._render_part(language, kind, "sms", sms_values).strip() if "sms" in parts_of(kind) else ""
         return RenderedTexts(subject=subject, body=body, sms=sms)

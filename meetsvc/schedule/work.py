@@ -90,7 +90,7 @@ class ScheduledWork:
                     continue
                 recorded += len(
                     await self._notices.enqueue_reminder(
-                        connection, meeting, participant, link, organisation.name if organisation else "", event.before
+                        connection, meeting, participant, link, organisation or "", event.before
                     )
                 )
         if recorded:

@@ -21,6 +21,7 @@ from meetsvc.core.tokens import token_hash
 from meetsvc.domain import rules
 from meetsvc.domain.callers import OrganisationCaller
 from meetsvc.domain.errors import MeetingClosed, NotFound, RuleViolation, TooManyParticipants, Violation
+from meetsvc.domain.messages import ChannelName, MessageKind
 from meetsvc.domain.model import (
     CareArea,
     Language,
@@ -175,6 +176,15 @@ class Booking:
                 )
         return violations
 
+    async def _next_version(
+        self, connection: Connection, caller: OrganisationCaller, meeting_id: str, now: datetime
+    ) -> MeetingRecord:
+        """The meeting with its sequence raised, before a calendar message to one participant:
+        each calendar file someone receives about a meeting must carry a higher SEQUENCE than
+        the last (RFC 5546), also a re-invitation after a cancellation, or the calendar ignores it."""
+        await queries.raise_sequence(connection, meeting_id, now)
+        return await self._meeting_row(connection, caller, meeting_id)
+
     @staticmethod
     def _ensure_open(row: MeetingRecord) -> None:
         if not row.status.is_open:
@@ -182,9 +192,10 @@ class Booking:
 
     # Notices ---------------------------------------------------------------------------------
 
-    async def _organisation_name(self, connection: Connection, meeting_row: MeetingRecord) -> str:
+    async def _organisation_name(self, connection: Connection, meeting_row: MeetingRecord) -> Organisation | str:
+        """The convening organisation, whose name staff see and whose public name citizens see."""
         organisation = await load_organisation(connection, meeting_row.organisation_id)
-        return organisation.name if organisation is not None else ""
+        return organisation if organisation is not None else ""
 
     async def _invite(
         self,
@@ -193,6 +204,7 @@ class Booking:
         participant_row: ParticipantRecord,
         invitation_id: str,
         revision: str | None = None,
+        only: frozenset[ChannelName] | None = None,
     ) -> None:
         if self._notices is None:
             return
@@ -205,6 +217,7 @@ class Booking:
             # Reminders are the schedule's: recorded when they fall due, for who is invited then.
             reminders=False,
             revision=revision,
+            only=only,
         )
 
     async def _announce_move(self, connection: Connection, meeting_row: MeetingRecord) -> None:
@@ -498,6 +511,7 @@ class Booking:
                 details={"role": new.role.value, "expects_identity": new.personal_number is not None},
             )
             participant_row = await self._participant_row(connection, meeting_id, participant_id)
+            row = await self._next_version(connection, caller, meeting_id, now)
             await self._invite(connection, row, participant_row, invitation_id)
             participant = await self._load_participant(connection, participant_row)
         self._changed(meeting_id)
@@ -574,22 +588,45 @@ class Booking:
                     details={"fields": fields},
                 )
             updated = await self._participant_row(connection, meeting_id, participant_id)
-            if (updated.email, updated.mobile) != (row.email, row.mobile):
-                # A new address gets the invitation (the same link); one no longer used gets nothing more.
-                await self._resend_invitation(connection, meeting_row, updated)
+            await self._announce_new_contact(connection, caller, meeting_row, row, updated, now)
             participant = await self._load_participant(connection, updated)
         self._changed(meeting_id)
         return participant
 
-    async def _resend_invitation(
-        self, connection: Connection, meeting_row: MeetingRecord, participant_row: ParticipantRecord
+    async def _announce_new_contact(
+        self,
+        connection: Connection,
+        caller: OrganisationCaller,
+        meeting_row: MeetingRecord,
+        before: ParticipantRecord,
+        after: ParticipantRecord,
+        now: datetime,
     ) -> None:
-        invitation_id = await queries.current_invitation_id(connection, participant_row.id)
+        """A changed address or number gets the invitation (the same link), and only the channel
+        that changed: a new e-mail address is no reason to text the phone again. An e-mail
+        address no longer used gets a cancellation, so its calendar does not keep the meeting."""
+        changed = frozenset(
+            channel
+            for channel, old, new in (
+                (ChannelName.EMAIL, before.email, after.email),
+                (ChannelName.SMS, before.mobile, after.mobile),
+            )
+            if old != new
+        )
+        if not changed or self._notices is None:
+            return
+        if before.email and ChannelName.EMAIL in changed:
+            meeting_row = await self._next_version(connection, caller, meeting_row.id, now)
+            name = await self._organisation_name(connection, meeting_row)
+            await self._notices.enqueue_withdrawal(connection, meeting_row, after, before.email, name)
+        invitation_id = await queries.current_invitation_id(connection, after.id)
         if invitation_id is None:
             return
-        contact = f"{participant_row.email or ''}|{participant_row.mobile or ''}"
+        if ChannelName.EMAIL in changed:
+            meeting_row = await self._next_version(connection, caller, meeting_row.id, now)
+        contact = f"{after.email or ''}|{after.mobile or ''}"
         revision = hashlib.sha256(contact.encode()).hexdigest()[:12]
-        await self._invite(connection, meeting_row, participant_row, invitation_id, revision)
+        await self._invite(connection, meeting_row, after, invitation_id, revision, only=changed)
 
     async def remove_participant(self, caller: OrganisationCaller, meeting_id: str, participant_id: str) -> None:
         now = self._clock()
@@ -597,6 +634,7 @@ class Booking:
             meeting_row = await self._meeting_row(connection, caller, meeting_id, lock=True)
             self._ensure_open(meeting_row)
             removed = await self._participant_row(connection, meeting_id, participant_id)
+            meeting_row = await self._next_version(connection, caller, meeting_id, now)
             await queries.mark_removed(connection, participant_id, now)
             await queries.revoke_invitations(connection, participant_id, now)
             await self._audit.append(
@@ -620,6 +658,7 @@ class Booking:
             self._ensure_open(meeting_row)
             row = await self._participant_row(connection, meeting_id, participant_id)
             invitation_id, token = await self._issue_token(connection, participant_id, now)
+            meeting_row = await self._next_version(connection, caller, meeting_id, now)
             await self._audit.append(
                 connection,
                 actor=caller.actor,
@@ -648,5 +687,10 @@ class Booking:
                     meeting_id=meeting_id,
                 )
                 # Messages still waiting carry the dead link: they would only confuse.
-                await outbox.cancel_pending(connection, reason="link revoked", participant_id=participant_id)
+                await outbox.cancel_pending(
+                    connection,
+                    reason="link revoked",
+                    participant_id=participant_id,
+                    kinds=[kind for kind in MessageKind if kind is not MessageKind.WITHDRAWAL],
+                )
             return await self._load_participant(connection, row)

@@ -6,6 +6,7 @@ are managed by each organisation through the API.
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 
 from identity.personnummer import InvalidPersonalNumber, PersonalNumber
@@ -15,7 +16,7 @@ from meetsvc.core.tokens import looks_like_token, new_api_key, token_hash
 from meetsvc.domain.callers import OrganisationCaller
 from meetsvc.domain.errors import Conflict, NotFound, RuleViolation, Violation
 from meetsvc.domain.model import Organisation, OrganisationKind, StaffMember
-from meetsvc.domain.rules import check_email, check_text
+from meetsvc.domain.rules import check_email, check_text, contains_personal_number
 from meetsvc.services.audit import AuditLog
 from meetsvc.storage.engine import Connection, Engine
 from meetsvc.storage.queries import organisations as queries
@@ -43,11 +44,16 @@ class Directory:
 
     # Organisations ----------------------------------------------------------------------------
 
-    async def create_organisation(self, name: str, kind: OrganisationKind, *, actor: str = "operator") -> Organisation:
+    async def create_organisation(
+        self, name: str, kind: OrganisationKind, *, public_name: str | None = None, actor: str = "operator"
+    ) -> Organisation:
         violations = check_text("/name", name, max_length=200)
+        violations += _check_public_name(public_name)
         if violations:
             raise RuleViolation(violations)
-        organisation = Organisation(id=str(uuid.uuid4()), name=name.strip(), kind=kind)
+        organisation = Organisation(
+            id=str(uuid.uuid4()), name=name.strip(), kind=kind, public_name=_public_name(public_name)
+        )
         try:
             async with self._engine.begin() as connection:
                 await queries.insert_organisation(connection, organisation, self._clock())
@@ -62,6 +68,29 @@ class Directory:
         except queries.DuplicateOrganisation:
             raise Conflict("an organisation with that name exists already") from None
         return organisation
+
+    async def set_public_name(
+        self, id_or_name: str, public_name: str | None, *, actor: str = "operator"
+    ) -> Organisation:
+        """What citizens' messages call the organisation; None or blank goes back to the default
+        (the name up to its first comma). Messages already recorded keep their text."""
+        violations = _check_public_name(public_name)
+        if violations:
+            raise RuleViolation(violations)
+        async with self._engine.begin() as connection:
+            found = await queries.organisation_by_id_or_name(connection, id_or_name)
+            if found is None:
+                raise NotFound("no such organisation")
+            updated = dataclasses.replace(found, public_name=_public_name(public_name))
+            await queries.set_public_name(connection, found.id, updated.public_name)
+            await self._audit.append(
+                connection,
+                actor=actor,
+                action="organisation.public_name_set",
+                subject_type="organisation",
+                subject_id=found.id,
+            )
+        return updated
 
     async def list_organisations(self) -> list[Organisation]:
         async with self._engine.connect() as connection:
@@ -174,3 +203,20 @@ class Directory:
         if member is None:
             raise NotFound("no such staff member")
         return member
+
+
+def _public_name(value: str | None) -> str | None:
+    return value.strip() if value and value.strip() else None
+
+
+def _check_public_name(value: str | None) -> list[Violation]:
+    """Blank means the default; otherwise text people read on a lock screen, never a number."""
+    given = _public_name(value)
+    if given is None:
+        return []
+    violations = check_text("/public_name", given, max_length=200)
+    if not violations and contains_personal_number(given):
+        violations.append(
+            Violation("/public_name", "no_personal_number", "must not contain a personal identity number")
+        )
+    return violations

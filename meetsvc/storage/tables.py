@@ -40,6 +40,9 @@ organisations = Table(
     Column("name", String(200), nullable=False, unique=True),
     Column("kind", String(20), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
+    # What citizens' messages call the organisation (subject, SMS, calendar title, sender); NULL:
+    # its name up to the first comma, so no unit is named on a lock screen.
+    Column("public_name", String(200)),
 )
 
 staff_members = Table(

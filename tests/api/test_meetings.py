@@ -199,11 +199,14 @@ async def test_cancel_closes_the_meeting_and_revokes_every_invitation(api: Api) 
     meeting = await api.create_meeting()
     first = await api.add_participant(meeting["id"])
     second = await api.add_participant(meeting["id"], display_name="Alex Exempel", email=None, mobile="0701234567")
+    # Each invitation was a calendar message of its own, with a SEQUENCE of its own.
+    invited = (await api.get(meeting_path(meeting["id"]))).json
+    assert invited["sequence"] == meeting["sequence"] + 2
 
     cancelled = await api.post(meeting_path(meeting["id"], "cancel"))
     assert cancelled.status == 200, cancelled
     assert cancelled.json["status"] == "cancelled"
-    assert cancelled.json["sequence"] == meeting["sequence"] + 1
+    assert cancelled.json["sequence"] == invited["sequence"] + 1
     assert (await api.get(meeting_path(meeting["id"]))).json == cancelled.json
 
     for participant in (first, second):

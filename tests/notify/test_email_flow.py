@@ -8,8 +8,11 @@ from zoneinfo import ZoneInfo
 
 from blockbuster import blockbuster_ctx
 
+from meetsvc.domain.messages import ChannelName
+from meetsvc.notify.config import SmtpConfig
 from meetsvc.notify.deliverer import Deliverer
 from meetsvc.notify.notices import MessageNotices
+from meetsvc.notify.smtp import EmailChannel
 from tests.notify.calendars import both, utc
 from tests.notify.mailserver import MailServer, ReceivedMail
 from tests.notify.world import FROM_ADDRESS, KIM, LENA, ORGANISATION, World, outbox_rows
@@ -79,7 +82,7 @@ async def test_book_move_cancel_reach_the_mail_server_as_one_calendar_event(
     assert invitation.mail_from == FROM_ADDRESS
     assert message["From"] == f"{ORGANISATION} <{FROM_ADDRESS}>"
     assert message["To"] == KIM.email
-    assert message["Subject"] == "Inbjudan: SIP-möte tisdag 13 juli 2027 kl. 10.00"
+    assert message["Subject"] == "Inbjudan: Möte med Exempelstads kommun tisdag 13 juli 2027 kl. 10.00"
     assert message["Auto-Submitted"] == "auto-generated"
     assert message["Content-Language"] == "sv"
     (row,) = await outbox_rows(world.engine, participant_id=world.people[KIM.name], kind="invitation")
@@ -89,7 +92,10 @@ async def test_book_move_cancel_reach_the_mail_server_as_one_calendar_event(
     check_calendar(invitation, world, method="REQUEST", sequence=0, local=first, link=world.link(KIM.name))
 
     lena = mail_to(mail_server, LENA.email)[-1]
-    assert lena.message["Subject"] == "Invitation: SIP meeting on Tuesday 13 July 2027 at 10:00"
+    assert (
+        lena.message["Subject"].strip()
+        == "Invitation: Meeting with Exempelstads kommun on Tuesday 13 July 2027 at 10:00"
+    )
     assert lena.message["Content-Language"] == "en"
     assert "Tuesday 13 July 2027, 10:00–11:00 (Swedish time)" in lena.text
 
@@ -97,7 +103,7 @@ async def test_book_move_cancel_reach_the_mail_server_as_one_calendar_event(
     await update_everyone(world, notices)
     assert await deliverer.run_once() == 3
     update = mail_to(mail_server, KIM.email)[-1]
-    assert update.message["Subject"] == "Ny tid: SIP-möte tisdag 14 december 2027 kl. 13.30"
+    assert update.message["Subject"] == "Ny tid: Möte med Exempelstads kommun tisdag 14 december 2027 kl. 13.30"
     assert update.message["Message-ID"] != message["Message-ID"]
     assert "tisdag 14 december 2027 kl. 13.30–14.30 (svensk tid)" in update.text
     check_calendar(update, world, method="REQUEST", sequence=1, local=MOVED_TO, link=world.link(KIM.name))
@@ -106,7 +112,7 @@ async def test_book_move_cancel_reach_the_mail_server_as_one_calendar_event(
     await cancel_for_everyone(world, notices)
     assert await deliverer.run_once() == 3
     cancellation = mail_to(mail_server, KIM.email)[-1]
-    assert cancellation.message["Subject"] == "Avbokat: SIP-möte tisdag 14 december 2027 kl. 13.30"
+    assert cancellation.message["Subject"] == "Avbokat: Möte med Exempelstads kommun tisdag 14 december 2027 kl. 13.30"
     assert world.link(KIM.name) not in cancellation.text
     assert "/i/" not in cancellation.raw.decode("utf-8", "replace")
     check_calendar(cancellation, world, method="CANCEL", sequence=2, local=MOVED_TO, link=None)
@@ -137,7 +143,7 @@ async def test_a_reminder_goes_out_when_due_and_carries_no_calendar_file(
     clock.advance(seconds=1)
     assert await deliverer.run_once() == 1
     reminder = mail_server.received[-1]
-    assert reminder.message["Subject"] == "Påminnelse: SIP-möte tisdag 13 juli 2027 kl. 10.00"
+    assert reminder.message["Subject"] == "Påminnelse: Möte med Exempelstads kommun tisdag 13 juli 2027 kl. 10.00"
     assert world.link(KIM.name) in reminder.text
     assert reminder.calendars() == []
     clock.now = meeting.starts_at - timedelta(hours=1)
@@ -161,3 +167,33 @@ async def test_recording_and_delivering_make_no_blocking_call_on_the_event_loop(
         await cancel_for_everyone(world, notices)
         assert await deliverer.run_once() == 3
     assert len(mail_server.received) == 6
+
+
+async def test_finding_15a_the_calendar_keeps_its_crlf_through_a_relay_without_8bitmime(
+    world: World, notices: MessageNotices, engine, delivery_settings, clock
+):
+    """A relay that does not offer 8BITMIME makes the sender re-encode every 8-bit part; the
+    calendar file (with Swedish letters in it) must still arrive with CRLF line ends, the same
+    inline and attached, and read alike in two parsers."""
+    relay = await MailServer(eight_bit_mime=False).start()
+    try:
+        config = SmtpConfig(host="127.0.0.1", port=relay.port, security="none", timeout_seconds=5)
+        channel = EmailChannel(config, from_address=FROM_ADDRESS)
+        deliverer = Deliverer(engine, {ChannelName.EMAIL: channel}, delivery_settings, clock=clock, worker="relay")
+        meeting, kim = await world.meeting(), await world.participant(KIM.name)
+        async with world.engine.begin() as connection:
+            await notices.enqueue_invitation(
+                connection, meeting, kim, world.link(KIM.name), ORGANISATION, reminders=False
+            )
+        assert await deliverer.run_once() == 1
+        (mail,) = relay.received
+        assert b"8bit" not in mail.raw.lower(), "nothing may go 8-bit to a 7-bit relay"
+        calendar = mail.calendar  # the inline part and the attachment, which must agree
+        assert "\n" not in calendar.replace("\r\n", ""), "calendar lines must end in CRLF"
+        for read in both(calendar):
+            assert read.method == "REQUEST"
+            assert utc(read)[0] == meeting.starts_at
+            assert "Hej!" in read.description and world.link(KIM.name) in read.description
+        assert "Hej!" in mail.text and world.link(KIM.name) in mail.text
+    finally:
+        await relay.close()

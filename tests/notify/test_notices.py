@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from meetsvc.domain.messages import ChannelName
-from meetsvc.domain.model import Language
+from meetsvc.domain.model import Language, ParticipantRole
 from meetsvc.notify.deliverer import Deliverer
 from meetsvc.notify.messages import MessageBuilder
 from meetsvc.notify.notices import MessageNotices
@@ -196,6 +196,7 @@ class DomainParticipant:
     email: str | None
     mobile: str | None
     language: Language
+    role: ParticipantRole = ParticipantRole.INDIVIDUAL
 
 
 async def test_domain_objects_work_as_well_as_rows(world: World, notices: MessageNotices, engine: AsyncEngine):
@@ -207,7 +208,7 @@ async def test_domain_objects_work_as_well_as_rows(world: World, notices: Messag
         )
     (row,) = await outbox_rows(engine)
     assert row.language == "en"
-    assert row.subject.startswith("Invitation: SIP meeting on")
+    assert row.subject.startswith("Invitation: Meeting with Exempelstads kommun on")
     assert isinstance(meeting.starts_at, datetime)
 
 

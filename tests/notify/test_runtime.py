@@ -47,10 +47,12 @@ async def test_development_messages_land_in_the_outbox_for_the_page(
         kept = {message.channel: message for message in await outbox.development_messages(connection)}
     assert (
         kept[ChannelName.SMS].body
-        == f"{ORGANISATION} - SIP meeting - Tuesday 13 July 2027, 10:00-11:00 - {world.link(LENA.name)}"
+        == f"{ORGANISATION} - meeting - Tuesday 13 July 2027, 10:00-11:00 - {world.link(LENA.name)}"
     )
     assert kept[ChannelName.EMAIL].attachment.startswith("BEGIN:VCALENDAR")
-    assert kept[ChannelName.EMAIL].subject == "Invitation: SIP meeting on Tuesday 13 July 2027 at 10:00"
+    assert kept[ChannelName.EMAIL].subject == (
+        "Invitation: Meeting with Exempelstads kommun on Tuesday 13 July 2027 at 10:00"
+    )
 
 
 async def test_smtp_configured_sends_by_smtp_and_sms_off_records_no_sms(

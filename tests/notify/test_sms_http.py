@@ -193,6 +193,6 @@ async def test_an_sms_goes_from_the_notices_api_through_the_loop_to_the_gateway(
     payload = json.loads(second["body"])
     assert payload["to"] == LENA.mobile
     assert payload["text"] == (
-        "Exempelstads kommun invites you to a SIP meeting on Tuesday 13 July 2027, 10:00-11:00. "
+        "Exempelstads kommun invites you to a meeting on Tuesday 13 July 2027, 10:00-11:00. "
         f"Your personal link: {world.link(LENA.name)} Do not share it."
     )

@@ -4,23 +4,24 @@ file, and mistakes caught when the service starts instead of when a message is s
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
 
 from meetsvc.domain.messages import MessageKind
 from meetsvc.notify.messages import spoken_time
-from meetsvc.notify.texts import BUILT_IN, LANGUAGES, PARTS, VARIABLES, MessageTexts, TemplateProblem
+from meetsvc.notify.texts import BUILT_IN, LANGUAGES, VARIABLES, MessageTexts, TemplateProblem, parts_of
 
 
 def test_every_built_in_template_exists_and_renders(texts: MessageTexts):
     for language in LANGUAGES:
         for kind in MessageKind:
-            for part in PARTS:
+            for part in parts_of(kind):
                 assert (BUILT_IN / language / f"{kind.value}.{part}").is_file()
             rendered = texts.render(language, kind, VARIABLES)
             assert "\n" not in rendered.subject
-            if kind is not MessageKind.CANCELLATION:
+            if not kind.cancels_calendar_entry:
                 assert VARIABLES["link"] in rendered.body and VARIABLES["link"] in rendered.sms
             else:
                 assert VARIABLES["link"] not in rendered.body + rendered.sms
@@ -62,7 +63,10 @@ def test_its_own_folder_replaces_a_template_and_keeps_the_rest(tmp_path: Path):
     folder = override(tmp_path, "sv/invitation.sms", "{{ organisation }}: {{ meeting }} {{ when }}. {{ link }}\n")
     texts = MessageTexts.load(folder)
     rendered = texts.render("sv", MessageKind.INVITATION, VARIABLES)
-    assert rendered.sms == f"Exempelstads kommun: SIP-möte {VARIABLES['when'].replace('–', '-')}. {VARIABLES['link']}"
+    assert (
+        rendered.sms
+        == f"Exempelstads kommun: {VARIABLES['meeting']} {VARIABLES['when'].replace('–', '-')}. {VARIABLES['link']}"
+    )
     assert rendered.subject.startswith("Inbjudan:")
     assert texts.sources["sv/invitation.sms"] == folder / "sv/invitation.sms"
     assert texts.sources["sv/invitation.txt"] == BUILT_IN / "sv/invitation.txt"
@@ -95,3 +99,46 @@ def test_an_sms_too_long_for_three_parts_stops_the_start(tmp_path: Path):
 def test_a_missing_folder_stops_the_start(tmp_path: Path):
     with pytest.raises(TemplateProblem, match="is not a folder"):
         MessageTexts.load(tmp_path / "nowhere")
+
+
+@pytest.mark.parametrize(
+    "starts, ends, language, when",
+    [
+        # 02:30 summer time to 02:15 winter time: 45 minutes in the hour that happens twice.
+        (
+            datetime(2024, 10, 27, 0, 30),
+            datetime(2024, 10, 27, 1, 15),
+            "sv",
+            "söndag 27 oktober 2024 kl. 02.30 sommartid–02.15 vintertid",
+        ),
+        (
+            datetime(2024, 10, 27, 0, 30),
+            datetime(2024, 10, 27, 1, 15),
+            "en",
+            "Sunday 27 October 2024, 02:30 summer time–02:15 winter time",
+        ),
+        # Only the time inside that hour needs naming; the spring night has no such hour.
+        (
+            datetime(2024, 10, 27, 1, 30),
+            datetime(2024, 10, 27, 2, 30),
+            "sv",
+            "söndag 27 oktober 2024 kl. 02.30 vintertid–03.30",
+        ),
+        (datetime(2024, 3, 31, 0, 30), datetime(2024, 3, 31, 1, 15), "sv", "söndag 31 mars 2024 kl. 01.30–03.15"),
+    ],
+)
+def test_finding_15b_a_time_in_the_repeated_october_hour_says_which(starts, ends, language, when):
+    spoken = spoken_time(starts.replace(tzinfo=UTC), ends.replace(tzinfo=UTC), language)
+    assert spoken.when == when
+
+
+def test_finding_15d_no_template_breaks_a_line_in_mid_sentence(texts: MessageTexts):
+    """Mail clients wrap lines themselves; a break inside a sentence shows as a ragged short line
+    on a phone. A line followed by another in the same paragraph ends a sentence or a label."""
+    for language in LANGUAGES:
+        for kind in MessageKind:
+            body = texts.render(language, kind, VARIABLES).body
+            lines = body.splitlines()
+            for line, following in pairwise(lines):
+                if line.strip() and following.strip():
+                    assert line.rstrip().endswith((".", "!", "?", ":")), f"{language}/{kind.value}: {line!r}"

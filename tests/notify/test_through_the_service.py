@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, timedelta
+from itertools import pairwise
 from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -18,7 +19,9 @@ from zoneinfo import ZoneInfo
 import pytest_asyncio
 from sqlalchemy import select
 
-from meetsvc.http.appkeys import ENGINE
+from meetsvc.domain.callers import OrganisationCaller
+from meetsvc.domain.model import OrganisationKind
+from meetsvc.http.appkeys import DIRECTORY, ENGINE
 from meetsvc.storage.tables import outbox_messages
 from tests.api.helpers import Api, TestNumber, build_world, deliveries_settled, local_time, rfc3339
 from tests.notify.calendars import both, utc
@@ -88,11 +91,12 @@ async def test_book_move_remove_cancel_reach_each_participant_once_with_their_ow
     (lena_invitation,) = mail_to(mail_server, "lena@example.se")
     assert kim["invitation_url"] in kim_invitation.text
     assert lena["invitation_url"] in lena_invitation.text
-    assert kim_invitation.message["Subject"].startswith("Inbjudan: SIP-möte")
-    assert lena_invitation.message["Subject"].startswith("Invitation: SIP meeting")
+    assert str(kim_invitation.message["Subject"]).strip().startswith("Inbjudan: Möte med Exempelstads kommun ")
+    assert str(lena_invitation.message["Subject"]).strip().startswith("Invitation: Meeting with Exempelstads kommun ")
     uid = f"{meeting['id']}@{urlsplit(service.settings.server.base_url).hostname}"
+    invited_at = both(kim_invitation.calendar)[0].sequence
     for read in both(kim_invitation.calendar):
-        assert (read.method, read.uid, read.sequence, read.tzid) == ("REQUEST", uid, 0, "Europe/Stockholm")
+        assert (read.method, read.uid, read.sequence, read.tzid) == ("REQUEST", uid, invited_at, "Europe/Stockholm")
         assert read.url == kim["invitation_url"]
         assert utc(read)[0] == starts.astimezone(UTC)
     assert await opens(service, kim["invitation_url"])
@@ -105,9 +109,11 @@ async def test_book_move_remove_cancel_reach_each_participant_once_with_their_ow
     assert answer.status == 200, answer
     await deliveries_settled(service)
     kim_update = mail_to(mail_server, "kim@example.se")[-1]
-    assert kim_update.message["Subject"].startswith("Ny tid: SIP-möte")
+    assert str(kim_update.message["Subject"]).strip().startswith("Ny tid: Möte med Exempelstads kommun ")
+    moved_at = both(kim_update.calendar)[0].sequence
+    assert moved_at > invited_at
     for read in both(kim_update.calendar):
-        assert (read.method, read.uid, read.sequence) == ("REQUEST", uid, 1)
+        assert (read.method, read.uid, read.sequence) == ("REQUEST", uid, moved_at)
         assert utc(read)[0] == moved.astimezone(UTC)
         # The same personal link as before: a move changes the time, not the way in.
         assert read.url == kim["invitation_url"]
@@ -117,9 +123,10 @@ async def test_book_move_remove_cancel_reach_each_participant_once_with_their_ow
     assert answer.status == 204, answer
     await deliveries_settled(service)
     lena_cancellation = mail_to(mail_server, "lena@example.se")[-1]
-    assert lena_cancellation.message["Subject"].startswith("Cancelled: SIP meeting")
+    assert str(lena_cancellation.message["Subject"]).strip().startswith("Cancelled: Meeting with Exempelstads kommun ")
     for read in both(lena_cancellation.calendar):
-        assert (read.method, read.uid, read.sequence, read.status) == ("CANCEL", uid, 1, "CANCELLED")
+        assert (read.method, read.uid, read.status) == ("CANCEL", uid, "CANCELLED")
+        assert read.sequence > moved_at
     assert lena["invitation_url"] not in lena_cancellation.raw.decode()
     assert not await opens(service, lena["invitation_url"])
     assert await opens(service, kim["invitation_url"])
@@ -130,7 +137,8 @@ async def test_book_move_remove_cancel_reach_each_participant_once_with_their_ow
     await deliveries_settled(service)
     kim_cancellation = mail_to(mail_server, "kim@example.se")[-1]
     for read in both(kim_cancellation.calendar):
-        assert (read.method, read.uid, read.sequence) == ("CANCEL", uid, 2)
+        assert (read.method, read.uid) == ("CANCEL", uid)
+        assert read.sequence > moved_at
     assert not await opens(service, kim["invitation_url"])
     assert len(mail_to(mail_server, "lena@example.se")) == 3, "someone removed hears nothing more"
 
@@ -167,7 +175,63 @@ async def test_a_reissued_link_is_sent_and_the_old_one_stops(api: Api, mail_serv
     assert await opens(service, new_link)
 
 
-async def test_a_new_address_gets_the_invitation_and_the_old_one_nothing_more(api: Api, mail_server: MailServer):
+def calendars_to(server: MailServer, address: str) -> list[tuple[str, int]]:
+    """(METHOD, SEQUENCE) of each calendar file an address received, in order, as every parser
+    reads it (they must agree)."""
+    found = []
+    for mail in mail_to(server, address):
+        readings = {(read.method, read.sequence) for read in both(mail.calendar)}
+        assert len(readings) == 1, readings
+        found.append(readings.pop())
+    return found
+
+
+def rising(sequences: list[int]) -> bool:
+    return all(earlier < later for earlier, later in pairwise(sequences))
+
+
+async def test_finding_12_sequence_rises_on_remove_and_readd_and_reissue(api: Api, mail_server: MailServer):
+    """RFC 5546: a calendar applies a message about an event only if its SEQUENCE is higher than
+    the last it holds. Someone removed and added back must see the meeting again, and a new link
+    must replace the entry, so every calendar file one address receives has a higher SEQUENCE."""
+    service = api.service
+    meeting = await api.create_meeting()
+    kim = await api.add_participant(meeting["id"], display_name="Kim Exempel", email="kim@example.se")
+    await api.add_participant(meeting["id"], display_name="Lena Prov", email="lena@example.se", role="guardian")
+    await deliveries_settled(service)
+    answer = await api.post(f"/api/v1/meetings/{meeting['id']}/participants/{kim['id']}/invitation", json={})
+    assert answer.status in (200, 201), answer
+    reissued_link = answer.json["invitation_url"]
+    await deliveries_settled(service)
+    answer = await api.delete(f"/api/v1/meetings/{meeting['id']}/participants/{kim['id']}")
+    assert answer.status == 204, answer
+    await deliveries_settled(service)
+    again = await api.add_participant(meeting["id"], display_name="Kim Exempel", email="kim@example.se")
+    await deliveries_settled(service)
+
+    received = calendars_to(mail_server, "kim@example.se")
+    assert [method for method, _ in received] == ["REQUEST", "REQUEST", "CANCEL", "REQUEST"]
+    assert rising([sequence for _, sequence in received]), received
+    reissue, readd = mail_to(mail_server, "kim@example.se")[1], mail_to(mail_server, "kim@example.se")[3]
+    assert reissued_link in reissue.text and again["invitation_url"] in readd.text
+    assert await opens(service, again["invitation_url"])
+    # Lena heard of none of it, and a move still reaches her above anything she holds.
+    moved = local_time(service.clock(), days=12, hour=10)
+    answer = await api.post(
+        f"/api/v1/meetings/{meeting['id']}/reschedule",
+        json={"starts_at": rfc3339(moved), "ends_at": rfc3339(moved + timedelta(hours=1))},
+    )
+    assert answer.status == 200, answer
+    await deliveries_settled(service)
+    assert [method for method, _ in calendars_to(mail_server, "lena@example.se")] == ["REQUEST", "REQUEST"]
+    assert rising([sequence for _, sequence in calendars_to(mail_server, "lena@example.se")])
+    assert rising([sequence for _, sequence in calendars_to(mail_server, "kim@example.se")])
+
+
+async def test_finding_13_the_old_address_gets_a_cancellation_when_the_email_changes(api: Api, mail_server: MailServer):
+    """A changed e-mail address (often: the first was wrong) gets the invitation; the old one a
+    neutral cancellation that takes the meeting out of its calendar, and nothing after it, not
+    even when the meeting is cancelled."""
     service = api.service
     meeting = await api.create_meeting()
     kim = await api.add_participant(meeting["id"], display_name="Kim Exempel", email="kim@example.se")
@@ -177,13 +241,78 @@ async def test_a_new_address_gets_the_invitation_and_the_old_one_nothing_more(ap
         f"/api/v1/meetings/{meeting['id']}/participants/{kim['id']}", json={"email": "kim.exempel@example.org"}
     )
     assert answer.status == 200, answer
+    # Where Kim's messages stand is where Kim is now: the invitation to the new address.
+    assert [(d["channel"], d["kind"]) for d in answer.json["deliveries"]] == [("email", "invitation")]
     answer = await api.patch(f"/api/v1/meetings/{meeting['id']}/participants/{kim['id']}", json={"language": "en"})
     assert answer.status == 200, answer
     await deliveries_settled(service)
 
-    assert len(mail_to(mail_server, "kim@example.se")) == 1
+    first, withdrawal = mail_to(mail_server, "kim@example.se")
     (again,) = mail_to(mail_server, "kim.exempel@example.org")
     assert kim["invitation_url"] in again.text
+    assert kim["invitation_url"] not in withdrawal.raw.decode()
+    assert "avbokat" not in withdrawal.text and "gäller inte längre" in withdrawal.text
+    assert leaks(withdrawal.raw.decode("utf-8"), "kim@example.se") == []
+    (old,) = both(first.calendar)[:1]
+    for read in both(withdrawal.calendar):
+        assert (read.method, read.status, read.uid) == ("CANCEL", "CANCELLED", old.uid)
+        assert read.sequence > old.sequence
+        assert read.attendees == ("mailto:kim@example.se",)
+    for read in both(again.calendar):
+        assert read.method == "REQUEST" and read.sequence > both(withdrawal.calendar)[0].sequence
+
+    answer = await api.post(f"/api/v1/meetings/{meeting['id']}/cancel", json={})
+    assert answer.status == 200, answer
+    await deliveries_settled(service)
+    assert len(mail_to(mail_server, "kim@example.se")) == 2, "the old address already had its cancellation"
+    assert [method for method, _ in calendars_to(mail_server, "kim.exempel@example.org")] == ["REQUEST", "CANCEL"]
+    assert rising([sequence for _, sequence in calendars_to(mail_server, "kim.exempel@example.org")])
+
+
+async def test_finding_13_an_address_nothing_reached_gets_no_cancellation(api: Api, mail_server: MailServer):
+    """Nobody hears of a meeting first through its cancellation: an invitation still waiting for
+    the old address is simply not sent."""
+    service = api.service
+    meeting = await api.create_meeting()
+    mail_server.handler.data_replies[:] = ["451 4.3.0 Try again later"]
+    kim = await api.add_participant(meeting["id"], display_name="Kim Exempel", email="kim@example.se")
+    await deliveries_settled(service)  # the first try failed; the retry waits its back-off
+    answer = await api.patch(
+        f"/api/v1/meetings/{meeting['id']}/participants/{kim['id']}", json={"email": "kim.exempel@example.org"}
+    )
+    assert answer.status == 200, answer
+    await deliveries_settled(service)
+    service.clock.advance(hours=2)
+    await deliveries_settled(service)
+    assert mail_to(mail_server, "kim@example.se") == []
+    assert len(mail_to(mail_server, "kim.exempel@example.org")) == 1
+
+
+async def test_finding_15c_changing_only_the_email_does_not_text_the_phone_again(api: Api, mail_server: MailServer):
+    service = api.service
+    meeting = await api.create_meeting()
+    kim = await api.add_participant(
+        meeting["id"], display_name="Kim Exempel", email="kim@example.se", mobile="+46701234567"
+    )
+    await deliveries_settled(service)
+    assert len(await sms_bodies(service)) == 1
+
+    answer = await api.patch(
+        f"/api/v1/meetings/{meeting['id']}/participants/{kim['id']}", json={"email": "kim.exempel@example.org"}
+    )
+    assert answer.status == 200, answer
+    await deliveries_settled(service)
+    assert len(await sms_bodies(service)) == 1, "the phone already has the invitation"
+    assert len(mail_to(mail_server, "kim.exempel@example.org")) == 1
+
+    answer = await api.patch(
+        f"/api/v1/meetings/{meeting['id']}/participants/{kim['id']}", json={"mobile": "+46709999999"}
+    )
+    assert answer.status == 200, answer
+    await deliveries_settled(service)
+    texts = await sms_bodies(service)
+    assert len(texts) == 2 and kim["invitation_url"] in texts[1]
+    assert len(mail_to(mail_server, "kim.exempel@example.org")) == 1, "the mailbox already has the invitation"
 
 
 async def test_a_revoked_link_cancels_messages_still_waiting(api: Api, mail_server: MailServer):
@@ -249,3 +378,66 @@ async def test_the_api_says_where_each_participants_messages_stand_and_nothing_t
     for answer in api.answers:
         if answer.method == "GET":
             assert "/j/" not in answer.text, "no link is ever shown again"
+
+
+async def test_finding_16_citizens_read_a_neutral_title_and_staff_the_detail(api: Api, mail_server: MailServer):
+    """A shared phone's lock screen shows the sender, the subject, the start of an SMS and the
+    calendar's title: for the person, their family and others outside the two organisations
+    these say "Möte med Exempelstads kommun", never "SIP" nor the convening unit. Staff of the
+    organisations keep "SIP-möte" and the unit. The organisation can choose the public name."""
+    service = api.service
+    directory = service.app[DIRECTORY]
+    unit = await directory.create_organisation(
+        "Exempelstads kommun, Socialförvaltningen", OrganisationKind.MUNICIPALITY
+    )
+    _, api.world.keys[unit.id] = await directory.create_api_client(unit.id, "case management")
+    host = await directory.add_staff_member(OrganisationCaller(unit.id, "test"), display_name="Ledare")
+    api.world.hosts[unit.id] = host.id
+    meeting = await api.create_meeting(org=unit)
+    await api.add_participant(meeting["id"], org=unit, email="kim@example.se", mobile="+46701234567")
+    await api.add_participant(meeting["id"], org=unit, role="guardian", email="lena@example.se", language="en")
+    await api.add_participant(
+        meeting["id"],
+        org=unit,
+        role="municipality_staff",
+        organisation_id=unit.id,
+        display_name="Sara Handläggare",
+        email="sara@exempelstad.se",
+    )
+    await deliveries_settled(service)
+
+    def lock_screen(mail: ReceivedMail) -> list[str]:
+        (read, *_) = both(mail.calendar)
+        return [str(mail.message["From"]), str(mail.message["Subject"]), mail.text, read.summary, read.organizer_name]
+
+    (kim,) = mail_to(mail_server, "kim@example.se")
+    (lena,) = mail_to(mail_server, "lena@example.se")
+    (sara,) = mail_to(mail_server, "sara@exempelstad.se")
+    (sms,) = await sms_bodies(service)
+    assert str(kim.message["Subject"]).strip().startswith("Inbjudan: Möte med Exempelstads kommun ")
+    assert str(lena.message["Subject"]).strip().startswith("Invitation: Meeting with Exempelstads kommun ")
+    assert kim.message["From"].addresses[0].display_name == "Exempelstads kommun"
+    assert {read.summary for read in both(kim.calendar)} == {"Möte med Exempelstads kommun"}
+    assert {read.summary for read in both(lena.calendar)} == {"Meeting with Exempelstads kommun"}
+    assert sms.startswith("Exempelstads kommun bjuder in dig till ett möte ")
+    for shown in [*lock_screen(kim), *lock_screen(lena), sms]:
+        assert "SIP" not in shown and "Socialförvaltningen" not in shown, shown
+    assert str(sara.message["Subject"]).strip().startswith("Inbjudan: SIP-möte ")
+    assert "Exempelstads kommun, Socialförvaltningen bjuder in dig till ett SIP-möte" in sara.text
+
+    # The organisation chooses its public name; the organisations list says what citizens read.
+    await directory.set_public_name(unit.id, "Exempelstad")
+    moved = local_time(service.clock(), days=9, hour=13)
+    answer = await api.post(
+        f"/api/v1/meetings/{meeting['id']}/reschedule",
+        org=unit,
+        json={"starts_at": rfc3339(moved), "ends_at": rfc3339(moved + timedelta(hours=1))},
+    )
+    assert answer.status == 200, answer
+    await deliveries_settled(service)
+    update = mail_to(mail_server, "kim@example.se")[-1]
+    assert str(update.message["Subject"]).strip().startswith("Ny tid: Möte med Exempelstad ")
+    assert {read.summary for read in both(update.calendar)} == {"Möte med Exempelstad"}
+    listed = {o["id"]: o for o in (await api.get("/api/v1/organisations", org=unit)).json["items"]}
+    assert listed[unit.id]["public_name"] == "Exempelstad"
+    assert listed[api.world.municipality.id]["public_name"] == "Exempelstads kommun"

@@ -113,6 +113,13 @@ class OrganisationOut(ResponseModel):
     id: str
     name: str
     kind: OrganisationKind
+    public_name: str = Field(
+        description=(
+            "What messages to citizens (subject, SMS, calendar title, sender) call the organisation: the name "
+            "an operator set for them (`meetsvc organisation set-public-name`), or else the name up to its "
+            "first comma, so no unit is named on a shared phone's lock screen."
+        )
+    )
 
 
 class StaffOut(ResponseModel):

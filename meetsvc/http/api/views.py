@@ -76,4 +76,6 @@ def staff_out(member: StaffMember) -> schemas.StaffOut:
 
 
 def organisation_out(organisation: Organisation) -> schemas.OrganisationOut:
-    return schemas.OrganisationOut(id=organisation.id, name=organisation.name, kind=organisation.kind)
+    return schemas.OrganisationOut(
+        id=organisation.id, name=organisation.name, kind=organisation.kind, public_name=organisation.citizens_see
+    )

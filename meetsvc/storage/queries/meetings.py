@@ -297,6 +297,15 @@ async def move_meeting(
     )
 
 
+async def raise_sequence(connection: Connection, meeting_id: str, now: datetime) -> None:
+    """A calendar message to one participant (added, removed, a new link or address) is a new
+    version of the meeting as their calendar sees it: RFC 5546 wants its SEQUENCE higher than
+    anything that calendar holds, so the one counter every calendar file carries goes up."""
+    await connection.execute(
+        update(meetings).where(meetings.c.id == meeting_id).values(sequence=meetings.c.sequence + 1, updated_at=now)
+    )
+
+
 async def cancel_meeting(connection: Connection, meeting_id: str, now: datetime) -> None:
     """Mark the meeting cancelled, as a new version of it."""
     await connection.execute(

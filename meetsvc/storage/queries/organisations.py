@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from meetsvc.domain.model import Organisation, OrganisationKind, StaffMember
@@ -49,7 +49,7 @@ class ApiClient:
 
 
 def organisation_from_row(row: Any) -> Organisation:
-    return Organisation(id=row.id, name=row.name, kind=OrganisationKind(row.kind))
+    return Organisation(id=row.id, name=row.name, kind=OrganisationKind(row.kind), public_name=row.public_name)
 
 
 def staff_from_row(row: Any) -> StaffMember:
@@ -90,11 +90,21 @@ async def insert_organisation(connection: Connection, organisation: Organisation
     try:
         await connection.execute(
             organisations.insert().values(
-                id=organisation.id, name=organisation.name, kind=organisation.kind.value, created_at=created_at
+                id=organisation.id,
+                name=organisation.name,
+                kind=organisation.kind.value,
+                public_name=organisation.public_name,
+                created_at=created_at,
             )
         )
     except IntegrityError:
         raise DuplicateOrganisation(organisation.name) from None
+
+
+async def set_public_name(connection: Connection, organisation_id: str, public_name: str | None) -> None:
+    await connection.execute(
+        update(organisations).where(organisations.c.id == organisation_id).values(public_name=public_name)
+    )
 
 
 # API clients ----------------------------------------------------------------------------------

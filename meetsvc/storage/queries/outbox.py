@@ -173,19 +173,24 @@ async def cancel_pending(
 
 
 async def has_reached(
-    connection: Connection, participant_id: str, channel: ChannelName, kinds: Iterable[MessageKind]
+    connection: Connection,
+    participant_id: str,
+    channel: ChannelName,
+    kinds: Iterable[MessageKind],
+    *,
+    recipient: str | None = None,
 ) -> bool:
-    """Whether a message of these kinds went out (or is going out) to the participant on a channel."""
-    found = await connection.execute(
-        select(outbox.c.id)
-        .where(
-            outbox.c.participant_id == participant_id,
-            outbox.c.channel == channel.value,
-            outbox.c.kind.in_([kind.value for kind in kinds]),
-            outbox.c.status.in_([_SENDING, MessageStatus.SENT.value]),
-        )
-        .limit(1)
+    """Whether a message of these kinds went out (or is going out) to the participant on a
+    channel; with ``recipient``, to that address or number."""
+    query = select(outbox.c.id).where(
+        outbox.c.participant_id == participant_id,
+        outbox.c.channel == channel.value,
+        outbox.c.kind.in_([kind.value for kind in kinds]),
+        outbox.c.status.in_([_SENDING, MessageStatus.SENT.value]),
     )
+    if recipient is not None:
+        query = query.where(outbox.c.recipient == recipient)
+    found = await connection.execute(query.limit(1))
     return found.first() is not None
 
 

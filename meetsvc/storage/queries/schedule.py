@@ -57,6 +57,8 @@ class Invitee:
     email: str | None
     mobile: str | None
     language: str
+    #: Staff and citizens are told of a meeting in different words.
+    role: str
 
 
 # Planning -----------------------------------------------------------------------------------
@@ -128,7 +130,13 @@ async def invited_by(connection: Connection, meeting_id: str, moment: datetime) 
     they were invited."""
     rows = (
         await connection.execute(
-            select(participants.c.id, participants.c.email, participants.c.mobile, participants.c.language)
+            select(
+                participants.c.id,
+                participants.c.email,
+                participants.c.mobile,
+                participants.c.language,
+                participants.c.role,
+            )
             .where(
                 participants.c.meeting_id == meeting_id,
                 participants.c.removed_at.is_(None),
@@ -137,7 +145,9 @@ async def invited_by(connection: Connection, meeting_id: str, moment: datetime) 
             .order_by(participants.c.created_at, participants.c.id)
         )
     ).all()
-    return [Invitee(id=row.id, email=row.email, mobile=row.mobile, language=row.language) for row in rows]
+    return [
+        Invitee(id=row.id, email=row.email, mobile=row.mobile, language=row.language, role=row.role) for row in rows
+    ]
 
 
 async def mark_not_held(connection: Connection, meeting_id: str, *, now: datetime) -> None:
