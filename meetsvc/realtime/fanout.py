@@ -105,11 +105,17 @@ class FanoutWatch:
     def _listening(self) -> bool:
         """Whether this process's socket.io listener is subscribed on a live connection.
 
-        python-socketio's Redis manager keeps its pub/sub object (redis-py's ``PubSub``) in
-        ``manager.pubsub`` and replaces it when it reconnects. Before any socket connected here
-        the manager has not started listening yet, which is no outage; and should a later version
-        keep it elsewhere, this never sees it listening and the watch goes by the ping alone.
+        Our manager (:class:`meetsvc.realtime.relay.RelayManager`) says so itself, from the
+        moment its subscription is confirmed; otherwise python-socketio's keeps its pub/sub
+        object (redis-py's ``PubSub``) in ``manager.pubsub`` and replaces it when it reconnects.
+        Before any socket connected here the manager has not started listening yet, which is no
+        outage; and should a later version keep it elsewhere, this never sees it listening and
+        the watch goes by the ping alone.
         """
+        said = getattr(self._server.manager, "listening", None)
+        if isinstance(said, bool):
+            self._seen_listening = self._seen_listening or said
+            return said or not self._seen_listening
         pubsub = getattr(self._server.manager, "pubsub", None)
         connection = getattr(pubsub, "connection", None)
         listening = bool(

@@ -10,7 +10,9 @@ and every failed look at ERROR, two lines a notice while Redis is away. Here:
 * failures are logged at DEBUG: the fan-out watch (:mod:`meetsvc.realtime.fanout`) owns the one
   WARNING line an outage is worth, and the catch-up after it;
 * every lost notice and every broken subscription is counted in :attr:`RelayManager.losses`,
-  so that the watch catches pages up after a blip too short for its own ping to see;
+  so that the watch catches pages up after a blip too short for its own ping to see, and
+  :attr:`RelayManager.listening` says when the listener is subscribed again, so that the watch
+  catches pages up only once nothing more can be missed;
 * the listener is started outside any request's context (it starts with the first socket),
   so its records carry no request id of a page that happened to connect first.
 
@@ -45,6 +47,7 @@ class RelayManager(socketio.AsyncRedisManager):  # type: ignore[misc]  # python-
     def __init__(self, url: str, *, channel: str) -> None:
         super().__init__(url, channel=channel, logger=logging.getLogger("socketio.redis"))
         self.losses = 0
+        self.listening = False
 
     def initialize(self) -> None:
         outside_request(super().initialize)
@@ -68,10 +71,12 @@ class RelayManager(socketio.AsyncRedisManager):  # type: ignore[misc]  # python-
             try:
                 self._redis_connect()
                 await self.pubsub.subscribe(self.channel)
+                self.listening = True
                 wait = LISTEN_RETRY_FIRST_SECONDS
                 async for message in self.pubsub.listen():
                     yield message
             except Exception as exc:  # refused, reset, timed out: Redis is away
+                self.listening = False
                 self.losses += 1
                 log.debug("listening on redis failed: %s; again in %.1f s", exc.__class__.__name__, wait)
                 await asyncio.sleep(wait)
