@@ -63,7 +63,7 @@ def _ends_quietly_when_cancelled(job: _Job) -> _Job:
         except asyncio.CancelledError:
             log.debug("%s was cut short by the stop", job.__name__)
 
-    return run  # type: ignore[return-value]
+    return run  # type: ignore[return-value]  # same signature: functools.wraps keeps it
 
 
 def _survives_outages(job: _Job) -> _Job:
@@ -93,7 +93,7 @@ def _survives_outages(job: _Job) -> _Job:
             self._failing.discard(job.__name__)
             log.info("schedule %s works again", job.__name__)
 
-    return run  # type: ignore[return-value]
+    return run  # type: ignore[return-value]  # same signature: functools.wraps keeps it
 
 
 #: How far back a sync looks before its last look: a booking whose transaction began before
