@@ -88,7 +88,10 @@ def _services(clock: Clock) -> Callable[[web.Application], AsyncIterator[None]]:
             app[TICKETS] = admission.tickets
             app[WAITING_ROOM] = services.waiting_room
             app[COURIER] = _mount_realtime(app, services, admission)
-            yield
+            try:
+                yield
+            finally:
+                await app[COURIER].aclose()
 
     return services_ctx
 
@@ -101,7 +104,7 @@ def _mount_realtime(app: web.Application, services: Services, admission: Admissi
     video: VideoNamespace | None = None
     if admission.video.name == "builtin":
         video = VideoNamespace(room, admission.signing, issuer=settings.server.base_url, clock=clock, metrics=metrics)
-    courier = Courier(sockets, settings.meetings.time_zone, admission.handover, video)
+    courier = Courier(sockets, settings.meetings.time_zone, admission.handover, video, room)
     sockets.register_namespace(ParticipantNamespace(room, admission.tickets, courier, clock, metrics=metrics))
     sockets.register_namespace(HostNamespace(room, services.sessions, courier, metrics=metrics))
     if video is not None:

@@ -31,7 +31,6 @@ WITHOUT_REASON = {
     "meetsvc/http/pages/participant.py": 1,
     "meetsvc/realtime/server.py": 1,
     "meetsvc/realtime/tickets.py": 1,
-    "meetsvc/schedule/runner.py": 1,
     "meetsvc/services/booking.py": 7,
     "tests/browser/conftest.py": 6,
     "tests/browser/test_accessibility.py": 1,

@@ -19,7 +19,7 @@ does it once at start, in a thread.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -37,16 +37,31 @@ class DeliverySettings(AdapterConfig):
     )
     max_retry_seconds: float = Field(3600.0, gt=0, le=7 * 86400, description="Longest wait between two tries.")
     send_timeout_seconds: float = Field(
-        60.0, gt=0, le=600, description="Longest one send may take, all steps included."
+        30.0, gt=0, le=600, description="Longest one send may take, all steps included."
     )
     lease_seconds: float = Field(
-        300.0,
-        gt=0,
+        0.0,
+        ge=0,
         le=3600,
-        description="How long a claimed message stays claimed; after that another loop may retry it.",
+        description="How long a claimed message stays claimed; after that another loop may retry it. "
+        "0 (the default): twice send_timeout_seconds, what the send it guards can need.",
     )
     poll_seconds: float = Field(5.0, gt=0, le=300, description="How often the loop looks for due messages when idle.")
     batch_size: int = Field(20, ge=1, le=500, description="Messages claimed and sent at once.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _lease_fits_a_send(cls, data: Any) -> Any:
+        # A message whose sender died waits out the lease before another loop sends it, so by
+        # default the lease is no longer than the send needs: its own bound, and as long again
+        # to record the outcome.
+        if isinstance(data, dict) and not data.get("lease_seconds"):
+            try:
+                timeout = float(data.get("send_timeout_seconds", cls.model_fields["send_timeout_seconds"].default))
+            except (TypeError, ValueError):
+                return data  # the field's own validation names the bad value
+            data = {**data, "lease_seconds": 2 * timeout}
+        return data
 
     @model_validator(mode="after")
     def _lease_outlives_a_send(self) -> DeliverySettings:

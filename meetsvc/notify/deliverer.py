@@ -35,6 +35,7 @@ from meetsvc.domain.messages import ChannelName, OutgoingMessage
 from meetsvc.notify import outbox
 from meetsvc.notify.channels import Channel, DeliveryError, PermanentDeliveryError, TemporaryDeliveryError
 from meetsvc.notify.config import DeliverySettings
+from meetsvc.storage.availability import unavailable_dependency
 from meetsvc.storage.engine import Engine
 
 log = logging.getLogger("meetsvc.notify")
@@ -74,6 +75,7 @@ class Deliverer:
         self._task: asyncio.Task[None] | None = None
         # Sent, but the mark did not reach the database: never send these again in this process.
         self._sent_unmarked: set[str] = set()
+        self._failing = False  # the last pass found the database away
 
     def wake(self) -> None:
         """Look for due messages now (call after committing a transaction that enqueued some)."""
@@ -179,14 +181,28 @@ class Deliverer:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # the database may be away for a moment; keep going
-                log.error("outbox delivery pass failed: %s", type(exc).__name__)
+                self._note_failure(exc)
                 claimed = 0
+            else:
+                if self._failing:
+                    self._failing = False
+                    log.info("outbox delivery works again")
             if self._stopping:
                 break
             if claimed >= self._settings.batch_size:
                 continue
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), timeout=self._settings.poll_seconds)
+
+    def _note_failure(self, exc: Exception) -> None:
+        """One WARNING line for an outage the loop expects and survives (the database away), not
+        one a pass; anything else is an ERROR each time."""
+        dependency = unavailable_dependency(exc)
+        if dependency is None:
+            log.error("outbox delivery pass failed: %s", type(exc).__name__)
+        elif not self._failing:
+            log.warning("outbox delivery: %s unavailable (%s); trying again", dependency, type(exc).__name__)
+        self._failing = dependency is not None
 
     def start(self) -> None:
         if self._task is None:

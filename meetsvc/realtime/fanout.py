@@ -26,7 +26,6 @@ import socketio
 
 from meetsvc.core.metrics import Metrics
 from meetsvc.domain.errors import DomainError
-from meetsvc.domain.model import ParticipantState as S
 from meetsvc.realtime.rooms import HOST_NS, PARTICIPANT_NS
 from meetsvc.realtime.server import Courier
 from meetsvc.services.waiting_room import LobbyPass, Notices, WaitingRoom
@@ -59,6 +58,7 @@ class FanoutWatch:
             redis_url, socket_connect_timeout=PING_TIMEOUT_SECONDS, socket_timeout=PING_TIMEOUT_SECONDS, retry=None
         )
         self._seen_listening = False
+        self._losses = 0
         self.outage = False
 
     async def run(self) -> None:
@@ -72,6 +72,8 @@ class FanoutWatch:
     async def check(self) -> None:
         """One look: note an outage, or end one by catching the pages up."""
         healthy = await self._redis_answers() and self._listening()
+        losses = getattr(self._server.manager, "losses", 0)
+        lost, self._losses = losses != self._losses, losses
         if not healthy:
             if not self.outage:
                 log.warning("redis unavailable: waiting-room notices to other processes are not delivered")
@@ -79,6 +81,10 @@ class FanoutWatch:
                     self._metrics.dependency_failures.labels("redis", "fanout").inc()
             self.outage = True
             return
+        if lost:
+            # Notices were lost since the last look, perhaps in a blip too short for a ping to
+            # see: catch the pages up as after any outage.
+            self.outage = True
         if not self.outage:
             return
         try:
@@ -99,11 +105,17 @@ class FanoutWatch:
     def _listening(self) -> bool:
         """Whether this process's socket.io listener is subscribed on a live connection.
 
-        python-socketio's Redis manager keeps its pub/sub object (redis-py's ``PubSub``) in
-        ``manager.pubsub`` and replaces it when it reconnects. Before any socket connected here
-        the manager has not started listening yet, which is no outage; and should a later version
-        keep it elsewhere, this never sees it listening and the watch goes by the ping alone.
+        Our manager (:class:`meetsvc.realtime.relay.RelayManager`) says so itself, from the
+        moment its subscription is confirmed; otherwise python-socketio's keeps its pub/sub
+        object (redis-py's ``PubSub``) in ``manager.pubsub`` and replaces it when it reconnects.
+        Before any socket connected here the manager has not started listening yet, which is no
+        outage; and should a later version keep it elsewhere, this never sees it listening and
+        the watch goes by the ping alone.
         """
+        said = getattr(self._server.manager, "listening", None)
+        if isinstance(said, bool):
+            self._seen_listening = self._seen_listening or said
+            return said or not self._seen_listening
         pubsub = getattr(self._server.manager, "pubsub", None)
         connection = getattr(pubsub, "connection", None)
         listening = bool(
@@ -152,21 +164,14 @@ class FanoutWatch:
             return None
 
     async def _participant_notices(self, lobby: LobbyPass) -> Notices | None:
-        """The same notices as a reconnect (:meth:`WaitingRoom.arrive`), without arriving again."""
+        """The same notices as a reconnect (:meth:`WaitingRoom.arrive`), without arriving again;
+        None for someone removed from the meeting meanwhile (their room is closed already)."""
         try:
-            view = await self._room.participant_view(lobby)
-        except DomainError:  # removed from the meeting meanwhile: its room is closed already
+            notices = await self._room.current(lobby.meeting_id, [lobby.participant_id])
+        except DomainError:  # the meeting is gone
             return None
-        notices = Notices(lobby.meeting_id, participants={lobby.participant_id: view})
-        try:
-            state: S | None = S(view.state)
-        except ValueError:  # a page-only state ("not_open", "locked")
-            state = None
-        if state in (S.DENIED, S.REMOVED):
-            notices.closed.add(lobby.participant_id)
-        elif state in (S.ADMITTED, S.IN_MEETING):
-            notices.needs_credential.add(lobby.participant_id)
-        return notices
+        notices.hosts.clear()  # consoles are caught up by the processes they are connected to
+        return notices if notices.participants else None
 
     async def aclose(self) -> None:
         await self._client.aclose()

@@ -54,9 +54,9 @@ async def deliver_decided(courier: Courier, notices: Notices) -> None:
     """Deliver the notices of a decision already committed.
 
     The decision stands whatever happens here, so a failure is logged, not answered as an error
-    (the caller would retry a decision that was made). Pages catch up when they reconnect, and
-    after a Redis outage the fan-out watch catches them up (:mod:`meetsvc.realtime.fanout`);
-    notices python-socketio cannot publish to Redis it logs and drops by itself.
+    (the caller would retry a decision that was made). What needs the database or the video
+    backend the courier tries again until it is done; after a Redis outage the fan-out watch
+    catches pages up (:mod:`meetsvc.realtime.fanout`).
     """
     try:
         await courier.deliver(notices)
@@ -260,6 +260,19 @@ class HostNamespace(_Dispatching):
         await deliver_decided(self._courier, notices)
         return {"ok": True}
 
+    async def _decide(
+        self, meeting_id: str, participant_ids: list[str] | None, decision: Awaitable[Notices]
+    ) -> Notices:
+        """Make a decision; if the database went away meanwhile it may still have committed with
+        only its answer lost, so the people concerned are told what the database holds once it
+        answers (the host gets ``unavailable`` as before, and a retry finds the decision made)."""
+        try:
+            return await decision
+        except Exception as exc:
+            if unavailable_dependency(exc) == "database":
+                self._courier.reconcile(meeting_id, participant_ids)
+            raise
+
     async def _list(self, sid: str, _: payloads.Empty) -> dict[str, Any]:
         host, meeting_id = await self._caller(sid)
         settings, entries = await self._room.waiting_list(host, meeting_id)
@@ -267,17 +280,21 @@ class HostNamespace(_Dispatching):
 
     async def _admit(self, sid: str, p: payloads.OneParticipant) -> dict[str, Any]:
         host, meeting_id = await self._caller(sid)
-        return await self._done(await self._room.admit(host, meeting_id, p.participant_id))
+        one = [p.participant_id]
+        return await self._done(
+            await self._decide(meeting_id, one, self._room.admit(host, meeting_id, p.participant_id))
+        )
 
     async def _admit_all(self, sid: str, _: payloads.Empty) -> dict[str, Any]:
         host, meeting_id = await self._caller(sid)
-        notices = await self._room.admit_all_matching(host, meeting_id)
+        notices = await self._decide(meeting_id, None, self._room.admit_all_matching(host, meeting_id))
         await deliver_decided(self._courier, notices)
         return {"ok": True, "admitted": sorted(notices.needs_credential)}
 
     async def _deny(self, sid: str, p: payloads.Deny) -> dict[str, Any]:
         host, meeting_id = await self._caller(sid)
-        return await self._done(await self._room.deny(host, meeting_id, p.participant_id, p.message))
+        decision = self._room.deny(host, meeting_id, p.participant_id, p.message)
+        return await self._done(await self._decide(meeting_id, [p.participant_id], decision))
 
     async def _message(self, sid: str, p: payloads.Message) -> dict[str, Any]:
         host, meeting_id = await self._caller(sid)
@@ -285,11 +302,13 @@ class HostNamespace(_Dispatching):
 
     async def _send_back(self, sid: str, p: payloads.OneParticipant) -> dict[str, Any]:
         host, meeting_id = await self._caller(sid)
-        return await self._done(await self._room.send_back(host, meeting_id, p.participant_id))
+        decision = self._room.send_back(host, meeting_id, p.participant_id)
+        return await self._done(await self._decide(meeting_id, [p.participant_id], decision))
 
     async def _remove(self, sid: str, p: payloads.OneParticipant) -> dict[str, Any]:
         host, meeting_id = await self._caller(sid)
-        return await self._done(await self._room.remove(host, meeting_id, p.participant_id))
+        decision = self._room.remove(host, meeting_id, p.participant_id)
+        return await self._done(await self._decide(meeting_id, [p.participant_id], decision))
 
     async def _configure(self, sid: str, p: payloads.Configure) -> dict[str, Any]:
         host, meeting_id = await self._caller(sid)
@@ -312,7 +331,7 @@ class HostNamespace(_Dispatching):
 
     async def _end(self, sid: str, _: payloads.Empty) -> dict[str, Any]:
         host, meeting_id = await self._caller(sid)
-        return await self._done(await self._room.end(host, meeting_id))
+        return await self._done(await self._decide(meeting_id, None, self._room.end(host, meeting_id)))
 
 
 class _NotHost(DomainError):

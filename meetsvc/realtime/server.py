@@ -13,7 +13,10 @@ Decisions about compression and sizes are made here, on purpose:
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
@@ -21,9 +24,13 @@ import socketio
 from aiohttp import web
 from engineio.async_drivers import aiohttp as engineio_aiohttp
 
+from meetsvc.core.logs import outside_request
+from meetsvc.realtime.relay import RelayManager
 from meetsvc.realtime.rooms import HOST_NS, PARTICIPANT_NS, host_room, lobby_room, participant_room
 from meetsvc.services.handover import Handover
-from meetsvc.services.waiting_room import Notices
+from meetsvc.services.waiting_room import Notices, WaitingRoom
+from meetsvc.storage.availability import unavailable_dependency
+from meetsvc.storage.queries.waiting_room import MeetingTimes
 from meetsvc.video.base import JoinCredential, VideoBackendError
 
 log = logging.getLogger(__name__)
@@ -63,7 +70,7 @@ def create_server(
     redis_channel: str = "meetsvc",
 ) -> socketio.AsyncServer:
     manager: socketio.AsyncManager
-    manager = socketio.AsyncRedisManager(redis_url, channel=redis_channel) if redis_url else socketio.AsyncManager()
+    manager = RelayManager(redis_url, channel=redis_channel) if redis_url else socketio.AsyncManager()
     server = socketio.AsyncServer(
         async_mode="aiohttp",
         client_manager=manager,
@@ -72,8 +79,10 @@ def create_server(
         http_compression=compression,
         ping_interval=20,
         ping_timeout=20,
-        logger=False,
-        engineio_logger=False,
+        # Loggers given, not flags: with a flag each library adds a plain-text handler of its
+        # own, and every record it logs is printed twice (see meetsvc.core.logs).
+        logger=logging.getLogger("socketio.server"),
+        engineio_logger=logging.getLogger("engineio.server"),
     )
     if not compression:
         server.eio._async = {**server.eio._async, "websocket": _UncompressedWebSocket}
@@ -82,15 +91,32 @@ def create_server(
 
 class Courier:
     """Delivers a :class:`Notices` to the right rooms, on whichever process they live, and
-    hands admitted participants to the video backend (and takes them back)."""
+    hands admitted participants to the video backend (and takes them back).
+
+    A decision is committed before its notices travel, so whatever of them cannot be done now
+    (the database went away a moment after the commit, the video backend did not answer) is
+    tried again in the background, every :data:`RETRY_MAX_SECONDS` at most, until it is done:
+    a credential until it reaches the participant or they are no longer inside, a revocation
+    or a room's end until it is recorded (for a credential's lifetime at most, after which
+    there is nothing left to revoke). A host decision whose answer was lost with the database
+    may have committed all the same: :meth:`reconcile` tells the people concerned what the
+    database holds once it answers again.
+    """
 
     def __init__(
-        self, server: socketio.AsyncServer, time_zone: str, handover: Handover, video: VideoRevoker | None
+        self,
+        server: socketio.AsyncServer,
+        time_zone: str,
+        handover: Handover,
+        video: VideoRevoker | None,
+        room: WaitingRoom,
     ) -> None:
         self._server = server
         self._zone = ZoneInfo(time_zone)
         self._handover = handover
         self._video = video
+        self._room = room
+        self._pending: dict[tuple[str, str], asyncio.Task[None]] = {}
 
     @staticmethod
     def _credential_payload(credential: JoinCredential) -> dict[str, Any]:
@@ -104,7 +130,7 @@ class Courier:
         await self._server.emit("opened", {}, room=lobby_room(meeting_id), namespace=PARTICIPANT_NS)
 
     async def deliver(self, notices: Notices) -> None:
-        meeting_id = notices.meeting_id
+        meeting_id, times = notices.meeting_id, notices.times
         for participant_id, view in notices.participants.items():
             await self._server.emit(
                 "state", view.as_payload(self._zone), room=participant_room(participant_id), namespace=PARTICIPANT_NS
@@ -115,30 +141,141 @@ class Courier:
             await self._server.emit(
                 "meeting", notices.meeting.as_payload(), room=host_room(meeting_id), namespace=HOST_NS
             )
+        ended = notices.meeting is not None and notices.meeting.status == "ended"
         for participant_id in notices.left_inside:
-            await self._handover.revoke(meeting_id, participant_id)
-            if self._video is not None:
+            self._forget(("credential", participant_id))  # no credential after leaving
+            if self._video is not None:  # this process's media first: it needs nothing else
                 await self._video.revoke(participant_id, meeting_id)
-        if notices.meeting is not None and notices.meeting.status == "ended":
-            await self._handover.end(meeting_id)
+            await self._until_done(
+                ("revoke", participant_id),
+                functools.partial(self._handover.revoke, meeting_id, participant_id, times),
+                deadline=self._handover.lifetime.total_seconds(),
+            )
+        if ended:
             if self._video is not None:
                 await self._video.end(meeting_id)
-        for participant_id in notices.needs_credential:
-            try:
-                credential = await self._handover.admit(meeting_id, participant_id)
-            except VideoBackendError as exc:
-                log.warning("video credential failed: %s", exc.__class__.__name__)
-                continue
-            # To this participant's own room only: nobody else ever sees their credential.
-            await self._server.emit(
-                "credential",
-                self._credential_payload(credential),
-                room=participant_room(participant_id),
-                namespace=PARTICIPANT_NS,
+            await self._until_done(
+                ("end", meeting_id),
+                functools.partial(self._handover.end, meeting_id, times),
+                deadline=self._handover.lifetime.total_seconds(),
             )
-        if notices.meeting is not None and notices.meeting.status == "ended":
+        if times is not None:
+            for participant_id, name in notices.needs_credential.items():
+                await self._until_done(
+                    ("credential", participant_id),
+                    functools.partial(self._hand_over, meeting_id, participant_id, name, times),
+                    still_wanted=functools.partial(self._handover.is_inside, meeting_id, participant_id),
+                )
+        if ended:
             # The meeting is over: these sockets hear nothing more of it. A denied or removed
             # participant's socket stays in its own room, where only its own state travels, so
             # that a host who changes their mind and admits them after all reaches the page.
             for participant_id in notices.closed:
                 await self._server.close_room(participant_room(participant_id), namespace=PARTICIPANT_NS)
+
+    async def _hand_over(self, meeting_id: str, participant_id: str, name: str, times: MeetingTimes) -> None:
+        credential = await self._handover.admit(meeting_id, participant_id, display_name=name, times=times)
+        # To this participant's own room only: nobody else ever sees their credential.
+        await self._server.emit(
+            "credential",
+            self._credential_payload(credential),
+            room=participant_room(participant_id),
+            namespace=PARTICIPANT_NS,
+        )
+
+    def reconcile(self, meeting_id: str, participant_ids: list[str] | None) -> None:
+        """After a decision failed with the database: once it answers, send these participants
+        (everyone present when None) and the hosts the state it holds, and a credential to
+        whoever is inside. Harmless when the decision did not commit: the state is unchanged."""
+        key = ("current", meeting_id if participant_ids is None else ",".join(sorted(participant_ids)))
+        self._forget(key)
+        self._retry_later(key, functools.partial(self._deliver_current, meeting_id, participant_ids), None, None)
+
+    async def _deliver_current(self, meeting_id: str, participant_ids: list[str] | None) -> None:
+        await self.deliver(await self._room.current(meeting_id, participant_ids))
+
+    async def _until_done(
+        self,
+        key: tuple[str, str],
+        work: Callable[[], Awaitable[None]],
+        *,
+        still_wanted: Callable[[], Awaitable[bool]] | None = None,
+        deadline: float | None = None,
+    ) -> None:
+        """Do ``work`` now; if a dependency is away, again in the background until it is done."""
+        self._forget(key)
+        try:
+            await work()
+        except Exception as exc:
+            if not _worth_retrying(exc):
+                log.exception("%s of a committed decision failed", key[0])
+                return
+            log.warning("%s of a committed decision delayed: %s; trying again", key[0], _why(exc))
+            self._retry_later(key, work, still_wanted, deadline)
+
+    def _retry_later(
+        self,
+        key: tuple[str, str],
+        work: Callable[[], Awaitable[None]],
+        still_wanted: Callable[[], Awaitable[bool]] | None,
+        deadline: float | None,
+    ) -> None:
+        task = outside_request(asyncio.create_task, self._retry(key, work, still_wanted, deadline))
+        self._pending[key] = task
+        task.add_done_callback(lambda done: self._pending.pop(key) if self._pending.get(key) is done else None)
+
+    async def _retry(
+        self,
+        key: tuple[str, str],
+        work: Callable[[], Awaitable[None]],
+        still_wanted: Callable[[], Awaitable[bool]] | None,
+        deadline: float | None,
+    ) -> None:
+        loop = asyncio.get_running_loop()
+        give_up = None if deadline is None else loop.time() + deadline
+        wait = RETRY_FIRST_SECONDS
+        while give_up is None or loop.time() < give_up:
+            await asyncio.sleep(wait)
+            wait = min(wait * 2, RETRY_MAX_SECONDS)
+            try:
+                if still_wanted is not None and not await still_wanted():
+                    return
+                await work()
+            except Exception as exc:
+                if not _worth_retrying(exc):
+                    log.exception("%s of a committed decision failed", key[0])
+                    return
+                log.debug("%s of a committed decision delayed again: %s", key[0], _why(exc))
+                continue
+            log.info("%s of a committed decision done after a delay", key[0])
+            return
+        log.warning("%s of a committed decision given up after %.0f s", key[0], deadline)
+
+    def _forget(self, key: tuple[str, str]) -> None:
+        task = self._pending.pop(key, None)
+        if task is not None:
+            task.cancel()
+
+    async def aclose(self) -> None:
+        """Stop trying (at shut-down): pages reconnect elsewhere and get what they are due."""
+        tasks = list(self._pending.values())
+        self._pending.clear()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+#: The waits between tries of what a committed decision still owes: from the first to the last.
+RETRY_FIRST_SECONDS = 0.2
+RETRY_MAX_SECONDS = 1.0
+
+
+def _worth_retrying(exc: Exception) -> bool:
+    """A dependency that is away (the database, a network peer, the video backend) comes back;
+    anything else is a bug that trying again will not mend."""
+    return isinstance(exc, VideoBackendError) or unavailable_dependency(exc) is not None
+
+
+def _why(exc: Exception) -> str:
+    dependency = unavailable_dependency(exc) or "video backend"
+    return f"{dependency} unavailable ({exc.__class__.__name__})"

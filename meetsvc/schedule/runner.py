@@ -33,10 +33,12 @@ from apscheduler.triggers.interval import IntervalTrigger
 from prometheus_client.core import GaugeMetricFamily
 
 from meetsvc.core.clock import Clock
+from meetsvc.core.logs import outside_request
 from meetsvc.schedule.config import ScheduleSettings
 from meetsvc.schedule.events import Event, EventKind, Rules, events_of
 from meetsvc.schedule.leader import Leadership
 from meetsvc.schedule.work import ScheduledWork
+from meetsvc.storage.availability import unavailable_dependency
 from meetsvc.storage.engine import Engine
 from meetsvc.storage.queries import schedule as queries
 from meetsvc.storage.queries.schedule import TimedMeeting
@@ -61,7 +63,37 @@ def _ends_quietly_when_cancelled(job: _Job) -> _Job:
         except asyncio.CancelledError:
             log.debug("%s was cut short by the stop", job.__name__)
 
-    return run  # type: ignore[return-value]
+    return run  # type: ignore[return-value]  # same signature: functools.wraps keeps it
+
+
+def _survives_outages(job: _Job) -> _Job:
+    """A periodic job that finds the database away says so once, as a WARNING without a
+    traceback, and once more when it works again; it runs again at its next interval anyway.
+
+    Left to APScheduler, every failed run would be an ERROR with a full traceback, every few
+    seconds for as long as the outage lasts. Anything else a job raises is a bug and still goes
+    to APScheduler, traceback and all.
+    """
+
+    @functools.wraps(job)
+    async def run(self: Schedule, *args: Any, **kwargs: Any) -> None:
+        try:
+            await job(self, *args, **kwargs)
+        except Exception as exc:
+            dependency = unavailable_dependency(exc)
+            if dependency is None:
+                raise
+            if job.__name__ not in self._failing:
+                self._failing.add(job.__name__)
+                log.warning(
+                    "schedule %s: %s unavailable (%s); trying again", job.__name__, dependency, type(exc).__name__
+                )
+            return
+        if job.__name__ in self._failing:
+            self._failing.discard(job.__name__)
+            log.info("schedule %s works again", job.__name__)
+
+    return run  # type: ignore[return-value]  # same signature: functools.wraps keeps it
 
 
 #: How far back a sync looks before its last look: a booking whose transaction began before
@@ -102,13 +134,15 @@ class Schedule:
         self._synced_at: datetime | None = None
         self._fired: dict[str, datetime] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._failing: set[str] = set()  # jobs whose last run found the database away
         self.last_rebuild: RebuildReport | None = None
         self.leading = asyncio.Event()
 
     # Life cycle ----------------------------------------------------------------------------
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._lead_forever(), name="schedule-leadership")
+        # Outside any request: APScheduler's callbacks and jobs inherit this task's context.
+        self._task = outside_request(asyncio.create_task, self._lead_forever(), name="schedule-leadership")
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -196,6 +230,7 @@ class Schedule:
         return RebuildReport(meetings=len(rows), jobs=jobs, reminders=reminders, seconds=time.perf_counter() - started)
 
     @_ends_quietly_when_cancelled
+    @_survives_outages
     async def _advance(self) -> None:
         """Take in the events that came within the horizon since the last look."""
         if self._loaded_until is None:
@@ -213,6 +248,7 @@ class Schedule:
         self._fired = {job_id: at for job_id, at in self._fired.items() if at >= cutoff}
 
     @_ends_quietly_when_cancelled
+    @_survives_outages
     async def _sync(self) -> None:
         """Meetings changed since the last look, by this process or another."""
         if self._synced_at is None:
@@ -224,8 +260,16 @@ class Schedule:
         self._plan_rows(rows, now)
 
     async def _sync_meetings(self, meeting_ids: Iterable[str]) -> None:
-        async with self._engine.connect() as connection:
-            rows = await queries.meetings_by_id(connection, meeting_ids)
+        try:
+            async with self._engine.connect() as connection:
+                rows = await queries.meetings_by_id(connection, meeting_ids)
+        except Exception as exc:
+            dependency = unavailable_dependency(exc)
+            if dependency is None:
+                raise
+            # The periodic sync plans the meeting once the database answers again.
+            log.warning("schedule: %s unavailable (%s); the next sync plans the change", dependency, type(exc).__name__)
+            return
         self._plan_rows(rows, self._clock())
 
     def _plan_rows(self, rows: Iterable[TimedMeeting], now: datetime) -> None:
@@ -241,7 +285,9 @@ class Schedule:
         next sync. Does nothing where this process does not lead."""
         if self._scheduler is None or not self.leading.is_set():
             return
-        task = asyncio.create_task(self._sync_meetings([meeting_id]))
+        # Called by a request; the jobs this plans must not carry that request's id for ever
+        # after (APScheduler's wake-ups inherit the context they were scheduled from).
+        task = outside_request(asyncio.create_task, self._sync_meetings([meeting_id]))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 

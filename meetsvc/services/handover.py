@@ -5,6 +5,10 @@ no credential exists before it. A credential goes only to that participant's own
 someone back, removing them or ending the meeting revokes at the backend where it can (and the
 credential's short lifetime bounds it where it cannot); each is an audit event.
 
+What the hand-over needs (the meeting's times, the name the video shows) comes with the
+decision, read in its own transaction, so that handing over after the commit needs the database
+only to record it. The courier (:mod:`meetsvc.realtime.server`) tries again what it could not do.
+
 Room names are an HMAC of the meeting id under a key of the service's: the backend (and
 anything that logs its URLs) sees nothing of the meeting, its subject or its people.
 """
@@ -20,6 +24,7 @@ from meetsvc.core.secrets import Secret
 from meetsvc.services.audit import AuditLog
 from meetsvc.storage.engine import Engine
 from meetsvc.storage.queries import participants, waiting_room as rooms
+from meetsvc.storage.queries.waiting_room import MeetingTimes
 from meetsvc.video.base import JoinCredential, JoinRequest, RoomSpec, VideoBackend, VideoBackendError, derive_room_name
 
 log = logging.getLogger(__name__)
@@ -46,9 +51,14 @@ class Handover:
     def room_name(self, meeting_id: str) -> str:
         return derive_room_name(meeting_id, self._room_key.reveal())
 
-    async def _room(self, meeting_id: str) -> RoomSpec:
-        async with self._engine.connect() as connection:
-            times = await rooms.meeting_times(connection, meeting_id)
+    @property
+    def lifetime(self) -> timedelta:
+        return self._lifetime
+
+    async def _room(self, meeting_id: str, times: MeetingTimes | None = None) -> RoomSpec:
+        if times is None:
+            async with self._engine.connect() as connection:
+                times = await rooms.meeting_times(connection, meeting_id)
         return RoomSpec(
             meeting_id=meeting_id,
             name=self.room_name(meeting_id),
@@ -57,21 +67,18 @@ class Handover:
             ends_at=times.ends_at,
         )
 
-    async def _display_name(self, participant_id: str) -> str:
-        async with self._engine.connect() as connection:
-            row = await participants.name_for_video(connection, participant_id)
-        if row.given_name and not row.unverified:
-            return f"{row.given_name} {row.surname}"
-        return row.display_name
-
-    async def admit(self, meeting_id: str, participant_id: str) -> JoinCredential:
-        room = await self._room(meeting_id)
+    async def admit(
+        self, meeting_id: str, participant_id: str, *, display_name: str, times: MeetingTimes
+    ) -> JoinCredential:
+        """A credential for an admitted participant, from what the decision read; recorded in the
+        audit log before it is handed to anyone."""
+        room = await self._room(meeting_id, times)
         await self.backend.ensure_room(room)
         credential = await self.backend.issue(
             room,
             JoinRequest(
                 participant_id=participant_id,
-                display_name=await self._display_name(participant_id),
+                display_name=display_name,
                 role="guest",
                 lifetime_seconds=int(self._lifetime.total_seconds()),
             ),
@@ -102,8 +109,14 @@ class Handover:
         )
         return credential
 
-    async def revoke(self, meeting_id: str, participant_id: str) -> None:
-        room = await self._room(meeting_id)
+    async def is_inside(self, meeting_id: str, participant_id: str) -> bool:
+        """Whether the participant is still admitted or in the meeting (a credential is due)."""
+        async with self._engine.connect() as connection:
+            state = await participants.participant_state(connection, meeting_id, participant_id)
+        return state in ("admitted", "in_meeting")
+
+    async def revoke(self, meeting_id: str, participant_id: str, times: MeetingTimes | None = None) -> None:
+        room = await self._room(meeting_id, times)
         try:
             revoked = await self.backend.revoke(room, participant_id)
         except VideoBackendError as exc:
@@ -113,8 +126,8 @@ class Handover:
             "video.revoked", meeting_id, participant_id, {"backend": self.backend.name, "at_backend": revoked}
         )
 
-    async def end(self, meeting_id: str) -> None:
-        room = await self._room(meeting_id)
+    async def end(self, meeting_id: str, times: MeetingTimes | None = None) -> None:
+        room = await self._room(meeting_id, times)
         try:
             await self.backend.end_room(room)
             ended = True

@@ -39,7 +39,7 @@ from meetsvc.services.audit import AuditLog
 from meetsvc.storage.engine import Connection, Engine
 from meetsvc.storage.queries import identifications, participants, waiting_room as rooms
 from meetsvc.storage.queries.participants import UNCHANGED, BoundIdentity, ParticipantRecord, Unchanged
-from meetsvc.storage.queries.waiting_room import RoomMeeting
+from meetsvc.storage.queries.waiting_room import MeetingTimes, RoomMeeting
 
 MAX_MESSAGE = 500
 
@@ -150,9 +150,12 @@ class Notices:
     closed: set[str] = field(default_factory=set)
     # Participants who went from inside the meeting to outside it (credential revocation).
     left_inside: set[str] = field(default_factory=set)
-    # Participants who are inside and need a video credential now: just admitted, or an
-    # admitted participant's page reconnecting.
-    needs_credential: set[str] = field(default_factory=set)
+    # Participants who are inside and need a video credential now (just admitted, or an
+    # admitted participant's page reconnecting), with the name the video shows them under.
+    # Read in the decision's own transaction, with the meeting's times, so that handing them
+    # over needs no database after the commit.
+    needs_credential: dict[str, str] = field(default_factory=dict)
+    times: MeetingTimes | None = None
 
 
 class WaitingRoom:
@@ -211,6 +214,11 @@ class WaitingRoom:
             message=row.host_message,
             verified_name=identity.full_name if identity and not row.unverified else None,
         )
+
+    async def _video_name(self, connection: Connection, row: ParticipantRecord) -> str:
+        """The name the video shows: as verified by eID, else as invited."""
+        identity = await self._identity(connection, row.id)
+        return identity.full_name if identity is not None and not row.unverified else row.display_name
 
     async def _entry(self, connection: Connection, row: ParticipantRecord) -> WaitingEntry:
         identity = await self._identity(connection, row.id)
@@ -280,13 +288,14 @@ class WaitingRoom:
                 now=now,
             )
         fresh = await self._reload(connection, row.id)
+        notices.times = MeetingTimes(meeting.starts_at, meeting.ends_at)
         notices.participants[row.id] = await self._view(connection, meeting, fresh)
         notices.hosts[row.id] = await self._entry(connection, fresh)
         inside = (S.ADMITTED, S.IN_MEETING)
         if before in inside and after not in inside:
             notices.left_inside.add(row.id)
         if after is S.ADMITTED and before is not S.ADMITTED:
-            notices.needs_credential.add(row.id)
+            notices.needs_credential[row.id] = await self._video_name(connection, fresh)
         if after in (S.DENIED, S.REMOVED):
             notices.closed.add(row.id)
         return fresh
@@ -328,7 +337,8 @@ class WaitingRoom:
                 # A reconnect: same place, same state, nothing for the hosts to act on.
                 notices.participants[row.id] = await self._view(connection, meeting, row)
                 if state is not S.WAITING:
-                    notices.needs_credential.add(row.id)
+                    notices.times = MeetingTimes(meeting.starts_at, meeting.ends_at)
+                    notices.needs_credential[row.id] = await self._video_name(connection, row)
                 return notices
             closed = self._window(meeting)
             if closed is None and meeting.locked:
@@ -376,6 +386,33 @@ class WaitingRoom:
             meeting = await self._meeting(connection, lobby.meeting_id, lock=False)
             row = await self._participant(connection, lobby.meeting_id, lobby.participant_id)
             return await self._view(connection, meeting, row)
+
+    async def current(self, meeting_id: str, participant_ids: list[str] | None = None) -> Notices:
+        """What the pages of these participants (everyone present when None) and the meeting's
+        hosts would learn by reconnecting, read from the database and changing nothing.
+
+        For notices that may have been lost: a decision whose answer was lost with the database
+        (it may have committed), or a Redis outage. A participant removed meanwhile is left out.
+        """
+        notices = Notices(meeting_id)
+        async with self._engine.connect() as connection:
+            meeting = await self._meeting(connection, meeting_id, lock=False)
+            notices.times = MeetingTimes(meeting.starts_at, meeting.ends_at)
+            if participant_ids is None:
+                rows = await participants.present_participants(connection, meeting_id)
+                notices.meeting = self._settings(meeting)
+            else:
+                found = [await participants.present_participant(connection, meeting_id, p) for p in participant_ids]
+                rows = [row for row in found if row is not None]
+            for row in rows:
+                notices.participants[row.id] = await self._view(connection, meeting, row)
+                notices.hosts[row.id] = await self._entry(connection, row)
+                state = S(row.state)
+                if state in (S.DENIED, S.REMOVED):
+                    notices.closed.add(row.id)
+                elif state in (S.ADMITTED, S.IN_MEETING):
+                    notices.needs_credential[row.id] = await self._video_name(connection, row)
+        return notices
 
     async def participant_state(self, participant_id: str, meeting_id: str) -> S | None:
         async with self._engine.connect() as connection:
@@ -577,6 +614,7 @@ class WaitingRoom:
             now=now,
         )
         meeting = await self._meeting(connection, meeting_id, lock=False)
+        notices.times = MeetingTimes(meeting.starts_at, meeting.ends_at)
         rows = await participants.present_participants(connection, meeting_id)
         for row in rows:
             await self._apply(connection, meeting, row, Action.END, Actor.SYSTEM, "system", notices)

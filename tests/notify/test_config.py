@@ -75,3 +75,11 @@ def test_secrets_do_not_show_in_repr():
 def test_delivery_defaults_are_consistent():
     defaults = DeliverySettings()
     assert defaults.lease_seconds >= 2 * defaults.send_timeout_seconds
+
+
+def test_a_lease_is_no_longer_than_the_send_it_guards_unless_set():
+    # A message whose sender died waits out the lease before another process sends it.
+    assert DeliverySettings().lease_seconds == 2 * DeliverySettings().send_timeout_seconds == 60
+    assert DeliverySettings(send_timeout_seconds=10).lease_seconds == 20
+    assert DeliverySettings.model_validate({"send_timeout_seconds": "10"}).lease_seconds == 20  # from the environment
+    assert DeliverySettings(send_timeout_seconds=10, lease_seconds=45).lease_seconds == 45

@@ -6,7 +6,9 @@ and stops and starts it again on the same port (as a restart looks to its client
 ``PostgresCut`` is a small TCP proxy in front of the shared PostgreSQL server. Cutting it aborts
 every connection through it and stops listening, so new connections are refused, which is how a
 stopped or unreachable database server looks to the service; restoring it listens again on the
-same port. The real server, which other tests use, is never touched.
+same port. The real server, which other tests use, is never touched. It can also cut itself a
+moment after it passes a ``COMMIT`` on to the server (:meth:`PostgresCut.cut_after_commits`),
+which is when a decision has just been made and its notices are still on their way.
 """
 
 from __future__ import annotations
@@ -125,6 +127,10 @@ class PostgresCut:
         self._pipes: set[tuple[asyncio.StreamWriter, asyncio.StreamWriter]] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self.connections = 0  # accepted while open, for tests that want to see reconnects
+        self._commits_to_cut = 0
+        self._burst = 0.25
+        self._bursts: list[asyncio.Task[None]] = []
+        self.commits_cut = 0
 
     def url_for(self, database_url: str) -> str:
         """The same database URL, pointed at this proxy."""
@@ -154,7 +160,34 @@ class PostgresCut:
     async def restore(self) -> None:
         await self.start()
 
+    def cut_after_commits(self, bursts: int, *, length: float = 0.25) -> None:
+        """Cut for ``length`` seconds right after each of the next ``bursts`` COMMITs the service
+        sends (one burst at a time): the commit reaches the server, and what the service does
+        next with the database finds it away."""
+        self._commits_to_cut = bursts
+        self._burst = length
+
+    async def stop_cutting(self) -> None:
+        """No more cuts after commits; returns once the last one has been restored."""
+        self._commits_to_cut = 0
+        await asyncio.gather(*self._bursts)
+
+    async def _cut_for_a_while(self) -> None:
+        await asyncio.sleep(0.002)  # the COMMIT is on its way to the server
+        await self.cut()
+        await asyncio.sleep(self._burst)  # the length of the outage, not a wait for something
+        await self.start()
+
+    def _saw(self, data: bytes) -> None:
+        if self._commits_to_cut and b"COMMIT" in data.upper() and all(task.done() for task in self._bursts):
+            self._commits_to_cut -= 1
+            self.commits_cut += 1
+            self._bursts.append(asyncio.create_task(self._cut_for_a_while()))
+
     async def close(self) -> None:
+        for task in self._bursts:
+            task.cancel()
+        await asyncio.gather(*self._bursts, return_exceptions=True)
         await self.cut()
         for task in list(self._tasks):
             task.cancel()
@@ -174,19 +207,21 @@ class PostgresCut:
         pipe = (writer, up_writer)
         self._pipes.add(pipe)
         try:
-            await asyncio.gather(self._pump(reader, up_writer), self._pump(up_reader, writer))
+            await asyncio.gather(self._pump(reader, up_writer, watch=True), self._pump(up_reader, writer))
         finally:
             self._pipes.discard(pipe)
             for w in pipe:
                 w.transport.abort()
 
-    async def _pump(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _pump(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *, watch: bool = False) -> None:
         task = asyncio.current_task()
         assert task is not None
         self._tasks.add(task)
         try:
             while data := await reader.read(65536):
                 writer.write(data)
+                if watch:
+                    self._saw(data)
                 await writer.drain()
         except (OSError, asyncio.IncompleteReadError):
             return  # one side closed or was cut: this direction of the pipe ends here

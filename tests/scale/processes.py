@@ -150,12 +150,14 @@ def base_url(port: int) -> str:
 
 
 class ServiceProcess:
-    """``meetsvc --config FILE serve`` in a process of its own, its output in ``FILE.log``."""
+    """``meetsvc --config FILE serve`` in a process of its own, its output in ``FILE.log`` (with
+    ``separate_stderr``, its log stream alone in ``FILE.err``)."""
 
-    def __init__(self, config: dict[str, Any], directory: Path, name: str) -> None:
+    def __init__(self, config: dict[str, Any], directory: Path, name: str, *, separate_stderr: bool = False) -> None:
         self.config_path = directory / f"{name}.toml"
         self.config_path.write_text(toml_text(config), encoding="utf-8")
         self.log_path = directory / f"{name}.log"
+        self.stderr_path = directory / f"{name}.err" if separate_stderr else None
         server = config["server"]
         self.ports = [server["port"] + i for i in range(server.get("processes", 1))]
         self.process: asyncio.subprocess.Process | None = None
@@ -170,13 +172,15 @@ class ServiceProcess:
         return self.process.pid
 
     def log_tail(self, lines: int = 40) -> str:
-        with contextlib.suppress(OSError):
-            return "\n".join(self.log_path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
-        return ""
+        tails = []
+        for path in (self.log_path, self.stderr_path):
+            with contextlib.suppress(OSError, AttributeError):
+                tails.append("\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:]))
+        return "\n".join(tails)
 
     async def start(self) -> ServiceProcess:
         env = {k: v for k, v in os.environ.items() if not k.startswith("MEETSVC_")}
-        with self.log_path.open("ab") as log:
+        with self.log_path.open("ab") as log, (self.stderr_path or self.log_path).open("ab") as errors:
             self.process = await asyncio.create_subprocess_exec(
                 sys.executable,
                 "-m",
@@ -186,7 +190,7 @@ class ServiceProcess:
                 "serve",
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=log,
-                stderr=asyncio.subprocess.STDOUT,
+                stderr=errors if self.stderr_path else asyncio.subprocess.STDOUT,
                 env=env,
                 cwd=ROOT,
             )

@@ -58,16 +58,6 @@ class BoundIdentity:
 
 
 @dataclass(frozen=True, slots=True)
-class NameForVideo:
-    """The names a participant could be shown under in the video room."""
-
-    display_name: str
-    unverified: bool
-    given_name: str | None
-    surname: str | None
-
-
-@dataclass(frozen=True, slots=True)
 class MeetingEnd:
     """The meeting a participant belongs to, and when it ends (a lobby ticket lives no longer)."""
 
@@ -197,23 +187,6 @@ async def meeting_end(connection: Connection, participant_id: str) -> MeetingEnd
         )
     ).one()
     return MeetingEnd(meeting_id=row.id, ends_at=row.ends_at)
-
-
-async def name_for_video(connection: Connection, participant_id: str) -> NameForVideo:
-    """The invited name and the verified one, if any (raises if the participant does not exist)."""
-    row = (
-        await connection.execute(
-            select(
-                participants.c.display_name,
-                participants.c.unverified,
-                participant_identities.c.given_name,
-                participant_identities.c.surname,
-            )
-            .outerjoin(participant_identities, participant_identities.c.participant_id == participants.c.id)
-            .where(participants.c.id == participant_id)
-        )
-    ).one()
-    return NameForVideo(row.display_name, row.unverified, row.given_name, row.surname)
 
 
 async def expected_personal_number_hash(connection: Connection, participant_id: str) -> str | None:

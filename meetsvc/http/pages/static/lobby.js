@@ -45,10 +45,30 @@
     ticket().then(function (answer) {
       var socket = io("/participant", { auth: { ticket: answer.ticket }, transports: ["websocket"] });
       var current = null;
-      socket.on("state", function (state) { current = state.state; show(state); });
+      var hasWayIn = false;
+      var askAgain = null;
+      // Admitted but no credential yet (lost on its way, the video backend slow): ask again, as
+      // a reconnect would, until one comes or the state changes. The server answers from the
+      // database and keeps this page's place.
+      function expectCredential() {
+        window.clearTimeout(askAgain);
+        if (hasWayIn || (current !== "admitted" && current !== "in_meeting")) { return; }
+        askAgain = window.setTimeout(function () {
+          if (!hasWayIn && socket.connected) { socket.emit("arrive", {}); }
+          expectCredential();
+        }, 5000);
+      }
+      socket.on("state", function (state) {
+        if (state.state !== current) { hasWayIn = false; }
+        current = state.state;
+        show(state);
+        expectCredential();
+      });
       // The waiting room opened while this page waited outside it: come in now.
       socket.on("opened", function () { if (current === "not_open") { socket.emit("arrive", {}); } });
       socket.on("credential", function (credential) {
+        hasWayIn = true;
+        window.clearTimeout(askAgain);
         joinLink.href = credential.join_url;
         join.hidden = false;
         joinLink.focus();
