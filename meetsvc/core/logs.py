@@ -95,3 +95,24 @@ def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
     for name, least in LIBRARY_LEVELS.items():
         logging.getLogger(name).setLevel(max(least, logging.getLevelNamesMapping()[level]))
     logging.captureWarnings(True)
+
+
+class _WarningsAndAbove(logging.Filter):
+    """python-socketio and engine.io log every packet at INFO and DEBUG, payload and all: names,
+    verified names and ids of the people in a meeting. Whatever level the logs are configured at,
+    only their warnings and errors are kept."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.WARNING
+
+
+_WARNINGS_ONLY = _WarningsAndAbove()
+
+
+def library_logger(name: str) -> logging.Logger:
+    """The logger a socket.io library is handed: records pass through the service's own handler,
+    and nothing below WARNING is ever written."""
+    logger = logging.getLogger(name)
+    if _WARNINGS_ONLY not in logger.filters:
+        logger.addFilter(_WARNINGS_ONLY)
+    return logger

@@ -30,7 +30,7 @@ from typing import Any
 
 import socketio
 
-from meetsvc.core.logs import outside_request
+from meetsvc.core.logs import library_logger, outside_request
 
 log = logging.getLogger("meetsvc.realtime.relay")
 
@@ -45,7 +45,7 @@ class RelayManager(socketio.AsyncRedisManager):  # type: ignore[misc]  # python-
     connected: bool  # python-socketio's: whether ``redis`` holds a client to publish with
 
     def __init__(self, url: str, *, channel: str) -> None:
-        super().__init__(url, channel=channel, logger=logging.getLogger("socketio.redis"))
+        super().__init__(url, channel=channel, logger=library_logger("socketio.redis"))
         self.losses = 0
         self.listening = False
 

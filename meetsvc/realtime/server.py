@@ -24,7 +24,7 @@ import socketio
 from aiohttp import web
 from engineio.async_drivers import aiohttp as engineio_aiohttp
 
-from meetsvc.core.logs import outside_request
+from meetsvc.core.logs import library_logger, outside_request
 from meetsvc.realtime.relay import RelayManager
 from meetsvc.realtime.rooms import HOST_NS, PARTICIPANT_NS, host_room, lobby_room, participant_room
 from meetsvc.services.handover import Handover
@@ -81,8 +81,8 @@ def create_server(
         ping_timeout=20,
         # Loggers given, not flags: with a flag each library adds a plain-text handler of its
         # own, and every record it logs is printed twice (see meetsvc.core.logs).
-        logger=logging.getLogger("socketio.server"),
-        engineio_logger=logging.getLogger("engineio.server"),
+        logger=library_logger("socketio.server"),
+        engineio_logger=library_logger("engineio.server"),
     )
     if not compression:
         server.eio._async = {**server.eio._async, "websocket": _UncompressedWebSocket}
