@@ -22,6 +22,7 @@ TEST_LOCK := requirements-test.txt
 # and all), which then installs the rest.
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit("meetsvc needs Python 3.11 or newer") if sys.version_info < (3, 11) else None'
+	@$(VENV_CHECK)
 	$(PYTHON) -m venv $(VENV)
 	awk '/^pip==/ {on = 1} on {print} on && !/\\$$/ {exit}' $(LOCK) > $(VENV)/pip.lock
 	$(BIN)/python -m pip install --quiet --require-hashes -r $(VENV)/pip.lock
@@ -37,6 +38,16 @@ $(TEST_STAMP): pyproject.toml $(TEST_LOCK) | $(BIN)/python
 	touch $@ $(STAMP)
 
 # The lock files, resolved by uv (from the test extras) for every platform and Python from 3.11 on.
+# Debian and Ubuntu ship Python without its venv module (the python3-venv package). Install it like
+# the browser packages where we can (root with apt); elsewhere stop at once with one line.
+VENV_PACKAGES := python3-venv
+VENV_CHECK = has() { $(PYTHON) -c 'import ensurepip, venv' >/dev/null 2>&1; }; has && exit 0; \
+	if [ "$$(id -u 2>/dev/null)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(VENV_PACKAGES) >/dev/null) || true; \
+	  has && exit 0; fi; \
+	echo "meetsvc needs Python's venv module: install it (on Debian or Ubuntu: sudo apt-get install $(VENV_PACKAGES)), then run make again" >&2; \
+	exit 1
+
 # Pins already in a lock file are kept unless pyproject.toml asks otherwise; to move one transitive
 # package: make lock LOCK_ARGS="--upgrade-package NAME". The test set is resolved first and the
 # runtime set within it, so the tests run on exactly the versions the service does.

@@ -113,3 +113,27 @@ def test_with_node_present_the_check_asks_nothing(tmp_path):
     result = make(ROOT, bin_dir, "node")
     assert result.returncode == 0 and result.stderr == ""
     assert not (tmp_path / "apt.log").exists()
+
+
+VENV_MESSAGE = (
+    "meetsvc needs Python's venv module: install it (on Debian or Ubuntu: sudo apt-get install python3-venv), "
+    "then run make again"
+)
+
+
+def test_without_python_venv_make_stops_at_once_saying_what_to_install(tmp_path):
+    """Debian's and Ubuntu's Python comes without its venv module until python3-venv is installed."""
+    bin_dir = bare_machine(tmp_path, uid=1000)
+    script(bin_dir / "node", "echo node")
+    script(bin_dir / "npm", "echo npm")
+    (bin_dir / "python3").unlink()
+    script(
+        bin_dir / "python3",
+        f'case "$*" in *ensurepip*) echo "No module named ensurepip" >&2; exit 1;; esac\nexec {sys.executable} "$@"',
+    )
+    tree = fresh_clone(tmp_path)
+    result = make(tree, bin_dir, ".venv/bin/python")
+    assert result.returncode != 0
+    ours = [line for line in result.stderr.splitlines() if not line.startswith("make")]
+    assert ours == [VENV_MESSAGE], result.stderr
+    assert not (tree / ".venv").exists()
