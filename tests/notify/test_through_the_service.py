@@ -52,7 +52,8 @@ def mail_to(server: MailServer, address: str) -> list[ReceivedMail]:
 
 async def opens(service: RunningService, link: str) -> bool:
     path = link.split("://", 1)[1].split("/", 1)[1]
-    async with service.http.get("/" + path, allow_redirects=False) as answer:
+    # The link page's button, as the person presses it.
+    async with service.http.post("/" + path, allow_redirects=False) as answer:
         return answer.status == 303
 
 
