@@ -118,7 +118,11 @@ async def _notifications(app: web.Application) -> AsyncIterator[None]:
     services = app[SERVICES]
     settings = services.settings
     async with open_notify(
-        settings.notify, services.engine, public_url=settings.server.base_url, clock=services.clock
+        settings.notify,
+        services.engine,
+        public_url=settings.server.base_url,
+        clock=services.clock,
+        links=services.links,
     ) as notify:
         app[NOTIFY] = notify
 

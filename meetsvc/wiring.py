@@ -122,6 +122,10 @@ async def open_services(settings: Settings, clock: Clock = utc_now) -> AsyncIter
             idle=timedelta(minutes=settings.sessions.idle_minutes),
             absolute=timedelta(hours=settings.sessions.absolute_hours),
             clock=clock,
+            form_key=keys.derive("staff sign-in forms").reveal(),
+            # An identification order counts against the eID rate limits for the rate window:
+            # its session's row (and the order with it) is kept at least that long.
+            retain=timedelta(minutes=settings.identity.rate_window_minutes),
         )
         yield Services(
             settings=settings,
@@ -304,6 +308,7 @@ def build_schedule(services: Services, notify: NotifyRuntime, hooks: Hooks) -> S
         rules,
         hooks,
         services.clock,
+        sessions=services.sessions,
     )
     return Schedule(services.engine, work, rules, settings.schedule, leadership_for(services.engine), services.clock)
 

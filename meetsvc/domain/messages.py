@@ -57,3 +57,5 @@ class OutgoingMessage:
     subject: str | None = None
     attachment: str | None = field(default=None, repr=False)
     sender_name: str | None = None
+    #: Whose message it is: the deliverer writes that participant's link into it as it is sent.
+    participant_id: str | None = None

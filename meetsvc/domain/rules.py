@@ -15,11 +15,37 @@ from identity.personnummer import is_valid
 from meetsvc.domain.errors import Violation
 from meetsvc.domain.model import Organisation, ParticipantRole
 
-# Ten or twelve digits with an optional separator: what a personal identity number looks like in
-# free text. In machine text (ids, tokens) a run inside a UUID or another token is no number, so
-# that variant also requires no letter or hyphen around it.
-_PERSONAL_NUMBER_IN_PROSE = re.compile(r"(?<!\d)(?:\d{2})?\d{6}[-+ ]?\d{4}(?!\d)")
-_PERSONAL_NUMBER_AMONG_IDS = re.compile(r"(?<![0-9A-Za-z-])(?:\d{2})?\d{6}[-+ ]?\d{4}(?![0-9A-Za-z-])")
+# What a personal identity number looks like in free text, once its digits are ASCII: ten or
+# twelve digits, the date and the serial parted by at most one character that is neither letter
+# nor digit ("-", "+", " ", "–", "_", ".", "/"), and the date's own parts parted alike, by the
+# same character both times ("1992-07-31-9840"). Each variant is a lookahead, so every digit run
+# is tried even where an earlier reading failed the number's checks. In machine text (ids,
+# tokens) a run inside a UUID or another token is no number, so that variant also requires no
+# letter, "-" or "_" around it.
+_SEPARATOR = r"[\W_]"
+_SPELLED = (
+    rf"(?P<date>(?:[0-9]{{2}})?[0-9]{{2}}(?P<inner>{_SEPARATOR}?)[0-9]{{2}}(?P=inner)[0-9]{{2}})"
+    rf"(?P<separator>{_SEPARATOR}?)(?P<serial>[0-9]{{4}})"
+)
+_PERSONAL_NUMBER_IN_PROSE = re.compile(rf"(?<![0-9])(?=(?P<number>{_SPELLED})(?![0-9]))")
+_PERSONAL_NUMBER_AMONG_IDS = re.compile(rf"(?<![0-9A-Za-z_-])(?=(?P<number>{_SPELLED})(?![0-9A-Za-z_-]))")
+
+
+def _ascii_digits(text: str) -> str:
+    """``text`` with every decimal digit written in ASCII: NFKC turns full-width digits into
+    ASCII ones, and other scripts' digits (Arabic-Indic, Devanagari, …) are mapped by value, so
+    no spelling of the digits slips past the pattern."""
+    return "".join(
+        str(unicodedata.decimal(ch)) if not ch.isascii() and unicodedata.category(ch) == "Nd" else ch
+        for ch in unicodedata.normalize("NFKC", text)
+    )
+
+
+def _canonical(match: re.Match[str]) -> str:
+    """The found number as :func:`identity.personnummer.is_valid` reads it: digits only, keeping
+    a "+" between date and serial, the one separator that changes the number's meaning (100 or older)."""
+    date = match["date"].replace(match["inner"], "") if match["inner"] else match["date"]
+    return date + ("+" if match["separator"] == "+" else "") + match["serial"]
 
 
 def contains_personal_number(text: str, *, among_ids: bool = False) -> bool:
@@ -30,7 +56,7 @@ def contains_personal_number(text: str, *, among_ids: bool = False) -> bool:
     log's details), where a digit run inside an id is not a number.
     """
     pattern = _PERSONAL_NUMBER_AMONG_IDS if among_ids else _PERSONAL_NUMBER_IN_PROSE
-    return any(is_valid(match.group(0)) for match in pattern.finditer(text))
+    return any(is_valid(_canonical(match)) for match in pattern.finditer(_ascii_digits(text)))
 
 
 _EMAIL = re.compile(

@@ -49,7 +49,7 @@ class Channel(Protocol):
     #: Recorded in the outbox as ``sent_via``.
     name: str
     #: Whether a sent message keeps its text in the outbox: only the development outbox, whose
-    #: page shows it. Real channels clear it, because the text holds a live personal link.
+    #: page shows it. Real channels clear it: a final message's text is of no further use.
     retains_content: bool
 
     async def deliver(self, message: OutgoingMessage) -> None: ...

@@ -17,6 +17,10 @@ once, deduplicable by that id. While the process lives it never sends a message 
 never overlaps another, a send is bounded by ``send_timeout_seconds`` (the lease is at least
 twice that), and a message whose mark failed (the database was away) is remembered and marked,
 not resent, when it comes round again.
+
+A stored message holds a placeholder where the participant's link goes; the link is written in
+just before the channel sends (:mod:`meetsvc.notify.links`), so the outbox never holds one. A
+message whose participant has no working link any more (removed, link revoked) fails instead.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from meetsvc.domain.messages import ChannelName, OutgoingMessage
 from meetsvc.notify import outbox
 from meetsvc.notify.channels import Channel, DeliveryError, PermanentDeliveryError, TemporaryDeliveryError
 from meetsvc.notify.config import DeliverySettings
+from meetsvc.notify.links import PersonalLinks, needs_link, with_link
 from meetsvc.storage.availability import unavailable_dependency
 from meetsvc.storage.engine import Engine
 
@@ -64,8 +69,10 @@ class Deliverer:
         *,
         clock: Clock = utc_now,
         worker: str | None = None,
+        links: PersonalLinks | None = None,
     ) -> None:
         self._engine = engine
+        self._links = links
         self._channels = dict(channels)
         self._settings = settings
         self._clock = clock
@@ -93,7 +100,10 @@ class Deliverer:
             max_attempts=settings.max_attempts,
         )
         if batch:
-            results = await asyncio.gather(*(self._deliver(message) for message in batch), return_exceptions=True)
+            links = await self._current_links(batch)
+            results = await asyncio.gather(
+                *(self._deliver(message, links) for message in batch), return_exceptions=True
+            )
             for message, result in zip(batch, results, strict=False):
                 if isinstance(result, asyncio.CancelledError):
                     raise result
@@ -103,7 +113,7 @@ class Deliverer:
                     )
         return len(batch)
 
-    async def _deliver(self, message: OutgoingMessage) -> None:
+    async def _deliver(self, message: OutgoingMessage, links: Mapping[str, str | None]) -> None:
         settings = self._settings
         channel = self._channels.get(message.channel)
         if message.id in self._sent_unmarked:
@@ -119,9 +129,15 @@ class Deliverer:
                 reason=f"no {message.channel.value} channel is configured (notify.{message.channel.value})",
             )
             return
+        ready = self._with_link(message, links)
+        if ready is None:
+            await outbox.mark_failed(
+                self._engine, message.id, worker=self.worker, reason="the personal link was revoked before sending"
+            )
+            return
         try:
             async with asyncio.timeout(settings.send_timeout_seconds):
-                await channel.deliver(message)
+                await channel.deliver(ready)
         except PermanentDeliveryError as exc:
             log.warning("outbox message %s (%s) failed for good: %s", message.id, message.kind.value, exc.reason)
             await outbox.mark_failed(self._engine, message.id, worker=self.worker, reason=exc.reason)
@@ -142,6 +158,23 @@ class Deliverer:
             return
         self._sent_unmarked.add(message.id)
         await self._mark_sent(message, channel.name, channel.retains_content)
+
+    async def _current_links(self, batch: list[OutgoingMessage]) -> dict[str, str | None]:
+        """Each participant's working link, for the messages of a batch that give one: read on
+        one connection, just before sending."""
+        wanted = {message.participant_id for message in batch if message.participant_id and needs_link(message)}
+        if not wanted or self._links is None:
+            return {}
+        async with self._engine.connect() as connection:
+            return {participant_id: await self._links.current(connection, participant_id) for participant_id in wanted}
+
+    @staticmethod
+    def _with_link(message: OutgoingMessage, links: Mapping[str, str | None]) -> OutgoingMessage | None:
+        """The message with the participant's working link written in; None if they have none."""
+        if not needs_link(message):
+            return message
+        link = links.get(message.participant_id) if message.participant_id else None
+        return with_link(message, link) if link is not None else None
 
     async def _mark_sent(self, message: OutgoingMessage, via: str, keep_content: bool) -> None:
         marked = await outbox.mark_sent(

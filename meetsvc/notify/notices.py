@@ -25,6 +25,11 @@ is the cancellation of an e-mail address the participant no longer has, under th
 
 The meeting and participant may be database rows or the domain's dataclasses: only the
 attributes in :class:`MeetingLike` and :class:`ParticipantLike` are read.
+
+A notice that carries the participant's link (every kind but a cancellation) is recorded with
+:data:`~meetsvc.notify.links.PERSONAL_LINK` where the link goes, never the link: the deliverer
+writes the participant's working link in as it sends (:mod:`meetsvc.notify.links`). The
+``join_url`` the callers pass says that the participant has a working link to be given.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ from meetsvc.core.clock import Clock, utc_now
 from meetsvc.domain.messages import ChannelName, MessageKind
 from meetsvc.domain.model import Organisation, ParticipantRole, name_for_citizens
 from meetsvc.notify import outbox
+from meetsvc.notify.links import PERSONAL_LINK
 from meetsvc.notify.messages import MessageBuilder, NoticeView, RenderedNotice
 from meetsvc.notify.outbox import NewMessage
 from meetsvc.storage.engine import Connection
@@ -162,7 +168,8 @@ class MessageNotices:
                 organisation_name=_called(organisation_name, participant),
                 language=_language(participant),
                 stamp=now,
-                join_url=join_url,
+                # The outbox never holds the link itself: see meetsvc.notify.links.
+                join_url=PERSONAL_LINK if join_url else None,
                 recipient_email=email,
                 for_staff=_for_staff(participant),
             )

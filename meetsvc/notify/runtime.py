@@ -23,6 +23,7 @@ from meetsvc.domain.messages import ChannelName
 from meetsvc.notify.channels import Channel, OutboxOnlyChannel, SmsChannel
 from meetsvc.notify.config import NotifySettings
 from meetsvc.notify.deliverer import Deliverer
+from meetsvc.notify.links import PersonalLinks
 from meetsvc.notify.messages import MessageBuilder
 from meetsvc.notify.notices import MessageNotices
 from meetsvc.notify.sms_http import HttpSmsGateway
@@ -70,9 +71,11 @@ async def open_notify(
     public_url: str,
     clock: Clock = utc_now,
     deliver: bool = True,
+    links: PersonalLinks | None = None,
 ) -> AsyncIterator[NotifyRuntime]:
     """Load the texts, open the channels and (unless ``deliver`` is False) start this process's
-    one delivery loop; on exit let the loop finish its pass, then close the channels."""
+    one delivery loop; on exit let the loop finish its pass, then close the channels. ``links``
+    gives each message its participant's link as it is sent; without it no link is sent."""
     texts = await asyncio.to_thread(MessageTexts.load, settings.templates_dir)
     channels = await open_channels(settings, public_url=public_url)
     try:
@@ -83,12 +86,16 @@ async def open_notify(
             reminders_before=tuple(timedelta(minutes=m) for m in settings.reminders_minutes_before),
             clock=clock,
         )
-        deliverer = Deliverer(engine, channels, settings.delivery, clock=clock)
+        deliverer = Deliverer(engine, channels, settings.delivery, clock=clock, links=links)
         if deliver:
             deliverer.start()
         try:
             yield NotifyRuntime(
-                notices=notices, deliverer=deliverer, channels=channels, texts=texts, deliveries=Deliveries(engine)
+                notices=notices,
+                deliverer=deliverer,
+                channels=channels,
+                texts=texts,
+                deliveries=Deliveries(engine, links),
             )
         finally:
             await deliverer.stop()

@@ -9,11 +9,13 @@ content and no address is part of this view.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
 
 from meetsvc.domain.messages import MessageKind, MessageStatus
 from meetsvc.notify import outbox
+from meetsvc.notify.links import PERSONAL_LINK, PersonalLinks, calendar_with_link
 from meetsvc.notify.outbox import DeliveryRecord, StoredMessage
 from meetsvc.storage.engine import Connection, Engine
 
@@ -67,8 +69,9 @@ class Deliveries:
     """What the pages read of the outbox, each read on a connection of its own: the page
     handlers ask this instead of opening the database themselves."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, links: PersonalLinks | None = None) -> None:
         self._engine = engine
+        self._links = links
 
     async def by_participant(self, meeting_id: str) -> dict[str, list[DeliveryLine]]:
         """For a meeting the caller has already been allowed to see."""
@@ -76,6 +79,22 @@ class Deliveries:
             return await deliveries_by_participant(connection, meeting_id)
 
     async def development_messages(self, *, limit: int = 50) -> list[StoredMessage]:
-        """The newest messages kept by the development outbox channel, with their text."""
+        """The newest messages kept by the development outbox channel, with their text and the
+        participant's current link written in (the stored text holds only a placeholder)."""
         async with self._engine.connect() as connection:
-            return await outbox.development_messages(connection, limit=limit)
+            messages = await outbox.development_messages(connection, limit=limit)
+            links = {
+                participant_id: await self._links.current(connection, participant_id) if self._links else None
+                for participant_id in {message.participant_id for message in messages}
+            }
+        return [_with_current_link(message, links[message.participant_id]) for message in messages]
+
+
+def _with_current_link(message: StoredMessage, link: str | None) -> StoredMessage:
+    if link is None:
+        return message
+    return dataclasses.replace(
+        message,
+        body=message.body.replace(PERSONAL_LINK, link) if message.body else message.body,
+        attachment=calendar_with_link(message.attachment, link) if message.attachment else message.attachment,
+    )

@@ -99,6 +99,8 @@ def _survives_outages(job: _Job) -> _Job:
 #: How far back a sync looks before its last look: a booking whose transaction began before
 #: that look but committed after it is still seen.
 SYNC_OVERLAP = timedelta(seconds=60)
+#: How often unused browser sessions are deleted (and once on taking the lead).
+SESSION_PURGE_EVERY = timedelta(minutes=10)
 RETRY_FIRST = 5.0
 RETRY_MAX = 300.0
 
@@ -196,6 +198,13 @@ class Schedule:
         scheduler.add_job(
             self._sync, IntervalTrigger(seconds=self._settings.sync_seconds), id="sync", misfire_grace_time=None
         )
+        scheduler.add_job(
+            self.purge_sessions,
+            IntervalTrigger(seconds=SESSION_PURGE_EVERY.total_seconds()),
+            id="sessions",
+            misfire_grace_time=None,
+            next_run_time=datetime.now(UTC),
+        )
         self.leading.set()
 
     def _stand_down(self) -> None:
@@ -246,6 +255,14 @@ class Schedule:
         self._loaded_until = until
         cutoff = now - 2 * SYNC_OVERLAP
         self._fired = {job_id: at for job_id, at in self._fired.items() if at >= cutoff}
+
+    @_ends_quietly_when_cancelled
+    async def purge_sessions(self) -> None:
+        """Delete the browser sessions nobody has used for a while."""
+        try:
+            await self._work.purge_sessions()
+        except Exception as exc:  # the database may be away; the next run catches up
+            log.warning("purging unused browser sessions failed: %s", type(exc).__name__)
 
     @_ends_quietly_when_cancelled
     @_survives_outages

@@ -21,6 +21,7 @@ from meetsvc.schedule.events import Event, EventKind, Rules, still_due
 from meetsvc.services.audit import AuditLog
 from meetsvc.services.directory import load_organisation
 from meetsvc.services.links import JoinLinks
+from meetsvc.services.sessions import BrowserSessions
 from meetsvc.services.waiting_room import Notices as RoomNotices, WaitingRoom
 from meetsvc.storage.engine import Engine
 from meetsvc.storage.queries import schedule as queries
@@ -53,6 +54,8 @@ class ScheduledWork:
         rules: Rules,
         hooks: Hooks,
         clock: Clock,
+        *,
+        sessions: BrowserSessions | None = None,
     ) -> None:
         self._engine = engine
         self._audit = audit
@@ -62,6 +65,7 @@ class ScheduledWork:
         self._rules = rules
         self._hooks = hooks
         self._clock = clock
+        self._sessions = sessions
 
     async def run(self, event: Event) -> bool:
         """Do what the event says if it is still due; whether anything was done."""
@@ -151,3 +155,13 @@ class ScheduledWork:
                 details={"participants": len(ids), "messages": messages},
             )
         return True
+
+    async def purge_sessions(self) -> int:
+        """Browser sessions nobody has used for a while go, so sign-in pages and links opened
+        and left do not pile up in the database; how many went."""
+        if self._sessions is None:
+            return 0
+        purged = await self._sessions.purge()
+        if purged:
+            log.info("purged %d unused browser sessions", purged)
+        return purged

@@ -1,7 +1,13 @@
 """What a participant's invitation link opens: their own invitation, and nothing else.
 
 The link's token is looked up by its hash; a revoked link, a removed participant or a cancelled
-meeting's link finds nothing. The first opening is recorded (the organiser sees "opened").
+meeting's link finds nothing.
+
+Following a link is not opening it. Mail systems run link scanners (Safe Links and the like)
+that fetch every link in a message, so a GET or HEAD of the link only shows a page with one
+button (:meth:`Invitations.live`, which writes nothing); pressing it, a POST no scanner sends,
+is what starts the participant's session and records the first opening (the organiser's
+"opened").
 """
 
 from __future__ import annotations
@@ -34,6 +40,14 @@ class InvitationView:
     verified_name: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class LiveLink:
+    """A valid link: whose it is, and the language their invitation was written in."""
+
+    participant_id: str
+    language: Language
+
+
 class Invitations:
     def __init__(self, engine: Engine, audit: AuditLog, sessions: BrowserSessions, clock: Clock = utc_now) -> None:
         self._engine = engine
@@ -41,8 +55,20 @@ class Invitations:
         self._sessions = sessions
         self._clock = clock
 
+    async def live(self, token: str) -> LiveLink | None:
+        """Whose a valid link is, or None; reads only, so a scanner that fetches the link
+        changes nothing."""
+        if not looks_like_token(token):
+            return None
+        async with self._engine.connect() as connection:
+            row = await invitations.live_invitation(connection, token_hash(token))
+        if row is None or not MeetingStatus(row.meeting_status).is_open:
+            return None
+        return LiveLink(row.participant_id, Language(row.language))
+
     async def open(self, token: str, language: Language | None) -> IssuedSession | None:
-        """Start a participant session for a valid link, or None (the link is not valid)."""
+        """Start a participant session for a valid link a person chose to open, recording the
+        first opening; None when the link is not valid."""
         if not looks_like_token(token):
             return None
         now = self._clock()

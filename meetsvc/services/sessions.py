@@ -1,17 +1,24 @@
 """Browser sessions for participants and staff, kept in the database.
 
 A session starts when a participant opens their invitation link (the token then leaves the URL
-for a cookie) or when staff open the sign-in page. Only the hash of the cookie's token is
-stored. Sessions end after ``idle`` without a request and in any case after ``absolute``; a
-staff session gets a *new* token when sign-in succeeds, so a token planted before sign-in
-(session fixation) is worthless after it.
+for a cookie) or when staff start to sign in. Only the hash of the cookie's token is stored.
+Sessions end after ``idle`` without a request and in any case after ``absolute``; a staff
+session gets a *new* token when sign-in succeeds, so a token planted before sign-in (session
+fixation) is worthless after it. Sessions nobody has used for ``retain`` are deleted by
+:meth:`BrowserSessions.purge`, which the schedule runs.
 
 Each session has a CSRF token that every state-changing form and API call from a page must echo.
+The staff sign-in page is shown before any session exists, and merely showing it must store
+nothing (anyone can ask for it, as often as they like): its form carries a stateless token
+instead, the HMAC of a random value the browser holds in a cookie (:meth:`sign_in_form`), and
+the session is created only when that form is posted.
 """
 
 from __future__ import annotations
 
+import base64
 import enum
+import hashlib
 import hmac
 import secrets
 import uuid
@@ -26,6 +33,8 @@ from meetsvc.storage.queries import sessions as stored
 from meetsvc.storage.queries.sessions import NewSession, SessionRecord
 
 COOKIE_NAME = "meetsvc_session"
+#: Holds the random value the staff sign-in form's token is the HMAC of; not a session.
+SIGN_IN_COOKIE = "meetsvc_sign_in"
 TOUCH_EVERY = timedelta(seconds=30)
 
 
@@ -58,6 +67,15 @@ class IssuedSession:
     token: str = field(repr=False)
 
 
+@dataclass(frozen=True, slots=True)
+class SignInForm:
+    """What the staff sign-in page needs: the cookie's value (new when the browser had none)
+    and the token its form echoes."""
+
+    nonce: str = field(repr=False)
+    csrf_token: str = field(repr=False)
+
+
 def _from_record(row: SessionRecord) -> BrowserSession:
     return BrowserSession(
         id=row.id,
@@ -71,11 +89,45 @@ def _from_record(row: SessionRecord) -> BrowserSession:
 
 
 class BrowserSessions:
-    def __init__(self, engine: Engine, *, idle: timedelta, absolute: timedelta, clock: Clock = utc_now) -> None:
+    """``form_key`` signs the sign-in form's token; it must be the same in every process (a
+    random one only suits a single process). ``retain`` is how long an unused session's row is
+    kept (at least ``idle``); keeping it as long as the eID rate window means the purge never
+    forgets an attempt that still counts against a limit."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        idle: timedelta,
+        absolute: timedelta,
+        clock: Clock = utc_now,
+        form_key: bytes | None = None,
+        retain: timedelta | None = None,
+    ) -> None:
         self._engine = engine
         self._idle = idle
         self._absolute = absolute
         self._clock = clock
+        self._form_key = form_key or secrets.token_bytes(32)
+        self._retain = max(idle, retain or idle)
+
+    def _sign_in_token(self, nonce: str) -> str:
+        digest = hmac.new(self._form_key, f"staff sign-in form:{nonce}".encode(), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+    def sign_in_form(self, nonce: str | None) -> SignInForm:
+        """The sign-in form's token for the browser's cookie value, or for a new one when it has
+        none (or a malformed one). Stores nothing."""
+        if not nonce or not looks_like_token(nonce):
+            nonce = secrets.token_urlsafe(32)
+        return SignInForm(nonce, self._sign_in_token(nonce))
+
+    def sign_in_form_ok(self, nonce: str | None, offered: str | None) -> bool:
+        """Whether a posted sign-in form came from a page this browser was shown (double submit:
+        another site can make a browser post, but cannot read the cookie to make the token)."""
+        if not nonce or not offered or not looks_like_token(nonce):
+            return False
+        return hmac.compare_digest(self._sign_in_token(nonce), offered)
 
     async def create(
         self,
@@ -148,3 +200,9 @@ class BrowserSessions:
     async def end(self, session_id: str) -> None:
         async with self._engine.begin() as connection:
             await stored.end_session(connection, session_id, now=self._clock())
+
+    async def purge(self) -> int:
+        """Delete the sessions nobody has used for ``retain`` (with their identification
+        orders); how many. Such a session is over whatever else it says: idle is shorter."""
+        async with self._engine.begin() as connection:
+            return await stored.delete_unused_sessions(connection, last_seen_before=self._clock() - self._retain)

@@ -263,8 +263,8 @@ async def test_revoke_stops_the_link_without_a_new_one(api: Api) -> None:
     meeting = await api.create_meeting()
     added = await api.add_participant(meeting["id"])
     path = participant_path(meeting["id"], added["id"], "invitation")
-    # The invitation goes out first, so the two answers compared below cannot differ by a
-    # message the delivery loop sent in between.
+    # The invitation has gone out: a message still in flight at the revocation would change state
+    # between the two answers compared below (it fails, as its link no longer works).
     await deliveries_settled(api.service)
 
     answer = await api.delete(path)

@@ -275,8 +275,10 @@ async def test_invitation_and_identification_pages(world, browser):
         person = next(people)
         invited = await invite(world, meeting["id"], name="Kim Andersson", personal_number=person)
         await invited.close()
-        await view.page.goto(invited.link.replace(view.base, ""))
-        await view.goto("/m")
+        await view.goto(invited.link.replace(view.base, ""))
+        await view.check("invitation-link")
+        await view.page.get_by_role("button", name=view.t["link.open"]).click()
+        await view.page.wait_for_url("**/m")
         await view.check("invitation")
         await view.page.get_by_text(view.t["invite.no_bankid"]).click()
         await view.check("invitation-no-bankid-open")
@@ -293,6 +295,7 @@ async def test_invitation_and_identification_pages(world, browser):
         # The test clock stands still, so two starts in one session would tie on their start
         # time; the invitation link opened again gives a fresh session.
         await view.page.goto(invited.link.replace(view.base, ""))
+        await view.page.get_by_role("button", name=view.t["link.open"]).click()
 
         await view.page.get_by_role("button", name=view.t["invite.other_device"]).click()
         await view.page.locator("img#qr").wait_for()
@@ -305,6 +308,7 @@ async def test_invitation_and_identification_pages(world, browser):
         await view.page.get_by_role("link", name=view.t["identify.retry"]).click()
         await view.page.wait_for_url("**/m")
         await view.page.goto(invited.link.replace(view.base, ""))
+        await view.page.get_by_role("button", name=view.t["link.open"]).click()
         await view.page.get_by_role("button", name=view.t["invite.other_device"]).click()
         await view.page.locator("img#qr").wait_for()
         order = await scan(world, view)
@@ -567,6 +571,7 @@ async def test_the_qr_code_is_drawn(world, browser):
     try:
         page = await context.new_page()
         await page.goto(invited.link.replace(world.service.base_url, ""))
+        await page.get_by_role("button", name=TEXTS["sv"]["link.open"]).click()
         await page.get_by_role("button", name=TEXTS["sv"]["invite.other_device"]).click()
         qr = page.locator("img#qr")
         await qr.wait_for()

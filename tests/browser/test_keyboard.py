@@ -146,6 +146,11 @@ async def test_invitation_by_keyboard_alone(world, browser):
     context, page, dialogs = await new_page(browser, base, TABLET)
     try:
         await page.goto(invited.link.replace(base, ""))
+        # The link's page: its one button, by keys.
+        await skip_link_first(page, "link page")
+        await tab_to(page, "Öppna inbjudan", "link page")
+        await page.keyboard.press("Enter")
+        await page.wait_for_url("**/m")
         await skip_link_first(page, "invitation")
         await tab_to(page, "BankID på en annan enhet", "invitation")
         await page.keyboard.press("Enter")

@@ -21,7 +21,7 @@ from meetsvc.notify.smtp import EmailChannel
 from meetsvc.notify.texts import MessageTexts
 from meetsvc.storage.engine import create_engine
 from tests.notify.mailserver import MailServer
-from tests.notify.world import FROM_ADDRESS, PUBLIC_URL, World, build_world
+from tests.notify.world import FROM_ADDRESS, PUBLIC_URL, World, WorldLinks, build_world
 from tests.support.service import SettableClock
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
@@ -85,4 +85,4 @@ def deliverer(
     engine: AsyncEngine, email_channel: EmailChannel, delivery_settings: DeliverySettings, clock: SettableClock
 ) -> Deliverer:
     channels = {ChannelName.EMAIL: email_channel, ChannelName.SMS: OutboxOnlyChannel()}
-    return Deliverer(engine, channels, delivery_settings, clock=clock, worker="test-worker-1")
+    return Deliverer(engine, channels, delivery_settings, clock=clock, worker="test-worker-1", links=WorldLinks())

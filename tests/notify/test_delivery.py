@@ -112,7 +112,7 @@ async def test_an_unreachable_server_is_a_temporary_failure(
         SmtpConfig(host="127.0.0.1", port=free_port(), security="none", timeout_seconds=2),
         from_address="no-reply@sip-mote.example.se",
     )
-    loop = Deliverer(engine, {ChannelName.EMAIL: closed}, delivery_settings, clock=clock)
+    loop = Deliverer(engine, {ChannelName.EMAIL: closed}, delivery_settings, clock=clock, links=world.links)
     message_id = await invite_kim(world, notices)
     assert await loop.run_once() == 1
     row = await row_of(engine, message_id)
@@ -150,7 +150,9 @@ async def test_a_crash_after_sending_leads_to_one_resend_with_the_same_message_i
 ):
     message_id = await invite_kim(world, notices)
     crashing = CrashAfterSending(email_channel)
-    first = Deliverer(engine, {ChannelName.EMAIL: crashing}, delivery_settings, clock=clock, worker="dies")
+    first = Deliverer(
+        engine, {ChannelName.EMAIL: crashing}, delivery_settings, clock=clock, worker="dies", links=world.links
+    )
     task = asyncio.create_task(first.run())
     await asyncio.wait_for(crashing.sent.wait(), WAIT_SECONDS)
     task.cancel()
@@ -160,7 +162,12 @@ async def test_a_crash_after_sending_leads_to_one_resend_with_the_same_message_i
     assert (row.status, row.claimed_by, row.attempts) == ("sending", "dies", 1)
 
     restarted = Deliverer(
-        engine, {ChannelName.EMAIL: email_channel}, delivery_settings, clock=clock, worker="restarted"
+        engine,
+        {ChannelName.EMAIL: email_channel},
+        delivery_settings,
+        clock=clock,
+        worker="restarted",
+        links=world.links,
     )
     assert await restarted.run_once() == 0  # the lease still holds
     clock.advance(seconds=delivery_settings.lease_seconds)
@@ -240,8 +247,8 @@ async def test_two_loops_on_one_database_never_take_the_same_message(
     try:
         channel = Counting()
         loops = [
-            Deliverer(engine, {ChannelName.EMAIL: channel}, settings, clock=clock, worker="a"),
-            Deliverer(other_engine, {ChannelName.EMAIL: channel}, settings, clock=clock, worker="b"),
+            Deliverer(engine, {ChannelName.EMAIL: channel}, settings, clock=clock, worker="a", links=world.links),
+            Deliverer(other_engine, {ChannelName.EMAIL: channel}, settings, clock=clock, worker="b", links=world.links),
         ]
 
         async def drain(loop: Deliverer) -> None:
@@ -260,7 +267,7 @@ async def test_a_message_for_a_channel_that_is_switched_off_fails_with_the_reaso
     world: World, notices: MessageNotices, engine: AsyncEngine, clock, delivery_settings
 ):
     message_id = await invite_kim(world, notices)
-    loop = Deliverer(engine, {ChannelName.SMS: OutboxOnlyChannel()}, delivery_settings, clock=clock)
+    loop = Deliverer(engine, {ChannelName.SMS: OutboxOnlyChannel()}, delivery_settings, clock=clock, links=world.links)
     assert await loop.run_once() == 1
     row = await row_of(engine, message_id)
     assert (row.status, row.last_error) == ("failed", "no email channel is configured (notify.email)")

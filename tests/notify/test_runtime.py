@@ -8,7 +8,6 @@ from pathlib import Path
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from meetsvc.domain.messages import ChannelName
-from meetsvc.notify import outbox
 from meetsvc.notify.channels import OutboxOnlyChannel, SmsChannel
 from meetsvc.notify.config import NotifySettings
 from meetsvc.notify.runtime import open_notify
@@ -37,14 +36,14 @@ async def test_development_messages_land_in_the_outbox_for_the_page(
     (tmp_path / "en" / "invitation.sms").write_text("{{ organisation }} - {{ meeting }} - {{ when }} - {{ link }}")
     settings = NotifySettings(templates_dir=tmp_path, reminders_minutes_before=(), delivery={"poll_seconds": 0.05})
     meeting, lena = await world.meeting(), await world.participant(LENA.name)
-    async with open_notify(settings, engine, public_url=PUBLIC_URL, clock=clock) as notify:
+    async with open_notify(settings, engine, public_url=PUBLIC_URL, clock=clock, links=world.links) as notify:
         assert all(isinstance(channel, OutboxOnlyChannel) for channel in notify.channels.values())
         async with engine.begin() as connection:
             await notify.notices.enqueue_invitation(connection, meeting, lena, world.link(LENA.name), ORGANISATION)
         notify.deliverer.wake()
         await wait_until_sent(engine, 2)
-    async with engine.connect() as connection:
-        kept = {message.channel: message for message in await outbox.development_messages(connection)}
+        # What the development outbox page shows: the participant's link is written in as it is read.
+        kept = {message.channel: message for message in await notify.deliveries.development_messages()}
     assert (
         kept[ChannelName.SMS].body
         == f"{ORGANISATION} - meeting - Tuesday 13 July 2027, 10:00-11:00 - {world.link(LENA.name)}"
@@ -69,7 +68,7 @@ async def test_smtp_configured_sends_by_smtp_and_sms_off_records_no_sms(
         }
     )
     meeting, lena = await world.meeting(), await world.participant(LENA.name)
-    async with open_notify(settings, engine, public_url=PUBLIC_URL, clock=clock) as notify:
+    async with open_notify(settings, engine, public_url=PUBLIC_URL, clock=clock, links=world.links) as notify:
         assert set(notify.channels) == {ChannelName.EMAIL}
         assert isinstance(notify.channels[ChannelName.EMAIL], EmailChannel)
         async with engine.begin() as connection:
@@ -88,7 +87,9 @@ async def test_without_delivery_the_loop_does_not_run(world: World, engine: Asyn
     )
     meeting, lena = await world.meeting(), await world.participant(LENA.name)
     loops_before = delivery_loops()
-    async with open_notify(settings, engine, public_url=PUBLIC_URL, clock=clock, deliver=False) as notify:
+    async with open_notify(
+        settings, engine, public_url=PUBLIC_URL, clock=clock, deliver=False, links=world.links
+    ) as notify:
         assert isinstance(notify.channels[ChannelName.SMS], SmsChannel)
         async with engine.begin() as connection:
             await notify.notices.enqueue_invitation(connection, meeting, lena, world.link(LENA.name), ORGANISATION)

@@ -9,6 +9,7 @@ area of care, another participant or a personal identity number.
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from datetime import UTC, timedelta
 from itertools import pairwise
@@ -22,8 +23,9 @@ from sqlalchemy import select
 from meetsvc.domain.callers import OrganisationCaller
 from meetsvc.domain.model import OrganisationKind
 from meetsvc.http.appkeys import DIRECTORY, ENGINE
-from meetsvc.storage.tables import outbox_messages
-from tests.api.helpers import Api, TestNumber, build_world, deliveries_settled, local_time, rfc3339
+from meetsvc.notify.links import PERSONAL_LINK
+from meetsvc.storage.tables import metadata, outbox_messages
+from tests.api.helpers import Api, TestNumber, build_world, deliveries_settled, local_time, rfc3339, token_of
 from tests.notify.calendars import both, utc
 from tests.notify.mailserver import MailServer, ReceivedMail
 from tests.notify.test_privacy import leaks
@@ -55,7 +57,8 @@ def mail_to(server: MailServer, address: str) -> list[ReceivedMail]:
 
 async def opens(service: RunningService, link: str) -> bool:
     path = link.split("://", 1)[1].split("/", 1)[1]
-    async with service.http.get("/" + path, allow_redirects=False) as answer:
+    # The link page's button, as the person presses it.
+    async with service.http.post("/" + path, allow_redirects=False) as answer:
         return answer.status == 303
 
 
@@ -142,11 +145,13 @@ async def test_book_move_remove_cancel_reach_each_participant_once_with_their_ow
     assert not await opens(service, kim["invitation_url"])
     assert len(mail_to(mail_server, "lena@example.se")) == 3, "someone removed hears nothing more"
 
-    # Kim's phone: invitation, new time, cancellation, each a short text, the link only while it works.
+    # Kim's phone: invitation, new time, cancellation, each a short text, the link only while it
+    # works. The outbox keeps a placeholder where the link goes: it is written in as a text is sent.
     texts = await sms_bodies(service)
     assert len(texts) == 3
-    assert kim["invitation_url"] in texts[0] and kim["invitation_url"] in texts[1]
-    assert kim["invitation_url"] not in texts[2]
+    assert PERSONAL_LINK in texts[0] and PERSONAL_LINK in texts[1]
+    assert PERSONAL_LINK not in texts[2]
+    assert not any(token_of(kim["invitation_url"]) in text for text in texts)
 
     for mail in mail_server.received:
         own = mail.rcpt_tos[0]
@@ -441,3 +446,54 @@ async def test_finding_16_citizens_read_a_neutral_title_and_staff_the_detail(api
     listed = {o["id"]: o for o in (await api.get("/api/v1/organisations", org=unit)).json["items"]}
     assert listed[unit.id]["public_name"] == "Exempelstad"
     assert listed[api.world.municipality.id]["public_name"] == "Exempelstads kommun"
+
+
+TOKEN_SHAPED = re.compile(r"[A-Za-z0-9_-]{40,100}")
+
+
+async def database_copy(service: RunningService) -> list[str]:
+    """Every value of every column of every row, of every table (the outbox among them), as a
+    copy of the database would hold it."""
+    values: list[str] = []
+    async with service.app[ENGINE].connect() as connection:
+        for table in metadata.sorted_tables:
+            for row in (await connection.execute(select(table))).all():
+                values += [value.decode("latin-1") if isinstance(value, bytes) else str(value) for value in row]
+    return values
+
+
+async def test_finding_9_a_copy_of_the_outbox_during_an_smtp_outage_holds_no_working_link(
+    api: Api, mail_server: MailServer
+):
+    service = api.service
+    mail_server.handler.data_replies[:] = ["451 4.3.0 Try again later"] * 3  # the mail server is away
+    meeting = await api.create_meeting(starts_at=local_time(service.clock(), days=9, hour=9))
+    kim = await api.add_participant(
+        meeting["id"], display_name="Kim Exempel", email="kim@example.se", mobile="+46701234567"
+    )
+    await deliveries_settled(service)
+    assert mail_server.received == []
+
+    async with service.app[ENGINE].connect() as connection:
+        waiting = (await connection.execute(select(outbox_messages).where(outbox_messages.c.channel == "email"))).one()
+    assert (waiting.status, waiting.attempts) == ("pending", 1), "the invitation waits for the mail server"
+    assert waiting.body and waiting.attachment, "with its text and calendar file"
+
+    copy = await database_copy(service)
+    outbox_copy = [str(value) for value in waiting]
+    assert not any(token_of(kim["invitation_url"]) in value for value in copy + outbox_copy)
+    # Nothing in the copy that looks like a token opens anything.
+    candidates = {match for value in copy for match in TOKEN_SHAPED.findall(value)}
+    for candidate in candidates:
+        async with service.http.post(f"/j/{candidate}", allow_redirects=False) as answer:
+            assert answer.status == 404, "a working link in a copy of the database"
+
+    # The mail server is back: the message that goes out carries the working link.
+    mail_server.handler.data_replies.clear()
+    service.clock.advance(minutes=2)
+    await deliveries_settled(service)
+    (invitation,) = mail_to(mail_server, "kim@example.se")
+    assert kim["invitation_url"] in invitation.text
+    for read in both(invitation.calendar):
+        assert read.url == kim["invitation_url"]
+    assert await opens(service, kim["invitation_url"])

@@ -42,6 +42,17 @@ LENA = Person("Lena Berg", "guardian", "lena@example.se", "+46701234567", "en")
 OMAR = Person("Omar Haddad", "region_staff", None, "+46709876543")
 
 
+def link_of(participant_id: str) -> str:
+    return f"{PUBLIC_URL}/i/{participant_id}-personal-token"
+
+
+class WorldLinks:
+    """The links source the deliverer asks as it sends (the service uses its JoinLinks)."""
+
+    async def current(self, connection: object, participant_id: str) -> str | None:
+        return link_of(participant_id)
+
+
 @dataclass
 class World:
     engine: AsyncEngine
@@ -51,7 +62,12 @@ class World:
     people: dict[str, str] = field(default_factory=dict)  # name → participant id
 
     def link(self, name: str) -> str:
-        return f"{PUBLIC_URL}/i/{self.people[name]}-personal-token"
+        return link_of(self.people[name])
+
+    @property
+    def links(self) -> WorldLinks:
+        """What the deliverer writes into each message: the participant's link, as above."""
+        return WorldLinks()
 
     async def meeting(self) -> Row:
         async with self.engine.connect() as connection:

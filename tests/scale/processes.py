@@ -368,7 +368,8 @@ class Page:
 async def open_invitation(deployment: Deployment, url: str, participant: dict[str, Any]) -> Page:
     http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
     path = urlsplit(participant["invitation_url"]).path
-    async with http.get(url + path) as response:
+    # The link page's button (a POST) opens the invitation.
+    async with http.post(url + path) as response:
         assert response.status == 200, await response.text()
         csrf = csrf_of(await response.text())
     return Page(participant["id"], url, http, csrf)

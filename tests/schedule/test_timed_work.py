@@ -9,9 +9,11 @@ database, as a restarted or newly leading process does: what is past due runs at
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import timedelta
 from typing import Any
 
+import aiohttp
 import pytest
 from sqlalchemy import select, text
 
@@ -268,3 +270,38 @@ async def test_pages_that_came_early_are_let_into_the_waiting_room_when_it_opens
     for socket in (page, host):
         await socket.close()
     await invited.close()
+
+
+async def test_finding_6_sessions_nobody_uses_are_purged_on_a_timer(world, schedule: Schedule):
+    service = world.service
+
+    async def start_sign_in(page: aiohttp.ClientSession) -> None:
+        async with page.get("/staff/login") as response:
+            csrf = re.search(r'name="csrf" value="([^"]+)"', await response.text()).group(1)
+        async with page.post("/identify", data={"csrf": csrf, "device": "other"}) as response:
+            assert response.status == 200
+
+    def browser() -> aiohttp.ClientSession:
+        return aiohttp.ClientSession(base_url=service.base_url, cookie_jar=aiohttp.CookieJar(unsafe=True))
+
+    async def stored() -> tuple[int, int]:
+        async with service.app[ENGINE].connect() as connection:
+            sessions = len((await connection.execute(select(browser_sessions))).all())
+            orders = len((await connection.execute(select(identifications))).all())
+        return sessions, orders
+
+    assert schedule._scheduler is not None and schedule._scheduler.get_job("sessions"), "the purge runs on a timer"
+    async with browser() as left, browser() as fresh:
+        await start_sign_in(left)  # a sign-in begun and left: a session and its eID order
+        # Longer than the idle limit (30 minutes) and the eID rate window (10 minutes).
+        service.clock.advance(minutes=31)
+        await start_sign_in(fresh)
+        assert await stored() == (2, 2)
+
+        await schedule.purge_sessions()
+
+        assert await stored() == (1, 1), "the unused session and its order are gone"
+        async with fresh.get("/identify/status") as response:
+            assert response.status == 200, "the session in use is untouched"
+        async with left.get("/identify/status") as response:
+            assert response.status == 401

@@ -96,7 +96,8 @@ async def invite(
         assert response.status == 201, await response.text()
         data = await response.json()
     page = aiohttp.ClientSession(base_url=world.service.base_url, cookie_jar=aiohttp.CookieJar(unsafe=True))
-    async with page.get(data["invitation_url"].replace(world.service.base_url, "")) as response:
+    # Pressing the link page's button (a POST) is what opens the invitation.
+    async with page.post(data["invitation_url"].replace(world.service.base_url, "")) as response:
         csrf = csrf_of(await response.text())
     return Invited(data["id"], data["invitation_url"], page, csrf)
 

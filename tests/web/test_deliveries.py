@@ -81,7 +81,7 @@ async def test_the_development_outbox_page_shows_the_message_with_a_working_link
     assert "<script>alert" not in html
     async with world.service.http.get("/") as answer:
         assert 'href="/dev/outbox"' in await answer.text()
-    async with world.service.http.get(link.replace(world.service.base_url, ""), allow_redirects=False) as answer:
+    async with world.service.http.post(link.replace(world.service.base_url, ""), allow_redirects=False) as answer:
         assert answer.status == 303, "the link on the page opens the invitation"
 
 

@@ -109,7 +109,7 @@ async def test_a_participant_identifies_through_their_link(world, invited, verif
     link = await invite(world, invited)
     token = link.rsplit("/", 1)[1]
     async with browser(world.service) as page:
-        async with page.get(link.replace(world.service.base_url, "")) as response:
+        async with page.post(link.replace(world.service.base_url, "")) as response:
             assert response.status == 200
             # The token left the address bar: the page lives at /m.
             assert response.url.path == "/m"
@@ -135,7 +135,7 @@ async def test_a_participant_identifies_through_their_link(world, invited, verif
 async def test_the_qr_code_changes_every_second_and_is_drawn_on_the_server(world):
     link = await invite(world, EXPECTED)
     async with browser(world.service) as page:
-        async with page.get(link.replace(world.service.base_url, "")):
+        async with page.post(link.replace(world.service.base_url, "")):
             pass
         await start(page, "/m")
         first = (await status(page))["qr_data"]
@@ -154,7 +154,7 @@ async def test_the_qr_code_changes_every_second_and_is_drawn_on_the_server(world
 async def test_a_user_who_cancels_in_the_app_sees_bankids_message_and_can_retry(world):
     link = await invite(world, EXPECTED)
     async with browser(world.service) as page:
-        async with page.get(link.replace(world.service.base_url, "")):
+        async with page.post(link.replace(world.service.base_url, "")):
             pass
         await start(page, "/m")
         app_url = world.service.app[EID].simulator_app_url
@@ -173,7 +173,7 @@ async def test_a_user_who_cancels_in_the_app_sees_bankids_message_and_can_retry(
 async def test_cancelling_on_the_page_cancels_the_order(world):
     link = await invite(world, EXPECTED)
     async with browser(world.service) as page:
-        async with page.get(link.replace(world.service.base_url, "")):
+        async with page.post(link.replace(world.service.base_url, "")):
             pass
         await start(page, "/m")
         async with page.get("/identify") as response:
@@ -188,7 +188,7 @@ async def test_cancelling_on_the_page_cancels_the_order(world):
 async def test_starts_are_rate_limited_per_invitation(world):
     link = await invite(world, EXPECTED)
     async with browser(world.service) as page:
-        async with page.get(link.replace(world.service.base_url, "")):
+        async with page.post(link.replace(world.service.base_url, "")):
             pass
         for _ in range(world.service.settings.identity.starts_per_invitation):
             await start(page, "/m")
@@ -202,7 +202,7 @@ async def test_starts_are_rate_limited_per_invitation(world):
 async def test_a_form_without_the_sessions_csrf_token_is_refused(world):
     link = await invite(world, EXPECTED)
     async with browser(world.service) as page:
-        async with page.get(link.replace(world.service.base_url, "")):
+        async with page.post(link.replace(world.service.base_url, "")):
             pass
         async with page.post("/identify", data={"csrf": "forged", "device": "other"}) as response:
             assert response.status == 403

@@ -12,7 +12,7 @@ from yarl import URL
 
 from meetsvc.domain.callers import OrganisationCaller
 from meetsvc.http.appkeys import DIRECTORY, EID, ENGINE
-from meetsvc.storage.tables import audit_log, meetings
+from meetsvc.storage.tables import audit_log, browser_sessions, meetings
 from tests.support.timing import WAIT_SECONDS
 
 STAFF_NUMBER = "196809059832"  # simulator test person Per-Olof Öberg
@@ -33,11 +33,19 @@ async def add_staff(world, personal_number: str) -> str:
     return member.id
 
 
-async def sign_in(world, page: aiohttp.ClientSession, personal_number: str) -> aiohttp.ClientResponse:
+async def start_sign_in(page: aiohttp.ClientSession) -> None:
+    """Open the sign-in page and choose "BankID on another device"."""
     async with page.get("/staff/login") as response:
         html = await response.text()
-    async with page.post("/identify", data={"csrf": csrf_of(html), "device": "other"}):
-        pass
+    async with page.post("/identify", data={"csrf": csrf_of(html), "device": "other"}) as response:
+        assert response.status == 200, await response.text()
+
+
+async def sign_in(
+    world, page: aiohttp.ClientSession, personal_number: str, *, started: bool = False
+) -> aiohttp.ClientResponse:
+    if not started:
+        await start_sign_in(page)
     async with page.get("/identify/status") as response:
         qr_data = (await response.json())["qr_data"]
     app_url = world.service.app[EID].simulator_app_url
@@ -66,9 +74,9 @@ def browser(world) -> aiohttp.ClientSession:
 async def test_a_staff_member_signs_in_with_a_fresh_session(world):
     await add_staff(world, STAFF_NUMBER)
     async with browser(world) as page:
-        async with page.get("/staff/login"):
-            before = session_cookie(world, page)
-        response = await sign_in(world, page, STAFF_NUMBER)
+        await start_sign_in(page)
+        before = session_cookie(world, page)
+        response = await sign_in(world, page, STAFF_NUMBER, started=True)
         assert response.url.path == "/staff"
         html = await response.text()
         assert "Per-Olof Öberg" in html
@@ -145,3 +153,43 @@ async def test_signing_out_ends_the_session(world):
     async with aiohttp.ClientSession(base_url=world.service.base_url, cookies={"meetsvc_session": old}) as replay:
         async with replay.get("/staff", allow_redirects=False) as response:
             assert response.status == 303
+
+
+async def session_rows(world) -> int:
+    async with world.service.app[ENGINE].connect() as connection:
+        return len((await connection.execute(select(browser_sessions))).all())
+
+
+async def test_finding_6_showing_the_sign_in_page_stores_no_session(world):
+    # Cookie-less requests, as a crawler or a flood sends them: each gets a working form…
+    jar = aiohttp.DummyCookieJar()
+    async with aiohttp.ClientSession(base_url=world.service.base_url, cookie_jar=jar) as crawler:
+        for _ in range(200):
+            async with crawler.get("/staff/login") as response:
+                assert response.status == 200
+                assert csrf_of(await response.text())
+                assert "meetsvc_session" not in response.cookies
+    # …and not one of them left a row behind.
+    assert await session_rows(world) == 0
+
+    # The session starts when someone chooses how to sign in.
+    async with browser(world) as page:
+        await start_sign_in(page)
+        assert session_cookie(world, page)
+    assert await session_rows(world) == 1
+
+
+async def test_finding_6_a_sign_in_form_posted_from_elsewhere_starts_nothing(world):
+    async with browser(world) as victim, browser(world) as attacker:
+        async with attacker.get("/staff/login") as response:
+            attackers_token = csrf_of(await response.text())
+        async with victim.get("/staff/login"):
+            pass
+        # Another site can make the victim's browser post, with a token it fetched itself, but it
+        # cannot read the victim's sign-in cookie: the token does not match it.
+        async with victim.post("/identify", data={"csrf": attackers_token, "device": "other"}) as response:
+            assert response.status == 401
+        async with aiohttp.ClientSession(base_url=world.service.base_url) as no_cookie:
+            async with no_cookie.post("/identify", data={"csrf": attackers_token, "device": "other"}) as response:
+                assert response.status == 401
+    assert await session_rows(world) == 0

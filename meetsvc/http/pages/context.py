@@ -10,7 +10,7 @@ from aiohttp import web
 
 from meetsvc.domain.errors import DomainError
 from meetsvc.http.appkeys import SESSIONS, SETTINGS
-from meetsvc.services.sessions import COOKIE_NAME, BrowserSession, IssuedSession
+from meetsvc.services.sessions import COOKIE_NAME, SIGN_IN_COOKIE, BrowserSession, IssuedSession
 
 
 class SessionRequired(DomainError):
@@ -86,6 +86,18 @@ def set_session_cookie(request: web.Request, response: web.StreamResponse, issue
         samesite="Lax",
         path="/",
         max_age=settings.sessions.absolute_hours * 3600,
+    )
+
+
+def set_sign_in_cookie(request: web.Request, response: web.StreamResponse, nonce: str) -> None:
+    """The random value the sign-in form's token is signed over; it lasts as long as the browser."""
+    response.set_cookie(
+        SIGN_IN_COOKIE,
+        nonce,
+        httponly=True,
+        secure=request.app[SETTINGS].security.secure_cookies,
+        samesite="Lax",
+        path="/",
     )
 
 

@@ -10,11 +10,19 @@ from aiohttp import web
 
 from meetsvc.domain.errors import Conflict
 from meetsvc.http.appkeys import IDENTIFICATION, SESSIONS, SETTINGS
-from meetsvc.http.pages.context import client_address, current_session, is_mobile, require_form, set_session_cookie
+from meetsvc.http.pages.context import (
+    CsrfFailed,
+    SessionRequired,
+    client_address,
+    current_session,
+    is_mobile,
+    require_form,
+    set_session_cookie,
+)
 from meetsvc.http.pages.i18n import request_language
 from meetsvc.http.pages.render import error_page, render
 from meetsvc.services.identification import IdentificationUnavailable, TooManyAttempts
-from meetsvc.services.sessions import BrowserSession, SessionKind
+from meetsvc.services.sessions import SIGN_IN_COOKIE, BrowserSession, IssuedSession, SessionKind
 
 
 def _done_url(session: BrowserSession) -> str:
@@ -37,12 +45,36 @@ async def _session_or_error(request: web.Request) -> BrowserSession | web.Respon
     return session
 
 
+async def _starting_session(request: web.Request) -> tuple[BrowserSession, IssuedSession | None, dict[str, str]]:
+    """The session an identification starts in, and the posted form.
+
+    A form from the session's own page echoes its CSRF token. The staff sign-in form was shown
+    without a session: its signed token is checked against the browser's sign-in cookie and only
+    then is a staff session created (returned as issued, for its cookie). Anything else is refused.
+    """
+    session = await current_session(request)
+    if session is not None and session.signed_in_staff:
+        raise SessionRequired()
+    posted = await request.post()
+    form = {key: value for key, value in posted.items() if isinstance(value, str)}
+    if session is not None and session.csrf_ok(form.get("csrf")):
+        return session, None, form
+    sessions = request.app[SESSIONS]
+    if not sessions.sign_in_form_ok(request.cookies.get(SIGN_IN_COOKIE), form.get("csrf")):
+        raise SessionRequired() if session is None else CsrfFailed()
+    if session is not None and session.kind is SessionKind.STAFF:
+        return session, None, form
+    issued = await sessions.start(SessionKind.STAFF, language=request_language(request))
+    return issued.session, issued, form
+
+
 async def start(request: web.Request) -> web.StreamResponse:
-    session = await _session_or_error(request)
-    if isinstance(session, web.Response):
-        return session
-    form = await require_form(request, session)
+    try:
+        session, issued, form = await _starting_session(request)
+    except SessionRequired:
+        return error_page(request, 401, "error.session")
     language = request_language(request, session.language)
+    response: web.StreamResponse
     try:
         await request.app[IDENTIFICATION].start(
             session,
@@ -51,11 +83,16 @@ async def start(request: web.Request) -> web.StreamResponse:
             user_agent=request.headers.get("User-Agent"),
             return_url=_return_url(request),
         )
+        response = web.HTTPSeeOther("/identify")
     except TooManyAttempts:
-        return error_page(request, 429, "error.too_many", language)
+        response = error_page(request, 429, "error.too_many", language)
     except IdentificationUnavailable as exc:
-        return render(request, "error.html", {"message": exc.detail}, status=503, language=language)
-    raise web.HTTPSeeOther("/identify")
+        response = render(request, "error.html", {"message": exc.detail}, status=503, language=language)
+    if issued is not None:
+        set_session_cookie(request, response, issued)
+    if isinstance(response, web.HTTPException):
+        raise response
+    return response
 
 
 async def page(request: web.Request) -> web.StreamResponse:

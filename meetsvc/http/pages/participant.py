@@ -57,8 +57,21 @@ def spoken_time(starts_at, ends_at, zone: str, language: Language) -> str:  # ty
     return f"{day} {start.day} {month} {start.year}, {start:%H:%M}–{end:%H:%M}"
 
 
+async def link_page(request: web.Request) -> web.StreamResponse:
+    """GET (and HEAD) /j/{token}: one button that opens the invitation. Nothing is recorded and
+    no session starts here, so a mail system's link scanner spends nothing and the organiser's
+    "opened" stays true. A browser with a session of its own gets the page too: the button gives
+    it a fresh session for this link, as following the link always did."""
+    link = await request.app[INVITATIONS].live(request.match_info["token"])
+    if link is None:
+        return error_page(request, 404, "error.link_invalid")
+    language = request_language(request, link.language)
+    return render(request, "link.html", {"action": request.path}, language=language)
+
+
 async def open_link(request: web.Request) -> web.StreamResponse:
-    """/j/{token}: swap the link's token for a session cookie, then leave the token's URL."""
+    """POST /j/{token}, the page's button: swap the link's token for a session cookie, record the
+    opening, then leave the token's URL."""
     chosen = request.cookies.get(LANGUAGE_COOKIE)
     issued = await request.app[INVITATIONS].open(
         request.match_info["token"], Language(chosen) if chosen in ("sv", "en") else None

@@ -63,7 +63,8 @@ async def video_page(request: web.Request) -> web.Response:
 def add_page_routes(app: web.Application) -> None:
     app.router.add_get("/", start_page, name="start")
     app.router.add_get("/language", participant.choose_language, name="language")
-    app.router.add_get("/j/{token}", participant.open_link, name="invitation-link")
+    app.router.add_get("/j/{token}", participant.link_page, name="invitation-link")
+    app.router.add_post("/j/{token}", participant.open_link, name="invitation-open")
     app.router.add_get("/m", participant.invitation_page, name="invitation")
     app.router.add_post("/identify", identify.start, name="identify-start")
     app.router.add_get("/identify", identify.page, name="identify")

@@ -7,27 +7,25 @@ from aiohttp import web
 from meetsvc.domain.callers import OrganisationCaller
 from meetsvc.domain.model import ParticipantRole, ParticipantState
 from meetsvc.http.appkeys import BOOKING, DIRECTORY, SESSIONS, WAITING_ROOM
-from meetsvc.http.pages.context import current_session, require_form, set_session_cookie
+from meetsvc.http.pages.context import current_session, require_form, set_sign_in_cookie
 from meetsvc.http.pages.i18n import request_language, translate
 from meetsvc.http.pages.participant import spoken_time
 from meetsvc.http.pages.render import error_page, render
-from meetsvc.services.sessions import SessionKind
+from meetsvc.services.sessions import SIGN_IN_COOKIE
 from meetsvc.services.waiting_room import HostCaller
 
 
 async def login_page(request: web.Request) -> web.StreamResponse:
+    """The sign-in page. Showing it stores nothing: its form's token is signed, not stored, and
+    the session starts when the form is posted (:func:`meetsvc.http.pages.identify.start`)."""
     session = await current_session(request)
     if session is not None and session.signed_in_staff:
         raise web.HTTPSeeOther("/staff")
     language = request_language(request)
-    if session is None or session.kind is not SessionKind.STAFF:
-        issued = await request.app[SESSIONS].start(SessionKind.STAFF, language=language)
-        response = render(
-            request, "staff_login.html", {"csrf": issued.session.csrf_token, "refused": False}, language=language
-        )
-        set_session_cookie(request, response, issued)
-        return response
-    return render(request, "staff_login.html", {"csrf": session.csrf_token, "refused": False}, language=language)
+    form = request.app[SESSIONS].sign_in_form(request.cookies.get(SIGN_IN_COOKIE))
+    response = render(request, "staff_login.html", {"csrf": form.csrf_token, "refused": False}, language=language)
+    set_sign_in_cookie(request, response, form.nonce)
+    return response
 
 
 async def home(request: web.Request) -> web.StreamResponse:

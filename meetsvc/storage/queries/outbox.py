@@ -33,7 +33,8 @@ _PENDING = MessageStatus.PENDING.value
 _SENDING = MessageStatus.SENDING.value
 _CANCELLED = MessageStatus.CANCELLED.value
 
-#: The columns that hold personal data or a live link; cleared when a message is final.
+#: The columns that hold personal data; cleared when a message is final. (A link is never
+#: stored: the texts hold a placeholder for it, see :mod:`meetsvc.notify.links`.)
 _CONTENT_CLEARED: dict[str, None] = {"body": None, "attachment": None}
 
 
@@ -259,6 +260,7 @@ async def abandoned_ids(connection: Connection, *, now: datetime, limit: int) ->
 
 _CLAIMED_COLUMNS = (
     outbox.c.id,
+    outbox.c.participant_id,
     outbox.c.channel,
     outbox.c.kind,
     outbox.c.recipient,
@@ -294,6 +296,7 @@ async def take(connection: Connection, ids: Sequence[str], *, worker: str, until
             subject=row.subject,
             attachment=row.attachment,
             sender_name=row.sender_name,
+            participant_id=row.participant_id,
         )
         for row in rows.all()
     ]

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.engine import Row
 
 from meetsvc.storage.engine import Connection
@@ -102,3 +102,12 @@ async def touch_session(connection: Connection, session_id: str, *, now: datetim
     await connection.execute(
         update(browser_sessions).where(browser_sessions.c.id == session_id).values(last_seen_at=now)
     )
+
+
+async def delete_unused_sessions(connection: Connection, *, last_seen_before: datetime) -> int:
+    """Delete the sessions last seen before the cut-off (their identification orders go with
+    them, by the foreign key's cascade); how many."""
+    result = await connection.execute(
+        delete(browser_sessions).where(browser_sessions.c.last_seen_at < last_seen_before)
+    )
+    return int(result.rowcount or 0)
