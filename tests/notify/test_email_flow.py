@@ -179,7 +179,9 @@ async def test_finding_15a_the_calendar_keeps_its_crlf_through_a_relay_without_8
     try:
         config = SmtpConfig(host="127.0.0.1", port=relay.port, security="none", timeout_seconds=5)
         channel = EmailChannel(config, from_address=FROM_ADDRESS)
-        deliverer = Deliverer(engine, {ChannelName.EMAIL: channel}, delivery_settings, clock=clock, worker="relay")
+        deliverer = Deliverer(
+            engine, {ChannelName.EMAIL: channel}, delivery_settings, clock=clock, worker="relay", links=world.links
+        )
         meeting, kim = await world.meeting(), await world.participant(KIM.name)
         async with world.engine.begin() as connection:
             await notices.enqueue_invitation(

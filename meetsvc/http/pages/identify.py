@@ -16,6 +16,7 @@ from meetsvc.http.pages.context import (
     client_address,
     current_session,
     is_mobile,
+    read_form,
     require_form,
     set_session_cookie,
 )
@@ -55,7 +56,7 @@ async def _starting_session(request: web.Request) -> tuple[BrowserSession, Issue
     session = await current_session(request)
     if session is not None and session.signed_in_staff:
         raise SessionRequired()
-    posted = await request.post()
+    posted = await read_form(request)
     form = {key: value for key, value in posted.items() if isinstance(value, str)}
     if session is not None and session.csrf_ok(form.get("csrf")):
         return session, None, form
