@@ -28,7 +28,6 @@ WITHOUT_REASON = {
     "meetsvc/http/api/views.py": 2,
     "meetsvc/http/middleware.py": 2,
     "meetsvc/http/pages/organise.py": 3,
-    "meetsvc/http/pages/participant.py": 1,
     "meetsvc/realtime/server.py": 1,
     "meetsvc/realtime/tickets.py": 1,
     "meetsvc/services/booking.py": 7,

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from meetsvc.core.spoken_time import spoken_time
 from meetsvc.domain.messages import MessageKind
-from meetsvc.notify.messages import spoken_time
 from meetsvc.notify.texts import BUILT_IN, LANGUAGES, VARIABLES, MessageTexts, TemplateProblem, parts_of
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 from aiohttp import web
 
+from meetsvc.core.spoken_time import spoken_time as core_spoken_time
 from meetsvc.domain.model import Language, MeetingStatus
 from meetsvc.http.appkeys import IDENTIFICATION, INVITATIONS, SETTINGS
 from meetsvc.http.pages.context import current_session, set_session_cookie
@@ -13,48 +14,10 @@ from meetsvc.http.pages.i18n import LANGUAGE_COOKIE, request_language, translate
 from meetsvc.http.pages.render import error_page, render, safe_next
 from meetsvc.services.sessions import SessionKind
 
-_MONTHS = {
-    Language.SV: [
-        "januari",
-        "februari",
-        "mars",
-        "april",
-        "maj",
-        "juni",
-        "juli",
-        "augusti",
-        "september",
-        "oktober",
-        "november",
-        "december",
-    ],
-    Language.EN: [
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ],
-}
-_DAYS = {
-    Language.SV: ["måndag", "tisdag", "onsdag", "torsdag", "fredag", "lördag", "söndag"],
-    Language.EN: ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"],
-}
 
-
-def spoken_time(starts_at, ends_at, zone: str, language: Language) -> str:  # type: ignore[no-untyped-def]
-    start, end = starts_at.astimezone(ZoneInfo(zone)), ends_at.astimezone(ZoneInfo(zone))
-    day, month = _DAYS[language][start.weekday()], _MONTHS[language][start.month - 1]
-    if language is Language.SV:
-        return f"{day} {start.day} {month} {start.year} kl. {start:%H.%M}–{end:%H.%M}"
-    return f"{day} {start.day} {month} {start.year}, {start:%H:%M}–{end:%H:%M}"
+def spoken_time(starts_at: datetime, ends_at: datetime, zone: str, language: Language) -> str:
+    """The meeting's time on a page, worded as in the messages (:mod:`meetsvc.core.spoken_time`)."""
+    return core_spoken_time(starts_at, ends_at, language.value, zone).when
 
 
 async def link_page(request: web.Request) -> web.StreamResponse:
