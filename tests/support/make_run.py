@@ -136,7 +136,7 @@ def stop(process: subprocess.Popen[str]) -> None:
         os.killpg(process.pid, signal.SIGINT)
         process.wait(timeout=WAIT_SECONDS)
     except ProcessLookupError:
-        pass
+        return  # it has already exited, and its group with it
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()

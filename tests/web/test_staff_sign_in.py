@@ -183,8 +183,8 @@ async def test_finding_6_a_sign_in_form_posted_from_elsewhere_starts_nothing(wor
     async with browser(world) as victim, browser(world) as attacker:
         async with attacker.get("/staff/login") as response:
             attackers_token = csrf_of(await response.text())
-        async with victim.get("/staff/login"):
-            pass
+        async with victim.get("/staff/login") as shown:
+            assert shown.status == 200
         # Another site can make the victim's browser post, with a token it fetched itself, but it
         # cannot read the victim's sign-in cookie: the token does not match it.
         async with victim.post("/identify", data={"csrf": attackers_token, "device": "other"}) as response:
