@@ -7,6 +7,9 @@
     meetsvc organisation set-public-name ID_OR_NAME [TEXT]
                                            what citizens' messages call it (none: the default)
     meetsvc organisation list
+    meetsvc care-area list ORGANISATION    an organisation's areas of care (retired ones marked)
+    meetsvc care-area add ORGANISATION CODE NAME_SV NAME_EN
+    meetsvc care-area retire|reactivate ORGANISATION CODE
     meetsvc api-client create --organisation ID_OR_NAME --name NAME
     meetsvc audit verify                   check the audit log's hash chain
     meetsvc keys init                      create the key files (production set-up)
@@ -140,6 +143,24 @@ async def cmd_api_client_create(args: argparse.Namespace, settings: Settings) ->
     return 0
 
 
+async def cmd_care_area(args: argparse.Namespace, settings: Settings) -> int:
+    from meetsvc.domain.callers import OrganisationCaller
+
+    async def work(services: Services) -> list[str]:
+        organisation = await services.directory.find_organisation(args.organisation)
+        caller = OrganisationCaller(organisation_id=organisation.id, actor="operator")
+        if args.action == "add":
+            await services.care_areas.add(caller, args.code, args.name_sv, args.name_en)
+        elif args.action in ("retire", "reactivate"):
+            await services.care_areas.set_active(caller, args.code, args.action == "reactivate")
+        areas = await services.care_areas.list(organisation.id)
+        return [f"{a.code:<24} {'active ' if a.active else 'retired'}  {a.name_sv} / {a.name_en}" for a in areas]
+
+    for line in await _with_services(settings, work):
+        _print(line)
+    return 0
+
+
 async def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
     async def work(services: Services) -> Verification:
         return await services.audit.verify_stored(services.engine)
@@ -264,6 +285,18 @@ def build_parser() -> argparse.ArgumentParser:
     create_client.add_argument("--organisation", required=True, help="organisation id or exact name")
     create_client.add_argument("--name", required=True, help="what the client is, e.g. 'Treserva'")
 
+    care = sub.add_parser("care-area", help="an organisation's areas of care").add_subparsers(
+        dest="action", required=True
+    )
+    care.add_parser("list", help="list the areas, retired ones marked").add_argument("organisation")
+    care_add = care.add_parser("add", help="add an area of care")
+    for name in ("organisation", "code", "name_sv", "name_en"):
+        care_add.add_argument(name)
+    for verb, text in (("retire", "no new meetings in it; history keeps it"), ("reactivate", "use it again")):
+        parser_for = care.add_parser(verb, help=text)
+        parser_for.add_argument("organisation")
+        parser_for.add_argument("code")
+
     audit = sub.add_parser("audit", help="the audit log").add_subparsers(dest="action", required=True)
     audit.add_parser("verify", help="check the hash chain and name the first broken entry")
 
@@ -279,6 +312,10 @@ COMMANDS: dict[tuple[str, str | None], Command] = {
     ("organisation", "set-public-name"): cmd_organisation_set_public_name,
     ("organisation", "list"): cmd_organisation_list,
     ("api-client", "create"): cmd_api_client_create,
+    ("care-area", "list"): cmd_care_area,
+    ("care-area", "add"): cmd_care_area,
+    ("care-area", "retire"): cmd_care_area,
+    ("care-area", "reactivate"): cmd_care_area,
     ("audit", "verify"): cmd_audit_verify,
     ("keys", "init"): cmd_keys_init,
     ("keys", "rotate"): cmd_keys_rotate,

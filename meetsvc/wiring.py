@@ -44,6 +44,7 @@ from meetsvc.schedule.runner import Schedule
 from meetsvc.schedule.work import Hooks, ScheduledWork
 from meetsvc.services.audit import AuditLog
 from meetsvc.services.booking import Booking, BookingLimits
+from meetsvc.services.care_areas import CareAreas
 from meetsvc.services.demo import Demo, DemoCast, DemoPerson, DemoSeed, DemoTiming
 from meetsvc.services.directory import Directory
 from meetsvc.services.eid import EidRuntime
@@ -87,6 +88,7 @@ class Services:
     sessions: BrowserSessions
     invitations: Invitations
     waiting_room: WaitingRoom
+    care_areas: CareAreas
 
     def booking(
         self, *, notices: MessageNotices | None = None, on_change: Callable[[str], None] | None = None
@@ -141,6 +143,7 @@ async def open_services(settings: Settings, clock: Clock = utc_now) -> AsyncIter
             waiting_room=WaitingRoom(
                 engine, audit, opens_before=timedelta(minutes=settings.waiting_room.opens_minutes_before), clock=clock
             ),
+            care_areas=CareAreas(engine, audit, clock),
         )
     finally:
         await engine.dispose()

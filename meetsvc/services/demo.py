@@ -161,7 +161,7 @@ class DemoSeed:
             NewMeeting(
                 partner_organisation_id=region.id,
                 title=TITLE,
-                care_area=CareArea.BARN_OCH_UNGA,
+                care_area=CareArea.BARN_OCH_UNGA.value,
                 starts_at=starts_at,
                 ends_at=starts_at + timing.lasts,
                 host_ids=host_ids,

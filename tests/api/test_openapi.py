@@ -105,6 +105,13 @@ async def test_every_operation_answers_as_documented(api: Api) -> None:
         ("DELETE", participant_path(meeting["id"], participant["id"], "invitation"), None),
         ("DELETE", participant_path(meeting["id"], participant["id"]), None),
         ("POST", meeting_path(meeting["id"], "cancel"), None),
+        ("GET", "/api/v1/care-areas", None),
+        (
+            "POST",
+            "/api/v1/care-areas",
+            {"code": "hemlosa", "name_sv": "Enheten för hemlösa", "name_en": "Homeless unit"},
+        ),
+        ("PATCH", "/api/v1/care-areas/hemlosa", {"active": False}),
     ]
     for method, path, body in calls:
         answer = await api.request(method, path, **({"json": body} if body is not None else {}))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from meetsvc.http.api import handlers as h, schemas as s
+from meetsvc.http.api import care_areas as ca, handlers as h, schemas as s
 from meetsvc.http.api.routes import Endpoint
 
 M = "/api/v1/meetings/{meeting_id}"
@@ -182,5 +182,38 @@ ENDPOINTS: list[Endpoint] = [
         "participants",
         response=s.ParticipantOut,
         errors=(401, 404),
+    ),
+    Endpoint(
+        "GET",
+        "/api/v1/care-areas",
+        ca.list_care_areas,
+        "listCareAreas",
+        "List the caller's organisation's areas of care, retired ones included.",
+        "care-areas",
+        response=s.CareAreaList,
+        errors=(401,),
+    ),
+    Endpoint(
+        "POST",
+        "/api/v1/care-areas",
+        ca.create_care_area,
+        "createCareArea",
+        "Add an area of care to the caller's organisation.",
+        "care-areas",
+        status=201,
+        request=s.CareAreaCreate,
+        response=s.CareAreaOut,
+        errors=(400, 401, 409, 413, 415, 422),
+    ),
+    Endpoint(
+        "PATCH",
+        "/api/v1/care-areas/{code}",
+        ca.update_care_area,
+        "updateCareArea",
+        "Retire an area of care, or bring a retired one back; meetings already booked keep it.",
+        "care-areas",
+        request=s.CareAreaUpdate,
+        response=s.CareAreaOut,
+        errors=(400, 401, 404, 413, 415, 422),
     ),
 ]

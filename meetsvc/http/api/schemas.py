@@ -12,10 +12,17 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from meetsvc.domain.model import CareArea, Language, MeetingStatus, OrganisationKind, ParticipantRole, ParticipantState
+from meetsvc.domain.model import Language, MeetingStatus, OrganisationKind, ParticipantRole, ParticipantState
 
 Id = Annotated[str, Field(min_length=1, max_length=36, pattern=r"^[0-9a-f-]{36}$", description="A UUID.")]
 Text200 = Annotated[str, Field(min_length=1, max_length=200)]
+CareAreaCode = Annotated[
+    str,
+    Field(
+        pattern=r"^[a-z0-9_]{1,40}$",
+        description="The code of one of the organisation's active areas of care (GET /api/v1/care-areas).",
+    ),
+]
 
 
 class RequestModel(BaseModel):
@@ -36,7 +43,7 @@ class MeetingCreate(RequestModel):
     title: Annotated[
         str, Field(min_length=1, max_length=120, description="A non-sensitive title; never a name or a subject.")
     ]
-    care_area: CareArea
+    care_area: CareAreaCode
     starts_at: AwareDatetime = Field(description="RFC 3339 with a UTC offset, e.g. 2026-12-01T14:00:00+01:00.")
     ends_at: AwareDatetime
     host_ids: Annotated[list[Id], Field(min_length=1, max_length=5, description="Staff members who lead the meeting.")]
@@ -48,7 +55,7 @@ class MeetingCreate(RequestModel):
 
 class MeetingUpdate(RequestModel):
     title: Annotated[str, Field(min_length=1, max_length=120)] = None  # type: ignore[assignment]
-    care_area: CareArea = None  # type: ignore[assignment]
+    care_area: CareAreaCode = None  # type: ignore[assignment]
     host_ids: Annotated[list[Id], Field(min_length=1, max_length=5)] = None  # type: ignore[assignment]
 
 
@@ -136,7 +143,7 @@ class MeetingOut(ResponseModel):
     organisation_id: str
     partner_organisation_id: str
     title: str
-    care_area: CareArea
+    care_area: CareAreaCode
     starts_at: datetime = Field(description="In the meeting's time zone.")
     ends_at: datetime
     time_zone: str
@@ -225,3 +232,28 @@ class ProblemField(ResponseModel):
 
 
 Problem.model_rebuild()
+
+
+# Areas of care -------------------------------------------------------------------------------------
+
+
+class CareAreaCreate(RequestModel):
+    code: CareAreaCode
+    name_sv: Annotated[str, Field(min_length=1, max_length=100)]
+    name_en: Annotated[str, Field(min_length=1, max_length=100)]
+
+
+class CareAreaUpdate(RequestModel):
+    active: bool = Field(description="false retires the area: no new meetings; history keeps it.")
+
+
+class CareAreaOut(ResponseModel):
+    id: str
+    code: str
+    name_sv: str
+    name_en: str
+    active: bool
+
+
+class CareAreaList(ResponseModel):
+    items: list[CareAreaOut]

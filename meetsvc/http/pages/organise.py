@@ -20,7 +20,7 @@ from meetsvc.domain import rules
 from meetsvc.domain.callers import OrganisationCaller
 from meetsvc.domain.errors import DomainError, RuleViolation
 from meetsvc.domain.model import CareArea, Language, MeetingStatus, ParticipantRole, StaffMember
-from meetsvc.http.appkeys import BOOKING, DIRECTORY, KEYS, SETTINGS
+from meetsvc.http.appkeys import BOOKING, DIRECTORY, KEYS, SERVICES, SETTINGS
 from meetsvc.http.pages.context import current_session, require_form
 from meetsvc.http.pages.deliveries import deliveries_of, local_clock
 from meetsvc.http.pages.i18n import request_language
@@ -60,6 +60,13 @@ async def _partners(request: web.Request, member: StaffMember) -> list[Any]:
     return [o for o in organisations if o.kind is own.kind.other]
 
 
+async def _areas(request: web.Request, organisation_id: str, language: str, keep: str = "") -> list[tuple[str, str]]:
+    """The organisation's active areas as (code, name) for a select; ``keep`` also a retired
+    one the meeting already has, so editing the title does not force another area."""
+    areas = await request.app[SERVICES].care_areas.list(organisation_id)
+    return [(a.code, a.name(language)) for a in areas if a.active or a.code == keep]
+
+
 async def new_meeting_form(request: web.Request) -> web.StreamResponse:
     session, member, _ = await _staff(request)
     return await _render_new(
@@ -76,7 +83,7 @@ async def _render_new(request, session, member, form, errors, status):  # type: 
         {
             "csrf": session.csrf_token,
             "partners": await _partners(request, member),
-            "areas": [a.value for a in CareArea],
+            "areas": await _areas(request, member.organisation_id, language),
             "form": {**defaults, **form},
             "errors": errors,
         },
@@ -94,7 +101,7 @@ async def create_meeting(request: web.Request) -> web.StreamResponse:
                 _local(form.get("date", ""), form.get("starts", "")),
                 _local(form.get("date", ""), form.get("ends", "")),
             )
-            area = CareArea(form.get("care_area", ""))
+            area = form.get("care_area", "")
         except ValueError:
             raise RuleViolation.single("/date", "format", "give a date and times as YYYY-MM-DD and HH:MM") from None
         meeting = await request.app[BOOKING].create_meeting(
@@ -119,7 +126,7 @@ def _edit_form(meeting) -> dict[str, str]:  # type: ignore[no-untyped-def]
     starts, ends = meeting.starts_at.astimezone(zone), meeting.ends_at.astimezone(zone)
     return {
         "title": meeting.title,
-        "care_area": meeting.care_area.value,
+        "care_area": meeting.care_area,
         "date": starts.date().isoformat(),
         "starts": starts.strftime("%H:%M"),
         "ends": ends.strftime("%H:%M"),
@@ -156,7 +163,7 @@ async def _render_organise(
             "open": meeting.status.is_open,
             "movable": meeting.status is MeetingStatus.SCHEDULED,
             "edit": {**_edit_form(meeting), **(edit or {})},
-            "areas": [a.value for a in CareArea],
+            "areas": await _areas(request, meeting.organisation_id, language, keep=meeting.care_area),
             "participants": participants,
             "organisations": organisations,
             "roles": [r.value for r in ParticipantRole],
@@ -300,7 +307,7 @@ async def edit_meeting(request: web.Request) -> web.StreamResponse:
     try:
         meeting = await booking.get_meeting(caller, meeting_id)
         try:
-            area = CareArea(edit["care_area"])
+            area = edit["care_area"]
             starts, ends = _local(edit["date"], edit["starts"]), _local(edit["date"], edit["ends"])
         except ValueError:
             raise RuleViolation.single("/date", "format", "give a date and times as YYYY-MM-DD and HH:MM") from None

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from meetsvc.domain.model import Organisation, OrganisationKind, StaffMember
 from meetsvc.storage.engine import Connection
+from meetsvc.storage.queries import care_areas
 from meetsvc.storage.tables import api_clients, organisations, staff_members
 
 
@@ -99,6 +100,7 @@ async def insert_organisation(connection: Connection, organisation: Organisation
         )
     except IntegrityError:
         raise DuplicateOrganisation(organisation.name) from None
+    await care_areas.seed(connection, organisation.id, created_at)
 
 
 async def set_public_name(connection: Connection, organisation_id: str, public_name: str | None) -> None:
