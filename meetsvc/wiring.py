@@ -53,6 +53,7 @@ from meetsvc.services.identification import Identification, RateLimits
 from meetsvc.services.invitations import Invitations
 from meetsvc.services.links import JoinLinks
 from meetsvc.services.sessions import BrowserSessions
+from meetsvc.services.statistics import Statistics, StatisticsRecorder
 from meetsvc.services.waiting_room import WaitingRoom
 from meetsvc.storage.engine import Engine, create_engine
 from meetsvc.video.base import VideoBackend
@@ -89,6 +90,7 @@ class Services:
     invitations: Invitations
     waiting_room: WaitingRoom
     care_areas: CareAreas
+    statistics: Statistics
 
     def booking(
         self, *, notices: MessageNotices | None = None, on_change: Callable[[str], None] | None = None
@@ -104,6 +106,7 @@ class Services:
             links=self.links,
             notices=notices,
             on_change=on_change,
+            statistics=self.statistics.recorder,
         )
 
 
@@ -129,6 +132,7 @@ async def open_services(settings: Settings, clock: Clock = utc_now) -> AsyncIter
             # its session's row (and the order with it) is kept at least that long.
             retain=timedelta(minutes=settings.identity.rate_window_minutes),
         )
+        recorder = StatisticsRecorder(vault, clock)
         yield Services(
             settings=settings,
             clock=clock,
@@ -141,9 +145,14 @@ async def open_services(settings: Settings, clock: Clock = utc_now) -> AsyncIter
             sessions=sessions,
             invitations=Invitations(engine, audit, sessions, clock),
             waiting_room=WaitingRoom(
-                engine, audit, opens_before=timedelta(minutes=settings.waiting_room.opens_minutes_before), clock=clock
+                engine,
+                audit,
+                opens_before=timedelta(minutes=settings.waiting_room.opens_minutes_before),
+                clock=clock,
+                statistics=recorder,
             ),
             care_areas=CareAreas(engine, audit, clock),
+            statistics=Statistics(engine, audit, recorder, clock),
         )
     finally:
         await engine.dispose()

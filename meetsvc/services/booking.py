@@ -38,6 +38,7 @@ from meetsvc.notify.status import DeliveryLine, deliveries_by_participant
 from meetsvc.services.audit import AuditLog
 from meetsvc.services.directory import load_organisation, parse_personal_number
 from meetsvc.services.links import JoinLinks
+from meetsvc.services.statistics import StatisticsRecorder
 from meetsvc.storage.engine import Connection, Engine
 from meetsvc.storage.queries import care_areas as care_area_queries, meetings as queries, organisations
 from meetsvc.storage.queries.meetings import MeetingRecord, ParticipantRecord, StoredPersonalNumber
@@ -128,7 +129,9 @@ class Booking:
         links: JoinLinks | None = None,
         notices: MessageNotices | None = None,
         on_change: Callable[[str], None] | None = None,
+        statistics: StatisticsRecorder | None = None,
     ) -> None:
+        self._statistics = statistics
         self._engine = engine
         self._audit = audit
         self._vault = vault
@@ -516,6 +519,9 @@ class Booking:
                 now=now,
             )
             invitation_id, token = await self._issue_token(connection, participant_id, now)
+            if self._statistics is not None and new.role is ParticipantRole.INDIVIDUAL and new.personal_number:
+                number = parse_personal_number("/personal_number", new.personal_number)
+                await self._statistics.individual_booked(connection, meeting_id, number)
             await self._audit.append(
                 connection,
                 actor=caller.actor,

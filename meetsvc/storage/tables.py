@@ -293,6 +293,8 @@ meeting_statistics = Table(
     Column("gender", String(10)),
     Column("age_band", String(10)),
     Column("pseudonym", String(64)),
+    # True: gender and age band were derived from the personal identity number at booking.
+    Column("derived", Boolean, nullable=False, default=False, server_default="0"),
     Column("outcome", String(20)),
     Column("reason", String(30)),
     Column("individual_took_part", Boolean),

@@ -112,7 +112,11 @@ async def test_every_operation_answers_as_documented(api: Api) -> None:
             {"code": "hemlosa", "name_sv": "Enheten för hemlösa", "name_en": "Homeless unit"},
         ),
         ("PATCH", "/api/v1/care-areas/hemlosa", {"active": False}),
+        ("PUT", "/api/v1/statistics/cases", {"year": 2025, "care_area": "socialpsykiatri", "cases": 40}),
     ]
+    # A meeting that has started, for its outcome.
+    held = await api.create_meeting(starts_at=start + timedelta(hours=1))
+    calls += [("GET", meeting_path(held["id"], "outcome"), None)]
     for method, path, body in calls:
         answer = await api.request(method, path, **({"json": body} if body is not None else {}))
         assert 200 <= answer.status < 300, answer
@@ -120,6 +124,10 @@ async def test_every_operation_answers_as_documented(api: Api) -> None:
         spec.check_response(
             answer.operation_id, answer.status, answer.content_type, answer.json if answer.text else None
         )
+
+    world.service.clock.advance(days=30)
+    recorded = await api.put(meeting_path(held["id"], "outcome"), json={"outcome": "not_held"})
+    assert recorded.status == 200, recorded
 
     exercised = {a.operation_id for a in api.answers if a.operation_id and 200 <= a.status < 300}
     all_operations = {op["operationId"] for item in spec.document["paths"].values() for op in item.values()}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from meetsvc.http.api import care_areas as ca, handlers as h, schemas as s
+from meetsvc.http.api import care_areas as ca, handlers as h, outcomes as oc, schemas as s
 from meetsvc.http.api.routes import Endpoint
 
 M = "/api/v1/meetings/{meeting_id}"
@@ -215,5 +215,37 @@ ENDPOINTS: list[Endpoint] = [
         request=s.CareAreaUpdate,
         response=s.CareAreaOut,
         errors=(400, 401, 404, 413, 415, 422),
+    ),
+    Endpoint(
+        "GET",
+        M + "/outcome",
+        oc.get_outcome,
+        "getOutcome",
+        "Read the meeting's recorded outcome (nulls until the leader records it).",
+        "statistics",
+        response=s.OutcomeOut,
+        errors=(401, 404),
+    ),
+    Endpoint(
+        "PUT",
+        M + "/outcome",
+        oc.put_outcome,
+        "recordOutcome",
+        "Record a started meeting's outcome: SIP established, followed up, not established (why), not held.",
+        "statistics",
+        request=s.OutcomeIn,
+        response=s.OutcomeOut,
+        errors=(400, 401, 404, 409, 413, 415, 422),
+    ),
+    Endpoint(
+        "PUT",
+        "/api/v1/statistics/cases",
+        oc.put_cases,
+        "reportCases",
+        "Report how many cases an area of care had in a year (the denominator of the share with a SIP).",
+        "statistics",
+        status=204,
+        request=s.CasesIn,
+        errors=(400, 401, 413, 415, 422),
     ),
 ]

@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from meetsvc.domain.model import Language, MeetingStatus, OrganisationKind, ParticipantRole, ParticipantState
+from meetsvc.domain.statistics import AgeBand, Gender, Outcome, Reason
 
 Id = Annotated[str, Field(min_length=1, max_length=36, pattern=r"^[0-9a-f-]{36}$", description="A UUID.")]
 Text200 = Annotated[str, Field(min_length=1, max_length=200)]
@@ -257,3 +258,36 @@ class CareAreaOut(ResponseModel):
 
 class CareAreaList(ResponseModel):
     items: list[CareAreaOut]
+
+
+# Statistics --------------------------------------------------------------------------------------
+
+
+class OutcomeIn(RequestModel):
+    outcome: Outcome = Field(description="established, followed_up, not_established or not_held.")
+    reason: Reason | None = Field(default=None, description="Only and always with not_established.")
+    individual_took_part: bool | None = None
+    child_took_part: bool | None = Field(default=None, description="Only for an individual aged 0–17.")
+    gender: Gender | None = Field(
+        default=None, description="Counted only when no personal identity number was given at booking."
+    )
+    age_band: AgeBand | None = Field(
+        default=None, description="Counted only when no personal identity number was given at booking."
+    )
+
+
+class OutcomeOut(ResponseModel):
+    outcome: Outcome | None
+    reason: Reason | None
+    individual_took_part: bool | None
+    child_took_part: bool | None
+    gender: Gender | None
+    age_band: AgeBand | None
+    derived: bool = Field(description="Gender and age band came from the personal identity number.")
+
+
+class CasesIn(RequestModel):
+    year: Annotated[int, Field(ge=2000, le=2100)]
+    care_area: CareAreaCode
+    gender: Literal["all", "woman", "man", "other"] = "all"
+    cases: Annotated[int, Field(ge=0, le=10_000_000)]

@@ -75,6 +75,7 @@ def upgrade() -> None:
         sa.Column('gender', sa.String(length=10), nullable=True),
         sa.Column('age_band', sa.String(length=10), nullable=True),
         sa.Column('pseudonym', sa.String(length=64), nullable=True),
+        sa.Column('derived', sa.Boolean(), server_default='0', nullable=False),
         sa.Column('outcome', sa.String(length=20), nullable=True),
         sa.Column('reason', sa.String(length=30), nullable=True),
         sa.Column('individual_took_part', sa.Boolean(), nullable=True),

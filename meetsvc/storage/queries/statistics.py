@@ -1,0 +1,179 @@
+"""What statistics record of meetings: outcomes, who was counted (as gender, age band and a yearly
+pseudonym), admission waits, the years' keys, and the cases reported as the denominator."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from meetsvc.storage.engine import Connection
+from meetsvc.storage.tables import (
+    admission_waits,
+    case_counts,
+    meeting_statistics,
+    meetings,
+    statistics_individuals,
+    statistics_years,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class YearKey:
+    year: int
+    key_enc: bytes | None
+    closed: bool
+
+
+async def year_key(connection: Connection, year: int) -> YearKey | None:
+    row = (await connection.execute(select(statistics_years).where(statistics_years.c.year == year))).first()
+    return YearKey(row.year, row.key_enc, row.closed_at is not None) if row is not None else None
+
+
+async def insert_year_key(connection: Connection, year: int, key_enc: bytes, now: datetime) -> bool:
+    """False when another transaction made the year's key first (then read that one)."""
+    try:
+        async with connection.begin_nested():
+            await connection.execute(insert(statistics_years).values(year=year, key_enc=key_enc, created_at=now))
+    except IntegrityError:
+        return False
+    return True
+
+
+async def closed_years(connection: Connection) -> set[int]:
+    rows = await connection.execute(select(statistics_years.c.year).where(statistics_years.c.closed_at.is_not(None)))
+    return {row.year for row in rows}
+
+
+async def statistics_of(connection: Connection, meeting_id: str) -> Any:
+    return (
+        await connection.execute(select(meeting_statistics).where(meeting_statistics.c.meeting_id == meeting_id))
+    ).first()
+
+
+async def save(connection: Connection, meeting_id: str, year: int, now: datetime, **values: Any) -> None:
+    """Write these columns of the meeting's statistics row, creating it if there is none."""
+    result = await connection.execute(
+        update(meeting_statistics)
+        .where(meeting_statistics.c.meeting_id == meeting_id)
+        .values(year=year, updated_at=now, **values)
+    )
+    if result.rowcount == 0:
+        await connection.execute(
+            insert(meeting_statistics).values(meeting_id=meeting_id, year=year, updated_at=now, **values)
+        )
+
+
+async def add_wait(connection: Connection, meeting_id: str, year: int, waited_s: int) -> None:
+    await connection.execute(
+        insert(admission_waits).values(id=str(uuid.uuid4()), meeting_id=meeting_id, year=year, waited_s=waited_s)
+    )
+
+
+def _cell_keys() -> tuple[Any, ...]:
+    return (
+        meetings.c.organisation_id,
+        meetings.c.care_area_id,
+        func.coalesce(meeting_statistics.c.gender, "other").label("gender"),
+        func.coalesce(meeting_statistics.c.age_band, "unknown").label("age_band"),
+    )
+
+
+def individuals_query(year: int) -> Any:
+    """Individuals per cell of an open year, counted once each by their pseudonym: all of them,
+    those with an established SIP and those whose SIP was followed up."""
+    ms = meeting_statistics
+    keys = _cell_keys()
+    return (
+        select(
+            *keys,
+            func.count(func.distinct(ms.c.pseudonym)).label("individuals"),
+            func.count(func.distinct(_when(ms.c.outcome == "established", ms.c.pseudonym))).label("established"),
+            func.count(func.distinct(_when(ms.c.outcome == "followed_up", ms.c.pseudonym))).label("followed_up"),
+        )
+        .select_from(ms.join(meetings, meetings.c.id == ms.c.meeting_id))
+        .where(ms.c.year == year, ms.c.outcome.is_not(None), meetings.c.care_area_id.is_not(None))
+        .group_by(*keys)
+    )
+
+
+def _when(condition: Any, value: Any) -> Any:
+    from sqlalchemy import case
+
+    return case((condition, value), else_=None)
+
+
+async def close_year(connection: Connection, year: int, now: datetime) -> int:
+    """Fix the year's counts of individuals, then erase its pseudonyms and destroy its key. How
+    many cells were kept."""
+    rows = (await connection.execute(individuals_query(year))).all()
+    if rows:
+        await connection.execute(
+            insert(statistics_individuals),
+            [
+                {
+                    "year": year,
+                    "organisation_id": r.organisation_id,
+                    "care_area_id": r.care_area_id,
+                    "gender": r.gender,
+                    "age_band": r.age_band,
+                    "individuals": r.individuals,
+                    "established": r.established,
+                    "followed_up": r.followed_up,
+                }
+                for r in rows
+            ],
+        )
+    await connection.execute(update(meeting_statistics).where(meeting_statistics.c.year == year).values(pseudonym=None))
+    result = await connection.execute(
+        update(statistics_years).where(statistics_years.c.year == year).values(key_enc=None, closed_at=now)
+    )
+    if result.rowcount == 0:
+        await connection.execute(
+            insert(statistics_years).values(year=year, key_enc=None, created_at=now, closed_at=now)
+        )
+    return len(rows)
+
+
+async def set_cases(
+    connection: Connection, year: int, organisation_id: str, care_area_id: str, gender: str, cases: int, now: datetime
+) -> None:
+    where = and_(
+        case_counts.c.year == year,
+        case_counts.c.organisation_id == organisation_id,
+        case_counts.c.care_area_id == care_area_id,
+        case_counts.c.gender == gender,
+    )
+    await connection.execute(delete(case_counts).where(where))
+    await connection.execute(
+        insert(case_counts).values(
+            year=year,
+            organisation_id=organisation_id,
+            care_area_id=care_area_id,
+            gender=gender,
+            cases=cases,
+            updated_at=now,
+        )
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class MeetingTime:
+    organisation_id: str
+    starts_at: datetime
+    time_zone: str
+
+
+async def meeting_time(connection: Connection, meeting_id: str) -> MeetingTime | None:
+    row = (
+        await connection.execute(
+            select(meetings.c.organisation_id, meetings.c.starts_at, meetings.c.time_zone).where(
+                meetings.c.id == meeting_id
+            )
+        )
+    ).first()
+    return MeetingTime(row.organisation_id, row.starts_at, row.time_zone) if row is not None else None
