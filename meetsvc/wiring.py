@@ -35,6 +35,7 @@ from meetsvc.core.clock import Clock, utc_now
 from meetsvc.core.pii import PersonalNumberVault
 from meetsvc.core.secrets import SecretKeys, load_keys
 from meetsvc.core.signing import SigningKeys
+from meetsvc.domain.disclosure import Rule
 from meetsvc.notify.notices import MessageNotices
 from meetsvc.notify.runtime import NotifyRuntime
 from meetsvc.realtime.tickets import LobbyTickets
@@ -54,6 +55,7 @@ from meetsvc.services.invitations import Invitations
 from meetsvc.services.links import JoinLinks
 from meetsvc.services.sessions import BrowserSessions
 from meetsvc.services.statistics import Statistics, StatisticsRecorder
+from meetsvc.services.statistics_report import StatisticsReports
 from meetsvc.services.waiting_room import WaitingRoom
 from meetsvc.storage.engine import Engine, create_engine
 from meetsvc.video.base import VideoBackend
@@ -91,6 +93,7 @@ class Services:
     waiting_room: WaitingRoom
     care_areas: CareAreas
     statistics: Statistics
+    reports: StatisticsReports
 
     def booking(
         self, *, notices: MessageNotices | None = None, on_change: Callable[[str], None] | None = None
@@ -153,6 +156,10 @@ async def open_services(settings: Settings, clock: Clock = utc_now) -> AsyncIter
             ),
             care_areas=CareAreas(engine, audit, clock),
             statistics=Statistics(engine, audit, recorder, clock),
+            reports=StatisticsReports(
+                engine,
+                Rule(settings.statistics.hide_from, settings.statistics.hide_to, settings.statistics.min_base),
+            ),
         )
     finally:
         await engine.dispose()

@@ -113,6 +113,8 @@ async def test_every_operation_answers_as_documented(api: Api) -> None:
         ),
         ("PATCH", "/api/v1/care-areas/hemlosa", {"active": False}),
         ("PUT", "/api/v1/statistics/cases", {"year": 2025, "care_area": "socialpsykiatri", "cases": 40}),
+        ("GET", "/api/v1/statistics/report?year=2025", None),
+        ("GET", "/api/v1/statistics/report/jsonstat?year=2025&language=en", None),
     ]
     # A meeting that has started, for its outcome.
     held = await api.create_meeting(starts_at=start + timedelta(hours=1))

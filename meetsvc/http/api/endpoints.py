@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from meetsvc.http.api import care_areas as ca, handlers as h, outcomes as oc, schemas as s
+from meetsvc.http.api import care_areas as ca, handlers as h, outcomes as oc, schemas as s, statistics as st
 from meetsvc.http.api.routes import Endpoint
 
 M = "/api/v1/meetings/{meeting_id}"
@@ -247,5 +247,27 @@ ENDPOINTS: list[Endpoint] = [
         status=204,
         request=s.CasesIn,
         errors=(400, 401, 413, 415, 422),
+    ),
+    Endpoint(
+        "GET",
+        "/api/v1/statistics/report",
+        st.get_report,
+        "getStatisticsReport",
+        "The year's statistics per area of care, safe to publish (small counts hidden).",
+        "statistics",
+        query=s.ReportQuery,
+        response=s.ReportOut,
+        errors=(400, 401, 403, 404),
+    ),
+    Endpoint(
+        "GET",
+        "/api/v1/statistics/report/jsonstat",
+        st.get_jsonstat,
+        "getStatisticsJsonStat",
+        "The same report as a JSON-stat 2.0 dataset, for PxWeb-style tools.",
+        "statistics",
+        query=s.ReportQuery,
+        response=s.JsonStatOut,
+        errors=(400, 401, 403, 404),
     ),
 ]

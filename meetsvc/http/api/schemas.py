@@ -291,3 +291,48 @@ class CasesIn(RequestModel):
     care_area: CareAreaCode
     gender: Literal["all", "woman", "man", "other"] = "all"
     cases: Annotated[int, Field(ge=0, le=10_000_000)]
+
+
+class ReportQuery(RequestModel):
+    model_config = ConfigDict(extra="forbid", strict=False, frozen=True)
+
+    year: Annotated[int, Field(ge=2000, le=2100)]
+    organisation_id: Id | None = None
+    gender: Gender | None = None
+    age_band: AgeBand | None = None
+    language: Literal["sv", "en"] = "sv"
+
+
+class RuleOut(ResponseModel):
+    hide_from: int
+    hide_to: int
+    min_base: int
+    text: str
+
+
+class ReportRowOut(ResponseModel):
+    area: str | None = Field(description="The area's code; null: the total row.")
+    name: str
+    values: dict[str, float | None] = Field(description="null: hidden (see hidden) or not available.")
+    hidden: list[str] = Field(description='Measures hidden by the rule, shown as ".." in tables.')
+
+
+class ReportOut(ResponseModel):
+    year: int
+    organisation_id: str
+    organisation_name: str
+    gender: Gender | None
+    age_band: AgeBand | None
+    rule: RuleOut
+    measures: list[str]
+    rows: list[ReportRowOut]
+
+
+class JsonStatOut(ResponseModel):
+    """A JSON-stat 2.0 dataset (https://json-stat.org/full/)."""
+
+    model_config = ConfigDict(frozen=True, extra="allow")
+    version: Literal["2.0"]
+    id: list[str]
+    size: list[int]
+    value: list[float | None]

@@ -177,3 +177,91 @@ async def meeting_time(connection: Connection, meeting_id: str) -> MeetingTime |
         )
     ).first()
     return MeetingTime(row.organisation_id, row.starts_at, row.time_zone) if row is not None else None
+
+
+# Reports ------------------------------------------------------------------------------------------
+#
+# Every figure is counted by the database, grouped by organisation, area, gender and age band;
+# Python only lays the few hundred groups out as a table.
+
+_HELD = ("established", "followed_up", "not_established")
+
+
+async def individual_cells(connection: Connection, year: int, organisation_id: str) -> list[Any]:
+    """(care_area_id, gender, age_band, individuals, established, followed_up) of one
+    organisation's year: counted from the pseudonyms while the year is open, read from the
+    counts fixed at closing after."""
+    if year in await closed_years(connection):
+        si = statistics_individuals
+        query = select(
+            si.c.care_area_id, si.c.gender, si.c.age_band, si.c.individuals, si.c.established, si.c.followed_up
+        ).where(si.c.year == year, si.c.organisation_id == organisation_id)
+        return list((await connection.execute(query)).all())
+    query = individuals_query(year).where(meetings.c.organisation_id == organisation_id)
+    return list((await connection.execute(query)).all())
+
+
+async def meeting_cells(connection: Connection, year: int, organisation_id: str) -> list[Any]:
+    """Meetings held and not held, and who took part, per area, gender and age band."""
+    ms = meeting_statistics
+    keys = _cell_keys()[1:]
+    held = ms.c.outcome.in_(_HELD)
+    child = ms.c.age_band == "0-17"
+    query = (
+        select(
+            *keys,
+            func.count(_when(held, 1)).label("held"),
+            func.count(_when(ms.c.outcome == "not_held", 1)).label("not_held"),
+            func.count(_when(and_(held, ms.c.individual_took_part.is_(True)), 1)).label("individual_took_part"),
+            func.count(_when(and_(held, child), 1)).label("child_meetings"),
+            func.count(_when(and_(held, child, ms.c.child_took_part.is_(True)), 1)).label("child_took_part"),
+        )
+        .select_from(ms.join(meetings, meetings.c.id == ms.c.meeting_id))
+        .where(
+            ms.c.year == year,
+            ms.c.outcome.is_not(None),
+            meetings.c.organisation_id == organisation_id,
+            meetings.c.care_area_id.is_not(None),
+        )
+        .group_by(*keys)
+    )
+    return list((await connection.execute(query)).all())
+
+
+async def cases(connection: Connection, year: int, organisation_id: str) -> list[Any]:
+    query = select(case_counts.c.care_area_id, case_counts.c.gender, case_counts.c.cases).where(
+        case_counts.c.year == year, case_counts.c.organisation_id == organisation_id
+    )
+    return list((await connection.execute(query)).all())
+
+
+async def median_waits(connection: Connection, year: int, organisation_id: str) -> dict[str | None, float]:
+    """The median admission wait in seconds per area (key None: the whole organisation), by
+    window functions both databases have, so no wait leaves the database one by one."""
+    aw = admission_waits
+    base = (
+        select(meetings.c.care_area_id.label("area"), aw.c.waited_s.label("waited"))
+        .select_from(aw.join(meetings, meetings.c.id == aw.c.meeting_id))
+        .where(aw.c.year == year, meetings.c.organisation_id == organisation_id)
+        .subquery()
+    )
+    result: dict[str | None, float] = {}
+    for by_area in (True, False):
+        partition = [base.c.area] if by_area else []
+        ranked = select(
+            base.c.area,
+            base.c.waited,
+            func.row_number().over(partition_by=partition, order_by=base.c.waited).label("n"),
+            func.count().over(partition_by=partition).label("total"),
+        ).subquery()
+        middle = ranked.c.n.in_([(ranked.c.total + 1) // 2, (ranked.c.total + 2) // 2])
+        group = [ranked.c.area] if by_area else []
+        query = select(
+            *(group or [func.min(ranked.c.area).label("area")]), func.avg(ranked.c.waited).label("median")
+        ).where(middle)
+        if group:
+            query = query.group_by(*group)
+        for row in (await connection.execute(query)).all():
+            if row.median is not None:
+                result[row.area if by_area else None] = float(row.median)
+    return result
