@@ -10,6 +10,7 @@
     meetsvc care-area list ORGANISATION    an organisation's areas of care (retired ones marked)
     meetsvc care-area add ORGANISATION CODE NAME_SV NAME_EN
     meetsvc care-area retire|reactivate ORGANISATION CODE
+    meetsvc statistics close-year YEAR     fix a past year's counts; destroy its pseudonyms and key
     meetsvc api-client create --organisation ID_OR_NAME --name NAME
     meetsvc audit verify                   check the audit log's hash chain
     meetsvc keys init                      create the key files (production set-up)
@@ -161,6 +162,15 @@ async def cmd_care_area(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+async def cmd_statistics_close_year(args: argparse.Namespace, settings: Settings) -> int:
+    async def work(services: Services) -> int:
+        return await services.statistics.close_year(args.year)
+
+    cells = await _with_services(settings, work)
+    _print(f"{args.year} closed: {cells} counts kept; its pseudonyms and key are destroyed")
+    return 0
+
+
 async def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
     async def work(services: Services) -> Verification:
         return await services.audit.verify_stored(services.engine)
@@ -297,6 +307,12 @@ def build_parser() -> argparse.ArgumentParser:
         parser_for.add_argument("organisation")
         parser_for.add_argument("code")
 
+    statistics = sub.add_parser("statistics", help="SIP statistics").add_subparsers(dest="action", required=True)
+    close = statistics.add_parser(
+        "close-year", help="fix a past year's counts of individuals and destroy its pseudonyms and key"
+    )
+    close.add_argument("year", type=int)
+
     audit = sub.add_parser("audit", help="the audit log").add_subparsers(dest="action", required=True)
     audit.add_parser("verify", help="check the hash chain and name the first broken entry")
 
@@ -316,6 +332,7 @@ COMMANDS: dict[tuple[str, str | None], Command] = {
     ("care-area", "add"): cmd_care_area,
     ("care-area", "retire"): cmd_care_area,
     ("care-area", "reactivate"): cmd_care_area,
+    ("statistics", "close-year"): cmd_statistics_close_year,
     ("audit", "verify"): cmd_audit_verify,
     ("keys", "init"): cmd_keys_init,
     ("keys", "rotate"): cmd_keys_rotate,
