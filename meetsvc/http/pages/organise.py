@@ -26,6 +26,7 @@ from meetsvc.http.pages.deliveries import deliveries_of, local_clock
 from meetsvc.http.pages.i18n import request_language
 from meetsvc.http.pages.participant import spoken_time
 from meetsvc.http.pages.render import error_page, render
+from meetsvc.http.pages.statistics import outcome_choices
 from meetsvc.services.booking import MeetingChanges, NewMeeting, NewParticipant
 from meetsvc.services.sessions import BrowserSession
 
@@ -172,6 +173,14 @@ async def _render_organise(
             "new_link": new_link,
             "deliveries": await deliveries_of(request, meeting_id),
             "clock": lambda moment: local_clock(moment, meeting.time_zone, language),
+            # After the start, the leader records the outcome here (and on the host console).
+            "outcome": (
+                await request.app[SERVICES].statistics.outcome(caller, meeting_id)
+                if meeting.starts_at <= booking.now()
+                else None
+            ),
+            "outcome_saved": request.rel_url.query.get("outcome") == "saved",
+            "choices": outcome_choices(),
         },
         status=status,
         language=language,

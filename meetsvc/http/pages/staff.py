@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from aiohttp import web
 
 from meetsvc.domain.callers import OrganisationCaller
+from meetsvc.domain.errors import NotFound
 from meetsvc.domain.model import ParticipantRole, ParticipantState
-from meetsvc.http.appkeys import BOOKING, DIRECTORY, SESSIONS, WAITING_ROOM
+from meetsvc.http.appkeys import BOOKING, DIRECTORY, SERVICES, SESSIONS, WAITING_ROOM
 from meetsvc.http.pages.context import current_session, require_form, set_sign_in_cookie
 from meetsvc.http.pages.i18n import request_language, translate
 from meetsvc.http.pages.participant import spoken_time
 from meetsvc.http.pages.render import error_page, render
+from meetsvc.http.pages.statistics import outcome_choices
 from meetsvc.services.sessions import SIGN_IN_COOKIE
+from meetsvc.services.statistics import RecordedOutcome
 from meetsvc.services.waiting_room import HostCaller
 
 
@@ -88,6 +93,21 @@ HOST_TEXT_KEYS = (
 )
 
 
+async def _outcome_if_recordable(
+    request: web.Request, staff_id: str, meeting_id: str, starts_at: datetime
+) -> RecordedOutcome | None:
+    """The outcome form shows once the meeting has started, to hosts of the convening
+    organisation (whose statistics it is)."""
+    member = await request.app[DIRECTORY].staff_member(staff_id)
+    if member is None or starts_at > request.app[BOOKING].now():
+        return None
+    caller = OrganisationCaller(member.organisation_id, f"staff:{member.id}")
+    try:
+        return await request.app[SERVICES].statistics.outcome(caller, meeting_id)
+    except NotFound:
+        return None
+
+
 async def host_console(request: web.Request) -> web.StreamResponse:
     """One meeting's waiting room, for its hosts (the socket re-checks on every event)."""
     session = await current_session(request)
@@ -99,6 +119,7 @@ async def host_console(request: web.Request) -> web.StreamResponse:
         return error_page(request, 404, "error.not_found")
     meeting = await request.app[WAITING_ROOM].meeting_for_host(host, meeting_id)
     language = request_language(request, session.language)
+    outcome = await _outcome_if_recordable(request, session.staff_id, meeting_id, meeting.starts_at)
     return render(
         request,
         "host.html",
@@ -108,6 +129,10 @@ async def host_console(request: web.Request) -> web.StreamResponse:
             "starts_at": meeting.starts_at,
             "when": spoken_time(meeting.starts_at, meeting.ends_at, meeting.time_zone, language),
             "texts": {key: translate(language, key) for key in HOST_TEXT_KEYS},
+            "outcome": outcome,
+            "outcome_saved": request.rel_url.query.get("outcome") == "saved",
+            "choices": outcome_choices(),
+            "csrf": session.csrf_token,
         },
         language=language,
     )
