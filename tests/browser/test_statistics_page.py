@@ -39,7 +39,8 @@ async def test_the_statistics_page_is_accessible_everywhere(world, browser):  # 
         chart = view.page.locator("svg.chart")
         assert await chart.get_attribute("role") == "img"
         described = await chart.evaluate(
-            "svg => svg.getAttribute('aria-labelledby').split(' ').map(id => document.getElementById(id).textContent).join(' ')"
+            "svg => svg.getAttribute('aria-labelledby').split(' ')"
+            ".map(id => document.getElementById(id).textContent).join(' ')"
         )
         assert "30 %" in described, described  # 15 of 50 cases
         # The small area's counts are hidden, and so is its share.
