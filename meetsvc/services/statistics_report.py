@@ -86,28 +86,54 @@ class StatisticsReports:
         organisation_id = organisation_id or reader.organisation_id
         if not may_read_statistics(reader.organisation_id, organisation_id):
             raise Forbidden("statistics of this organisation are not the caller's to read")
+        reports = await self.reports(year, organisation_id, gender=gender, band=band)
+        if organisation_id not in reports:
+            raise NotFound("no such organisation")
+        return reports[organisation_id]
+
+    async def reports(
+        self,
+        year: int,
+        organisation_id: str | None = None,
+        *,
+        gender: Gender | None = None,
+        band: AgeBand | None = None,
+    ) -> dict[str, Report]:
+        """The year's report of one organisation, or (None) of every one at once: the same few
+        GROUP BY queries either way, so a national report costs what one does. No reader check:
+        callers decide who may see what (:meth:`report`)."""
         async with self._engine.connect() as connection:
-            organisation = await organisations.organisation(connection, organisation_id)
-            if organisation is None:
-                raise NotFound("no such organisation")
-            areas = await care_areas.of_organisation(connection, organisation_id)
+            if organisation_id is not None:
+                one = await organisations.organisation(connection, organisation_id)
+                everyone = [one] if one is not None else []
+            else:
+                everyone = await organisations.all_organisations(connection)
+            areas = await care_areas.of_organisations(
+                connection, None if organisation_id is None else [organisation_id]
+            )
             individuals = await queries.individual_cells(connection, year, organisation_id)
             meetings = await queries.meeting_cells(connection, year, organisation_id)
             cases = await queries.cases(connection, year, organisation_id)
             waits = await queries.median_waits(connection, year, organisation_id)
-        return build(
-            year,
-            organisation_id,
-            organisation.name,
-            areas,
-            individuals,
-            meetings,
-            cases,
-            waits,
-            self._rule,
-            gender,
-            band,
-        )
+        by: dict[str, tuple[list[Any], list[Any], list[Any]]] = {o.id: ([], [], []) for o in everyone}
+        for k, rows in enumerate((individuals, meetings, cases)):
+            for row in rows:
+                if row.organisation_id in by:
+                    by[row.organisation_id][k].append(row)
+        return {
+            o.id: build(
+                year,
+                o.id,
+                o.name,
+                areas.get(o.id, []),
+                *by[o.id],
+                {area: wait for (org, area), wait in waits.items() if org == o.id},
+                self._rule,
+                gender,
+                band,
+            )
+            for o in everyone
+        }
 
 
 def _keep(row: Any, gender: Gender | None, band: AgeBand | None) -> bool:

@@ -77,6 +77,17 @@ async def of_organisation(connection: Connection, organisation_id: str) -> list[
     return [_area(row) for row in rows]
 
 
+async def of_organisations(connection: Connection, organisation_ids: list[str] | None) -> dict[str, list[CareArea]]:
+    """Every area of these organisations (None: of all), by organisation."""
+    query = select(care_areas).order_by(care_areas.c.organisation_id, care_areas.c.code)
+    if organisation_ids is not None:
+        query = query.where(care_areas.c.organisation_id.in_(organisation_ids))
+    found: dict[str, list[CareArea]] = {}
+    for row in await connection.execute(query):
+        found.setdefault(row.organisation_id, []).append(_area(row))
+    return found
+
+
 async def by_ids(connection: Connection, area_ids: list[str]) -> dict[str, CareArea]:
     if not area_ids:
         return {}

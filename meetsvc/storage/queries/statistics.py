@@ -187,24 +187,34 @@ async def meeting_time(connection: Connection, meeting_id: str) -> MeetingTime |
 _HELD = ("established", "followed_up", "not_established")
 
 
-async def individual_cells(connection: Connection, year: int, organisation_id: str) -> list[Any]:
-    """(care_area_id, gender, age_band, individuals, established, followed_up) of one
-    organisation's year: counted from the pseudonyms while the year is open, read from the
-    counts fixed at closing after."""
+async def individual_cells(connection: Connection, year: int, organisation_id: str | None) -> list[Any]:
+    """(organisation_id, care_area_id, gender, age_band, individuals, established, followed_up)
+    of a year, of one organisation or (None) all: counted from the pseudonyms while the year is
+    open, read from the counts fixed at closing after."""
     if year in await closed_years(connection):
         si = statistics_individuals
         query = select(
-            si.c.care_area_id, si.c.gender, si.c.age_band, si.c.individuals, si.c.established, si.c.followed_up
-        ).where(si.c.year == year, si.c.organisation_id == organisation_id)
+            si.c.organisation_id,
+            si.c.care_area_id,
+            si.c.gender,
+            si.c.age_band,
+            si.c.individuals,
+            si.c.established,
+            si.c.followed_up,
+        ).where(si.c.year == year)
+        if organisation_id is not None:
+            query = query.where(si.c.organisation_id == organisation_id)
         return list((await connection.execute(query)).all())
-    query = individuals_query(year).where(meetings.c.organisation_id == organisation_id)
+    query = individuals_query(year)
+    if organisation_id is not None:
+        query = query.where(meetings.c.organisation_id == organisation_id)
     return list((await connection.execute(query)).all())
 
 
-async def meeting_cells(connection: Connection, year: int, organisation_id: str) -> list[Any]:
-    """Meetings held and not held, and who took part, per area, gender and age band."""
+async def meeting_cells(connection: Connection, year: int, organisation_id: str | None) -> list[Any]:
+    """Meetings held and not held, and who took part, per organisation, area, gender and age band."""
     ms = meeting_statistics
-    keys = _cell_keys()[1:]
+    keys = _cell_keys()
     held = ms.c.outcome.in_(_HELD)
     child = ms.c.age_band == "0-17"
     query = (
@@ -217,51 +227,56 @@ async def meeting_cells(connection: Connection, year: int, organisation_id: str)
             func.count(_when(and_(held, child, ms.c.child_took_part.is_(True)), 1)).label("child_took_part"),
         )
         .select_from(ms.join(meetings, meetings.c.id == ms.c.meeting_id))
-        .where(
-            ms.c.year == year,
-            ms.c.outcome.is_not(None),
-            meetings.c.organisation_id == organisation_id,
-            meetings.c.care_area_id.is_not(None),
-        )
+        .where(ms.c.year == year, ms.c.outcome.is_not(None), meetings.c.care_area_id.is_not(None))
         .group_by(*keys)
     )
+    if organisation_id is not None:
+        query = query.where(meetings.c.organisation_id == organisation_id)
     return list((await connection.execute(query)).all())
 
 
-async def cases(connection: Connection, year: int, organisation_id: str) -> list[Any]:
-    query = select(case_counts.c.care_area_id, case_counts.c.gender, case_counts.c.cases).where(
-        case_counts.c.year == year, case_counts.c.organisation_id == organisation_id
-    )
+async def cases(connection: Connection, year: int, organisation_id: str | None) -> list[Any]:
+    query = select(
+        case_counts.c.organisation_id, case_counts.c.care_area_id, case_counts.c.gender, case_counts.c.cases
+    ).where(case_counts.c.year == year)
+    if organisation_id is not None:
+        query = query.where(case_counts.c.organisation_id == organisation_id)
     return list((await connection.execute(query)).all())
 
 
-async def median_waits(connection: Connection, year: int, organisation_id: str) -> dict[str | None, float]:
-    """The median admission wait in seconds per area (key None: the whole organisation), by
-    window functions both databases have, so no wait leaves the database one by one."""
+async def median_waits(
+    connection: Connection, year: int, organisation_id: str | None
+) -> dict[tuple[str, str | None], float]:
+    """The median admission wait in seconds per (organisation, area) and (organisation, None)
+    for the whole organisation, by window functions both databases have, so no wait leaves the
+    database one by one."""
     aw = admission_waits
-    base = (
-        select(meetings.c.care_area_id.label("area"), aw.c.waited_s.label("waited"))
+    base_query = (
+        select(
+            meetings.c.organisation_id.label("organisation"),
+            meetings.c.care_area_id.label("area"),
+            aw.c.waited_s.label("waited"),
+        )
         .select_from(aw.join(meetings, meetings.c.id == aw.c.meeting_id))
-        .where(aw.c.year == year, meetings.c.organisation_id == organisation_id)
-        .subquery()
+        .where(aw.c.year == year)
     )
-    result: dict[str | None, float] = {}
+    if organisation_id is not None:
+        base_query = base_query.where(meetings.c.organisation_id == organisation_id)
+    base = base_query.subquery()
+    result: dict[tuple[str, str | None], float] = {}
     for by_area in (True, False):
-        partition = [base.c.area] if by_area else []
+        partition = [base.c.organisation, base.c.area] if by_area else [base.c.organisation]
         ranked = select(
+            base.c.organisation,
             base.c.area,
             base.c.waited,
             func.row_number().over(partition_by=partition, order_by=base.c.waited).label("n"),
             func.count().over(partition_by=partition).label("total"),
         ).subquery()
         middle = ranked.c.n.in_([(ranked.c.total + 1) // 2, (ranked.c.total + 2) // 2])
-        group = [ranked.c.area] if by_area else []
-        query = select(
-            *(group or [func.min(ranked.c.area).label("area")]), func.avg(ranked.c.waited).label("median")
-        ).where(middle)
-        if group:
-            query = query.group_by(*group)
+        group = [ranked.c.organisation, ranked.c.area] if by_area else [ranked.c.organisation]
+        query = select(*group, func.avg(ranked.c.waited).label("median")).where(middle).group_by(*group)
         for row in (await connection.execute(query)).all():
             if row.median is not None:
-                result[row.area if by_area else None] = float(row.median)
+                result[(row.organisation, row.area if by_area else None)] = float(row.median)
     return result
