@@ -13,6 +13,7 @@ women, so the split cannot be read off the other. A share is shown only on a bas
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 Cell = tuple[int, int]  # (row, column) in the table with its margins
 
@@ -44,6 +45,7 @@ def with_margins(inner: list[list[int]]) -> list[list[int]]:
     return [*rows, totals]
 
 
+@cache
 def lines(height: int, width: int) -> list[list[Cell]]:
     """Every row and column of a table with margins: each sums to its last cell."""
     return [[(i, j) for j in range(width)] for i in range(height)] + [

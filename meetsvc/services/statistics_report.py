@@ -111,8 +111,9 @@ class StatisticsReports:
             areas = await care_areas.of_organisations(
                 connection, None if organisation_id is None else [organisation_id]
             )
-            individuals = await queries.individual_cells(connection, year, organisation_id)
-            meetings = await queries.meeting_cells(connection, year, organisation_id)
+            only = {"gender": gender.value if gender else None, "age_band": band.value if band else None}
+            individuals = await queries.individual_cells(connection, year, organisation_id, **only)
+            meetings = await queries.meeting_cells(connection, year, organisation_id, **only)
             cases = await queries.cases(connection, year, organisation_id)
             waits = await queries.median_waits(connection, year, organisation_id)
         by: dict[str, tuple[list[Any], list[Any], list[Any]]] = {o.id: ([], [], []) for o in everyone}
@@ -120,6 +121,9 @@ class StatisticsReports:
             for row in rows:
                 if row.organisation_id in by:
                     by[row.organisation_id][k].append(row)
+        waits_by: dict[str, dict[str | None, float]] = {}
+        for (org, area), wait in waits.items():
+            waits_by.setdefault(org, {})[area] = wait
         return {
             o.id: build(
                 year,
@@ -127,17 +131,13 @@ class StatisticsReports:
                 o.name,
                 areas.get(o.id, []),
                 *by[o.id],
-                {area: wait for (org, area), wait in waits.items() if org == o.id},
+                waits_by.get(o.id, {}),
                 self._rule,
                 gender,
                 band,
             )
             for o in everyone
         }
-
-
-def _keep(row: Any, gender: Gender | None, band: AgeBand | None) -> bool:
-    return (gender is None or row.gender == gender.value) and (band is None or row.age_band == band.value)
 
 
 def build(  # the figures come from four queries
@@ -159,12 +159,12 @@ def build(  # the figures come from four queries
     established = [[0, 0, 0] for _ in shown]
     counts = {name: [0] * len(shown) for name in COUNTS}
     for r in individuals:
-        if _keep(r, gender, band) and r.care_area_id in position:
+        if r.care_area_id in position:
             i = position[r.care_area_id]
             established[i][GENDERS.index(r.gender)] += r.established
             counts["followed_up"][i] += r.followed_up
     for r in meetings:
-        if _keep(r, gender, band) and r.care_area_id in position:
+        if r.care_area_id in position:
             i = position[r.care_area_id]
             for name in COUNTS[1:]:
                 counts[name][i] += getattr(r, name)

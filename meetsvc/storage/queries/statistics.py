@@ -74,20 +74,32 @@ async def add_wait(connection: Connection, meeting_id: str, year: int, waited_s:
     )
 
 
-def _cell_keys() -> tuple[Any, ...]:
-    return (
-        meetings.c.organisation_id,
-        meetings.c.care_area_id,
-        func.coalesce(meeting_statistics.c.gender, "other").label("gender"),
-        func.coalesce(meeting_statistics.c.age_band, "unknown").label("age_band"),
-    )
+def _gender() -> Any:
+    return func.coalesce(meeting_statistics.c.gender, "other")
 
 
-def individuals_query(year: int) -> Any:
+def _age_band() -> Any:
+    return func.coalesce(meeting_statistics.c.age_band, "unknown")
+
+
+def _cell_keys(*, with_age_band: bool = True) -> tuple[Any, ...]:
+    keys = (meetings.c.organisation_id, meetings.c.care_area_id, _gender().label("gender"))
+    return (*keys, _age_band().label("age_band")) if with_age_band else keys
+
+
+def _only(query: Any, gender: str | None, age_band: str | None) -> Any:
+    if gender is not None:
+        query = query.where(_gender() == gender)
+    if age_band is not None:
+        query = query.where(_age_band() == age_band)
+    return query
+
+
+def individuals_query(year: int, *, with_age_band: bool = True) -> Any:
     """Individuals per cell of an open year, counted once each by their pseudonym: all of them,
     those with an established SIP and those whose SIP was followed up."""
     ms = meeting_statistics
-    keys = _cell_keys()
+    keys = _cell_keys(with_age_band=with_age_band)
     return (
         select(
             *keys,
@@ -187,34 +199,56 @@ async def meeting_time(connection: Connection, meeting_id: str) -> MeetingTime |
 _HELD = ("established", "followed_up", "not_established")
 
 
-async def individual_cells(connection: Connection, year: int, organisation_id: str | None) -> list[Any]:
-    """(organisation_id, care_area_id, gender, age_band, individuals, established, followed_up)
-    of a year, of one organisation or (None) all: counted from the pseudonyms while the year is
-    open, read from the counts fixed at closing after."""
+async def individual_cells(
+    connection: Connection,
+    year: int,
+    organisation_id: str | None,
+    *,
+    gender: str | None = None,
+    age_band: str | None = None,
+) -> list[Any]:
+    """(organisation_id, care_area_id, gender, individuals, established, followed_up) of a year,
+    of one organisation or (None) all, of one gender and age band or all: counted from the
+    pseudonyms while the year is open, read from the counts fixed at closing after."""
     if year in await closed_years(connection):
         si = statistics_individuals
-        query = select(
-            si.c.organisation_id,
-            si.c.care_area_id,
-            si.c.gender,
-            si.c.age_band,
-            si.c.individuals,
-            si.c.established,
-            si.c.followed_up,
-        ).where(si.c.year == year)
+        keys = (si.c.organisation_id, si.c.care_area_id, si.c.gender)
+        query = (
+            select(
+                *keys,
+                func.sum(si.c.individuals).label("individuals"),
+                func.sum(si.c.established).label("established"),
+                func.sum(si.c.followed_up).label("followed_up"),
+            )
+            .where(si.c.year == year)
+            .group_by(*keys)
+        )
         if organisation_id is not None:
             query = query.where(si.c.organisation_id == organisation_id)
+        if gender is not None:
+            query = query.where(si.c.gender == gender)
+        if age_band is not None:
+            query = query.where(si.c.age_band == age_band)
         return list((await connection.execute(query)).all())
-    query = individuals_query(year)
+    # A person has one gender and age band in a year's meetings: the age band need not split
+    # the groups unless it is asked for.
+    query = _only(individuals_query(year, with_age_band=False), gender, age_band)
     if organisation_id is not None:
         query = query.where(meetings.c.organisation_id == organisation_id)
     return list((await connection.execute(query)).all())
 
 
-async def meeting_cells(connection: Connection, year: int, organisation_id: str | None) -> list[Any]:
-    """Meetings held and not held, and who took part, per organisation, area, gender and age band."""
+async def meeting_cells(
+    connection: Connection,
+    year: int,
+    organisation_id: str | None,
+    *,
+    gender: str | None = None,
+    age_band: str | None = None,
+) -> list[Any]:
+    """Meetings held and not held, and who took part, per organisation, area and gender."""
     ms = meeting_statistics
-    keys = _cell_keys()
+    keys = _cell_keys(with_age_band=False)
     held = ms.c.outcome.in_(_HELD)
     child = ms.c.age_band == "0-17"
     query = (
@@ -230,6 +264,7 @@ async def meeting_cells(connection: Connection, year: int, organisation_id: str 
         .where(ms.c.year == year, ms.c.outcome.is_not(None), meetings.c.care_area_id.is_not(None))
         .group_by(*keys)
     )
+    query = _only(query, gender, age_band)
     if organisation_id is not None:
         query = query.where(meetings.c.organisation_id == organisation_id)
     return list((await connection.execute(query)).all())
