@@ -3,7 +3,8 @@ personal identity number given at booking, or from the leader when none was."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
@@ -83,3 +84,36 @@ async def test_cases_are_reported_for_an_own_area(api: Api) -> None:
     assert ok.status == 204
     bad = await api.put("/api/v1/statistics/cases", json={"year": 2025, "care_area": "finns_inte", "cases": 1})
     assert_problem(bad, 422)
+
+
+async def test_the_report_hides_small_counts_and_shares_on_small_bases(api: Api) -> None:
+    starts = api.service.clock() + timedelta(days=2)
+    for number in (WOMAN_1985, BOY_2015):
+        meeting = await api.create_meeting(care_area="socialpsykiatri", starts_at=starts)
+        await api.add_participant(meeting["id"], personal_number=number.normal)
+        api.service.clock.advance(days=3)
+        assert (await api.put(meeting_path(meeting["id"], "outcome"), json={"outcome": "established"})).status == 200
+        api.service.clock.advance(days=-3)
+    year = starts.astimezone(ZoneInfo("Europe/Stockholm")).year
+    await api.put("/api/v1/statistics/cases", json={"year": year, "care_area": "socialpsykiatri", "cases": 9})
+
+    report = (await api.get("/api/v1/statistics/report", params={"year": str(year)})).json
+    row = next(r for r in report["rows"] if r["area"] == "socialpsykiatri")
+    assert {"established", "established_man", "established_woman"} <= set(row["hidden"])
+    assert row["values"]["established"] is None and row["values"]["share_established"] is None
+    assert (
+        report["rule"]
+        == {
+            "hide_from": 1,
+            "hide_to": 4,
+            "min_base": 10,
+            "text": report["rule"]["text"],
+        }
+        and '".."' in report["rule"]["text"]
+    )
+    # Another organisation's statistics are not the caller's to read.
+    other = await api.get(
+        "/api/v1/statistics/report", params={"year": str(year), "organisation_id": api.world.other_municipality.id}
+    )
+    assert_problem(other, 403)
+    assert_problem(await api.get("/api/v1/statistics/report", params={"year": "tjugo"}), 422)

@@ -257,7 +257,7 @@ ENDPOINTS: list[Endpoint] = [
         "statistics",
         query=s.ReportQuery,
         response=s.ReportOut,
-        errors=(400, 401, 403, 404),
+        errors=(400, 401, 403, 404, 422),
     ),
     Endpoint(
         "GET",
@@ -268,6 +268,6 @@ ENDPOINTS: list[Endpoint] = [
         "statistics",
         query=s.ReportQuery,
         response=s.JsonStatOut,
-        errors=(400, 401, 403, 404),
+        errors=(400, 401, 403, 404, 422),
     ),
 ]
