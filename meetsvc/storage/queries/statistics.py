@@ -95,22 +95,41 @@ def _only(query: Any, gender: str | None, age_band: str | None) -> Any:
     return query
 
 
-def individuals_query(year: int, *, with_age_band: bool = True) -> Any:
+def individuals_query(
+    year: int,
+    *,
+    with_age_band: bool = True,
+    organisation_id: str | None = None,
+    gender: str | None = None,
+    age_band: str | None = None,
+) -> Any:
     """Individuals per cell of an open year, counted once each by their pseudonym: all of them,
-    those with an established SIP and those whose SIP was followed up."""
+    those with an established SIP and those whose SIP was followed up. Each person's meetings are
+    first folded into one row (one hash aggregate), then the rows counted: cheaper than three
+    COUNT(DISTINCT …) sorts."""
     ms = meeting_statistics
     keys = _cell_keys(with_age_band=with_age_band)
-    return (
+    person = (
         select(
             *keys,
-            func.count(func.distinct(ms.c.pseudonym)).label("individuals"),
-            func.count(func.distinct(_when(ms.c.outcome == "established", ms.c.pseudonym))).label("established"),
-            func.count(func.distinct(_when(ms.c.outcome == "followed_up", ms.c.pseudonym))).label("followed_up"),
+            func.max(_when(ms.c.outcome == "established", 1)).label("established"),
+            func.max(_when(ms.c.outcome == "followed_up", 1)).label("followed_up"),
         )
         .select_from(ms.join(meetings, meetings.c.id == ms.c.meeting_id))
         .where(ms.c.year == year, ms.c.outcome.is_not(None), meetings.c.care_area_id.is_not(None))
-        .group_by(*keys)
+        .group_by(*keys, ms.c.pseudonym)
     )
+    person = _only(person, gender, age_band)
+    if organisation_id is not None:
+        person = person.where(meetings.c.organisation_id == organisation_id)
+    inner = person.subquery()
+    outer_keys = [inner.c[key.name] for key in keys]
+    return select(
+        *outer_keys,
+        func.count().label("individuals"),
+        func.count(inner.c.established).label("established"),
+        func.count(inner.c.followed_up).label("followed_up"),
+    ).group_by(*outer_keys)
 
 
 def _when(condition: Any, value: Any) -> Any:
@@ -232,9 +251,9 @@ async def individual_cells(
         return list((await connection.execute(query)).all())
     # A person has one gender and age band in a year's meetings: the age band need not split
     # the groups unless it is asked for.
-    query = _only(individuals_query(year, with_age_band=False), gender, age_band)
-    if organisation_id is not None:
-        query = query.where(meetings.c.organisation_id == organisation_id)
+    query = individuals_query(
+        year, with_age_band=False, organisation_id=organisation_id, gender=gender, age_band=age_band
+    )
     return list((await connection.execute(query)).all())
 
 
