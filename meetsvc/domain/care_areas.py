@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 from meetsvc.domain.errors import Violation
+from meetsvc.domain.rules import check_text
 
 #: The list every new organisation starts with (and every existing one got when areas became
 #: its own): code, Swedish name, English name.
@@ -48,6 +49,5 @@ def check_new_area(code: str, name_sv: str, name_en: str) -> list[Violation]:
     if not CODE.fullmatch(code):
         violations.append(Violation("/code", "pattern", "1–40 of a–z, 0–9 and _"))
     for field, name in (("/name_sv", name_sv), ("/name_en", name_en)):
-        if not name.strip() or len(name) > 100:
-            violations.append(Violation(field, "length", "1–100 characters"))
+        violations += check_text(field, name, max_length=100)
     return violations

@@ -58,3 +58,10 @@ async def test_bad_areas_are_refused_and_change_nothing(api: Api) -> None:
     assert_problem(await api.patch("/api/v1/care-areas/finns_inte", json={"active": False}), 404)
     answer = await api.get("/api/v1/care-areas")
     assert len(answer.json["items"]) == 8
+
+
+async def test_names_must_be_printable_text(api: Api) -> None:
+    for name in ("Enheten\x00", "   "):
+        assert_problem(await api.post("/api/v1/care-areas", json={**HOMELESS, "name_sv": name}), 422)
+    # A lone surrogate is not even JSON that can be read.
+    assert_problem(await api.post("/api/v1/care-areas", json={**HOMELESS, "name_sv": "Enheten\udb74"}), 400)
