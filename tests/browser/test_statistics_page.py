@@ -1,6 +1,7 @@
 """The statistics page in a real browser: axe finds nothing at phone, tablet and desktop sizes
 in both languages, nothing scrolls sideways, and the chart has a text alternative with the
-figures (the table beside it holds them too)."""
+figures (the table beside it holds them too). The outcome form on the organiser page and the
+host console is checked the same way."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from tests.api.helpers import Api, TestNumber, meeting_path, next_local_date
 from tests.browser.test_accessibility import View, staff_cookie, walk_everywhere
 
 
-async def seed_year(world) -> int:  # type: ignore[no-untyped-def]
+async def seed_year(world) -> tuple[int, str]:  # type: ignore[no-untyped-def]
     api = Api(world)
     starts = next_local_date(world.service.clock(), 3, 10)
     booked = []
@@ -27,11 +28,11 @@ async def seed_year(world) -> int:  # type: ignore[no-untyped-def]
         assert answer.status == 200, answer
     for area, cases in (("socialpsykiatri", 40), ("aldreomsorg", 50), ("missbruk_och_beroende", 9)):
         await api.put("/api/v1/statistics/cases", json={"year": starts.year, "care_area": area, "cases": cases})
-    return starts.year
+    return starts.year, booked[0]
 
 
 async def test_the_statistics_page_is_accessible_everywhere(world, browser):  # type: ignore[no-untyped-def]
-    year = await seed_year(world)
+    year, meeting_id = await seed_year(world)
 
     async def walk(view: View) -> None:
         await view.goto(f"/staff/statistics?year={year}")
@@ -48,6 +49,13 @@ async def test_the_statistics_page_is_accessible_everywhere(world, browser):  # 
         row = await view.page.locator("tbody tr", has_text=small).inner_text()
         assert ".." in row and "%" not in row, row
         await view.check("statistics")
+        # The outcome form, on the organiser page and the host console after the start.
+        await view.goto(f"/staff/meetings/{meeting_id}/organise")
+        await view.page.locator("#outcome-heading").wait_for()
+        await view.check("outcome-organise")
+        await view.goto(f"/staff/meetings/{meeting_id}")
+        await view.page.locator("#outcome-heading").wait_for()
+        await view.check("outcome-console")
 
     async def cookies():  # type: ignore[no-untyped-def]
         return [await staff_cookie(world)]
