@@ -193,6 +193,12 @@ class FrejaSettings(_Section):
     signing_cert: Path | None = None
     min_registration_level: Literal["EXTENDED", "PLUS"] = "PLUS"
     request_timeout_seconds: float = Field(10.0, gt=0, le=60)
+    # Organisation ids whose participants are offered Freja eID; empty: every organisation's.
+    # Staff of every organisation may sign in with it once it is enabled.
+    organisations: list[str] = []
+
+    def offered_to(self, organisation_id: str) -> bool:
+        return self.enabled and (not self.organisations or organisation_id in self.organisations)
 
     @field_validator("key_password")
     @classmethod
