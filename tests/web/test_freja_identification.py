@@ -18,8 +18,8 @@ from sqlalchemy import select
 from identity.freja import messages as freja_messages
 from meetsvc.http.appkeys import ENGINE, FREJA
 from meetsvc.storage.tables import audit_log, identifications, participant_identities
-from tests.web.test_identification import browser, csrf_of, invite, status, wait_for
 from tests.support.timing import WAIT_SECONDS
+from tests.web.test_identification import browser, csrf_of, invite, status, wait_for
 from tests.web.test_staff_sign_in import add_staff
 
 PLUS = "198112189876"  # Erik Lindqvist, Freja eID+ (PLUS) in the simulator
