@@ -102,7 +102,7 @@ async def test_a_participant_identifies_with_freja_and_the_level_is_recorded(wor
     assert identified == [{"provider": "freja", "level_of_assurance": "loa3", "outcome": "matched"}]
 
 
-@pytest.mark.parametrize("ending", ["decline", "expire", "level"])
+@pytest.mark.parametrize("ending", ["decline", "expire", "level", "forged"])
 async def test_a_freja_identification_that_fails_says_why_and_is_audited(world, ending):
     link = await invite(world, PLUS)
     phone = Phone(world.service)
@@ -118,6 +118,11 @@ async def test_a_freja_identification_that_fails_says_why_and_is_audited(world, 
             # The simulator ages its orders on the service's clock: Freja's two minutes pass.
             world.service.clock.advance(seconds=120)
             hint = "EXPIRED"
+        elif ending == "forged":
+            # A result whose signature is not Freja's pinned key: nobody is vouched for.
+            await phone.post("faults", {"signWithForeign": True})
+            await phone.post(f"orders/{auth_ref}/approve", {"ssn": PLUS})
+            hint = "protocolError"
         else:
             # Freja approved, but the signed registration level is below the PLUS required.
             await phone.post(f"orders/{auth_ref}/approve", {"ssn": PLUS, "registrationLevel": "EXTENDED"})
