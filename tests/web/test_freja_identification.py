@@ -3,21 +3,27 @@ simulator (HTTPS, mutual TLS, signed results) that the service starts beside the
 
 As in test_identification: the test is the browser (cookies, forms, status polls) and the phone
 (reading the QR string the page shows, approving in the simulator's app as a test person).
+Unlike the other page tests these run on SQLite and PostgreSQL: they are what writes the
+provider and level columns that migration 0010 added.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
+import pytest_asyncio
 from sqlalchemy import select
 
 from identity.freja import messages as freja_messages
 from meetsvc.http.appkeys import ENGINE, FREJA
 from meetsvc.storage.tables import audit_log, identifications, participant_identities
+from tests.support.service import RunningService, SettableClock, make_settings, start_service
 from tests.support.timing import WAIT_SECONDS
 from tests.web.test_identification import browser, csrf_of, invite, status, wait_for
 from tests.web.test_staff_sign_in import add_staff
@@ -27,12 +33,18 @@ STAFF_PLUS = "196809059832"  # Per-Olof Öberg, PLUS
 EXTENDED = "199005229811"  # Freja eID at EXTENDED only
 
 
-@pytest.fixture
-def service_overrides(keys_dir) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-    return {
-        "freja": {"enabled": True, "use_simulator": True},
-        "freja_simulator": {"certs_dir": str(keys_dir.parent / "freja-simulator"), "app_port": 0},
-    }
+@pytest_asyncio.fixture
+async def service(database_url: str, keys_dir: Path, clock: SettableClock) -> AsyncIterator[RunningService]:
+    """The service with Freja eID enabled through its simulator, on each database."""
+    settings = make_settings(
+        database_url,
+        keys_dir,
+        freja={"enabled": True, "use_simulator": True},
+        freja_simulator={"certs_dir": str(keys_dir.parent / "freja-simulator"), "app_port": 0},
+    )
+    running = await start_service(settings, clock)
+    yield running
+    await running.close()
 
 
 async def start_with_freja(page: aiohttp.ClientSession, path: str, *, expect: int = 200) -> str:
