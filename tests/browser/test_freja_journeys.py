@@ -14,8 +14,10 @@ import aiohttp
 import pytest_asyncio
 from playwright.async_api import expect
 
+from identity.freja import messages as freja_messages
 from meetsvc.http.appkeys import FREJA
 from tests.browser.conftest import SV, WAIT_MS, qr_on_screen
+from tests.browser.test_accessibility import View, walk_everywhere
 from tests.browser.test_journeys import open_console, person
 from tests.support.databases import SqliteTemplate
 from tests.support.lobby import book, invite
@@ -108,3 +110,35 @@ async def test_a_staff_member_signs_in_with_freja(world, open_tab):
     await expect(page.get_by_role("heading", level=1)).to_have_text(SV["staff.home_heading"], timeout=WAIT_MS)
     await staff.shot("2-signed-in")
     assert staff.problems == []
+
+
+async def test_the_freja_pages_are_accessible_in_both_languages_at_every_size(world, browser):
+    """axe-core at WCAG 2.1 AA, as for every page: the invitation offering Freja eID+, its QR
+    code, a declined identification and the sign-in page offering it."""
+    meeting = await book(world, starts_in=timedelta(minutes=5))
+    control = world.service.app[FREJA].simulator_app_url + "sim/"
+
+    async def walk(view: View) -> None:
+        invited = await invite(world, meeting["id"], name="Kim Andersson", personal_number=PLUS)
+        await invited.close()
+        await view.goto(invited.link.replace(view.base, ""))
+        await view.page.get_by_role("button", name=view.t["link.open"]).click()
+        await view.page.wait_for_url("**/m")
+        await view.check("freja-invitation")
+        await view.page.get_by_role("button", name=view.t["invite.freja_other_device"]).click()
+        await view.page.locator("img#qr").wait_for()
+        await view.check("freja-identify-qr")
+        qr = await qr_on_screen(view.page)
+        async with aiohttp.ClientSession() as phone:
+            async with phone.post(control + "scan", json={"qrData": qr}) as response:
+                auth_ref = (await response.json())["authRef"]
+            async with phone.post(control + f"orders/{auth_ref}/decline", json={}) as response:
+                assert response.status == 200
+        await view.page.get_by_role("link", name=view.t["identify.retry"]).wait_for(timeout=WAIT_MS)
+        await view.text(freja_messages.hint_message("CANCELED", pending=False, same_device=False, language=view.lang))
+        await view.check("freja-identify-declined")
+        await view.goto("/staff/login")
+        await view.page.get_by_role("button", name=view.t["invite.freja_same_device"]).wait_for()
+        await view.check("freja-staff-sign-in")
+
+    await walk_everywhere(browser, world.service.base_url, walk)
