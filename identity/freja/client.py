@@ -287,6 +287,9 @@ class FrejaClient:
         if status == 200:
             if data is None:
                 raise FrejaProtocolError(f"{path}: answer is not a JSON object")
+            if isinstance(data.get("code"), int) and "status" not in data and "authRef" not in data:
+                # An error object is an error whatever the HTTP status it came with.
+                raise FrejaApiError(data["code"], str(data.get("message", "")), status)
             return data
         if data is not None and isinstance(data.get("code"), int):
             raise FrejaApiError(data["code"], str(data.get("message", "")), status)

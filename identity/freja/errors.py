@@ -65,7 +65,9 @@ class FrejaApiError(FrejaError):
 
 # "Error codes" of the relying-party API that the application tells apart.
 _TEXT_CODES = {
+    1002: "invalidUserInfo",
+    1004: "notAllowed",
+    1008: "unknownRelyingParty",
     1100: "invalidReference",
     2000: "alreadyInProgress",
-    1004: "notAllowed",
 }

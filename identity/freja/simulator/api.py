@@ -75,7 +75,10 @@ async def _get_one_result(request: web.Request) -> web.Response:
             "authRef": order.auth_ref,
             "status": order.status.value,
             "userInfoType": order.user_info_type,
-            "userInfo": "N/A" if order.user_info_type == "INFERRED" else order.expected_ssn,
+            # Freja echoes the person asked for: "N/A" for INFERRED, the SSN object as JSON text.
+            "userInfo": "N/A"
+            if order.user_info_type == "INFERRED"
+            else json.dumps({"country": "SE", "ssn": order.expected_ssn}),
             "minRegistrationLevel": order.min_level.value,
             "requestedAttributes": attributes,
             "timestamp": int((order.finished_at or 0) * 1000),

@@ -95,7 +95,8 @@ class SimulatorState:
         if not isinstance(attributes, list) or not all(
             isinstance(item, dict) and isinstance(item.get("attribute"), str) for item in attributes
         ):
-            raise SimulatorError(1004, "Invalid attributesToReturn.")
+            # (1003 is this simulator's choice; 1004 is Freja's "access denied", not a bad request.)
+            raise SimulatorError(1003, "Invalid attributesToReturn.")
         order = SimOrder(
             auth_ref=secrets.token_urlsafe(32),
             user_info_type=user_info_type,
