@@ -172,6 +172,16 @@ class Identification:
         except IdentityError as exc:
             code = getattr(exc, "error_code", None)
             log.warning("eID start failed: %s", code or exc.__class__.__name__)
+            async with self._engine.begin() as connection:
+                await self._audit.append(
+                    connection,
+                    actor=self._actor(session),
+                    action="identification.start_failed",
+                    subject_type="participant" if session.participant_id else "session",
+                    subject_id=session.participant_id or session.id,
+                    details={"provider": runtime.name, "error_code": code or exc.__class__.__name__},
+                    now=self._clock(),
+                )
             raise IdentificationUnavailable(runtime.error_message(code, session.language.value), code) from None
         now = self._clock()
         async with self._engine.begin() as connection:
