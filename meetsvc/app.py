@@ -29,6 +29,7 @@ from meetsvc.http.appkeys import (
     DIRECTORY,
     EID,
     ENGINE,
+    FREJA,
     IDENTIFICATION,
     INVITATIONS,
     KEYS,
@@ -153,6 +154,7 @@ async def _notifications(app: web.Application) -> AsyncIterator[None]:
 async def _identification(app: web.Application) -> AsyncIterator[None]:
     async with open_identification(app[SERVICES]) as eid:
         app[EID] = eid.runtime
+        app[FREJA] = eid.freja
         app[IDENTIFICATION] = eid.identification
         yield
 

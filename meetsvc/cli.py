@@ -198,11 +198,11 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 def banner(app: web.Application) -> list[str]:
     """What a person reads when the service has started: where to go, and in development the
-    BankID simulator, the outbox and the demo meeting's links. Nothing else is printed at start
+    BankID and Freja simulators, the outbox and the demo meeting's links. Nothing else is printed at start
     unless something happened."""
     from zoneinfo import ZoneInfo
 
-    from meetsvc.http.appkeys import DEMO, EID, SETTINGS
+    from meetsvc.http.appkeys import DEMO, EID, FREJA, SETTINGS
 
     settings = app[SETTINGS]
     base = settings.server.base_url
@@ -214,6 +214,9 @@ def banner(app: web.Application) -> list[str]:
     simulator = app[EID].simulator_app_url
     if simulator:
         lines.append(f"  BankID simulator  {simulator}  (approve identifications here as a test person)")
+    freja = app[FREJA]
+    if freja is not None and freja.simulator_app_url:
+        lines.append(f"  Freja simulator   {freja.simulator_app_url}  (the same for Freja eID+)")
     if settings.is_development and "outbox" in (settings.notify.email, settings.notify.sms):
         lines.append(f"  outbox            {base}/dev/outbox  (the messages the service would have sent)")
     demo = app.get(DEMO)

@@ -185,6 +185,10 @@ identifications = Table(
     # What the completed identification meant: matched, mismatch, unexpected (no person was
     # expected), staff (a known staff member), not_staff (unknown to the staff directory).
     Column("outcome", String(20)),
+    # The level the provider vouched at when it completed (loa3 for BankID and Freja eID+,
+    # extended for Freja eID at EXTENDED): staff sign-ins keep it here, participants also on
+    # participant_identities.
+    Column("level_of_assurance", String(20)),
     Column("staff_id", String(ID), ForeignKey("staff_members.id", ondelete="CASCADE")),
     Column("started_at", UtcDateTime, nullable=False, index=True),
     Column("finished_at", UtcDateTime),

@@ -8,7 +8,7 @@ from aiohttp import web
 
 from meetsvc.core.spoken_time import spoken_time as core_spoken_time
 from meetsvc.domain.model import Language, MeetingStatus
-from meetsvc.http.appkeys import IDENTIFICATION, INVITATIONS, SETTINGS
+from meetsvc.http.appkeys import FREJA, IDENTIFICATION, INVITATIONS, SETTINGS
 from meetsvc.http.pages.context import current_session, set_session_cookie
 from meetsvc.http.pages.i18n import LANGUAGE_COOKIE, request_language, translate
 from meetsvc.http.pages.render import error_page, render, safe_next
@@ -66,6 +66,7 @@ async def invitation_page(request: web.Request) -> web.StreamResponse:
             "cancelled": view.status is MeetingStatus.CANCELLED,
             "identified_as": view.verified_name if verified else None,
             "csrf": session.csrf_token,
+            "freja": request.app[FREJA] is not None and request.app[SETTINGS].freja.offered_to(view.organisation.id),
         },
         language=language,
     )

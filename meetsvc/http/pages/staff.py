@@ -6,7 +6,7 @@ from aiohttp import web
 
 from meetsvc.domain.callers import OrganisationCaller
 from meetsvc.domain.model import ParticipantRole, ParticipantState
-from meetsvc.http.appkeys import BOOKING, DIRECTORY, SESSIONS, WAITING_ROOM
+from meetsvc.http.appkeys import BOOKING, DIRECTORY, FREJA, SESSIONS, WAITING_ROOM
 from meetsvc.http.pages.context import current_session, require_form, set_sign_in_cookie
 from meetsvc.http.pages.i18n import request_language, translate
 from meetsvc.http.pages.participant import spoken_time
@@ -23,7 +23,12 @@ async def login_page(request: web.Request) -> web.StreamResponse:
         raise web.HTTPSeeOther("/staff")
     language = request_language(request)
     form = request.app[SESSIONS].sign_in_form(request.cookies.get(SIGN_IN_COOKIE))
-    response = render(request, "staff_login.html", {"csrf": form.csrf_token, "refused": False}, language=language)
+    response = render(
+        request,
+        "staff_login.html",
+        {"csrf": form.csrf_token, "refused": False, "freja": request.app[FREJA] is not None},
+        language=language,
+    )
     set_sign_in_cookie(request, response, form.nonce)
     return response
 
@@ -76,6 +81,10 @@ HOST_TEXT_KEYS = (
     "host.match",
     "host.mismatch",
     "host.no_expectation",
+    "host.method.bankid",
+    "host.method.freja",
+    "host.loa.loa3",
+    "host.loa.extended",
     "host.admit",
     "host.deny",
     "host.remove",

@@ -195,11 +195,25 @@ async def mark_failed(connection: Connection, identification_id: str, *, hint_co
 
 
 async def mark_complete(
-    connection: Connection, identification_id: str, *, outcome: str, staff_id: str | None, now: datetime
+    connection: Connection,
+    identification_id: str,
+    *,
+    outcome: str,
+    staff_id: str | None,
+    now: datetime,
+    level_of_assurance: str | None = None,
 ) -> None:
-    """Record a completed order's outcome (the hint code has nothing more to say)."""
+    """Record a completed order's outcome and the level of assurance the provider vouched at
+    (the hint code has nothing more to say)."""
     await connection.execute(
         update(identifications)
         .where(identifications.c.id == identification_id)
-        .values(state=COMPLETE, hint_code=None, outcome=outcome, staff_id=staff_id, finished_at=now)
+        .values(
+            state=COMPLETE,
+            hint_code=None,
+            outcome=outcome,
+            staff_id=staff_id,
+            level_of_assurance=level_of_assurance,
+            finished_at=now,
+        )
     )

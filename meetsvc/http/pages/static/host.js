@@ -91,6 +91,14 @@
     else if (p.matches_invitation === true) { li.appendChild(el("p", "badge ok", texts["host.match"])); }
     else if (p.matches_invitation === false) { li.appendChild(el("p", "badge warn", texts["host.mismatch"])); }
     else { li.appendChild(el("p", "badge", texts["host.no_expectation"])); }
+    if (p.verified && p.identified_with) {
+      // Which eID vouched for the person, and at what level (Freja's extended level is no level 3).
+      var how = (texts["host.method." + p.identified_with] || p.identified_with) + " · " +
+        (texts["host.loa." + p.level_of_assurance] || p.level_of_assurance);
+      var eid = el("p", p.level_of_assurance === "loa3" ? "badge eid" : "badge eid warn", how);
+      eid.dataset.eid = p.identified_with;
+      li.appendChild(eid);
+    }
     var actions = el("p", "actions");
     if (p.state === "waiting") {
       li.appendChild(el("p", "", waited(p.waiting_since)));
