@@ -80,6 +80,7 @@ async def logout(request: web.Request) -> web.StreamResponse:
 
 
 HOST_TEXT_KEYS = (
+    "host.signed_out",
     "host.waited",
     "host.invited_as",
     "host.not_verified",
