@@ -16,7 +16,8 @@
                                            never from the command line (shell history, ps)
     meetsvc staff list --organisation ID_OR_NAME
     meetsvc staff change STAFF_ID [--name NAME] [--email E | --no-email] [--role R ...]
-    meetsvc staff deactivate STAFF_ID      no sign-in; their sessions end at once
+    meetsvc staff deactivate STAFF_ID      no sign-in; their sessions end at once (an open
+                                           console is refused at its next event)
     meetsvc audit verify                   check the audit log's hash chain
     meetsvc keys init                      create the key files (production set-up)
     meetsvc keys rotate                    add a new signing key; older ones still verify
