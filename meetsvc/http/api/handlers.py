@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 from pydantic import BaseModel
 
+from meetsvc.domain.callers import OrganisationCaller
 from meetsvc.domain.errors import Forbidden, NotFound
 from meetsvc.domain.roles import may_administer
 from meetsvc.http.api import schemas
@@ -116,26 +117,25 @@ async def deactivate_staff(request: web.Request) -> web.Response:
 # API clients ------------------------------------------------------------------------------------
 
 
-async def _administrator(request: web.Request) -> str:
+async def _administrator(request: web.Request) -> OrganisationCaller:
     """API clients are listed and revoked by the organisation's administrators, signed in: a key
-    (perhaps the leaked one) does not manage keys. Returns the organisation's id."""
+    (perhaps the leaked one) does not manage keys."""
     caller = await api_caller(request)
     if caller.is_api_client or not may_administer(caller.roles):
         raise Forbidden("only a signed-in administrator manages API clients")
-    return caller.organisation_id
+    return caller
 
 
 async def list_api_clients(request: web.Request) -> web.Response:
-    organisation_id = await _administrator(request)
-    found = await request.app[DIRECTORY].list_api_clients(organisation_id)
+    caller = await _administrator(request)
+    found = await request.app[DIRECTORY].list_api_clients(caller.organisation_id)
     return json_response(schemas.ApiClientList(items=[api_client_out(c) for c in found]))
 
 
 async def revoke_api_client(request: web.Request) -> web.Response:
-    organisation_id = await _administrator(request)
-    caller = await api_caller(request)
+    caller = await _administrator(request)
     revoked = await request.app[DIRECTORY].revoke_api_client(
-        _path_id(request, "client_id"), organisation_id=organisation_id, actor=caller.actor
+        _path_id(request, "client_id"), organisation_id=caller.organisation_id, actor=caller.actor
     )
     return json_response(api_client_out(revoked))
 
