@@ -107,7 +107,9 @@ def _mount_realtime(app: web.Application, services: Services, admission: Admissi
         video = VideoNamespace(room, admission.signing, issuer=settings.server.base_url, clock=clock, metrics=metrics)
     courier = Courier(sockets, settings.meetings.time_zone, admission.handover, video, room)
     sockets.register_namespace(ParticipantNamespace(room, admission.tickets, courier, clock, metrics=metrics))
-    sockets.register_namespace(HostNamespace(room, services.sessions, courier, metrics=metrics))
+    hosts = HostNamespace(room, services.sessions, courier, metrics=metrics)
+    sockets.register_namespace(hosts)
+    services.directory.listen_signed_out(hosts.sign_out)
     if video is not None:
         sockets.register_namespace(video)
     return courier

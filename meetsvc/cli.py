@@ -8,6 +8,16 @@
                                            what citizens' messages call it (none: the default)
     meetsvc organisation list
     meetsvc api-client create --organisation ID_OR_NAME --name NAME
+    meetsvc api-client list [--organisation ID_OR_NAME]
+    meetsvc api-client revoke CLIENT_ID    the key is refused from the next request on
+    meetsvc staff create --organisation ID_OR_NAME --name NAME [--email E] [--role R ...]
+                         [--personal-number-stdin]
+                                           the personal number is read from standard input,
+                                           never from the command line (shell history, ps)
+    meetsvc staff list --organisation ID_OR_NAME
+    meetsvc staff change STAFF_ID [--name NAME] [--email E | --no-email] [--role R ...]
+    meetsvc staff deactivate STAFF_ID      no sign-in; their sessions end at once (an open
+                                           console is refused at its next event)
     meetsvc audit verify                   check the audit log's hash chain
     meetsvc keys init                      create the key files (production set-up)
     meetsvc keys rotate                    add a new signing key; older ones still verify
@@ -140,6 +150,101 @@ async def cmd_api_client_create(args: argparse.Namespace, settings: Settings) ->
     return 0
 
 
+async def cmd_api_client_list(args: argparse.Namespace, settings: Settings) -> int:
+    async def work(services: Services) -> list[Any]:
+        organisation_id = None
+        if args.organisation:
+            organisation_id = (await services.directory.find_organisation(args.organisation)).id
+        return await services.directory.list_api_clients(organisation_id)
+
+    for client in await _with_services(settings, work):
+        state = f"revoked {client.revoked_at.isoformat()}" if client.revoked_at else "active"
+        _print(f"{client.id}  {client.organisation_id}  {state:<32}  {client.name}")
+    return 0
+
+
+async def cmd_api_client_revoke(args: argparse.Namespace, settings: Settings) -> int:
+    async def work(services: Services) -> Any:
+        return await services.directory.revoke_api_client(args.client_id, organisation_id=None, actor="operator")
+
+    revoked = await _with_services(settings, work)
+    _print(f"API client {revoked.id} revoked")
+    return 0
+
+
+def _roles(names: list[str] | None) -> Any:
+    from meetsvc.domain.roles import parse_roles
+
+    return parse_roles(names) if names is not None else None
+
+
+def _staff_line(member: Any) -> str:
+    roles = ",".join(sorted(role.value for role in member.roles)) or "-"
+    state = "active" if member.active else "deactivated"
+    sign_in = "can sign in" if member.has_personal_number else "cannot sign in"
+    return f"{member.id}  {state:<11}  {roles:<40}  {sign_in:<14}  {member.display_name}"
+
+
+async def cmd_staff_create(args: argparse.Namespace, settings: Settings) -> int:
+    personal_number = sys.stdin.readline().strip() or None if args.personal_number_stdin else None
+
+    async def work(services: Services) -> Any:
+        caller = await services.directory.operator_caller(args.organisation)
+        return await services.directory.add_staff_member(
+            caller,
+            display_name=args.name,
+            email=args.email,
+            personal_number=personal_number,
+            roles=_roles(args.role) if args.role is not None else frozenset(),
+        )
+
+    _print(_staff_line(await _with_services(settings, work)))
+    return 0
+
+
+async def cmd_staff_list(args: argparse.Namespace, settings: Settings) -> int:
+    async def work(services: Services) -> list[Any]:
+        return await services.directory.list_staff(await services.directory.operator_caller(args.organisation))
+
+    for member in await _with_services(settings, work):
+        _print(_staff_line(member))
+    return 0
+
+
+async def _operator_for_staff(services: Services, staff_id: str) -> Any:
+    from meetsvc.domain.callers import OrganisationCaller
+    from meetsvc.domain.errors import NotFound
+
+    member = await services.directory.staff_member(staff_id)
+    if member is None:
+        raise NotFound("no such staff member")
+    return OrganisationCaller(member.organisation_id, "operator")
+
+
+async def cmd_staff_change(args: argparse.Namespace, settings: Settings) -> int:
+    async def work(services: Services) -> Any:
+        caller = await _operator_for_staff(services, args.staff_id)
+        return await services.directory.change_staff_member(
+            caller,
+            args.staff_id,
+            display_name=args.name,
+            roles=_roles(args.role),
+            email=None if args.no_email else args.email,
+            set_email=args.no_email or args.email is not None,
+        )
+
+    _print(_staff_line(await _with_services(settings, work)))
+    return 0
+
+
+async def cmd_staff_deactivate(args: argparse.Namespace, settings: Settings) -> int:
+    async def work(services: Services) -> Any:
+        return await services.directory.deactivate_as_operator(args.staff_id)
+
+    _print(_staff_line(await _with_services(settings, work)))
+    return 0
+
+
 async def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
     async def work(services: Services) -> Verification:
         return await services.audit.verify_stored(services.engine)
@@ -266,6 +371,38 @@ def build_parser() -> argparse.ArgumentParser:
     create_client = client.add_parser("create", help="create an API client key for one organisation")
     create_client.add_argument("--organisation", required=True, help="organisation id or exact name")
     create_client.add_argument("--name", required=True, help="what the client is, e.g. 'Treserva'")
+    list_clients = client.add_parser("list", help="list API clients, revoked ones too")
+    list_clients.add_argument("--organisation", help="organisation id or exact name (default: all)")
+    revoke_client = client.add_parser("revoke", help="revoke an API client's key at once")
+    revoke_client.add_argument("client_id")
+
+    role_names = ["administrator", "organiser", "host", "statistics_reader"]
+    staff = sub.add_parser("staff", help="an organisation's staff directory").add_subparsers(
+        dest="action", required=True
+    )
+    create_staff = staff.add_parser("create", help="add a staff member")
+    create_staff.add_argument("--organisation", required=True, help="organisation id or exact name")
+    create_staff.add_argument("--name", required=True)
+    create_staff.add_argument("--email")
+    create_staff.add_argument("--role", action="append", choices=role_names, help="repeat for several roles")
+    create_staff.add_argument(
+        "--personal-number-stdin",
+        action="store_true",
+        help="read their personal identity number (for eID sign-in) from standard input",
+    )
+    list_staff = staff.add_parser("list", help="list an organisation's staff")
+    list_staff.add_argument("--organisation", required=True, help="organisation id or exact name")
+    change_staff = staff.add_parser("change", help="change a staff member's name, e-mail or roles")
+    change_staff.add_argument("staff_id")
+    change_staff.add_argument("--name")
+    email = change_staff.add_mutually_exclusive_group()
+    email.add_argument("--email")
+    email.add_argument("--no-email", action="store_true", help="remove the e-mail address")
+    change_staff.add_argument(
+        "--role", action="append", choices=role_names, help="the new roles (all of them; repeat for several)"
+    )
+    deactivate_staff = staff.add_parser("deactivate", help="deactivate a staff member and end their sessions")
+    deactivate_staff.add_argument("staff_id")
 
     audit = sub.add_parser("audit", help="the audit log").add_subparsers(dest="action", required=True)
     audit.add_parser("verify", help="check the hash chain and name the first broken entry")
@@ -282,6 +419,12 @@ COMMANDS: dict[tuple[str, str | None], Command] = {
     ("organisation", "set-public-name"): cmd_organisation_set_public_name,
     ("organisation", "list"): cmd_organisation_list,
     ("api-client", "create"): cmd_api_client_create,
+    ("api-client", "list"): cmd_api_client_list,
+    ("api-client", "revoke"): cmd_api_client_revoke,
+    ("staff", "create"): cmd_staff_create,
+    ("staff", "list"): cmd_staff_list,
+    ("staff", "change"): cmd_staff_change,
+    ("staff", "deactivate"): cmd_staff_deactivate,
     ("audit", "verify"): cmd_audit_verify,
     ("keys", "init"): cmd_keys_init,
     ("keys", "rotate"): cmd_keys_rotate,

@@ -38,7 +38,7 @@ from meetsvc.realtime.answers import (
     error as _error,
     note_unavailable,
 )
-from meetsvc.realtime.rooms import HOST_NS, PARTICIPANT_NS, host_room, lobby_room, participant_room
+from meetsvc.realtime.rooms import HOST_NS, PARTICIPANT_NS, host_room, lobby_room, participant_room, staff_room
 from meetsvc.realtime.server import Courier
 from meetsvc.realtime.tickets import LobbyTickets
 from meetsvc.services.sessions import COOKIE_NAME, BrowserSessions
@@ -244,7 +244,20 @@ class HostNamespace(_Dispatching):
             raise socketio.exceptions.ConnectionRefusedError("not-found")
         await self.save_session(sid, {"host": host, "meeting_id": meeting_id, "session_id": session.id})
         await self.enter_room(sid, host_room(meeting_id))
+        await self.enter_room(sid, staff_room(session.staff_id))
         return True
+
+    async def sign_out(self, staff_id: str) -> None:
+        """Close a staff member's consoles once their sessions were ended (they were deactivated).
+
+        Every console hears ``signed_out`` (through Redis, on whichever process it lives) and
+        stops; the sockets on this process are closed here too, after the notice (a socket's
+        packets leave in order). A console on another process is closed by its page, and in any
+        case refused at its next event, since its session has ended."""
+        room = staff_room(staff_id)
+        await self.emit("signed_out", {}, room=room)
+        for sid, _ in list(self.server.manager.get_participants(self.namespace, room)):
+            await self.disconnect(sid)
 
     async def _caller(self, sid: str) -> tuple[HostCaller, str]:
         """The host and meeting of this socket, re-checked: a host removed meanwhile loses access."""

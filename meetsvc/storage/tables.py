@@ -54,8 +54,14 @@ staff_members = Table(
     Column("email", String(254)),
     Column("personal_number_enc", LargeBinary),
     Column("personal_number_hash", String(64), unique=True),
+    # Kept in step with ``roles``: true when they may organise or host (older readers use it).
     Column("can_organise", Boolean, nullable=False, default=True),
     Column("created_at", UtcDateTime, nullable=False),
+    # What they may do in their organisation (meetsvc.domain.roles), comma-separated names.
+    Column("roles", String(200), nullable=False, default="", server_default=""),
+    # False once deactivated: no sign-in by any eID, no session, no host role.
+    Column("active", Boolean, nullable=False, default=True, server_default="1"),
+    Column("deactivated_at", UtcDateTime),
 )
 
 api_clients = Table(
@@ -92,10 +98,14 @@ meetings = Table(
     Column("updated_at", UtcDateTime, nullable=False),
     # Set when the retention rule erased the meeting's personal data; nothing is due after that.
     Column("purged_at", UtcDateTime),
+    # Who booked it (``staff:<id>`` or ``api-client:<id>``, the audit's actor): an organiser
+    # reaches the meetings they booked.
+    Column("booked_by", String(80)),
     Index("ix_meetings_organisation_starts", "organisation_id", "starts_at"),
     # The schedule loads what falls due soon, and picks up what changed since it last looked.
     Index("ix_meetings_unpurged_starts", "purged_at", "starts_at"),
     Index("ix_meetings_updated", "updated_at"),
+    Index("ix_meetings_partner_starts", "partner_organisation_id", "starts_at"),
 )
 
 meeting_hosts = Table(
@@ -113,6 +123,8 @@ participants = Table(
     Column("meeting_id", String(ID), ForeignKey("meetings.id", ondelete="CASCADE"), nullable=False, index=True),
     Column("role", String(30), nullable=False),
     Column("organisation_id", String(ID), ForeignKey("organisations.id")),
+    # Which of the meeting's two organisations invited them: the partner manages only its own.
+    Column("invited_by_organisation_id", String(ID), ForeignKey("organisations.id")),
     Column("display_name", String(200), nullable=False),
     Column("email", String(254)),
     Column("mobile", String(20)),

@@ -22,7 +22,9 @@ from urllib.parse import quote
 
 import aiohttp
 
-from meetsvc.http.appkeys import EID
+from meetsvc.domain.callers import OrganisationCaller
+from meetsvc.domain.roles import Role
+from meetsvc.http.appkeys import DIRECTORY, EID
 from tests.browser.conftest import WAIT_MS, qr_on_screen
 from tests.support.lobby import (
     PERSONS,
@@ -530,6 +532,38 @@ async def test_organiser_pages(world, browser):
         return [await staff_cookie(world)]
 
     await walk_everywhere(browser, world.service.base_url, walk, cookies=cookies)
+
+
+async def test_admin_page_and_the_partners_organise_page(world, browser):
+    admin = await world.service.app[DIRECTORY].add_staff_member(
+        OrganisationCaller(world.municipality.id, "test"), display_name="Agnes", roles=frozenset({Role.ADMINISTRATOR})
+    )
+    region_host = world.hosts[world.region.id]
+    meeting = await book(world, hosts=[world.hosts[world.municipality.id], region_host])
+
+    async def walk_admin(view: View) -> None:
+        await view.goto("/staff/admin")
+        await view.check("staff-admin")
+        form = view.page.locator("form[action='/staff/admin/staff']")
+        await form.locator("#new-name").fill("Ny Person")
+        await form.locator("#new-number").fill("19680905-9831")  # wrong check digit: refused, nothing added
+        await form.locator("button[type=submit]").click()
+        await view.page.get_by_role("alert").wait_for()
+        await view.check("staff-admin-refused")
+
+    async def admin_cookies() -> list[dict[str, Any]]:
+        return [await staff_cookie(world, admin.id)]
+
+    await walk_everywhere(browser, world.service.base_url, walk_admin, cookies=admin_cookies)
+
+    async def walk_partner(view: View) -> None:
+        await view.goto(f"/staff/meetings/{meeting['id']}/organise")
+        await view.check("organise-partner")
+
+    async def partner_cookies() -> list[dict[str, Any]]:
+        return [await staff_cookie(world, region_host)]
+
+    await walk_everywhere(browser, world.service.base_url, walk_partner, cookies=partner_cookies)
 
 
 async def test_error_pages(world, browser):

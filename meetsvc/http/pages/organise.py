@@ -17,9 +17,11 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from meetsvc.domain import rules
+from meetsvc.domain.access import BOOKING_ONLY_ROLES
 from meetsvc.domain.callers import OrganisationCaller
 from meetsvc.domain.errors import DomainError, RuleViolation
 from meetsvc.domain.model import CareArea, Language, MeetingStatus, ParticipantRole, StaffMember
+from meetsvc.domain.roles import may_use_staff_pages
 from meetsvc.http.appkeys import BOOKING, DIRECTORY, KEYS, SETTINGS
 from meetsvc.http.pages.context import current_session, require_form
 from meetsvc.http.pages.deliveries import deliveries_of, local_clock
@@ -38,9 +40,11 @@ async def _staff(request: web.Request) -> tuple[BrowserSession, StaffMember, Org
     if session is None or not session.signed_in_staff or session.staff_id is None:
         raise web.HTTPSeeOther("/staff/login")
     member = await request.app[DIRECTORY].staff_member(session.staff_id)
-    if member is None or not member.can_organise:
+    if member is None or not member.active:
+        raise web.HTTPSeeOther("/staff/login")
+    if not may_use_staff_pages(member.roles):
         raise web.HTTPForbidden()
-    return session, member, OrganisationCaller(member.organisation_id, f"staff:{member.id}")
+    return session, member, OrganisationCaller.staff(member.organisation_id, member.id, member.roles)
 
 
 def _messages(error: DomainError) -> list[str]:
@@ -138,8 +142,11 @@ async def _render_organise(
         if o.id in (meeting.organisation_id, meeting.partner_organisation_id)
     ]
     language = request_language(request, session.language)
+    booking_side = caller.organisation_id == meeting.organisation_id
+    names = {o.id: o.name for o in organisations}
+    roles = [r for r in ParticipantRole if booking_side or r not in BOOKING_ONLY_ROLES]
     defaults = {
-        "role": ParticipantRole.INDIVIDUAL.value,
+        "role": roles[0].value,
         "display_name": "",
         "organisation_id": "",
         "email": "",
@@ -159,7 +166,11 @@ async def _render_organise(
             "areas": [a.value for a in CareArea],
             "participants": participants,
             "organisations": organisations,
-            "roles": [r.value for r in ParticipantRole],
+            "roles": [r.value for r in roles],
+            "booking_side": booking_side,
+            "own_organisation_id": caller.organisation_id,
+            "booking_organisation": names.get(meeting.organisation_id, ""),
+            "partner_organisation": names.get(meeting.partner_organisation_id, ""),
             "form": {**defaults, **(form or {})},
             "errors": list(errors),
             "new_link": new_link,

@@ -9,7 +9,7 @@ from pathlib import Path
 from aiohttp import web
 
 from meetsvc.http.appkeys import DEMO, EID
-from meetsvc.http.pages import deliveries, identify, lobby, organise, participant, staff
+from meetsvc.http.pages import admin, deliveries, identify, lobby, organise, participant, staff
 from meetsvc.http.pages.i18n import request_language, translate
 from meetsvc.http.pages.render import STATIC, render
 
@@ -76,6 +76,15 @@ def add_page_routes(app: web.Application) -> None:
     app.router.add_post("/staff/logout", staff.logout, name="staff-logout")
     app.router.add_get("/lobby", participant.lobby_page, name="lobby")
     app.router.add_post("/lobby/ticket", lobby.issue_ticket, name="lobby-ticket")
+    app.router.add_get("/staff/admin", admin.admin_page, name="staff-admin")
+    app.router.add_post("/staff/admin/staff", admin.add_staff, name="staff-admin-add")
+    app.router.add_post("/staff/admin/staff/{staff_id}", admin.change_staff, name="staff-admin-change")
+    app.router.add_post(
+        "/staff/admin/staff/{staff_id}/deactivate", admin.deactivate_staff, name="staff-admin-deactivate"
+    )
+    app.router.add_post(
+        "/staff/admin/api-clients/{client_id}/revoke", admin.revoke_client, name="staff-admin-revoke-client"
+    )
     app.router.add_get("/staff/meetings/new", organise.new_meeting_form, name="meeting-new")
     app.router.add_post("/staff/meetings/new", organise.create_meeting, name="meeting-create")
     app.router.add_get("/staff/meetings/{meeting_id}", staff.host_console, name="host-console")

@@ -139,7 +139,9 @@ async def staff_id_by_personal_number_hash(connection: Connection, personal_numb
     """The staff member a verified person is, None when they are not in the staff directory."""
     staff_id = (
         await connection.execute(
-            select(staff_members.c.id).where(staff_members.c.personal_number_hash == personal_number_hash)
+            select(staff_members.c.id).where(
+                staff_members.c.personal_number_hash == personal_number_hash, staff_members.c.active.is_(True)
+            )
         )
     ).scalar()
     return str(staff_id) if staff_id is not None else None

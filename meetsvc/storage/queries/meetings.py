@@ -13,10 +13,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, exists, func, or_, select, update
 
+from meetsvc.domain.access import ListingScope
 from meetsvc.domain.model import (
     CareArea,
+    Identification,
+    IdentityCheck,
     Invitation,
     Language,
     Meeting,
@@ -47,6 +50,7 @@ class MeetingRecord:
     sequence: int
     created_at: datetime
     updated_at: datetime
+    booked_by: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +69,7 @@ class ParticipantRecord:
     state: ParticipantState
     created_at: datetime
     updated_at: datetime
+    invited_by_organisation_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +96,7 @@ class NewMeetingRow:
     time_zone: str
     status: MeetingStatus
     created_at: datetime
+    booked_by: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +125,7 @@ def _meeting_record(row: Any) -> MeetingRecord:
         sequence=row.sequence,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        booked_by=row.booked_by,
     )
 
 
@@ -136,6 +143,7 @@ def _participant_record(row: Any) -> ParticipantRecord:
         state=ParticipantState(row.state),
         created_at=row.created_at,
         updated_at=row.updated_at,
+        invited_by_organisation_id=row.invited_by_organisation_id,
     )
 
 
@@ -145,18 +153,20 @@ def _participant_record(row: Any) -> ParticipantRecord:
 async def meeting(
     connection: Connection, meeting_id: str, *, organisation_id: str, lock: bool = False
 ) -> MeetingRecord | None:
-    """One of ``organisation_id``'s meetings; ``lock`` holds its row until the transaction ends
-    (PostgreSQL; SQLite's transactions take the write lock up front anyway)."""
-    query = select(meetings).where(meetings.c.id == meeting_id, meetings.c.organisation_id == organisation_id)
+    """A meeting ``organisation_id`` is party to (booking it or as the partner); ``lock`` holds
+    its row until the transaction ends (PostgreSQL; SQLite's transactions take the write lock up
+    front anyway)."""
+    party = or_(meetings.c.organisation_id == organisation_id, meetings.c.partner_organisation_id == organisation_id)
+    query = select(meetings).where(meetings.c.id == meeting_id, party)
     if lock:
         query = query.with_for_update()
     row = (await connection.execute(query)).first()
     return _meeting_record(row) if row is not None else None
 
 
-async def meetings_of_organisation(
+async def meetings_in_scope(
     connection: Connection,
-    organisation_id: str,
+    scope: ListingScope,
     *,
     status: MeetingStatus | None = None,
     starts_from: datetime | None = None,
@@ -164,8 +174,23 @@ async def meetings_of_organisation(
     limit: int = 50,
     offset: int = 0,
 ) -> list[MeetingRecord]:
-    """A page of the organisation's meetings by start time, optionally of one status and in a window."""
-    conditions = [meetings.c.organisation_id == organisation_id]
+    """A page of the meetings in ``scope`` by start time, optionally of one status and in a window:
+    those its organisation books or is the partner in, and with a staff member in the scope only
+    those they booked or lead."""
+    organisation_id = scope.organisation_id
+    conditions = [
+        or_(meetings.c.organisation_id == organisation_id, meetings.c.partner_organisation_id == organisation_id)
+    ]
+    if scope.staff_id is not None:
+        hosting = exists().where(
+            meeting_hosts.c.meeting_id == meetings.c.id, meeting_hosts.c.staff_id == scope.staff_id
+        )
+        conditions.append(
+            or_(
+                and_(meetings.c.booked_by == f"staff:{scope.staff_id}", meetings.c.organisation_id == organisation_id),
+                hosting,
+            )
+        )
     if status is not None:
         conditions.append(meetings.c.status == status.value)
     if starts_from is not None:
@@ -231,6 +256,7 @@ async def as_meeting(connection: Connection, record: MeetingRecord) -> Meeting:
         created_at=record.created_at,
         updated_at=record.updated_at,
         participant_count=count,
+        booked_by=record.booked_by,
     )
 
 
@@ -249,6 +275,7 @@ async def insert_meeting(connection: Connection, new: NewMeetingRow) -> None:
             sequence=0,
             created_at=new.created_at,
             updated_at=new.created_at,
+            booked_by=new.booked_by,
         )
     )
 
@@ -353,11 +380,17 @@ async def as_participant(connection: Connection, record: ParticipantRecord) -> P
             .limit(1)
         )
     ).first()
-    identified_at = (
+    verified = (
         await connection.execute(
-            select(participant_identities.c.verified_at).where(participant_identities.c.participant_id == record.id)
+            select(
+                participant_identities.c.verified_at,
+                participant_identities.c.matches_invitation,
+                participant_identities.c.provider,
+                participant_identities.c.level_of_assurance,
+            ).where(participant_identities.c.participant_id == record.id)
         )
-    ).scalar()
+    ).first()
+    identified_at = verified.verified_at if verified is not None else None
     return Participant(
         id=record.id,
         meeting_id=record.meeting_id,
@@ -381,7 +414,20 @@ async def as_participant(connection: Connection, record: ParticipantRecord) -> P
         created_at=record.created_at,
         updated_at=record.updated_at,
         identified_at=identified_at,
+        invited_by_organisation_id=record.invited_by_organisation_id,
+        identification=_identification(verified),
     )
+
+
+def _identification(verified: Any) -> Identification:
+    if verified is None:
+        return Identification(IdentityCheck.NOT_IDENTIFIED)
+    check = {
+        True: IdentityCheck.MATCHING,
+        False: IdentityCheck.NOT_MATCHING,
+        None: IdentityCheck.NO_EXPECTATION,
+    }[verified.matches_invitation]
+    return Identification(check, verified.provider, verified.level_of_assurance, verified.verified_at)
 
 
 async def insert_participant(
@@ -393,10 +439,12 @@ async def insert_participant(
     personal_number: StoredPersonalNumber,
     state: ParticipantState,
     now: datetime,
+    invited_by_organisation_id: str | None = None,
 ) -> None:
     await connection.execute(
         participants.insert().values(
             id=participant_id,
+            invited_by_organisation_id=invited_by_organisation_id,
             meeting_id=meeting_id,
             role=fields.role.value,
             organisation_id=fields.organisation_id,

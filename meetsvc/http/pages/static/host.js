@@ -195,6 +195,15 @@
     render();
   });
   socket.on("meeting", showSettings);
+  socket.on("signed_out", function () {
+    // Deactivated: the session has ended, so nothing more is shown or sent from here.
+    socket.disconnect();
+    var host = document.getElementById("host");
+    while (host.firstChild) { host.removeChild(host.firstChild); }
+    var notice = el("p", "notice error", texts["host.signed_out"]);
+    notice.setAttribute("role", "alert");
+    host.appendChild(notice);
+  });
   socket.on("credential", function (credential) { window.open(credential.join_url, "_blank", "noopener"); });
 
   document.getElementById("admit-all").addEventListener("click", function () { socket.emit("admit_all_matching", {}); });

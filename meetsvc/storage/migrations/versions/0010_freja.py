@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = '0010'
-down_revision = '0006'
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
