@@ -157,3 +157,14 @@ async def test_a_meeting_that_has_begun_cannot_be_moved_from_the_page(world, mai
         assert answer.status == 409
         assert 'role="alert"' in await answer.text()
     assert (await meeting_of(world, meeting["id"]))["starts_at"] == meeting["starts_at"]
+
+
+async def test_a_refused_change_is_worded_in_the_pages_language(world, organiser):
+    status, html = await organiser.edit(starts="14:00", ends="13:00")
+    assert status == 422
+    assert "Slutar: måste vara senare än starttiden. Ändra sluttiden." in html
+    assert "starts_at" not in html and "must be" not in html, "no API wording inside a Swedish page"
+
+    status, html = await organiser.edit(care_area="")
+    assert status == 422
+    assert "Verksamhetsområde: måste väljas" in html, "no silent default area of care"

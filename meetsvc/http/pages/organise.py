@@ -23,6 +23,7 @@ from meetsvc.domain.model import CareArea, Language, MeetingStatus, ParticipantR
 from meetsvc.http.appkeys import BOOKING, DIRECTORY, KEYS, SETTINGS
 from meetsvc.http.pages.context import current_session, require_form
 from meetsvc.http.pages.deliveries import deliveries_of, local_clock
+from meetsvc.http.pages.form_errors import form_messages
 from meetsvc.http.pages.i18n import request_language
 from meetsvc.http.pages.participant import spoken_time
 from meetsvc.http.pages.render import error_page, render
@@ -43,10 +44,17 @@ async def _staff(request: web.Request) -> tuple[BrowserSession, StaffMember, Org
     return session, member, OrganisationCaller(member.organisation_id, f"staff:{member.id}")
 
 
-def _messages(error: DomainError) -> list[str]:
-    if isinstance(error, RuleViolation):
-        return [f"{v.field.strip('/').replace('_', ' ')}: {v.message}" for v in error.violations]
-    return [error.detail]
+def _messages(request: web.Request, session: BrowserSession, error: DomainError) -> list[str]:
+    """The refusal in the staff member's language, one sentence per field (never the API's text)."""
+    return form_messages(request_language(request, session.language), error)
+
+
+def _care_area(value: str) -> CareArea:
+    """The chosen area of care; there is no default, so an empty choice asks to choose."""
+    try:
+        return CareArea(value)
+    except ValueError:
+        raise RuleViolation.single("/care_area", "required", "choose an area of care") from None
 
 
 def _local(day: str, clock: str) -> datetime:
@@ -62,9 +70,7 @@ async def _partners(request: web.Request, member: StaffMember) -> list[Any]:
 
 async def new_meeting_form(request: web.Request) -> web.StreamResponse:
     session, member, _ = await _staff(request)
-    return await _render_new(
-        request, session, member, {"title": "SIP-möte", "care_area": CareArea.OVRIGT.value}, [], 200
-    )
+    return await _render_new(request, session, member, {"title": "SIP-möte", "care_area": ""}, [], 200)
 
 
 async def _render_new(request, session, member, form, errors, status):  # type: ignore[no-untyped-def]
@@ -89,12 +95,12 @@ async def create_meeting(request: web.Request) -> web.StreamResponse:
     session, member, caller = await _staff(request)
     form = await require_form(request, session)
     try:
+        area = _care_area(form.get("care_area", ""))
         try:
             starts, ends = (
                 _local(form.get("date", ""), form.get("starts", "")),
                 _local(form.get("date", ""), form.get("ends", "")),
             )
-            area = CareArea(form.get("care_area", ""))
         except ValueError:
             raise RuleViolation.single("/date", "format", "give a date and times as YYYY-MM-DD and HH:MM") from None
         meeting = await request.app[BOOKING].create_meeting(
@@ -109,7 +115,7 @@ async def create_meeting(request: web.Request) -> web.StreamResponse:
             ),
         )
     except DomainError as error:
-        return await _render_new(request, session, member, form, _messages(error), 422)
+        return await _render_new(request, session, member, form, _messages(request, session, error), 422)
     raise web.HTTPSeeOther(f"/staff/meetings/{meeting.id}/organise")
 
 
@@ -218,7 +224,7 @@ async def add_participant(request: web.Request) -> web.StreamResponse:
             return error_page(request, 404, "error.not_found")
         form.pop("personal_number", None)  # never echoed back into a page
         return await _render_organise(
-            request, session, caller, meeting_id, form=form, errors=_messages(error), status=422
+            request, session, caller, meeting_id, form=form, errors=_messages(request, session, error), status=422
         )
     return _show_link_once(request, meeting_id, issued.token)
 
@@ -299,8 +305,8 @@ async def edit_meeting(request: web.Request) -> web.StreamResponse:
     booking = request.app[BOOKING]
     try:
         meeting = await booking.get_meeting(caller, meeting_id)
+        area = _care_area(edit["care_area"])
         try:
-            area = CareArea(edit["care_area"])
             starts, ends = _local(edit["date"], edit["starts"]), _local(edit["date"], edit["ends"])
         except ValueError:
             raise RuleViolation.single("/date", "format", "give a date and times as YYYY-MM-DD and HH:MM") from None
@@ -316,6 +322,12 @@ async def edit_meeting(request: web.Request) -> web.StreamResponse:
         if error.status == 404:
             return error_page(request, 404, "error.not_found")
         return await _render_organise(
-            request, session, caller, meeting_id, edit=edit, errors=_messages(error), status=error.status
+            request,
+            session,
+            caller,
+            meeting_id,
+            edit=edit,
+            errors=_messages(request, session, error),
+            status=error.status,
         )
     raise web.HTTPSeeOther(f"/staff/meetings/{meeting_id}/organise")
