@@ -66,6 +66,15 @@ class Invitations:
             return None
         return LiveLink(row.participant_id, Language(row.language))
 
+    async def cancelled(self, token: str) -> Language | None:
+        """The invitation's language when the link's meeting was cancelled, else None: a person
+        following an old link is told the meeting was cancelled, not that something went wrong."""
+        if not looks_like_token(token):
+            return None
+        async with self._engine.connect() as connection:
+            language = await invitations.cancelled_meeting_language(connection, token_hash(token))
+        return None if language is None else Language(language)
+
     async def open(self, token: str, language: Language | None) -> IssuedSession | None:
         """Start a participant session for a valid link a person chose to open, recording the
         first opening; None when the link is not valid."""

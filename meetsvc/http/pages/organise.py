@@ -88,6 +88,7 @@ async def _render_new(request, session, member, form, errors, status):  # type: 
         },
         status=status,
         language=language,
+        here="/staff/meetings/new",
     )
 
 
@@ -174,6 +175,7 @@ async def _render_organise(
         },
         status=status,
         language=language,
+        here=f"/staff/meetings/{meeting_id}/organise",
     )
 
 

@@ -27,9 +27,19 @@ async def link_page(request: web.Request) -> web.StreamResponse:
     it a fresh session for this link, as following the link always did."""
     link = await request.app[INVITATIONS].live(request.match_info["token"])
     if link is None:
-        return error_page(request, 404, "error.link_invalid")
+        return await _refused_link(request)
     language = request_language(request, link.language)
     return render(request, "link.html", {"action": request.path}, language=language)
+
+
+async def _refused_link(request: web.Request) -> web.Response:
+    """A link that opens nothing: 410 with "cancelled" in the invitation's language when its
+    meeting was cancelled, else the plain "not valid" 404."""
+    cancelled = await request.app[INVITATIONS].cancelled(request.match_info["token"])
+    if cancelled is not None:
+        language = request_language(request, cancelled)
+        return render(request, "cancelled.html", {}, status=410, language=language)
+    return error_page(request, 404, "error.link_invalid")
 
 
 async def open_link(request: web.Request) -> web.StreamResponse:
@@ -40,7 +50,7 @@ async def open_link(request: web.Request) -> web.StreamResponse:
         request.match_info["token"], Language(chosen) if chosen in ("sv", "en") else None
     )
     if issued is None:
-        return error_page(request, 404, "error.link_invalid")
+        return await _refused_link(request)
     # Redirect so the token leaves the address bar, the history and any Referer.
     response = web.HTTPSeeOther("/m")
     set_session_cookie(request, response, issued)

@@ -60,7 +60,15 @@ async def video_page(request: web.Request) -> web.Response:
     )
 
 
+async def favicon(request: web.Request) -> web.StreamResponse:
+    """Browsers ask for /favicon.ico whatever the page links; answer with our icon, not a 404."""
+    return web.FileResponse(
+        STATIC / "favicon.svg", headers={"Cache-Control": "max-age=86400", "Content-Type": "image/svg+xml"}
+    )
+
+
 def add_page_routes(app: web.Application) -> None:
+    app.router.add_get("/favicon.ico", favicon, name="favicon")
     app.router.add_get("/", start_page, name="start")
     app.router.add_get("/language", participant.choose_language, name="language")
     app.router.add_get("/j/{token}", participant.link_page, name="invitation-link")
