@@ -168,3 +168,34 @@ async def test_a_refused_change_is_worded_in_the_pages_language(world, organiser
     status, html = await organiser.edit(care_area="")
     assert status == 422
     assert "Verksamhetsområde: måste väljas" in html, "no silent default area of care"
+
+
+async def test_cancel_and_remove_ask_first_saying_who_will_be_told(world, organiser, mail_server: MailServer):
+    await (await invite(world, organiser.meeting_id, name="Kim Andersson")).close()
+    await deliveries_settled(world.service)
+    html = await organiser.page()
+    person = re.search(r'/participants/([0-9a-f-]{36})/remove', html).group(1)
+    received = len(mail_server.received)
+
+    for action in (f"/participants/{person}/remove", "/cancel"):
+        path = f"/staff/meetings/{organiser.meeting_id}{action}"
+        async with world.service.http.post(
+            path, data={"csrf": csrf_of(html)}, headers=organiser.headers, allow_redirects=False
+        ) as answer:
+            assert answer.status == 200, action
+            asked = await answer.text()
+        assert "Kim Andersson" in asked and 'name="confirmed" value="yes"' in asked, action
+        assert f'href="/staff/meetings/{organiser.meeting_id}/organise"' in asked, "a way back that changes nothing"
+    await deliveries_settled(world.service)
+    assert (await meeting_of(world, organiser.meeting_id))["status"] == "scheduled"
+    assert "Kim Andersson" in await organiser.page(), "asking removed nobody"
+    assert len(mail_server.received) == received, "asking sent nothing"
+
+    async with world.service.http.post(
+        f"/staff/meetings/{organiser.meeting_id}/cancel",
+        data={"csrf": csrf_of(html), "confirmed": "yes"},
+        headers=organiser.headers,
+        allow_redirects=False,
+    ) as answer:
+        assert answer.status == 303
+    assert (await meeting_of(world, organiser.meeting_id))["status"] == "cancelled"

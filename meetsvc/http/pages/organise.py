@@ -277,10 +277,39 @@ async def reissue(request: web.Request) -> web.StreamResponse:
     return _show_link_once(request, meeting_id, issued.token)
 
 
+async def _confirm(request, session, caller, meeting_id, *, kind, only=None):  # type: ignore[no-untyped-def]
+    """The step before an act that mails people: what will be sent, to whom, and a button that
+    does it. Nothing has changed yet; going back changes nothing."""
+    booking = request.app[BOOKING]
+    meeting = await booking.get_meeting(caller, meeting_id)
+    people = [p for p in await booking.list_participants(caller, meeting_id) if only is None or p.id == only]
+    if only is not None and not people:
+        return error_page(request, 404, "error.not_found")
+    language = request_language(request, session.language)
+    return render(
+        request,
+        "confirm.html",
+        {
+            "csrf": session.csrf_token,
+            "kind": kind,
+            "meeting": meeting,
+            "when": spoken_time(meeting.starts_at, meeting.ends_at, meeting.time_zone, language),
+            "people": people,
+            "action": request.path,
+        },
+        language=language,
+        here=f"/staff/meetings/{meeting_id}/organise",
+    )
+
+
 async def remove(request: web.Request) -> web.StreamResponse:
     session, _, caller = await _staff(request)
     meeting_id = _meeting_id(request)
-    await require_form(request, session)
+    form = await require_form(request, session)
+    if form.get("confirmed") != "yes":
+        return await _confirm(
+            request, session, caller, meeting_id, kind="remove", only=request.match_info["participant_id"]
+        )
     await request.app[BOOKING].remove_participant(caller, meeting_id, request.match_info["participant_id"])
     raise web.HTTPSeeOther(f"/staff/meetings/{meeting_id}/organise")
 
@@ -288,7 +317,9 @@ async def remove(request: web.Request) -> web.StreamResponse:
 async def cancel(request: web.Request) -> web.StreamResponse:
     session, _, caller = await _staff(request)
     meeting_id = _meeting_id(request)
-    await require_form(request, session)
+    form = await require_form(request, session)
+    if form.get("confirmed") != "yes":
+        return await _confirm(request, session, caller, meeting_id, kind="cancel")
     await request.app[BOOKING].cancel(caller, meeting_id)
     raise web.HTTPSeeOther(f"/staff/meetings/{meeting_id}/organise")
 
