@@ -174,7 +174,7 @@ async def test_cancel_and_remove_ask_first_saying_who_will_be_told(world, organi
     await (await invite(world, organiser.meeting_id, name="Kim Andersson")).close()
     await deliveries_settled(world.service)
     html = await organiser.page()
-    person = re.search(r'/participants/([0-9a-f-]{36})/remove', html).group(1)
+    person = re.search(r"/participants/([0-9a-f-]{36})/remove", html).group(1)
     received = len(mail_server.received)
 
     for action in (f"/participants/{person}/remove", "/cancel"):
