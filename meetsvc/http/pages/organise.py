@@ -7,6 +7,7 @@ what to correct (422) and changes nothing.
 from __future__ import annotations
 
 import base64
+import json
 import os
 from datetime import date, datetime, time
 from typing import Any
@@ -228,10 +229,10 @@ async def add_participant(request: web.Request) -> web.StreamResponse:
         return await _render_organise(
             request, session, caller, meeting_id, form=form, errors=_messages(request, session, error), status=422
         )
-    return _show_link_once(request, meeting_id, issued.token)
+    return _show_link_once(request, meeting_id, issued.token, issued.participant.display_name)
 
 
-def _show_link_once(request: web.Request, meeting_id: str, token: str) -> web.StreamResponse:
+def _show_link_once(request: web.Request, meeting_id: str, token: str, whose: str) -> web.StreamResponse:
     """Post/redirect/get, carrying the new link in a short-lived encrypted cookie.
 
     The link must be shown once, must not sit in a URL (history, logs), and reloading the page
@@ -239,7 +240,8 @@ def _show_link_once(request: web.Request, meeting_id: str, token: str) -> web.St
     shows the link from the cookie and deletes it.
     """
     path = f"/staff/meetings/{meeting_id}/organise"
-    sealed = _seal(request, f"{request.app[SETTINGS].server.base_url}/j/{token}")
+    url = f"{request.app[SETTINGS].server.base_url}/j/{token}"
+    sealed = _seal(request, json.dumps({"url": url, "whose": whose}))
     response = web.HTTPSeeOther(path)
     response.set_cookie(
         LINK_COOKIE,
@@ -259,14 +261,19 @@ def _seal(request: web.Request, text: str) -> str:
     return base64.urlsafe_b64encode(nonce + sealed).decode()
 
 
-def _unseal(request: web.Request, value: str | None) -> str | None:
+def _unseal(request: web.Request, value: str | None) -> dict[str, str] | None:
+    """The link and whose it is (the name is sealed like the link: never readable in a cookie)."""
     if not value:
         return None
     try:
         raw = base64.urlsafe_b64decode(value.encode())
-        return AESGCM(request.app[KEYS].session.reveal()).decrypt(raw[:12], raw[12:], b"organise-link").decode()
+        text = AESGCM(request.app[KEYS].session.reveal()).decrypt(raw[:12], raw[12:], b"organise-link").decode()
+        found = json.loads(text)
     except (ValueError, InvalidTag):
         return None
+    if not isinstance(found, dict) or not all(isinstance(found.get(k), str) for k in ("url", "whose")):
+        return None
+    return {"url": found["url"], "whose": found["whose"]}
 
 
 async def reissue(request: web.Request) -> web.StreamResponse:
@@ -274,7 +281,7 @@ async def reissue(request: web.Request) -> web.StreamResponse:
     meeting_id = _meeting_id(request)
     await require_form(request, session)
     issued = await request.app[BOOKING].reissue_invitation(caller, meeting_id, request.match_info["participant_id"])
-    return _show_link_once(request, meeting_id, issued.token)
+    return _show_link_once(request, meeting_id, issued.token, issued.participant.display_name)
 
 
 async def _confirm(request, session, caller, meeting_id, *, kind, only=None):  # type: ignore[no-untyped-def]
