@@ -473,7 +473,7 @@ async def test_video_page(world, browser):
 
         async def walk(view: View) -> None:
             await view.goto(await admitted("Kim Andersson"))
-            await view.page.locator("#videos figure").nth(1).wait_for(timeout=WAIT_MS)
+            await view.page.locator("#videos figure").nth(0).wait_for(timeout=WAIT_MS)
             await view.check("video")
             await view.page.get_by_role("button", name=view.t["video.mute"]).click()
             await view.page.get_by_role("button", name=view.t["video.unmute"]).wait_for()

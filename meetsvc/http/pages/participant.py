@@ -12,6 +12,7 @@ from meetsvc.http.appkeys import IDENTIFICATION, INVITATIONS, SETTINGS
 from meetsvc.http.pages.context import current_session, set_session_cookie
 from meetsvc.http.pages.i18n import LANGUAGE_COOKIE, request_language, translate
 from meetsvc.http.pages.render import error_page, render, safe_next
+from meetsvc.services.notes import MAX_NOTE
 from meetsvc.services.sessions import SessionKind
 
 
@@ -111,6 +112,16 @@ LOBBY_TEXT_KEYS = (
     "lobby.state.closed",
     "lobby.position",
     "lobby.reconnecting",
+    "time.zone",
+    "note.sent",
+    "note.too_many",
+    "note.failed",
+    "note.not_waiting",
+    "devices.refused",
+    "devices.none",
+    "devices.camera_n",
+    "devices.microphone_n",
+    "devices.speaker_played",
 )
 
 
@@ -135,6 +146,8 @@ async def lobby_page(request: web.Request) -> web.StreamResponse:
             "verified_name": view.verified_name if verified and not unverified else None,
             "unverified": unverified or not verified,
             "when": spoken_time(view.starts_at, view.ends_at, view.time_zone, language),
+            "zone": view.time_zone,
+            "note_max": MAX_NOTE,
             "texts": {key: translate(language, key) for key in LOBBY_TEXT_KEYS},
         },
         language=language,
