@@ -199,3 +199,24 @@ async def test_cancel_and_remove_ask_first_saying_who_will_be_told(world, organi
     ) as answer:
         assert answer.status == 303
     assert (await meeting_of(world, organiser.meeting_id))["status"] == "cancelled"
+
+
+async def test_the_invitation_and_the_cancelled_link_give_the_organisations_number(
+    world, organiser, mail_server: MailServer
+):
+    from meetsvc.http.appkeys import DIRECTORY
+
+    await world.service.app[DIRECTORY].set_contact_phone(world.municipality.id, "0771-123 456")
+    invited = await invite(world, organiser.meeting_id, name="Kim Andersson")
+    await deliveries_settled(world.service)
+    assert "på telefon 0771-123 456." in mail_server.received[-1].text
+    async with invited.page.get("/m") as answer:
+        assert "0771-123 456" in await answer.text(), "the invitation page gives the number too"
+    async with world.service.http.post(
+        f"/api/v1/meetings/{organiser.meeting_id}/cancel", headers=world.auth(world.municipality)
+    ) as answer:
+        assert answer.status == 200
+    async with world.service.http.get(invited.link.replace(world.service.base_url, "")) as answer:
+        assert answer.status == 410
+        assert "0771-123 456" in await answer.text()
+    await invited.close()

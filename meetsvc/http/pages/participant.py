@@ -7,7 +7,7 @@ from datetime import datetime
 from aiohttp import web
 
 from meetsvc.core.spoken_time import spoken_time as core_spoken_time
-from meetsvc.domain.model import Language, MeetingStatus
+from meetsvc.domain.model import Language, MeetingStatus, Organisation
 from meetsvc.http.appkeys import IDENTIFICATION, INVITATIONS, SETTINGS
 from meetsvc.http.pages.context import current_session, set_session_cookie
 from meetsvc.http.pages.i18n import LANGUAGE_COOKIE, request_language, translate
@@ -19,6 +19,14 @@ from meetsvc.services.sessions import SessionKind
 def spoken_time(starts_at: datetime, ends_at: datetime, zone: str, language: Language) -> str:
     """The meeting's time on a page, worded as in the messages (:mod:`meetsvc.core.spoken_time`)."""
     return core_spoken_time(starts_at, ends_at, language.value, zone).when
+
+
+def _contact(organisation: Organisation | None) -> dict[str, str | None]:
+    """Whom a participant may call with questions: the organisation as citizens know it, and its
+    number when one is set (``meetsvc organisation set-contact-phone``)."""
+    if organisation is None:
+        return {"organisation": None, "contact_phone": None}
+    return {"organisation": organisation.citizens_see, "contact_phone": organisation.contact_phone}
 
 
 async def link_page(request: web.Request) -> web.StreamResponse:
@@ -38,8 +46,8 @@ async def _refused_link(request: web.Request) -> web.Response:
     meeting was cancelled, else the plain "not valid" 404."""
     cancelled = await request.app[INVITATIONS].cancelled(request.match_info["token"])
     if cancelled is not None:
-        language = request_language(request, cancelled)
-        return render(request, "cancelled.html", {}, status=410, language=language)
+        language = request_language(request, cancelled[0])
+        return render(request, "cancelled.html", _contact(cancelled[1]), status=410, language=language)
     return error_page(request, 404, "error.link_invalid")
 
 
@@ -73,6 +81,7 @@ async def invitation_page(request: web.Request) -> web.StreamResponse:
         {
             "starts_at": view.starts_at,
             "when": spoken_time(view.starts_at, view.ends_at, view.time_zone, language),
+            **_contact(view.organisation),
             "organisation": view.organisation.name,
             "cancelled": view.status is MeetingStatus.CANCELLED,
             "identified_as": view.verified_name if verified else None,
@@ -147,6 +156,7 @@ async def lobby_page(request: web.Request) -> web.StreamResponse:
             "unverified": unverified or not verified,
             "when": spoken_time(view.starts_at, view.ends_at, view.time_zone, language),
             "zone": view.time_zone,
+            **_contact(view.organisation),
             "note_max": MAX_NOTE,
             "texts": {key: translate(language, key) for key in LOBBY_TEXT_KEYS},
         },

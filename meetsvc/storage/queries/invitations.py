@@ -116,13 +116,13 @@ async def invited_to(connection: Connection, participant_id: str) -> InvitedTo |
     )
 
 
-async def cancelled_meeting_language(connection: Connection, token_hash: str) -> str | None:
-    """The invitation's language when its token belongs to a meeting that was cancelled (its
-    links were revoked by the cancellation, so the live lookup finds nothing); else None. Lets
-    the link say "cancelled" instead of "not valid"."""
+async def cancelled_meeting_language(connection: Connection, token_hash: str) -> tuple[str, str] | None:
+    """The invitation's language and the convening organisation's id when its token belongs to
+    a meeting that was cancelled (its links were revoked by the cancellation, so the live lookup
+    finds nothing); else None. Lets the link say "cancelled" instead of "not valid"."""
     row = (
         await connection.execute(
-            select(participants.c.language)
+            select(participants.c.language, meetings.c.organisation_id)
             .join(participants, participants.c.id == invitations.c.participant_id)
             .join(meetings, meetings.c.id == participants.c.meeting_id)
             .where(
@@ -132,4 +132,4 @@ async def cancelled_meeting_language(connection: Connection, token_hash: str) ->
             )
         )
     ).first()
-    return None if row is None else str(row.language)
+    return None if row is None else (str(row.language), str(row.organisation_id))
