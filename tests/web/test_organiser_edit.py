@@ -220,3 +220,36 @@ async def test_the_invitation_and_the_cancelled_link_give_the_organisations_numb
         assert answer.status == 410
         assert "0771-123 456" in await answer.text()
     await invited.close()
+
+
+async def test_co_hosts_are_chosen_when_booking(world):
+    from meetsvc.domain.callers import OrganisationCaller
+    from meetsvc.http.appkeys import DIRECTORY
+
+    colleague = await world.service.app[DIRECTORY].add_staff_member(
+        OrganisationCaller(world.municipality.id, "test"), display_name="Kollega Kvist"
+    )
+    cookie = await host_cookie(world, world.hosts[world.municipality.id])
+    headers = {"Cookie": f"meetsvc_session={cookie}"}
+    async with world.service.http.get("/staff/meetings/new", headers=headers) as answer:
+        html = await answer.text()
+    assert "Kollega Kvist" in html and f'value="{colleague.id}"' in html
+    assert '<option value="" selected>' in html, "no area of care is chosen for the leader"
+    day = (world.service.clock() + timedelta(days=3)).astimezone(ZONE).date().isoformat()
+    form = {
+        "csrf": csrf_of(html),
+        "partner_organisation_id": world.region.id,
+        "title": "SIP-möte",
+        "care_area": "socialpsykiatri",
+        "date": day,
+        "starts": "10:00",
+        "ends": "11:00",
+        "co_host": colleague.id,
+    }
+    async with world.service.http.post(
+        "/staff/meetings/new", data=form, headers=headers, allow_redirects=False
+    ) as answer:
+        assert answer.status == 303, await answer.text()
+        meeting_id = answer.headers["Location"].split("/")[3]
+    meeting = await meeting_of(world, meeting_id)
+    assert set(meeting["host_ids"]) == {world.hosts[world.municipality.id], colleague.id}

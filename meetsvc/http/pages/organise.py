@@ -22,7 +22,7 @@ from meetsvc.domain.callers import OrganisationCaller
 from meetsvc.domain.errors import DomainError, RuleViolation
 from meetsvc.domain.model import CareArea, Language, MeetingStatus, ParticipantRole, StaffMember
 from meetsvc.http.appkeys import BOOKING, DIRECTORY, KEYS, SETTINGS
-from meetsvc.http.pages.context import current_session, require_form
+from meetsvc.http.pages.context import current_session, read_form, require_form
 from meetsvc.http.pages.deliveries import deliveries_of, local_clock
 from meetsvc.http.pages.form_errors import form_messages
 from meetsvc.http.pages.i18n import request_language
@@ -74,8 +74,16 @@ async def new_meeting_form(request: web.Request) -> web.StreamResponse:
     return await _render_new(request, session, member, {"title": "SIP-möte", "care_area": ""}, [], 200)
 
 
-async def _render_new(request, session, member, form, errors, status):  # type: ignore[no-untyped-def]
+async def _colleagues(request: web.Request, member: StaffMember, caller: OrganisationCaller) -> list[StaffMember]:
+    """Who can lead the meeting beside the one booking it: their organisation's other staff who
+    may organise."""
+    staff = await request.app[DIRECTORY].list_staff(caller)
+    return sorted((s for s in staff if s.can_organise and s.id != member.id), key=lambda s: s.display_name)
+
+
+async def _render_new(request, session, member, form, errors, status, co_hosts=()):  # type: ignore[no-untyped-def]
     language = request_language(request, session.language)
+    caller = OrganisationCaller(member.organisation_id, f"staff:{member.id}")
     defaults = {"partner_organisation_id": "", "title": "", "care_area": "", "date": "", "starts": "", "ends": ""}
     return render(
         request,
@@ -86,6 +94,8 @@ async def _render_new(request, session, member, form, errors, status):  # type: 
             "areas": [a.value for a in CareArea],
             "form": {**defaults, **form},
             "errors": errors,
+            "colleagues": await _colleagues(request, member, caller),
+            "co_hosts": set(co_hosts),
         },
         status=status,
         language=language,
@@ -96,6 +106,8 @@ async def _render_new(request, session, member, form, errors, status):  # type: 
 async def create_meeting(request: web.Request) -> web.StreamResponse:
     session, member, caller = await _staff(request)
     form = await require_form(request, session)
+    # Co-hosts come as repeated fields (one checkbox each); the form's dict keeps only one.
+    co_hosts = tuple(v for v in (await read_form(request)).getall("co_host", []) if isinstance(v, str))  # type: ignore[attr-defined]
     try:
         area = _care_area(form.get("care_area", ""))
         try:
@@ -113,11 +125,11 @@ async def create_meeting(request: web.Request) -> web.StreamResponse:
                 care_area=area,
                 starts_at=starts,
                 ends_at=ends,
-                host_ids=(member.id,),
+                host_ids=(member.id, *co_hosts),
             ),
         )
     except DomainError as error:
-        return await _render_new(request, session, member, form, _messages(request, session, error), 422)
+        return await _render_new(request, session, member, form, _messages(request, session, error), 422, co_hosts)
     raise web.HTTPSeeOther(f"/staff/meetings/{meeting.id}/organise")
 
 

@@ -17,7 +17,10 @@
       var saved = [];
       forms.forEach(function (form, index) {
         var values = {};
-        fields(form).forEach(function (el) { values[el.name] = el.value; });
+        fields(form).forEach(function (el) {
+          if (el.type === "checkbox" || el.type === "radio") { values[el.name + "=" + el.value] = el.checked; }
+          else { values[el.name] = el.value; }
+        });
         saved[index] = values;
       });
       try { sessionStorage.setItem(KEY + switcher.dataset.next, JSON.stringify(saved)); } catch (e) { /* private mode */ }
@@ -33,7 +36,10 @@
     forms.forEach(function (form, index) {
       var values = saved[index] || {};
       fields(form).forEach(function (el) {
-        if (Object.prototype.hasOwnProperty.call(values, el.name)) { el.value = values[el.name]; }
+        var own = Object.prototype.hasOwnProperty;
+        if (el.type === "checkbox" || el.type === "radio") {
+          if (own.call(values, el.name + "=" + el.value)) { el.checked = values[el.name + "=" + el.value]; }
+        } else if (own.call(values, el.name)) { el.value = values[el.name]; }
       });
     });
   }
