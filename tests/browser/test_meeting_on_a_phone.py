@@ -139,6 +139,19 @@ async def test_three_people_see_each_other_without_scrolling_at_every_size(world
             await axe_clean(page, f"meeting [{screen}]")
             await page.screenshot(path=screenshots / f"three-people-{screen}.png")
 
+            # Speaker view: one person large, the other still whole and clear of the controls.
+            words = TEXTS["en" if english else "sv"]
+            await page.locator("#videos figure").first.get_by_role("button", name=words["video.pin"]).click()
+            await expect(page.locator("#videos figure.pinned")).to_have_count(1)
+            speaker = await page.evaluate(GEOMETRY)
+            big, small = (t["box"] for t in speaker["tiles"])
+            assert big["w"] * big["h"] > 2 * small["w"] * small["h"], (screen, "speaker view", speaker["tiles"])
+            for tile in speaker["tiles"]:
+                assert inside(tile["box"], viewport) and not overlaps(tile["box"], controls), (screen, tile)
+            await page.screenshot(path=screenshots / f"speaker-view-{screen}.png")
+            await page.get_by_role("button", name=words["video.unpin"]).click()
+            await expect(page.locator("#videos figure.pinned")).to_have_count(0)
+
             # Muting and turning the camera off show on the others' tiles: a mark and the name.
             if screen == "360x640":
                 await page.get_by_role("button", name=SV["video.mute"]).click()

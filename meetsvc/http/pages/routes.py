@@ -55,6 +55,8 @@ VIDEO_TEXT_KEYS = (
     "video.camera_is_off",
     "video.speaking",
     "video.count",
+    "video.pin",
+    "video.unpin",
 )
 
 

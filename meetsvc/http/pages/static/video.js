@@ -61,6 +61,12 @@
       figure.appendChild(video);
       figure.appendChild(part("div", "name-tile", name || ""));
       figure.appendChild(caption);
+      // Speaker view: one person large, the others in a row below; pressed again, the grid.
+      var pin = part("button", "pin secondary", texts["video.pin"]);
+      pin.type = "button";
+      pin.appendChild(part("span", "visually-hidden", " – " + (name || "")));
+      pin.addEventListener("click", function () { pinned = pinned === id ? null : id; layout(); });
+      figure.appendChild(pin);
       videos.appendChild(figure);
       layout();
     }
@@ -75,6 +81,7 @@
     if (meters[id]) { meters[id].stop(); delete meters[id]; }
     var figure = document.getElementById("peer-" + id);
     if (figure) { figure.remove(); }
+    if (pinned === id) { pinned = null; }
     layout();
   }
 
@@ -91,12 +98,25 @@
     return best;
   }
 
+  var pinned = null;
   function layout() {
     var figures = videos.querySelectorAll("figure");
     var n = figures.length;
     alone.hidden = n > 0;
+    Array.prototype.forEach.call(figures, function (f) {
+      var on = pinned !== null && f.id === "peer-" + pinned;
+      f.classList.toggle("pinned", on);
+      var button = f.querySelector(".pin");
+      button.firstChild.textContent = texts[on ? "video.unpin" : "video.pin"];
+    });
+    videos.classList.toggle("speaker", pinned !== null && n > 1);
     if (!n) { return; }
     var gap = 6;
+    if (pinned !== null && n > 1) {
+      videos.style.gridTemplateColumns = "repeat(" + (n - 1) + ", minmax(0, 1fr))";
+      videos.style.gridTemplateRows = "minmax(0, 3fr) minmax(0, 1fr)";
+      return;
+    }
     var grid = bestGrid(n, videos.clientWidth, videos.clientHeight, gap);
     videos.style.gridTemplateColumns = "repeat(" + grid.cols + ", minmax(0, 1fr))";
     videos.style.gridTemplateRows = "repeat(" + grid.rows + ", minmax(0, 1fr))";
