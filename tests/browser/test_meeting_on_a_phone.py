@@ -152,6 +152,14 @@ async def test_three_people_see_each_other_without_scrolling_at_every_size(world
             await page.get_by_role("button", name=words["video.unpin"]).click()
             await expect(page.locator("#videos figure.pinned")).to_have_count(0)
 
+            # Changing language in the meeting keeps the person in it, now in Swedish.
+            if english:
+                await page.get_by_role("link", name=TEXTS["en"]["lang.switch"]).click()
+                await expect(page.locator("html")).to_have_attribute("lang", "sv")
+                await expect(page.locator("#videos figure:not(.camera-off)")).to_have_count(2, timeout=WAIT_MS)
+                await expect(page.get_by_role("button", name=SV["video.leave"])).to_be_enabled()
+                leave = SV["video.leave"]
+
             # Muting and turning the camera off show on the others' tiles: a mark and the name.
             if screen == "360x640":
                 await page.get_by_role("button", name=SV["video.mute"]).click()

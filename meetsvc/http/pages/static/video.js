@@ -15,6 +15,12 @@
   var texts = JSON.parse(document.getElementById("texts").textContent);
   var token = new URLSearchParams(window.location.hash.slice(1)).get("token");
   history.replaceState(null, "", window.location.pathname);
+  // Kept for this tab only, so changing the page's language (a reload without the fragment)
+  // brings the person straight back into the meeting; forgotten on leaving.
+  var KEPT = "meetsvc.video:" + window.location.pathname;
+  try {
+    if (token) { sessionStorage.setItem(KEPT, token); } else { token = sessionStorage.getItem(KEPT); }
+  } catch (e) { /* private mode: a reload needs the link again */ }
   var status = document.getElementById("video-status");
   var videos = document.getElementById("videos");
   var local = document.getElementById("local");
@@ -262,6 +268,7 @@
   }
 
   function stop(text) {
+    try { sessionStorage.removeItem(KEPT); } catch (e) { /* nothing kept */ }
     var hadFocus = [mute, camera, leave].indexOf(document.activeElement) >= 0;
     ended = true;
     Object.keys(peers).forEach(close);
