@@ -52,7 +52,6 @@ from meetsvc.http.pages.routes import add_page_routes
 from meetsvc.notify.runtime import open_notify
 from meetsvc.realtime.fanout import watch_fanout
 from meetsvc.realtime.namespaces import HostNamespace, ParticipantNamespace
-from meetsvc.realtime.notes import install_notes
 from meetsvc.realtime.server import Courier, create_server
 from meetsvc.realtime.video import VideoNamespace
 from meetsvc.schedule.runner import ScheduleCollector
@@ -106,11 +105,10 @@ def _mount_realtime(app: web.Application, services: Services, admission: Admissi
     if admission.video.name == "builtin":
         video = VideoNamespace(room, admission.signing, issuer=settings.server.base_url, clock=clock, metrics=metrics)
     courier = Courier(sockets, settings.meetings.time_zone, admission.handover, video, room)
-    participant = ParticipantNamespace(room, admission.tickets, courier, clock, metrics=metrics)
-    host = HostNamespace(room, services.sessions, courier, metrics=metrics)
-    install_notes(participant, host, services.notes)
-    sockets.register_namespace(participant)
-    sockets.register_namespace(host)
+    sockets.register_namespace(
+        ParticipantNamespace(room, admission.tickets, courier, clock, notes=services.notes, metrics=metrics)
+    )
+    sockets.register_namespace(HostNamespace(room, services.sessions, courier, notes=services.notes, metrics=metrics))
     if video is not None:
         sockets.register_namespace(video)
     return courier

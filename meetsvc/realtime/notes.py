@@ -1,8 +1,8 @@
-"""The waiting room's way back: a participant's ``note`` event, and the hosts' ``notes`` list.
-
-Installed onto the two existing namespaces (their dispatch tables), so the notes' events are
-validated, answered and refused exactly like every other event there. A note reaches the
-meeting's host room as a ``note`` event at once; a host page that loads later asks ``notes``.
+"""The waiting room's way back: what a participant's ``note`` event carries, and the two handlers
+(sending a note, listing them for a host) that the namespaces in
+:mod:`meetsvc.realtime.namespaces` route to, so they are validated, answered and refused exactly
+like every other event there. A note reaches the meeting's host room as a ``note`` event at
+once; a host page that loads later asks ``notes``.
 """
 
 from __future__ import annotations
@@ -11,10 +11,9 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
-from meetsvc.realtime.namespaces import HostNamespace, ParticipantNamespace
-from meetsvc.realtime.payloads import Empty, Payload
-from meetsvc.realtime.rooms import host_room
-from meetsvc.services.notes import MAX_NOTE, WaitingNotes
+from meetsvc.realtime.payloads import Payload
+from meetsvc.services.notes import MAX_NOTE, Note, WaitingNotes
+from meetsvc.services.waiting_room import HostCaller, LobbyPass
 
 
 class NoteText(Payload):
@@ -23,16 +22,9 @@ class NoteText(Payload):
     text: Annotated[str, Field(min_length=1, max_length=MAX_NOTE + 50)]
 
 
-def install_notes(participant: ParticipantNamespace, host: HostNamespace, notes: WaitingNotes) -> None:
-    async def send(sid: str, p: NoteText) -> dict[str, Any]:
-        lobby = (await participant.get_session(sid))["lobby"]
-        note = await notes.send(lobby, p.text)
-        await host.emit("note", note.as_payload(), room=host_room(lobby.meeting_id))
-        return {"ok": True}
+async def send_note(notes: WaitingNotes, lobby: LobbyPass, payload: NoteText) -> Note:
+    return await notes.send(lobby, payload.text)
 
-    async def listing(sid: str, _: Empty) -> dict[str, Any]:
-        caller, meeting_id = await host._caller(sid)
-        return {"ok": True, "notes": [n.as_payload() for n in await notes.for_host(caller, meeting_id)]}
 
-    participant.events["note"] = (NoteText, send)
-    host.events["notes"] = (Empty, listing)
+async def list_notes(notes: WaitingNotes, host: HostCaller, meeting_id: str) -> dict[str, Any]:
+    return {"ok": True, "notes": [n.as_payload() for n in await notes.for_host(host, meeting_id)]}
