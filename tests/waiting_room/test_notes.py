@@ -1,20 +1,32 @@
 """A waiting person answers the host: a short note reaches the hosts beside their entry.
 
-Real socket.io clients against the real server; time is the test's SettableClock.
+Real socket.io clients against the real server, on SQLite and on PostgreSQL (the notes' queries
+use a window function); time is the test's SettableClock.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
+import pytest_asyncio
 from sqlalchemy import select
 
 from meetsvc.http.appkeys import ENGINE
 from meetsvc.services.notes import BURST, MAX_NOTE
 from meetsvc.storage.tables import audit_log, waiting_notes
 from tests.support.lobby import PERSONS, book, host_cookie, host_socket
+from tests.support.service import RunningService, SettableClock, make_settings, start_service
 from tests.waiting_room.test_waiting_room import arrive
+
+
+@pytest_asyncio.fixture
+async def service(database_url: str, keys_dir: Path, clock: SettableClock) -> AsyncIterator[RunningService]:
+    running = await start_service(make_settings(database_url, keys_dir), clock)
+    yield running
+    await running.close()
 
 
 @pytest.fixture
