@@ -57,3 +57,14 @@ def test_every_validation_rule_and_field_has_words_in_both_languages():
     needed |= {f"field.{f}" for f in fields} | {"field.personal_number", "field.date", "field.role"}
     for language in ("sv", "en"):
         assert needed <= set(catalogue(language)), sorted(needed - set(catalogue(language)))
+
+
+def test_every_key_a_script_is_given_exists():
+    """The texts the pages hand their scripts (waiting room, meeting, host panel)."""
+    from meetsvc.http.pages.participant import LOBBY_TEXT_KEYS
+    from meetsvc.http.pages.routes import VIDEO_TEXT_KEYS
+    from meetsvc.http.pages.staff import HOST_TEXT_KEYS
+
+    needed = set(LOBBY_TEXT_KEYS) | set(VIDEO_TEXT_KEYS) | set(HOST_TEXT_KEYS)
+    for language in ("sv", "en"):
+        assert needed <= set(catalogue(language)), sorted(needed - set(catalogue(language)))
