@@ -342,7 +342,8 @@ def test_the_contact_phone_citizens_are_given_is_set_from_the_command_line(tmp_p
     chosen = run(config, "organisation", "set-contact-phone", "Exempelstads kommun", "0771-123 456")
     assert chosen.returncode == 0, chosen.stderr
     assert "citizens are told to call: 0771-123 456\n" in chosen.stdout
-    refused = run(config, "organisation", "set-contact-phone", "Exempelstads kommun", "ring oss <b>")
-    assert refused.returncode == 1 and "phone number" in refused.stderr
+    for bad in ("ring oss <b>", "811218-9876"):  # not a number; a personal identity number
+        refused = run(config, "organisation", "set-contact-phone", "Exempelstads kommun", bad)
+        assert refused.returncode == 1 and "phone number" in refused.stderr, bad
     removed = run(config, "organisation", "set-contact-phone", "Exempelstads kommun")
     assert "citizens are told to call: (no number)\n" in removed.stdout

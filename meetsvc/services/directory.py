@@ -101,7 +101,7 @@ class Directory:
         """The number citizens may call about a meeting (a switchboard or the unit's line, never
         a person's own); None or blank removes it. Messages already recorded keep their text."""
         given = " ".join((phone or "").split()) or None
-        if given is not None and not CONTACT_PHONE.fullmatch(given):
+        if given is not None and (not CONTACT_PHONE.fullmatch(given) or contains_personal_number(given)):
             raise RuleViolation.single("/contact_phone", "phone", "give a phone number, e.g. 0771-123 456")
         async with self._engine.begin() as connection:
             found = await queries.organisation_by_id_or_name(connection, id_or_name)
