@@ -89,6 +89,7 @@ async def test_media_flows_between_two_admitted_participants_and_stops_on_remova
         # The host removes the second participant: both sides close that connection at once.
         await host.call("remove", {"participant_id": second.participant_id})
         await b.locator("#video-status").filter(has_text="inte längre med").wait_for(timeout=WAIT_MS)
+        await b.get_by_role("link", name="Till väntrummet").wait_for(timeout=WAIT_MS)  # where it is explained
         async with asyncio.timeout(WAIT_SECONDS):
             while await a.evaluate(CONNECTED) > 0:
                 await asyncio.sleep(0.2)

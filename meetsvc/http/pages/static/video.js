@@ -285,7 +285,11 @@
     socket.on("peer_joined", function (p) { figureOf(p.peer_id, p.name); offer(p.peer_id, p.name); });
     socket.on("signal", onSignal);
     socket.on("peer_left", function (p) { close(p.peer_id); });
-    socket.on("revoked", function () { stop(texts["video.revoked"]); });
+    socket.on("revoked", function () {
+      stop(texts["video.revoked"]);
+      // A participant (not a host) may have been sent back to wait: the waiting room says so.
+      if (claims.role !== "moderator") { document.getElementById("to-lobby").hidden = false; }
+    });
     socket.on("connect_error", function () { if (!ended) { stop(texts["video.revoked"]); } });
   }
 
