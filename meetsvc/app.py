@@ -106,8 +106,10 @@ def _mount_realtime(app: web.Application, services: Services, admission: Admissi
     if admission.video.name == "builtin":
         video = VideoNamespace(room, admission.signing, issuer=settings.server.base_url, clock=clock, metrics=metrics)
     courier = Courier(sockets, settings.meetings.time_zone, admission.handover, video, room)
-    sockets.register_namespace(ParticipantNamespace(room, admission.tickets, courier, clock, metrics=metrics))
-    hosts = HostNamespace(room, services.sessions, courier, metrics=metrics)
+    sockets.register_namespace(
+        ParticipantNamespace(room, admission.tickets, courier, clock, notes=services.notes, metrics=metrics)
+    )
+    hosts = HostNamespace(room, services.sessions, courier, notes=services.notes, metrics=metrics)
     sockets.register_namespace(hosts)
     services.directory.listen_signed_out(hosts.sign_out)
     if video is not None:

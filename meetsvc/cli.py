@@ -5,6 +5,7 @@
     meetsvc migrate                        bring the database schema up to date
     meetsvc organisation create NAME --kind municipality|region [--public-name TEXT]
     meetsvc organisation set-public-name ID_OR_NAME [TEXT]
+    meetsvc organisation set-contact-phone ID_OR_NAME [PHONE]
                                            what citizens' messages call it (none: the default)
     meetsvc organisation list
     meetsvc api-client create --organisation ID_OR_NAME --name NAME
@@ -125,6 +126,16 @@ async def cmd_organisation_set_public_name(args: argparse.Namespace, settings: S
     organisation = await _with_services(settings, work)
     _print(f"{organisation.id}  {organisation.name}")
     _print(f"citizens' messages say: {organisation.citizens_see}")
+    return 0
+
+
+async def cmd_organisation_set_contact_phone(args: argparse.Namespace, settings: Settings) -> int:
+    async def work(services: Services) -> Organisation:
+        return await services.directory.set_contact_phone(args.organisation, args.phone)
+
+    organisation = await _with_services(settings, work)
+    _print(f"{organisation.id}  {organisation.name}")
+    _print(f"citizens are told to call: {organisation.contact_phone or '(no number)'}")
     return 0
 
 
@@ -363,6 +374,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     set_public.add_argument("organisation", help="organisation id or exact name")
     set_public.add_argument("public_name", nargs="?", help="leave out to go back to the default")
+    set_phone = organisation.add_parser(
+        "set-contact-phone", help="the number invitations and refusal pages give citizens to call"
+    )
+    set_phone.add_argument("organisation", help="organisation id or exact name")
+    set_phone.add_argument("phone", nargs="?", help="leave out to remove the number")
     organisation.add_parser("list", help="list organisations, with what citizens' messages call each")
 
     client = sub.add_parser("api-client", help="keys for integrating systems").add_subparsers(
@@ -417,6 +433,7 @@ COMMANDS: dict[tuple[str, str | None], Command] = {
     ("migrate", None): cmd_migrate,
     ("organisation", "create"): cmd_organisation_create,
     ("organisation", "set-public-name"): cmd_organisation_set_public_name,
+    ("organisation", "set-contact-phone"): cmd_organisation_set_contact_phone,
     ("organisation", "list"): cmd_organisation_list,
     ("api-client", "create"): cmd_api_client_create,
     ("api-client", "list"): cmd_api_client_list,

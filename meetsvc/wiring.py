@@ -53,6 +53,7 @@ from meetsvc.services.handover import Handover
 from meetsvc.services.identification import Identification, RateLimits
 from meetsvc.services.invitations import Invitations
 from meetsvc.services.links import JoinLinks
+from meetsvc.services.notes import WaitingNotes
 from meetsvc.services.sessions import BrowserSessions
 from meetsvc.services.waiting_room import WaitingRoom
 from meetsvc.storage.engine import Engine, create_engine
@@ -89,6 +90,7 @@ class Services:
     sessions: BrowserSessions
     invitations: Invitations
     waiting_room: WaitingRoom
+    notes: WaitingNotes
 
     def booking(
         self, *, notices: MessageNotices | None = None, on_change: Callable[[str], None] | None = None
@@ -143,6 +145,7 @@ async def open_services(settings: Settings, clock: Clock = utc_now) -> AsyncIter
             waiting_room=WaitingRoom(
                 engine, audit, opens_before=timedelta(minutes=settings.waiting_room.opens_minutes_before), clock=clock
             ),
+            notes=WaitingNotes(engine, audit, clock),
         )
     finally:
         await engine.dispose()

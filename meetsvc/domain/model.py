@@ -97,6 +97,8 @@ class Organisation:
     kind: OrganisationKind
     #: What citizens' messages call it; None: :func:`name_for_citizens` of the name.
     public_name: str | None = None
+    #: The number a citizen may call with questions (invitations and refusal pages give it).
+    contact_phone: str | None = None
 
     @property
     def citizens_see(self) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import re
 import uuid
 from collections.abc import Awaitable, Callable
 
@@ -52,6 +53,10 @@ async def load_organisation(connection: Connection, organisation_id: str) -> Org
     """An organisation by id inside the caller's transaction; other use cases check a meeting's
     organisations with it."""
     return await queries.organisation(connection, organisation_id)
+
+
+#: A phone number as people write it: digits, spaces, hyphens, an optional leading +.
+CONTACT_PHONE = re.compile(r"\+?[0-9][0-9 -]{4,28}[0-9]")
 
 
 class Directory:
@@ -111,6 +116,27 @@ class Directory:
                 connection,
                 actor=actor,
                 action="organisation.public_name_set",
+                subject_type="organisation",
+                subject_id=found.id,
+            )
+        return updated
+
+    async def set_contact_phone(self, id_or_name: str, phone: str | None, *, actor: str = "operator") -> Organisation:
+        """The number citizens may call about a meeting (a switchboard or the unit's line, never
+        a person's own); None or blank removes it. Messages already recorded keep their text."""
+        given = " ".join((phone or "").split()) or None
+        if given is not None and (not CONTACT_PHONE.fullmatch(given) or contains_personal_number(given)):
+            raise RuleViolation.single("/contact_phone", "phone", "give a phone number, e.g. 0771-123 456")
+        async with self._engine.begin() as connection:
+            found = await queries.organisation_by_id_or_name(connection, id_or_name)
+            if found is None:
+                raise NotFound("no such organisation")
+            updated = dataclasses.replace(found, contact_phone=given)
+            await queries.set_contact_phone(connection, found.id, given)
+            await self._audit.append(
+                connection,
+                actor=actor,
+                action="organisation.contact_phone_set",
                 subject_type="organisation",
                 subject_id=found.id,
             )

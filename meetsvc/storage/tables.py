@@ -43,6 +43,8 @@ organisations = Table(
     # What citizens' messages call the organisation (subject, SMS, calendar title, sender); NULL:
     # its name up to the first comma, so no unit is named on a lock screen.
     Column("public_name", String(200)),
+    # The number citizens may call about a meeting (invitations and refusal pages name it).
+    Column("contact_phone", String(30)),
 )
 
 staff_members = Table(
@@ -140,6 +142,18 @@ participants = Table(
     Column("removed_at", UtcDateTime),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+)
+
+# A short note a waiting participant sent the hosts ("I can't get the sound to work"): shown
+# beside their entry; its text is never audited or logged, and goes with the personal data purge.
+waiting_notes = Table(
+    "waiting_notes",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("meeting_id", String(ID), ForeignKey("meetings.id", ondelete="CASCADE"), nullable=False),
+    Column("participant_id", String(ID), ForeignKey("participants.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("text", String(300), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
 )
 
 # Identity as verified by eID, bound to the participant: what the hosts see and compare.

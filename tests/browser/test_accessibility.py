@@ -475,7 +475,7 @@ async def test_video_page(world, browser):
 
         async def walk(view: View) -> None:
             await view.goto(await admitted("Kim Andersson"))
-            await view.page.locator("#videos figure").nth(1).wait_for(timeout=WAIT_MS)
+            await view.page.locator("#videos figure").nth(0).wait_for(timeout=WAIT_MS)
             await view.check("video")
             await view.page.get_by_role("button", name=view.t["video.mute"]).click()
             await view.page.get_by_role("button", name=view.t["video.unmute"]).wait_for()
@@ -504,6 +504,7 @@ async def test_organiser_pages(world, browser):
         await view.check("meeting-new-refused")
         await view.page.locator("#date").fill((world.service.clock() + timedelta(days=7)).strftime("%Y-%m-%d"))
         await view.page.locator("#ends").fill("15:00")
+        await view.page.locator("#care_area").select_option("socialpsykiatri")
         await view.page.locator("form.stack button[type=submit]").click()
         await view.page.wait_for_url("**/organise")
         await view.check("organise-empty")
@@ -522,6 +523,17 @@ async def test_organiser_pages(world, browser):
         await view.page.get_by_role("button", name=view.t["org.save_changes"]).click()
         await view.page.get_by_role("alert").wait_for()
         await view.check("organise-change-refused")
+        # Removing someone and cancelling the meeting first say what will be sent to whom.
+        await view.page.get_by_role("button", name=view.t["org.remove"]).first.click()
+        await view.page.get_by_role("heading", name=view.t["confirm.remove.heading"]).wait_for()
+        await view.check("confirm-remove")
+        await view.page.get_by_role("link", name=view.t["confirm.back"]).click()
+        await view.page.wait_for_url("**/organise")
+        await view.page.get_by_role("button", name=view.t["org.cancel_meeting"]).click()
+        await view.page.get_by_role("heading", name=view.t["confirm.cancel.heading"]).wait_for()
+        await view.check("confirm-cancel")
+        await view.page.get_by_role("link", name=view.t["confirm.back"]).click()
+        await view.page.wait_for_url("**/organise")
         # The development outbox, linked from the start page, holds the text message just sent.
         await view.goto("/")
         await view.page.locator('a[href="/dev/outbox"]').click()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from meetsvc.domain.callers import OrganisationCaller
-from meetsvc.domain.model import ParticipantRole, ParticipantState
+from meetsvc.domain.model import Language, ParticipantRole, ParticipantState
 from meetsvc.domain.roles import may_administer, may_book
 from meetsvc.http.appkeys import BOOKING, DIRECTORY, FREJA, SESSIONS, WAITING_ROOM
 from meetsvc.http.pages.context import current_session, require_form, set_sign_in_cookie
@@ -103,9 +103,21 @@ HOST_TEXT_KEYS = (
     "host.message",
     "host.end_confirm",
     "host.arrival",
+    "host.message_to",
+    "host.message_sent",
+    "host.admit_all_none",
+    "host.admit_all_done",
+    "host.note_from",
+    "host.note_arrived",
+    "host.count",
     *tuple(f"role.{role.value}" for role in ParticipantRole),
     *tuple(f"state.{state.value}" for state in ParticipantState),
 )
+
+
+def host_texts(language: Language) -> dict[str, str]:
+    """What the host panel's script says, in the host's language (console and video drawer)."""
+    return {key: translate(language, key) for key in HOST_TEXT_KEYS}
 
 
 async def host_console(request: web.Request) -> web.StreamResponse:
@@ -130,7 +142,8 @@ async def host_console(request: web.Request) -> web.StreamResponse:
             "partner_organisation": names.get(meeting.partner_organisation_id, ""),
             "starts_at": meeting.starts_at,
             "when": spoken_time(meeting.starts_at, meeting.ends_at, meeting.time_zone, language),
-            "texts": {key: translate(language, key) for key in HOST_TEXT_KEYS},
+            "host_texts": host_texts(language),
+            "in_video": False,
         },
         language=language,
     )

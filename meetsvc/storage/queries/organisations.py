@@ -61,7 +61,13 @@ class ApiClientRecord:
 
 
 def organisation_from_row(row: Any) -> Organisation:
-    return Organisation(id=row.id, name=row.name, kind=OrganisationKind(row.kind), public_name=row.public_name)
+    return Organisation(
+        id=row.id,
+        name=row.name,
+        kind=OrganisationKind(row.kind),
+        public_name=row.public_name,
+        contact_phone=row.contact_phone,
+    )
 
 
 def staff_from_row(row: Any) -> StaffMember:
@@ -112,6 +118,12 @@ async def insert_organisation(connection: Connection, organisation: Organisation
         )
     except IntegrityError:
         raise DuplicateOrganisation(organisation.name) from None
+
+
+async def set_contact_phone(connection: Connection, organisation_id: str, phone: str | None) -> None:
+    await connection.execute(
+        update(organisations).where(organisations.c.id == organisation_id).values(contact_phone=phone)
+    )
 
 
 async def set_public_name(connection: Connection, organisation_id: str, public_name: str | None) -> None:
