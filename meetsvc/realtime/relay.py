@@ -13,10 +13,11 @@ and every failed look at ERROR, two lines a notice while Redis is away. Here:
   nothing caught the pages up after it;
 * :attr:`RelayManager.listening` turns true only when Redis *confirms* the subscription, not when
   the request is sent: until then a notice published elsewhere reaches nobody here;
-* every confirmed (re)subscription counts as a possible loss in :attr:`RelayManager.losses`, so
+* every confirmed resubscription counts as a possible loss in :attr:`RelayManager.losses`, so
   that the fan-out watch (:mod:`meetsvc.realtime.fanout`) catches this process's pages up from
   the database once nothing more can be missed; whatever was published before the
-  confirmation was committed before it, so the re-read finds it;
+  confirmation was committed before it, so the re-read finds it (the first subscription, made
+  as the first socket connects, is no resubscription: nothing was heard before it to miss);
 * a notice this process could not publish was lost for the other processes' pages, which their
   own watches cannot know about; so once Redis takes a publish again, this process publishes a
   catch-up request on ``<channel>:catch-up`` and every other process counts it as a loss too;
@@ -75,6 +76,7 @@ class RelayManager(socketio.AsyncRedisManager):  # type: ignore[misc]  # python-
         self.listening = False
         self.catch_up_channel = channel + CATCH_UP_SUFFIX
         self._owe_catch_up = False
+        self._subscribed_before = False
         self._listener: aioredis.Redis | None = None
 
     def initialize(self) -> None:
@@ -138,7 +140,9 @@ class RelayManager(socketio.AsyncRedisManager):  # type: ignore[misc]  # python-
                         # Both channels are subscribed (Redis confirms in the order asked).
                         self.listening = True
                         wait = LISTEN_RETRY_FIRST_SECONDS
-                        self.losses += 1
+                        if self._subscribed_before:
+                            self.losses += 1
+                        self._subscribed_before = True
                         if self._owe_catch_up:
                             await self._request_catch_up()
                     elif kind == "message" and message["channel"] == catch_up_channel:
