@@ -235,17 +235,16 @@ async def as_meetings(connection: Connection, records: Sequence[MeetingRecord]) 
         )
     ).all():
         hosts[meeting_id].append(staff_id)
-    counts: dict[str, int] = dict(
-        (
+    counts: dict[str, int] = {
+        row[0]: row[1]
+        for row in (
             await connection.execute(
                 select(participants.c.meeting_id, func.count())
                 .where(participants.c.meeting_id.in_(ids), _active_participant)
                 .group_by(participants.c.meeting_id)
             )
-        )
-        .tuples()
-        .all()
-    )
+        ).all()
+    }
     return [
         Meeting(
             id=record.id,
@@ -398,17 +397,16 @@ async def as_participants(connection: Connection, records: Sequence[ParticipantR
         )
     ).all():
         latest.setdefault(row.participant_id, row)
-    identified: dict[str, datetime] = dict(
-        (
+    identified: dict[str, datetime] = {
+        row[0]: row[1]
+        for row in (
             await connection.execute(
                 select(participant_identities.c.participant_id, participant_identities.c.verified_at).where(
                     participant_identities.c.participant_id.in_(ids)
                 )
             )
-        )
-        .tuples()
-        .all()
-    )
+        ).all()
+    }
     return [_participant(record, latest.get(record.id), identified.get(record.id)) for record in records]
 
 
