@@ -51,6 +51,7 @@ from meetsvc.http.pages.i18n import load_catalogues
 from meetsvc.http.pages.render import preload_templates
 from meetsvc.http.pages.routes import add_page_routes
 from meetsvc.notify.runtime import open_notify
+from meetsvc.realtime.bounds import ConnectionBounds
 from meetsvc.realtime.fanout import watch_fanout
 from meetsvc.realtime.namespaces import HostNamespace, ParticipantNamespace
 from meetsvc.realtime.server import Courier, create_server
@@ -174,6 +175,7 @@ async def _close_sockets(app: web.Application) -> None:
     """Say goodbye to every connected socket at shutdown, so pages reconnect (to another
     process, or this one restarted) at once instead of after a ping timeout."""
     sockets = app[SOCKETS]
+    await sockets.stop_sweeping()
     for namespace in list(sockets.namespace_handlers):
         for sid, _ in list(sockets.manager.get_participants(namespace, None)):
             await sockets.disconnect(sid, namespace=namespace)
@@ -216,6 +218,12 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> web.Application
         compression=settings.realtime.websocket_compression,
         redis_url=settings.realtime.redis_url,
         redis_channel=settings.realtime.redis_channel,
+        bounds=ConnectionBounds(
+            unjoined_seconds=settings.realtime.unjoined_seconds,
+            per_address=settings.realtime.connections_per_address,
+            trusted_proxies=settings.server.trusted_proxies,
+            clock=clock,
+        ),
     )
     sockets.attach(app)
     app[SOCKETS] = sockets

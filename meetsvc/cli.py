@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
@@ -303,6 +304,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from meetsvc.app import create_app
 
     app = create_app(settings)
+    app.on_startup.append(_freeze_start_up_heap)  # last: after every start-up hook made its objects
 
     def announce(_: str) -> None:
         for line in banner(app):
@@ -310,6 +312,15 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     web.run_app(app, host=settings.server.host, port=settings.server.port, print=announce, access_log=None)
     return 0
+
+
+async def _freeze_start_up_heap(_app: web.Application) -> None:
+    """See :mod:`meetsvc.core.heap` (only here, in the server: tests start many services in one
+    process, and freezing there would keep each one's objects forever)."""
+    from meetsvc.core.heap import freeze_start_up_heap
+
+    frozen = freeze_start_up_heap()
+    logging.getLogger("meetsvc.cli").debug("start-up heap frozen: %d objects", frozen)
 
 
 def banner(app: web.Application) -> list[str]:

@@ -229,6 +229,20 @@ class WaitingRoomSettings(_Section):
 class RealtimeSettings(_Section):
     websocket_compression: bool = False
     max_message_bytes: int = Field(16384, ge=1024, le=1048576)
+    unjoined_seconds: float = Field(
+        10,
+        ge=1,
+        le=300,
+        description="A socket that has not joined a namespace (shown a ticket or a session) this many "
+        "seconds after connecting is closed (see meetsvc.realtime.bounds).",
+    )
+    connections_per_address: int = Field(
+        200,
+        ge=1,
+        le=100000,
+        description="Most sockets open at once from one client address (the forwarded one only from "
+        "server.trusted_proxies); further ones are refused at the handshake.",
+    )
     redis_url: str | None = None
     redis_channel: str = Field(
         "meetsvc",

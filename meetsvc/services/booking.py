@@ -353,7 +353,7 @@ class Booking:
                 limit=limit,
                 offset=offset,
             )
-            return [await self._load_meeting(connection, row) for row in rows]
+            return await queries.as_meetings(connection, rows)
 
     async def update_meeting(self, caller: OrganisationCaller, meeting_id: str, changes: MeetingChanges) -> Meeting:
         async with self._engine.begin() as connection:
@@ -579,7 +579,7 @@ class Booking:
         async with self._engine.connect() as connection:
             await self._meeting_row(connection, caller, meeting_id)
             rows = await queries.participants_of_meeting(connection, meeting_id)
-            return [await self._load_participant(connection, row) for row in rows]
+            return await queries.as_participants(connection, rows)
 
     async def get_participant(self, caller: OrganisationCaller, meeting_id: str, participant_id: str) -> Participant:
         async with self._engine.connect() as connection:
