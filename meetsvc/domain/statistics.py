@@ -90,9 +90,3 @@ def check_outcome(record: OutcomeRecord, band: AgeBand | None) -> list[Violation
     if record.outcome is Outcome.NOT_HELD and (record.individual_took_part or record.child_took_part):
         violations.append(Violation("/individual_took_part", "not_held", "nobody took part in a meeting not held"))
     return violations
-
-
-def may_read_statistics(staff_organisation_id: str, reported_organisation_id: str) -> bool:
-    """Who may read an organisation's statistics: for now its own staff. The one place to
-    switch to a statistics reader's role."""
-    return staff_organisation_id == reported_organisation_id

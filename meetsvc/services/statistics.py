@@ -18,7 +18,8 @@ from identity.personnummer import PersonalNumber
 from meetsvc.core.clock import Clock, utc_now
 from meetsvc.core.pii import PersonalNumberVault
 from meetsvc.domain.callers import OrganisationCaller
-from meetsvc.domain.errors import Conflict, NotFound, RuleViolation, Violation
+from meetsvc.domain.errors import Conflict, Forbidden, NotFound, RuleViolation, Violation
+from meetsvc.domain.roles import may_read_statistics
 from meetsvc.domain.statistics import (
     AgeBand,
     Gender,
@@ -175,6 +176,10 @@ class Statistics:
 
     async def set_cases(self, caller: OrganisationCaller, year: int, area_code: str, gender: str, cases: int) -> None:
         """The denominator: how many cases the area had that year (all, or of one gender)."""
+        if not may_read_statistics(
+            caller.roles, caller.organisation_id, caller.organisation_id, api_client=caller.is_api_client
+        ):
+            raise Forbidden("the organisation's statistics are not the caller's to keep")
         violations: list[Violation] = []
         if not 2000 <= year <= 2100:
             violations.append(Violation("/year", "range", "a year between 2000 and 2100"))

@@ -13,7 +13,8 @@ from meetsvc.domain.callers import OrganisationCaller
 from meetsvc.domain.care_areas import CareArea
 from meetsvc.domain.disclosure import Rule, share, suppress, with_margins
 from meetsvc.domain.errors import Forbidden, NotFound
-from meetsvc.domain.statistics import AgeBand, Gender, may_read_statistics
+from meetsvc.domain.roles import may_read_statistics
+from meetsvc.domain.statistics import AgeBand, Gender
 from meetsvc.storage.engine import Engine
 from meetsvc.storage.queries import care_areas, organisations, statistics as queries
 
@@ -84,7 +85,9 @@ class StatisticsReports:
         band: AgeBand | None = None,
     ) -> Report:
         organisation_id = organisation_id or reader.organisation_id
-        if not may_read_statistics(reader.organisation_id, organisation_id):
+        if not may_read_statistics(
+            reader.roles, reader.organisation_id, organisation_id, api_client=reader.is_api_client
+        ):
             raise Forbidden("statistics of this organisation are not the caller's to read")
         reports = await self.reports(year, organisation_id, gender=gender, band=band)
         if organisation_id not in reports:

@@ -41,7 +41,11 @@ async def _reader(request: web.Request) -> tuple[BrowserSession, OrganisationCal
     member = await request.app[DIRECTORY].staff_member(session.staff_id)
     if member is None:
         raise web.HTTPSeeOther("/staff/login")
-    return session, OrganisationCaller(member.organisation_id, f"staff:{member.id}")
+    if not member.active:
+        raise web.HTTPSeeOther("/staff/login")
+    # With their roles: the report and the cases are for statistics readers only
+    # (meetsvc.domain.roles.may_read_statistics, checked where the figures are read and written).
+    return session, OrganisationCaller.staff(member.organisation_id, member.id, member.roles)
 
 
 def _choice(request: web.Request) -> tuple[int, Gender | None, AgeBand | None]:
@@ -152,7 +156,9 @@ async def save_cases(request: web.Request) -> web.StreamResponse:
         await request.app[SERVICES].statistics.set_cases(
             caller, year, form.get("care_area", ""), form.get("gender", "all"), cases
         )
-    except DomainError:
+    except DomainError as error:
+        if error.status == 403:
+            return error_page(request, 403, "stat.not_allowed")
         return error_page(request, 422, "error.bad_request")
     raise web.HTTPSeeOther(f"/staff/statistics?year={year}")
 
