@@ -16,11 +16,14 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 import pytest_asyncio
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from meetsvc.http.appkeys import ENGINE, SCHEDULE, SERVICES
+from meetsvc.domain.callers import OrganisationCaller
+from meetsvc.domain.errors import Forbidden
+from meetsvc.http.appkeys import DIRECTORY, ENGINE, SCHEDULE, SERVICES
 from meetsvc.storage.tables import (
     meeting_statistics,
     meetings,
@@ -30,7 +33,7 @@ from meetsvc.storage.tables import (
     statistics_years,
 )
 from tests.api.helpers import Api, TestNumber, meeting_path, next_local_date
-from tests.support.lobby import host_cookie
+from tests.support.lobby import grant_statistics, host_cookie
 from tests.support.service import RunningService, SettableClock, make_settings, start_service
 from tests.support.timing import WAIT_SECONDS
 
@@ -92,6 +95,28 @@ async def book_the_year(api: Api) -> int:
 
 def percent(value: Any) -> int:
     return round(float(str(value).replace(",", ".")))
+
+
+async def assert_only_statistics_readers_read_it(api: Api, year: int) -> None:
+    """A host without the statistics reader's role reads no figures and keeps no cases; given
+    the role, the same session reads them."""
+    leader = api.world.hosts[api.world.municipality.id]
+    cookie = await host_cookie(api.world, leader)
+    async with aiohttp.ClientSession(base_url=api.service.base_url, cookies={"meetsvc_session": cookie}) as browser:
+        async with browser.get("/staff") as response:
+            assert "/staff/statistics" not in await response.text()
+        async with browser.get("/staff/statistics", params={"year": str(year)}) as response:
+            assert response.status == 403
+            assert "Enheten för hemlösa" not in await response.text()
+        async with browser.get("/staff/statistics/export.csv", params={"year": str(year)}) as response:
+            assert response.status == 403
+        member = await api.service.app[DIRECTORY].staff_member(leader)
+        as_host = OrganisationCaller.staff(member.organisation_id, member.id, member.roles)
+        with pytest.raises(Forbidden):
+            await api.service.app[SERVICES].statistics.set_cases(as_host, year, "hemlosa", "all", 1)
+        await grant_statistics(api.world, leader)
+        async with browser.get("/staff") as response:
+            assert "/staff/statistics" in await response.text()
 
 
 async def assert_the_table(api: Api, year: int) -> None:
@@ -186,6 +211,7 @@ async def test_the_committees_table_comes_out_and_survives_purge_and_closing(api
     schedule = api.service.app[SCHEDULE]
     await schedule.leading.wait()
     year = await book_the_year(api)
+    await assert_only_statistics_readers_read_it(api, year)
     await assert_the_table(api, year)
 
     # The retention purge as the schedule runs it, then the year's closing.

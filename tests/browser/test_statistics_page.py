@@ -9,6 +9,7 @@ from datetime import date, timedelta
 
 from tests.api.helpers import Api, TestNumber, meeting_path, next_local_date
 from tests.browser.test_accessibility import View, staff_cookie, walk_everywhere
+from tests.support.lobby import grant_statistics
 
 
 async def seed_year(world) -> tuple[int, str]:  # type: ignore[no-untyped-def]
@@ -33,6 +34,7 @@ async def seed_year(world) -> tuple[int, str]:  # type: ignore[no-untyped-def]
 
 async def test_the_statistics_page_is_accessible_everywhere(world, browser):  # type: ignore[no-untyped-def]
     year, meeting_id = await seed_year(world)
+    await grant_statistics(world, world.hosts[world.municipality.id])
 
     async def walk(view: View) -> None:
         await view.goto(f"/staff/statistics?year={year}")
