@@ -109,6 +109,7 @@ class StaffMember:
     email: str | None
     can_organise: bool
     has_personal_number: bool
+    hsa_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,7 @@ from meetsvc.core.tokens import looks_like_token, new_api_key, token_hash
 from meetsvc.domain.callers import OrganisationCaller
 from meetsvc.domain.errors import Conflict, NotFound, RuleViolation, Violation
 from meetsvc.domain.model import Organisation, OrganisationKind, StaffMember
-from meetsvc.domain.rules import check_email, check_text, contains_personal_number
+from meetsvc.domain.rules import check_email, check_hsa_id, check_text, contains_personal_number
 from meetsvc.services.audit import AuditLog
 from meetsvc.storage.engine import Connection, Engine
 from meetsvc.storage.queries import organisations as queries
@@ -151,8 +151,10 @@ class Directory:
         email: str | None = None,
         personal_number: str | None = None,
         can_organise: bool = True,
+        hsa_id: str | None = None,
     ) -> StaffMember:
         violations = check_text("/display_name", display_name, max_length=200) + check_email("/email", email)
+        violations += check_hsa_id("/hsa_id", hsa_id)
         if violations:
             raise RuleViolation(violations)
         number = parse_personal_number("/personal_number", personal_number) if personal_number else None
@@ -166,6 +168,7 @@ class Directory:
             created_at=self._clock(),
             personal_number_enc=self._vault.encrypt(number.normal, "staff") if number else None,
             personal_number_hash=self._vault.keyed_hash(number.normal) if number else None,
+            hsa_id=hsa_id,
         )
         try:
             async with self._engine.begin() as connection:
@@ -176,17 +179,44 @@ class Directory:
                     action="staff.added",
                     subject_type="staff",
                     subject_id=staff_id,
-                    details={"can_organise": can_organise},
+                    details={"can_organise": can_organise, "hsa_id": hsa_id is not None},
                 )
         except queries.DuplicateStaffMember:
             raise RuleViolation(
                 [
                     Violation(
-                        "/personal_number", "unique", "a staff member with this personal identity number exists already"
+                        "/hsa_id" if number is None else "/personal_number",
+                        "unique",
+                        "a staff member with this personal identity number or HSA-id exists already",
                     )
                 ]
             ) from None
-        return StaffMember(staff_id, caller.organisation_id, new.display_name, email, can_organise, number is not None)
+        return StaffMember(
+            staff_id, caller.organisation_id, new.display_name, email, can_organise, number is not None, hsa_id
+        )
+
+    async def set_hsa_id(self, caller: OrganisationCaller, staff_id: str, hsa_id: str | None) -> StaffMember:
+        """Set or (with None) remove the HSA-id a SITHS sign-in is matched by; one of the caller's
+        organisation's staff only."""
+        violations = check_hsa_id("/hsa_id", hsa_id)
+        if violations:
+            raise RuleViolation(violations)
+        try:
+            async with self._engine.begin() as connection:
+                if not await queries.set_hsa_id(connection, staff_id, caller.organisation_id, hsa_id):
+                    raise NotFound("no such staff member")
+                await self._audit.append(
+                    connection,
+                    actor=caller.actor,
+                    action="staff.hsa_id_set" if hsa_id else "staff.hsa_id_removed",
+                    subject_type="staff",
+                    subject_id=staff_id,
+                )
+                member = await queries.staff_member(connection, staff_id)
+        except queries.DuplicateStaffMember:
+            raise RuleViolation([Violation("/hsa_id", "unique", "another staff member has this HSA-id")]) from None
+        assert member is not None
+        return member
 
     async def list_staff(self, caller: OrganisationCaller) -> list[StaffMember]:
         async with self._engine.connect() as connection:

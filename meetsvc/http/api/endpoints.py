@@ -52,6 +52,17 @@ ENDPOINTS: list[Endpoint] = [
         errors=(401, 404),
     ),
     Endpoint(
+        "PATCH",
+        "/api/v1/staff/{staff_id}",
+        h.update_staff,
+        "updateStaff",
+        "Change a staff member's HSA-id (what an OpenID Connect sign-in with SITHS is matched by).",
+        "staff",
+        request=s.StaffUpdate,
+        response=s.StaffOut,
+        errors=(400, 401, 404, 413, 415, 422),
+    ),
+    Endpoint(
         "POST",
         "/api/v1/meetings",
         h.create_meeting,

@@ -79,8 +79,17 @@ async def create_staff(request: web.Request) -> web.Response:
         email=body.email,
         personal_number=body.personal_number,
         can_organise=body.can_organise,
+        hsa_id=body.hsa_id,
     )
     return json_response(staff_out(member), status=201)
+
+
+async def update_staff(request: web.Request) -> web.Response:
+    caller = await api_caller(request)
+    staff_id = _path_id(request, "staff_id")
+    body = await read_model(request, schemas.StaffUpdate)
+    member = await request.app[DIRECTORY].set_hsa_id(caller, staff_id, body.hsa_id)
+    return json_response(staff_out(member))
 
 
 async def get_staff(request: web.Request) -> web.Response:

@@ -82,6 +82,9 @@ class ParticipantUpdate(RequestModel):
     personal_number: Annotated[str, Field(min_length=10, max_length=13)] | None = None
 
 
+HsaId = Annotated[str, Field(min_length=14, max_length=44, examples=["SE2321000016-1003"])]
+
+
 class StaffCreate(RequestModel):
     display_name: Text200
     email: Annotated[str, Field(max_length=254)] | None = None
@@ -89,6 +92,15 @@ class StaffCreate(RequestModel):
         None, description="Lets the staff member sign in with eID; stored encrypted, never returned."
     )
     can_organise: bool = True
+    hsa_id: HsaId | None = Field(
+        None,
+        description="The HSA-id of a SITHS card holder: lets them sign in through an organisation's "
+        "OpenID Connect provider that matches by HSA-id.",
+    )
+
+
+class StaffUpdate(RequestModel):
+    hsa_id: HsaId | None = Field(description="The staff member's HSA-id; null removes it.")
 
 
 # Dates a query may name: wide enough for any meeting, narrow enough that converting to UTC can
@@ -129,6 +141,7 @@ class StaffOut(ResponseModel):
     email: str | None
     can_organise: bool
     can_sign_in: bool = Field(description="Whether a personal identity number is on file for eID sign-in.")
+    hsa_id: str | None = Field(None, description="The staff member's HSA-id, when one is on file.")
 
 
 class MeetingOut(ResponseModel):

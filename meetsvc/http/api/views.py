@@ -72,6 +72,7 @@ def staff_out(member: StaffMember) -> schemas.StaffOut:
         email=member.email,
         can_organise=member.can_organise,
         can_sign_in=member.has_personal_number,
+        hsa_id=member.hsa_id,
     )
 
 

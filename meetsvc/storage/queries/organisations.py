@@ -23,7 +23,7 @@ class DuplicateOrganisation(Exception):
 
 
 class DuplicateStaffMember(Exception):
-    """The database refused a new staff member (their personal identity number is taken)."""
+    """The database refused a new staff member (their personal identity number or HSA-id is taken)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +38,7 @@ class NewStaffMember:
     created_at: datetime
     personal_number_enc: bytes | None
     personal_number_hash: str | None
+    hsa_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +61,7 @@ def staff_from_row(row: Any) -> StaffMember:
         email=row.email,
         can_organise=row.can_organise,
         has_personal_number=row.personal_number_hash is not None,
+        hsa_id=row.hsa_id,
     )
 
 
@@ -147,10 +149,25 @@ async def insert_staff_member(connection: Connection, member: NewStaffMember) ->
                 created_at=member.created_at,
                 personal_number_enc=member.personal_number_enc,
                 personal_number_hash=member.personal_number_hash,
+                hsa_id=member.hsa_id,
             )
         )
     except IntegrityError:
         raise DuplicateStaffMember(member.id) from None
+
+
+async def set_hsa_id(connection: Connection, staff_id: str, organisation_id: str, hsa_id: str | None) -> bool:
+    """Set (or, with None, clear) a staff member's HSA-id; False when the organisation has no
+    such staff member. Raises :class:`DuplicateStaffMember` when another has that HSA-id."""
+    try:
+        result = await connection.execute(
+            update(staff_members)
+            .where(staff_members.c.id == staff_id, staff_members.c.organisation_id == organisation_id)
+            .values(hsa_id=hsa_id)
+        )
+    except IntegrityError:
+        raise DuplicateStaffMember(staff_id) from None
+    return bool(result.rowcount)
 
 
 async def staff_of_organisation(connection: Connection, organisation_id: str) -> list[StaffMember]:
