@@ -22,6 +22,7 @@ from meetsvc.http.pages.context import (
 )
 from meetsvc.http.pages.i18n import request_language
 from meetsvc.http.pages.render import error_page, render
+from meetsvc.http.pages.staff import oidc_choices
 from meetsvc.services.identification import IdentificationUnavailable, TooManyAttempts
 from meetsvc.services.sessions import SIGN_IN_COOKIE, BrowserSession, IssuedSession, SessionKind
 
@@ -109,7 +110,11 @@ async def page(request: web.Request) -> web.StreamResponse:
         raise web.HTTPSeeOther(_retry_url(session))
     if view.outcome == "not_staff":
         return render(
-            request, "staff_login.html", {"csrf": session.csrf_token, "refused": True}, status=403, language=language
+            request,
+            "staff_login.html",
+            {"csrf": session.csrf_token, "refused": True, "oidc_providers": oidc_choices(request)},
+            status=403,
+            language=language,
         )
     return render(
         request,

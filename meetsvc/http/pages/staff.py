@@ -6,7 +6,7 @@ from aiohttp import web
 
 from meetsvc.domain.callers import OrganisationCaller
 from meetsvc.domain.model import ParticipantRole, ParticipantState
-from meetsvc.http.appkeys import BOOKING, DIRECTORY, SESSIONS, WAITING_ROOM
+from meetsvc.http.appkeys import BOOKING, DIRECTORY, SESSIONS, STAFF_OIDC, WAITING_ROOM
 from meetsvc.http.pages.context import current_session, require_form, set_sign_in_cookie
 from meetsvc.http.pages.i18n import request_language, translate
 from meetsvc.http.pages.participant import spoken_time
@@ -23,9 +23,22 @@ async def login_page(request: web.Request) -> web.StreamResponse:
         raise web.HTTPSeeOther("/staff")
     language = request_language(request)
     form = request.app[SESSIONS].sign_in_form(request.cookies.get(SIGN_IN_COOKIE))
-    response = render(request, "staff_login.html", {"csrf": form.csrf_token, "refused": False}, language=language)
+    response = render(
+        request,
+        "staff_login.html",
+        {"csrf": form.csrf_token, "refused": False, "oidc_providers": oidc_choices(request)},
+        language=language,
+    )
     set_sign_in_cookie(request, response, form.nonce)
     return response
+
+
+def oidc_choices(request: web.Request) -> list[dict[str, str]]:
+    """The organisations' OpenID Connect providers the sign-in page offers beside BankID."""
+    return [
+        {"name": provider.name, "profile": provider.profile.name, "organisation": provider.organisation}
+        for provider in request.app[STAFF_OIDC].providers
+    ]
 
 
 async def home(request: web.Request) -> web.StreamResponse:
