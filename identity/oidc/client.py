@@ -23,6 +23,7 @@ validation), OpenID Connect Discovery 1.0, RFC 6749, RFC 7636 (PKCE).
 from __future__ import annotations
 
 import asyncio
+import base64
 import time
 from typing import Any
 from urllib.parse import quote
@@ -143,13 +144,17 @@ class OidcClient:
             "authorization_code", code=code, redirect_uri=self.config.redirect_uri, code_verifier=code_verifier
         )
         # client_secret_basic: RFC 6749 2.3.1 form-encodes the id and secret before base64.
-        auth = aiohttp.BasicAuth(quote(self.config.client_id, safe=""), quote(self.config.client_secret, safe=""))
+        credentials = f"{quote(self.config.client_id, safe='')}:{quote(self.config.client_secret, safe='')}"
+        authorization = "Basic " + base64.b64encode(credentials.encode("utf-8")).decode("ascii")
         try:
             async with self._session.post(
                 metadata["token_endpoint"],
                 data=body,
-                auth=auth,
-                headers={"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"},
+                headers={
+                    "Authorization": authorization,
+                    "Content-Type": "application/x-www-form-urlencoded",
+                    "Accept": "application/json",
+                },
             ) as response:
                 answer = await response.json(content_type=None)
                 status = response.status

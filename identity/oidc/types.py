@@ -66,6 +66,8 @@ class RelyingParty(Protocol):
 
     config: OidcClientConfig
 
+    async def metadata(self) -> dict[str, Any]: ...
+
     async def authorization_request(self) -> AuthorizationRequest: ...
 
     async def redeem(

@@ -18,6 +18,7 @@ Every outcome is audited; a refusal names the check that failed, never a claim's
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlsplit
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -117,6 +118,22 @@ class StaffOidcSignIn:
     def providers(self) -> list[StaffProvider]:
         return list(self._providers.values())
 
+    async def form_targets(self) -> tuple[str, ...]:
+        """The origins the sign-in page's forms lead to (its Content-Security-Policy must allow
+        them): each provider's authorization endpoint, or its issuer while the provider cannot be
+        asked (the button then ends on a page saying so)."""
+        found: list[str] = []
+        for provider in self._providers.values():
+            try:
+                url = str((await provider.client.metadata())["authorization_endpoint"])
+            except OidcError:
+                url = provider.client.config.issuer
+            parts = urlsplit(url)
+            origin = f"{parts.scheme}://{parts.netloc}"
+            if origin not in found:
+                found.append(origin)
+        return tuple(found)
+
     async def begin(self, session: BrowserSession, provider_name: str) -> str:
         """Store a new sign-in for this (anonymous staff) session; the URL to send the browser to."""
         provider = self._providers.get(provider_name)
@@ -155,9 +172,16 @@ class StaffOidcSignIn:
         return request.url
 
     async def complete(
-        self, session: BrowserSession | None, *, state: str | None, code: str | None, error: str | None
+        self,
+        session: BrowserSession | None,
+        *,
+        state: str | None,
+        code: str | None,
+        error: str | None,
+        issuer: str | None = None,
     ) -> IssuedSession:
-        """The provider's answer in this browser: a signed-in staff session, or :class:`SignInRefused`."""
+        """The provider's answer in this browser: a signed-in staff session, or :class:`SignInRefused`.
+        ``issuer`` is the answer's ``iss`` (RFC 9207), which must be the provider's where given."""
         now = self._clock()
         session_id = session.id if session is not None else None
         async with self._engine.begin() as connection:
@@ -174,6 +198,9 @@ class StaffOidcSignIn:
         if provider is None:
             await self._refused(session_id, found.provider, "unknown_provider")
             raise SignInRefused("unknown_provider")
+        if issuer is not None and issuer != provider.client.config.issuer:
+            await self._refused(session_id, provider.name, "claims", check="iss")
+            raise SignInRefused("claims")
         if error is not None or not code:
             await self._refused(session_id, provider.name, "provider_error", provider_error=(error or "no code")[:60])
             raise SignInRefused("provider_error")

@@ -9,7 +9,7 @@ import segno
 from aiohttp import web
 
 from meetsvc.domain.errors import Conflict
-from meetsvc.http.appkeys import IDENTIFICATION, SESSIONS, SETTINGS
+from meetsvc.http.appkeys import IDENTIFICATION, SESSIONS, SETTINGS, STAFF_OIDC
 from meetsvc.http.pages.context import (
     CsrfFailed,
     SessionRequired,
@@ -115,6 +115,7 @@ async def page(request: web.Request) -> web.StreamResponse:
             {"csrf": session.csrf_token, "refused": True, "oidc_providers": oidc_choices(request)},
             status=403,
             language=language,
+            form_targets=await request.app[STAFF_OIDC].form_targets(),
         )
     return render(
         request,

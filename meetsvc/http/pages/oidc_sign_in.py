@@ -70,13 +70,13 @@ async def start(request: web.Request) -> web.StreamResponse:
 async def callback(request: web.Request) -> web.StreamResponse:
     """The provider's answer: a signed-in session, or a page that says why not."""
     query = request.query
-    values = {key: query.get(key) for key in ("state", "code", "error")}
+    values = {key: query.get(key) for key in ("state", "code", "error", "iss")}
     if any(value is not None and len(value) > 2048 for value in values.values()):
         return refusal_page(request, "state")
     session = await current_session(request)
     try:
         issued = await request.app[STAFF_OIDC].complete(
-            session, state=values["state"], code=values["code"], error=values["error"]
+            session, state=values["state"], code=values["code"], error=values["error"], issuer=values["iss"]
         )
     except SignInRefused as exc:
         return refusal_page(request, exc.reason)

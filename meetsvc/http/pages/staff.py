@@ -28,6 +28,7 @@ async def login_page(request: web.Request) -> web.StreamResponse:
         "staff_login.html",
         {"csrf": form.csrf_token, "refused": False, "oidc_providers": oidc_choices(request)},
         language=language,
+        form_targets=await request.app[STAFF_OIDC].form_targets(),
     )
     set_sign_in_cookie(request, response, form.nonce)
     return response
@@ -111,6 +112,7 @@ async def host_console(request: web.Request) -> web.StreamResponse:
     if len(meeting_id) != 36 or not await request.app[WAITING_ROOM].is_host(host, meeting_id):
         return error_page(request, 404, "error.not_found")
     meeting = await request.app[WAITING_ROOM].meeting_for_host(host, meeting_id)
+    hosts = await request.app[WAITING_ROOM].hosts_for_host(host, meeting_id)
     language = request_language(request, session.language)
     return render(
         request,
@@ -120,6 +122,7 @@ async def host_console(request: web.Request) -> web.StreamResponse:
             "title": meeting.title,
             "starts_at": meeting.starts_at,
             "when": spoken_time(meeting.starts_at, meeting.ends_at, meeting.time_zone, language),
+            "hosts": hosts,
             "texts": {key: translate(language, key) for key in HOST_TEXT_KEYS},
         },
         language=language,
