@@ -18,11 +18,11 @@ Every outcome is audited; a refusal names the check that failed, never a claim's
 from __future__ import annotations
 
 import logging
-from urllib.parse import urlsplit
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 from identity.oidc.profiles import LOA2, PROFILES, ClaimProfile
 from identity.oidc.types import OidcError, RelyingParty, VerifiedClaims
