@@ -96,7 +96,7 @@ class OidcClient:
             metadata = await self.metadata()
             document = await self._get_json(metadata["jwks_uri"])
             try:
-                self._keys = KeySet.import_key_set(document)  # type: ignore[arg-type]
+                self._keys = KeySet.import_key_set(document)  # type: ignore[arg-type]  # shape checked by joserfc, which raises on a bad set
             except (JoseError, ValueError, TypeError, KeyError) as exc:
                 raise OidcError(
                     "unavailable", f"the provider's keys cannot be read: {exc.__class__.__name__}"
