@@ -564,8 +564,9 @@ def _describe(error: ValidationError, origins: Mapping[KeyPath, str]) -> str:
             lines.append(f"  {key}: unknown key{source} (check the spelling against config/production.example.toml)")
         elif not item["loc"]:
             lines.append(f"  {message}")
-        elif isinstance(item.get("input"), dict) or key.endswith(_SECRET_ENDINGS):
-            # A whole table, or a value that may hold credentials: name the key, never echo the value.
+        elif isinstance(item.get("input"), dict | list | tuple) or key.endswith(_SECRET_ENDINGS):
+            # A whole table or array (it may hold credentials, as staff_sign_in.oidc's entries do),
+            # or a value that may hold credentials: name the key, never echo the value.
             lines.append(f"  {key}{where}: {message}")
         else:
             lines.append(f"  {key}{where}: {message}, got {item.get('input')!r}")
