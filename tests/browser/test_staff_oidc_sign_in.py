@@ -453,3 +453,36 @@ async def test_the_sign_in_page_needs_its_own_form(world: Any, staff: Staff) -> 
         assert response.status == 403
     async with world.service.app[ENGINE].connect() as connection:
         assert (await connection.execute(select(oidc_sign_ins))).all() == []
+
+
+async def test_the_sign_in_choices_and_refusal_pages_pass_axe(
+    browser: Any, world: Any, staff: Staff, idp: OpenIdProvider
+) -> None:
+    """The pages this adds, as axe-core at WCAG 2.1 AA sees them, on a phone. Each view in a
+    browser of its own: the provider remembers who signed in, as a real IdP does."""
+    from tests.browser.test_accessibility import AXE, AXE_OPTIONS, RUN_AXE, SIZES, readable
+
+    found: list[str] = []
+    for view in ("sign-in", "refused", "console"):
+        context = await browser.new_context(base_url=world.service.base_url, **SIZES["phone"])
+        try:
+            await context.add_init_script(path=str(AXE))
+            page = await context.new_page()
+            tab = Tab(view, context, Path("."), page)
+            if view == "sign-in":
+                await page.goto("/staff/login")
+                assert await page.get_by_role("button", name=SITHS_REGION).count() == 1
+            elif view == "refused":
+                assert (await sign_in(tab, SITHS_REGION, "okand")).status == 403
+            else:
+                assert (await sign_in(tab, SITHS_REGION, "ulla")).status == 303
+                meeting = await book(world, hosts=[staff.ulla])
+                await page.goto(f"/staff/meetings/{meeting['id']}")
+                await page.locator("#hosts li").first.wait_for()
+            await page.wait_for_load_state("load")
+            violations = await page.evaluate(RUN_AXE, AXE_OPTIONS)
+            if violations:
+                found.append(readable(view, violations))
+        finally:
+            await context.close()
+    assert not found, "\n".join(found)
