@@ -17,6 +17,7 @@ Every outcome is audited; a refusal names the check that failed, never a claim's
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import Mapping
@@ -38,6 +39,9 @@ from meetsvc.storage.queries import identifications, oidc_sign_ins as stored, or
 from meetsvc.storage.queries.oidc_sign_ins import OidcSignIn
 
 log = logging.getLogger(__name__)
+
+#: How long the sign-in page waits for a provider's discovery document it does not have yet.
+FORM_TARGET_WAIT = timedelta(seconds=2)
 
 
 class SignInRefused(DomainError):
@@ -121,12 +125,14 @@ class StaffOidcSignIn:
     async def form_targets(self) -> tuple[str, ...]:
         """The origins the sign-in page's forms lead to (its Content-Security-Policy must allow
         them): each provider's authorization endpoint, or its issuer while the provider cannot be
-        asked (the button then ends on a page saying so)."""
+        asked (the button then ends on a page saying so). The discovery document is fetched once
+        and kept; a provider that does not answer delays the page by ``FORM_TARGET_WAIT`` at most."""
         found: list[str] = []
         for provider in self._providers.values():
             try:
-                url = str((await provider.client.metadata())["authorization_endpoint"])
-            except OidcError:
+                metadata = await asyncio.wait_for(provider.client.metadata(), FORM_TARGET_WAIT.total_seconds())
+                url = str(metadata["authorization_endpoint"])
+            except (OidcError, TimeoutError):
                 url = provider.client.config.issuer
             parts = urlsplit(url)
             origin = f"{parts.scheme}://{parts.netloc}"
