@@ -373,3 +373,23 @@ def test_a_staff_members_hsa_id_is_set_and_removed_from_the_command_line(tmp_pat
     removed = run(config, "staff", "set-hsa-id", "Region Exempel", staff_id, "--remove")
     assert removed.returncode == 0, removed.stderr
     assert asyncio.run(hsa_id_of(staff_id)) is None
+
+
+def test_the_contact_phone_citizens_are_given_is_set_from_the_command_line(tmp_path):
+    config = tmp_path / "meetsvc.toml"
+    config.write_text(
+        'environment = "development"\n[identity]\nprovider = "bankid-simulator"\n'
+        f'[database]\nurl = "sqlite+aiosqlite:///{tmp_path}/db.sqlite3"\n'
+        f'[security]\nkeys_dir = "{tmp_path}/keys"\ncreate_missing_keys = false\n'
+    )
+    assert run(config, "keys", "init").returncode == 0
+    assert run(config, "migrate").returncode == 0
+    assert run(config, "organisation", "create", "Exempelstads kommun", "--kind", "municipality").returncode == 0
+    chosen = run(config, "organisation", "set-contact-phone", "Exempelstads kommun", "0771-123 456")
+    assert chosen.returncode == 0, chosen.stderr
+    assert "citizens are told to call: 0771-123 456\n" in chosen.stdout
+    for bad in ("ring oss <b>", "811218-9876"):  # not a number; a personal identity number
+        refused = run(config, "organisation", "set-contact-phone", "Exempelstads kommun", bad)
+        assert refused.returncode == 1 and "phone number" in refused.stderr, bad
+    removed = run(config, "organisation", "set-contact-phone", "Exempelstads kommun")
+    assert "citizens are told to call: (no number)\n" in removed.stdout

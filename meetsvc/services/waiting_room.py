@@ -105,6 +105,9 @@ class WaitingEntry:
     organisation: str | None
     state: str
     waiting_since: datetime | None
+    # How the person was identified (eID and level of assurance); None when not identified.
+    identified_with: str | None = None
+    level_of_assurance: str | None = None
 
     def as_payload(self) -> dict[str, Any]:
         return {
@@ -113,6 +116,8 @@ class WaitingEntry:
             "verified_name": self.verified_name,
             "verified": self.verified,
             "matches_invitation": self.matches_invitation,
+            "identified_with": self.identified_with,
+            "level_of_assurance": self.level_of_assurance,
             "role": self.role,
             "organisation": self.organisation,
             "state": self.state,
@@ -236,6 +241,8 @@ class WaitingRoom:
             organisation=organisation,
             state=row.state,
             waiting_since=row.waiting_since,
+            identified_with=identity.provider if verified and identity else None,
+            level_of_assurance=identity.level_of_assurance if verified and identity else None,
         )
 
     @staticmethod

@@ -62,13 +62,18 @@ def render(
     *,
     status: int = 200,
     language: Language | None = None,
+    here: str | None = None,
     form_targets: tuple[str, ...] = (),
 ) -> web.Response:
-    """``form_targets``: origins besides our own that a form on the page may end up at (a
+    """``here`` is where the language switch returns to: the page itself with its query (a
+    GET), or for a refused form the page that shows that form (the caller says which).
+
+    ``form_targets``: origins besides our own that a form on the page may end up at (a
     form's redirect counts: the staff sign-in form leads to organisations' identity providers)."""
     lang = language or request_language(request)
     other = Language.EN if lang is Language.SV else Language.SV
-    here = request.rel_url.path if request.method == "GET" else "/"
+    if here is None:
+        here = str(request.rel_url.with_fragment(None)) if request.method == "GET" else "/"
     values = {
         "lang": lang.value,
         "other_lang": other.value,

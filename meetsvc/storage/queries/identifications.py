@@ -146,11 +146,12 @@ async def staff_id_for_sign_in(
 
     The one lookup of every staff sign-in (BankID by personal number; OpenID Connect by personal
     number or HSA-id, within the organisation whose provider vouched): a rule about who may sign
-    in belongs here, so it holds for every way in. Exactly one of the two keys is given.
+    in belongs here, so it holds for every way in (BankID, Freja eID+ and OpenID Connect): a
+    deactivated staff member is nobody here. Exactly one of the two keys is given.
     """
     if (personal_number_hash is None) == (hsa_id is None):
         raise ValueError("give exactly one of personal_number_hash and hsa_id")
-    query = select(staff_members.c.id)
+    query = select(staff_members.c.id).where(staff_members.c.active.is_(True))
     if personal_number_hash is not None:
         query = query.where(staff_members.c.personal_number_hash == personal_number_hash)
     else:
@@ -211,11 +212,25 @@ async def mark_failed(connection: Connection, identification_id: str, *, hint_co
 
 
 async def mark_complete(
-    connection: Connection, identification_id: str, *, outcome: str, staff_id: str | None, now: datetime
+    connection: Connection,
+    identification_id: str,
+    *,
+    outcome: str,
+    staff_id: str | None,
+    now: datetime,
+    level_of_assurance: str | None = None,
 ) -> None:
-    """Record a completed order's outcome (the hint code has nothing more to say)."""
+    """Record a completed order's outcome and the level of assurance the provider vouched at
+    (the hint code has nothing more to say)."""
     await connection.execute(
         update(identifications)
         .where(identifications.c.id == identification_id)
-        .values(state=COMPLETE, hint_code=None, outcome=outcome, staff_id=staff_id, finished_at=now)
+        .values(
+            state=COMPLETE,
+            hint_code=None,
+            outcome=outcome,
+            staff_id=staff_id,
+            level_of_assurance=level_of_assurance,
+            finished_at=now,
+        )
     )

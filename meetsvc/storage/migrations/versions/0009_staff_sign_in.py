@@ -1,7 +1,7 @@
 """Staff sign-in through OpenID Connect: staff members' HSA-id, and the sign-ins in flight.
 
 Revision ID: 0009
-Revises: 0006
+Revises: 0008
 
 """
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = '0009'
-down_revision = '0006'
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
