@@ -306,6 +306,22 @@ async def test_a_person_not_in_the_organisations_directory_is_refused(
     assert await signed_in_staff(world.service) == []
 
 
+async def test_deactivated_staff_are_refused_whether_matched_by_hsa_id_or_personal_number(
+    open_tab: OpenTab, world: Any, staff: Staff
+) -> None:
+    directory = world.service.app[DIRECTORY]
+    await directory.deactivate_as_operator(staff.ulla)
+    await directory.deactivate_as_operator(staff.erik)
+    tab = await open_tab("ulla", "desktop")
+    answer = await sign_in(tab, SITHS_REGION, "ulla")
+    await assert_refused(tab, answer, 403, "oidc.refused_not_staff")
+    other = await open_tab("erik", "desktop")
+    answer = await sign_in(other, MUNICIPAL_IDP, "erik")
+    await assert_refused(other, answer, 403, "oidc.refused_not_staff")
+    assert [r["reason"] for r in await refusals(world.service)] == ["not_staff", "not_staff"]
+    assert await signed_in_staff(world.service) == []
+
+
 # Attacks --------------------------------------------------------------------------------------
 
 
