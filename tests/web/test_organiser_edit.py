@@ -210,15 +210,36 @@ async def test_the_invitation_and_the_cancelled_link_give_the_organisations_numb
     invited = await invite(world, organiser.meeting_id, name="Kim Andersson")
     await deliveries_settled(world.service)
     assert "på telefon 0771-123 456." in mail_server.received[-1].text
+    # The leader is the meeting's first host, named by their work name beside the number.
+    leader = f"Mötesledare: Ledare {world.municipality.name}, {world.municipality.citizens_see}, 0771-123 456."
     async with invited.page.get("/m") as answer:
-        assert "0771-123 456" in await answer.text(), "the invitation page gives the number too"
+        assert leader in await answer.text(), "the invitation page gives the leader and the number"
+    async with invited.page.get("/lobby?unverified=1") as answer:
+        assert leader in await answer.text(), "the waiting room, which also says denied or removed, gives them"
+    async with invited.page.get("/lobby?unverified=1", cookies={"meetsvc_lang": "en"}) as answer:
+        assert "Meeting leader: Ledare " in await answer.text()
     async with world.service.http.post(
         f"/api/v1/meetings/{organiser.meeting_id}/cancel", headers=world.auth(world.municipality)
     ) as answer:
         assert answer.status == 200
+    async with invited.page.get("/m") as answer:
+        assert leader in await answer.text(), "the invitation page of a cancelled meeting still names them"
     async with world.service.http.get(invited.link.replace(world.service.base_url, "")) as answer:
         assert answer.status == 410
-        assert "0771-123 456" in await answer.text()
+        assert leader in await answer.text()
+    async with world.service.http.get(
+        invited.link.replace(world.service.base_url, ""), cookies={"meetsvc_lang": "en"}
+    ) as answer:
+        assert "Meeting leader: Ledare " in await answer.text() and "0771-123 456" in await answer.text()
+    await invited.close()
+
+
+async def test_without_a_number_the_leader_is_named_with_the_organisation(world, organiser):
+    invited = await invite(world, organiser.meeting_id, name="Kim Andersson")
+    organisation = world.municipality.citizens_see
+    async with invited.page.get("/m") as answer:
+        html = await answer.text()
+    assert f"Mötesledare: Ledare {world.municipality.name}, {organisation}. Kontakta {organisation}" in html
     await invited.close()
 
 
