@@ -22,7 +22,7 @@ from meetsvc.core.tokens import looks_like_token, new_api_key, token_hash
 from meetsvc.domain.callers import OrganisationCaller
 from meetsvc.domain.errors import Conflict, Forbidden, NotFound, RuleViolation, Violation
 from meetsvc.domain.model import Organisation, OrganisationKind, StaffMember
-from meetsvc.domain.roles import ORGANISING, Role, may_administer, roles_text
+from meetsvc.domain.roles import ORGANISING, Role, may_administer, may_host, roles_text
 from meetsvc.domain.rules import check_email, check_hsa_id, check_text, contains_personal_number
 from meetsvc.services.audit import AuditLog
 from meetsvc.storage.engine import Connection, Engine
@@ -396,6 +396,14 @@ class Directory:
     async def list_staff(self, caller: OrganisationCaller) -> list[StaffMember]:
         async with self._engine.connect() as connection:
             return await queries.staff_of_organisation(connection, caller.organisation_id)
+
+    async def hosts_of(self, organisation_id: str) -> list[StaffMember]:
+        """Who of an organisation may be named a meeting's host now (active, with a role that may
+        host), by name: the booking form offers them as co-hosts, the partner's staff too, since
+        a meeting is led by both organisations."""
+        async with self._engine.connect() as connection:
+            staff = await queries.staff_of_organisation(connection, organisation_id)
+        return [member for member in staff if member.active and may_host(member.roles)]
 
     async def staff_member(self, staff_id: str) -> StaffMember | None:
         """A staff member by id, for their own signed-in session (no organisation scope)."""

@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from meetsvc.domain import rules
 from meetsvc.domain.access import BOOKING_ONLY_ROLES
 from meetsvc.domain.callers import OrganisationCaller
-from meetsvc.domain.errors import DomainError, RuleViolation
+from meetsvc.domain.errors import DomainError, RuleViolation, Violation
 from meetsvc.domain.model import CareArea, Language, MeetingStatus, ParticipantRole, StaffMember
 from meetsvc.domain.roles import may_use_staff_pages
 from meetsvc.http.appkeys import BOOKING, DIRECTORY, KEYS, SETTINGS
@@ -78,27 +78,36 @@ async def new_meeting_form(request: web.Request) -> web.StreamResponse:
     return await _render_new(request, session, member, {"title": "SIP-möte", "care_area": ""}, [], 200)
 
 
-async def _colleagues(request: web.Request, member: StaffMember, caller: OrganisationCaller) -> list[StaffMember]:
-    """Who can lead the meeting beside the one booking it: their organisation's other staff who
-    may organise."""
-    staff = await request.app[DIRECTORY].list_staff(caller)
-    return sorted((s for s in staff if s.can_organise and s.id != member.id), key=lambda s: s.display_name)
+async def _colleagues(request: web.Request, member: StaffMember) -> list[StaffMember]:
+    """Who can lead the meeting beside the one booking it: their organisation's other active
+    staff who may host."""
+    staff = await request.app[DIRECTORY].hosts_of(member.organisation_id)
+    return [s for s in staff if s.id != member.id]
+
+
+async def _partner_hosts(request: web.Request, partners: list[Any]) -> list[tuple[Any, list[StaffMember]]]:
+    """Each organisation that may be chosen as the partner, with its staff who may host: the
+    form chooses the partner and its co-hosts together, so every candidate partner's group is
+    offered under its own name (the booking refuses a co-host from a partner not chosen)."""
+    groups = [(o, await request.app[DIRECTORY].hosts_of(o.id)) for o in partners]
+    return [(o, staff) for o, staff in groups if staff]
 
 
 async def _render_new(request, session, member, form, errors, status, co_hosts=()):  # type: ignore[no-untyped-def]
     language = request_language(request, session.language)
-    caller = OrganisationCaller(member.organisation_id, f"staff:{member.id}")
     defaults = {"partner_organisation_id": "", "title": "", "care_area": "", "date": "", "starts": "", "ends": ""}
+    partners = await _partners(request, member)
     return render(
         request,
         "meeting_new.html",
         {
             "csrf": session.csrf_token,
-            "partners": await _partners(request, member),
+            "partners": partners,
             "areas": [a.value for a in CareArea],
             "form": {**defaults, **form},
             "errors": errors,
-            "colleagues": await _colleagues(request, member, caller),
+            "colleagues": await _colleagues(request, member),
+            "partner_hosts": await _partner_hosts(request, partners),
             "co_hosts": set(co_hosts),
         },
         status=status,
@@ -133,8 +142,24 @@ async def create_meeting(request: web.Request) -> web.StreamResponse:
             ),
         )
     except DomainError as error:
-        return await _render_new(request, session, member, form, _messages(request, session, error), 422, co_hosts)
+        messages = _messages(request, session, _as_co_host_refusal(error))
+        return await _render_new(request, session, member, form, messages, 422, co_hosts)
     raise web.HTTPSeeOther(f"/staff/meetings/{meeting.id}/organise")
+
+
+def _as_co_host_refusal(error: DomainError) -> DomainError:
+    """On this form the leader is the one booking, so a refused host is always a ticked co-host:
+    say it of the co-hosts, and that only the chosen partner's group counts."""
+    if not isinstance(error, RuleViolation):
+        return error
+    return RuleViolation(
+        [
+            Violation("/co_host", "co_host_organisation", v.message)
+            if v.field.startswith("/host_ids/") and v.rule == "staff_member"
+            else v
+            for v in error.violations
+        ]
+    )
 
 
 def _edit_form(meeting) -> dict[str, str]:  # type: ignore[no-untyped-def]
