@@ -115,7 +115,7 @@ def stopped(marks: Path) -> set[int]:
     return {int(p.name.rsplit(".", 1)[1]) for p in marks.glob("*.stopped.*")}
 
 
-def until(condition, seconds: float = 15):  # type: ignore[no-untyped-def]
+def until(condition, seconds: float = 15):
     deadline = time.monotonic() + seconds
     while not (found := condition()):
         assert time.monotonic() < deadline, "timed out"

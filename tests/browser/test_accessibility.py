@@ -189,7 +189,7 @@ async def walk_everywhere(
             page.on("pageerror", lambda error: view.errors.append(f"script error: {error}"))
             page.on("console", lambda m: view.errors.append(m.text) if "Content Security Policy" in m.text else None)
 
-            async def refuse(dialog) -> None:  # type: ignore[no-untyped-def]
+            async def refuse(dialog) -> None:
                 view.errors.append(f"a dialog opened: {dialog.message}")
                 await dialog.dismiss()
 

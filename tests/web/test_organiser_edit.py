@@ -31,7 +31,7 @@ def service_overrides(mail_server: MailServer) -> dict[str, Any]:
 class Organiser:
     """A signed-in leader using the organiser page as a browser would: GET, then POST its form."""
 
-    def __init__(self, world, meeting_id: str, cookie: str) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, world, meeting_id: str, cookie: str) -> None:
         self.world, self.meeting_id, self.headers = world, meeting_id, {"Cookie": f"meetsvc_session={cookie}"}
 
     @property
@@ -63,7 +63,7 @@ def current_values(html: str) -> dict[str, str]:
     return {**values, "care_area": area.group(1)}
 
 
-async def meeting_of(world, meeting_id: str) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+async def meeting_of(world, meeting_id: str) -> dict[str, Any]:
     async with world.service.http.get(
         f"/api/v1/meetings/{meeting_id}", headers=world.auth(world.municipality)
     ) as answer:
@@ -72,7 +72,7 @@ async def meeting_of(world, meeting_id: str) -> dict[str, Any]:  # type: ignore[
 
 
 @pytest_asyncio.fixture
-async def organiser(world):  # type: ignore[no-untyped-def]
+async def organiser(world):
     meeting = await book(world, starts_in=timedelta(days=3))
     cookie = await host_cookie(world, world.hosts[world.municipality.id])
     return Organiser(world, meeting["id"], cookie)

@@ -114,9 +114,9 @@ class StaffCreate(RequestModel):
 
 
 class StaffUpdate(RequestModel):
-    display_name: Text200 = None  # type: ignore[assignment]
+    display_name: Text200 = None  # type: ignore[assignment]  # left out means unchanged; null is refused by the type
     email: Annotated[str, Field(max_length=254)] | None = None
-    roles: Annotated[list[Role], Field(max_length=4)] = None  # type: ignore[assignment]
+    roles: Annotated[list[Role], Field(max_length=4)] = None  # type: ignore[assignment]  # left out means unchanged; null is refused by the type
     hsa_id: HsaId | None = Field(None, description="The staff member's HSA-id; null removes it.")
 
 

@@ -93,7 +93,7 @@ async def _partner_hosts(request: web.Request, partners: list[Any]) -> list[tupl
     return [(o, staff) for o, staff in groups if staff]
 
 
-async def _render_new(request, session, member, form, errors, status, co_hosts=()):  # type: ignore[no-untyped-def]
+async def _render_new(request, session, member, form, errors, status, co_hosts=()):
     language = request_language(request, session.language)
     defaults = {"partner_organisation_id": "", "title": "", "care_area": "", "date": "", "starts": "", "ends": ""}
     partners = await _partners(request, member)
@@ -120,7 +120,7 @@ async def create_meeting(request: web.Request) -> web.StreamResponse:
     session, member, caller = await _staff(request)
     form = await require_form(request, session)
     # Co-hosts come as repeated fields (one checkbox each); the form's dict keeps only one.
-    co_hosts = tuple(v for v in (await read_form(request)).getall("co_host", []) if isinstance(v, str))  # type: ignore[attr-defined]
+    co_hosts = tuple(v for v in (await read_form(request)).getall("co_host", []) if isinstance(v, str))  # type: ignore[attr-defined]  # read_form returns aiohttp's MultiDict, typed as a plain mapping
     try:
         area = _care_area(form.get("care_area", ""))
         try:
@@ -162,7 +162,7 @@ def _as_co_host_refusal(error: DomainError) -> DomainError:
     )
 
 
-def _edit_form(meeting) -> dict[str, str]:  # type: ignore[no-untyped-def]
+def _edit_form(meeting) -> dict[str, str]:
     """The meeting as the edit form shows it: wall-clock times where the meeting is held."""
     zone = ZoneInfo(meeting.time_zone)
     starts, ends = meeting.starts_at.astimezone(zone), meeting.ends_at.astimezone(zone)
@@ -177,7 +177,7 @@ def _edit_form(meeting) -> dict[str, str]:  # type: ignore[no-untyped-def]
 
 async def _render_organise(
     request, session, caller, meeting_id, *, form=None, edit=None, errors=(), new_link=None, status=200
-):  # type: ignore[no-untyped-def]
+):
     booking = request.app[BOOKING]
     meeting = await booking.get_meeting(caller, meeting_id)
     participants = await booking.list_participants(caller, meeting_id)
@@ -332,7 +332,7 @@ async def reissue(request: web.Request) -> web.StreamResponse:
     return _show_link_once(request, meeting_id, issued.token, issued.participant.display_name)
 
 
-async def _confirm(request, session, caller, meeting_id, *, kind, only=None):  # type: ignore[no-untyped-def]
+async def _confirm(request, session, caller, meeting_id, *, kind, only=None):
     """The step before an act that mails people: what will be sent, to whom, and a button that
     does it. Nothing has changed yet; going back changes nothing."""
     booking = request.app[BOOKING]
