@@ -67,4 +67,6 @@ async def test_a_meeting_s_participants_cost_the_same_statements_however_many_th
         assert_reads_take_no_write_lock(engine.dialect.name, statements)
     counts = {size: len(statements) for size, statements in costs.items()}
     assert len(set(counts.values())) == 1, f"statements grow with the roster: {counts}\n{costs[ROSTER_SIZES[-1]]}"
-    assert counts[ROSTER_SIZES[-1]] <= 5, str(costs[ROSTER_SIZES[-1]])
+    # BEGIN, the meeting, its hosts (whether an organiser may read it is decided by who leads it),
+    # then the participants, their invitations and their identifications: one statement each.
+    assert counts[ROSTER_SIZES[-1]] <= 6, str(costs[ROSTER_SIZES[-1]])
