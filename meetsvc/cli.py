@@ -8,6 +8,10 @@
     meetsvc organisation set-contact-phone ID_OR_NAME [PHONE]
                                            what citizens' messages call it (none: the default)
     meetsvc organisation list
+    meetsvc care-area list ORGANISATION    an organisation's areas of care (retired ones marked)
+    meetsvc care-area add ORGANISATION CODE NAME_SV NAME_EN
+    meetsvc care-area retire|reactivate ORGANISATION CODE
+    meetsvc statistics close-year YEAR     fix a past year's counts; destroy its pseudonyms and key
     meetsvc api-client create --organisation ID_OR_NAME --name NAME
     meetsvc api-client list [--organisation ID_OR_NAME]
     meetsvc api-client revoke CLIENT_ID    the key is refused from the next request on
@@ -159,6 +163,33 @@ async def cmd_api_client_create(args: argparse.Namespace, settings: Settings) ->
     _print(f"API client {client_id} for {organisation.name}")
     _print("key (shown once; only its hash is stored):")
     _print(key)
+    return 0
+
+
+async def cmd_care_area(args: argparse.Namespace, settings: Settings) -> int:
+    from meetsvc.domain.callers import OrganisationCaller
+
+    async def work(services: Services) -> list[str]:
+        organisation = await services.directory.find_organisation(args.organisation)
+        caller = OrganisationCaller(organisation_id=organisation.id, actor="operator")
+        if args.action == "add":
+            await services.care_areas.add(caller, args.code, args.name_sv, args.name_en)
+        elif args.action in ("retire", "reactivate"):
+            await services.care_areas.set_active(caller, args.code, args.action == "reactivate")
+        areas = await services.care_areas.list(organisation.id)
+        return [f"{a.code:<24} {'active ' if a.active else 'retired'}  {a.name_sv} / {a.name_en}" for a in areas]
+
+    for line in await _with_services(settings, work):
+        _print(line)
+    return 0
+
+
+async def cmd_statistics_close_year(args: argparse.Namespace, settings: Settings) -> int:
+    async def work(services: Services) -> int:
+        return await services.statistics.close_year(args.year)
+
+    cells = await _with_services(settings, work)
+    _print(f"{args.year} closed: {cells} counts kept; its pseudonyms and key are destroyed")
     return 0
 
 
@@ -452,6 +483,24 @@ def build_parser() -> argparse.ArgumentParser:
     set_hsa.add_argument("hsa_id", nargs="?", help="the HSA-id, e.g. SE2321000016-1003")
     set_hsa.add_argument("--remove", action="store_true", help="remove the staff member's HSA-id")
 
+    care = sub.add_parser("care-area", help="an organisation's areas of care").add_subparsers(
+        dest="action", required=True
+    )
+    care.add_parser("list", help="list the areas, retired ones marked").add_argument("organisation")
+    care_add = care.add_parser("add", help="add an area of care")
+    for name in ("organisation", "code", "name_sv", "name_en"):
+        care_add.add_argument(name)
+    for verb, text in (("retire", "no new meetings in it; history keeps it"), ("reactivate", "use it again")):
+        parser_for = care.add_parser(verb, help=text)
+        parser_for.add_argument("organisation")
+        parser_for.add_argument("code")
+
+    statistics = sub.add_parser("statistics", help="SIP statistics").add_subparsers(dest="action", required=True)
+    close = statistics.add_parser(
+        "close-year", help="fix a past year's counts of individuals and destroy its pseudonyms and key"
+    )
+    close.add_argument("year", type=int)
+
     audit = sub.add_parser("audit", help="the audit log").add_subparsers(dest="action", required=True)
     audit.add_parser("verify", help="check the hash chain and name the first broken entry")
 
@@ -468,6 +517,11 @@ COMMANDS: dict[tuple[str, str | None], Command] = {
     ("organisation", "set-contact-phone"): cmd_organisation_set_contact_phone,
     ("organisation", "list"): cmd_organisation_list,
     ("api-client", "create"): cmd_api_client_create,
+    ("care-area", "list"): cmd_care_area,
+    ("care-area", "add"): cmd_care_area,
+    ("care-area", "retire"): cmd_care_area,
+    ("care-area", "reactivate"): cmd_care_area,
+    ("statistics", "close-year"): cmd_statistics_close_year,
     ("staff", "set-hsa-id"): cmd_staff_set_hsa_id,
     ("api-client", "list"): cmd_api_client_list,
     ("api-client", "revoke"): cmd_api_client_revoke,

@@ -312,6 +312,15 @@ class DemoSettings(_Section):
     )
 
 
+class StatisticsSettings(_Section):
+    """What the statistics publish: counts from ``hide_from`` to ``hide_to`` are shown as "..",
+    and a share needs a base of at least ``min_base``."""
+
+    hide_from: int = Field(1, ge=1, le=100)
+    hide_to: int = Field(4, ge=0, le=100)
+    min_base: int = Field(10, ge=1, le=10000)
+
+
 class LoggingSettings(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     format: Literal["json", "text"] = "json"
@@ -360,6 +369,7 @@ class Settings(BaseSettings):
     notify: NotifySettings = NotifySettings()
     schedule: ScheduleSettings = ScheduleSettings()
     logging: LoggingSettings = LoggingSettings()
+    statistics: StatisticsSettings = StatisticsSettings()
     demo: DemoSettings = DemoSettings()
 
     @model_validator(mode="after")

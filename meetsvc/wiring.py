@@ -40,6 +40,7 @@ from meetsvc.core.clock import Clock, utc_now
 from meetsvc.core.pii import PersonalNumberVault
 from meetsvc.core.secrets import SecretKeys, load_keys
 from meetsvc.core.signing import SigningKeys
+from meetsvc.domain.disclosure import Rule
 from meetsvc.notify.notices import MessageNotices
 from meetsvc.notify.runtime import NotifyRuntime
 from meetsvc.realtime.tickets import LobbyTickets
@@ -49,6 +50,7 @@ from meetsvc.schedule.runner import Schedule
 from meetsvc.schedule.work import Hooks, ScheduledWork
 from meetsvc.services.audit import AuditLog
 from meetsvc.services.booking import Booking, BookingLimits
+from meetsvc.services.care_areas import CareAreas
 from meetsvc.services.demo import Demo, DemoCast, DemoPerson, DemoSeed, DemoTiming
 from meetsvc.services.directory import Directory
 from meetsvc.services.eid import EidRuntime, FrejaMessages
@@ -59,6 +61,8 @@ from meetsvc.services.links import JoinLinks
 from meetsvc.services.notes import WaitingNotes
 from meetsvc.services.sessions import BrowserSessions
 from meetsvc.services.staff_oidc import StaffOidcSignIn, StaffProvider, accepted_acr
+from meetsvc.services.statistics import Statistics, StatisticsRecorder
+from meetsvc.services.statistics_report import StatisticsReports
 from meetsvc.services.waiting_room import WaitingRoom
 from meetsvc.storage.engine import Engine, create_engine
 from meetsvc.video.base import VideoBackend
@@ -94,6 +98,9 @@ class Services:
     sessions: BrowserSessions
     invitations: Invitations
     waiting_room: WaitingRoom
+    care_areas: CareAreas
+    statistics: Statistics
+    reports: StatisticsReports
     notes: WaitingNotes
 
     def booking(
@@ -110,6 +117,7 @@ class Services:
             links=self.links,
             notices=notices,
             on_change=on_change,
+            statistics=self.statistics.recorder,
         )
 
 
@@ -135,6 +143,7 @@ async def open_services(settings: Settings, clock: Clock = utc_now) -> AsyncIter
             # its session's row (and the order with it) is kept at least that long.
             retain=timedelta(minutes=settings.identity.rate_window_minutes),
         )
+        recorder = StatisticsRecorder(vault, clock)
         yield Services(
             settings=settings,
             clock=clock,
@@ -147,7 +156,17 @@ async def open_services(settings: Settings, clock: Clock = utc_now) -> AsyncIter
             sessions=sessions,
             invitations=Invitations(engine, audit, sessions, clock),
             waiting_room=WaitingRoom(
-                engine, audit, opens_before=timedelta(minutes=settings.waiting_room.opens_minutes_before), clock=clock
+                engine,
+                audit,
+                opens_before=timedelta(minutes=settings.waiting_room.opens_minutes_before),
+                clock=clock,
+                statistics=recorder,
+            ),
+            care_areas=CareAreas(engine, audit, clock),
+            statistics=Statistics(engine, audit, recorder, clock),
+            reports=StatisticsReports(
+                engine,
+                Rule(settings.statistics.hide_from, settings.statistics.hide_to, settings.statistics.min_base),
             ),
             notes=WaitingNotes(engine, audit, clock),
         )

@@ -78,9 +78,12 @@ def test_the_partner_changes_only_its_own_hosts() -> None:
 
 
 def test_roles() -> None:
-    assert may_read_statistics(frozenset({Role.STATISTICS_READER}))
-    assert may_read_statistics(frozenset({Role.ADMINISTRATOR}))
-    assert not may_read_statistics(ORGANISING)
+    assert may_read_statistics(frozenset({Role.STATISTICS_READER}), TOWN, TOWN)
+    assert may_read_statistics(frozenset({Role.ADMINISTRATOR}), TOWN, TOWN)
+    assert not may_read_statistics(ORGANISING, TOWN, TOWN)
+    assert not may_read_statistics(frozenset({Role.STATISTICS_READER}), REGION, TOWN)
+    assert may_read_statistics(frozenset(), TOWN, TOWN, api_client=True)
+    assert not may_read_statistics(frozenset(), REGION, TOWN, api_client=True)
     assert may_host(frozenset({Role.ORGANISER})) and may_host(frozenset({Role.HOST}))
     assert not may_host(frozenset({Role.ADMINISTRATOR, Role.STATISTICS_READER}))
     assert may_administer(frozenset({Role.ADMINISTRATOR})) and not may_administer(ORGANISING)

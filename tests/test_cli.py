@@ -329,6 +329,29 @@ def test_finding_16_the_name_citizens_read_is_set_from_the_command_line(tmp_path
     assert "citizens' messages say: Regionen\n" in other.stdout
 
 
+def test_care_areas_and_closing_a_statistics_year(tmp_path):
+    config = tmp_path / "meetsvc.toml"
+    config.write_text(
+        'environment = "development"\n[identity]\nprovider = "bankid-simulator"\n'
+        f'[database]\nurl = "sqlite+aiosqlite:///{tmp_path}/db.sqlite3"\n'
+        f'[security]\nkeys_dir = "{tmp_path}/keys"\ncreate_missing_keys = true\n'
+    )
+    assert run(config, "migrate").returncode == 0
+    assert run(config, "organisation", "create", "Exempelstad", "--kind", "municipality").returncode == 0
+    added = run(config, "care-area", "add", "Exempelstad", "hemlosa", "Enheten för hemlösa", "Homeless unit")
+    assert added.returncode == 0, added.stderr
+    retired = run(config, "care-area", "retire", "Exempelstad", "hemlosa")
+    assert "hemlosa                  retired  Enheten för hemlösa / Homeless unit" in retired.stdout
+    assert "socialpsykiatri          active" in retired.stdout
+    assert run(config, "care-area", "add", "Exempelstad", "hemlosa", "Igen", "Again").returncode == 1
+
+    closed = run(config, "statistics", "close-year", "2020")
+    assert closed.returncode == 0 and "2020 closed" in closed.stdout, closed.stderr
+    again = run(config, "statistics", "close-year", "2020")
+    assert again.returncode == 1 and "closed already" in again.stderr
+    assert run(config, "statistics", "close-year", "2100").returncode == 1
+
+
 def test_a_staff_members_hsa_id_is_set_and_removed_from_the_command_line(tmp_path):
     import asyncio
 

@@ -19,7 +19,8 @@ class OrganisationKind(str, enum.Enum):
 
 
 class CareArea(str, enum.Enum):
-    """Verksamhetsområde: which part of social services and care convenes the meeting."""
+    """Verksamhetsområde: the codes of the areas every organisation starts with (each keeps its
+    own list, :mod:`meetsvc.domain.care_areas`)."""
 
     BARN_OCH_UNGA = "barn_och_unga"
     SOCIALPSYKIATRI = "socialpsykiatri"
@@ -128,7 +129,8 @@ class Meeting:
     organisation_id: str
     partner_organisation_id: str
     title: str
-    care_area: CareArea
+    #: The code of one of the organisation's own areas of care (:mod:`meetsvc.domain.care_areas`).
+    care_area: str
     starts_at: datetime
     ends_at: datetime
     time_zone: str

@@ -62,6 +62,13 @@ def may_use_staff_pages(roles: frozenset[Role]) -> bool:
     return bool(roles & (ORGANISING | {Role.ADMINISTRATOR}))
 
 
-def may_read_statistics(roles: frozenset[Role]) -> bool:
-    """The statistics module's one question: administrators and statistics readers may read."""
-    return bool(roles & {Role.STATISTICS_READER, Role.ADMINISTRATOR})
+def may_read_statistics(
+    roles: frozenset[Role], reader_organisation_id: str, reported_organisation_id: str, *, api_client: bool = False
+) -> bool:
+    """The statistics module's one question: only an organisation's own figures, and of its
+    staff only statistics readers and administrators (who keep the directory that grants the
+    role anyway); an API client is the organisation's own integrating system and reads them as
+    before."""
+    if reader_organisation_id != reported_organisation_id:
+        return False
+    return api_client or bool(roles & {Role.STATISTICS_READER, Role.ADMINISTRATOR})

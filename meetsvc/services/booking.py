@@ -21,6 +21,7 @@ from meetsvc.core.tokens import token_hash
 from meetsvc.domain import access, rules
 from meetsvc.domain.access import MeetingParties, Side
 from meetsvc.domain.callers import OrganisationCaller
+from meetsvc.domain.care_areas import CareArea as CareAreaEntry
 from meetsvc.domain.errors import (
     Forbidden,
     MeetingClosed,
@@ -31,7 +32,6 @@ from meetsvc.domain.errors import (
 )
 from meetsvc.domain.messages import ChannelName, MessageKind
 from meetsvc.domain.model import (
-    CareArea,
     Language,
     Meeting,
     MeetingStatus,
@@ -47,11 +47,20 @@ from meetsvc.notify.status import DeliveryLine, deliveries_by_participant
 from meetsvc.services.audit import AuditLog
 from meetsvc.services.directory import load_organisation, parse_personal_number
 from meetsvc.services.links import JoinLinks
+from meetsvc.services.statistics import StatisticsRecorder
 from meetsvc.storage.engine import Connection, Engine
-from meetsvc.storage.queries import meetings as queries, organisations
+from meetsvc.storage.queries import care_areas as care_area_queries, meetings as queries, organisations
 from meetsvc.storage.queries.meetings import MeetingRecord, ParticipantRecord, StoredPersonalNumber
 
 UNSET: object = object()
+
+_NO_SUCH_AREA = Violation("/care_area", "care_area", "not one of the organisation's active areas of care")
+
+
+async def _active_area(connection: Connection, organisation_id: str, code: str) -> CareAreaEntry | None:
+    """The organisation's area of care with this code, if it may be used for a meeting now."""
+    area = await care_area_queries.by_code(connection, organisation_id, code)
+    return area if area is not None and area.active else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +80,8 @@ class BookingLimits:
 class NewMeeting:
     partner_organisation_id: str
     title: str
-    care_area: CareArea
+    #: The code of one of the convening organisation's active areas of care.
+    care_area: str
     starts_at: datetime
     ends_at: datetime
     host_ids: tuple[str, ...]
@@ -128,7 +138,9 @@ class Booking:
         links: JoinLinks | None = None,
         notices: MessageNotices | None = None,
         on_change: Callable[[str], None] | None = None,
+        statistics: StatisticsRecorder | None = None,
     ) -> None:
+        self._statistics = statistics
         self._engine = engine
         self._audit = audit
         self._vault = vault
@@ -297,7 +309,9 @@ class Booking:
             partner = await load_organisation(connection, new.partner_organisation_id)
             violations += rules.check_partner(owner, partner)
             violations += await self._check_hosts(connection, new.host_ids, {owner.id, new.partner_organisation_id})
-            if violations:
+            area = await _active_area(connection, owner.id, new.care_area)
+            violations += [] if area is not None else [_NO_SUCH_AREA]
+            if violations or area is None:
                 raise RuleViolation(violations)
             await queries.insert_meeting(
                 connection,
@@ -306,7 +320,8 @@ class Booking:
                     organisation_id=owner.id,
                     partner_organisation_id=new.partner_organisation_id,
                     title=new.title.strip(),
-                    care_area=new.care_area,
+                    care_area=area.code,
+                    care_area_id=area.id,
                     starts_at=new.starts_at,
                     ends_at=new.ends_at,
                     time_zone=self._limits.time_zone,
@@ -362,15 +377,18 @@ class Booking:
             if changes.title is not UNSET or changes.care_area is not UNSET:
                 self._booking_side_only(side, "the title and area of care")
             title: str | None = None
-            care_area: CareArea | None = None
+            care_area: CareAreaEntry | None = None
             violations: list[Violation] = []
             if isinstance(changes.title, str):
                 violations += rules.check_title(changes.title)
                 title = changes.title.strip()
             elif changes.title is not UNSET:
                 violations.append(Violation("/title", "type", "must be a string"))
-            if isinstance(changes.care_area, CareArea):
-                care_area = changes.care_area
+            if isinstance(changes.care_area, str) and changes.care_area == row.care_area:
+                pass  # the area it has, even if retired since
+            elif isinstance(changes.care_area, str):
+                care_area = await _active_area(connection, row.organisation_id, changes.care_area)
+                violations += [] if care_area is not None else [_NO_SUCH_AREA]
             elif changes.care_area is not UNSET:
                 violations.append(Violation("/care_area", "type", "must be a care area"))
             host_ids: tuple[str, ...] | None = None
@@ -559,6 +577,9 @@ class Booking:
                 invited_by_organisation_id=caller.organisation_id,
             )
             invitation_id, token = await self._issue_token(connection, participant_id, now)
+            if self._statistics is not None and new.role is ParticipantRole.INDIVIDUAL and new.personal_number:
+                number = parse_personal_number("/personal_number", new.personal_number)
+                await self._statistics.individual_booked(connection, meeting_id, number)
             await self._audit.append(
                 connection,
                 actor=caller.actor,

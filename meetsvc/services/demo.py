@@ -113,8 +113,9 @@ class DemoSeed:
             display_name=cast.leader.name,
             email="sip-ledare@exempelstad.example",
             personal_number=cast.leader.personal_number,
-            # The demo's leader also keeps the staff directory, so its admin page can be tried.
-            roles=ORGANISING | {Role.ADMINISTRATOR},
+            # The demo's leader also keeps the staff directory and reads the statistics, so the
+            # admin and statistics pages can be tried.
+            roles=ORGANISING | {Role.ADMINISTRATOR, Role.STATISTICS_READER},
         )
         co_host = await self._directory.add_staff_member(
             OrganisationCaller(region.id, ACTOR),
@@ -164,7 +165,7 @@ class DemoSeed:
             NewMeeting(
                 partner_organisation_id=region.id,
                 title=TITLE,
-                care_area=CareArea.BARN_OCH_UNGA,
+                care_area=CareArea.BARN_OCH_UNGA.value,
                 starts_at=starts_at,
                 ends_at=starts_at + timing.lasts,
                 host_ids=host_ids,

@@ -36,6 +36,7 @@ from meetsvc.domain.errors import Conflict, NotFound, RuleViolation
 from meetsvc.domain.model import MeetingStatus, ParticipantRole, ParticipantState as S
 from meetsvc.domain.rules import check_text
 from meetsvc.services.audit import AuditLog
+from meetsvc.services.statistics import StatisticsRecorder
 from meetsvc.storage.engine import Connection, Engine
 from meetsvc.storage.queries import identifications, participants, waiting_room as rooms
 from meetsvc.storage.queries.participants import UNCHANGED, BoundIdentity, ParticipantRecord, Unchanged
@@ -171,11 +172,13 @@ class WaitingRoom:
         *,
         opens_before: timedelta = timedelta(minutes=15),
         clock: Clock = utc_now,
+        statistics: StatisticsRecorder | None = None,
     ) -> None:
         self._engine = engine
         self._audit = audit
         self._opens_before = opens_before
         self._clock = clock
+        self._statistics = statistics
 
     # Loading ---------------------------------------------------------------------------------
 
@@ -273,6 +276,8 @@ class WaitingRoom:
         now = self._clock()
         waiting_since: datetime | Unchanged = now if after is S.WAITING and before is not S.WAITING else UNCHANGED
         changes = (waiting_since, unverified, host_message)
+        if self._statistics is not None and after is S.ADMITTED and before is S.WAITING:
+            await self._statistics.admitted(connection, meeting.id, row.waiting_since)
         if after is not before or any(value is not UNCHANGED for value in changes):
             await participants.update_participant(
                 connection,

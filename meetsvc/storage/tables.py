@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 
 from meetsvc.storage.types import UtcDateTime
@@ -80,6 +81,21 @@ api_clients = Table(
     Column("revoked_at", UtcDateTime),
 )
 
+# Each organisation's own areas of care; retired ones stay, so history keeps its names.
+care_areas = Table(
+    "care_areas",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("organisation_id", String(ID), ForeignKey("organisations.id"), nullable=False),
+    Column("code", String(40), nullable=False),
+    Column("name_sv", String(100), nullable=False),
+    Column("name_en", String(100), nullable=False),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("retired_at", UtcDateTime),
+    UniqueConstraint("organisation_id", "code", name="uq_care_areas_organisation_code"),
+)
+
 meetings = Table(
     "meetings",
     metadata,
@@ -88,6 +104,8 @@ meetings = Table(
     Column("partner_organisation_id", String(ID), ForeignKey("organisations.id"), nullable=False),
     Column("title", String(200), nullable=False),
     Column("care_area", String(40), nullable=False),
+    # The organisation's own area (``care_area`` keeps its code, which never changes).
+    Column("care_area_id", String(ID), ForeignKey("care_areas.id")),
     Column("starts_at", UtcDateTime, nullable=False),
     Column("ends_at", UtcDateTime, nullable=False),
     Column("time_zone", String(64), nullable=False),
@@ -311,4 +329,75 @@ outbox_messages = Table(
     Column("claimed_by", String(100)),
     Column("claimed_until", UtcDateTime),
     Index("ix_outbox_messages_status_next_attempt", "status", "next_attempt_at"),
+)
+
+
+# What statistics keep of a meeting: its outcome, and who it was for only as legal gender, age
+# band and a yearly keyed pseudonym (the person counts once a year; the pseudonym goes when
+# the year is closed). Never a name or a personal number: the retention purge leaves it.
+meeting_statistics = Table(
+    "meeting_statistics",
+    metadata,
+    Column("meeting_id", String(ID), ForeignKey("meetings.id", ondelete="CASCADE"), primary_key=True),
+    Column("year", Integer, nullable=False),
+    Column("gender", String(10)),
+    Column("age_band", String(10)),
+    Column("pseudonym", String(64)),
+    # True: gender and age band were derived from the personal identity number at booking.
+    Column("derived", Boolean, nullable=False, default=False, server_default="0"),
+    Column("outcome", String(20)),
+    Column("reason", String(30)),
+    Column("individual_took_part", Boolean),
+    Column("child_took_part", Boolean),
+    Column("recorded_at", UtcDateTime),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Index("ix_meeting_statistics_year_outcome", "year", "outcome"),
+)
+
+# How long each admitted person waited, in seconds: no person, only the meeting's year and area.
+admission_waits = Table(
+    "admission_waits",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("meeting_id", String(ID), ForeignKey("meetings.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("year", Integer, nullable=False),
+    Column("waited_s", Integer, nullable=False),
+    Index("ix_admission_waits_year", "year"),
+)
+
+# One row a year: the key of its pseudonyms (sealed like personal numbers) until it is closed.
+statistics_years = Table(
+    "statistics_years",
+    metadata,
+    Column("year", Integer, primary_key=True, autoincrement=False),
+    Column("key_enc", LargeBinary),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("closed_at", UtcDateTime),
+)
+
+# A closed year's counts of individuals, fixed when its key went (the pseudonyms go with it).
+statistics_individuals = Table(
+    "statistics_individuals",
+    metadata,
+    Column("year", Integer, primary_key=True, autoincrement=False),
+    Column("organisation_id", String(ID), ForeignKey("organisations.id"), primary_key=True),
+    Column("care_area_id", String(ID), ForeignKey("care_areas.id"), primary_key=True),
+    Column("gender", String(10), primary_key=True),
+    Column("age_band", String(10), primary_key=True),
+    Column("individuals", Integer, nullable=False),
+    Column("established", Integer, nullable=False),
+    Column("followed_up", Integer, nullable=False),
+)
+
+# The denominator: cases ("ärenden") per area and year, as the case system reports them;
+# gender "all" or one gender.
+case_counts = Table(
+    "case_counts",
+    metadata,
+    Column("year", Integer, primary_key=True, autoincrement=False),
+    Column("organisation_id", String(ID), ForeignKey("organisations.id"), primary_key=True),
+    Column("care_area_id", String(ID), ForeignKey("care_areas.id"), primary_key=True),
+    Column("gender", String(10), primary_key=True),
+    Column("cases", Integer, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
 )

@@ -111,7 +111,20 @@ async def test_every_operation_answers_as_documented(api: Api) -> None:
         ("DELETE", participant_path(meeting["id"], participant["id"], "invitation"), None),
         ("DELETE", participant_path(meeting["id"], participant["id"]), None),
         ("POST", meeting_path(meeting["id"], "cancel"), None),
+        ("GET", "/api/v1/care-areas", None),
+        (
+            "POST",
+            "/api/v1/care-areas",
+            {"code": "hemlosa", "name_sv": "Enheten för hemlösa", "name_en": "Homeless unit"},
+        ),
+        ("PATCH", "/api/v1/care-areas/hemlosa", {"active": False}),
+        ("PUT", "/api/v1/statistics/cases", {"year": 2025, "care_area": "socialpsykiatri", "cases": 40}),
+        ("GET", "/api/v1/statistics/report?year=2025", None),
+        ("GET", "/api/v1/statistics/report/jsonstat?year=2025&language=en", None),
     ]
+    # A meeting that has started, for its outcome.
+    held = await api.create_meeting(starts_at=start + timedelta(hours=1))
+    calls += [("GET", meeting_path(held["id"], "outcome"), None)]
     staff = (await api.request("POST", "/api/v1/staff", json={"display_name": "Tillfällig"})).json
     calls += [
         ("PATCH", f"/api/v1/staff/{staff['id']}", {"roles": ["host"]}),
@@ -124,6 +137,10 @@ async def test_every_operation_answers_as_documented(api: Api) -> None:
         spec.check_response(
             answer.operation_id, answer.status, answer.content_type, answer.json if answer.text else None
         )
+    # The outcome once the meeting has started (before any API client is revoked below).
+    world.service.clock.advance(days=30)
+    recorded = await api.put(meeting_path(held["id"], "outcome"), json={"outcome": "not_held"})
+    assert recorded.status == 200, recorded
     # API clients are managed by a signed-in administrator (session cookie and CSRF token).
     admin = await world.service.app[DIRECTORY].add_staff_member(
         OrganisationCaller(world.municipality.id, "test"), display_name="Admin", roles=frozenset({Role.ADMINISTRATOR})

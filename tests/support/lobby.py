@@ -14,6 +14,7 @@ import socketio
 
 from meetsvc.domain.callers import OrganisationCaller
 from meetsvc.domain.model import Language
+from meetsvc.domain.roles import Role
 from meetsvc.http.appkeys import DIRECTORY, EID, ENGINE, SESSIONS, SOCKETS
 from meetsvc.services.sessions import SessionKind
 from tests.support.timing import WAIT_SECONDS
@@ -56,6 +57,15 @@ async def host_cookie(world, staff_id: str) -> str:
     async with world.service.app[ENGINE].begin() as connection:
         issued = await sessions.create(connection, SessionKind.STAFF, language=Language.SV, staff_id=staff_id)
     return issued.token
+
+
+async def grant_statistics(world, staff_id: str) -> None:
+    """Give a staff member the statistics reader's role beside the ones they have."""
+    directory = world.service.app[DIRECTORY]
+    member = await directory.staff_member(staff_id)
+    await directory.change_staff_member(
+        OrganisationCaller(member.organisation_id, "test"), staff_id, roles=member.roles | {Role.STATISTICS_READER}
+    )
 
 
 async def add_host(world, name: str = "Medledare") -> str:

@@ -33,6 +33,11 @@ def _ref(model: type[BaseModel]) -> dict[str, str]:
     return {"$ref": REF.format(model=model.__name__)}
 
 
+_UUID: dict[str, Any] = {"type": "string", "format": "uuid"}
+# Path parameters that are not ids: an area of care is named by its code.
+_PATH_SCHEMAS: dict[str, dict[str, Any]] = {"code": {"type": "string", "pattern": "^[a-z0-9_]{1,40}$"}}
+
+
 def _query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
     schema = model.model_json_schema(by_alias=True, ref_template=REF)
     parameters = []
@@ -77,7 +82,7 @@ def build_openapi(endpoints: list[Endpoint], *, server_url: str) -> dict[str, An
             "responses": {},
         }
         parameters = [
-            {"name": name, "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}
+            {"name": name, "in": "path", "required": True, "schema": _PATH_SCHEMAS.get(name, _UUID)}
             for name in re.findall(r"{(\w+)}", endpoint.path)
         ]
         if endpoint.query:

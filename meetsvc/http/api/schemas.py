@@ -13,7 +13,6 @@ from typing import Annotated, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from meetsvc.domain.model import (
-    CareArea,
     IdentityCheck,
     Language,
     MeetingStatus,
@@ -22,9 +21,17 @@ from meetsvc.domain.model import (
     ParticipantState,
 )
 from meetsvc.domain.roles import Role
+from meetsvc.domain.statistics import AgeBand, Gender, Outcome, Reason
 
 Id = Annotated[str, Field(min_length=1, max_length=36, pattern=r"^[0-9a-f-]{36}$", description="A UUID.")]
 Text200 = Annotated[str, Field(min_length=1, max_length=200)]
+CareAreaCode = Annotated[
+    str,
+    Field(
+        pattern=r"^[a-z0-9_]{1,40}$",
+        description="The code of one of the organisation's active areas of care (GET /api/v1/care-areas).",
+    ),
+]
 
 
 class RequestModel(BaseModel):
@@ -45,7 +52,7 @@ class MeetingCreate(RequestModel):
     title: Annotated[
         str, Field(min_length=1, max_length=120, description="A non-sensitive title; never a name or a subject.")
     ]
-    care_area: CareArea
+    care_area: CareAreaCode
     starts_at: AwareDatetime = Field(description="RFC 3339 with a UTC offset, e.g. 2026-12-01T14:00:00+01:00.")
     ends_at: AwareDatetime
     host_ids: Annotated[list[Id], Field(min_length=1, max_length=5, description="Staff members who lead the meeting.")]
@@ -57,7 +64,7 @@ class MeetingCreate(RequestModel):
 
 class MeetingUpdate(RequestModel):
     title: Annotated[str, Field(min_length=1, max_length=120)] = None  # type: ignore[assignment]
-    care_area: CareArea = None  # type: ignore[assignment]
+    care_area: CareAreaCode = None  # type: ignore[assignment]
     host_ids: Annotated[list[Id], Field(min_length=1, max_length=5)] = None  # type: ignore[assignment]
 
 
@@ -180,7 +187,7 @@ class MeetingOut(ResponseModel):
     organisation_id: str
     partner_organisation_id: str
     title: str
-    care_area: CareArea
+    care_area: CareAreaCode
     starts_at: datetime = Field(description="In the meeting's time zone.")
     ends_at: datetime
     time_zone: str
@@ -286,3 +293,106 @@ class ProblemField(ResponseModel):
 
 
 Problem.model_rebuild()
+
+
+# Areas of care -------------------------------------------------------------------------------------
+
+
+class CareAreaCreate(RequestModel):
+    code: CareAreaCode
+    name_sv: Annotated[str, Field(min_length=1, max_length=100)]
+    name_en: Annotated[str, Field(min_length=1, max_length=100)]
+
+
+class CareAreaUpdate(RequestModel):
+    active: bool = Field(description="false retires the area: no new meetings; history keeps it.")
+
+
+class CareAreaOut(ResponseModel):
+    id: str
+    code: str
+    name_sv: str
+    name_en: str
+    active: bool
+
+
+class CareAreaList(ResponseModel):
+    items: list[CareAreaOut]
+
+
+# Statistics --------------------------------------------------------------------------------------
+
+
+class OutcomeIn(RequestModel):
+    outcome: Outcome = Field(description="established, followed_up, not_established or not_held.")
+    reason: Reason | None = Field(default=None, description="Only and always with not_established.")
+    individual_took_part: bool | None = None
+    child_took_part: bool | None = Field(default=None, description="Only for an individual aged 0–17.")
+    gender: Gender | None = Field(
+        default=None, description="Counted only when no personal identity number was given at booking."
+    )
+    age_band: AgeBand | None = Field(
+        default=None, description="Counted only when no personal identity number was given at booking."
+    )
+
+
+class OutcomeOut(ResponseModel):
+    outcome: Outcome | None
+    reason: Reason | None
+    individual_took_part: bool | None
+    child_took_part: bool | None
+    gender: Gender | None
+    age_band: AgeBand | None
+    derived: bool = Field(description="Gender and age band came from the personal identity number.")
+
+
+class CasesIn(RequestModel):
+    year: Annotated[int, Field(ge=2000, le=2100)]
+    care_area: CareAreaCode
+    gender: Literal["all", "woman", "man", "other"] = "all"
+    cases: Annotated[int, Field(ge=0, le=10_000_000)]
+
+
+class ReportQuery(RequestModel):
+    model_config = ConfigDict(extra="forbid", strict=False, frozen=True)
+
+    year: Annotated[int, Field(ge=2000, le=2100)]
+    organisation_id: Id | None = None
+    gender: Gender | None = None
+    age_band: AgeBand | None = None
+    language: Literal["sv", "en"] = "sv"
+
+
+class RuleOut(ResponseModel):
+    hide_from: int
+    hide_to: int
+    min_base: int
+    text: str
+
+
+class ReportRowOut(ResponseModel):
+    area: str | None = Field(description="The area's code; null: the total row.")
+    name: str
+    values: dict[str, float | None] = Field(description="null: hidden (see hidden) or not available.")
+    hidden: list[str] = Field(description='Measures hidden by the rule, shown as ".." in tables.')
+
+
+class ReportOut(ResponseModel):
+    year: int
+    organisation_id: str
+    organisation_name: str
+    gender: Gender | None
+    age_band: AgeBand | None
+    rule: RuleOut
+    measures: list[str]
+    rows: list[ReportRowOut]
+
+
+class JsonStatOut(ResponseModel):
+    """A JSON-stat 2.0 dataset (https://json-stat.org/full/)."""
+
+    model_config = ConfigDict(frozen=True, extra="allow")
+    version: Literal["2.0"]
+    id: list[str]
+    size: list[int]
+    value: list[float | None]

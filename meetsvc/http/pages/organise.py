@@ -21,15 +21,16 @@ from meetsvc.domain import rules
 from meetsvc.domain.access import BOOKING_ONLY_ROLES
 from meetsvc.domain.callers import OrganisationCaller
 from meetsvc.domain.errors import DomainError, RuleViolation, Violation
-from meetsvc.domain.model import CareArea, Language, MeetingStatus, ParticipantRole, StaffMember
+from meetsvc.domain.model import Language, MeetingStatus, ParticipantRole, StaffMember
 from meetsvc.domain.roles import may_use_staff_pages
-from meetsvc.http.appkeys import BOOKING, DIRECTORY, KEYS, SETTINGS
+from meetsvc.http.appkeys import BOOKING, DIRECTORY, KEYS, SERVICES, SETTINGS
 from meetsvc.http.pages.context import current_session, read_form, require_form
 from meetsvc.http.pages.deliveries import deliveries_of, local_clock
 from meetsvc.http.pages.form_errors import form_messages
 from meetsvc.http.pages.i18n import request_language
 from meetsvc.http.pages.participant import spoken_time
 from meetsvc.http.pages.render import error_page, render
+from meetsvc.http.pages.statistics import outcome_choices
 from meetsvc.services.booking import MeetingChanges, NewMeeting, NewParticipant
 from meetsvc.services.sessions import BrowserSession
 
@@ -54,12 +55,12 @@ def _messages(request: web.Request, session: BrowserSession, error: DomainError)
     return form_messages(request_language(request, session.language), error)
 
 
-def _care_area(value: str) -> CareArea:
-    """The chosen area of care; there is no default, so an empty choice asks to choose."""
-    try:
-        return CareArea(value)
-    except ValueError:
-        raise RuleViolation.single("/care_area", "required", "choose an area of care") from None
+def _care_area(value: str) -> str:
+    """The chosen area of care's code; there is no default, so an empty choice asks to choose
+    (booking checks the code against the organisation's own active areas)."""
+    if not value.strip():
+        raise RuleViolation.single("/care_area", "required", "choose an area of care")
+    return value
 
 
 def _local(day: str, clock: str) -> datetime:
@@ -71,6 +72,13 @@ async def _partners(request: web.Request, member: StaffMember) -> list[Any]:
     organisations = await request.app[DIRECTORY].list_organisations()
     own = next(o for o in organisations if o.id == member.organisation_id)
     return [o for o in organisations if o.kind is own.kind.other]
+
+
+async def _areas(request: web.Request, organisation_id: str, language: str, keep: str = "") -> list[tuple[str, str]]:
+    """The organisation's active areas as (code, name) for a select; ``keep`` also a retired
+    one the meeting already has, so editing the title does not force another area."""
+    areas = await request.app[SERVICES].care_areas.list(organisation_id)
+    return [(a.code, a.name(language)) for a in areas if a.active or a.code == keep]
 
 
 async def new_meeting_form(request: web.Request) -> web.StreamResponse:
@@ -103,7 +111,7 @@ async def _render_new(request, session, member, form, errors, status, co_hosts=(
         {
             "csrf": session.csrf_token,
             "partners": partners,
-            "areas": [a.value for a in CareArea],
+            "areas": await _areas(request, member.organisation_id, language),
             "form": {**defaults, **form},
             "errors": errors,
             "colleagues": await _colleagues(request, member),
@@ -168,7 +176,7 @@ def _edit_form(meeting) -> dict[str, str]:
     starts, ends = meeting.starts_at.astimezone(zone), meeting.ends_at.astimezone(zone)
     return {
         "title": meeting.title,
-        "care_area": meeting.care_area.value,
+        "care_area": meeting.care_area,
         "date": starts.date().isoformat(),
         "starts": starts.strftime("%H:%M"),
         "ends": ends.strftime("%H:%M"),
@@ -208,7 +216,7 @@ async def _render_organise(
             "open": meeting.status.is_open,
             "movable": meeting.status is MeetingStatus.SCHEDULED,
             "edit": {**_edit_form(meeting), **(edit or {})},
-            "areas": [a.value for a in CareArea],
+            "areas": await _areas(request, meeting.organisation_id, language, keep=meeting.care_area),
             "participants": participants,
             "organisations": organisations,
             "roles": [r.value for r in roles],
@@ -221,6 +229,14 @@ async def _render_organise(
             "new_link": new_link,
             "deliveries": await deliveries_of(request, meeting_id),
             "clock": lambda moment: local_clock(moment, meeting.time_zone, language),
+            # After the start, the leader records the outcome here (and on the host console).
+            "outcome": (
+                await request.app[SERVICES].statistics.outcome(caller, meeting_id)
+                if meeting.starts_at <= booking.now()
+                else None
+            ),
+            "outcome_saved": request.rel_url.query.get("outcome") == "saved",
+            "choices": outcome_choices(),
         },
         status=status,
         language=language,

@@ -9,7 +9,17 @@ from pathlib import Path
 from aiohttp import web
 
 from meetsvc.http.appkeys import DEMO, EID
-from meetsvc.http.pages import admin, deliveries, identify, lobby, oidc_sign_in, organise, participant, staff
+from meetsvc.http.pages import (
+    admin,
+    deliveries,
+    identify,
+    lobby,
+    oidc_sign_in,
+    organise,
+    participant,
+    staff,
+    statistics,
+)
 from meetsvc.http.pages.context import current_session
 from meetsvc.http.pages.i18n import request_language, translate
 from meetsvc.http.pages.render import STATIC, render
@@ -110,6 +120,10 @@ def add_page_routes(app: web.Application) -> None:
     app.router.add_post("/staff/logout", staff.logout, name="staff-logout")
     app.router.add_get("/lobby", participant.lobby_page, name="lobby")
     app.router.add_post("/lobby/ticket", lobby.issue_ticket, name="lobby-ticket")
+    app.router.add_get("/staff/statistics", statistics.page, name="statistics")
+    app.router.add_get("/staff/statistics/export.{kind:csv|xlsx|json}", statistics.export, name="statistics-export")
+    app.router.add_post("/staff/statistics/cases", statistics.save_cases, name="statistics-cases")
+    app.router.add_post("/staff/meetings/{meeting_id}/outcome", statistics.save_outcome, name="meeting-outcome")
     app.router.add_get("/staff/admin", admin.admin_page, name="staff-admin")
     app.router.add_post("/staff/admin/staff", admin.add_staff, name="staff-admin-add")
     app.router.add_post("/staff/admin/staff/{staff_id}", admin.change_staff, name="staff-admin-change")

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from aiohttp import web
 
 from meetsvc.domain.callers import OrganisationCaller
+from meetsvc.domain.errors import NotFound
 from meetsvc.domain.model import Language, ParticipantRole, ParticipantState
-from meetsvc.domain.roles import may_administer, may_book
-from meetsvc.http.appkeys import BOOKING, DIRECTORY, FREJA, SESSIONS, STAFF_OIDC, WAITING_ROOM
+from meetsvc.domain.roles import may_administer, may_book, may_read_statistics
+from meetsvc.http.appkeys import BOOKING, DIRECTORY, FREJA, SERVICES, SESSIONS, STAFF_OIDC, WAITING_ROOM
 from meetsvc.http.pages.context import current_session, require_form, set_sign_in_cookie
 from meetsvc.http.pages.i18n import request_language, translate
 from meetsvc.http.pages.participant import spoken_time
 from meetsvc.http.pages.render import error_page, render
+from meetsvc.http.pages.statistics import outcome_choices
 from meetsvc.services.sessions import SIGN_IN_COOKIE
+from meetsvc.services.statistics import RecordedOutcome
 from meetsvc.services.waiting_room import HostCaller
 
 
@@ -83,6 +88,7 @@ async def home(request: web.Request) -> web.StreamResponse:
             "csrf": session.csrf_token,
             "may_book": may_book(member.roles),
             "may_administer": may_administer(member.roles),
+            "may_read_statistics": may_read_statistics(member.roles, member.organisation_id, member.organisation_id),
         },
         language=language,
     )
@@ -134,6 +140,21 @@ def host_texts(language: Language) -> dict[str, str]:
     return {key: translate(language, key) for key in HOST_TEXT_KEYS}
 
 
+async def _outcome_if_recordable(
+    request: web.Request, staff_id: str, meeting_id: str, starts_at: datetime
+) -> RecordedOutcome | None:
+    """The outcome form shows once the meeting has started, to hosts of the convening
+    organisation (whose statistics it is)."""
+    member = await request.app[DIRECTORY].staff_member(staff_id)
+    if member is None or starts_at > request.app[BOOKING].now():
+        return None
+    caller = OrganisationCaller(member.organisation_id, f"staff:{member.id}")
+    try:
+        return await request.app[SERVICES].statistics.outcome(caller, meeting_id)
+    except NotFound:
+        return None
+
+
 async def host_console(request: web.Request) -> web.StreamResponse:
     """One meeting's waiting room, for its hosts (the socket re-checks on every event)."""
     session = await current_session(request)
@@ -146,6 +167,7 @@ async def host_console(request: web.Request) -> web.StreamResponse:
     meeting = await request.app[WAITING_ROOM].meeting_for_host(host, meeting_id)
     hosts = await request.app[WAITING_ROOM].hosts_for_host(host, meeting_id)
     language = request_language(request, session.language)
+    outcome = await _outcome_if_recordable(request, session.staff_id, meeting_id, meeting.starts_at)
     names = {o.id: o.name for o in await request.app[DIRECTORY].list_organisations()}
     return render(
         request,
@@ -160,6 +182,10 @@ async def host_console(request: web.Request) -> web.StreamResponse:
             "hosts": hosts,
             "host_texts": host_texts(language),
             "in_video": False,
+            "outcome": outcome,
+            "outcome_saved": request.rel_url.query.get("outcome") == "saved",
+            "choices": outcome_choices(),
+            "csrf": session.csrf_token,
         },
         language=language,
     )

@@ -18,8 +18,8 @@ from typing import Any
 from sqlalchemy import and_, exists, func, or_, select, update
 
 from meetsvc.domain.access import ListingScope
+from meetsvc.domain.care_areas import CareArea as CareAreaEntry
 from meetsvc.domain.model import (
-    CareArea,
     Identification,
     IdentityCheck,
     Invitation,
@@ -44,7 +44,7 @@ class MeetingRecord:
     organisation_id: str
     partner_organisation_id: str
     title: str
-    care_area: CareArea
+    care_area: str
     starts_at: datetime
     ends_at: datetime
     time_zone: str
@@ -92,7 +92,8 @@ class NewMeetingRow:
     organisation_id: str
     partner_organisation_id: str
     title: str
-    care_area: CareArea
+    care_area: str
+    care_area_id: str
     starts_at: datetime
     ends_at: datetime
     time_zone: str
@@ -119,7 +120,7 @@ def _meeting_record(row: Any) -> MeetingRecord:
         organisation_id=row.organisation_id,
         partner_organisation_id=row.partner_organisation_id,
         title=row.title,
-        care_area=CareArea(row.care_area),
+        care_area=row.care_area,
         starts_at=row.starts_at,
         ends_at=row.ends_at,
         time_zone=row.time_zone,
@@ -299,7 +300,8 @@ async def insert_meeting(connection: Connection, new: NewMeetingRow) -> None:
             organisation_id=new.organisation_id,
             partner_organisation_id=new.partner_organisation_id,
             title=new.title,
-            care_area=new.care_area.value,
+            care_area=new.care_area,
+            care_area_id=new.care_area_id,
             starts_at=new.starts_at,
             ends_at=new.ends_at,
             time_zone=new.time_zone,
@@ -331,14 +333,15 @@ async def update_meeting(
     *,
     updated_at: datetime,
     title: str | None = None,
-    care_area: CareArea | None = None,
+    care_area: CareAreaEntry | None = None,
 ) -> None:
     """Change the title and care area given (``None`` keeps what is there)."""
     values: dict[str, object] = {}
     if title is not None:
         values["title"] = title
     if care_area is not None:
-        values["care_area"] = care_area.value
+        values["care_area"] = care_area.code
+        values["care_area_id"] = care_area.id
     await connection.execute(
         update(meetings).where(meetings.c.id == meeting_id).values(updated_at=updated_at, **values)
     )

@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from meetsvc.domain.model import Organisation, OrganisationKind, StaffMember
 from meetsvc.domain.roles import Role, may_host, roles_from_text, roles_text
 from meetsvc.storage.engine import Connection
+from meetsvc.storage.queries import care_areas
 from meetsvc.storage.tables import api_clients, organisations, staff_members
 
 
@@ -120,6 +121,7 @@ async def insert_organisation(connection: Connection, organisation: Organisation
         )
     except IntegrityError:
         raise DuplicateOrganisation(organisation.name) from None
+    await care_areas.seed(connection, organisation.id, created_at)
 
 
 async def set_contact_phone(connection: Connection, organisation_id: str, phone: str | None) -> None:
