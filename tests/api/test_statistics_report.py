@@ -201,7 +201,7 @@ async def service(database_url: str, keys_dir: Path, clock: SettableClock) -> As
     await running.close()
 
 
-async def until(condition, *, seconds: float = WAIT_SECONDS) -> None:  # type: ignore[no-untyped-def]
+async def until(condition, *, seconds: float = WAIT_SECONDS) -> None:
     async with asyncio.timeout(seconds):
         while not await condition():
             await asyncio.sleep(0.05)

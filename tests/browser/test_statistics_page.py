@@ -12,7 +12,7 @@ from tests.browser.test_accessibility import View, staff_cookie, walk_everywhere
 from tests.support.lobby import grant_statistics
 
 
-async def seed_year(world) -> tuple[int, str]:  # type: ignore[no-untyped-def]
+async def seed_year(world) -> tuple[int, str]:
     api = Api(world)
     starts = next_local_date(world.service.clock(), 3, 10)
     booked = []
@@ -32,7 +32,7 @@ async def seed_year(world) -> tuple[int, str]:  # type: ignore[no-untyped-def]
     return starts.year, booked[0]
 
 
-async def test_the_statistics_page_is_accessible_everywhere(world, browser):  # type: ignore[no-untyped-def]
+async def test_the_statistics_page_is_accessible_everywhere(world, browser):
     year, meeting_id = await seed_year(world)
     await grant_statistics(world, world.hosts[world.municipality.id])
 
@@ -59,7 +59,7 @@ async def test_the_statistics_page_is_accessible_everywhere(world, browser):  # 
         await view.page.locator("#outcome-heading").wait_for()
         await view.check("outcome-console")
 
-    async def cookies():  # type: ignore[no-untyped-def]
+    async def cookies():
         return [await staff_cookie(world)]
 
     await walk_everywhere(browser, world.service.base_url, walk, cookies=cookies)

@@ -13,7 +13,7 @@ from meetsvc.storage.tables import admission_waits
 from tests.support.lobby import PERSONS, book, host_cookie, host_socket, identify, invite, participant_socket, ticket
 
 
-async def test_the_wait_to_be_admitted_is_counted_and_its_median_reported(world) -> None:  # type: ignore[no-untyped-def]
+async def test_the_wait_to_be_admitted_is_counted_and_its_median_reported(world) -> None:
     service = world.service
     meeting = await book(world, starts_in=timedelta(minutes=5))
     cookie = await host_cookie(world, world.hosts[world.municipality.id])

@@ -10,14 +10,14 @@ from tests.support.lobby import book, csrf_of, host_cookie, invite
 SAVED = "Utfallet är sparat."
 
 
-async def outcome(world, meeting_id: str) -> dict:  # type: ignore[no-untyped-def, type-arg]
+async def outcome(world, meeting_id: str) -> dict:
     async with world.service.http.get(
         f"/api/v1/meetings/{meeting_id}/outcome", headers=world.auth(world.municipality)
     ) as answer:
         return await answer.json()
 
 
-async def test_the_outcome_form_appears_after_the_start_and_records_it(world) -> None:  # type: ignore[no-untyped-def]
+async def test_the_outcome_form_appears_after_the_start_and_records_it(world) -> None:
     meeting = await book(world, starts_in=timedelta(minutes=10))
     await invite(world, meeting["id"], personal_number="198112189876")
     headers = {"Cookie": f"meetsvc_session={await host_cookie(world, world.hosts[world.municipality.id])}"}
