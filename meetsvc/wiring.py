@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -52,7 +52,7 @@ from meetsvc.services.identification import Identification, RateLimits
 from meetsvc.services.invitations import Invitations
 from meetsvc.services.links import JoinLinks
 from meetsvc.services.sessions import BrowserSessions
-from meetsvc.services.waiting_room import WaitingRoom
+from meetsvc.services.waiting_room import Notices, WaitingRoom
 from meetsvc.storage.engine import Engine, create_engine
 from meetsvc.video.base import VideoBackend
 from meetsvc.video.builtin import AUDIENCE as VIDEO_AUDIENCE
@@ -89,7 +89,11 @@ class Services:
     waiting_room: WaitingRoom
 
     def booking(
-        self, *, notices: MessageNotices | None = None, on_change: Callable[[str], None] | None = None
+        self,
+        *,
+        notices: MessageNotices | None = None,
+        on_change: Callable[[str], None] | None = None,
+        entries_ended: Callable[[Notices], Awaitable[None]] | None = None,
     ) -> Booking:
         """Booking, recording its messages in ``notices`` when given (the server does; the CLI
         books nothing)."""
@@ -102,6 +106,7 @@ class Services:
             links=self.links,
             notices=notices,
             on_change=on_change,
+            entries_ended=entries_ended,
         )
 
 
