@@ -914,11 +914,14 @@ class WaitingRoom:
             meeting = await self._host_meeting(connection, host, meeting_id)
             if not MeetingStatus(meeting.status).is_open:
                 raise WaitingRoomClosed("the meeting has ended")
+            open_entries = await entries.live_of_meeting(connection, meeting_id)
+            shared = {row.participant_id for row in open_entries}
+            shared = {p for p in shared if sum(row.participant_id == p for row in open_entries) > 1}
             for row in await entries.waiting_of_meeting(connection, meeting_id):
                 arrival = Arrival(
                     ParticipantRole(row.role), row.verified, row.matches_invitation if row.verified else None
                 )
-                if matches_for_admit_all(arrival) and not row.second_person:
+                if matches_for_admit_all(arrival) and row.participant_id not in shared:
                     await self._apply(connection, meeting, row, Action.ADMIT, Actor.HOST, host.actor, notices)
             if notices.needs_credential:
                 await self._mark_in_progress(connection, meeting)
