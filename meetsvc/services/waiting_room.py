@@ -243,8 +243,10 @@ def presence(row: AttendanceRecord, status: str) -> str:
     state = S(row.state)
     if row.ended_at is not None:
         return "ended"
+    if state in (S.ADMITTED, S.IN_MEETING) and row.video_sockets > 0:
+        return "in_meeting"
     if state is S.IN_MEETING:
-        return "in_meeting" if row.video_sockets > 0 else "left_video"
+        return "left_video"
     if state is S.ADMITTED:
         return "joining"
     if state is S.WAITING:
@@ -758,6 +760,10 @@ class WaitingRoom:
                 lost = now if row.lobby_sockets == 0 else None
                 await entries.change(connection, attendance_id, now=now, connection_lost_at=lost)
                 row = await self._reload(connection, attendance_id)
+            if row.ended_at is None and kind == "video" and by > 0 and row.state == S.ADMITTED.value:
+                # The video socket of someone let in connected: they are in the meeting now.
+                actor = f"participant:{row.participant_id}"
+                row = await self._apply(connection, meeting, row, Action.JOIN, Actor.PARTICIPANT, actor, notices)
             if row.ended_at is None:
                 if kind == "video":
                     # Who was in the room: each entry's video coming and going is on record.

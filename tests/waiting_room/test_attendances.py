@@ -108,6 +108,17 @@ async def cut_off_by_server(world, socket: Socket) -> None:
             await asyncio.sleep(0.01)
 
 
+async def heard_after(socket: Socket, mark: int, name: str, predicate=lambda data: True) -> Any:  # type: ignore[no-untyped-def]
+    """The first ``name`` event after the first ``mark`` events that satisfies ``predicate``."""
+    async with asyncio.timeout(WAIT_SECONDS):
+        while True:
+            for event, data in socket.events[mark:]:
+                if event == name and predicate(data):
+                    return data
+            socket.arrived.clear()
+            await socket.arrived.wait()
+
+
 def entries_of(listing: dict[str, Any], participant_id: str) -> list[dict[str, Any]]:
     return [e for e in listing["participants"] if e["participant_id"] == participant_id]
 
@@ -408,3 +419,73 @@ async def test_an_arrival_at_a_locked_meeting_knocks_and_moves_on_when_unlocked(
     # The page arrives again by itself (as lobby.js does on "opened").
     await lobby.call("arrive")
     await lobby.wait_for("state", lambda s: s["state"] == "waiting")
+
+
+async def test_in_the_meeting_is_what_the_video_sockets_say(world, room):
+    _, host, invited, opened = room
+    lobby = await in_the_room(world, invited, GENUINE)
+    opened.append(lobby)
+    await host.call("admit", {"participant_id": invited.participant_id})
+    credential = await lobby.wait_for("credential")
+    entry = entries_of(await host.call("list"), invited.participant_id)[0]
+    assert (entry["state"], entry["presence"]) == ("admitted", "joining")
+    video = await raw_video_socket(world, credential["token"])
+    inside = await host.wait_for(
+        "participant", lambda e: e["participant_id"] == invited.participant_id and e["presence"] == "in_meeting"
+    )
+    assert inside["state"] == "in_meeting"
+    await video.close()
+    await host.wait_for(
+        "participant", lambda e: e["participant_id"] == invited.participant_id and e["presence"] == "left_video"
+    )
+    # Joining again needs no decision and no eID: the lobby page still holds its way in.
+    mark = len(host.events)
+    again = await raw_video_socket(world, credential["token"])
+    opened.append(again)
+    await heard_after(
+        host,
+        mark,
+        "participant",
+        lambda e: e["participant_id"] == invited.participant_id and e["presence"] == "in_meeting",
+    )
+    async with world.service.app[ENGINE].connect() as connection:
+        actions = (
+            await connection.execute(select(audit_log.c.action).where(audit_log.c.action.like("attendance.video%")))
+        ).scalars()
+        assert list(actions) == ["attendance.video_joined", "attendance.video_left", "attendance.video_joined"]
+
+
+async def test_reopening_the_link_in_the_same_browser_needs_no_eid_again(world, room):
+    _, host, invited, opened = room
+    lobby = await in_the_room(world, invited, GENUINE)
+    opened.append(lobby)
+    async with invited.page.post(invited.link.replace(world.service.base_url, "")) as response:
+        page = await response.text()
+    assert response.url.path == "/m"
+    assert GENUINE_NAME in page  # identified already: straight on to the waiting room
+    # Still one entry, still waiting: the same person in the same browser.
+    listing = entries_of(await host.call("list"), invited.participant_id)
+    assert [(e["state"], e["second_person"]) for e in listing] == [("waiting", False)]
+    await ticket(invited)
+
+
+async def test_after_leaving_the_person_can_come_back_through_the_waiting_room(world, room):
+    _, host, invited, opened = room
+    lobby = await in_the_room(world, invited, GENUINE)
+    opened.append(lobby)
+    await host.call("admit", {"participant_id": invited.participant_id})
+    await lobby.wait_for("credential")
+    assert (await lobby.call("leave"))["ok"] is True
+    await lobby.wait_for("state", lambda s: s["state"] == "left")
+    left = entries_of(await host.call("list"), invited.participant_id)[0]
+    assert (left["state"], left["presence"]) == ("left", "left")
+    page_mark, host_mark = len(lobby.events), len(host.events)
+    assert (await lobby.call("arrive"))["ok"] is True
+    await heard_after(lobby, page_mark, "state", lambda s: s["state"] == "waiting")
+    back = await heard_after(
+        host,
+        host_mark,
+        "participant",
+        lambda e: e["participant_id"] == invited.participant_id and e["state"] == "waiting",
+    )
+    assert back["presence"] == "waiting"

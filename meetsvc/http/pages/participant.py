@@ -37,6 +37,14 @@ async def open_link(request: web.Request) -> web.StreamResponse:
     """POST /j/{token}, the page's button: swap the link's token for a session cookie, record the
     opening, then leave the token's URL."""
     chosen = request.cookies.get(LANGUAGE_COOKIE)
+    # The same browser reopening its own link while its entry is alive keeps its session: the
+    # session already proves who identified in it, so no eID again (and no second entry).
+    link = await request.app[INVITATIONS].live(request.match_info["token"])
+    session = await current_session(request)
+    if link is not None and session is not None and session.participant_id == link.participant_id:
+        entry = await request.app[WAITING_ROOM].session_entry(session.id)
+        if entry is not None and entry.ended_at is None:
+            raise web.HTTPSeeOther("/m")
     issued = await request.app[INVITATIONS].open(
         request.match_info["token"], Language(chosen) if chosen in ("sv", "en") else None
     )
@@ -120,6 +128,11 @@ LOBBY_TEXT_KEYS = (
     "lobby.state.closed",
     "lobby.position",
     "lobby.reconnecting",
+    "lobby.state.sent_back",
+    "lobby.state.removed_final",
+    "lobby.state.knocking",
+    "lobby.left_rejoin",
+    *tuple(f"ended.{reason}" for reason in END_REASONS),
 )
 
 

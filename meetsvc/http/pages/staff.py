@@ -83,6 +83,25 @@ HOST_TEXT_KEYS = (
     "host.message",
     "host.end_confirm",
     "host.arrival",
+    "host.second_person",
+    "host.meeting_ended",
+    *tuple(
+        f"host.presence.{name}"
+        for name in (
+            "waiting",
+            "connection_lost",
+            "gone",
+            "joining",
+            "in_meeting",
+            "left_video",
+            "left",
+            "knocking",
+            "identified",
+            "denied",
+            "removed",
+            "ended",
+        )
+    ),
     *tuple(f"role.{role.value}" for role in ParticipantRole),
     *tuple(f"state.{state.value}" for state in ParticipantState),
 )

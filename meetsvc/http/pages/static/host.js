@@ -12,9 +12,12 @@
   var pageTexts = JSON.parse(document.getElementById("page-texts").textContent);
   Object.keys(pageTexts).forEach(function (key) { texts[key] = pageTexts[key]; });
   var meetingId = root.dataset.meetingId;
+  // One line per entry: one person, in one browser session, on one invitation. Two people who
+  // opened the same link are two lines, each with its own verified name and badge.
   var people = {};
   var drafts = {};
   var acted = {};
+  var ended = false;
   var socket = io("/host", { auth: { meeting_id: meetingId }, transports: ["websocket"] });
   var lists = { waiting: document.getElementById("waiting"), inside: document.getElementById("inside"),
                 others: document.getElementById("others") };
@@ -29,6 +32,18 @@
 
   function nameOf(p) { return p.verified ? p.verified_name : p.invited_name; }
 
+  function keyOf(p) { return p.attendance_id || p.participant_id; }
+
+  function clock(iso) {
+    var d = new Date(iso);
+    return ("0" + d.getHours()).slice(-2) + "." + ("0" + d.getMinutes()).slice(-2);
+  }
+
+  function presenceText(p) {
+    var text = texts["host.presence." + p.presence] || "";
+    return p.connection_lost_at ? text.replace("{time}", clock(p.connection_lost_at)) : text;
+  }
+
   function announce(text) {
     // Emptied first, so the same words said twice are read twice.
     announcer.textContent = "";
@@ -39,11 +54,12 @@
     // The visible word, and for a screen reader also whom it is for ("Admit – Kim Andersson").
     var b = el("button", cls || "", label);
     b.type = "button";
-    b.dataset.key = action + ":" + p.participant_id;
+    b.dataset.key = action + ":" + keyOf(p);
     b.appendChild(el("span", "visually-hidden", " – " + nameOf(p)));
+    b.disabled = ended;
     b.addEventListener("click", function () {
-      acted[p.participant_id] = true;
-      socket.emit(action, { participant_id: p.participant_id });
+      acted[keyOf(p)] = true;
+      socket.emit(action, { participant_id: p.participant_id, attendance_id: p.attendance_id });
     });
     return b;
   }
@@ -55,26 +71,26 @@
   }
 
   function messageForm(p) {
-    var id = "message-" + p.participant_id;
+    var id = "message-" + keyOf(p);
     var form = el("form", "inline");
     var label = el("label", "", texts["host.message_to"].replace("{name}", nameOf(p)));
     label.htmlFor = id;
     var input = el("input");
     input.id = id; input.maxLength = 500; input.autocomplete = "off";
-    input.dataset.key = "message:" + p.participant_id;
-    input.value = drafts[p.participant_id] || "";
-    input.addEventListener("input", function () { drafts[p.participant_id] = input.value; });
+    input.dataset.key = "message:" + keyOf(p);
+    input.value = drafts[keyOf(p)] || "";
+    input.addEventListener("input", function () { drafts[keyOf(p)] = input.value; });
     var send = el("button", "secondary", texts["host.message"]);
     send.type = "submit";
-    send.dataset.key = "send:" + p.participant_id;
+    send.dataset.key = "send:" + keyOf(p);
     form.appendChild(label); form.appendChild(input); form.appendChild(send);
     form.addEventListener("submit", function (event) {
       event.preventDefault();
       if (!input.value.trim()) { return; }
-      socket.emit("message", { participant_id: p.participant_id, text: input.value }, function (answer) {
+      socket.emit("message", { participant_id: keyOf(p), text: input.value }, function (answer) {
         if (answer && answer.ok) { announce(texts["host.message_sent"]); }
       });
-      input.value = ""; delete drafts[p.participant_id];
+      input.value = ""; delete drafts[keyOf(p)];
     });
     return form;
   }
@@ -83,8 +99,11 @@
     var li = el("li", "person");
     var heading = el("h3", "name", nameOf(p));
     heading.tabIndex = -1;
-    heading.dataset.key = "person:" + p.participant_id;
+    heading.dataset.key = "person:" + keyOf(p);
     li.appendChild(heading);
+    li.dataset.entry = keyOf(p);
+    if (p.second_person) { li.appendChild(el("p", "badge warn second-person", texts["host.second_person"])); }
+    if (p.presence) { li.appendChild(el("p", "presence", presenceText(p))); }
     li.appendChild(el("p", "", texts["host.invited_as"] + ": " + p.invited_name + " · " +
       (texts["role." + p.role] || p.role) + (p.organisation ? " · " + p.organisation : "")));
     if (!p.verified) { li.appendChild(el("p", "badge warn", texts["host.not_verified"])); }
@@ -92,7 +111,10 @@
     else if (p.matches_invitation === false) { li.appendChild(el("p", "badge warn", texts["host.mismatch"])); }
     else { li.appendChild(el("p", "badge", texts["host.no_expectation"])); }
     var actions = el("p", "actions");
-    if (p.state === "waiting") {
+    if (p.state === "knocking") {
+      actions.appendChild(button(texts["host.admit"], "admit", p));
+      li.appendChild(actions);
+    } else if (p.state === "waiting") {
       li.appendChild(el("p", "", waited(p.waiting_since)));
       actions.appendChild(button(texts["host.admit"], "admit", p));
       actions.appendChild(button(texts["host.deny"], "deny", p, "secondary"));
@@ -115,7 +137,8 @@
   }
 
   function listOf(p) {
-    if (p.state === "waiting") { return "waiting"; }
+    if (p.ended) { return "others"; }
+    if (p.state === "waiting" || p.state === "knocking") { return "waiting"; }
     if (p.state === "admitted" || p.state === "in_meeting") { return "inside"; }
     return "others";
   }
@@ -162,26 +185,34 @@
 
   function showSettings(m) {
     var lock = document.getElementById("lock"), positions = document.getElementById("positions");
-    lock.checked = m.locked; lock.disabled = false;
-    positions.checked = m.show_queue_position; positions.disabled = false;
+    ended = m.status === "ended" || m.status === "cancelled";
+    lock.checked = m.locked; lock.disabled = ended;
+    positions.checked = m.show_queue_position; positions.disabled = ended;
+    ["admit-all", "end", "join-video"].forEach(function (id) { document.getElementById(id).disabled = ended; });
+    root.querySelectorAll("#message-all input, #message-all button").forEach(function (e) { e.disabled = ended; });
+    var notice = document.getElementById("meeting-ended");
+    notice.hidden = !ended;
+    if (ended) { notice.textContent = texts["host.meeting_ended"]; }
+    render();
   }
 
   socket.on("connect", function () {
     socket.emit("list", {}, function (answer) {
       if (!answer || !answer.ok) { return; }
       people = {};
-      answer.participants.forEach(function (p) { people[p.participant_id] = p; });
+      answer.participants.forEach(function (p) { people[keyOf(p)] = p; });
       showSettings(answer.meeting);
       render();
     });
   });
   socket.on("participant", function (p) {
-    var before = people[p.participant_id];
-    people[p.participant_id] = p;
+    var before = people[keyOf(p)];
+    if (p.ended === "replaced") { delete people[keyOf(p)]; render(); return; }
+    people[keyOf(p)] = p;
     if (p.state === "waiting" && (!before || before.state !== "waiting")) { arrived(p); }
-    else if (acted[p.participant_id] && before && before.state !== p.state) {
+    else if (acted[keyOf(p)] && before && before.state !== p.state) {
       // The outcome of this host's own click, said aloud: "Kim Andersson: Admitted".
-      delete acted[p.participant_id];
+      delete acted[keyOf(p)];
       announce(nameOf(p) + ": " + (texts["state." + p.state] || p.state));
     }
     render();

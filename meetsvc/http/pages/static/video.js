@@ -7,8 +7,17 @@
   var root = document.getElementById("video");
   if (!root || typeof io === "undefined") { return; }
   var texts = JSON.parse(document.getElementById("texts").textContent);
+  // The credential leaves the address bar at once, but stays with this tab (sessionStorage), so
+  // a reload or a language switch keeps the person in the meeting. When it no longer opens the
+  // room (expired, sent back, removed, ended), a participant goes back to their waiting room
+  // page, which knows their state and asks for a fresh credential without eID again.
+  var stored = "meetsvc-video:" + window.location.pathname;
   var token = new URLSearchParams(window.location.hash.slice(1)).get("token");
+  try {
+    if (token) { window.sessionStorage.setItem(stored, token); } else { token = window.sessionStorage.getItem(stored); }
+  } catch (e) { /* storage refused: a reload goes back through the waiting room */ }
   history.replaceState(null, "", window.location.pathname);
+  var rejoin = document.getElementById("rejoin");
   var status = document.getElementById("video-status");
   var videos = document.getElementById("videos");
   var local = document.getElementById("local");
@@ -48,6 +57,15 @@
 
   // Who we are (the credential's subject): it decides who yields when two peers offer at
   // once ("perfect negotiation": the peer with the greater id is polite and rolls back).
+  function forget() { try { window.sessionStorage.removeItem(stored); } catch (e) { /* nothing kept */ } }
+
+  function isHost() { return me.indexOf("host-") === 0; }
+
+  function backToLobby() {
+    forget();
+    if (!isHost()) { window.location.assign("/lobby"); }
+  }
+
   var me = (function () {
     try { return JSON.parse(atob(token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/"))).sub || ""; }
     catch (e) { return ""; }
@@ -119,8 +137,12 @@
     socket.on("peer_joined", function (p) { offer(p.peer_id, p.name); });
     socket.on("signal", onSignal);
     socket.on("peer_left", function (p) { close(p.peer_id); });
-    socket.on("revoked", function () { stop(texts["video.revoked"]); });
-    socket.on("connect_error", function () { if (!ended) { stop(texts["video.revoked"]); } });
+    socket.on("revoked", function () { stop(texts["video.revoked"]); backToLobby(); });
+    socket.on("connect_error", function () { if (!ended) { stop(texts["video.revoked"]); backToLobby(); } });
+    socket.on("disconnect", function (reason) {
+      // Closed by the server (sent back, removed, ended): whatever this page was told, it is out.
+      if (reason === "io server disconnect" && !ended) { stop(texts["video.revoked"]); backToLobby(); }
+    });
   }
 
   navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 640, height: 480 } })
@@ -147,7 +169,10 @@
   });
   leave.addEventListener("click", function () {
     if (socket) { socket.emit("leave", {}); }
+    forget();
     stop(texts["video.left"]);
+    // Still let in: "Join again" goes through the waiting room page straight back in.
+    if (rejoin && !isHost()) { rejoin.hidden = false; rejoin.focus(); }
   });
   // Read by the browser tests to measure media flowing and stopping.
   window.meetsvcVideo = { peers: peers, localTracks: function () { return stream ? stream.getTracks() : []; } };
