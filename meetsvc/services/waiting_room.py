@@ -225,6 +225,22 @@ class Notices:
         self.unlocked = self.unlocked or other.unlocked
 
 
+#: Every presence a host may see (docs/waiting-room.md has a row for each).
+PRESENCES = (
+    "identified",
+    "knocking",
+    "waiting",
+    "connection_lost",
+    "gone",
+    "joining",
+    "in_meeting",
+    "left_video",
+    "left",
+    "denied",
+    "removed",
+    "ended",
+)
+
 # The order in which an invitation's entries speak for it in ``participants.state``.
 _SUMMARY_ORDER = [
     S.IN_MEETING,
