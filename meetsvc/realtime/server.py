@@ -179,14 +179,15 @@ class Courier:
         if notices.unlocked:
             # Those knocking while it was locked: their pages arrive again by themselves.
             await self.waiting_room_opened(meeting_id)
+        # Entries whose session ended are told why, then every socket of theirs is closed.
+        for attendance_id, reason in notices.ended.items():
+            await self.end_entry(attendance_id, reason, meeting_id)
         if ended:
             # The meeting is over: these sockets hear nothing more of it. A denied or removed
             # entry's socket stays in its own room, where only its own state travels, so that a
             # host who changes their mind and admits them after all reaches the page.
-            for attendance_id in notices.closed:
+            for attendance_id in notices.closed - set(notices.ended):
                 await self._server.close_room(attendance_room(attendance_id), namespace=PARTICIPANT_NS)
-        for attendance_id, reason in notices.ended.items():
-            await self.end_entry(attendance_id, reason, meeting_id)
 
     async def end_entry(self, attendance_id: str, reason: str, meeting_id: str) -> None:
         """An entry's browser session ended: its pages are told why, then every socket of it —

@@ -115,6 +115,8 @@ class ParticipantView:
     verified_name: str | None
     # Why the entry ended (one of END_REASONS), when it did.
     ended: str | None = None
+    # Waiting because a host sent them back from the meeting (they will be let in again).
+    sent_back: bool = False
 
     def as_payload(self, zone: Any) -> dict[str, Any]:
         return {
@@ -126,6 +128,7 @@ class ParticipantView:
             "message": self.message,
             "verified_name": self.verified_name,
             "ended": self.ended,
+            "sent_back": self.sent_back,
         }
 
 
@@ -421,6 +424,7 @@ class WaitingRoom:
             # This entry's own verified name: never another person's who opened the same link.
             verified_name=row.full_name if row.verified else None,
             ended=row.end_reason if row.ended_at is not None else None,
+            sent_back=row.sent_back and row.state == S.WAITING.value,
         )
 
     @staticmethod
@@ -505,6 +509,8 @@ class WaitingRoom:
         values: dict[str, Any] = {}
         if after is S.WAITING and before is not S.WAITING:
             values["waiting_since"] = now
+        if after is not before:
+            values["sent_back"] = action is Action.SEND_BACK
         if unverified is not UNCHANGED:
             values["unverified"] = unverified
         if host_message is not UNCHANGED:

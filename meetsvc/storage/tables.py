@@ -192,6 +192,8 @@ attendances = Table(
     Column("verified_at", UtcDateTime),
     # Another person had already opened this invitation when this one identified.
     Column("second_person", Boolean, nullable=False, default=False, server_default="0"),
+    # A host sent this entry back from the meeting: its page says "wait, you will be let in again".
+    Column("sent_back", Boolean, nullable=False, default=False, server_default="0"),
     # Presence, from the sockets: how many of the entry's lobby and video sockets are open.
     Column("lobby_sockets", Integer, nullable=False, default=0, server_default="0"),
     Column("video_sockets", Integer, nullable=False, default=0, server_default="0"),

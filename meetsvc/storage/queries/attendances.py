@@ -33,6 +33,7 @@ class AttendanceRecord:
     personal_number_hash: str | None
     matches_invitation: bool | None
     second_person: bool
+    sent_back: bool
     lobby_sockets: int
     video_sockets: int
     connection_lost_at: datetime | None
@@ -87,6 +88,7 @@ _COLUMNS = (
     attendances.c.personal_number_hash,
     attendances.c.matches_invitation,
     attendances.c.second_person,
+    attendances.c.sent_back,
     attendances.c.lobby_sockets,
     attendances.c.video_sockets,
     attendances.c.connection_lost_at,

@@ -138,6 +138,9 @@
 
   function listOf(p) {
     if (p.ended) { return "others"; }
+    // A closed tab is not waiting: it is shown with when its connection was lost, and comes
+    // back under "waiting" when the page reconnects.
+    if (p.state === "waiting" && (p.presence === "connection_lost" || p.presence === "gone")) { return "others"; }
     if (p.state === "waiting" || p.state === "knocking") { return "waiting"; }
     if (p.state === "admitted" || p.state === "in_meeting") { return "inside"; }
     return "others";

@@ -37,14 +37,12 @@
     });
   }
 
-  var previous = null;
   var finished = false;
 
   function wording(state) {
     // Sent back from the meeting is not "waiting for the first time"; removed is final; a
     // locked meeting shows the person knocking, and moves on by itself when it unlocks.
-    if (state.state === "waiting" && (previous === "admitted" || previous === "in_meeting")) { return texts["lobby.state.sent_back"]; }
-    if (state.state === "waiting" && previous === "sent_back") { return texts["lobby.state.sent_back"]; }
+    if (state.state === "waiting" && state.sent_back) { return texts["lobby.state.sent_back"]; }
     if (state.state === "removed") { return texts["lobby.state.removed_final"]; }
     if (state.state === "locked") { return texts["lobby.state.knocking"]; }
     if (state.state === "left") { return texts["lobby.left_rejoin"]; }
@@ -60,8 +58,6 @@
   function show(state) {
     var text = wording(state);
     say(status, text.replace("{when}", localTime(state.opens_at)));
-    if (state.state === "waiting" && (previous === "admitted" || previous === "in_meeting")) { previous = "sent_back"; }
-    else if (!(state.state === "waiting" && previous === "sent_back")) { previous = state.state; }
     rejoin.hidden = state.state !== "left";
     if (state.position) {
       say(position, texts["lobby.position"].replace("{position}", String(state.position)));

@@ -38,6 +38,7 @@ def upgrade() -> None:
         sa.Column('level_of_assurance', sa.String(length=20), nullable=True),
         sa.Column('verified_at', sa.DateTime(timezone=True), nullable=True),
         sa.Column('second_person', sa.Boolean(), nullable=False, server_default='0'),
+        sa.Column('sent_back', sa.Boolean(), nullable=False, server_default='0'),
         sa.Column('lobby_sockets', sa.Integer(), nullable=False, server_default='0'),
         sa.Column('video_sockets', sa.Integer(), nullable=False, server_default='0'),
         sa.Column('connection_lost_at', sa.DateTime(timezone=True), nullable=True),
