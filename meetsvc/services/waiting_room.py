@@ -571,6 +571,11 @@ class WaitingRoom:
             return row
         if not create or not lobby.unverified:
             return None
+        session = await stored_sessions.by_id(connection, lobby.session_id)
+        if session is None or session.ended_at is not None:
+            # A session that was ended (its link revoked, say) opens nothing, even with a ticket
+            # issued before.
+            raise EntryEnded(session.end_reason if session is not None and session.end_reason else LINK_REVOKED)
         now = self._clock()
         new = NewAttendance(
             id=str(uuid.uuid4()),

@@ -120,10 +120,15 @@ async def test_a_closed_tab_is_no_longer_shown_as_waiting(world, meeting_id, ope
     host = await open_console(world, meeting_id, open_tab, "desktop")
     await expect(person(host, SV["host.waiting"], NAMES[PERSONS[0]])).to_contain_text(SV["host.presence.waiting"])
     await participant.page.close()
-    lost = person(host, SV["host.others"], NAMES[PERSONS[0]])
+    lost = person(host, SV["host.waiting"], NAMES[PERSONS[0]])
     await expect(lost).to_contain_text(SV["host.presence.connection_lost"].split("{")[0], timeout=WAIT)
-    await expect(host.page.get_by_text(SV["host.none_waiting"])).to_be_visible()
     await host.shot("1-tab-closed")
+    # The page does not come back within the grace (on the service's clock): it is gone.
+    world.service.clock.advance(seconds=11)
+    gone = person(host, SV["host.others"], NAMES[PERSONS[0]])
+    await expect(gone).to_contain_text(SV["host.presence.gone"], timeout=WAIT)
+    await expect(host.page.get_by_text(SV["host.none_waiting"])).to_be_visible()
+    await host.shot("2-gone")
     assert host.problems == []
 
 

@@ -138,9 +138,9 @@
 
   function listOf(p) {
     if (p.ended) { return "others"; }
-    // A closed tab is not waiting: it is shown with when its connection was lost, and comes
-    // back under "waiting" when the page reconnects.
-    if (p.state === "waiting" && (p.presence === "connection_lost" || p.presence === "gone")) { return "others"; }
+    // A closed tab is not waiting: "connection lost at hh.mm" while it may still come back,
+    // then (after the service's grace) among the others; it returns when the page reconnects.
+    if (p.state === "waiting" && p.presence === "gone") { return "others"; }
     if (p.state === "waiting" || p.state === "knocking") { return "waiting"; }
     if (p.state === "admitted" || p.state === "in_meeting") { return "inside"; }
     return "others";
@@ -208,7 +208,20 @@
       render();
     });
   });
+  var relist = null;
+  function listAgain() {
+    socket.emit("list", {}, function (answer) {
+      if (!answer || !answer.ok) { return; }
+      answer.participants.forEach(function (p) { people[keyOf(p)] = p; });
+      render();
+    });
+  }
   socket.on("participant", function (p) {
+    if (p.presence === "connection_lost") {
+      // Ask again after the grace: the service then says whether the page came back or is gone.
+      window.clearTimeout(relist);
+      relist = window.setTimeout(listAgain, 11000);
+    }
     var before = people[keyOf(p)];
     if (p.ended === "replaced") { delete people[keyOf(p)]; render(); return; }
     people[keyOf(p)] = p;

@@ -17,6 +17,7 @@
   var joinLink = document.getElementById("join-link");
   var unverified = root.dataset.unverified === "1";
   var rejoin = document.getElementById("rejoin");
+  var rejoinBox = document.getElementById("rejoin-box");
 
   function say(el, text) { if (el.textContent !== text) { el.textContent = text; } }
 
@@ -52,13 +53,13 @@
   function end(reason) {
     finished = true;
     say(status, texts["ended." + reason] || texts["lobby.state.closed"]);
-    join.hidden = true; rejoin.hidden = true; position.hidden = true;
+    join.hidden = true; rejoinBox.hidden = true; position.hidden = true;
   }
 
   function show(state) {
     var text = wording(state);
     say(status, text.replace("{when}", localTime(state.opens_at)));
-    rejoin.hidden = state.state !== "left";
+    rejoinBox.hidden = state.state !== "left";
     if (state.position) {
       say(position, texts["lobby.position"].replace("{position}", String(state.position)));
       position.hidden = false;
