@@ -82,11 +82,15 @@ async def test_sent_back_waits_with_the_right_words_and_is_let_in_again(world, m
     await person(host, SV["host.waiting"], NAMES[PERSONS[0]]).get_by_role("button", name=SV["host.admit"]).click()
     await handed_to_video(participant)
 
-    await person(host, SV["host.inside"], NAMES[PERSONS[0]]).get_by_role("button", name=SV["host.send_back"]).click()
+    inside = person(host, SV["host.inside"], NAMES[PERSONS[0]])
+    await inside.get_by_label(SV["host.send_back_reason"]).fill("Vi pratar internt en kort stund")
+    await inside.get_by_role("button", name=SV["host.send_back"]).click()
     page = participant.page
-    # Back on the waiting room page by itself, told to wait (not that it is over).
+    # Back on the waiting room page by itself, told to wait (not that it is over), with the
+    # leader's reason.
     await expect(page).to_have_url(re.compile(r"/lobby$"), timeout=WAIT)
     await expect(page.get_by_role("status")).to_have_text(SV["lobby.state.sent_back"], timeout=WAIT)
+    await expect(page.get_by_text("Vi pratar internt en kort stund")).to_be_visible()
     await participant.shot("1-sent-back")
     waiting = person(host, SV["host.waiting"], NAMES[PERSONS[0]])
     await expect(waiting).to_be_visible(timeout=WAIT)
@@ -169,4 +173,36 @@ async def test_ending_the_meeting_closes_the_console_and_the_hosts_video(world, 
     await expect(participant.page.get_by_text(SV["ended.meeting_ended"])).to_be_visible(timeout=WAIT)
     await participant.shot("2-ended")
     await expect(host.page.get_by_role("button", name=SV["host.admit"], exact=True)).to_have_count(0)
+    assert participant.problems == [] and host.problems == []
+
+
+async def test_reload_and_language_switch_keep_the_person_in_and_leaving_offers_a_way_back(
+    world, meeting_id, open_tab: OpenTab
+):
+    participant = await open_tab("participant", "phone")
+    await wait_in_lobby(world, meeting_id, participant, PERSONS[0])
+    host = await open_console(world, meeting_id, open_tab, "desktop")
+    await person(host, SV["host.waiting"], NAMES[PERSONS[0]]).get_by_role("button", name=SV["host.admit"]).click()
+    await handed_to_video(participant)
+    page = participant.page
+    inside = person(host, SV["host.inside"], NAMES[PERSONS[0]])
+    await expect(inside).to_contain_text(SV["host.presence.in_meeting"], timeout=WAIT)
+
+    await page.reload()
+    await handed_to_video(participant)
+    await expect(inside).to_contain_text(SV["host.presence.in_meeting"], timeout=WAIT)
+    await participant.shot("1-reloaded")
+    await page.get_by_role("link", name="In English").click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Video meeting", timeout=WAIT)
+    await expect(page.get_by_role("button", name="Leave the meeting")).to_be_enabled(timeout=WAIT)
+    await expect(inside).to_contain_text(SV["host.presence.in_meeting"], timeout=WAIT)
+    await participant.shot("2-in-english")
+
+    await page.get_by_role("button", name="Leave the meeting").click()
+    await expect(inside).to_contain_text(SV["host.presence.left_video"], timeout=WAIT)
+    await page.get_by_role("link", name="Join the meeting again").click()
+    # Still let in: through the waiting room page straight back into the video.
+    await expect(page).to_have_url(re.compile(r"/video/[^#]*$"), timeout=WAIT)
+    await expect(inside).to_contain_text(SV["host.presence.in_meeting"], timeout=WAIT)
+    await participant.shot("3-back-in")
     assert participant.problems == [] and host.problems == []

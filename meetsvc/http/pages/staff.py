@@ -84,6 +84,7 @@ HOST_TEXT_KEYS = (
     "host.end_confirm",
     "host.arrival",
     "host.second_person",
+    "host.send_back_reason",
     "host.meeting_ended",
     *tuple(
         f"host.presence.{name}"

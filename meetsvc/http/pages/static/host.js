@@ -50,7 +50,7 @@
     window.setTimeout(function () { announcer.textContent = text; }, 50);
   }
 
-  function button(label, action, p, cls) {
+  function button(label, action, p, cls, extra) {
     // The visible word, and for a screen reader also whom it is for ("Admit – Kim Andersson").
     var b = el("button", cls || "", label);
     b.type = "button";
@@ -59,7 +59,10 @@
     b.disabled = ended;
     b.addEventListener("click", function () {
       acted[keyOf(p)] = true;
-      socket.emit(action, { participant_id: p.participant_id, attendance_id: p.attendance_id });
+      var payload = { participant_id: p.participant_id, attendance_id: p.attendance_id };
+      var more = extra ? extra() : {};
+      Object.keys(more).forEach(function (k) { payload[k] = more[k]; });
+      socket.emit(action, payload);
     });
     return b;
   }
@@ -123,7 +126,18 @@
       li.appendChild(messageForm(p));
     } else if (p.state === "admitted" || p.state === "in_meeting") {
       li.appendChild(el("p", "", texts["state." + p.state] || p.state));
-      actions.appendChild(button(texts["host.send_back"], "send_back", p, "secondary"));
+      // An optional reason, shown on the person's page beside "wait, you will be let in again".
+      var reasonId = "reason-" + keyOf(p);
+      var reasonLabel = el("label", "", texts["host.send_back_reason"]);
+      reasonLabel.htmlFor = reasonId;
+      var reason = el("input");
+      reason.id = reasonId; reason.maxLength = 500; reason.autocomplete = "off";
+      reason.dataset.key = "reason:" + keyOf(p);
+      reason.disabled = ended;
+      li.appendChild(reasonLabel); li.appendChild(reason);
+      actions.appendChild(button(texts["host.send_back"], "send_back", p, "secondary", function () {
+        return reason.value.trim() ? { message: reason.value.trim() } : {};
+      }));
       actions.appendChild(button(texts["host.remove"], "remove", p, "secondary"));
       li.appendChild(actions);
     } else {
