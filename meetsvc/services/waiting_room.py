@@ -772,8 +772,8 @@ class WaitingRoom:
 
     async def presence_changed(self, attendance_id: str, *, kind: str, by: int) -> Notices:
         """A lobby or video socket of an entry opened (``by=1``) or closed (``by=-1``): the
-        hosts see it. The last lobby socket of someone waiting going marks "connection lost"
-        (see :meth:`sweep_presence` for the grace after which they are gone)."""
+        hosts see it. The last lobby socket of someone waiting going marks "connection lost";
+        after :data:`PRESENCE_GRACE` the host's list shows them gone."""
         async with self._engine.begin() as connection:
             row = await entries.by_id(connection, attendance_id)
             if row is None:
@@ -808,20 +808,6 @@ class WaitingRoom:
                 if meeting.locked and row.state == S.IDENTIFYING.value and row.lobby_sockets > 0:
                     await self._knock(connection, meeting, row, notices)
             return notices
-
-    async def sweep_presence(self, meeting_id: str) -> Notices:
-        """Those whose lobby sockets have been gone longer than the grace: the hosts see them
-        gone (the clock is the service's, so a test drives it)."""
-        notices = Notices(meeting_id)
-        async with self._engine.connect() as connection:
-            meeting = await self._meeting(connection, meeting_id, lock=False)
-            now = self._clock()
-            for row in await entries.live_of_meeting(connection, meeting_id):
-                lost = row.connection_lost_at
-                if row.state == S.WAITING.value and lost is not None and now - lost >= PRESENCE_GRACE:
-                    entry = await self._entry(connection, meeting, row)
-                    notices.hosts[row.id] = WaitingEntry(**{**_fields(entry), "presence": "gone"})
-        return notices
 
     # Hosts -----------------------------------------------------------------------------------
 

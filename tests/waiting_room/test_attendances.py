@@ -489,3 +489,21 @@ async def test_after_leaving_the_person_can_come_back_through_the_waiting_room(w
         lambda e: e["participant_id"] == invited.participant_id and e["state"] == "waiting",
     )
     assert back["presence"] == "waiting"
+
+
+async def test_a_host_may_let_in_someone_knocking_at_a_locked_meeting(world, room):
+    _, host, invited, opened = room
+    await host.call("configure", {"locked": True})
+    await identify(world, invited, GENUINE)
+    lobby = await listening_socket(world, await ticket(invited))
+    opened.append(lobby)
+    await lobby.wait_for("state", lambda s: s["state"] == "locked")
+    knocking = await host.wait_for(
+        "participant", lambda e: e["participant_id"] == invited.participant_id and e["presence"] == "knocking"
+    )
+    answer = await host.call(
+        "admit", {"participant_id": invited.participant_id, "attendance_id": knocking["attendance_id"]}
+    )
+    assert answer["ok"] is True, answer
+    await lobby.wait_for("credential")
+    await lobby.wait_for("state", lambda s: s["state"] == "admitted")
