@@ -172,7 +172,7 @@
     forget();
     stop(texts["video.left"]);
     // Still let in: "Join again" goes through the waiting room page straight back in.
-    if (rejoin && !isHost()) { document.getElementById("rejoin-box").hidden = false; rejoin.focus(); }
+    if (rejoin && !isHost()) { document.getElementById("rejoin-box").hidden = false; }
   });
   // Read by the browser tests to measure media flowing and stopping.
   window.meetsvcVideo = { peers: peers, localTracks: function () { return stream ? stream.getTracks() : []; } };
