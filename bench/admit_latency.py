@@ -38,6 +38,14 @@ the service sends its state), where one "host" websocket sends a message of the 
 server relays it to one participant's websocket, then acknowledges. The floor's memory per
 connection is reported beside the subject's, and so is the service's CPU per admit.
 
+The durable floor is the same relay after one durable transaction, the least an admission must
+do: the participant's new state (one UPDATE) and its audit row (one INSERT), committed, then the
+push. The floor process commits them through aiosqlite configured as the service configures
+SQLite (WAL, synchronous=NORMAL, BEGIN IMMEDIATE) and, when PostgreSQL answers at ``--postgres``,
+through asyncpg as well; each sample of the bare floor is followed by one of each. Each row
+reports ``durable_floor_p50_ms``/``durable_floor_p99_ms`` for its own kind of database and
+``durable_floor_sqlite_*``/``durable_floor_postgresql_*`` by name (null when not measured).
+
 The N=1,000 case runs a second time with ``realtime.websocket_compression = true``.
 
 ``--processes 2`` runs the service as two processes, as a scaled-out installation does: one
@@ -562,9 +570,12 @@ format = "text"
     return Service(process, base_url, log)
 
 
-async def start_floor(workdir: Path, compression: bool) -> Service:
+async def start_floor(workdir: Path, compression: bool, postgres_dsn: str | None = None) -> Service:
     port = free_port()
     log = workdir / "floor.log"
+    durable = ["--floor-sqlite", str(workdir / "floor.sqlite3")]
+    if postgres_dsn:
+        durable += ["--floor-postgres", postgres_dsn]
     process = _spawn(
         [
             sys.executable,
@@ -573,6 +584,7 @@ async def start_floor(workdir: Path, compression: bool) -> Service:
             str(port),
             "--floor-compress",
             str(int(compression)),
+            *durable,
         ],
         log,
     )
@@ -599,16 +611,22 @@ async def settled_rss(pid: int, *, least: float = 2.0, most: float = 12.0) -> in
 # The floor: a bare aiohttp websocket relay (runs in its own process) --------------------------
 
 
-def run_floor_server(port: int, compress: bool) -> None:
+def run_floor_server(
+    port: int, compress: bool, sqlite_path: str | None = None, postgres_dsn: str | None = None
+) -> None:
+    """The bare relay; asked to (``"durable"`` in the host's message), it first commits one UPDATE
+    and one INSERT in a database (:class:`DurableFloor`), as an admission must at the least."""
     from aiohttp import web
 
     peers: dict[str, web.WebSocketResponse] = {}
+    durable = DurableFloor(sqlite_path, postgres_dsn, schema=f"meetsvc_floor_{port}")
 
     async def participant(request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse(compress=compress, max_msg_size=16384)
         await ws.prepare(request)
         key = request.match_info["key"]
         peers[key] = ws
+        await durable.attend(key)
         # As the service tells an arriving participant their state (and engine.io sends its
         # open packet): the first message also makes aiohttp set up the compressor, if agreed.
         await ws.send_str(json.dumps({"state": "waiting"}))
@@ -628,6 +646,8 @@ def run_floor_server(port: int, compress: bool) -> None:
                 continue
             data = json.loads(message.data)
             target = peers.get(data["to"])
+            if data.get("durable"):
+                await durable.commit(data["durable"], data["to"])
             if target is not None:
                 await target.send_str(json.dumps(data["payload"]))
             await ws.send_str(json.dumps({"ok": target is not None}))
@@ -636,11 +656,114 @@ def run_floor_server(port: int, compress: bool) -> None:
     async def healthz(request: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})
 
+    async def databases(app: web.Application) -> AsyncIterator[None]:
+        await durable.open()
+        try:
+            yield
+        finally:
+            await durable.close()
+
     app = web.Application()
+    app.cleanup_ctx.append(databases)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/host", host)
     app.router.add_get("/p/{key}", participant)
     web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None, handle_signals=True)
+
+
+class DurableFloor:
+    """One durable transaction, as cheap as an admission can be: the participant's new state (one
+    UPDATE) and its audit row (one INSERT), committed.
+
+    SQLite through aiosqlite configured as the service configures it (WAL, synchronous=NORMAL,
+    BEGIN IMMEDIATE), in a file of the run's own; PostgreSQL through asyncpg, in two tables in a
+    schema of the floor's own in the admin DSN's database (dropped when the floor stops), when it is reachable.
+    """
+
+    def __init__(self, sqlite_path: str | None, postgres_dsn: str | None, *, schema: str) -> None:
+        self._sqlite_path = sqlite_path
+        self._postgres_dsn = postgres_dsn
+        self._schema = schema  # PostgreSQL: the floor's own, dropped with its tables at the end
+        self._sqlite: Any = None
+        self._postgres: Any = None
+        # One connection each, and participants connect several at a time: one statement at once.
+        self._lock = asyncio.Lock()
+
+    async def open(self) -> None:
+        if self._sqlite_path:
+            import aiosqlite
+
+            self._sqlite = await aiosqlite.connect(self._sqlite_path, isolation_level=None)
+            for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=10000"):
+                await self._sqlite.execute(f"PRAGMA {pragma}")
+            await self._sqlite.execute(
+                "CREATE TABLE floor_attendance (id TEXT PRIMARY KEY, state TEXT NOT NULL, updated_at REAL)"
+            )
+            await self._sqlite.execute(
+                "CREATE TABLE floor_audit (id INTEGER PRIMARY KEY AUTOINCREMENT, subject TEXT NOT NULL, "
+                "action TEXT NOT NULL, at REAL NOT NULL)"
+            )
+        if self._postgres_dsn:
+            import asyncpg
+
+            self._postgres = await asyncpg.connect(self._postgres_dsn, timeout=5)
+            await self._postgres.execute(f"CREATE SCHEMA {self._schema}")
+            await self._postgres.execute(f"SET search_path TO {self._schema}")
+            await self._postgres.execute(
+                "CREATE TABLE floor_attendance (id TEXT PRIMARY KEY, state TEXT NOT NULL, updated_at DOUBLE PRECISION)"
+            )
+            await self._postgres.execute(
+                "CREATE TABLE floor_audit (id BIGSERIAL PRIMARY KEY, subject TEXT NOT NULL, "
+                "action TEXT NOT NULL, at DOUBLE PRECISION NOT NULL)"
+            )
+
+    async def attend(self, key: str) -> None:
+        """The row an admission will change (made as the participant connects, not measured)."""
+        async with self._lock:
+            await self._attend(key)
+
+    async def _attend(self, key: str) -> None:
+        if self._sqlite is not None:
+            await self._sqlite.execute(
+                "INSERT OR IGNORE INTO floor_attendance (id, state) VALUES (?, 'waiting')", (key,)
+            )
+        if self._postgres is not None:
+            await self._postgres.execute(
+                "INSERT INTO floor_attendance (id, state) VALUES ($1, 'waiting') ON CONFLICT DO NOTHING", key
+            )
+
+    async def commit(self, kind: str, key: str) -> None:
+        async with self._lock:
+            await self._commit(kind, key)
+
+    async def _commit(self, kind: str, key: str) -> None:
+        now = time.time()
+        if kind == "sqlite" and self._sqlite is not None:
+            db = self._sqlite
+            await db.execute("BEGIN IMMEDIATE")
+            await db.execute("UPDATE floor_attendance SET state = 'admitted', updated_at = ? WHERE id = ?", (now, key))
+            await db.execute(
+                "INSERT INTO floor_audit (subject, action, at) VALUES (?, 'participant.admitted', ?)", (key, now)
+            )
+            await db.execute("COMMIT")
+        elif kind == "postgresql" and self._postgres is not None:
+            async with self._postgres.transaction():
+                await self._postgres.execute(
+                    "UPDATE floor_attendance SET state = 'admitted', updated_at = $1 WHERE id = $2", now, key
+                )
+                await self._postgres.execute(
+                    "INSERT INTO floor_audit (subject, action, at) VALUES ($1, 'participant.admitted', $2)", key, now
+                )
+        else:
+            raise RuntimeError(f"the floor has no {kind} database")
+
+    async def close(self) -> None:
+        if self._sqlite is not None:
+            await self._sqlite.close()
+        if self._postgres is not None:
+            with contextlib.suppress(Exception):
+                await self._postgres.execute(f"DROP SCHEMA IF EXISTS {self._schema} CASCADE")
+            await self._postgres.close()
 
 
 # Clients ------------------------------------------------------------------------------------
@@ -858,12 +981,13 @@ class Floor:
                     if future is not None and not future.done():
                         future.set_result(now)
 
-    async def relay(self, key: str) -> float:
-        """One host → server → participant message; seconds until the participant has it."""
+    async def relay(self, key: str, durable: str | None = None) -> float:
+        """One host → server → participant message; seconds until the participant has it. With
+        ``durable`` ("sqlite" or "postgresql") the server commits the admission's two rows first."""
         assert self._host is not None
         future: asyncio.Future[float] = asyncio.get_running_loop().create_future()
         self._received[key] = future
-        body = json.dumps({"to": key, "payload": STATE_PAYLOAD})
+        body = json.dumps({"to": key, "payload": STATE_PAYLOAD, "durable": durable})
         start = time.perf_counter()
         await self._host.send_str(body)
         arrived = await asyncio.wait_for(future, SAMPLE_TIMEOUT)
@@ -962,6 +1086,8 @@ class Sampled:
     skipped: int = 0
     lost: int = 0
     floor_lost: int = 0
+    # The durable floor, by database ("sqlite", and "postgresql" when it is reachable).
+    durable: dict[str, list[float]] = field(default_factory=dict)
 
 
 async def interleaved(
@@ -995,6 +1121,11 @@ async def interleaved(
             into.floor.append(await floor.relay(key))
         except TimeoutError:
             into.floor_lost += 1
+        for kind, samples in into.durable.items():  # the durable floor, right after the bare one
+            try:
+                samples.append(await floor.relay(key, durable=kind))
+            except TimeoutError:
+                into.floor_lost += 1
 
     for index, (meeting, waiting, floor_key) in enumerate(pairs):
         if index % 2 == 0:
@@ -1003,6 +1134,29 @@ async def interleaved(
         else:
             await relay(floor_key)
             await subject(index, meeting, waiting)
+
+
+async def _floor_postgres(deployment: Deployment) -> str | None:
+    """The admin DSN when PostgreSQL answers (the durable floor then measures it too), else None."""
+    try:
+        await check_postgres(deployment.admin_dsn)
+    except Unavailable:
+        return None
+    return deployment.admin_dsn
+
+
+async def _drop_floor_schema(deployment: Deployment, floor_service: Service) -> None:
+    """The durable floor's PostgreSQL schema, should its process not have dropped it on stopping."""
+    if await _floor_postgres(deployment) is None:
+        return
+    import asyncpg
+
+    port = floor_service.base_url.rsplit(":", 1)[1]
+    connection = await asyncpg.connect(deployment.admin_dsn, timeout=5)
+    try:
+        await connection.execute(f"DROP SCHEMA IF EXISTS meetsvc_floor_{int(port)} CASCADE")
+    finally:
+        await connection.close()
 
 
 async def run_one(
@@ -1046,7 +1200,7 @@ async def _measure(
     try:
         first, floor_started = await asyncio.gather(
             start_service(workdir, "meetsvc-1", database_url, keys_dir, certs_dir, compression, deployment),
-            start_floor(workdir, compression),
+            start_floor(workdir, compression, await _floor_postgres(deployment)),
             return_exceptions=True,
         )
         for outcome in (first, floor_started):
@@ -1151,6 +1305,9 @@ async def _measure(
 
         t0, server_cpu0 = time.perf_counter(), server_cpu()
         result = Sampled()
+        result.durable["sqlite"] = []
+        if await _floor_postgres(deployment):
+            result.durable["postgresql"] = []
         await interleaved(
             [(meetings_by_id[measured[i].meeting_id], measured[i], f"p{i}") for i in chosen],
             hosts,
@@ -1184,6 +1341,8 @@ async def _measure(
         await shared.close()
         for child in list(_children):
             await _stop(child)
+        if floor_service is not None:
+            await _drop_floor_schema(deployment, floor_service)
 
     log_text = "".join(s.log.read_text(errors="replace") for s in services)
     locked, tracebacks = log_text.count("database is locked"), log_text.count("Traceback (most recent call last)")
@@ -1207,6 +1366,7 @@ async def _measure(
         "floor_max_ms": round(max(floor_ms), 3),
         "kib_per_connection": round(kib, 1),
         "floor_kib_per_connection": round(floor_kib, 1),
+        **durable_figures(result.durable, deployment.database),
         "compression": compression,
         "deflate_negotiated": subject_deflate == subject_sockets,
         "processes": deployment.processes,
@@ -1257,6 +1417,12 @@ async def _measure(
         f"{rss_before / 2**20:.1f} → {rss_after / 2**20:.1f} MiB{others})",
         flush=True,
     )
+    durable_note = ", ".join(
+        f"{kind} p50 {row[f'durable_floor_{kind}_p50_ms']:.2f} p99 {row[f'durable_floor_{kind}_p99_ms']:.2f} ms"
+        for kind in ("sqlite", "postgresql")
+        if row[f"durable_floor_{kind}_p50_ms"] is not None
+    )
+    print(f"         durable floor (one UPDATE + one INSERT committed, then the push): {durable_note}", flush=True)
     if same_ms:
         print(
             f"         host on the participants' process (no crossing; same run, same database, interleaved): "
@@ -1365,6 +1531,18 @@ async def main(
     return report
 
 
+def durable_figures(durable: dict[str, list[float]], database: str) -> dict[str, float | None]:
+    """``durable_floor_p50_ms``/``_p99_ms`` for the run's own kind of database, and each kind's by name."""
+    figures: dict[str, float | None] = {}
+    for kind in ("sqlite", "postgresql"):
+        ms = [v * 1000 for v in durable.get(kind, [])]
+        figures[f"durable_floor_{kind}_p50_ms"] = round(percentile(ms, 50), 3) if ms else None
+        figures[f"durable_floor_{kind}_p99_ms"] = round(percentile(ms, 99), 3) if ms else None
+    figures["durable_floor_p50_ms"] = figures[f"durable_floor_{database}_p50_ms"]
+    figures["durable_floor_p99_ms"] = figures[f"durable_floor_{database}_p99_ms"]
+    return figures
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--n", help="comma-separated numbers of waiting participants (default 100,1000,5000)")
@@ -1404,6 +1582,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=int(uuid.uuid4().int % 10_000))
     parser.add_argument("--floor-server", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--floor-compress", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--floor-sqlite", help=argparse.SUPPRESS)
+    parser.add_argument("--floor-postgres", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.database is None:
         args.database = "postgresql" if args.processes == 2 else "sqlite"
@@ -1427,7 +1607,7 @@ def _run(coroutine: Any) -> Any:
 if __name__ == "__main__":
     args = parse_args()
     if args.floor_server is not None:
-        run_floor_server(args.floor_server, bool(args.floor_compress))
+        run_floor_server(args.floor_server, bool(args.floor_compress), args.floor_sqlite, args.floor_postgres)
         raise SystemExit(0)
     if args.n:
         sizes = [int(part) for part in args.n.split(",") if part.strip()]

@@ -24,6 +24,11 @@ class IdentityError(Exception):
     """Base of every error an eID provider raises; transports map subclasses to answers."""
 
 
+class IdentityTransportError(IdentityError):
+    """The provider could not be reached (connection, TLS, timeout): worth trying again later,
+    unlike an answer the provider gave. A collect loop tolerates a few of these in a row."""
+
+
 @dataclass(frozen=True, slots=True)
 class VerifiedIdentity:
     """A person as an eID provider vouched for them.

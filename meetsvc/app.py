@@ -29,6 +29,7 @@ from meetsvc.http.appkeys import (
     DIRECTORY,
     EID,
     ENGINE,
+    FREJA,
     IDENTIFICATION,
     INVITATIONS,
     KEYS,
@@ -50,6 +51,7 @@ from meetsvc.http.pages.i18n import load_catalogues
 from meetsvc.http.pages.render import preload_templates
 from meetsvc.http.pages.routes import add_page_routes
 from meetsvc.notify.runtime import open_notify
+from meetsvc.realtime.bounds import ConnectionBounds
 from meetsvc.realtime.fanout import watch_fanout
 from meetsvc.realtime.namespaces import HostNamespace, ParticipantNamespace, deliver_decided
 from meetsvc.realtime.server import Courier, create_server
@@ -105,8 +107,12 @@ def _mount_realtime(app: web.Application, services: Services, admission: Admissi
     if admission.video.name == "builtin":
         video = VideoNamespace(room, admission.signing, issuer=settings.server.base_url, clock=clock, metrics=metrics)
     courier = Courier(sockets, settings.meetings.time_zone, admission.handover, video, room)
-    sockets.register_namespace(ParticipantNamespace(room, admission.tickets, courier, clock, metrics=metrics))
-    sockets.register_namespace(HostNamespace(room, services.sessions, courier, metrics=metrics))
+    sockets.register_namespace(
+        ParticipantNamespace(room, admission.tickets, courier, clock, notes=services.notes, metrics=metrics)
+    )
+    hosts = HostNamespace(room, services.sessions, courier, notes=services.notes, metrics=metrics)
+    sockets.register_namespace(hosts)
+    services.directory.listen_signed_out(hosts.sign_out)
     if video is not None:
         sockets.register_namespace(video)
 
@@ -162,6 +168,7 @@ async def _notifications(app: web.Application) -> AsyncIterator[None]:
 async def _identification(app: web.Application) -> AsyncIterator[None]:
     async with open_identification(app[SERVICES]) as eid:
         app[EID] = eid.runtime
+        app[FREJA] = eid.freja
         app[IDENTIFICATION] = eid.identification
         if COURIER in app:
             eid.identification.on_replaced = app[COURIER].entries_ended
@@ -179,6 +186,7 @@ async def _close_sockets(app: web.Application) -> None:
     """Say goodbye to every connected socket at shutdown, so pages reconnect (to another
     process, or this one restarted) at once instead of after a ping timeout."""
     sockets = app[SOCKETS]
+    await sockets.stop_sweeping()
     for namespace in list(sockets.namespace_handlers):
         for sid, _ in list(sockets.manager.get_participants(namespace, None)):
             await sockets.disconnect(sid, namespace=namespace)
@@ -221,6 +229,12 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> web.Application
         compression=settings.realtime.websocket_compression,
         redis_url=settings.realtime.redis_url,
         redis_channel=settings.realtime.redis_channel,
+        bounds=ConnectionBounds(
+            unjoined_seconds=settings.realtime.unjoined_seconds,
+            per_address=settings.realtime.connections_per_address,
+            trusted_proxies=settings.server.trusted_proxies,
+            clock=clock,
+        ),
     )
     sockets.attach(app)
     app[SOCKETS] = sockets

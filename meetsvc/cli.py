@@ -5,9 +5,20 @@
     meetsvc migrate                        bring the database schema up to date
     meetsvc organisation create NAME --kind municipality|region [--public-name TEXT]
     meetsvc organisation set-public-name ID_OR_NAME [TEXT]
+    meetsvc organisation set-contact-phone ID_OR_NAME [PHONE]
                                            what citizens' messages call it (none: the default)
     meetsvc organisation list
     meetsvc api-client create --organisation ID_OR_NAME --name NAME
+    meetsvc api-client list [--organisation ID_OR_NAME]
+    meetsvc api-client revoke CLIENT_ID    the key is refused from the next request on
+    meetsvc staff create --organisation ID_OR_NAME --name NAME [--email E] [--role R ...]
+                         [--personal-number-stdin]
+                                           the personal number is read from standard input,
+                                           never from the command line (shell history, ps)
+    meetsvc staff list --organisation ID_OR_NAME
+    meetsvc staff change STAFF_ID [--name NAME] [--email E | --no-email] [--role R ...]
+    meetsvc staff deactivate STAFF_ID      no sign-in; their sessions end at once (an open
+                                           console is refused at its next event)
     meetsvc audit verify                   check the audit log's hash chain
     meetsvc keys init                      create the key files (production set-up)
     meetsvc keys rotate                    add a new signing key; older ones still verify
@@ -19,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
@@ -118,6 +130,16 @@ async def cmd_organisation_set_public_name(args: argparse.Namespace, settings: S
     return 0
 
 
+async def cmd_organisation_set_contact_phone(args: argparse.Namespace, settings: Settings) -> int:
+    async def work(services: Services) -> Organisation:
+        return await services.directory.set_contact_phone(args.organisation, args.phone)
+
+    organisation = await _with_services(settings, work)
+    _print(f"{organisation.id}  {organisation.name}")
+    _print(f"citizens are told to call: {organisation.contact_phone or '(no number)'}")
+    return 0
+
+
 async def cmd_organisation_list(args: argparse.Namespace, settings: Settings) -> int:
     async def work(services: Services) -> list[Organisation]:
         return await services.directory.list_organisations()
@@ -137,6 +159,101 @@ async def cmd_api_client_create(args: argparse.Namespace, settings: Settings) ->
     _print(f"API client {client_id} for {organisation.name}")
     _print("key (shown once; only its hash is stored):")
     _print(key)
+    return 0
+
+
+async def cmd_api_client_list(args: argparse.Namespace, settings: Settings) -> int:
+    async def work(services: Services) -> list[Any]:
+        organisation_id = None
+        if args.organisation:
+            organisation_id = (await services.directory.find_organisation(args.organisation)).id
+        return await services.directory.list_api_clients(organisation_id)
+
+    for client in await _with_services(settings, work):
+        state = f"revoked {client.revoked_at.isoformat()}" if client.revoked_at else "active"
+        _print(f"{client.id}  {client.organisation_id}  {state:<32}  {client.name}")
+    return 0
+
+
+async def cmd_api_client_revoke(args: argparse.Namespace, settings: Settings) -> int:
+    async def work(services: Services) -> Any:
+        return await services.directory.revoke_api_client(args.client_id, organisation_id=None, actor="operator")
+
+    revoked = await _with_services(settings, work)
+    _print(f"API client {revoked.id} revoked")
+    return 0
+
+
+def _roles(names: list[str] | None) -> Any:
+    from meetsvc.domain.roles import parse_roles
+
+    return parse_roles(names) if names is not None else None
+
+
+def _staff_line(member: Any) -> str:
+    roles = ",".join(sorted(role.value for role in member.roles)) or "-"
+    state = "active" if member.active else "deactivated"
+    sign_in = "can sign in" if member.has_personal_number else "cannot sign in"
+    return f"{member.id}  {state:<11}  {roles:<40}  {sign_in:<14}  {member.display_name}"
+
+
+async def cmd_staff_create(args: argparse.Namespace, settings: Settings) -> int:
+    personal_number = sys.stdin.readline().strip() or None if args.personal_number_stdin else None
+
+    async def work(services: Services) -> Any:
+        caller = await services.directory.operator_caller(args.organisation)
+        return await services.directory.add_staff_member(
+            caller,
+            display_name=args.name,
+            email=args.email,
+            personal_number=personal_number,
+            roles=_roles(args.role) if args.role is not None else frozenset(),
+        )
+
+    _print(_staff_line(await _with_services(settings, work)))
+    return 0
+
+
+async def cmd_staff_list(args: argparse.Namespace, settings: Settings) -> int:
+    async def work(services: Services) -> list[Any]:
+        return await services.directory.list_staff(await services.directory.operator_caller(args.organisation))
+
+    for member in await _with_services(settings, work):
+        _print(_staff_line(member))
+    return 0
+
+
+async def _operator_for_staff(services: Services, staff_id: str) -> Any:
+    from meetsvc.domain.callers import OrganisationCaller
+    from meetsvc.domain.errors import NotFound
+
+    member = await services.directory.staff_member(staff_id)
+    if member is None:
+        raise NotFound("no such staff member")
+    return OrganisationCaller(member.organisation_id, "operator")
+
+
+async def cmd_staff_change(args: argparse.Namespace, settings: Settings) -> int:
+    async def work(services: Services) -> Any:
+        caller = await _operator_for_staff(services, args.staff_id)
+        return await services.directory.change_staff_member(
+            caller,
+            args.staff_id,
+            display_name=args.name,
+            roles=_roles(args.role),
+            email=None if args.no_email else args.email,
+            set_email=args.no_email or args.email is not None,
+        )
+
+    _print(_staff_line(await _with_services(settings, work)))
+    return 0
+
+
+async def cmd_staff_deactivate(args: argparse.Namespace, settings: Settings) -> int:
+    async def work(services: Services) -> Any:
+        return await services.directory.deactivate_as_operator(args.staff_id)
+
+    _print(_staff_line(await _with_services(settings, work)))
     return 0
 
 
@@ -187,6 +304,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from meetsvc.app import create_app
 
     app = create_app(settings)
+    app.on_startup.append(_freeze_start_up_heap)  # last: after every start-up hook made its objects
 
     def announce(_: str) -> None:
         for line in banner(app):
@@ -196,13 +314,22 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+async def _freeze_start_up_heap(_app: web.Application) -> None:
+    """See :mod:`meetsvc.core.heap` (only here, in the server: tests start many services in one
+    process, and freezing there would keep each one's objects forever)."""
+    from meetsvc.core.heap import freeze_start_up_heap
+
+    frozen = freeze_start_up_heap()
+    logging.getLogger("meetsvc.cli").debug("start-up heap frozen: %d objects", frozen)
+
+
 def banner(app: web.Application) -> list[str]:
     """What a person reads when the service has started: where to go, and in development the
-    BankID simulator, the outbox and the demo meeting's links. Nothing else is printed at start
+    BankID and Freja simulators, the outbox and the demo meeting's links. Nothing else is printed at start
     unless something happened."""
     from zoneinfo import ZoneInfo
 
-    from meetsvc.http.appkeys import DEMO, EID, SETTINGS
+    from meetsvc.http.appkeys import DEMO, EID, FREJA, SETTINGS
 
     settings = app[SETTINGS]
     base = settings.server.base_url
@@ -214,6 +341,9 @@ def banner(app: web.Application) -> list[str]:
     simulator = app[EID].simulator_app_url
     if simulator:
         lines.append(f"  BankID simulator  {simulator}  (approve identifications here as a test person)")
+    freja = app[FREJA]
+    if freja is not None and freja.simulator_app_url:
+        lines.append(f"  Freja simulator   {freja.simulator_app_url}  (the same for Freja eID+)")
     if settings.is_development and "outbox" in (settings.notify.email, settings.notify.sms):
         lines.append(f"  outbox            {base}/dev/outbox  (the messages the service would have sent)")
     demo = app.get(DEMO)
@@ -255,6 +385,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     set_public.add_argument("organisation", help="organisation id or exact name")
     set_public.add_argument("public_name", nargs="?", help="leave out to go back to the default")
+    set_phone = organisation.add_parser(
+        "set-contact-phone", help="the number invitations and refusal pages give citizens to call"
+    )
+    set_phone.add_argument("organisation", help="organisation id or exact name")
+    set_phone.add_argument("phone", nargs="?", help="leave out to remove the number")
     organisation.add_parser("list", help="list organisations, with what citizens' messages call each")
 
     client = sub.add_parser("api-client", help="keys for integrating systems").add_subparsers(
@@ -263,6 +398,38 @@ def build_parser() -> argparse.ArgumentParser:
     create_client = client.add_parser("create", help="create an API client key for one organisation")
     create_client.add_argument("--organisation", required=True, help="organisation id or exact name")
     create_client.add_argument("--name", required=True, help="what the client is, e.g. 'Treserva'")
+    list_clients = client.add_parser("list", help="list API clients, revoked ones too")
+    list_clients.add_argument("--organisation", help="organisation id or exact name (default: all)")
+    revoke_client = client.add_parser("revoke", help="revoke an API client's key at once")
+    revoke_client.add_argument("client_id")
+
+    role_names = ["administrator", "organiser", "host", "statistics_reader"]
+    staff = sub.add_parser("staff", help="an organisation's staff directory").add_subparsers(
+        dest="action", required=True
+    )
+    create_staff = staff.add_parser("create", help="add a staff member")
+    create_staff.add_argument("--organisation", required=True, help="organisation id or exact name")
+    create_staff.add_argument("--name", required=True)
+    create_staff.add_argument("--email")
+    create_staff.add_argument("--role", action="append", choices=role_names, help="repeat for several roles")
+    create_staff.add_argument(
+        "--personal-number-stdin",
+        action="store_true",
+        help="read their personal identity number (for eID sign-in) from standard input",
+    )
+    list_staff = staff.add_parser("list", help="list an organisation's staff")
+    list_staff.add_argument("--organisation", required=True, help="organisation id or exact name")
+    change_staff = staff.add_parser("change", help="change a staff member's name, e-mail or roles")
+    change_staff.add_argument("staff_id")
+    change_staff.add_argument("--name")
+    email = change_staff.add_mutually_exclusive_group()
+    email.add_argument("--email")
+    email.add_argument("--no-email", action="store_true", help="remove the e-mail address")
+    change_staff.add_argument(
+        "--role", action="append", choices=role_names, help="the new roles (all of them; repeat for several)"
+    )
+    deactivate_staff = staff.add_parser("deactivate", help="deactivate a staff member and end their sessions")
+    deactivate_staff.add_argument("staff_id")
 
     audit = sub.add_parser("audit", help="the audit log").add_subparsers(dest="action", required=True)
     audit.add_parser("verify", help="check the hash chain and name the first broken entry")
@@ -277,8 +444,15 @@ COMMANDS: dict[tuple[str, str | None], Command] = {
     ("migrate", None): cmd_migrate,
     ("organisation", "create"): cmd_organisation_create,
     ("organisation", "set-public-name"): cmd_organisation_set_public_name,
+    ("organisation", "set-contact-phone"): cmd_organisation_set_contact_phone,
     ("organisation", "list"): cmd_organisation_list,
     ("api-client", "create"): cmd_api_client_create,
+    ("api-client", "list"): cmd_api_client_list,
+    ("api-client", "revoke"): cmd_api_client_revoke,
+    ("staff", "create"): cmd_staff_create,
+    ("staff", "list"): cmd_staff_list,
+    ("staff", "change"): cmd_staff_change,
+    ("staff", "deactivate"): cmd_staff_deactivate,
     ("audit", "verify"): cmd_audit_verify,
     ("keys", "init"): cmd_keys_init,
     ("keys", "rotate"): cmd_keys_rotate,

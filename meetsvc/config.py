@@ -179,6 +179,47 @@ class SimulatorSettings(_Section):
     app_port: int = Field(8081, ge=0, le=65535)
 
 
+class FrejaSettings(_Section):
+    """Freja eID beside BankID: off unless enabled; in development ``use_simulator`` starts the
+    built-in Freja simulator instead of reaching Freja (see docs/identity.md)."""
+
+    enabled: bool = False
+    use_simulator: bool = False
+    url: str = "https://services.test.frejaeid.com"
+    client_cert: Path | None = None
+    client_key: Path | None = None
+    key_password: str | None = Field(None, repr=False)
+    ca_cert: Path | None = None
+    signing_cert: Path | None = None
+    min_registration_level: Literal["EXTENDED", "PLUS"] = "PLUS"
+    request_timeout_seconds: float = Field(10.0, gt=0, le=60)
+    # Organisation ids whose participants are offered Freja eID; empty: every organisation's.
+    # Staff of every organisation may sign in with it once it is enabled.
+    organisations: list[str] = []
+
+    def offered_to(self, organisation_id: str) -> bool:
+        return self.enabled and (not self.organisations or organisation_id in self.organisations)
+
+    @field_validator("key_password")
+    @classmethod
+    def _empty_is_none(cls, value: str | None) -> str | None:
+        return value or None
+
+    @field_validator("url")
+    @classmethod
+    def _https(cls, value: str) -> str:
+        if not value.startswith("https://"):
+            raise ValueError("Freja eID is reached over HTTPS only")
+        return value.rstrip("/")
+
+
+class FrejaSimulatorSettings(_Section):
+    certs_dir: Path = Path("var/freja-simulator")
+    host: str = "127.0.0.1"
+    api_port: int = Field(0, ge=0, le=65535)
+    app_port: int = Field(8082, ge=0, le=65535)
+
+
 class WaitingRoomSettings(_Section):
     opens_minutes_before: int = Field(15, ge=0, le=240)
     ticket_minutes: int = Field(180, ge=5, le=720)
@@ -188,6 +229,20 @@ class WaitingRoomSettings(_Section):
 class RealtimeSettings(_Section):
     websocket_compression: bool = False
     max_message_bytes: int = Field(16384, ge=1024, le=1048576)
+    unjoined_seconds: float = Field(
+        10,
+        ge=1,
+        le=300,
+        description="A socket that has not joined a namespace (shown a ticket or a session) this many "
+        "seconds after connecting is closed (see meetsvc.realtime.bounds).",
+    )
+    connections_per_address: int = Field(
+        200,
+        ge=1,
+        le=100000,
+        description="Most sockets open at once from one client address (the forwarded one only from "
+        "server.trusted_proxies); further ones are refused at the handshake.",
+    )
     redis_url: str | None = None
     redis_channel: str = Field(
         "meetsvc",
@@ -250,6 +305,8 @@ class Settings(BaseSettings):
     identity: IdentitySettings = IdentitySettings()
     bankid: BankIdSettings = BankIdSettings()
     simulator: SimulatorSettings = SimulatorSettings()
+    freja: FrejaSettings = FrejaSettings()
+    freja_simulator: FrejaSimulatorSettings = FrejaSimulatorSettings()
     waiting_room: WaitingRoomSettings = WaitingRoomSettings()
     realtime: RealtimeSettings = RealtimeSettings()
     video: VideoSettings = VideoSettings()
@@ -266,6 +323,11 @@ class Settings(BaseSettings):
             missing = [k for k in ("client_cert", "client_key", "ca_cert") if getattr(self.bankid, k) is None]
             if missing:
                 problems.append('identity.provider = "bankid" needs ' + ", ".join(f"bankid.{k}" for k in missing))
+        if self.freja.enabled and not self.freja.use_simulator:
+            keys = ("client_cert", "client_key", "ca_cert", "signing_cert")
+            missing = [k for k in keys if getattr(self.freja, k) is None]
+            if missing:
+                problems.append("freja.enabled needs " + ", ".join(f"freja.{k}" for k in missing))
         if not self.is_development:
             problems += self.production_problems()
         if problems:
@@ -279,6 +341,8 @@ class Settings(BaseSettings):
         problems = []
         if self.identity.provider == "bankid-simulator":
             problems.append('identity.provider = "bankid-simulator" is for development only')
+        if self.freja.enabled and self.freja.use_simulator:
+            problems.append("freja.use_simulator = true is for development only")
         if self.security.create_missing_keys:
             problems.append(
                 "security.create_missing_keys = true is for development only: production never makes keys "

@@ -30,6 +30,8 @@ from identity.bankid.client import BankIdClient, BankIdConfig
 from identity.bankid.collector import CollectLoop
 from identity.bankid.provider import BankIdProvider
 from identity.base import Order
+from identity.freja.client import FrejaClient, FrejaConfig, RegistrationLevel
+from identity.freja.provider import INITIAL_HINT, FrejaProvider
 from meetsvc.config import Settings
 from meetsvc.core.clock import Clock, utc_now
 from meetsvc.core.pii import PersonalNumberVault
@@ -46,11 +48,12 @@ from meetsvc.services.audit import AuditLog
 from meetsvc.services.booking import Booking, BookingLimits
 from meetsvc.services.demo import Demo, DemoCast, DemoPerson, DemoSeed, DemoTiming
 from meetsvc.services.directory import Directory
-from meetsvc.services.eid import EidRuntime
+from meetsvc.services.eid import EidRuntime, FrejaMessages
 from meetsvc.services.handover import Handover
 from meetsvc.services.identification import Identification, RateLimits
 from meetsvc.services.invitations import Invitations
 from meetsvc.services.links import JoinLinks
+from meetsvc.services.notes import WaitingNotes
 from meetsvc.services.sessions import BrowserSessions
 from meetsvc.services.waiting_room import Notices, WaitingRoom
 from meetsvc.storage.engine import Engine, create_engine
@@ -87,6 +90,7 @@ class Services:
     sessions: BrowserSessions
     invitations: Invitations
     waiting_room: WaitingRoom
+    notes: WaitingNotes
 
     def booking(
         self,
@@ -146,6 +150,7 @@ async def open_services(settings: Settings, clock: Clock = utc_now) -> AsyncIter
             waiting_room=WaitingRoom(
                 engine, audit, opens_before=timedelta(minutes=settings.waiting_room.opens_minutes_before), clock=clock
             ),
+            notes=WaitingNotes(engine, audit, clock),
         )
     finally:
         await engine.dispose()
@@ -259,12 +264,91 @@ async def open_eid(settings: Settings, clock: Clock) -> AsyncIterator[EidRuntime
             await simulator.close()
 
 
+async def open_freja(settings: Settings, clock: Clock) -> AsyncIterator[EidRuntime | None]:
+    """Open Freja eID and its own collect loop when the deployment enables it, else yield None.
+
+    As for BankID: real Freja over mutual TLS with its signing certificate pinned, or (development
+    only) the built-in Freja simulator started in-process on loopback, reached through the same
+    client over HTTPS. On this device the simulator's app page stands in for the Freja app.
+    """
+    freja = settings.freja
+    if not freja.enabled:
+        yield None
+        return
+    simulator = None
+    if freja.use_simulator:
+        from identity.freja.simulator.app import start_freja_simulator
+        from identity.freja.simulator.state import SimulatorSettings as FrejaSimulatorSettings
+
+        sim = settings.freja_simulator
+        simulator = await start_freja_simulator(
+            sim.certs_dir,
+            sim.host,
+            sim.api_port,
+            sim.app_port,
+            app_host=sim.host,
+            settings=FrejaSimulatorSettings(clock=lambda: clock().timestamp()),
+        )
+        config = FrejaConfig(
+            client_cert=simulator.client_cert_path,
+            client_key=simulator.client_key_path,
+            ca_cert=simulator.ca_path,
+            signing_cert=simulator.signing_cert_path,
+            base_url=simulator.api_url,
+        )
+    else:
+        assert freja.client_cert and freja.client_key and freja.ca_cert and freja.signing_cert  # checked by Settings
+        config = FrejaConfig(
+            client_cert=freja.client_cert,
+            client_key=freja.client_key,
+            ca_cert=freja.ca_cert,
+            signing_cert=freja.signing_cert,
+            base_url=freja.url,
+            key_password=freja.key_password,
+            request_timeout=freja.request_timeout_seconds,
+        )
+    try:
+        client = await FrejaClient.open(config)
+    except BaseException:
+        if simulator is not None:
+            await simulator.close()
+        raise
+    provider = FrejaProvider(
+        client, min_registration_level=RegistrationLevel(freja.min_registration_level), clock=clock
+    )
+    loop = CollectLoop(provider, interval=settings.identity.collect_interval_seconds)
+    await loop.start()
+
+    def app_link(order: Order, return_url: str | None, mobile: bool) -> str | None:
+        if simulator is not None:
+            return simulator.app_link(order.order_ref)
+        return provider.autostart_url(order, return_url)
+
+    try:
+        yield EidRuntime(
+            provider,
+            loop,
+            app_link,
+            simulator.app_url if simulator else None,
+            messages=FrejaMessages(),
+            initial_hint=INITIAL_HINT,
+        )
+    finally:
+        await loop.stop()
+        await client.close()
+        if simulator is not None:
+            await simulator.close()
+
+
 @dataclass(frozen=True)
 class EidServices:
-    """The eID provider as this process runs it, and the identification built on it."""
+    """The eID providers as this process runs them, and the identification built on them.
+
+    ``freja`` is None unless the deployment enables Freja eID."""
 
     runtime: EidRuntime
     identification: Identification
+    freja: EidRuntime | None = None
 
 
 @asynccontextmanager
@@ -272,7 +356,7 @@ async def open_identification(services: Services) -> AsyncIterator[EidServices]:
     """Open the configured eID provider (the simulator in development) and identification;
     on the way out let identifications under way finish, then close the provider."""
     settings = services.settings
-    async for runtime in open_eid(settings, services.clock):
+    async for runtime, freja in _open_providers(settings, services.clock):
         identity = settings.identity
         identification = Identification(
             services.engine,
@@ -285,11 +369,18 @@ async def open_identification(services: Services) -> AsyncIterator[EidServices]:
                 timedelta(minutes=identity.rate_window_minutes),
             ),
             services.clock,
+            others={freja.name: freja} if freja is not None else None,
         )
         try:
-            yield EidServices(runtime, identification)
+            yield EidServices(runtime, identification, freja)
         finally:
             await identification.drain()
+
+
+async def _open_providers(settings: Settings, clock: Clock) -> AsyncIterator[tuple[EidRuntime, EidRuntime | None]]:
+    async for runtime in open_eid(settings, clock):
+        async for freja in open_freja(settings, clock):
+            yield runtime, freja
 
 
 def build_schedule(services: Services, notify: NotifyRuntime, hooks: Hooks) -> Schedule | None:

@@ -327,3 +327,23 @@ def test_finding_16_the_name_citizens_read_is_set_from_the_command_line(tmp_path
     assert "citizens' messages say: Exempelstads kommun\n" in back.stdout
     other = run(config, "organisation", "create", "Region Exempel", "--kind", "region", "--public-name", "Regionen")
     assert "citizens' messages say: Regionen\n" in other.stdout
+
+
+def test_the_contact_phone_citizens_are_given_is_set_from_the_command_line(tmp_path):
+    config = tmp_path / "meetsvc.toml"
+    config.write_text(
+        'environment = "development"\n[identity]\nprovider = "bankid-simulator"\n'
+        f'[database]\nurl = "sqlite+aiosqlite:///{tmp_path}/db.sqlite3"\n'
+        f'[security]\nkeys_dir = "{tmp_path}/keys"\ncreate_missing_keys = false\n'
+    )
+    assert run(config, "keys", "init").returncode == 0
+    assert run(config, "migrate").returncode == 0
+    assert run(config, "organisation", "create", "Exempelstads kommun", "--kind", "municipality").returncode == 0
+    chosen = run(config, "organisation", "set-contact-phone", "Exempelstads kommun", "0771-123 456")
+    assert chosen.returncode == 0, chosen.stderr
+    assert "citizens are told to call: 0771-123 456\n" in chosen.stdout
+    for bad in ("ring oss <b>", "811218-9876"):  # not a number; a personal identity number
+        refused = run(config, "organisation", "set-contact-phone", "Exempelstads kommun", bad)
+        assert refused.returncode == 1 and "phone number" in refused.stderr, bad
+    removed = run(config, "organisation", "set-contact-phone", "Exempelstads kommun")
+    assert "citizens are told to call: (no number)\n" in removed.stdout

@@ -30,6 +30,8 @@ def test_make_run_on_an_empty_var_prints_the_demo_and_nothing_else(tmp_path):
     assert "as Erik Lindqvist (or the co-host Karin Johansson)" in first.stdout
     assert set(links) == {"Mohammed Al-Rashid", "Per-Olof Öberg", "Amina Yusuf"}
     assert first.address("BankID simulator").startswith("http://127.0.0.1:" + first.env["MEETSVC_SIMULATOR__APP_PORT"])
+    freja_port = first.env["MEETSVC_FREJA_SIMULATOR__APP_PORT"]
+    assert first.address("Freja simulator").startswith("http://127.0.0.1:" + freja_port)
     assert re.fullmatch(re.escape(first.base_url) + r"/staff/meetings/[0-9a-f-]{36}", console)
     # Nothing at INFO but the banner: no library announcing its plugins or its jobs.
     chatter = [line for line in first.lines if re.search(r"\b(INFO|DEBUG)\b", line) and "meetsvc.schedule" not in line]

@@ -32,6 +32,7 @@ def test_the_readme_marks_its_api_walk_for_testing():
         '"$API/meetings"',
         '/participants" <<EOF',
         '"$API/meetings/$MEETING/participants" \\',
+        '"$API/staff" <<EOF',
     ):
         assert step in script, f"the README's tested blocks lost the step {step!r}"
     assert "msk_..." not in script and "…" not in script, "a tested block holds a placeholder"
@@ -58,5 +59,7 @@ def test_the_readmes_api_commands_book_a_meeting_against_the_demo(tmp_path):
     # Read back: each participant, still invited, with their invitation on their channel.
     assert "Elin Nyström: invited; sms invitation " in result.stdout
     assert "Gunnar Åkesson: invited; email invitation " in result.stdout
+    # The README's staff member can sign in: a personal number on file, active, organiser and host.
+    assert "Elin Nyström: host,organiser can sign in" in out, result.stdout
     states = re.findall(r"(?:sms|email) invitation (\w+)", result.stdout)
     assert states and set(states) <= {"pending", "sending", "sent"}, result.stdout

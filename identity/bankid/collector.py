@@ -36,8 +36,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
 
-from identity.bankid.errors import BankIdTransportError
-from identity.base import IdentityError, OrderState, OrderStatus, PollingIdentityProvider
+from identity.base import IdentityError, IdentityTransportError, OrderState, OrderStatus, PollingIdentityProvider
 
 log = logging.getLogger(__name__)
 
@@ -280,7 +279,7 @@ class CollectLoop:
             self.collects += 1
             try:
                 status = await self._provider.collect(watch.order_ref)
-            except BankIdTransportError as error:
+            except IdentityTransportError as error:
                 self.collect_errors += 1
                 watch.transport_failures += 1
                 if watch.transport_failures > self._max_transport_failures:

@@ -35,7 +35,7 @@ from __future__ import annotations
 import re
 from typing import ClassVar
 
-from identity.base import IdentityError
+from identity.base import IdentityError, IdentityTransportError
 
 # Digit runs that could be a personal identity number (YYMMDD-NNNN, YYYYMMDDNNNN …). BankID's
 # free-text ``details`` is ours to show in logs and tracebacks, so such runs are masked there.
@@ -186,7 +186,7 @@ class UnknownErrorCode(BankIdApiError):
         self.error_code = error_code  # type: ignore[misc]  # per instance, not per class
 
 
-class BankIdTransportError(BankIdError):
+class BankIdTransportError(BankIdError, IdentityTransportError):
     """No answer from BankID: connection refused, TLS handshake failed, or our timeout passed."""
 
 

@@ -6,6 +6,8 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime
 
+from meetsvc.domain.roles import Role, may_host
+
 
 class OrganisationKind(str, enum.Enum):
     MUNICIPALITY = "municipality"
@@ -95,6 +97,8 @@ class Organisation:
     kind: OrganisationKind
     #: What citizens' messages call it; None: :func:`name_for_citizens` of the name.
     public_name: str | None = None
+    #: The number a citizen may call with questions (invitations and refusal pages give it).
+    contact_phone: str | None = None
 
     @property
     def citizens_see(self) -> str:
@@ -107,8 +111,14 @@ class StaffMember:
     organisation_id: str
     display_name: str
     email: str | None
-    can_organise: bool
+    roles: frozenset[Role]
     has_personal_number: bool
+    active: bool = True
+
+    @property
+    def can_organise(self) -> bool:
+        """May be named a host (and, as an organiser, book): what the older flag meant."""
+        return may_host(self.roles)
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +137,8 @@ class Meeting:
     created_at: datetime
     updated_at: datetime
     participant_count: int = 0
+    #: ``staff:<id>`` or ``api-client:<id>``; None for meetings booked before it was recorded.
+    booked_by: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,3 +164,26 @@ class Participant:
     created_at: datetime
     updated_at: datetime
     identified_at: datetime | None = None
+    #: Which of the meeting's organisations invited them.
+    invited_by_organisation_id: str | None = None
+    identification: Identification | None = None
+
+
+class IdentityCheck(str, enum.Enum):
+    """What the host sees of the identity check, and the API says too (never the number)."""
+
+    NOT_IDENTIFIED = "not_identified"
+    #: The verified person is the one the invitation named.
+    MATCHING = "identified_matching"
+    #: Someone else identified on the invitation.
+    NOT_MATCHING = "identified_not_matching"
+    #: Identified; the invitation named nobody to compare with.
+    NO_EXPECTATION = "identified_no_expectation"
+
+
+@dataclass(frozen=True, slots=True)
+class Identification:
+    check: IdentityCheck
+    provider: str | None = None
+    level_of_assurance: str | None = None
+    verified_at: datetime | None = None

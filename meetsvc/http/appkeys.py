@@ -48,6 +48,8 @@ SCHEMA_HEADS: web.AppKey[frozenset[str]] = web.AppKey("schema_heads")
 OPENAPI: web.AppKey[dict[str, Any]] = web.AppKey("openapi")
 SESSIONS: web.AppKey[BrowserSessions] = web.AppKey("sessions")
 EID: web.AppKey[EidRuntime] = web.AppKey("eid")
+# Freja eID beside BankID, or None where the deployment does not offer it.
+FREJA: web.AppKey[EidRuntime | None] = web.AppKey("freja")
 IDENTIFICATION: web.AppKey[Identification] = web.AppKey("identification")
 INVITATIONS: web.AppKey[Invitations] = web.AppKey("invitations")
 TICKETS: web.AppKey[LobbyTickets] = web.AppKey("tickets")

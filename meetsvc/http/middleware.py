@@ -17,7 +17,7 @@ from collections.abc import MutableMapping
 from aiohttp import web, web_response
 
 from meetsvc.core.logs import request_id_var
-from meetsvc.domain.errors import DomainError
+from meetsvc.domain.errors import DomainError, Forbidden
 from meetsvc.http.api.problems import from_domain_error, problem_response
 from meetsvc.http.appkeys import METRICS, SETTINGS
 from meetsvc.http.pages.render import error_page, render
@@ -169,6 +169,8 @@ async def problems(request: web.Request, handler):  # type: ignore[no-untyped-de
         return await handler(request)
     except DomainError as error:
         if _for_people(request):
+            if isinstance(error, Forbidden):  # a rule said no: not an expired form
+                return error_page(request, 403, "error.forbidden")
             return _error_page(request, error.status)
         return from_domain_error(error, request_id)
     except web.RequestPayloadError:

@@ -44,6 +44,8 @@ class NoticeView:
     join_url: str | None = None
     recipient_email: str | None = None
     for_staff: bool = False
+    #: The convening organisation's number for questions, when it has one.
+    contact_phone: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +83,7 @@ class MessageBuilder:
             "end": spoken.end,
             "when": spoken.when,
             "link": link,
+            "contact_phone": view.contact_phone or "",
         }
         texts = self._texts.render(language, view.kind, values)
         calendar = calendar_file(

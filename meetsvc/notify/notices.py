@@ -172,6 +172,7 @@ class MessageNotices:
                 join_url=PERSONAL_LINK if join_url else None,
                 recipient_email=email,
                 for_staff=_for_staff(participant),
+                contact_phone=organisation_name.contact_phone if isinstance(organisation_name, Organisation) else None,
             )
         )
 

@@ -37,6 +37,7 @@ VARIABLES: Mapping[str, str] = {
     "end": "11.00",
     "when": "tisdag 14 juli 2026 kl. 10.00–11.00",
     "link": "https://sip-mote.example.se/i/" + "x" * 43,
+    "contact_phone": "0771-123 456",
 }
 
 # An SMS of up to three concatenated segments (3 × 153 GSM characters) still reaches every phone.

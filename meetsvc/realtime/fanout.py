@@ -93,7 +93,7 @@ class FanoutWatch:
             log.warning("catching pages up after a redis outage failed: %s", exc.__class__.__name__)
             return
         self.outage = False
-        log.info("redis is back: caught up %d participant pages and %d host consoles", pages, consoles)
+        log.info("notices may have been missed: caught up %d participant pages and %d host consoles", pages, consoles)
 
     async def _redis_answers(self) -> bool:
         try:
@@ -209,6 +209,11 @@ async def _stop_listening(manager: Any) -> None:
         listener.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await listener
+    close = getattr(manager, "aclose", None)
+    if close is not None:  # ours: both its clients, the listener's and the publisher's
+        with contextlib.suppress(Exception):
+            await close()
+        return
     client = getattr(manager, "redis", None)
     if client is not None:
         with contextlib.suppress(Exception):

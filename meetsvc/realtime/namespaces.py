@@ -38,9 +38,11 @@ from meetsvc.realtime.answers import (
     error as _error,
     note_unavailable,
 )
-from meetsvc.realtime.rooms import HOST_NS, PARTICIPANT_NS, attendance_room, host_room, lobby_room
+from meetsvc.realtime.notes import NoteText, list_notes, send_note
+from meetsvc.realtime.rooms import HOST_NS, PARTICIPANT_NS, attendance_room, host_room, lobby_room, staff_room
 from meetsvc.realtime.server import Courier
 from meetsvc.realtime.tickets import LobbyTickets
+from meetsvc.services.notes import WaitingNotes
 from meetsvc.services.sessions import COOKIE_NAME, BrowserSessions
 from meetsvc.services.waiting_room import HostCaller, LobbyPass, Notices, WaitingRoom, WaitingRoomClosed
 from meetsvc.storage.availability import unavailable_dependency
@@ -168,6 +170,7 @@ class ParticipantNamespace(_Dispatching):
         courier: Courier,
         clock: Clock,
         *,
+        notes: WaitingNotes,
         metrics: Metrics | None = None,
     ) -> None:
         super().__init__(PARTICIPANT_NS, metrics)
@@ -175,10 +178,12 @@ class ParticipantNamespace(_Dispatching):
         self._tickets = tickets
         self._courier = courier
         self._clock = clock
+        self._notes = notes
         self.events = {
             "leave": (payloads.Empty, self._leave),
             "joined_video": (payloads.Empty, self._joined),
             "arrive": (payloads.Empty, self._arrive),
+            "note": (NoteText, self._note),
         }
 
     async def connect(self, sid: str, environ: dict[str, Any], auth: Any) -> bool:
@@ -232,15 +237,29 @@ class ParticipantNamespace(_Dispatching):
         await deliver_decided(self._courier, await self._room.join(await self._lobby(sid)))
         return {"ok": True}
 
+    async def _note(self, sid: str, p: NoteText) -> dict[str, Any]:
+        """A note to the hosts (:mod:`meetsvc.realtime.notes`), at once to every host console."""
+        lobby = await self._lobby(sid)
+        note = await send_note(self._notes, lobby, p)
+        await self.server.emit("note", note.as_payload(), room=host_room(lobby.meeting_id), namespace=HOST_NS)
+        return {"ok": True}
+
 
 class HostNamespace(_Dispatching):
     def __init__(
-        self, room: WaitingRoom, sessions: BrowserSessions, courier: Courier, *, metrics: Metrics | None = None
+        self,
+        room: WaitingRoom,
+        sessions: BrowserSessions,
+        courier: Courier,
+        *,
+        notes: WaitingNotes,
+        metrics: Metrics | None = None,
     ) -> None:
         super().__init__(HOST_NS, metrics)
         self._room = room
         self._sessions = sessions
         self._courier = courier
+        self._notes = notes
         self.events = {
             "admit": (payloads.OneParticipant, self._admit),
             "admit_all_matching": (payloads.Empty, self._admit_all),
@@ -252,6 +271,7 @@ class HostNamespace(_Dispatching):
             "end": (payloads.Empty, self._end),
             "list": (payloads.Empty, self._list),
             "join_video": (payloads.Empty, self._join_video),
+            "notes": (payloads.Empty, self._list_notes),
         }
 
     async def connect(self, sid: str, environ: dict[str, Any], auth: Any) -> bool:
@@ -266,7 +286,20 @@ class HostNamespace(_Dispatching):
             raise socketio.exceptions.ConnectionRefusedError("not-found")
         await self.save_session(sid, {"host": host, "meeting_id": meeting_id, "session_id": session.id})
         await self.enter_room(sid, host_room(meeting_id))
+        await self.enter_room(sid, staff_room(session.staff_id))
         return True
+
+    async def sign_out(self, staff_id: str) -> None:
+        """Close a staff member's consoles once their sessions were ended (they were deactivated).
+
+        Every console hears ``signed_out`` (through Redis, on whichever process it lives) and
+        stops; the sockets on this process are closed here too, after the notice (a socket's
+        packets leave in order). A console on another process is closed by its page, and in any
+        case refused at its next event, since its session has ended."""
+        room = staff_room(staff_id)
+        await self.emit("signed_out", {}, room=room)
+        for sid, _ in list(self.server.manager.get_participants(self.namespace, room)):
+            await self.disconnect(sid)
 
     async def _caller(self, sid: str) -> tuple[HostCaller, str]:
         """The host and meeting of this socket, re-checked: a host removed meanwhile loses access."""
@@ -352,6 +385,10 @@ class HostNamespace(_Dispatching):
         credential = await self._courier.host_credential(meeting_id, host.staff_id)
         await self.emit("credential", credential, to=sid)
         return {"ok": True}
+
+    async def _list_notes(self, sid: str, _: payloads.Empty) -> dict[str, Any]:
+        host, meeting_id = await self._caller(sid)
+        return await list_notes(self._notes, host, meeting_id)
 
     async def _end(self, sid: str, _: payloads.Empty) -> dict[str, Any]:
         host, meeting_id = await self._caller(sid)

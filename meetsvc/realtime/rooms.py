@@ -29,6 +29,11 @@ def host_room(meeting_id: str) -> str:
     return f"h:{meeting_id}"
 
 
+def staff_room(staff_id: str) -> str:
+    """Every host console one staff member has open: told when they are signed out."""
+    return f"s:{staff_id}"
+
+
 def lobby_room(meeting_id: str) -> str:
     """Every participant page of a meeting: told when its waiting room opens."""
     return f"l:{meeting_id}"

@@ -25,6 +25,7 @@ from aiohttp import web
 from engineio.async_drivers import aiohttp as engineio_aiohttp
 
 from meetsvc.core.logs import library_logger, outside_request
+from meetsvc.realtime.bounds import BoundedServer, ConnectionBounds
 from meetsvc.realtime.relay import RelayManager
 from meetsvc.realtime.rooms import HOST_NS, PARTICIPANT_NS, attendance_room, host_room, lobby_room
 from meetsvc.services.handover import Handover
@@ -76,17 +77,26 @@ def create_server(
     compression: bool,
     redis_url: str | None = None,
     redis_channel: str = "meetsvc",
-) -> socketio.AsyncServer:
+    bounds: ConnectionBounds | None = None,
+) -> BoundedServer:
     manager: socketio.AsyncManager
     manager = RelayManager(redis_url, channel=redis_channel) if redis_url else socketio.AsyncManager()
-    server = socketio.AsyncServer(
+    server = BoundedServer(
+        bounds=bounds or ConnectionBounds(unjoined_seconds=10, per_address=200),
         async_mode="aiohttp",
         client_manager=manager,
         cors_allowed_origins=allowed_origins,
         max_http_buffer_size=max_message_bytes,
         http_compression=compression,
-        ping_interval=20,
-        ping_timeout=20,
+        # Heartbeats, chosen for phones: a phone that locks its screen suspends the page, which
+        # then answers no ping until it wakes. engine.io closes a socket whose pong is later than
+        # ping_timeout after the ping, and the page then reconnects and arrives again (a round of
+        # reads and notices for the hosts). 45 s lets a phone sleep through most short pauses
+        # without that; a socket that is really gone is still noticed within 75 s (interval plus
+        # timeout), as nginx's proxy_read_timeout expects. Pinging every 30 s instead of 20 s
+        # also cuts the heartbeats' CPU by a third at thousands of people waiting.
+        ping_interval=30,
+        ping_timeout=45,
         # Loggers given, not flags: with a flag each library adds a plain-text handler of its
         # own, and every record it logs is printed twice (see meetsvc.core.logs).
         logger=library_logger("socketio.server"),

@@ -18,9 +18,17 @@ from datetime import datetime, timedelta
 from meetsvc.core.clock import Clock, utc_now
 from meetsvc.core.pii import PersonalNumberVault
 from meetsvc.core.tokens import token_hash
-from meetsvc.domain import rules
+from meetsvc.domain import access, rules
+from meetsvc.domain.access import MeetingParties, Side
 from meetsvc.domain.callers import OrganisationCaller
-from meetsvc.domain.errors import MeetingClosed, NotFound, RuleViolation, TooManyParticipants, Violation
+from meetsvc.domain.errors import (
+    Forbidden,
+    MeetingClosed,
+    NotFound,
+    RuleViolation,
+    TooManyParticipants,
+    Violation,
+)
 from meetsvc.domain.messages import ChannelName, MessageKind
 from meetsvc.domain.model import (
     CareArea,
@@ -32,6 +40,7 @@ from meetsvc.domain.model import (
     ParticipantRole,
     ParticipantState,
 )
+from meetsvc.domain.roles import Role
 from meetsvc.notify import outbox
 from meetsvc.notify.notices import MessageNotices
 from meetsvc.notify.status import DeliveryLine, deliveries_by_participant
@@ -160,9 +169,35 @@ class Booking:
     async def _meeting_row(
         self, connection: Connection, caller: OrganisationCaller, meeting_id: str, *, lock: bool = False
     ) -> MeetingRecord:
+        return (await self._access(connection, caller, meeting_id, lock=lock))[0]
+
+    async def _access(
+        self, connection: Connection, caller: OrganisationCaller, meeting_id: str, *, lock: bool = False
+    ) -> tuple[MeetingRecord, Side]:
+        """The meeting and the side the caller acts on (:mod:`meetsvc.domain.access`); a meeting
+        the caller may not reach is answered as one that does not exist."""
         row = await queries.meeting(connection, meeting_id, organisation_id=caller.organisation_id, lock=lock)
         if row is None:
             raise NotFound("no such meeting")
+        parties = MeetingParties(
+            row.organisation_id, row.partner_organisation_id, row.booked_by, await queries.host_ids(connection, row.id)
+        )
+        side = access.side_of(caller, parties)
+        if side is None:
+            raise NotFound("no such meeting")
+        return row, side
+
+    @staticmethod
+    def _booking_side_only(side: Side, what: str) -> None:
+        if not access.may_change_meeting(side):
+            raise Forbidden(f"{what} stays with the organisation that booked the meeting")
+
+    async def _managed_participant(
+        self, connection: Connection, caller: OrganisationCaller, side: Side, meeting_id: str, participant_id: str
+    ) -> ParticipantRecord:
+        row = await self._participant_row(connection, meeting_id, participant_id)
+        if not access.may_manage_participant(side, row.invited_by_organisation_id, caller.organisation_id):
+            raise Forbidden("this participant was invited by the other organisation, which manages them")
         return row
 
     async def _load_meeting(self, connection: Connection, row: MeetingRecord) -> Meeting:
@@ -193,7 +228,7 @@ class Booking:
                         f"/host_ids/{index}", "staff_member", "is not a staff member of the meeting's organisations"
                     )
                 )
-            elif not row.can_organise:
+            elif not row.can_organise or not row.active:
                 violations.append(
                     Violation(f"/host_ids/{index}", "can_organise", "this staff member may not lead meetings")
                 )
@@ -272,6 +307,8 @@ class Booking:
     # Meetings --------------------------------------------------------------------------------
 
     async def create_meeting(self, caller: OrganisationCaller, new: NewMeeting) -> Meeting:
+        if not caller.is_api_client and Role.ORGANISER not in caller.roles:
+            raise Forbidden("only an organiser may book meetings")
         now = self._clock()
         violations = rules.check_title(new.title)
         violations += rules.check_schedule(new.starts_at, new.ends_at, now=now, limits=self._limits.schedule)
@@ -298,6 +335,7 @@ class Booking:
                     time_zone=self._limits.time_zone,
                     status=MeetingStatus.SCHEDULED,
                     created_at=now,
+                    booked_by=caller.actor,
                 ),
             )
             await queries.insert_hosts(connection, meeting_id, new.host_ids)
@@ -329,21 +367,23 @@ class Booking:
         offset: int = 0,
     ) -> list[Meeting]:
         async with self._engine.connect() as connection:
-            rows = await queries.meetings_of_organisation(
+            rows = await queries.meetings_in_scope(
                 connection,
-                caller.organisation_id,
+                access.listing_scope(caller),
                 status=status,
                 starts_from=starts_from,
                 starts_before=starts_before,
                 limit=limit,
                 offset=offset,
             )
-            return [await self._load_meeting(connection, row) for row in rows]
+            return await queries.as_meetings(connection, rows)
 
     async def update_meeting(self, caller: OrganisationCaller, meeting_id: str, changes: MeetingChanges) -> Meeting:
         async with self._engine.begin() as connection:
-            row = await self._meeting_row(connection, caller, meeting_id, lock=True)
+            row, side = await self._access(connection, caller, meeting_id, lock=True)
             self._ensure_open(row)
+            if changes.title is not UNSET or changes.care_area is not UNSET:
+                self._booking_side_only(side, "the title and area of care")
             title: str | None = None
             care_area: CareArea | None = None
             violations: list[Violation] = []
@@ -362,6 +402,8 @@ class Booking:
                 violations += await self._check_hosts(
                     connection, host_ids, {row.organisation_id, row.partner_organisation_id}
                 )
+                if not violations:
+                    await self._check_host_change(connection, caller, side, row.id, host_ids)
             elif changes.host_ids is not UNSET:
                 violations.append(Violation("/host_ids", "type", "must be a list of staff ids"))
             if violations:
@@ -385,13 +427,25 @@ class Booking:
                 )
             return await self._load_meeting(connection, await self._meeting_row(connection, caller, meeting_id))
 
+    async def _check_host_change(
+        self, connection: Connection, caller: OrganisationCaller, side: Side, meeting_id: str, host_ids: tuple[str, ...]
+    ) -> None:
+        """The partner changes only its own staff among the hosts."""
+        before_ids = await queries.host_ids(connection, meeting_id)
+        known = await organisations.staff_members_by_id(connection, tuple(set(before_ids) | set(host_ids)))
+        before = {i: known[i].organisation_id for i in before_ids if i in known}
+        after = {i: known[i].organisation_id for i in host_ids if i in known}
+        if not access.host_change_allowed(side, before, after, caller.organisation_id):
+            raise Forbidden("the other organisation's hosts are theirs to change")
+
     async def reschedule(
         self, caller: OrganisationCaller, meeting_id: str, starts_at: datetime, ends_at: datetime
     ) -> Meeting:
         now = self._clock()
         violations = rules.check_schedule(starts_at, ends_at, now=now, limits=self._limits.schedule)
         async with self._engine.begin() as connection:
-            row = await self._meeting_row(connection, caller, meeting_id, lock=True)
+            row, side = await self._access(connection, caller, meeting_id, lock=True)
+            self._booking_side_only(side, "the meeting's time")
             if row.status is not MeetingStatus.SCHEDULED:
                 raise MeetingClosed("only a meeting that has not started can be moved")
             if violations:
@@ -415,7 +469,8 @@ class Booking:
     async def cancel(self, caller: OrganisationCaller, meeting_id: str) -> Meeting:
         now = self._clock()
         async with self._engine.begin() as connection:
-            row = await self._meeting_row(connection, caller, meeting_id, lock=True)
+            row, side = await self._access(connection, caller, meeting_id, lock=True)
+            self._booking_side_only(side, "cancelling")
             self._ensure_open(row)
             invited = await self._active_participant_rows(connection, meeting_id)
             await queries.cancel_meeting(connection, meeting_id, now)
@@ -494,8 +549,10 @@ class Booking:
             personal_number = queries.NO_PERSONAL_NUMBER
         participant_id = str(uuid.uuid4())
         async with self._engine.begin() as connection:
-            row = await self._meeting_row(connection, caller, meeting_id, lock=True)
+            row, side = await self._access(connection, caller, meeting_id, lock=True)
             self._ensure_open(row)
+            if not access.may_invite_role(side, new.role):
+                raise Forbidden(f"the organisation that booked the meeting invites the {new.role.value}")
             organisations_of_meeting = await self._meeting_organisations(connection, row)
             organisation = organisations_of_meeting.get(new.organisation_id) if new.organisation_id else None
             if new.organisation_id and organisation is None:
@@ -524,6 +581,7 @@ class Booking:
                 personal_number=personal_number,
                 state=ParticipantState.INVITED,
                 now=now,
+                invited_by_organisation_id=caller.organisation_id,
             )
             invitation_id, token = await self._issue_token(connection, participant_id, now)
             await self._audit.append(
@@ -546,7 +604,7 @@ class Booking:
         async with self._engine.connect() as connection:
             await self._meeting_row(connection, caller, meeting_id)
             rows = await queries.participants_of_meeting(connection, meeting_id)
-            return [await self._load_participant(connection, row) for row in rows]
+            return await queries.as_participants(connection, rows)
 
     async def get_participant(self, caller: OrganisationCaller, meeting_id: str, participant_id: str) -> Participant:
         async with self._engine.connect() as connection:
@@ -560,9 +618,9 @@ class Booking:
     ) -> Participant:
         now = self._clock()
         async with self._engine.begin() as connection:
-            meeting_row = await self._meeting_row(connection, caller, meeting_id, lock=True)
+            meeting_row, side = await self._access(connection, caller, meeting_id, lock=True)
             self._ensure_open(meeting_row)
-            row = await self._participant_row(connection, meeting_id, participant_id)
+            row = await self._managed_participant(connection, caller, side, meeting_id, participant_id)
             merged = NewParticipant(
                 role=row.role if changes.role is UNSET else changes.role,  # type: ignore[arg-type]
                 display_name=row.display_name if changes.display_name is UNSET else changes.display_name,  # type: ignore[arg-type]
@@ -572,6 +630,8 @@ class Booking:
                 language=row.language if changes.language is UNSET else changes.language,  # type: ignore[arg-type]
             )
             role = ParticipantRole(merged.role)
+            if not access.may_invite_role(side, role):
+                raise Forbidden(f"the organisation that booked the meeting invites the {role.value}")
             violations = self._check_participant_fields(merged)
             organisations_of_meeting = await self._meeting_organisations(connection, meeting_row)
             organisation = None
@@ -656,9 +716,9 @@ class Booking:
     async def remove_participant(self, caller: OrganisationCaller, meeting_id: str, participant_id: str) -> None:
         now = self._clock()
         async with self._engine.begin() as connection:
-            meeting_row = await self._meeting_row(connection, caller, meeting_id, lock=True)
+            meeting_row, side = await self._access(connection, caller, meeting_id, lock=True)
             self._ensure_open(meeting_row)
-            removed = await self._participant_row(connection, meeting_id, participant_id)
+            removed = await self._managed_participant(connection, caller, side, meeting_id, participant_id)
             meeting_row = await self._next_version(connection, caller, meeting_id, now)
             ended = await self._end_entries(connection, meeting_id, participant_id, PARTICIPANT_REMOVED)
             await queries.mark_removed(connection, participant_id, now)
@@ -681,9 +741,9 @@ class Booking:
         """A new link; the old one stops working at once (e.g. it was sent to the wrong person)."""
         now = self._clock()
         async with self._engine.begin() as connection:
-            meeting_row = await self._meeting_row(connection, caller, meeting_id, lock=True)
+            meeting_row, side = await self._access(connection, caller, meeting_id, lock=True)
             self._ensure_open(meeting_row)
-            row = await self._participant_row(connection, meeting_id, participant_id)
+            row = await self._managed_participant(connection, caller, side, meeting_id, participant_id)
             invitation_id, token = await self._issue_token(connection, participant_id, now)
             ended = await self._end_entries(connection, meeting_id, participant_id, LINK_REISSUED)
             meeting_row = await self._next_version(connection, caller, meeting_id, now)
@@ -704,8 +764,8 @@ class Booking:
     async def revoke_invitation(self, caller: OrganisationCaller, meeting_id: str, participant_id: str) -> Participant:
         now = self._clock()
         async with self._engine.begin() as connection:
-            await self._meeting_row(connection, caller, meeting_id, lock=True)
-            row = await self._participant_row(connection, meeting_id, participant_id)
+            _, side = await self._access(connection, caller, meeting_id, lock=True)
+            row = await self._managed_participant(connection, caller, side, meeting_id, participant_id)
             ended = await self._end_entries(connection, meeting_id, participant_id, LINK_REVOKED)
             if await queries.revoke_invitations(connection, participant_id, now):
                 await self._audit.append(

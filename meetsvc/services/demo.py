@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 from meetsvc.domain.callers import OrganisationCaller
 from meetsvc.domain.model import CareArea, Meeting, Organisation, OrganisationKind, ParticipantRole, StaffMember
+from meetsvc.domain.roles import ORGANISING, Role
 from meetsvc.services.booking import Booking, NewMeeting, NewParticipant
 from meetsvc.services.directory import Directory
 from meetsvc.services.links import JoinLinks
@@ -112,6 +113,8 @@ class DemoSeed:
             display_name=cast.leader.name,
             email="sip-ledare@exempelstad.example",
             personal_number=cast.leader.personal_number,
+            # The demo's leader also keeps the staff directory, so its admin page can be tried.
+            roles=ORGANISING | {Role.ADMINISTRATOR},
         )
         co_host = await self._directory.add_staff_member(
             OrganisationCaller(region.id, ACTOR),

@@ -23,7 +23,7 @@ import hmac
 import json
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -56,6 +56,12 @@ class TooManyAttempts(DomainError):
     title = "Too many identifications were started; wait a few minutes and try again."
 
 
+class UnknownMethod(DomainError):
+    code = "unknown-identification-method"
+    status = 400
+    title = "This way of identifying is not offered here."
+
+
 class IdentificationUnavailable(DomainError):
     code = "identification-unavailable"
     status = 503
@@ -77,6 +83,7 @@ class IdentificationView:
     outcome: str | None
     qr_data: str | None = None
     autostart_url: str | None = None
+    provider: str = "bankid"
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,9 +102,13 @@ class Identification:
         audit: AuditLog,
         limits: RateLimits,
         clock: Clock = utc_now,
+        others: Mapping[str, EidRuntime] | None = None,
     ) -> None:
+        """``eid`` is the deployment's first provider (BankID); ``others`` the ones offered beside
+        it (Freja eID), by name. Each has its own collect loop."""
         self._engine = engine
         self._eid = eid
+        self._runtimes = {eid.name: eid, **(others or {})}
         self._vault = vault
         self._audit = audit
         self._limits = limits
@@ -107,6 +118,15 @@ class Identification:
         #: Told, after the commit, of entries a newer device of the same person took over
         #: (meeting id, {attendance id: reason}): the server closes their sockets.
         self.on_replaced: Callable[[str, dict[str, str]], Awaitable[None]] | None = None
+
+    @property
+    def methods(self) -> tuple[str, ...]:
+        """The providers this process offers, the first one first."""
+        return tuple(self._runtimes)
+
+    def _runtime(self, name: str) -> EidRuntime:
+        # An order of a provider switched off since it started is still shown, in BankID's words.
+        return self._runtimes.get(name, self._eid)
 
     # Starting --------------------------------------------------------------------------------
 
@@ -132,7 +152,11 @@ class Identification:
         client_address: str,
         user_agent: str | None,
         return_url: str | None,
+        method: str | None = None,
     ) -> None:
+        runtime = self._runtimes.get(method or self._eid.name)
+        if runtime is None:
+            raise UnknownMethod()
         address_hash = self._vault.keyed_hash(f"address:{client_address}")
         async with self._engine.begin() as connection:
             await self._check_rate(connection, session, address_hash)
@@ -141,7 +165,7 @@ class Identification:
         if previous is not None and previous.state == PENDING:
             await self.cancel(session)
         try:
-            order = await self._eid.provider.start(
+            order = await runtime.provider.start(
                 StartRequest(
                     end_user_ip=client_address,
                     same_device=same_device,
@@ -152,7 +176,17 @@ class Identification:
         except IdentityError as exc:
             code = getattr(exc, "error_code", None)
             log.warning("eID start failed: %s", code or exc.__class__.__name__)
-            raise IdentificationUnavailable(self._eid.error_message(code, session.language.value), code) from None
+            async with self._engine.begin() as connection:
+                await self._audit.append(
+                    connection,
+                    actor=self._actor(session),
+                    action="identification.start_failed",
+                    subject_type="participant" if session.participant_id else "session",
+                    subject_id=session.participant_id or session.id,
+                    details={"provider": runtime.name, "error_code": code or exc.__class__.__name__},
+                    now=self._clock(),
+                )
+            raise IdentificationUnavailable(runtime.error_message(code, session.language.value), code) from None
         now = self._clock()
         async with self._engine.begin() as connection:
             await identifications.insert_identification(
@@ -161,7 +195,7 @@ class Identification:
                     id=str(uuid.uuid4()),
                     session_id=session.id,
                     participant_id=session.participant_id,
-                    provider=self._eid.provider.name,
+                    provider=runtime.name,
                     order_ref=order.order_ref,
                     auto_start_token=order.auto_start_token,
                     qr_start_token=order.qr_start_token,
@@ -174,7 +208,7 @@ class Identification:
                     same_device=same_device,
                     client_address_hash=address_hash,
                     state=PENDING,
-                    hint_code="outstandingTransaction",
+                    hint_code=runtime.initial_hint,
                     started_at=order.started_at,
                 ),
             )
@@ -184,13 +218,13 @@ class Identification:
                 action="identification.started",
                 subject_type="participant" if session.participant_id else "session",
                 subject_id=session.participant_id or session.id,
-                details={"provider": self._eid.provider.name, "same_device": same_device},
+                details={"provider": runtime.name, "same_device": same_device},
                 now=now,
             )
-        self._watch(order.order_ref)
+        self._watch(runtime, order.order_ref)
 
-    def _watch(self, order_ref: str) -> None:
-        future = self._eid.loop.watch(order_ref, on_status=self._on_status)
+    def _watch(self, runtime: EidRuntime, order_ref: str) -> None:
+        future = runtime.loop.watch(order_ref, on_status=self._on_status)
         future.add_done_callback(functools.partial(self._on_done, order_ref))
 
     @staticmethod
@@ -211,15 +245,18 @@ class Identification:
             return None
         language = session.language.value
         pending = row.state == PENDING
+        runtime = self._runtime(row.provider)
         if row.state == CANCELLED:
-            message = self._eid.hint_message(
+            message = runtime.hint_message(
                 "cancelled", pending=False, same_device=row.same_device, mobile=mobile, language=language
             )
         else:
-            message = self._eid.hint_message(
+            message = runtime.hint_message(
                 row.hint_code, pending=pending, same_device=row.same_device, mobile=mobile, language=language
             )
-        view = IdentificationView(row.state, row.hint_code, message, row.same_device, row.outcome)
+        view = IdentificationView(
+            row.state, row.hint_code, message, row.same_device, row.outcome, provider=runtime.name
+        )
         if not pending:
             return view
         order = Order(
@@ -233,8 +270,8 @@ class Identification:
             provider_state=json.loads(row.provider_state or "{}"),
         )
         if row.same_device:
-            return dataclasses.replace(view, autostart_url=self._eid.autostart_url(order, return_url, mobile))
-        return dataclasses.replace(view, qr_data=self._eid.provider.qr_data(order, self._clock()))
+            return dataclasses.replace(view, autostart_url=runtime.autostart_url(order, return_url, mobile))
+        return dataclasses.replace(view, qr_data=runtime.provider.qr_data(order, self._clock()))
 
     async def verified(self, session: BrowserSession) -> bool:
         """Whether this session completed an identification."""
@@ -258,10 +295,11 @@ class Identification:
             if row is None or row.state != PENDING:
                 raise Conflict("there is no identification in progress")
             await identifications.cancel_if_pending(connection, row.id, now=self._clock())
-        self._eid.loop.unwatch(row.order_ref)
+        runtime = self._runtime(row.provider)
+        runtime.loop.unwatch(row.order_ref)
         try:
-            await self._eid.provider.cancel(row.order_ref)
-        except IdentityError as exc:  # the order may have ended at BankID already
+            await runtime.provider.cancel(row.order_ref)
+        except IdentityError as exc:  # the order may have ended at the provider already
             log.info("eID cancel: %s", getattr(exc, "error_code", exc.__class__.__name__))
 
     # Completion (called by the collect loop) -------------------------------------------------
@@ -335,7 +373,14 @@ class Identification:
                 outcome = "staff" if staff_id else "not_staff"
                 subject_type, subject_id = ("staff", staff_id) if staff_id else ("session", row.session_id)
                 action = "staff.signed_in" if staff_id else "staff.sign_in_refused"
-            await identifications.mark_complete(connection, row.id, outcome=outcome, staff_id=staff_id, now=now)
+            await identifications.mark_complete(
+                connection,
+                row.id,
+                outcome=outcome,
+                staff_id=staff_id,
+                level_of_assurance=identity.level_of_assurance,
+                now=now,
+            )
             await self._audit.append(
                 connection,
                 actor=f"participant:{row.participant_id}" if row.participant_id else "system",

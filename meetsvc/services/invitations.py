@@ -66,6 +66,19 @@ class Invitations:
             return None
         return LiveLink(row.participant_id, Language(row.language))
 
+    async def cancelled(self, token: str) -> tuple[Language, Organisation | None] | None:
+        """The invitation's language and the convening organisation when the link's meeting was
+        cancelled, else None: a person following an old link is told the meeting was cancelled
+        (and whom to call), not that something went wrong."""
+        if not looks_like_token(token):
+            return None
+        async with self._engine.connect() as connection:
+            found = await invitations.cancelled_meeting_language(connection, token_hash(token))
+            if found is None:
+                return None
+            organisation = await load_organisation(connection, found[1])
+        return Language(found[0]), organisation
+
     async def open(self, token: str, language: Language | None) -> IssuedSession | None:
         """Start a participant session for a valid link a person chose to open, recording the
         first opening; None when the link is not valid."""

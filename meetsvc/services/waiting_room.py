@@ -151,6 +151,9 @@ class WaitingEntry:
     connection_lost_at: datetime | None
     # Why the entry ended (one of END_REASONS), when it did.
     ended: str | None = None
+    # How this entry's person was identified (eID and level of assurance); None when not identified.
+    identified_with: str | None = None
+    level_of_assurance: str | None = None
 
     def as_payload(self) -> dict[str, Any]:
         return {
@@ -161,6 +164,8 @@ class WaitingEntry:
             "verified": self.verified,
             "matches_invitation": self.matches_invitation,
             "second_person": self.second_person,
+            "identified_with": self.identified_with,
+            "level_of_assurance": self.level_of_assurance,
             "role": self.role,
             "organisation": self.organisation,
             "state": self.state,
@@ -453,6 +458,8 @@ class WaitingRoom:
             ended=row.end_reason if row.ended_at is not None else None,
             waiting_since=row.waiting_since,
             connection_lost_at=row.connection_lost_at,
+            identified_with=row.provider if verified else None,
+            level_of_assurance=row.level_of_assurance if verified else None,
         )
 
     @staticmethod

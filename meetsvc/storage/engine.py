@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction, create_async_engine
 
 from meetsvc.storage.availability import CONNECT_FAILURES, DatabaseUnreachable
 
@@ -32,9 +32,12 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     """An engine whose transactions behave alike on both databases.
 
     SQLite: WAL so readers do not block the writer, a busy timeout so a second process waits
-    instead of failing, foreign keys on, and ``BEGIN IMMEDIATE`` so a transaction that reads and
-    then writes takes the write lock up front (a deferred one can fail with "database is locked"
-    when two of them try to upgrade at once, and no timeout helps).
+    instead of failing, foreign keys on, and ``BEGIN IMMEDIATE`` for a transaction begun to write
+    (``engine.begin()``) so one that reads and then writes takes the write lock up front (a
+    deferred one can fail with "database is locked" when two of them try to upgrade at once, and
+    no timeout helps). Work that only reads (``engine.connect()``, never committed) begins a
+    plain deferred transaction instead: it takes no write lock, so readers do not queue behind
+    writers, which is what WAL is for.
 
     PostgreSQL: a pooled connection is pinged before use, so one the server dropped (a restart, a
     failover) is replaced instead of failing the request, and connecting gives up after
@@ -55,6 +58,7 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     engine = create_async_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine)
+        engine = _SQLiteEngine(engine.sync_engine)
     _name_connect_failures(engine)
     return engine
 
@@ -90,4 +94,26 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        writes = connection.info.pop(_WRITES, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
+
+
+#: Marks, on the connection, that the transaction about to begin was begun to write.
+_WRITES = "meetsvc.begun_to_write"
+
+
+class _SQLiteConnection(AsyncConnection):
+    """A connection whose explicit :meth:`begin` (``engine.begin()``) takes the write lock.
+
+    A transaction SQLAlchemy begins by itself on the first statement of ``engine.connect()``
+    (no explicit ``begin``, never committed here) only reads, and begins deferred.
+    """
+
+    def begin(self) -> AsyncTransaction:
+        if self.sync_connection is not None:
+            self.sync_connection.info[_WRITES] = True
+        return super().begin()
+
+
+class _SQLiteEngine(AsyncEngine):
+    _connection_cls = _SQLiteConnection

@@ -43,6 +43,8 @@ organisations = Table(
     # What citizens' messages call the organisation (subject, SMS, calendar title, sender); NULL:
     # its name up to the first comma, so no unit is named on a lock screen.
     Column("public_name", String(200)),
+    # The number citizens may call about a meeting (invitations and refusal pages name it).
+    Column("contact_phone", String(30)),
 )
 
 staff_members = Table(
@@ -54,8 +56,14 @@ staff_members = Table(
     Column("email", String(254)),
     Column("personal_number_enc", LargeBinary),
     Column("personal_number_hash", String(64), unique=True),
+    # Kept in step with ``roles``: true when they may organise or host (older readers use it).
     Column("can_organise", Boolean, nullable=False, default=True),
     Column("created_at", UtcDateTime, nullable=False),
+    # What they may do in their organisation (meetsvc.domain.roles), comma-separated names.
+    Column("roles", String(200), nullable=False, default="", server_default=""),
+    # False once deactivated: no sign-in by any eID, no session, no host role.
+    Column("active", Boolean, nullable=False, default=True, server_default="1"),
+    Column("deactivated_at", UtcDateTime),
 )
 
 api_clients = Table(
@@ -92,10 +100,14 @@ meetings = Table(
     Column("updated_at", UtcDateTime, nullable=False),
     # Set when the retention rule erased the meeting's personal data; nothing is due after that.
     Column("purged_at", UtcDateTime),
+    # Who booked it (``staff:<id>`` or ``api-client:<id>``, the audit's actor): an organiser
+    # reaches the meetings they booked.
+    Column("booked_by", String(80)),
     Index("ix_meetings_organisation_starts", "organisation_id", "starts_at"),
     # The schedule loads what falls due soon, and picks up what changed since it last looked.
     Index("ix_meetings_unpurged_starts", "purged_at", "starts_at"),
     Index("ix_meetings_updated", "updated_at"),
+    Index("ix_meetings_partner_starts", "partner_organisation_id", "starts_at"),
 )
 
 meeting_hosts = Table(
@@ -113,6 +125,8 @@ participants = Table(
     Column("meeting_id", String(ID), ForeignKey("meetings.id", ondelete="CASCADE"), nullable=False, index=True),
     Column("role", String(30), nullable=False),
     Column("organisation_id", String(ID), ForeignKey("organisations.id")),
+    # Which of the meeting's two organisations invited them: the partner manages only its own.
+    Column("invited_by_organisation_id", String(ID), ForeignKey("organisations.id")),
     Column("display_name", String(200), nullable=False),
     Column("email", String(254)),
     Column("mobile", String(20)),
@@ -128,6 +142,18 @@ participants = Table(
     Column("removed_at", UtcDateTime),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+)
+
+# A short note a waiting participant sent the hosts ("I can't get the sound to work"): shown
+# beside their entry; its text is never audited or logged, and goes with the personal data purge.
+waiting_notes = Table(
+    "waiting_notes",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("meeting_id", String(ID), ForeignKey("meetings.id", ondelete="CASCADE"), nullable=False),
+    Column("participant_id", String(ID), ForeignKey("participants.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("text", String(300), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
 )
 
 # Identity as verified by eID, bound to the participant: what the hosts see and compare.
@@ -225,6 +251,10 @@ identifications = Table(
     # What the completed identification meant: matched, mismatch, unexpected (no person was
     # expected), staff (a known staff member), not_staff (unknown to the staff directory).
     Column("outcome", String(20)),
+    # The level the provider vouched at when it completed (loa3 for BankID and Freja eID+,
+    # extended for Freja eID at EXTENDED): staff sign-ins keep it here, participants also on
+    # participant_identities.
+    Column("level_of_assurance", String(20)),
     Column("staff_id", String(ID), ForeignKey("staff_members.id", ondelete="CASCADE")),
     Column("started_at", UtcDateTime, nullable=False, index=True),
     Column("finished_at", UtcDateTime),

@@ -11,6 +11,11 @@ import pytest
 from openapi_spec_validator import OpenAPIV31SpecValidator, validate
 from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
 
+from meetsvc.domain.callers import OrganisationCaller
+from meetsvc.domain.model import Language
+from meetsvc.domain.roles import Role
+from meetsvc.http.appkeys import DIRECTORY, ENGINE, SESSIONS
+from meetsvc.services.sessions import SessionKind
 from tests.api.helpers import Api, OpenApi, meeting_path, participant_path, rfc3339, served_openapi, utc
 
 # The document describes the API; it does not list itself as one of the API's operations.
@@ -106,6 +111,11 @@ async def test_every_operation_answers_as_documented(api: Api) -> None:
         ("DELETE", participant_path(meeting["id"], participant["id"]), None),
         ("POST", meeting_path(meeting["id"], "cancel"), None),
     ]
+    staff = (await api.request("POST", "/api/v1/staff", json={"display_name": "Tillfällig"})).json
+    calls += [
+        ("PATCH", f"/api/v1/staff/{staff['id']}", {"roles": ["host"]}),
+        ("POST", f"/api/v1/staff/{staff['id']}/deactivate", None),
+    ]
     for method, path, body in calls:
         answer = await api.request(method, path, **({"json": body} if body is not None else {}))
         assert 200 <= answer.status < 300, answer
@@ -113,6 +123,21 @@ async def test_every_operation_answers_as_documented(api: Api) -> None:
         spec.check_response(
             answer.operation_id, answer.status, answer.content_type, answer.json if answer.text else None
         )
+    # API clients are managed by a signed-in administrator (session cookie and CSRF token).
+    admin = await world.service.app[DIRECTORY].add_staff_member(
+        OrganisationCaller(world.municipality.id, "test"), display_name="Admin", roles=frozenset({Role.ADMINISTRATOR})
+    )
+    async with world.service.app[ENGINE].begin() as connection:
+        issued = await world.service.app[SESSIONS].create(
+            connection, SessionKind.STAFF, language=Language.SV, staff_id=admin.id
+        )
+    signed_in = {"Cookie": f"meetsvc_session={issued.token}", "X-CSRF-Token": issued.session.csrf_token}
+    clients = await api.request("GET", "/api/v1/api-clients", org=None, headers=signed_in)
+    assert clients.status == 200, clients
+    revoked = await api.request(
+        "POST", f"/api/v1/api-clients/{clients.json['items'][0]['id']}/revoke", org=None, headers=signed_in
+    )
+    assert revoked.status == 200, revoked
 
     exercised = {a.operation_id for a in api.answers if a.operation_id and 200 <= a.status < 300}
     all_operations = {op["operationId"] for item in spec.document["paths"].values() for op in item.values()}

@@ -22,7 +22,9 @@ from urllib.parse import quote
 
 import aiohttp
 
-from meetsvc.http.appkeys import EID
+from meetsvc.domain.callers import OrganisationCaller
+from meetsvc.domain.roles import Role
+from meetsvc.http.appkeys import DIRECTORY, EID
 from tests.browser.conftest import WAIT_MS, qr_on_screen
 from tests.support.lobby import (
     PERSONS,
@@ -473,7 +475,7 @@ async def test_video_page(world, browser):
 
         async def walk(view: View) -> None:
             await view.goto(await admitted("Kim Andersson"))
-            await view.page.locator("#videos figure").nth(1).wait_for(timeout=WAIT_MS)
+            await view.page.locator("#videos figure").nth(0).wait_for(timeout=WAIT_MS)
             await view.check("video")
             await view.page.get_by_role("button", name=view.t["video.mute"]).click()
             await view.page.get_by_role("button", name=view.t["video.unmute"]).wait_for()
@@ -502,6 +504,7 @@ async def test_organiser_pages(world, browser):
         await view.check("meeting-new-refused")
         await view.page.locator("#date").fill((world.service.clock() + timedelta(days=7)).strftime("%Y-%m-%d"))
         await view.page.locator("#ends").fill("15:00")
+        await view.page.locator("#care_area").select_option("socialpsykiatri")
         await view.page.locator("form.stack button[type=submit]").click()
         await view.page.wait_for_url("**/organise")
         await view.check("organise-empty")
@@ -520,6 +523,17 @@ async def test_organiser_pages(world, browser):
         await view.page.get_by_role("button", name=view.t["org.save_changes"]).click()
         await view.page.get_by_role("alert").wait_for()
         await view.check("organise-change-refused")
+        # Removing someone and cancelling the meeting first say what will be sent to whom.
+        await view.page.get_by_role("button", name=view.t["org.remove"]).first.click()
+        await view.page.get_by_role("heading", name=view.t["confirm.remove.heading"]).wait_for()
+        await view.check("confirm-remove")
+        await view.page.get_by_role("link", name=view.t["confirm.back"]).click()
+        await view.page.wait_for_url("**/organise")
+        await view.page.get_by_role("button", name=view.t["org.cancel_meeting"]).click()
+        await view.page.get_by_role("heading", name=view.t["confirm.cancel.heading"]).wait_for()
+        await view.check("confirm-cancel")
+        await view.page.get_by_role("link", name=view.t["confirm.back"]).click()
+        await view.page.wait_for_url("**/organise")
         # The development outbox, linked from the start page, holds the text message just sent.
         await view.goto("/")
         await view.page.locator('a[href="/dev/outbox"]').click()
@@ -530,6 +544,38 @@ async def test_organiser_pages(world, browser):
         return [await staff_cookie(world)]
 
     await walk_everywhere(browser, world.service.base_url, walk, cookies=cookies)
+
+
+async def test_admin_page_and_the_partners_organise_page(world, browser):
+    admin = await world.service.app[DIRECTORY].add_staff_member(
+        OrganisationCaller(world.municipality.id, "test"), display_name="Agnes", roles=frozenset({Role.ADMINISTRATOR})
+    )
+    region_host = world.hosts[world.region.id]
+    meeting = await book(world, hosts=[world.hosts[world.municipality.id], region_host])
+
+    async def walk_admin(view: View) -> None:
+        await view.goto("/staff/admin")
+        await view.check("staff-admin")
+        form = view.page.locator("form[action='/staff/admin/staff']")
+        await form.locator("#new-name").fill("Ny Person")
+        await form.locator("#new-number").fill("19680905-9831")  # wrong check digit: refused, nothing added
+        await form.locator("button[type=submit]").click()
+        await view.page.get_by_role("alert").wait_for()
+        await view.check("staff-admin-refused")
+
+    async def admin_cookies() -> list[dict[str, Any]]:
+        return [await staff_cookie(world, admin.id)]
+
+    await walk_everywhere(browser, world.service.base_url, walk_admin, cookies=admin_cookies)
+
+    async def walk_partner(view: View) -> None:
+        await view.goto(f"/staff/meetings/{meeting['id']}/organise")
+        await view.check("organise-partner")
+
+    async def partner_cookies() -> list[dict[str, Any]]:
+        return [await staff_cookie(world, region_host)]
+
+    await walk_everywhere(browser, world.service.base_url, walk_partner, cookies=partner_cookies)
 
 
 async def test_error_pages(world, browser):

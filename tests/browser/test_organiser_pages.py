@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
+from playwright.async_api import expect
 from sqlalchemy import select
 
 from meetsvc.http.appkeys import ENGINE
@@ -14,7 +15,9 @@ from tests.support.lobby import host_cookie
 
 async def test_a_leader_books_and_invites_through_the_pages(world, browser, screenshots):
     base = world.service.base_url
-    context = await browser.new_context(viewport={"width": 820, "height": 1180}, base_url=base)
+    context = await browser.new_context(
+        viewport={"width": 820, "height": 1180}, base_url=base, permissions=["clipboard-read", "clipboard-write"]
+    )
     await context.add_cookies(
         [
             {
@@ -37,7 +40,16 @@ async def test_a_leader_books_and_invites_through_the_pages(world, browser, scre
         await page.get_by_label("Slutar (tt:mm)").fill("13:00")
         await page.get_by_role("button", name="Boka mötet").click()
         await page.get_by_role("alert").wait_for()
-        assert "after starts_at" in await page.get_by_role("alert").inner_text()
+        refusal = await page.get_by_role("alert").inner_text()
+        assert "Slutar: måste vara senare än starttiden" in refusal and "starts_at" not in refusal
+        # Changing language on the refused form keeps the person on the form, with what they typed.
+        await page.get_by_role("link", name="In English").click()
+        await page.wait_for_url("**/staff/meetings/new")
+        assert await page.get_by_label("Date").input_value() == when.strftime("%Y-%m-%d")
+        assert await page.get_by_label("Area of care").input_value() == "socialpsykiatri"
+        await page.get_by_role("link", name="På svenska").click()
+        await page.wait_for_url("**/staff/meetings/new")
+        await page.get_by_label("Börjar (tt:mm)").fill("14:00")
         async with world.service.app[ENGINE].connect() as connection:
             assert (await connection.execute(select(meetings))).first() is None
         await page.get_by_label("Slutar (tt:mm)").fill("15:00")
@@ -55,6 +67,10 @@ async def test_a_leader_books_and_invites_through_the_pages(world, browser, scre
         await page.get_by_role("button", name="Lägg till", exact=True).click()
         link = await page.locator("code.link").inner_text()
         assert link.startswith(base + "/j/")
+        assert "Kim Andersson" in await page.locator(".link-once").inner_text(), "the box says whose link it is"
+        await page.get_by_role("button", name="Kopiera länken").click()
+        await expect(page.locator(".link-once .copied")).to_have_text("Länken är kopierad.")
+        assert await page.evaluate("navigator.clipboard.readText()") == link
         await page.screenshot(path=screenshots / "organise-invited.png", full_page=True)
         assert "Länken inte öppnad" in await page.locator(".people").inner_text()
         await page.reload()

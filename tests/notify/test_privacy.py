@@ -128,6 +128,7 @@ def test_the_view_has_no_field_for_what_a_notice_must_not_say():
         "join_url",
         "recipient_email",
         "for_staff",
+        "contact_phone",  # the organisation's own number for questions, never a person's
     }
 
 

@@ -213,7 +213,7 @@ def _recorder(socket: Socket, names: list[str]) -> None:
 
 
 PARTICIPANT_EVENTS = ["state", "error", "participant", "meeting", "credential", "admitted", "opened"]
-HOST_EVENTS = ["participant", "meeting", "error", "state"]
+HOST_EVENTS = ["participant", "meeting", "error", "state", "signed_out", "note"]
 
 
 async def participant_socket(world, ticket_: str, **connect: Any) -> Socket:

@@ -47,6 +47,8 @@ def environment(var: Path, **extra: str) -> dict[str, str]:
         MEETSVC_SIMULATOR__CERTS_DIR=str(var / "bankid-simulator"),
         MEETSVC_PORT=str(unused_port()),
         MEETSVC_SIMULATOR__APP_PORT=str(unused_port()),
+        MEETSVC_FREJA_SIMULATOR__CERTS_DIR=str(var / "freja-simulator"),
+        MEETSVC_FREJA_SIMULATOR__APP_PORT=str(unused_port()),
     )
     env.update(extra)
     return env

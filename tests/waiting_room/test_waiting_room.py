@@ -75,6 +75,7 @@ async def test_an_arrival_appears_on_the_hosts_list_with_the_verified_name(world
     assert entry["invited_name"] == "Kim Andersson"
     assert entry["verified_name"] == "Erik Lindqvist"  # as BankID vouched, not as typed
     assert entry["verified"] is True and entry["matches_invitation"] is True
+    assert (entry["identified_with"], entry["level_of_assurance"]) == ("bankid", "loa3")
     assert entry["role"] == "individual" and entry["state"] == "waiting" and entry["waiting_since"]
     listing = await host.call("list")
     assert [p["participant_id"] for p in listing["participants"]] == [invited.participant_id]
@@ -122,6 +123,7 @@ async def test_someone_without_eid_waits_marked_not_verified_and_enters_only_by_
     sockets.append(socket), pages.append(invited.page)
     entry = await host.wait_for("participant", lambda e: e["participant_id"] == invited.participant_id)
     assert entry["verified"] is False and entry["verified_name"] is None and entry["matches_invitation"] is None
+    assert entry["identified_with"] is None and entry["level_of_assurance"] is None
     assert socket.last_state["verified_name"] is None
     await host.call("admit", {"participant_id": invited.participant_id})
     await socket.wait_for("state", lambda d: d["state"] == "admitted")

@@ -34,3 +34,37 @@ def test_placeholders_agree_between_languages():
     sv, en = catalogue("sv"), catalogue("en")
     for key in sv:
         assert set(re.findall(r"{(\w+)}", sv[key])) == set(re.findall(r"{(\w+)}", en[key])), key
+
+
+def _rules_and_fields() -> tuple[set[str], set[str]]:
+    """Every rule name and field a refusal can carry, read from where the rules are written."""
+    sources = WEB.parents[1]
+    rules, fields = set(), set()
+    for path in sources.rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        for field, rule in re.findall(r'Violation(?:\.single)?\(\s*f?"(/[a-z_]*)[^"]*",\s*f?"([a-z_]+)', text):
+            rules.add(rule)
+            fields.add(field.strip("/") or "form")
+        rules |= set(re.findall(r'Violation\(\s*field,\s*"([a-z_]+)"', text))
+    assert {"after_start", "required_for_role", "no_personal_number"} <= rules, "the scan finds the rules"
+    return rules, fields
+
+
+def test_every_validation_rule_and_field_has_words_in_both_languages():
+    rules, fields = _rules_and_fields()
+    reasons = {"format", "checksum", "date", "future"}  # identity.personnummer.InvalidPersonalNumber
+    needed = {f"rule.{r}" for r in rules} | {f"rule.personal_number_{r}" for r in reasons}
+    needed |= {f"field.{f}" for f in fields} | {"field.personal_number", "field.date", "field.role"}
+    for language in ("sv", "en"):
+        assert needed <= set(catalogue(language)), sorted(needed - set(catalogue(language)))
+
+
+def test_every_key_a_script_is_given_exists():
+    """The texts the pages hand their scripts (waiting room, meeting, host panel)."""
+    from meetsvc.http.pages.participant import LOBBY_TEXT_KEYS
+    from meetsvc.http.pages.routes import VIDEO_TEXT_KEYS
+    from meetsvc.http.pages.staff import HOST_TEXT_KEYS
+
+    needed = set(LOBBY_TEXT_KEYS) | set(VIDEO_TEXT_KEYS) | set(HOST_TEXT_KEYS)
+    for language in ("sv", "en"):
+        assert needed <= set(catalogue(language)), sorted(needed - set(catalogue(language)))

@@ -96,3 +96,32 @@ async def test_finding_14_a_link_that_no_longer_works_says_so_on_both_steps(worl
             async with page.request(method, "/j/" + "A" * 43, allow_redirects=False) as response:
                 assert response.status == 404, method
     assert (await stored(world))[0] == 0
+
+
+async def test_a_cancelled_meetings_link_says_it_was_cancelled(world):
+    link = await invite(world, None)
+    path = link.replace(world.service.base_url, "")
+    async with world.service.http.get("/api/v1/meetings", headers=world.auth(world.municipality)) as response:
+        meeting_id = (await response.json())["items"][0]["id"]
+    async with world.service.http.post(
+        f"/api/v1/meetings/{meeting_id}/cancel", headers=world.auth(world.municipality)
+    ) as response:
+        assert response.status == 200
+    async with aiohttp.ClientSession(base_url=world.service.base_url) as page:
+        for method in ("GET", "POST"):
+            async with page.request(method, path, allow_redirects=False) as response:
+                assert response.status == 410, method
+                assert "Mötet är inställt" in await response.text()
+        async with page.get(path, cookies={"meetsvc_lang": "en"}) as response:
+            assert "The meeting has been cancelled" in await response.text()
+    assert (await stored(world))[0] == 0, "a cancelled meeting's link starts no session"
+
+
+async def test_the_icon_is_served(world):
+    async with aiohttp.ClientSession(base_url=world.service.base_url) as page:
+        async with page.get("/favicon.ico") as response:
+            assert response.status == 200 and response.content_type == "image/svg+xml"
+        async with page.get("/") as response:
+            assert 'rel="icon" href="/static/favicon.svg"' in await response.text()
+        async with page.get("/static/favicon.svg") as response:
+            assert response.status == 200

@@ -157,3 +157,99 @@ async def test_a_meeting_that_has_begun_cannot_be_moved_from_the_page(world, mai
         assert answer.status == 409
         assert 'role="alert"' in await answer.text()
     assert (await meeting_of(world, meeting["id"]))["starts_at"] == meeting["starts_at"]
+
+
+async def test_a_refused_change_is_worded_in_the_pages_language(world, organiser):
+    status, html = await organiser.edit(starts="14:00", ends="13:00")
+    assert status == 422
+    assert "Slutar: måste vara senare än starttiden. Ändra sluttiden." in html
+    assert "starts_at" not in html and "must be" not in html, "no API wording inside a Swedish page"
+
+    status, html = await organiser.edit(care_area="")
+    assert status == 422
+    assert "Verksamhetsområde: måste väljas" in html, "no silent default area of care"
+
+
+async def test_cancel_and_remove_ask_first_saying_who_will_be_told(world, organiser, mail_server: MailServer):
+    await (await invite(world, organiser.meeting_id, name="Kim Andersson")).close()
+    await deliveries_settled(world.service)
+    html = await organiser.page()
+    person = re.search(r"/participants/([0-9a-f-]{36})/remove", html).group(1)
+    received = len(mail_server.received)
+
+    for action in (f"/participants/{person}/remove", "/cancel"):
+        path = f"/staff/meetings/{organiser.meeting_id}{action}"
+        async with world.service.http.post(
+            path, data={"csrf": csrf_of(html)}, headers=organiser.headers, allow_redirects=False
+        ) as answer:
+            assert answer.status == 200, action
+            asked = await answer.text()
+        assert "Kim Andersson" in asked and 'name="confirmed" value="yes"' in asked, action
+        assert f'href="/staff/meetings/{organiser.meeting_id}/organise"' in asked, "a way back that changes nothing"
+    await deliveries_settled(world.service)
+    assert (await meeting_of(world, organiser.meeting_id))["status"] == "scheduled"
+    assert "Kim Andersson" in await organiser.page(), "asking removed nobody"
+    assert len(mail_server.received) == received, "asking sent nothing"
+
+    async with world.service.http.post(
+        f"/staff/meetings/{organiser.meeting_id}/cancel",
+        data={"csrf": csrf_of(html), "confirmed": "yes"},
+        headers=organiser.headers,
+        allow_redirects=False,
+    ) as answer:
+        assert answer.status == 303
+    assert (await meeting_of(world, organiser.meeting_id))["status"] == "cancelled"
+
+
+async def test_the_invitation_and_the_cancelled_link_give_the_organisations_number(
+    world, organiser, mail_server: MailServer
+):
+    from meetsvc.http.appkeys import DIRECTORY
+
+    await world.service.app[DIRECTORY].set_contact_phone(world.municipality.id, "0771-123 456")
+    invited = await invite(world, organiser.meeting_id, name="Kim Andersson")
+    await deliveries_settled(world.service)
+    assert "på telefon 0771-123 456." in mail_server.received[-1].text
+    async with invited.page.get("/m") as answer:
+        assert "0771-123 456" in await answer.text(), "the invitation page gives the number too"
+    async with world.service.http.post(
+        f"/api/v1/meetings/{organiser.meeting_id}/cancel", headers=world.auth(world.municipality)
+    ) as answer:
+        assert answer.status == 200
+    async with world.service.http.get(invited.link.replace(world.service.base_url, "")) as answer:
+        assert answer.status == 410
+        assert "0771-123 456" in await answer.text()
+    await invited.close()
+
+
+async def test_co_hosts_are_chosen_when_booking(world):
+    from meetsvc.domain.callers import OrganisationCaller
+    from meetsvc.http.appkeys import DIRECTORY
+
+    colleague = await world.service.app[DIRECTORY].add_staff_member(
+        OrganisationCaller(world.municipality.id, "test"), display_name="Kollega Kvist"
+    )
+    cookie = await host_cookie(world, world.hosts[world.municipality.id])
+    headers = {"Cookie": f"meetsvc_session={cookie}"}
+    async with world.service.http.get("/staff/meetings/new", headers=headers) as answer:
+        html = await answer.text()
+    assert "Kollega Kvist" in html and f'value="{colleague.id}"' in html
+    assert '<option value="" selected>' in html, "no area of care is chosen for the leader"
+    day = (world.service.clock() + timedelta(days=3)).astimezone(ZONE).date().isoformat()
+    form = {
+        "csrf": csrf_of(html),
+        "partner_organisation_id": world.region.id,
+        "title": "SIP-möte",
+        "care_area": "socialpsykiatri",
+        "date": day,
+        "starts": "10:00",
+        "ends": "11:00",
+        "co_host": colleague.id,
+    }
+    async with world.service.http.post(
+        "/staff/meetings/new", data=form, headers=headers, allow_redirects=False
+    ) as answer:
+        assert answer.status == 303, await answer.text()
+        meeting_id = answer.headers["Location"].split("/")[3]
+    meeting = await meeting_of(world, meeting_id)
+    assert set(meeting["host_ids"]) == {world.hosts[world.municipality.id], colleague.id}

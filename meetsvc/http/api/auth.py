@@ -9,6 +9,7 @@ from aiohttp import web
 
 from meetsvc.domain.callers import OrganisationCaller
 from meetsvc.domain.errors import Forbidden, Unauthenticated
+from meetsvc.domain.roles import may_use_staff_pages
 from meetsvc.http.appkeys import DIRECTORY, SESSIONS
 from meetsvc.services.sessions import COOKIE_NAME
 
@@ -22,9 +23,11 @@ async def _staff_caller(request: web.Request) -> OrganisationCaller | None:
     if request.method not in _SAFE_METHODS and not session.csrf_ok(request.headers.get("X-CSRF-Token")):
         raise Forbidden("send the session's CSRF token in X-CSRF-Token")
     member = await request.app[DIRECTORY].staff_member(session.staff_id)
-    if member is None or not member.can_organise:
+    if member is None or not member.active:
+        return None
+    if not may_use_staff_pages(member.roles):
         raise Forbidden("this staff member may not organise meetings")
-    return OrganisationCaller(organisation_id=member.organisation_id, actor=f"staff:{member.id}")
+    return OrganisationCaller.staff(member.organisation_id, member.id, member.roles)
 
 
 async def api_caller(request: web.Request) -> OrganisationCaller:

@@ -5,11 +5,20 @@ from __future__ import annotations
 from aiohttp import web
 from pydantic import BaseModel
 
-from meetsvc.domain.errors import NotFound
+from meetsvc.domain.callers import OrganisationCaller
+from meetsvc.domain.errors import Forbidden, NotFound
+from meetsvc.domain.roles import may_administer
 from meetsvc.http.api import schemas
 from meetsvc.http.api.auth import api_caller
 from meetsvc.http.api.requests import read_model, read_query
-from meetsvc.http.api.views import meeting_out, organisation_out, participant_fields, participant_out, staff_out
+from meetsvc.http.api.views import (
+    api_client_out,
+    meeting_out,
+    organisation_out,
+    participant_fields,
+    participant_out,
+    staff_out,
+)
 from meetsvc.http.appkeys import BOOKING, DIRECTORY, SETTINGS
 from meetsvc.notify.status import DeliveryLine
 from meetsvc.services.booking import (
@@ -79,8 +88,56 @@ async def create_staff(request: web.Request) -> web.Response:
         email=body.email,
         personal_number=body.personal_number,
         can_organise=body.can_organise,
+        roles=frozenset(body.roles) if body.roles is not None else None,
     )
     return json_response(staff_out(member), status=201)
+
+
+async def update_staff(request: web.Request) -> web.Response:
+    caller = await api_caller(request)
+    staff_id = _path_id(request, "staff_id")
+    body = await read_model(request, schemas.StaffUpdate)
+    member = await request.app[DIRECTORY].change_staff_member(
+        caller,
+        staff_id,
+        display_name=body.display_name if "display_name" in body.model_fields_set else None,
+        roles=frozenset(body.roles) if "roles" in body.model_fields_set else None,
+        email=body.email,
+        set_email="email" in body.model_fields_set,
+    )
+    return json_response(staff_out(member))
+
+
+async def deactivate_staff(request: web.Request) -> web.Response:
+    caller = await api_caller(request)
+    member = await request.app[DIRECTORY].deactivate_staff_member(caller, _path_id(request, "staff_id"))
+    return json_response(staff_out(member))
+
+
+# API clients ------------------------------------------------------------------------------------
+
+
+async def _administrator(request: web.Request) -> OrganisationCaller:
+    """API clients are listed and revoked by the organisation's administrators, signed in: a key
+    (perhaps the leaked one) does not manage keys."""
+    caller = await api_caller(request)
+    if caller.is_api_client or not may_administer(caller.roles):
+        raise Forbidden("only a signed-in administrator manages API clients")
+    return caller
+
+
+async def list_api_clients(request: web.Request) -> web.Response:
+    caller = await _administrator(request)
+    found = await request.app[DIRECTORY].list_api_clients(caller.organisation_id)
+    return json_response(schemas.ApiClientList(items=[api_client_out(c) for c in found]))
+
+
+async def revoke_api_client(request: web.Request) -> web.Response:
+    caller = await _administrator(request)
+    revoked = await request.app[DIRECTORY].revoke_api_client(
+        _path_id(request, "client_id"), organisation_id=caller.organisation_id, actor=caller.actor
+    )
+    return json_response(api_client_out(revoked))
 
 
 async def get_staff(request: web.Request) -> web.Response:

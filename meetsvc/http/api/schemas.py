@@ -12,7 +12,16 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from meetsvc.domain.model import CareArea, Language, MeetingStatus, OrganisationKind, ParticipantRole, ParticipantState
+from meetsvc.domain.model import (
+    CareArea,
+    IdentityCheck,
+    Language,
+    MeetingStatus,
+    OrganisationKind,
+    ParticipantRole,
+    ParticipantState,
+)
+from meetsvc.domain.roles import Role
 
 Id = Annotated[str, Field(min_length=1, max_length=36, pattern=r"^[0-9a-f-]{36}$", description="A UUID.")]
 Text200 = Annotated[str, Field(min_length=1, max_length=200)]
@@ -88,7 +97,18 @@ class StaffCreate(RequestModel):
     personal_number: Annotated[str, Field(min_length=10, max_length=13)] | None = Field(
         None, description="Lets the staff member sign in with eID; stored encrypted, never returned."
     )
-    can_organise: bool = True
+    can_organise: bool = Field(
+        True, description="Without `roles`: true makes them organiser and host, false gives no role."
+    )
+    roles: Annotated[list[Role], Field(max_length=4)] | None = Field(
+        None, description="What they may do in the organisation; overrides `can_organise`."
+    )
+
+
+class StaffUpdate(RequestModel):
+    display_name: Text200 = None  # type: ignore[assignment]
+    email: Annotated[str, Field(max_length=254)] | None = None
+    roles: Annotated[list[Role], Field(max_length=4)] = None  # type: ignore[assignment]
 
 
 # Dates a query may name: wide enough for any meeting, narrow enough that converting to UTC can
@@ -127,8 +147,22 @@ class StaffOut(ResponseModel):
     organisation_id: str
     display_name: str
     email: str | None
-    can_organise: bool
+    can_organise: bool = Field(description="Whether they may be named a host (an organiser or a host).")
     can_sign_in: bool = Field(description="Whether a personal identity number is on file for eID sign-in.")
+    roles: list[Role]
+    active: bool = Field(description="False once deactivated: no sign-in, no session, no meeting to lead.")
+
+
+class ApiClientOut(ResponseModel):
+    id: str
+    organisation_id: str
+    name: str
+    created_at: datetime
+    revoked_at: datetime | None = Field(description="Set once revoked: the key is refused from then on.")
+
+
+class ApiClientList(ResponseModel):
+    items: list[ApiClientOut]
 
 
 class MeetingOut(ResponseModel):
@@ -142,6 +176,9 @@ class MeetingOut(ResponseModel):
     time_zone: str
     status: MeetingStatus
     host_ids: list[str]
+    booked_by: str | None = Field(
+        description="Who booked it: `staff:<id>` or `api-client:<id>` (null for meetings booked before this was kept)."
+    )
     participant_count: int
     sequence: int = Field(description="Raised on each change participants are told of (the calendar SEQUENCE).")
     created_at: datetime
@@ -167,11 +204,24 @@ class DeliveryOut(ResponseModel):
     reason: str | None = Field(description="The last failure, as the server or gateway gave it.")
 
 
+class IdentificationOut(ResponseModel):
+    status: IdentityCheck = Field(
+        description="not_identified; identified_matching (the invited person); identified_not_matching (someone "
+        "else); identified_no_expectation (the invitation named nobody to compare with). Never the number."
+    )
+    method: str | None = Field(description="The eID used (e.g. bankid), once identified.")
+    level: str | None = Field(description="The level of assurance the eID gave, once identified.")
+    verified_at: datetime | None
+
+
 class ParticipantOut(ResponseModel):
     id: str
     meeting_id: str
     role: ParticipantRole
     organisation_id: str | None
+    invited_by_organisation_id: str | None = Field(
+        description="Which of the meeting's organisations invited them, and so manages them."
+    )
     display_name: str
     email: str | None
     mobile: str | None
@@ -180,6 +230,7 @@ class ParticipantOut(ResponseModel):
     state: ParticipantState
     invitation: InvitationOut | None
     identified_at: datetime | None = Field(description="When the participant last identified with eID, if ever.")
+    identification: IdentificationOut = Field(description="The identity check the hosts see.")
     deliveries: list[DeliveryOut] = Field(
         description="Where the participant's newest message on each channel stands: whom to phone. No content, no link."
     )

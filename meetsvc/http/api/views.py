@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from meetsvc.domain.model import Meeting, Organisation, Participant, StaffMember
+from meetsvc.domain.model import Identification, IdentityCheck, Meeting, Organisation, Participant, StaffMember
 from meetsvc.http.api import schemas
 from meetsvc.notify.status import DeliveryLine
+from meetsvc.storage.queries.organisations import ApiClientRecord
 
 
 def meeting_out(meeting: Meeting) -> schemas.MeetingOut:
@@ -22,6 +23,7 @@ def meeting_out(meeting: Meeting) -> schemas.MeetingOut:
         time_zone=meeting.time_zone,
         status=meeting.status,
         host_ids=list(meeting.host_ids),
+        booked_by=meeting.booked_by,
         participant_count=meeting.participant_count,
         sequence=meeting.sequence,
         created_at=meeting.created_at,
@@ -36,6 +38,7 @@ def participant_fields(participant: Participant, deliveries: list[DeliveryLine])
         "meeting_id": participant.meeting_id,
         "role": participant.role,
         "organisation_id": participant.organisation_id,
+        "invited_by_organisation_id": participant.invited_by_organisation_id,
         "display_name": participant.display_name,
         "email": participant.email,
         "mobile": participant.mobile,
@@ -50,6 +53,7 @@ def participant_fields(participant: Participant, deliveries: list[DeliveryLine])
             else None
         ),
         "identified_at": participant.identified_at,
+        "identification": identification_out(participant.identification),
         "deliveries": [
             schemas.DeliveryOut(channel=d.channel, kind=d.kind, state=d.state, at=d.at, reason=d.reason)  # type: ignore[arg-type]
             for d in deliveries
@@ -72,6 +76,25 @@ def staff_out(member: StaffMember) -> schemas.StaffOut:
         email=member.email,
         can_organise=member.can_organise,
         can_sign_in=member.has_personal_number,
+        roles=sorted(member.roles, key=lambda role: role.value),
+        active=member.active,
+    )
+
+
+def identification_out(found: Identification | None) -> schemas.IdentificationOut:
+    found = found or Identification(IdentityCheck.NOT_IDENTIFIED)
+    return schemas.IdentificationOut(
+        status=found.check, method=found.provider, level=found.level_of_assurance, verified_at=found.verified_at
+    )
+
+
+def api_client_out(client: ApiClientRecord) -> schemas.ApiClientOut:
+    return schemas.ApiClientOut(
+        id=client.id,
+        organisation_id=client.organisation_id,
+        name=client.name,
+        created_at=client.created_at,
+        revoked_at=client.revoked_at,
     )
 
 

@@ -9,7 +9,7 @@ import segno
 from aiohttp import web
 
 from meetsvc.domain.errors import Conflict
-from meetsvc.http.appkeys import IDENTIFICATION, SESSIONS, SETTINGS
+from meetsvc.http.appkeys import FREJA, IDENTIFICATION, INVITATIONS, SESSIONS, SETTINGS
 from meetsvc.http.pages.context import (
     CsrfFailed,
     SessionRequired,
@@ -22,7 +22,7 @@ from meetsvc.http.pages.context import (
 )
 from meetsvc.http.pages.i18n import request_language
 from meetsvc.http.pages.render import error_page, render
-from meetsvc.services.identification import IdentificationUnavailable, TooManyAttempts
+from meetsvc.services.identification import IdentificationUnavailable, TooManyAttempts, UnknownMethod
 from meetsvc.services.sessions import SIGN_IN_COOKIE, BrowserSession, IssuedSession, SessionKind
 
 
@@ -69,6 +69,27 @@ async def _starting_session(request: web.Request) -> tuple[BrowserSession, Issue
     return issued.session, issued, form
 
 
+async def freja_offered(request: web.Request, session: BrowserSession) -> bool:
+    """Whether this person may choose Freja eID: staff wherever it is enabled, a participant
+    where their meeting's organisation offers it."""
+    if request.app[FREJA] is None:
+        return False
+    if session.kind is not SessionKind.PARTICIPANT or session.participant_id is None:
+        return True
+    view = await request.app[INVITATIONS].view(session.participant_id)
+    return view is not None and request.app[SETTINGS].freja.offered_to(view.organisation.id)
+
+
+async def _method(request: web.Request, session: BrowserSession, form: dict[str, str]) -> str | None:
+    """The eID the form chose (BankID when it names none), or None if it is not offered here."""
+    method = form.get("method", "bankid")
+    if method == "bankid":
+        return method
+    if method == "freja" and await freja_offered(request, session):
+        return method
+    return None
+
+
 async def start(request: web.Request) -> web.StreamResponse:
     try:
         session, issued, form = await _starting_session(request)
@@ -76,15 +97,21 @@ async def start(request: web.Request) -> web.StreamResponse:
         return error_page(request, 401, "error.session")
     language = request_language(request, session.language)
     response: web.StreamResponse
+    method = await _method(request, session, form)
     try:
+        if method is None:
+            raise UnknownMethod()
         await request.app[IDENTIFICATION].start(
             session,
             same_device=form.get("device") == "same",
             client_address=client_address(request),
             user_agent=request.headers.get("User-Agent"),
             return_url=_return_url(request),
+            method=method,
         )
         response = web.HTTPSeeOther("/identify")
+    except UnknownMethod:
+        response = error_page(request, 400, "error.method", language)
     except TooManyAttempts:
         response = error_page(request, 429, "error.too_many", language)
     except IdentificationUnavailable as exc:
@@ -109,7 +136,11 @@ async def page(request: web.Request) -> web.StreamResponse:
         raise web.HTTPSeeOther(_retry_url(session))
     if view.outcome == "not_staff":
         return render(
-            request, "staff_login.html", {"csrf": session.csrf_token, "refused": True}, status=403, language=language
+            request,
+            "staff_login.html",
+            {"csrf": session.csrf_token, "refused": True, "freja": request.app[FREJA] is not None},
+            status=403,
+            language=language,
         )
     return render(
         request,

@@ -7,6 +7,7 @@ what to correct (422) and changes nothing.
 from __future__ import annotations
 
 import base64
+import json
 import os
 from datetime import date, datetime, time
 from typing import Any
@@ -17,12 +18,15 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from meetsvc.domain import rules
+from meetsvc.domain.access import BOOKING_ONLY_ROLES
 from meetsvc.domain.callers import OrganisationCaller
 from meetsvc.domain.errors import DomainError, RuleViolation
 from meetsvc.domain.model import CareArea, Language, MeetingStatus, ParticipantRole, StaffMember
+from meetsvc.domain.roles import may_use_staff_pages
 from meetsvc.http.appkeys import BOOKING, DIRECTORY, KEYS, SETTINGS
-from meetsvc.http.pages.context import current_session, require_form
+from meetsvc.http.pages.context import current_session, read_form, require_form
 from meetsvc.http.pages.deliveries import deliveries_of, local_clock
+from meetsvc.http.pages.form_errors import form_messages
 from meetsvc.http.pages.i18n import request_language
 from meetsvc.http.pages.participant import spoken_time
 from meetsvc.http.pages.render import error_page, render
@@ -38,15 +42,24 @@ async def _staff(request: web.Request) -> tuple[BrowserSession, StaffMember, Org
     if session is None or not session.signed_in_staff or session.staff_id is None:
         raise web.HTTPSeeOther("/staff/login")
     member = await request.app[DIRECTORY].staff_member(session.staff_id)
-    if member is None or not member.can_organise:
+    if member is None or not member.active:
+        raise web.HTTPSeeOther("/staff/login")
+    if not may_use_staff_pages(member.roles):
         raise web.HTTPForbidden()
-    return session, member, OrganisationCaller(member.organisation_id, f"staff:{member.id}")
+    return session, member, OrganisationCaller.staff(member.organisation_id, member.id, member.roles)
 
 
-def _messages(error: DomainError) -> list[str]:
-    if isinstance(error, RuleViolation):
-        return [f"{v.field.strip('/').replace('_', ' ')}: {v.message}" for v in error.violations]
-    return [error.detail]
+def _messages(request: web.Request, session: BrowserSession, error: DomainError) -> list[str]:
+    """The refusal in the staff member's language, one sentence per field (never the API's text)."""
+    return form_messages(request_language(request, session.language), error)
+
+
+def _care_area(value: str) -> CareArea:
+    """The chosen area of care; there is no default, so an empty choice asks to choose."""
+    try:
+        return CareArea(value)
+    except ValueError:
+        raise RuleViolation.single("/care_area", "required", "choose an area of care") from None
 
 
 def _local(day: str, clock: str) -> datetime:
@@ -62,13 +75,19 @@ async def _partners(request: web.Request, member: StaffMember) -> list[Any]:
 
 async def new_meeting_form(request: web.Request) -> web.StreamResponse:
     session, member, _ = await _staff(request)
-    return await _render_new(
-        request, session, member, {"title": "SIP-möte", "care_area": CareArea.OVRIGT.value}, [], 200
-    )
+    return await _render_new(request, session, member, {"title": "SIP-möte", "care_area": ""}, [], 200)
 
 
-async def _render_new(request, session, member, form, errors, status):  # type: ignore[no-untyped-def]
+async def _colleagues(request: web.Request, member: StaffMember, caller: OrganisationCaller) -> list[StaffMember]:
+    """Who can lead the meeting beside the one booking it: their organisation's other staff who
+    may organise."""
+    staff = await request.app[DIRECTORY].list_staff(caller)
+    return sorted((s for s in staff if s.can_organise and s.id != member.id), key=lambda s: s.display_name)
+
+
+async def _render_new(request, session, member, form, errors, status, co_hosts=()):  # type: ignore[no-untyped-def]
     language = request_language(request, session.language)
+    caller = OrganisationCaller(member.organisation_id, f"staff:{member.id}")
     defaults = {"partner_organisation_id": "", "title": "", "care_area": "", "date": "", "starts": "", "ends": ""}
     return render(
         request,
@@ -79,22 +98,27 @@ async def _render_new(request, session, member, form, errors, status):  # type: 
             "areas": [a.value for a in CareArea],
             "form": {**defaults, **form},
             "errors": errors,
+            "colleagues": await _colleagues(request, member, caller),
+            "co_hosts": set(co_hosts),
         },
         status=status,
         language=language,
+        here="/staff/meetings/new",
     )
 
 
 async def create_meeting(request: web.Request) -> web.StreamResponse:
     session, member, caller = await _staff(request)
     form = await require_form(request, session)
+    # Co-hosts come as repeated fields (one checkbox each); the form's dict keeps only one.
+    co_hosts = tuple(v for v in (await read_form(request)).getall("co_host", []) if isinstance(v, str))  # type: ignore[attr-defined]
     try:
+        area = _care_area(form.get("care_area", ""))
         try:
             starts, ends = (
                 _local(form.get("date", ""), form.get("starts", "")),
                 _local(form.get("date", ""), form.get("ends", "")),
             )
-            area = CareArea(form.get("care_area", ""))
         except ValueError:
             raise RuleViolation.single("/date", "format", "give a date and times as YYYY-MM-DD and HH:MM") from None
         meeting = await request.app[BOOKING].create_meeting(
@@ -105,11 +129,11 @@ async def create_meeting(request: web.Request) -> web.StreamResponse:
                 care_area=area,
                 starts_at=starts,
                 ends_at=ends,
-                host_ids=(member.id,),
+                host_ids=(member.id, *co_hosts),
             ),
         )
     except DomainError as error:
-        return await _render_new(request, session, member, form, _messages(error), 422)
+        return await _render_new(request, session, member, form, _messages(request, session, error), 422, co_hosts)
     raise web.HTTPSeeOther(f"/staff/meetings/{meeting.id}/organise")
 
 
@@ -138,8 +162,11 @@ async def _render_organise(
         if o.id in (meeting.organisation_id, meeting.partner_organisation_id)
     ]
     language = request_language(request, session.language)
+    booking_side = caller.organisation_id == meeting.organisation_id
+    names = {o.id: o.name for o in organisations}
+    roles = [r for r in ParticipantRole if booking_side or r not in BOOKING_ONLY_ROLES]
     defaults = {
-        "role": ParticipantRole.INDIVIDUAL.value,
+        "role": roles[0].value,
         "display_name": "",
         "organisation_id": "",
         "email": "",
@@ -159,7 +186,11 @@ async def _render_organise(
             "areas": [a.value for a in CareArea],
             "participants": participants,
             "organisations": organisations,
-            "roles": [r.value for r in ParticipantRole],
+            "roles": [r.value for r in roles],
+            "booking_side": booking_side,
+            "own_organisation_id": caller.organisation_id,
+            "booking_organisation": names.get(meeting.organisation_id, ""),
+            "partner_organisation": names.get(meeting.partner_organisation_id, ""),
             "form": {**defaults, **(form or {})},
             "errors": list(errors),
             "new_link": new_link,
@@ -168,6 +199,7 @@ async def _render_organise(
         },
         status=status,
         language=language,
+        here=f"/staff/meetings/{meeting_id}/organise",
     )
 
 
@@ -218,12 +250,12 @@ async def add_participant(request: web.Request) -> web.StreamResponse:
             return error_page(request, 404, "error.not_found")
         form.pop("personal_number", None)  # never echoed back into a page
         return await _render_organise(
-            request, session, caller, meeting_id, form=form, errors=_messages(error), status=422
+            request, session, caller, meeting_id, form=form, errors=_messages(request, session, error), status=422
         )
-    return _show_link_once(request, meeting_id, issued.token)
+    return _show_link_once(request, meeting_id, issued.token, issued.participant.display_name)
 
 
-def _show_link_once(request: web.Request, meeting_id: str, token: str) -> web.StreamResponse:
+def _show_link_once(request: web.Request, meeting_id: str, token: str, whose: str) -> web.StreamResponse:
     """Post/redirect/get, carrying the new link in a short-lived encrypted cookie.
 
     The link must be shown once, must not sit in a URL (history, logs), and reloading the page
@@ -231,7 +263,8 @@ def _show_link_once(request: web.Request, meeting_id: str, token: str) -> web.St
     shows the link from the cookie and deletes it.
     """
     path = f"/staff/meetings/{meeting_id}/organise"
-    sealed = _seal(request, f"{request.app[SETTINGS].server.base_url}/j/{token}")
+    url = f"{request.app[SETTINGS].server.base_url}/j/{token}"
+    sealed = _seal(request, json.dumps({"url": url, "whose": whose}))
     response = web.HTTPSeeOther(path)
     response.set_cookie(
         LINK_COOKIE,
@@ -251,14 +284,19 @@ def _seal(request: web.Request, text: str) -> str:
     return base64.urlsafe_b64encode(nonce + sealed).decode()
 
 
-def _unseal(request: web.Request, value: str | None) -> str | None:
+def _unseal(request: web.Request, value: str | None) -> dict[str, str] | None:
+    """The link and whose it is (the name is sealed like the link: never readable in a cookie)."""
     if not value:
         return None
     try:
         raw = base64.urlsafe_b64decode(value.encode())
-        return AESGCM(request.app[KEYS].session.reveal()).decrypt(raw[:12], raw[12:], b"organise-link").decode()
+        text = AESGCM(request.app[KEYS].session.reveal()).decrypt(raw[:12], raw[12:], b"organise-link").decode()
+        found = json.loads(text)
     except (ValueError, InvalidTag):
         return None
+    if not isinstance(found, dict) or not all(isinstance(found.get(k), str) for k in ("url", "whose")):
+        return None
+    return {"url": found["url"], "whose": found["whose"]}
 
 
 async def reissue(request: web.Request) -> web.StreamResponse:
@@ -266,13 +304,42 @@ async def reissue(request: web.Request) -> web.StreamResponse:
     meeting_id = _meeting_id(request)
     await require_form(request, session)
     issued = await request.app[BOOKING].reissue_invitation(caller, meeting_id, request.match_info["participant_id"])
-    return _show_link_once(request, meeting_id, issued.token)
+    return _show_link_once(request, meeting_id, issued.token, issued.participant.display_name)
+
+
+async def _confirm(request, session, caller, meeting_id, *, kind, only=None):  # type: ignore[no-untyped-def]
+    """The step before an act that mails people: what will be sent, to whom, and a button that
+    does it. Nothing has changed yet; going back changes nothing."""
+    booking = request.app[BOOKING]
+    meeting = await booking.get_meeting(caller, meeting_id)
+    people = [p for p in await booking.list_participants(caller, meeting_id) if only is None or p.id == only]
+    if only is not None and not people:
+        return error_page(request, 404, "error.not_found")
+    language = request_language(request, session.language)
+    return render(
+        request,
+        "confirm.html",
+        {
+            "csrf": session.csrf_token,
+            "kind": kind,
+            "meeting": meeting,
+            "when": spoken_time(meeting.starts_at, meeting.ends_at, meeting.time_zone, language),
+            "people": people,
+            "action": request.path,
+        },
+        language=language,
+        here=f"/staff/meetings/{meeting_id}/organise",
+    )
 
 
 async def remove(request: web.Request) -> web.StreamResponse:
     session, _, caller = await _staff(request)
     meeting_id = _meeting_id(request)
-    await require_form(request, session)
+    form = await require_form(request, session)
+    if form.get("confirmed") != "yes":
+        return await _confirm(
+            request, session, caller, meeting_id, kind="remove", only=request.match_info["participant_id"]
+        )
     await request.app[BOOKING].remove_participant(caller, meeting_id, request.match_info["participant_id"])
     raise web.HTTPSeeOther(f"/staff/meetings/{meeting_id}/organise")
 
@@ -280,7 +347,9 @@ async def remove(request: web.Request) -> web.StreamResponse:
 async def cancel(request: web.Request) -> web.StreamResponse:
     session, _, caller = await _staff(request)
     meeting_id = _meeting_id(request)
-    await require_form(request, session)
+    form = await require_form(request, session)
+    if form.get("confirmed") != "yes":
+        return await _confirm(request, session, caller, meeting_id, kind="cancel")
     await request.app[BOOKING].cancel(caller, meeting_id)
     raise web.HTTPSeeOther(f"/staff/meetings/{meeting_id}/organise")
 
@@ -299,8 +368,8 @@ async def edit_meeting(request: web.Request) -> web.StreamResponse:
     booking = request.app[BOOKING]
     try:
         meeting = await booking.get_meeting(caller, meeting_id)
+        area = _care_area(edit["care_area"])
         try:
-            area = CareArea(edit["care_area"])
             starts, ends = _local(edit["date"], edit["starts"]), _local(edit["date"], edit["ends"])
         except ValueError:
             raise RuleViolation.single("/date", "format", "give a date and times as YYYY-MM-DD and HH:MM") from None
@@ -316,6 +385,12 @@ async def edit_meeting(request: web.Request) -> web.StreamResponse:
         if error.status == 404:
             return error_page(request, 404, "error.not_found")
         return await _render_organise(
-            request, session, caller, meeting_id, edit=edit, errors=_messages(error), status=error.status
+            request,
+            session,
+            caller,
+            meeting_id,
+            edit=edit,
+            errors=_messages(request, session, error),
+            status=error.status,
         )
     raise web.HTTPSeeOther(f"/staff/meetings/{meeting_id}/organise")

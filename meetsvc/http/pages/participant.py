@@ -7,11 +7,12 @@ from datetime import datetime
 from aiohttp import web
 
 from meetsvc.core.spoken_time import spoken_time as core_spoken_time
-from meetsvc.domain.model import Language, MeetingStatus
-from meetsvc.http.appkeys import IDENTIFICATION, INVITATIONS, SESSIONS, SETTINGS, WAITING_ROOM
+from meetsvc.domain.model import Language, MeetingStatus, Organisation
+from meetsvc.http.appkeys import FREJA, IDENTIFICATION, INVITATIONS, SESSIONS, SETTINGS, WAITING_ROOM
 from meetsvc.http.pages.context import current_session, set_session_cookie
 from meetsvc.http.pages.i18n import LANGUAGE_COOKIE, request_language, translate
 from meetsvc.http.pages.render import error_page, render, safe_next
+from meetsvc.services.notes import MAX_NOTE
 from meetsvc.services.sessions import COOKIE_NAME, SessionKind
 from meetsvc.services.waiting_room import END_REASONS
 
@@ -21,6 +22,14 @@ def spoken_time(starts_at: datetime, ends_at: datetime, zone: str, language: Lan
     return core_spoken_time(starts_at, ends_at, language.value, zone).when
 
 
+def _contact(organisation: Organisation | None) -> dict[str, str | None]:
+    """Whom a participant may call with questions: the organisation as citizens know it, and its
+    number when one is set (``meetsvc organisation set-contact-phone``)."""
+    if organisation is None:
+        return {"organisation": None, "contact_phone": None}
+    return {"organisation": organisation.citizens_see, "contact_phone": organisation.contact_phone}
+
+
 async def link_page(request: web.Request) -> web.StreamResponse:
     """GET (and HEAD) /j/{token}: one button that opens the invitation. Nothing is recorded and
     no session starts here, so a mail system's link scanner spends nothing and the organiser's
@@ -28,9 +37,19 @@ async def link_page(request: web.Request) -> web.StreamResponse:
     it a fresh session for this link, as following the link always did."""
     link = await request.app[INVITATIONS].live(request.match_info["token"])
     if link is None:
-        return error_page(request, 404, "error.link_invalid")
+        return await _refused_link(request)
     language = request_language(request, link.language)
     return render(request, "link.html", {"action": request.path}, language=language)
+
+
+async def _refused_link(request: web.Request) -> web.Response:
+    """A link that opens nothing: 410 with "cancelled" in the invitation's language when its
+    meeting was cancelled, else the plain "not valid" 404."""
+    cancelled = await request.app[INVITATIONS].cancelled(request.match_info["token"])
+    if cancelled is not None:
+        language = request_language(request, cancelled[0])
+        return render(request, "cancelled.html", _contact(cancelled[1]), status=410, language=language)
+    return error_page(request, 404, "error.link_invalid")
 
 
 async def open_link(request: web.Request) -> web.StreamResponse:
@@ -49,7 +68,7 @@ async def open_link(request: web.Request) -> web.StreamResponse:
         request.match_info["token"], Language(chosen) if chosen in ("sv", "en") else None
     )
     if issued is None:
-        return error_page(request, 404, "error.link_invalid")
+        return await _refused_link(request)
     # Redirect so the token leaves the address bar, the history and any Referer.
     response = web.HTTPSeeOther("/m")
     set_session_cookie(request, response, issued)
@@ -72,10 +91,12 @@ async def invitation_page(request: web.Request) -> web.StreamResponse:
         {
             "starts_at": view.starts_at,
             "when": spoken_time(view.starts_at, view.ends_at, view.time_zone, language),
+            **_contact(view.organisation),
             "organisation": view.organisation.name,
             "cancelled": view.status is MeetingStatus.CANCELLED,
             "identified_as": own_name if verified else None,
             "csrf": session.csrf_token,
+            "freja": request.app[FREJA] is not None and request.app[SETTINGS].freja.offered_to(view.organisation.id),
         },
         language=language,
     )
@@ -133,6 +154,16 @@ LOBBY_TEXT_KEYS = (
     "lobby.state.knocking",
     "lobby.left_rejoin",
     *tuple(f"ended.{reason}" for reason in END_REASONS),
+    "time.zone",
+    "note.sent",
+    "note.too_many",
+    "note.failed",
+    "note.not_waiting",
+    "devices.refused",
+    "devices.none",
+    "devices.camera_n",
+    "devices.microphone_n",
+    "devices.speaker_played",
 )
 
 
@@ -157,6 +188,9 @@ async def lobby_page(request: web.Request) -> web.StreamResponse:
             "verified_name": await _own_verified_name(request, session.id) if verified and not unverified else None,
             "unverified": unverified or not verified,
             "when": spoken_time(view.starts_at, view.ends_at, view.time_zone, language),
+            "zone": view.time_zone,
+            **_contact(view.organisation),
+            "note_max": MAX_NOTE,
             "texts": {key: translate(language, key) for key in LOBBY_TEXT_KEYS},
         },
         language=language,

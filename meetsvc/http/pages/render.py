@@ -62,10 +62,14 @@ def render(
     *,
     status: int = 200,
     language: Language | None = None,
+    here: str | None = None,
 ) -> web.Response:
+    """``here`` is where the language switch returns to: the page itself with its query (a
+    GET), or for a refused form the page that shows that form (the caller says which)."""
     lang = language or request_language(request)
     other = Language.EN if lang is Language.SV else Language.SV
-    here = request.rel_url.path if request.method == "GET" else "/"
+    if here is None:
+        here = str(request.rel_url.with_fragment(None)) if request.method == "GET" else "/"
     values = {
         "lang": lang.value,
         "other_lang": other.value,

@@ -9,9 +9,11 @@ from pathlib import Path
 from aiohttp import web
 
 from meetsvc.http.appkeys import DEMO, EID
-from meetsvc.http.pages import deliveries, identify, lobby, organise, participant, staff
+from meetsvc.http.pages import admin, deliveries, identify, lobby, organise, participant, staff
+from meetsvc.http.pages.context import current_session
 from meetsvc.http.pages.i18n import request_language, translate
 from meetsvc.http.pages.render import STATIC, render
+from meetsvc.http.pages.staff import host_texts
 
 
 async def start_page(request: web.Request) -> web.Response:
@@ -49,18 +51,48 @@ VIDEO_TEXT_KEYS = (
     "video.left",
     "video.revoked",
     "video.no_media",
+    "video.muted",
+    "video.camera_is_off",
+    "video.speaking",
+    "video.count",
+    "video.pin",
+    "video.unpin",
 )
 
 
 async def video_page(request: web.Request) -> web.Response:
-    """The built-in backend's meeting page; the credential in its fragment opens the socket."""
-    language = request_language(request)
+    """The built-in backend's meeting page; the credential in its fragment opens the socket.
+
+    It speaks the person's language: the one they chose, else their session's (a participant's
+    invitation language), so someone invited in English is not met by a Swedish meeting."""
+    session = await current_session(request)
+    language = request_language(request, session.language if session is not None else None)
+    # Signed-in staff get the waiting list as a drawer; it appears only if the credential is a
+    # host's and the host socket accepts them (it checks the meeting's hosts, as the console does).
+    staff = session is not None and session.signed_in_staff
     return render(
-        request, "video.html", {"texts": {key: translate(language, key) for key in VIDEO_TEXT_KEYS}}, language=language
+        request,
+        "video.html",
+        {
+            "texts": {key: translate(language, key) for key in VIDEO_TEXT_KEYS},
+            "host_panel": staff,
+            "host_texts": host_texts(language) if staff else {},
+            "meeting_id": None,
+            "in_video": True,
+        },
+        language=language,
+    )
+
+
+async def favicon(request: web.Request) -> web.StreamResponse:
+    """Browsers ask for /favicon.ico whatever the page links; answer with our icon, not a 404."""
+    return web.FileResponse(
+        STATIC / "favicon.svg", headers={"Cache-Control": "max-age=86400", "Content-Type": "image/svg+xml"}
     )
 
 
 def add_page_routes(app: web.Application) -> None:
+    app.router.add_get("/favicon.ico", favicon, name="favicon")
     app.router.add_get("/", start_page, name="start")
     app.router.add_get("/language", participant.choose_language, name="language")
     app.router.add_get("/j/{token}", participant.link_page, name="invitation-link")
@@ -76,6 +108,15 @@ def add_page_routes(app: web.Application) -> None:
     app.router.add_post("/staff/logout", staff.logout, name="staff-logout")
     app.router.add_get("/lobby", participant.lobby_page, name="lobby")
     app.router.add_post("/lobby/ticket", lobby.issue_ticket, name="lobby-ticket")
+    app.router.add_get("/staff/admin", admin.admin_page, name="staff-admin")
+    app.router.add_post("/staff/admin/staff", admin.add_staff, name="staff-admin-add")
+    app.router.add_post("/staff/admin/staff/{staff_id}", admin.change_staff, name="staff-admin-change")
+    app.router.add_post(
+        "/staff/admin/staff/{staff_id}/deactivate", admin.deactivate_staff, name="staff-admin-deactivate"
+    )
+    app.router.add_post(
+        "/staff/admin/api-clients/{client_id}/revoke", admin.revoke_client, name="staff-admin-revoke-client"
+    )
     app.router.add_get("/staff/meetings/new", organise.new_meeting_form, name="meeting-new")
     app.router.add_post("/staff/meetings/new", organise.create_meeting, name="meeting-create")
     app.router.add_get("/staff/meetings/{meeting_id}", staff.host_console, name="host-console")

@@ -5,8 +5,9 @@ from __future__ import annotations
 from aiohttp import web
 
 from meetsvc.domain.callers import OrganisationCaller
-from meetsvc.domain.model import ParticipantRole, ParticipantState
-from meetsvc.http.appkeys import BOOKING, DIRECTORY, SESSIONS, WAITING_ROOM
+from meetsvc.domain.model import Language, ParticipantRole, ParticipantState
+from meetsvc.domain.roles import may_administer, may_book
+from meetsvc.http.appkeys import BOOKING, DIRECTORY, FREJA, SESSIONS, WAITING_ROOM
 from meetsvc.http.pages.context import current_session, require_form, set_sign_in_cookie
 from meetsvc.http.pages.i18n import request_language, translate
 from meetsvc.http.pages.participant import spoken_time
@@ -23,7 +24,12 @@ async def login_page(request: web.Request) -> web.StreamResponse:
         raise web.HTTPSeeOther("/staff")
     language = request_language(request)
     form = request.app[SESSIONS].sign_in_form(request.cookies.get(SIGN_IN_COOKIE))
-    response = render(request, "staff_login.html", {"csrf": form.csrf_token, "refused": False}, language=language)
+    response = render(
+        request,
+        "staff_login.html",
+        {"csrf": form.csrf_token, "refused": False, "freja": request.app[FREJA] is not None},
+        language=language,
+    )
     set_sign_in_cookie(request, response, form.nonce)
     return response
 
@@ -34,11 +40,12 @@ async def home(request: web.Request) -> web.StreamResponse:
         raise web.HTTPSeeOther("/staff/login")
     assert session.staff_id is not None
     member = await request.app[DIRECTORY].staff_member(session.staff_id)
-    if member is None:
+    if member is None or not member.active:
         return error_page(request, 401, "error.session")
     language = request_language(request, session.language)
-    caller = OrganisationCaller(member.organisation_id, f"staff:{member.id}")
+    caller = OrganisationCaller.staff(member.organisation_id, member.id, member.roles)
     meetings = await request.app[BOOKING].list_meetings(caller, starts_from=request.app[BOOKING].now())
+    names = {o.id: o.name for o in await request.app[DIRECTORY].list_organisations()}
     rows = [
         {
             "id": m.id,
@@ -46,6 +53,8 @@ async def home(request: web.Request) -> web.StreamResponse:
             "starts_at": m.starts_at,
             "when": spoken_time(m.starts_at, m.ends_at, m.time_zone, language),
             "title": m.title,
+            "partner": m.organisation_id != member.organisation_id,
+            "booked_by_organisation": names.get(m.organisation_id, ""),
             "status": m.status.value,
             "participant_count": m.participant_count,
         }
@@ -54,7 +63,13 @@ async def home(request: web.Request) -> web.StreamResponse:
     return render(
         request,
         "staff_home.html",
-        {"meetings": rows, "staff_name": member.display_name, "csrf": session.csrf_token},
+        {
+            "meetings": rows,
+            "staff_name": member.display_name,
+            "csrf": session.csrf_token,
+            "may_book": may_book(member.roles),
+            "may_administer": may_administer(member.roles),
+        },
         language=language,
     )
 
@@ -70,12 +85,17 @@ async def logout(request: web.Request) -> web.StreamResponse:
 
 
 HOST_TEXT_KEYS = (
+    "host.signed_out",
     "host.waited",
     "host.invited_as",
     "host.not_verified",
     "host.match",
     "host.mismatch",
     "host.no_expectation",
+    "host.method.bankid",
+    "host.method.freja",
+    "host.loa.loa3",
+    "host.loa.extended",
     "host.admit",
     "host.deny",
     "host.remove",
@@ -103,9 +123,21 @@ HOST_TEXT_KEYS = (
             "ended",
         )
     ),
+    "host.message_to",
+    "host.message_sent",
+    "host.admit_all_none",
+    "host.admit_all_done",
+    "host.note_from",
+    "host.note_arrived",
+    "host.count",
     *tuple(f"role.{role.value}" for role in ParticipantRole),
     *tuple(f"state.{state.value}" for state in ParticipantState),
 )
+
+
+def host_texts(language: Language) -> dict[str, str]:
+    """What the host panel's script says, in the host's language (console and video drawer)."""
+    return {key: translate(language, key) for key in HOST_TEXT_KEYS}
 
 
 async def host_console(request: web.Request) -> web.StreamResponse:
@@ -119,15 +151,19 @@ async def host_console(request: web.Request) -> web.StreamResponse:
         return error_page(request, 404, "error.not_found")
     meeting = await request.app[WAITING_ROOM].meeting_for_host(host, meeting_id)
     language = request_language(request, session.language)
+    names = {o.id: o.name for o in await request.app[DIRECTORY].list_organisations()}
     return render(
         request,
         "host.html",
         {
             "meeting_id": meeting_id,
             "title": meeting.title,
+            "booked_by_organisation": names.get(meeting.organisation_id, ""),
+            "partner_organisation": names.get(meeting.partner_organisation_id, ""),
             "starts_at": meeting.starts_at,
             "when": spoken_time(meeting.starts_at, meeting.ends_at, meeting.time_zone, language),
-            "texts": {key: translate(language, key) for key in HOST_TEXT_KEYS},
+            "host_texts": host_texts(language),
+            "in_video": False,
         },
         language=language,
     )

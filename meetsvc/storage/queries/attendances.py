@@ -32,6 +32,9 @@ class AttendanceRecord:
     surname: str | None
     personal_number_hash: str | None
     matches_invitation: bool | None
+    # How this entry's person was identified (eID and level of assurance), None before.
+    provider: str | None
+    level_of_assurance: str | None
     second_person: bool
     sent_back: bool
     lobby_sockets: int
@@ -87,6 +90,8 @@ _COLUMNS = (
     attendances.c.surname,
     attendances.c.personal_number_hash,
     attendances.c.matches_invitation,
+    attendances.c.provider,
+    attendances.c.level_of_assurance,
     attendances.c.second_person,
     attendances.c.sent_back,
     attendances.c.lobby_sockets,

@@ -139,7 +139,9 @@ async def staff_id_by_personal_number_hash(connection: Connection, personal_numb
     """The staff member a verified person is, None when they are not in the staff directory."""
     staff_id = (
         await connection.execute(
-            select(staff_members.c.id).where(staff_members.c.personal_number_hash == personal_number_hash)
+            select(staff_members.c.id).where(
+                staff_members.c.personal_number_hash == personal_number_hash, staff_members.c.active.is_(True)
+            )
         )
     ).scalar()
     return str(staff_id) if staff_id is not None else None
@@ -195,11 +197,25 @@ async def mark_failed(connection: Connection, identification_id: str, *, hint_co
 
 
 async def mark_complete(
-    connection: Connection, identification_id: str, *, outcome: str, staff_id: str | None, now: datetime
+    connection: Connection,
+    identification_id: str,
+    *,
+    outcome: str,
+    staff_id: str | None,
+    now: datetime,
+    level_of_assurance: str | None = None,
 ) -> None:
-    """Record a completed order's outcome (the hint code has nothing more to say)."""
+    """Record a completed order's outcome and the level of assurance the provider vouched at
+    (the hint code has nothing more to say)."""
     await connection.execute(
         update(identifications)
         .where(identifications.c.id == identification_id)
-        .values(state=COMPLETE, hint_code=None, outcome=outcome, staff_id=staff_id, finished_at=now)
+        .values(
+            state=COMPLETE,
+            hint_code=None,
+            outcome=outcome,
+            staff_id=staff_id,
+            level_of_assurance=level_of_assurance,
+            finished_at=now,
+        )
     )

@@ -114,3 +114,22 @@ async def invited_to(connection: Connection, participant_id: str) -> InvitedTo |
         time_zone=row.time_zone,
         status=row.status,
     )
+
+
+async def cancelled_meeting_language(connection: Connection, token_hash: str) -> tuple[str, str] | None:
+    """The invitation's language and the convening organisation's id when its token belongs to
+    a meeting that was cancelled (its links were revoked by the cancellation, so the live lookup
+    finds nothing); else None. Lets the link say "cancelled" instead of "not valid"."""
+    row = (
+        await connection.execute(
+            select(participants.c.language, meetings.c.organisation_id)
+            .join(participants, participants.c.id == invitations.c.participant_id)
+            .join(meetings, meetings.c.id == participants.c.meeting_id)
+            .where(
+                invitations.c.token_hash == token_hash,
+                participants.c.removed_at.is_(None),
+                meetings.c.status == "cancelled",
+            )
+        )
+    ).first()
+    return None if row is None else (str(row.language), str(row.organisation_id))

@@ -14,6 +14,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from meetsvc.domain.model import Organisation, OrganisationKind, StaffMember
+from meetsvc.domain.roles import Role, may_host, roles_from_text, roles_text
 from meetsvc.storage.engine import Connection
 from meetsvc.storage.tables import api_clients, organisations, staff_members
 
@@ -34,7 +35,7 @@ class NewStaffMember:
     organisation_id: str
     display_name: str
     email: str | None
-    can_organise: bool
+    roles: frozenset[Role]
     created_at: datetime
     personal_number_enc: bytes | None
     personal_number_hash: str | None
@@ -48,8 +49,25 @@ class ApiClient:
     organisation_id: str
 
 
+@dataclass(frozen=True, slots=True)
+class ApiClientRecord:
+    """An API client as its organisation's administrators see it (never its key)."""
+
+    id: str
+    organisation_id: str
+    name: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
 def organisation_from_row(row: Any) -> Organisation:
-    return Organisation(id=row.id, name=row.name, kind=OrganisationKind(row.kind), public_name=row.public_name)
+    return Organisation(
+        id=row.id,
+        name=row.name,
+        kind=OrganisationKind(row.kind),
+        public_name=row.public_name,
+        contact_phone=row.contact_phone,
+    )
 
 
 def staff_from_row(row: Any) -> StaffMember:
@@ -58,8 +76,9 @@ def staff_from_row(row: Any) -> StaffMember:
         organisation_id=row.organisation_id,
         display_name=row.display_name,
         email=row.email,
-        can_organise=row.can_organise,
+        roles=roles_from_text(row.roles),
         has_personal_number=row.personal_number_hash is not None,
+        active=row.active,
     )
 
 
@@ -101,6 +120,12 @@ async def insert_organisation(connection: Connection, organisation: Organisation
         raise DuplicateOrganisation(organisation.name) from None
 
 
+async def set_contact_phone(connection: Connection, organisation_id: str, phone: str | None) -> None:
+    await connection.execute(
+        update(organisations).where(organisations.c.id == organisation_id).values(contact_phone=phone)
+    )
+
+
 async def set_public_name(connection: Connection, organisation_id: str, public_name: str | None) -> None:
     await connection.execute(
         update(organisations).where(organisations.c.id == organisation_id).values(public_name=public_name)
@@ -131,6 +156,30 @@ async def api_client_by_key_hash(connection: Connection, key_hash: str) -> ApiCl
     return ApiClient(id=row.id, organisation_id=row.organisation_id) if row else None
 
 
+async def api_clients_of_organisation(connection: Connection, organisation_id: str | None) -> list[ApiClientRecord]:
+    """The organisation's clients (every organisation's with None), revoked ones too."""
+    query = select(api_clients).order_by(api_clients.c.created_at, api_clients.c.id)
+    if organisation_id is not None:
+        query = query.where(api_clients.c.organisation_id == organisation_id)
+    rows = (await connection.execute(query)).all()
+    return [ApiClientRecord(r.id, r.organisation_id, r.name, r.created_at, r.revoked_at) for r in rows]
+
+
+async def api_client(connection: Connection, client_id: str) -> ApiClientRecord | None:
+    row = (await connection.execute(select(api_clients).where(api_clients.c.id == client_id))).first()
+    return ApiClientRecord(row.id, row.organisation_id, row.name, row.created_at, row.revoked_at) if row else None
+
+
+async def revoke_api_client(connection: Connection, client_id: str, now: datetime) -> bool:
+    """Revoke the key; False if it was revoked already."""
+    result = await connection.execute(
+        update(api_clients)
+        .where(api_clients.c.id == client_id, api_clients.c.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    return bool(result.rowcount)
+
+
 # Staff ----------------------------------------------------------------------------------------
 
 
@@ -143,7 +192,9 @@ async def insert_staff_member(connection: Connection, member: NewStaffMember) ->
                 organisation_id=member.organisation_id,
                 display_name=member.display_name,
                 email=member.email,
-                can_organise=member.can_organise,
+                can_organise=may_host(member.roles),
+                roles=roles_text(member.roles),
+                active=True,
                 created_at=member.created_at,
                 personal_number_enc=member.personal_number_enc,
                 personal_number_hash=member.personal_number_hash,
@@ -179,3 +230,36 @@ async def staff_members_by_id(connection: Connection, staff_ids: tuple[str, ...]
     """Those of ``staff_ids`` that exist, by id (of any organisation: the caller checks which)."""
     rows = (await connection.execute(select(staff_members).where(staff_members.c.id.in_(staff_ids)))).all()
     return {row.id: staff_from_row(row) for row in rows}
+
+
+@dataclass(frozen=True, slots=True)
+class StaffChanges:
+    """Only the fields given (not None) change; ``email`` is changed when ``set_email``."""
+
+    display_name: str | None = None
+    roles: frozenset[Role] | None = None
+    set_email: bool = False
+    email: str | None = None
+
+
+async def update_staff_member(connection: Connection, staff_id: str, changes: StaffChanges) -> None:
+    values: dict[str, object] = {}
+    if changes.display_name is not None:
+        values["display_name"] = changes.display_name
+    if changes.roles is not None:
+        values["roles"] = roles_text(changes.roles)
+        values["can_organise"] = may_host(changes.roles)
+    if changes.set_email:
+        values["email"] = changes.email
+    if values:
+        await connection.execute(update(staff_members).where(staff_members.c.id == staff_id).values(**values))
+
+
+async def deactivate_staff_member(connection: Connection, staff_id: str, now: datetime) -> bool:
+    """Mark them inactive; False if they were already."""
+    result = await connection.execute(
+        update(staff_members)
+        .where(staff_members.c.id == staff_id, staff_members.c.active.is_(True))
+        .values(active=False, deactivated_at=now)
+    )
+    return bool(result.rowcount)

@@ -51,6 +51,9 @@ class BoundIdentity:
     given_name: str
     surname: str
     matches_invitation: bool | None
+    # How: the eID ("bankid", "freja") and the level it vouched at ("loa3", "extended").
+    provider: str = "bankid"
+    level_of_assurance: str = "loa3"
 
     @property
     def full_name(self) -> str:
@@ -204,10 +207,14 @@ async def bound_identity(connection: Connection, participant_id: str) -> BoundId
                 participant_identities.c.given_name,
                 participant_identities.c.surname,
                 participant_identities.c.matches_invitation,
+                participant_identities.c.provider,
+                participant_identities.c.level_of_assurance,
             ).where(participant_identities.c.participant_id == participant_id)
         )
     ).first()
-    return BoundIdentity(row.given_name, row.surname, row.matches_invitation) if row is not None else None
+    if row is None:
+        return None
+    return BoundIdentity(row.given_name, row.surname, row.matches_invitation, row.provider, row.level_of_assurance)
 
 
 # Writing ---------------------------------------------------------------------------------------

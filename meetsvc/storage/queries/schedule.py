@@ -22,6 +22,7 @@ from meetsvc.storage.tables import (
     meetings,
     participant_identities,
     participants,
+    waiting_notes,
 )
 
 
@@ -171,6 +172,7 @@ async def erase_participants(connection: Connection, participant_ids: Sequence[s
     await connection.execute(delete(identifications).where(identifications.c.participant_id.in_(ids)))
     await connection.execute(delete(browser_sessions).where(browser_sessions.c.participant_id.in_(ids)))
     await connection.execute(delete(participant_identities).where(participant_identities.c.participant_id.in_(ids)))
+    await connection.execute(delete(waiting_notes).where(waiting_notes.c.participant_id.in_(ids)))
     await connection.execute(
         update(participants)
         .where(participants.c.id.in_(ids))

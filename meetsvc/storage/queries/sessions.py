@@ -122,6 +122,16 @@ async def end_meeting_sessions(connection: Connection, meeting_id: str, *, now: 
     )
 
 
+async def end_staff_sessions(connection: Connection, staff_id: str, *, now: datetime) -> int:
+    """End every live session of one staff member; how many."""
+    result = await connection.execute(
+        update(browser_sessions)
+        .where(browser_sessions.c.staff_id == staff_id, browser_sessions.c.ended_at.is_(None))
+        .values(ended_at=now)
+    )
+    return int(result.rowcount or 0)
+
+
 async def touch_session(connection: Connection, session_id: str, *, now: datetime) -> None:
     """Move the session's idle clock."""
     await connection.execute(

@@ -30,6 +30,9 @@ class RoomMeeting:
     locked: bool
     admission_policy: str
     show_queue_position: bool
+    #: The booking organisation and the partner: the console names both.
+    organisation_id: str = ""
+    partner_organisation_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +51,8 @@ _ROOM = (
     meetings.c.locked,
     meetings.c.admission_policy,
     meetings.c.show_queue_position,
+    meetings.c.organisation_id,
+    meetings.c.partner_organisation_id,
 )
 
 
@@ -70,14 +75,22 @@ async def room_meeting(connection: Connection, meeting_id: str, *, lock: bool) -
         locked=row.locked,
         admission_policy=row.admission_policy,
         show_queue_position=row.show_queue_position,
+        organisation_id=row.organisation_id,
+        partner_organisation_id=row.partner_organisation_id,
     )
 
 
 async def is_host(connection: Connection, meeting_id: str, staff_id: str) -> bool:
+    """Whether an active staff member is one of the meeting's hosts."""
     row = (
         await connection.execute(
-            select(meeting_hosts.c.staff_id).where(
-                meeting_hosts.c.meeting_id == meeting_id, meeting_hosts.c.staff_id == staff_id
+            select(meeting_hosts.c.staff_id)
+            .join(staff_members, staff_members.c.id == meeting_hosts.c.staff_id)
+            .where(
+                meeting_hosts.c.meeting_id == meeting_id,
+                meeting_hosts.c.staff_id == staff_id,
+                # A deactivated staff member leads nothing, whatever the meeting still lists.
+                staff_members.c.active.is_(True),
             )
         )
     ).first()

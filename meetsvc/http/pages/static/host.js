@@ -7,14 +7,15 @@
 (function () {
   "use strict";
   var root = document.getElementById("host");
-  if (!root || typeof io === "undefined") { return; }
-  var texts = JSON.parse(document.getElementById("texts").textContent);
-  var pageTexts = JSON.parse(document.getElementById("page-texts").textContent);
-  Object.keys(pageTexts).forEach(function (key) { texts[key] = pageTexts[key]; });
+  // On the video page the meeting id comes from the credential (set by video.js), and only for
+  // a host; without one this page has no host panel.
+  if (!root || typeof io === "undefined" || !root.dataset.meetingId) { return; }
+  var texts = JSON.parse(document.getElementById("host-texts").textContent);
   var meetingId = root.dataset.meetingId;
   // One line per entry: one person, in one browser session, on one invitation. Two people who
   // opened the same link are two lines, each with its own verified name and badge.
   var people = {};
+  var notes = {};
   var drafts = {};
   var acted = {};
   var ended = false;
@@ -22,6 +23,14 @@
   var lists = { waiting: document.getElementById("waiting"), inside: document.getElementById("inside"),
                 others: document.getElementById("others") };
   var announcer = document.getElementById("announce");
+  var feedback = document.getElementById("host-feedback");
+
+  // What a click did, seen as well as heard: "The message is sent.", "Nobody matched."
+  function tell(text) {
+    feedback.textContent = text;
+    feedback.hidden = false;
+    announce(text);
+  }
 
   function el(tag, cls, text) {
     var e = document.createElement(tag);
@@ -91,7 +100,7 @@
       event.preventDefault();
       if (!input.value.trim()) { return; }
       socket.emit("message", { participant_id: keyOf(p), text: input.value }, function (answer) {
-        if (answer && answer.ok) { announce(texts["host.message_sent"]); }
+        if (answer && answer.ok) { tell(texts["host.message_sent"]); }
       });
       input.value = ""; delete drafts[keyOf(p)];
     });
@@ -113,6 +122,20 @@
     else if (p.matches_invitation === true) { li.appendChild(el("p", "badge ok", texts["host.match"])); }
     else if (p.matches_invitation === false) { li.appendChild(el("p", "badge warn", texts["host.mismatch"])); }
     else { li.appendChild(el("p", "badge", texts["host.no_expectation"])); }
+    if (p.verified && p.identified_with) {
+      // Which eID vouched for the person, and at what level (Freja's extended level is no level 3).
+      var how = (texts["host.method." + p.identified_with] || p.identified_with) + " · " +
+        (texts["host.loa." + p.level_of_assurance] || p.level_of_assurance);
+      var eid = el("p", p.level_of_assurance === "loa3" ? "badge eid" : "badge eid warn", how);
+      eid.dataset.eid = p.identified_with;
+      li.appendChild(eid);
+    }
+    (notes[p.participant_id] || []).forEach(function (n) {
+      var box = el("div", "notice message note");
+      box.appendChild(el("p", "note-from", texts["host.note_from"].replace("{name}", nameOf(p))));
+      box.appendChild(el("p", "note-text", n.text));
+      li.appendChild(box);
+    });
     var actions = el("p", "actions");
     if (p.state === "knocking") {
       actions.appendChild(button(texts["host.admit"], "admit", p));
@@ -172,6 +195,7 @@
         lists[list].appendChild(item(p));
       });
     document.getElementById("waiting-count").textContent = "(" + waitingCount + ")";
+    root.dispatchEvent(new CustomEvent("waiting-count", { detail: waitingCount }));
     document.getElementById("none-waiting").hidden = waitingCount > 0;
     document.getElementById("none-inside").hidden = lists.inside.children.length > 0;
     if (focused) {
@@ -220,6 +244,12 @@
       answer.participants.forEach(function (p) { people[keyOf(p)] = p; });
       showSettings(answer.meeting);
       render();
+      socket.emit("notes", {}, function (listed) {
+        if (!listed || !listed.ok) { return; }
+        notes = {};
+        listed.notes.forEach(function (n) { (notes[n.participant_id] = notes[n.participant_id] || []).push(n); });
+        render();
+      });
     });
   });
   var relist = null;
@@ -230,6 +260,23 @@
       render();
     });
   }
+  // Notes belong to the invitation (participant): shown beside each of its entries.
+  function entryOfParticipant(participantId) {
+    var found = null;
+    Object.keys(people).forEach(function (key) {
+      if (people[key].participant_id === participantId && (!found || !people[key].ended)) { found = people[key]; }
+    });
+    return found;
+  }
+  socket.on("note", function (n) {
+    var list = (notes[n.participant_id] = notes[n.participant_id] || []);
+    list.push(n);
+    if (list.length > 3) { list.shift(); }
+    var p = entryOfParticipant(n.participant_id);
+    tell(texts["host.note_arrived"].replace("{name}", p ? nameOf(p) : ""));
+    chime();
+    render();
+  });
   socket.on("participant", function (p) {
     if (p.presence === "connection_lost") {
       // Ask again after the grace: the service then says whether the page came back or is gone.
@@ -248,21 +295,37 @@
     render();
   });
   socket.on("meeting", showSettings);
+  socket.on("signed_out", function () {
+    // Deactivated: the session has ended, so nothing more is shown or sent from here.
+    socket.disconnect();
+    var host = document.getElementById("host");
+    while (host.firstChild) { host.removeChild(host.firstChild); }
+    var notice = el("p", "notice error", texts["host.signed_out"]);
+    notice.setAttribute("role", "alert");
+    host.appendChild(notice);
+  });
   socket.on("credential", function (credential) { window.open(credential.join_url, "_blank", "noopener"); });
 
-  document.getElementById("admit-all").addEventListener("click", function () { socket.emit("admit_all_matching", {}); });
+  document.getElementById("admit-all").addEventListener("click", function () {
+    socket.emit("admit_all_matching", {}, function (answer) {
+      if (!answer || !answer.ok) { return; }
+      tell(answer.admitted.length ? texts["host.admit_all_done"].replace("{count}", String(answer.admitted.length))
+        : texts["host.admit_all_none"]);
+    });
+  });
   document.getElementById("lock").addEventListener("change", function (e) { socket.emit("configure", { locked: e.target.checked }); });
   document.getElementById("positions").addEventListener("change", function (e) { socket.emit("configure", { show_queue_position: e.target.checked }); });
   document.getElementById("end").addEventListener("click", function () {
     if (window.confirm(texts["host.end_confirm"])) { socket.emit("end", {}); }
   });
-  document.getElementById("join-video").addEventListener("click", function () { socket.emit("join_video", {}); });
+  var joinVideo = document.getElementById("join-video");
+  if (joinVideo) { joinVideo.addEventListener("click", function () { socket.emit("join_video", {}); }); }
   document.getElementById("message-all").addEventListener("submit", function (event) {
     event.preventDefault();
     var input = document.getElementById("message-all-text");
     if (!input.value.trim()) { return; }
     socket.emit("message", { text: input.value }, function (answer) {
-      if (answer && answer.ok) { announce(texts["host.message_sent"]); }
+      if (answer && answer.ok) { tell(texts["host.message_sent"]); }
     });
     input.value = "";
   });

@@ -21,10 +21,16 @@
 
   function say(el, text) { if (el.textContent !== text) { el.textContent = text; } }
 
+  // In the meeting's zone (Swedish time), worded as the page's start time is, with the zone
+  // named: a phone set to another zone must not show "15:57" beside "16.12".
   function localTime(iso) {
+    var english = document.documentElement.lang === "en";
+    var zone = root.dataset.zone || "Europe/Stockholm";
     var d = new Date(iso);
-    return d.toLocaleString(document.documentElement.lang === "en" ? "en-GB" : "sv-SE",
-      { weekday: "long", day: "numeric", month: "long", hour: "2-digit", minute: "2-digit" });
+    var day = d.toLocaleDateString(english ? "en-GB" : "sv-SE", { weekday: "long", day: "numeric", month: "long", timeZone: zone });
+    var clock = d.toLocaleTimeString("en-GB", { hour: "2-digit", minute: "2-digit", hour12: false, timeZone: zone });
+    return english ? day + ", " + clock + " (" + texts["time.zone"] + ")"
+      : day + " kl. " + clock.replace(":", ".") + " (" + texts["time.zone"] + ")";
   }
 
   function ticket() {
@@ -70,6 +76,8 @@
   function connect() {
     ticket().then(function (answer) {
       var socket = io("/participant", { auth: { ticket: answer.ticket }, transports: ["websocket"] });
+      // The note form (lobby_note.js) writes to the hosts on this same connection.
+      document.dispatchEvent(new CustomEvent("lobby-socket", { detail: socket }));
       var current = null;
       var hasWayIn = false;
       var askAgain = null;
