@@ -43,6 +43,7 @@ from meetsvc.http.appkeys import (
     SESSIONS,
     SETTINGS,
     SOCKETS,
+    STAFF_OIDC,
     TICKETS,
     WAITING_ROOM,
 )
@@ -66,6 +67,7 @@ from meetsvc.wiring import (
     open_admission,
     open_identification,
     open_services,
+    open_staff_sign_in,
     prepare_demo,
 )
 
@@ -175,6 +177,12 @@ async def _identification(app: web.Application) -> AsyncIterator[None]:
         yield
 
 
+async def _staff_sign_in(app: web.Application) -> AsyncIterator[None]:
+    async with open_staff_sign_in(app[SERVICES]) as sign_in:
+        app[STAFF_OIDC] = sign_in
+        yield
+
+
 async def _fanout(app: web.Application) -> AsyncIterator[None]:
     """Catch pages up after a Redis outage (see :mod:`meetsvc.realtime.fanout`)."""
     redis_url = app[SETTINGS].realtime.redis_url
@@ -241,6 +249,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> web.Application
     app.cleanup_ctx.append(_services(clock))
     app.cleanup_ctx.append(_notifications)
     app.cleanup_ctx.append(_identification)
+    app.cleanup_ctx.append(_staff_sign_in)
     app.cleanup_ctx.append(_fanout)
     app.on_startup.append(_preload_pages)
     app.on_startup.append(_demo)

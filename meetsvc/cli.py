@@ -41,7 +41,7 @@ from meetsvc.config import ConfigError, Settings, load_settings
 if TYPE_CHECKING:
     from aiohttp import web
 
-    from meetsvc.domain.model import Organisation
+    from meetsvc.domain.model import Organisation, StaffMember
     from meetsvc.services.audit import Verification
     from meetsvc.wiring import Services
 
@@ -257,6 +257,22 @@ async def cmd_staff_deactivate(args: argparse.Namespace, settings: Settings) -> 
     return 0
 
 
+async def cmd_staff_set_hsa_id(args: argparse.Namespace, settings: Settings) -> int:
+    from meetsvc.domain.callers import OrganisationCaller
+
+    async def work(services: Services) -> StaffMember:
+        organisation = await services.directory.find_organisation(args.organisation)
+        caller = OrganisationCaller(organisation_id=organisation.id, actor="operator")
+        return await services.directory.set_hsa_id(caller, args.staff_id, None if args.remove else args.hsa_id)
+
+    if args.remove == (args.hsa_id is not None):
+        _print("meetsvc: give either an HSA-id or --remove", err=True)
+        return 2
+    member = await _with_services(settings, work)
+    _print(f"{member.id}  {member.display_name}  HSA-id: {member.hsa_id or '(none)'}")
+    return 0
+
+
 async def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
     async def work(services: Services) -> Verification:
         return await services.audit.verify_stored(services.engine)
@@ -430,6 +446,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     deactivate_staff = staff.add_parser("deactivate", help="deactivate a staff member and end their sessions")
     deactivate_staff.add_argument("staff_id")
+    set_hsa = staff.add_parser("set-hsa-id", help="set or remove the HSA-id a SITHS sign-in is matched by")
+    set_hsa.add_argument("organisation", help="the organisation's id or name")
+    set_hsa.add_argument("staff_id", help="the staff member's id")
+    set_hsa.add_argument("hsa_id", nargs="?", help="the HSA-id, e.g. SE2321000016-1003")
+    set_hsa.add_argument("--remove", action="store_true", help="remove the staff member's HSA-id")
 
     audit = sub.add_parser("audit", help="the audit log").add_subparsers(dest="action", required=True)
     audit.add_parser("verify", help="check the hash chain and name the first broken entry")
@@ -447,6 +468,7 @@ COMMANDS: dict[tuple[str, str | None], Command] = {
     ("organisation", "set-contact-phone"): cmd_organisation_set_contact_phone,
     ("organisation", "list"): cmd_organisation_list,
     ("api-client", "create"): cmd_api_client_create,
+    ("staff", "set-hsa-id"): cmd_staff_set_hsa_id,
     ("api-client", "list"): cmd_api_client_list,
     ("api-client", "revoke"): cmd_api_client_revoke,
     ("staff", "create"): cmd_staff_create,

@@ -15,6 +15,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import tomllib
+import types
 import typing
 from collections.abc import Mapping
 from pathlib import Path
@@ -172,6 +173,51 @@ class BankIdSettings(_Section):
         return value.rstrip("/")
 
 
+class OidcProviderSettings(_Section):
+    """One organisation's OpenID Connect provider for staff sign-in (docs/identity.md)."""
+
+    name: str = Field(
+        pattern=r"^[a-z0-9-]{1,40}$", description="Short name in the sign-in page's form and the audit log."
+    )
+    organisation: str = Field(min_length=1, description="The organisation (id or name) whose staff sign in here.")
+    profile: Literal["inera-siths", "organisation-idp"]
+    issuer: str
+    client_id: str = Field(min_length=1)
+    client_secret: str = Field(min_length=1, repr=False)
+    match_by: Literal["personal_number", "hsa_id"] = "personal_number"
+    acr_values: tuple[str, ...] | None = None
+    accept_loa2: bool = False
+    scopes: tuple[str, ...] | None = None
+    personal_number_claim: str | None = None
+    hsa_id_claim: str | None = None
+
+    @field_validator("issuer")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("must be the provider's https:// issuer URL")
+        return value
+
+    @model_validator(mode="after")
+    def _loa2_for_siths(self) -> OidcProviderSettings:
+        if self.accept_loa2 and self.profile != "inera-siths":
+            raise ValueError('accept_loa2 is for profile = "inera-siths" only (name the values in acr_values)')
+        return self
+
+
+class StaffSignInSettings(_Section):
+    oidc: tuple[OidcProviderSettings, ...] = ()
+    oidc_minutes: int = Field(10, ge=1, le=60)
+
+    @field_validator("oidc")
+    @classmethod
+    def _unique_names(cls, value: tuple[OidcProviderSettings, ...]) -> tuple[OidcProviderSettings, ...]:
+        names = [provider.name for provider in value]
+        if len(names) != len(set(names)):
+            raise ValueError("each provider needs a name of its own")
+        return value
+
+
 class SimulatorSettings(_Section):
     certs_dir: Path = Path("var/bankid-simulator")
     host: str = "127.0.0.1"
@@ -304,6 +350,7 @@ class Settings(BaseSettings):
     sessions: SessionSettings = SessionSettings()
     identity: IdentitySettings = IdentitySettings()
     bankid: BankIdSettings = BankIdSettings()
+    staff_sign_in: StaffSignInSettings = StaffSignInSettings()
     simulator: SimulatorSettings = SimulatorSettings()
     freja: FrejaSettings = FrejaSettings()
     freja_simulator: FrejaSimulatorSettings = FrejaSimulatorSettings()
@@ -341,6 +388,11 @@ class Settings(BaseSettings):
         problems = []
         if self.identity.provider == "bankid-simulator":
             problems.append('identity.provider = "bankid-simulator" is for development only')
+        problems += [
+            f"staff_sign_in.oidc {provider.name!r}: issuer must start with https:// in production"
+            for provider in self.staff_sign_in.oidc
+            if not provider.issuer.startswith("https://")
+        ]
         if self.freja.enabled and self.freja.use_simulator:
             problems.append("freja.use_simulator = true is for development only")
         if self.security.create_missing_keys:
@@ -408,7 +460,8 @@ _SECRET_ENDINGS = ("password", "url", "token", "secret", "_key")
 
 def _model_of(annotation: object) -> type[BaseModel] | None:
     """The settings model behind a field: ``Model`` or ``Model | None``; None for a plain value."""
-    candidates = typing.get_args(annotation) or (annotation,)
+    union = typing.get_origin(annotation) in (typing.Union, types.UnionType)
+    candidates = typing.get_args(annotation) if union else (annotation,)
     models = [c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)]
     return models[0] if models else None
 
@@ -575,8 +628,9 @@ def _describe(error: ValidationError, origins: Mapping[KeyPath, str]) -> str:
             lines.append(f"  {key}: unknown key{source} (check the spelling against config/production.example.toml)")
         elif not item["loc"]:
             lines.append(f"  {message}")
-        elif isinstance(item.get("input"), dict) or key.endswith(_SECRET_ENDINGS):
-            # A whole table, or a value that may hold credentials: name the key, never echo the value.
+        elif isinstance(item.get("input"), dict | list | tuple) or key.endswith(_SECRET_ENDINGS):
+            # A whole table or array (it may hold credentials, as staff_sign_in.oidc's entries do),
+            # or a value that may hold credentials: name the key, never echo the value.
             lines.append(f"  {key}{where}: {message}")
         else:
             lines.append(f"  {key}{where}: {message}, got {item.get('input')!r}")

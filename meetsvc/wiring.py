@@ -12,6 +12,8 @@ start-up closes what was already opened:
 * :func:`open_admission` — the signing keys, lobby tickets, the video backend and the hand-over
   to it (what lets a participant in, and on into the meeting);
 * :func:`open_identification` — the eID provider, its collect loop, and identification;
+* :func:`open_staff_sign_in` — the clients at organisations' OpenID Connect providers, and
+  staff sign-in through them;
 * :func:`build_schedule` — the timed work (reminders, opening and closing rooms, purging);
   messages are opened by :func:`meetsvc.notify.runtime.open_notify`;
 * :func:`prepare_demo` — in development, a meeting to walk through at once.
@@ -32,6 +34,7 @@ from identity.bankid.provider import BankIdProvider
 from identity.base import Order
 from identity.freja.client import FrejaClient, FrejaConfig, RegistrationLevel
 from identity.freja.provider import INITIAL_HINT, FrejaProvider
+from identity.oidc.profiles import PROFILES
 from meetsvc.config import Settings
 from meetsvc.core.clock import Clock, utc_now
 from meetsvc.core.pii import PersonalNumberVault
@@ -55,6 +58,7 @@ from meetsvc.services.invitations import Invitations
 from meetsvc.services.links import JoinLinks
 from meetsvc.services.notes import WaitingNotes
 from meetsvc.services.sessions import BrowserSessions
+from meetsvc.services.staff_oidc import StaffOidcSignIn, StaffProvider, accepted_acr
 from meetsvc.services.waiting_room import Notices, WaitingRoom
 from meetsvc.storage.engine import Engine, create_engine
 from meetsvc.video.base import VideoBackend
@@ -375,6 +379,54 @@ async def open_identification(services: Services) -> AsyncIterator[EidServices]:
             yield EidServices(runtime, identification, freja)
         finally:
             await identification.drain()
+
+
+@asynccontextmanager
+async def open_staff_sign_in(services: Services) -> AsyncIterator[StaffOidcSignIn]:
+    """A client at each configured OpenID Connect provider (none is contacted before someone
+    signs in), and staff sign-in through them; the clients are closed on the way out."""
+    from identity.oidc.client import OidcClient
+    from identity.oidc.types import OidcClientConfig
+
+    settings = services.settings
+    redirect_uri = f"{settings.server.base_url}/staff/oidc/callback"
+    providers: dict[str, StaffProvider] = {}
+    clients: list[OidcClient] = []
+    try:
+        for configured in settings.staff_sign_in.oidc:
+            profile = PROFILES[configured.profile]
+            client = OidcClient.open(
+                OidcClientConfig(
+                    issuer=configured.issuer,
+                    client_id=configured.client_id,
+                    client_secret=configured.client_secret,
+                    redirect_uri=redirect_uri,
+                    scopes=configured.scopes or profile.scopes,
+                    acr_values=accepted_acr(configured.profile, configured.acr_values, configured.accept_loa2),
+                )
+            )
+            clients.append(client)
+            providers[configured.name] = StaffProvider(
+                name=configured.name,
+                organisation=configured.organisation,
+                profile=profile,
+                match_by=configured.match_by,
+                client=client,
+                personal_number_claim=configured.personal_number_claim or profile.personal_number_claim,
+                hsa_id_claim=configured.hsa_id_claim or profile.hsa_id_claim,
+            )
+        yield StaffOidcSignIn(
+            services.engine,
+            providers,
+            services.sessions,
+            services.vault,
+            services.audit,
+            lifetime=timedelta(minutes=settings.staff_sign_in.oidc_minutes),
+            clock=services.clock,
+        )
+    finally:
+        for client in clients:
+            await client.close()
 
 
 async def _open_providers(settings: Settings, clock: Clock) -> AsyncIterator[tuple[EidRuntime, EidRuntime | None]]:

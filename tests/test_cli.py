@@ -115,7 +115,7 @@ def stopped(marks: Path) -> set[int]:
     return {int(p.name.rsplit(".", 1)[1]) for p in marks.glob("*.stopped.*")}
 
 
-def until(condition, seconds: float = 15):  # type: ignore[no-untyped-def]
+def until(condition, seconds: float = 15):
     deadline = time.monotonic() + seconds
     while not (found := condition()):
         assert time.monotonic() < deadline, "timed out"
@@ -327,6 +327,52 @@ def test_finding_16_the_name_citizens_read_is_set_from_the_command_line(tmp_path
     assert "citizens' messages say: Exempelstads kommun\n" in back.stdout
     other = run(config, "organisation", "create", "Region Exempel", "--kind", "region", "--public-name", "Regionen")
     assert "citizens' messages say: Regionen\n" in other.stdout
+
+
+def test_a_staff_members_hsa_id_is_set_and_removed_from_the_command_line(tmp_path):
+    import asyncio
+
+    from meetsvc.config import load_settings
+    from meetsvc.domain.callers import OrganisationCaller
+    from meetsvc.wiring import open_services
+
+    config = tmp_path / "meetsvc.toml"
+    config.write_text(
+        'environment = "development"\n[identity]\nprovider = "bankid-simulator"\n'
+        f'[database]\nurl = "sqlite+aiosqlite:///{tmp_path}/db.sqlite3"\n'
+        f'[security]\nkeys_dir = "{tmp_path}/keys"\ncreate_missing_keys = false\n'
+    )
+    assert run(config, "keys", "init").returncode == 0
+    assert run(config, "migrate").returncode == 0
+    assert run(config, "organisation", "create", "Region Exempel", "--kind", "region").returncode == 0
+
+    async def add_staff() -> str:
+        async with open_services(load_settings(config)) as services:
+            organisation = await services.directory.find_organisation("Region Exempel")
+            caller = OrganisationCaller(organisation.id, "operator")
+            return (await services.directory.add_staff_member(caller, display_name="Ulla")).id
+
+    async def hsa_id_of(staff_id: str) -> str | None:
+        async with open_services(load_settings(config)) as services:
+            member = await services.directory.staff_member(staff_id)
+            assert member is not None
+            return member.hsa_id
+
+    staff_id = asyncio.run(add_staff())
+    set_ = run(config, "staff", "set-hsa-id", "Region Exempel", staff_id, "SE2321000016-1003")
+    assert set_.returncode == 0, set_.stderr
+    assert "HSA-id: SE2321000016-1003" in set_.stdout
+    assert asyncio.run(hsa_id_of(staff_id)) == "SE2321000016-1003"
+    malformed = run(config, "staff", "set-hsa-id", "Region Exempel", staff_id, "1003")
+    assert malformed.returncode == 1 and "HSA-id" in malformed.stderr
+    elsewhere = run(config, "organisation", "create", "Exempelstads kommun", "--kind", "municipality")
+    assert elsewhere.returncode == 0
+    not_theirs = run(config, "staff", "set-hsa-id", "Exempelstads kommun", staff_id, "SE2321000016-2004")
+    assert not_theirs.returncode == 1 and "no such staff member" in not_theirs.stderr
+    assert asyncio.run(hsa_id_of(staff_id)) == "SE2321000016-1003"
+    removed = run(config, "staff", "set-hsa-id", "Region Exempel", staff_id, "--remove")
+    assert removed.returncode == 0, removed.stderr
+    assert asyncio.run(hsa_id_of(staff_id)) is None
 
 
 def test_the_contact_phone_citizens_are_given_is_set_from_the_command_line(tmp_path):

@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DEV = 'environment = "development"\n[identity]\nprovider = "bankid-simulator"\n'
 
 
-def load(tmp_path: Path, text: str):  # type: ignore[no-untyped-def]
+def load(tmp_path: Path, text: str):
     path = tmp_path / "meetsvc.toml"
     path.write_text(text)
     return load_settings(path, environ={})

@@ -357,3 +357,69 @@ def test_metrics_are_for_loopback_unless_told_otherwise_and_a_wrong_network_is_n
     with pytest.raises(ConfigError) as caught:
         load_settings(write(tmp_path, '[server]\nmetrics_allow = ["10.0.5.0/33"]\n'), environ={})
     assert "server.metrics_allow" in str(caught.value) and "10.0.5.0/33" in str(caught.value)
+
+
+OIDC_ENTRY = (
+    '{ name = "siths", organisation = "Region Exempel", profile = "inera-siths", '
+    'issuer = "https://idp.example.se/oidc", client_id = "meetsvc", client_secret = "s3cret-value" }'
+)
+
+
+def test_staff_sign_in_providers_are_read_from_the_file_and_the_environment(tmp_path):
+    settings = load_settings(write(tmp_path, f"[staff_sign_in]\noidc = [{OIDC_ENTRY}]\n"), environ={})
+    (provider,) = settings.staff_sign_in.oidc
+    assert (provider.profile, provider.match_by, provider.accept_loa2) == ("inera-siths", "personal_number", False)
+    assert "s3cret-value" not in repr(settings)
+    entry = {
+        "name": "kommun",
+        "organisation": "Exempelstads kommun",
+        "profile": "organisation-idp",
+        "issuer": "https://login.example.se/v2.0",
+        "client_id": "app",
+        "client_secret": "x",
+        "match_by": "hsa_id",
+    }
+    import json
+
+    settings = load_settings(write(tmp_path, ""), environ={"MEETSVC_STAFF_SIGN_IN__OIDC": json.dumps([entry])})
+    assert settings.staff_sign_in.oidc[0].match_by == "hsa_id"
+
+
+@pytest.mark.parametrize(
+    ("entry", "named"),
+    [
+        (
+            OIDC_ENTRY.replace('profile = "inera-siths"', 'profile = "organisation-idp", accept_loa2 = true'),
+            "accept_loa2",
+        ),
+        (OIDC_ENTRY.replace('name = "siths"', 'name = "Siths IdP"'), "name"),
+        (OIDC_ENTRY.replace("https://idp.example.se/oidc", "idp.example.se"), "issuer"),
+        (f"{OIDC_ENTRY}, {OIDC_ENTRY}", "name of its own"),
+    ],
+)
+def test_a_wrong_staff_sign_in_provider_stops_the_service_with_its_key_named(tmp_path, entry, named):
+    with pytest.raises(ConfigError) as caught:
+        load_settings(write(tmp_path, f"[staff_sign_in]\noidc = [{entry}]\n"), environ={})
+    assert "staff_sign_in" in str(caught.value) and named in str(caught.value)
+    assert "s3cret-value" not in str(caught.value)
+
+
+def test_production_refuses_a_staff_sign_in_provider_over_plain_http():
+    from meetsvc.config import Settings
+
+    entry = {
+        "name": "siths",
+        "organisation": "Region Exempel",
+        "profile": "inera-siths",
+        "issuer": "http://idp.example.se",
+        "client_id": "c",
+        "client_secret": "s",
+    }
+    settings = Settings.model_validate(
+        {
+            "environment": "development",
+            "identity": {"provider": "bankid-simulator"},
+            "staff_sign_in": {"oidc": [entry]},
+        }
+    )
+    assert any("https://" in problem and "siths" in problem for problem in settings.production_problems())

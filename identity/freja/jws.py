@@ -58,7 +58,7 @@ class ResultVerifier:
         try:
             payload = jwt.decode(
                 compact,
-                self._key,  # type: ignore[arg-type]
+                self._key,  # type: ignore[arg-type]  # an RSA public key object, which PyJWT accepts though its stubs name only str and bytes
                 algorithms=[ALGORITHM],
                 options={"verify_aud": False, "verify_exp": False, "verify_iat": False, "require": []},
             )

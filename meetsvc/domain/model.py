@@ -113,6 +113,7 @@ class StaffMember:
     email: str | None
     roles: frozenset[Role]
     has_personal_number: bool
+    hsa_id: str | None = None
     active: bool = True
 
     @property

@@ -167,6 +167,17 @@ def check_email(field: str, email: str | None) -> list[Violation]:
     return []
 
 
+# An HSA-id: "SE", the issuing organisation's ten-digit number, a hyphen and the person's part
+# (letters and digits), as Inera's HSA catalogue hands them out (e.g. SE2321000016-1003).
+_HSA_ID = re.compile(r"SE\d{10}-[A-Za-z0-9]{1,31}")
+
+
+def check_hsa_id(field: str, hsa_id: str | None) -> list[Violation]:
+    if hsa_id is not None and not _HSA_ID.fullmatch(hsa_id):
+        return [Violation(field, "hsa_id", "is not an HSA-id (SE, ten digits, a hyphen and letters or digits)")]
+    return []
+
+
 def normalise_mobile(value: str) -> str | None:
     """E.164 form of a mobile number; Swedish national numbers (07…) get +46."""
     compact = re.sub(r"[\s\-()]", "", value)

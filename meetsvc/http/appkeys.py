@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from meetsvc.services.invitations import Invitations
     from meetsvc.services.links import JoinLinks
     from meetsvc.services.sessions import BrowserSessions
+    from meetsvc.services.staff_oidc import StaffOidcSignIn
     from meetsvc.services.waiting_room import WaitingRoom
     from meetsvc.storage.engine import Engine
     from meetsvc.wiring import Services
@@ -51,6 +52,7 @@ EID: web.AppKey[EidRuntime] = web.AppKey("eid")
 # Freja eID beside BankID, or None where the deployment does not offer it.
 FREJA: web.AppKey[EidRuntime | None] = web.AppKey("freja")
 IDENTIFICATION: web.AppKey[Identification] = web.AppKey("identification")
+STAFF_OIDC: web.AppKey[StaffOidcSignIn] = web.AppKey("staff_oidc")
 INVITATIONS: web.AppKey[Invitations] = web.AppKey("invitations")
 TICKETS: web.AppKey[LobbyTickets] = web.AppKey("tickets")
 WAITING_ROOM: web.AppKey[WaitingRoom] = web.AppKey("waiting_room")

@@ -85,7 +85,7 @@ def _secure(request: web.Request, headers: MutableMapping[str, str], request_id:
 
 
 @web.middleware
-async def observe(request: web.Request, handler):  # type: ignore[no-untyped-def]
+async def observe(request: web.Request, handler):
     incoming = request.headers.get("X-Request-Id", "")
     request_id = incoming if _SAFE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
     token = request_id_var.set(request_id)
@@ -160,7 +160,7 @@ def _content_encoding_refused(request: web.Request, request_id: str | None) -> w
 
 
 @web.middleware
-async def problems(request: web.Request, handler):  # type: ignore[no-untyped-def]
+async def problems(request: web.Request, handler):
     request_id = request_id_var.get()
     refused = _content_encoding_refused(request, request_id)
     if refused is not None:

@@ -22,8 +22,8 @@ from meetsvc.core.tokens import looks_like_token, new_api_key, token_hash
 from meetsvc.domain.callers import OrganisationCaller
 from meetsvc.domain.errors import Conflict, Forbidden, NotFound, RuleViolation, Violation
 from meetsvc.domain.model import Organisation, OrganisationKind, StaffMember
-from meetsvc.domain.roles import ORGANISING, Role, may_administer, roles_text
-from meetsvc.domain.rules import check_email, check_text, contains_personal_number
+from meetsvc.domain.roles import ORGANISING, Role, may_administer, may_host, roles_text
+from meetsvc.domain.rules import check_email, check_hsa_id, check_text, contains_personal_number
 from meetsvc.services.audit import AuditLog
 from meetsvc.storage.engine import Connection, Engine
 from meetsvc.storage.queries import organisations as queries, sessions as stored_sessions
@@ -226,11 +226,13 @@ class Directory:
         email: str | None = None,
         personal_number: str | None = None,
         can_organise: bool = True,
+        hsa_id: str | None = None,
         roles: frozenset[Role] | None = None,
     ) -> StaffMember:
         """``roles`` None: organiser and host when ``can_organise`` (what the flag meant), else none."""
         require_administrator(caller)
         violations = check_text("/display_name", display_name, max_length=200) + check_email("/email", email)
+        violations += check_hsa_id("/hsa_id", hsa_id)
         if violations:
             raise RuleViolation(violations)
         if roles is None:
@@ -246,6 +248,7 @@ class Directory:
             created_at=self._clock(),
             personal_number_enc=self._vault.encrypt(number.normal, "staff") if number else None,
             personal_number_hash=self._vault.keyed_hash(number.normal) if number else None,
+            hsa_id=hsa_id,
         )
         try:
             async with self._engine.begin() as connection:
@@ -256,17 +259,24 @@ class Directory:
                     action="staff.added",
                     subject_type="staff",
                     subject_id=staff_id,
-                    details={"roles": roles_text(roles)},
+                    details={"roles": roles_text(roles), "hsa_id": hsa_id is not None},
                 )
         except queries.DuplicateStaffMember:
             raise RuleViolation(
                 [
                     Violation(
-                        "/personal_number", "unique", "a staff member with this personal identity number exists already"
+                        "/hsa_id" if number is None else "/personal_number",
+                        "unique",
+                        "a staff member with this personal identity number or HSA-id exists already",
                     )
                 ]
             ) from None
-        return StaffMember(staff_id, caller.organisation_id, new.display_name, email, roles, number is not None)
+        return StaffMember(staff_id, caller.organisation_id, new.display_name, email, roles, number is not None, hsa_id)
+
+    async def set_hsa_id(self, caller: OrganisationCaller, staff_id: str, hsa_id: str | None) -> StaffMember:
+        """Set or (with None) remove the HSA-id a SITHS sign-in is matched by; one of the caller's
+        organisation's staff only."""
+        return await self.change_staff_member(caller, staff_id, hsa_id=hsa_id, set_hsa_id=True)
 
     async def change_staff_member(
         self,
@@ -277,11 +287,15 @@ class Directory:
         roles: frozenset[Role] | None = None,
         email: str | None = None,
         set_email: bool = False,
+        hsa_id: str | None = None,
+        set_hsa_id: bool = False,
     ) -> StaffMember:
-        """Change a staff member's name, roles or e-mail address (``set_email``: also to None)."""
+        """Change a staff member's name, roles, e-mail address or HSA-id (``set_email`` and
+        ``set_hsa_id``: also to None)."""
         require_administrator(caller)
         violations = check_text("/display_name", display_name, max_length=200) if display_name is not None else []
         violations += check_email("/email", email) if set_email else []
+        violations += check_hsa_id("/hsa_id", hsa_id) if set_hsa_id else []
         if violations:
             raise RuleViolation(violations)
         if caller.staff_id == staff_id and roles is not None and Role.ADMINISTRATOR not in roles:
@@ -294,33 +308,47 @@ class Directory:
             roles=roles,
             set_email=set_email,
             email=email,
+            set_hsa_id=set_hsa_id,
+            hsa_id=hsa_id,
         )
-        async with self._engine.begin() as connection:
-            member = await queries.staff_member(connection, staff_id, organisation_id=caller.organisation_id)
-            if member is None:
-                raise NotFound("no such staff member")
-            await queries.update_staff_member(connection, staff_id, changes)
-            fields = sorted(
-                name
-                for name, given in (
-                    ("display_name", display_name is not None),
-                    ("roles", roles is not None),
-                    ("email", set_email),
-                )
-                if given
+        try:
+            async with self._engine.begin() as connection:
+                changed = await self._change(connection, caller, staff_id, changes)
+        except queries.DuplicateStaffMember:
+            raise RuleViolation([Violation("/hsa_id", "unique", "another staff member has this HSA-id")]) from None
+        return changed
+
+    async def _change(
+        self, connection: Connection, caller: OrganisationCaller, staff_id: str, changes: StaffChanges
+    ) -> StaffMember:
+        member = await queries.staff_member(connection, staff_id, organisation_id=caller.organisation_id)
+        if member is None:
+            raise NotFound("no such staff member")
+        await queries.update_staff_member(connection, staff_id, changes)
+        fields = sorted(
+            name
+            for name, given in (
+                ("display_name", changes.display_name is not None),
+                ("roles", changes.roles is not None),
+                ("email", changes.set_email),
+                ("hsa_id", changes.set_hsa_id),
             )
-            details: dict[str, object] = {"fields": fields}
-            if roles is not None:
-                details["roles"] = roles_text(roles)
-            await self._audit.append(
-                connection,
-                actor=caller.actor,
-                action="staff.changed",
-                subject_type="staff",
-                subject_id=staff_id,
-                details=details,
-            )
-            changed = await queries.staff_member(connection, staff_id)
+            if given
+        )
+        details: dict[str, object] = {"fields": fields}
+        if changes.roles is not None:
+            details["roles"] = roles_text(changes.roles)
+        if changes.set_hsa_id:
+            details["hsa_id"] = changes.hsa_id is not None
+        await self._audit.append(
+            connection,
+            actor=caller.actor,
+            action="staff.changed",
+            subject_type="staff",
+            subject_id=staff_id,
+            details=details,
+        )
+        changed = await queries.staff_member(connection, staff_id)
         assert changed is not None
         return changed
 
@@ -368,6 +396,14 @@ class Directory:
     async def list_staff(self, caller: OrganisationCaller) -> list[StaffMember]:
         async with self._engine.connect() as connection:
             return await queries.staff_of_organisation(connection, caller.organisation_id)
+
+    async def hosts_of(self, organisation_id: str) -> list[StaffMember]:
+        """Who of an organisation may be named a meeting's host now (active, with a role that may
+        host), by name: the booking form offers them as co-hosts, the partner's staff too, since
+        a meeting is led by both organisations."""
+        async with self._engine.connect() as connection:
+            staff = await queries.staff_of_organisation(connection, organisation_id)
+        return [member for member in staff if member.active and may_host(member.roles)]
 
     async def staff_member(self, staff_id: str) -> StaffMember | None:
         """A staff member by id, for their own signed-in session (no organisation scope)."""

@@ -369,7 +369,7 @@ class Identification:
                 subject_type, subject_id = "participant", row.participant_id
                 action = "participant.identified"
             else:
-                staff_id = await identifications.staff_id_by_personal_number_hash(connection, verified_hash)
+                staff_id = await identifications.staff_id_for_sign_in(connection, personal_number_hash=verified_hash)
                 outcome = "staff" if staff_id else "not_staff"
                 subject_type, subject_id = ("staff", staff_id) if staff_id else ("session", row.session_id)
                 action = "staff.signed_in" if staff_id else "staff.sign_in_refused"

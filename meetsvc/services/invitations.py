@@ -38,6 +38,17 @@ class InvitationView:
     status: MeetingStatus
     organisation: Organisation
     verified_name: str | None
+    # The meeting leader's work name (its first host), None if it has no host.
+    leader: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CancelledLink:
+    """What an old link of a cancelled meeting may say: in which language, and whom to call."""
+
+    language: Language
+    organisation: Organisation | None
+    leader: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,10 +77,10 @@ class Invitations:
             return None
         return LiveLink(row.participant_id, Language(row.language))
 
-    async def cancelled(self, token: str) -> tuple[Language, Organisation | None] | None:
-        """The invitation's language and the convening organisation when the link's meeting was
-        cancelled, else None: a person following an old link is told the meeting was cancelled
-        (and whom to call), not that something went wrong."""
+    async def cancelled(self, token: str) -> CancelledLink | None:
+        """The invitation's language, the convening organisation and the meeting leader's name
+        when the link's meeting was cancelled, else None: a person following an old link is told
+        the meeting was cancelled (and whom to call), not that something went wrong."""
         if not looks_like_token(token):
             return None
         async with self._engine.connect() as connection:
@@ -77,7 +88,8 @@ class Invitations:
             if found is None:
                 return None
             organisation = await load_organisation(connection, found[1])
-        return Language(found[0]), organisation
+            leader = await invitations.leader_name(connection, found[2])
+        return CancelledLink(Language(found[0]), organisation, leader)
 
     async def open(self, token: str, language: Language | None) -> IssuedSession | None:
         """Start a participant session for a valid link a person chose to open, recording the
@@ -114,6 +126,7 @@ class Invitations:
                 return None
             organisation = await load_organisation(connection, row.organisation_id)
             identity = await participants.bound_identity(connection, participant_id)
+            leader = await invitations.leader_name(connection, row.meeting_id)
         assert organisation is not None
         return InvitationView(
             participant_id=participant_id,
@@ -125,4 +138,5 @@ class Invitations:
             status=MeetingStatus(row.status),
             organisation=organisation,
             verified_name=identity.full_name if identity else None,
+            leader=leader,
         )

@@ -839,6 +839,13 @@ class WaitingRoom:
         async with self._engine.connect() as connection:
             return await self._host_meeting(connection, host, meeting_id, lock=False)
 
+    async def hosts_for_host(self, host: HostCaller, meeting_id: str) -> list[rooms.RoomHost]:
+        """The meeting's hosts with their HSA-ids, for a host's console: staff of a region and a
+        municipality lead together, and the HSA-id says who each is in healthcare's directory."""
+        async with self._engine.connect() as connection:
+            await self._host_meeting(connection, host, meeting_id, lock=False)
+            return await rooms.hosts_of_meeting(connection, meeting_id)
+
     async def is_host(self, host: HostCaller, meeting_id: str) -> bool:
         try:
             async with self._engine.connect() as connection:

@@ -59,6 +59,9 @@ staff_members = Table(
     # Kept in step with ``roles``: true when they may organise or host (older readers use it).
     Column("can_organise", Boolean, nullable=False, default=True),
     Column("created_at", UtcDateTime, nullable=False),
+    # The HSA-id of a SITHS card holder (healthcare's national directory): what Inera's IdP
+    # vouches for, matched at sign-in where the organisation chose to match by it.
+    Column("hsa_id", String(64), unique=True),
     # What they may do in their organisation (meetsvc.domain.roles), comma-separated names.
     Column("roles", String(200), nullable=False, default="", server_default=""),
     # False once deactivated: no sign-in by any eID, no session, no host role.
@@ -228,6 +231,23 @@ attendances = Table(
     Column("updated_at", UtcDateTime, nullable=False),
     Column("ended_at", UtcDateTime),
     Column("end_reason", String(30)),
+)
+
+# One staff sign-in through OpenID Connect between the redirect to the provider and its answer:
+# what only the server may know (nonce, PKCE verifier), bound to the browser's session; the state
+# is kept as a hash. Used once, and worthless after expires_at.
+oidc_sign_ins = Table(
+    "oidc_sign_ins",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("state_hash", String(64), nullable=False, unique=True),
+    Column("session_id", String(ID), ForeignKey("browser_sessions.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("provider", String(40), nullable=False),
+    Column("nonce", String(100), nullable=False),
+    Column("code_verifier", String(128), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("used_at", UtcDateTime),
 )
 
 # One eID order in progress or finished. The QR secret is encrypted: it must never reach a

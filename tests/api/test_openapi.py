@@ -95,6 +95,7 @@ async def test_every_operation_answers_as_documented(api: Api) -> None:
         ("GET", "/api/v1/staff", None),
         ("POST", "/api/v1/staff", {"display_name": "Handläggare", "email": "handlaggare@example.se"}),
         ("GET", f"/api/v1/staff/{world.hosts[world.municipality.id]}", None),
+        ("PATCH", f"/api/v1/staff/{world.hosts[world.municipality.id]}", {"hsa_id": "SE2321000016-9001"}),
         ("GET", "/api/v1/meetings", None),
         ("GET", meeting_path(meeting["id"]), None),
         ("PATCH", meeting_path(meeting["id"]), {"title": "Uppföljning"}),

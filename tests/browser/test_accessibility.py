@@ -189,7 +189,7 @@ async def walk_everywhere(
             page.on("pageerror", lambda error: view.errors.append(f"script error: {error}"))
             page.on("console", lambda m: view.errors.append(m.text) if "Content Security Policy" in m.text else None)
 
-            async def refuse(dialog) -> None:  # type: ignore[no-untyped-def]
+            async def refuse(dialog) -> None:
                 view.errors.append(f"a dialog opened: {dialog.message}")
                 await dialog.dismiss()
 
@@ -318,6 +318,26 @@ async def test_invitation_and_identification_pages(world, browser):
         await view.page.wait_for_url("**/m")
         await view.text(lead(view.t["invite.identified"]))
         await view.check("invitation-identified")
+
+    await walk_everywhere(browser, world.service.base_url, walk)
+
+
+async def test_a_cancelled_meetings_link(world, browser):
+    await world.service.app[DIRECTORY].set_contact_phone(world.municipality.id, "0771-123 456")
+    meeting = await book(world, starts_in=timedelta(days=2))
+    invited = await invite(world, meeting["id"], name="Kim Andersson")
+    await invited.close()
+    async with world.service.http.post(
+        f"/api/v1/meetings/{meeting['id']}/cancel", headers=world.auth(world.municipality)
+    ) as response:
+        assert response.status == 200
+
+    async def walk(view: View) -> None:
+        answer = await view.goto(invited.link.replace(view.base, ""))
+        assert answer.status == 410
+        # The meeting leader, the organisation and its number, in the page's language.
+        await view.text("Ledare Exempelstads kommun, Exempelstads kommun, 0771-123 456")
+        await view.check("cancelled-link")
 
     await walk_everywhere(browser, world.service.base_url, walk)
 

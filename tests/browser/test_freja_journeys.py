@@ -44,7 +44,7 @@ async def service(
     await running.close()
 
 
-async def approve_with_freja(world, page, ssn: str) -> None:  # type: ignore[no-untyped-def]
+async def approve_with_freja(world, page, ssn: str) -> None:
     """The phone: read the QR code on the screen with the Freja app and approve as ``ssn``."""
     qr = await qr_on_screen(page)
     assert qr.startswith("frejaeid://bindUserToTransaction?transactionReference=")
@@ -58,7 +58,7 @@ async def approve_with_freja(world, page, ssn: str) -> None:  # type: ignore[no-
 
 
 @pytest_asyncio.fixture
-async def meeting_id(world) -> str:  # type: ignore[no-untyped-def]
+async def meeting_id(world) -> str:
     """A meeting booked five minutes from now: its waiting room is open."""
     return (await book(world, starts_in=timedelta(minutes=5)))["id"]
 

@@ -84,7 +84,7 @@ def inside(a: dict[str, float], viewport: dict[str, float]) -> bool:
     )
 
 
-async def axe_clean(page, where: str) -> None:  # type: ignore[no-untyped-def]
+async def axe_clean(page, where: str) -> None:
     violations = await page.evaluate(RUN_AXE, AXE_OPTIONS)
     assert not violations, readable(where, violations)
 
@@ -95,7 +95,7 @@ async def test_three_people_see_each_other_without_scrolling_at_every_size(world
     host = await host_socket(world, await host_cookie(world, world.hosts[world.municipality.id]), meeting["id"])
     sockets, invited, contexts = [host], [], []
 
-    async def join(name: str, screen: str, language: str = "sv"):  # type: ignore[no-untyped-def]
+    async def join(name: str, screen: str, language: str = "sv"):
         person = await invite_in(world, meeting["id"], name, language)
         invited.append(person)
         socket = await participant_socket(world, await ticket(person, unverified=True))
@@ -188,7 +188,7 @@ async def test_three_people_see_each_other_without_scrolling_at_every_size(world
             await person.close()
 
 
-async def lobby_page(world, browser, meeting_id: str, screen: str, name: str = "Kim Andersson"):  # type: ignore[no-untyped-def]
+async def lobby_page(world, browser, meeting_id: str, screen: str, name: str = "Kim Andersson"):
     person = await invite_in(world, meeting_id, name)
     context = await browser.new_context(base_url=world.service.base_url, **SCREENS[screen])
     await context.add_init_script(path=AXE)

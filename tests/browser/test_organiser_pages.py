@@ -9,7 +9,7 @@ from playwright.async_api import expect
 from sqlalchemy import select
 
 from meetsvc.http.appkeys import ENGINE
-from meetsvc.storage.tables import meetings, participants
+from meetsvc.storage.tables import meeting_hosts, meetings, participants
 from tests.support.lobby import host_cookie
 
 
@@ -53,6 +53,9 @@ async def test_a_leader_books_and_invites_through_the_pages(world, browser, scre
         async with world.service.app[ENGINE].connect() as connection:
             assert (await connection.execute(select(meetings))).first() is None
         await page.get_by_label("Slutar (tt:mm)").fill("15:00")
+        # The partner's own staff lead too: a co-host from the region's group.
+        partner_group = page.get_by_role("group", name="Från Region Exempel", exact=False)
+        await partner_group.get_by_label("Ledare Region Exempel").check()
         await page.get_by_role("button", name="Boka mötet").click()
         await page.wait_for_url("**/organise")
         await page.screenshot(path=screenshots / "organise-empty.png", full_page=True)
@@ -80,3 +83,8 @@ async def test_a_leader_books_and_invites_through_the_pages(world, browser, scre
     async with world.service.app[ENGINE].connect() as connection:
         rows = (await connection.execute(select(participants.c.display_name, participants.c.mobile))).all()
     assert [(r.display_name, r.mobile) for r in rows] == [("Kim Andersson", "+46701234567")]
+    async with world.service.app[ENGINE].connect() as connection:
+        hosts = (
+            await connection.execute(select(meeting_hosts.c.staff_id).order_by(meeting_hosts.c.position))
+        ).scalars()
+        assert list(hosts) == [world.hosts[world.municipality.id], world.hosts[world.region.id]]

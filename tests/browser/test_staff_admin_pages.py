@@ -14,14 +14,14 @@ from tests.browser.conftest import SV
 from tests.support.lobby import book, host_cookie
 
 
-async def signed_in(browser, world, staff_id: str):  # type: ignore[no-untyped-def]
+async def signed_in(browser, world, staff_id: str):
     base = world.service.base_url
     context = await browser.new_context(viewport={"width": 820, "height": 1180}, base_url=base)
     await context.add_cookies([{"name": "meetsvc_session", "value": await host_cookie(world, staff_id), "url": base}])
     return context
 
 
-async def administrator(world, organisation_id: str, name: str = "Agnes Admin") -> str:  # type: ignore[no-untyped-def]
+async def administrator(world, organisation_id: str, name: str = "Agnes Admin") -> str:
     member = await world.service.app[DIRECTORY].add_staff_member(
         OrganisationCaller(organisation_id, "test"), display_name=name, roles=frozenset({Role.ADMINISTRATOR})
     )

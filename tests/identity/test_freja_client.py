@@ -152,7 +152,7 @@ async def test_an_extended_person_is_recorded_as_extended_where_extended_suffice
 
 def test_basic_is_refused_as_a_minimum_level() -> None:
     with pytest.raises(ValueError, match="EXTENDED or PLUS"):
-        FrejaProvider(object(), min_registration_level=RegistrationLevel.BASIC)  # type: ignore[arg-type]
+        FrejaProvider(object(), min_registration_level=RegistrationLevel.BASIC)  # type: ignore[arg-type]  # any client will do: the constructor refuses the level first
 
 
 async def test_a_named_person_order_carries_the_ssn_and_only_that_person_can_approve(

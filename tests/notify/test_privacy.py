@@ -59,7 +59,7 @@ def leaks(text: str, own_address: str | None = None) -> list[str]:
 async def notify_everything(world: World, notices: MessageNotices, deliverer: Deliverer, clock) -> None:
     people = [(person, await world.participant(person.name)) for person in PEOPLE]
 
-    async def each(call) -> None:  # type: ignore[no-untyped-def]
+    async def each(call) -> None:
         meeting = await world.meeting()
         async with world.engine.begin() as connection:
             for person, participant in people:

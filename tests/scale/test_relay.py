@@ -64,7 +64,7 @@ class Process:
         self.runner = web.AppRunner(self.app)
         self.port = 0
 
-        @self.server.on("connect")  # type: ignore[misc]
+        @self.server.on("connect")  # type: ignore[misc]  # python-socketio is untyped
         async def connect(sid: str, environ: dict[str, Any]) -> None:
             await self.server.enter_room(sid, "page")
 
@@ -72,7 +72,7 @@ class Process:
         await self.runner.setup()
         site = web.TCPSite(self.runner, "127.0.0.1", 0)
         await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]  # the site has started, so its server exists
         # python-socketio starts the listener with the first socket; here at once, and only once.
         self.server.manager_initialized = True
         self.manager.initialize()

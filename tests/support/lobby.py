@@ -165,7 +165,7 @@ class Socket:
         states = self.of("state")
         return states[-1] if states else None
 
-    async def wait_for(self, name: str, predicate=lambda data: True, timeout: float = WAIT_SECONDS) -> Any:  # type: ignore[no-untyped-def]
+    async def wait_for(self, name: str, predicate=lambda data: True, timeout: float = WAIT_SECONDS) -> Any:
         async with asyncio.timeout(timeout):
             while True:
                 for event, data in self.events:
@@ -205,7 +205,7 @@ async def close_and_see_it_gone(world, socket: Socket) -> None:
 def _recorder(socket: Socket, names: list[str]) -> None:
     for name in names:
 
-        def handler(data=None, _name=name):  # type: ignore[no-untyped-def]
+        def handler(data=None, _name=name):
             socket.events.append((_name, data))
             socket.arrived.set()
 

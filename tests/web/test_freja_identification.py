@@ -60,7 +60,7 @@ async def start_with_freja(page: aiohttp.ClientSession, path: str, *, expect: in
 class Phone:
     """The person's phone with the Freja app: the simulator's control API."""
 
-    def __init__(self, service) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, service) -> None:
         runtime = service.app[FREJA]
         assert runtime is not None and runtime.simulator_app_url
         self.base = runtime.simulator_app_url + "sim/"
@@ -85,7 +85,7 @@ async def hint_seen(page: aiohttp.ClientSession, hint_code: str) -> dict[str, An
     return current
 
 
-async def audit_of(service) -> list[tuple[str, dict[str, Any]]]:  # type: ignore[no-untyped-def]
+async def audit_of(service) -> list[tuple[str, dict[str, Any]]]:
     async with service.app[ENGINE].connect() as connection:
         rows = (await connection.execute(select(audit_log.c.action, audit_log.c.details))).all()
     return [(row.action, json.loads(row.details)) for row in rows]

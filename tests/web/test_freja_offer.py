@@ -17,7 +17,7 @@ PLUS = "198112189876"
 
 
 @pytest.fixture
-def service_overrides(keys_dir) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+def service_overrides(keys_dir) -> dict[str, Any]:
     return {
         "freja": {"enabled": True, "use_simulator": True, "organisations": ["some-other-organisation"]},
         "freja_simulator": {"certs_dir": str(keys_dir.parent / "freja-simulator"), "app_port": 0},

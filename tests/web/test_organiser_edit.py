@@ -31,7 +31,7 @@ def service_overrides(mail_server: MailServer) -> dict[str, Any]:
 class Organiser:
     """A signed-in leader using the organiser page as a browser would: GET, then POST its form."""
 
-    def __init__(self, world, meeting_id: str, cookie: str) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, world, meeting_id: str, cookie: str) -> None:
         self.world, self.meeting_id, self.headers = world, meeting_id, {"Cookie": f"meetsvc_session={cookie}"}
 
     @property
@@ -63,7 +63,7 @@ def current_values(html: str) -> dict[str, str]:
     return {**values, "care_area": area.group(1)}
 
 
-async def meeting_of(world, meeting_id: str) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+async def meeting_of(world, meeting_id: str) -> dict[str, Any]:
     async with world.service.http.get(
         f"/api/v1/meetings/{meeting_id}", headers=world.auth(world.municipality)
     ) as answer:
@@ -72,7 +72,7 @@ async def meeting_of(world, meeting_id: str) -> dict[str, Any]:  # type: ignore[
 
 
 @pytest_asyncio.fixture
-async def organiser(world):  # type: ignore[no-untyped-def]
+async def organiser(world):
     meeting = await book(world, starts_in=timedelta(days=3))
     cookie = await host_cookie(world, world.hosts[world.municipality.id])
     return Organiser(world, meeting["id"], cookie)
@@ -210,15 +210,36 @@ async def test_the_invitation_and_the_cancelled_link_give_the_organisations_numb
     invited = await invite(world, organiser.meeting_id, name="Kim Andersson")
     await deliveries_settled(world.service)
     assert "på telefon 0771-123 456." in mail_server.received[-1].text
+    # The leader is the meeting's first host, named by their work name beside the number.
+    leader = f"Mötesledare: Ledare {world.municipality.name}, {world.municipality.citizens_see}, 0771-123 456."
     async with invited.page.get("/m") as answer:
-        assert "0771-123 456" in await answer.text(), "the invitation page gives the number too"
+        assert leader in await answer.text(), "the invitation page gives the leader and the number"
+    async with invited.page.get("/lobby?unverified=1") as answer:
+        assert leader in await answer.text(), "the waiting room, which also says denied or removed, gives them"
+    async with invited.page.get("/lobby?unverified=1", cookies={"meetsvc_lang": "en"}) as answer:
+        assert "Meeting leader: Ledare " in await answer.text()
     async with world.service.http.post(
         f"/api/v1/meetings/{organiser.meeting_id}/cancel", headers=world.auth(world.municipality)
     ) as answer:
         assert answer.status == 200
+    async with invited.page.get("/m") as answer:
+        assert leader in await answer.text(), "the invitation page of a cancelled meeting still names them"
     async with world.service.http.get(invited.link.replace(world.service.base_url, "")) as answer:
         assert answer.status == 410
-        assert "0771-123 456" in await answer.text()
+        assert leader in await answer.text()
+    async with world.service.http.get(
+        invited.link.replace(world.service.base_url, ""), cookies={"meetsvc_lang": "en"}
+    ) as answer:
+        assert "Meeting leader: Ledare " in await answer.text() and "0771-123 456" in await answer.text()
+    await invited.close()
+
+
+async def test_without_a_number_the_leader_is_named_with_the_organisation(world, organiser):
+    invited = await invite(world, organiser.meeting_id, name="Kim Andersson")
+    organisation = world.municipality.citizens_see
+    async with invited.page.get("/m") as answer:
+        html = await answer.text()
+    assert f"Mötesledare: Ledare {world.municipality.name}, {organisation}. Kontakta {organisation}" in html
     await invited.close()
 
 
@@ -253,3 +274,70 @@ async def test_co_hosts_are_chosen_when_booking(world):
         meeting_id = answer.headers["Location"].split("/")[3]
     meeting = await meeting_of(world, meeting_id)
     assert set(meeting["host_ids"]) == {world.hosts[world.municipality.id], colleague.id}
+
+
+async def test_co_hosts_from_the_partner_are_offered_by_organisation_and_refused_from_one_not_chosen(world):
+    from meetsvc.domain.callers import OrganisationCaller
+    from meetsvc.domain.model import OrganisationKind
+    from meetsvc.domain.roles import Role
+    from meetsvc.http.appkeys import DIRECTORY
+
+    directory = world.service.app[DIRECTORY]
+    region = OrganisationCaller(world.region.id, "test")
+    partner_host = await directory.add_staff_member(region, display_name="Regina Regionsdóttir")
+    reader = await directory.add_staff_member(
+        region, display_name="Siffer Läsare", roles=frozenset({Role.STATISTICS_READER})
+    )
+    gone = await directory.add_staff_member(region, display_name="Slutat Slutsson")
+    await directory.deactivate_staff_member(region, gone.id)
+    north = await directory.create_organisation("Region Norr", OrganisationKind.REGION)
+    northerner = await directory.add_staff_member(OrganisationCaller(north.id, "test"), display_name="Norr Nordin")
+    cookie = await host_cookie(world, world.hosts[world.municipality.id])
+    headers = {"Cookie": f"meetsvc_session={cookie}"}
+    async with world.service.http.get("/staff/meetings/new", headers=headers) as answer:
+        html = await answer.text()
+    groups = dict(
+        re.findall(r'<fieldset class="co-host-group" data-organisation="([^"]+)">(.*?)</fieldset>', html, re.S)
+    )
+    assert set(groups) == {world.region.id, north.id}, "one group for each organisation that may be the partner"
+    assert "Från Region Exempel" in groups[world.region.id] and "Från Region Norr" in groups[north.id]
+    assert f'value="{partner_host.id}"' in groups[world.region.id]
+    assert f'value="{world.hosts[world.region.id]}"' in groups[world.region.id]
+    assert f'value="{northerner.id}"' in groups[north.id]
+    assert reader.id not in html and gone.id not in html, "only active staff who may host are offered"
+    assert world.hosts[world.other_municipality.id] not in html, "not another municipality's staff"
+    assert world.hosts[world.municipality.id] not in html.split('class="co-hosts"', 1)[1], "the leader is not offered"
+    async with world.service.http.get("/staff/meetings/new", headers=headers, cookies={"meetsvc_lang": "en"}) as answer:
+        assert "From Region Norr (if it is chosen as the partner organisation)" in await answer.text()
+
+    day = (world.service.clock() + timedelta(days=3)).astimezone(ZONE).date().isoformat()
+    form = {
+        "csrf": csrf_of(html),
+        "partner_organisation_id": world.region.id,
+        "title": "SIP-möte",
+        "care_area": "socialpsykiatri",
+        "date": day,
+        "starts": "10:00",
+        "ends": "11:00",
+    }
+    # A co-host of a region that is not the chosen partner: refused in words, nothing booked.
+    async with world.service.http.post(
+        "/staff/meetings/new", data={**form, "co_host": northerner.id}, headers=headers, allow_redirects=False
+    ) as answer:
+        assert answer.status == 422
+        refused = await answer.text()
+    assert (
+        "Medvärdar: kan bara vara personal i din organisation eller i den samverkande organisation du valt" in refused
+    )
+    assert "host_ids" not in refused and "staff_member" not in refused
+    assert re.search(rf'value="{northerner.id}" checked', refused), "the form keeps what was chosen"
+    async with world.service.http.get("/api/v1/meetings", headers=world.auth(world.municipality)) as answer:
+        assert (await answer.json())["items"] == []
+
+    async with world.service.http.post(
+        "/staff/meetings/new", data={**form, "co_host": partner_host.id}, headers=headers, allow_redirects=False
+    ) as answer:
+        assert answer.status == 303, await answer.text()
+        meeting_id = answer.headers["Location"].split("/")[3]
+    meeting = await meeting_of(world, meeting_id)
+    assert meeting["host_ids"] == [world.hosts[world.municipality.id], partner_host.id]

@@ -56,7 +56,8 @@ ENDPOINTS: list[Endpoint] = [
         "/api/v1/staff/{staff_id}",
         h.update_staff,
         "updateStaff",
-        "Change a staff member's name, e-mail address or roles (administrators).",
+        "Change a staff member's name, e-mail address, roles or HSA-id (what an OpenID Connect sign-in "
+        "with SITHS is matched by); administrators.",
         "staff",
         request=s.StaffUpdate,
         response=s.StaffOut,

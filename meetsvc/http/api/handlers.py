@@ -88,6 +88,7 @@ async def create_staff(request: web.Request) -> web.Response:
         email=body.email,
         personal_number=body.personal_number,
         can_organise=body.can_organise,
+        hsa_id=body.hsa_id,
         roles=frozenset(body.roles) if body.roles is not None else None,
     )
     return json_response(staff_out(member), status=201)
@@ -104,6 +105,8 @@ async def update_staff(request: web.Request) -> web.Response:
         roles=frozenset(body.roles) if "roles" in body.model_fields_set else None,
         email=body.email,
         set_email="email" in body.model_fields_set,
+        hsa_id=body.hsa_id,
+        set_hsa_id="hsa_id" in body.model_fields_set,
     )
     return json_response(staff_out(member))
 

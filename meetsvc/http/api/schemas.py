@@ -91,6 +91,9 @@ class ParticipantUpdate(RequestModel):
     personal_number: Annotated[str, Field(min_length=10, max_length=13)] | None = None
 
 
+HsaId = Annotated[str, Field(min_length=14, max_length=44, examples=["SE2321000016-1003"])]
+
+
 class StaffCreate(RequestModel):
     display_name: Text200
     email: Annotated[str, Field(max_length=254)] | None = None
@@ -103,12 +106,18 @@ class StaffCreate(RequestModel):
     roles: Annotated[list[Role], Field(max_length=4)] | None = Field(
         None, description="What they may do in the organisation; overrides `can_organise`."
     )
+    hsa_id: HsaId | None = Field(
+        None,
+        description="The HSA-id of a SITHS card holder: lets them sign in through an organisation's "
+        "OpenID Connect provider that matches by HSA-id.",
+    )
 
 
 class StaffUpdate(RequestModel):
-    display_name: Text200 = None  # type: ignore[assignment]
+    display_name: Text200 = None  # type: ignore[assignment]  # left out means unchanged; null is refused by the type
     email: Annotated[str, Field(max_length=254)] | None = None
-    roles: Annotated[list[Role], Field(max_length=4)] = None  # type: ignore[assignment]
+    roles: Annotated[list[Role], Field(max_length=4)] = None  # type: ignore[assignment]  # left out means unchanged; null is refused by the type
+    hsa_id: HsaId | None = Field(None, description="The staff member's HSA-id; null removes it.")
 
 
 # Dates a query may name: wide enough for any meeting, narrow enough that converting to UTC can
@@ -149,6 +158,7 @@ class StaffOut(ResponseModel):
     email: str | None
     can_organise: bool = Field(description="Whether they may be named a host (an organiser or a host).")
     can_sign_in: bool = Field(description="Whether a personal identity number is on file for eID sign-in.")
+    hsa_id: str | None = Field(None, description="The staff member's HSA-id, when one is on file.")
     roles: list[Role]
     active: bool = Field(description="False once deactivated: no sign-in, no session, no meeting to lead.")
 

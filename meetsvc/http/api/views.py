@@ -76,6 +76,7 @@ def staff_out(member: StaffMember) -> schemas.StaffOut:
         email=member.email,
         can_organise=member.can_organise,
         can_sign_in=member.has_personal_number,
+        hsa_id=member.hsa_id,
         roles=sorted(member.roles, key=lambda role: role.value),
         active=member.active,
     )

@@ -86,7 +86,7 @@ def _staff_id(request: web.Request) -> str:
     return value
 
 
-async def _answer(request: web.Request, session: BrowserSession, caller: OrganisationCaller, work, form=None):  # type: ignore[no-untyped-def]
+async def _answer(request: web.Request, session: BrowserSession, caller: OrganisationCaller, work, form=None):
     """Run one change; a refused one re-renders the page (a 404 is a readable 404 page)."""
     try:
         await work

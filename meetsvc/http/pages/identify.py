@@ -9,7 +9,7 @@ import segno
 from aiohttp import web
 
 from meetsvc.domain.errors import Conflict
-from meetsvc.http.appkeys import FREJA, IDENTIFICATION, INVITATIONS, SESSIONS, SETTINGS
+from meetsvc.http.appkeys import FREJA, IDENTIFICATION, INVITATIONS, SESSIONS, SETTINGS, STAFF_OIDC
 from meetsvc.http.pages.context import (
     CsrfFailed,
     SessionRequired,
@@ -22,6 +22,7 @@ from meetsvc.http.pages.context import (
 )
 from meetsvc.http.pages.i18n import request_language
 from meetsvc.http.pages.render import error_page, render
+from meetsvc.http.pages.staff import oidc_choices
 from meetsvc.services.identification import IdentificationUnavailable, TooManyAttempts, UnknownMethod
 from meetsvc.services.sessions import SIGN_IN_COOKIE, BrowserSession, IssuedSession, SessionKind
 
@@ -138,9 +139,15 @@ async def page(request: web.Request) -> web.StreamResponse:
         return render(
             request,
             "staff_login.html",
-            {"csrf": session.csrf_token, "refused": True, "freja": request.app[FREJA] is not None},
+            {
+                "csrf": session.csrf_token,
+                "refused": True,
+                "freja": request.app[FREJA] is not None,
+                "oidc_providers": oidc_choices(request),
+            },
             status=403,
             language=language,
+            form_targets=await request.app[STAFF_OIDC].form_targets(),
         )
     return render(
         request,

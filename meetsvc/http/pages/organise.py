@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from meetsvc.domain import rules
 from meetsvc.domain.access import BOOKING_ONLY_ROLES
 from meetsvc.domain.callers import OrganisationCaller
-from meetsvc.domain.errors import DomainError, RuleViolation
+from meetsvc.domain.errors import DomainError, RuleViolation, Violation
 from meetsvc.domain.model import CareArea, Language, MeetingStatus, ParticipantRole, StaffMember
 from meetsvc.domain.roles import may_use_staff_pages
 from meetsvc.http.appkeys import BOOKING, DIRECTORY, KEYS, SETTINGS
@@ -78,27 +78,36 @@ async def new_meeting_form(request: web.Request) -> web.StreamResponse:
     return await _render_new(request, session, member, {"title": "SIP-möte", "care_area": ""}, [], 200)
 
 
-async def _colleagues(request: web.Request, member: StaffMember, caller: OrganisationCaller) -> list[StaffMember]:
-    """Who can lead the meeting beside the one booking it: their organisation's other staff who
-    may organise."""
-    staff = await request.app[DIRECTORY].list_staff(caller)
-    return sorted((s for s in staff if s.can_organise and s.id != member.id), key=lambda s: s.display_name)
+async def _colleagues(request: web.Request, member: StaffMember) -> list[StaffMember]:
+    """Who can lead the meeting beside the one booking it: their organisation's other active
+    staff who may host."""
+    staff = await request.app[DIRECTORY].hosts_of(member.organisation_id)
+    return [s for s in staff if s.id != member.id]
 
 
-async def _render_new(request, session, member, form, errors, status, co_hosts=()):  # type: ignore[no-untyped-def]
+async def _partner_hosts(request: web.Request, partners: list[Any]) -> list[tuple[Any, list[StaffMember]]]:
+    """Each organisation that may be chosen as the partner, with its staff who may host: the
+    form chooses the partner and its co-hosts together, so every candidate partner's group is
+    offered under its own name (the booking refuses a co-host from a partner not chosen)."""
+    groups = [(o, await request.app[DIRECTORY].hosts_of(o.id)) for o in partners]
+    return [(o, staff) for o, staff in groups if staff]
+
+
+async def _render_new(request, session, member, form, errors, status, co_hosts=()):
     language = request_language(request, session.language)
-    caller = OrganisationCaller(member.organisation_id, f"staff:{member.id}")
     defaults = {"partner_organisation_id": "", "title": "", "care_area": "", "date": "", "starts": "", "ends": ""}
+    partners = await _partners(request, member)
     return render(
         request,
         "meeting_new.html",
         {
             "csrf": session.csrf_token,
-            "partners": await _partners(request, member),
+            "partners": partners,
             "areas": [a.value for a in CareArea],
             "form": {**defaults, **form},
             "errors": errors,
-            "colleagues": await _colleagues(request, member, caller),
+            "colleagues": await _colleagues(request, member),
+            "partner_hosts": await _partner_hosts(request, partners),
             "co_hosts": set(co_hosts),
         },
         status=status,
@@ -111,7 +120,7 @@ async def create_meeting(request: web.Request) -> web.StreamResponse:
     session, member, caller = await _staff(request)
     form = await require_form(request, session)
     # Co-hosts come as repeated fields (one checkbox each); the form's dict keeps only one.
-    co_hosts = tuple(v for v in (await read_form(request)).getall("co_host", []) if isinstance(v, str))  # type: ignore[attr-defined]
+    co_hosts = tuple(v for v in (await read_form(request)).getall("co_host", []) if isinstance(v, str))  # type: ignore[attr-defined]  # read_form returns aiohttp's MultiDict, typed as a plain mapping
     try:
         area = _care_area(form.get("care_area", ""))
         try:
@@ -133,11 +142,27 @@ async def create_meeting(request: web.Request) -> web.StreamResponse:
             ),
         )
     except DomainError as error:
-        return await _render_new(request, session, member, form, _messages(request, session, error), 422, co_hosts)
+        messages = _messages(request, session, _as_co_host_refusal(error))
+        return await _render_new(request, session, member, form, messages, 422, co_hosts)
     raise web.HTTPSeeOther(f"/staff/meetings/{meeting.id}/organise")
 
 
-def _edit_form(meeting) -> dict[str, str]:  # type: ignore[no-untyped-def]
+def _as_co_host_refusal(error: DomainError) -> DomainError:
+    """On this form the leader is the one booking, so a refused host is always a ticked co-host:
+    say it of the co-hosts, and that only the chosen partner's group counts."""
+    if not isinstance(error, RuleViolation):
+        return error
+    return RuleViolation(
+        [
+            Violation("/co_host", "co_host_organisation", v.message)
+            if v.field.startswith("/host_ids/") and v.rule == "staff_member"
+            else v
+            for v in error.violations
+        ]
+    )
+
+
+def _edit_form(meeting) -> dict[str, str]:
     """The meeting as the edit form shows it: wall-clock times where the meeting is held."""
     zone = ZoneInfo(meeting.time_zone)
     starts, ends = meeting.starts_at.astimezone(zone), meeting.ends_at.astimezone(zone)
@@ -152,7 +177,7 @@ def _edit_form(meeting) -> dict[str, str]:  # type: ignore[no-untyped-def]
 
 async def _render_organise(
     request, session, caller, meeting_id, *, form=None, edit=None, errors=(), new_link=None, status=200
-):  # type: ignore[no-untyped-def]
+):
     booking = request.app[BOOKING]
     meeting = await booking.get_meeting(caller, meeting_id)
     participants = await booking.list_participants(caller, meeting_id)
@@ -307,7 +332,7 @@ async def reissue(request: web.Request) -> web.StreamResponse:
     return _show_link_once(request, meeting_id, issued.token, issued.participant.display_name)
 
 
-async def _confirm(request, session, caller, meeting_id, *, kind, only=None):  # type: ignore[no-untyped-def]
+async def _confirm(request, session, caller, meeting_id, *, kind, only=None):
     """The step before an act that mails people: what will be sent, to whom, and a button that
     does it. Nothing has changed yet; going back changes nothing."""
     booking = request.app[BOOKING]

@@ -22,12 +22,13 @@ def spoken_time(starts_at: datetime, ends_at: datetime, zone: str, language: Lan
     return core_spoken_time(starts_at, ends_at, language.value, zone).when
 
 
-def _contact(organisation: Organisation | None) -> dict[str, str | None]:
-    """Whom a participant may call with questions: the organisation as citizens know it, and its
-    number when one is set (``meetsvc organisation set-contact-phone``)."""
+def _contact(organisation: Organisation | None, leader: str | None) -> dict[str, str | None]:
+    """Whom a participant may call with questions: the meeting leader by their work name, the
+    organisation as citizens know it, and its number when one is set (``meetsvc organisation
+    set-contact-phone``). Staff names only: nothing here is the participant's own data."""
     if organisation is None:
-        return {"organisation": None, "contact_phone": None}
-    return {"organisation": organisation.citizens_see, "contact_phone": organisation.contact_phone}
+        return {"organisation": None, "contact_phone": None, "leader": None}
+    return {"organisation": organisation.citizens_see, "contact_phone": organisation.contact_phone, "leader": leader}
 
 
 async def link_page(request: web.Request) -> web.StreamResponse:
@@ -47,8 +48,10 @@ async def _refused_link(request: web.Request) -> web.Response:
     meeting was cancelled, else the plain "not valid" 404."""
     cancelled = await request.app[INVITATIONS].cancelled(request.match_info["token"])
     if cancelled is not None:
-        language = request_language(request, cancelled[0])
-        return render(request, "cancelled.html", _contact(cancelled[1]), status=410, language=language)
+        language = request_language(request, cancelled.language)
+        return render(
+            request, "cancelled.html", _contact(cancelled.organisation, cancelled.leader), status=410, language=language
+        )
     return error_page(request, 404, "error.link_invalid")
 
 
@@ -91,7 +94,7 @@ async def invitation_page(request: web.Request) -> web.StreamResponse:
         {
             "starts_at": view.starts_at,
             "when": spoken_time(view.starts_at, view.ends_at, view.time_zone, language),
-            **_contact(view.organisation),
+            **_contact(view.organisation, view.leader),
             "organisation": view.organisation.name,
             "cancelled": view.status is MeetingStatus.CANCELLED,
             "identified_as": own_name if verified else None,
@@ -189,7 +192,7 @@ async def lobby_page(request: web.Request) -> web.StreamResponse:
             "unverified": unverified or not verified,
             "when": spoken_time(view.starts_at, view.ends_at, view.time_zone, language),
             "zone": view.time_zone,
-            **_contact(view.organisation),
+            **_contact(view.organisation, view.leader),
             "note_max": MAX_NOTE,
             "texts": {key: translate(language, key) for key in LOBBY_TEXT_KEYS},
         },

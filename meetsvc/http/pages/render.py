@@ -63,9 +63,13 @@ def render(
     status: int = 200,
     language: Language | None = None,
     here: str | None = None,
+    form_targets: tuple[str, ...] = (),
 ) -> web.Response:
     """``here`` is where the language switch returns to: the page itself with its query (a
-    GET), or for a refused form the page that shows that form (the caller says which)."""
+    GET), or for a refused form the page that shows that form (the caller says which).
+
+    ``form_targets``: origins besides our own that a form on the page may end up at (a
+    form's redirect counts: the staff sign-in form leads to organisations' identity providers)."""
     lang = language or request_language(request)
     other = Language.EN if lang is Language.SV else Language.SV
     if here is None:
@@ -79,7 +83,10 @@ def render(
     }
     body = environment.get_template(template).render(values)
     response = web.Response(text=body, status=status, content_type="text/html", charset="utf-8")
-    response.headers["Content-Security-Policy"] = PAGE_CSP
+    csp = PAGE_CSP
+    if form_targets:
+        csp = csp.replace("form-action 'self'", "form-action 'self' " + " ".join(form_targets))
+    response.headers["Content-Security-Policy"] = csp
     response.headers["Cache-Control"] = "no-store"
     return response
 

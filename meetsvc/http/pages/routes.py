@@ -9,7 +9,7 @@ from pathlib import Path
 from aiohttp import web
 
 from meetsvc.http.appkeys import DEMO, EID
-from meetsvc.http.pages import admin, deliveries, identify, lobby, organise, participant, staff
+from meetsvc.http.pages import admin, deliveries, identify, lobby, oidc_sign_in, organise, participant, staff
 from meetsvc.http.pages.context import current_session
 from meetsvc.http.pages.i18n import request_language, translate
 from meetsvc.http.pages.render import STATIC, render
@@ -104,6 +104,8 @@ def add_page_routes(app: web.Application) -> None:
     app.router.add_get("/identify/qr.svg", identify.qr_image, name="identify-qr")
     app.router.add_post("/identify/cancel", identify.cancel, name="identify-cancel")
     app.router.add_get("/staff/login", staff.login_page, name="staff-login")
+    app.router.add_get("/staff/oidc/callback", oidc_sign_in.callback, name="staff-oidc-callback")
+    app.router.add_post("/staff/oidc/{provider}", oidc_sign_in.start, name="staff-oidc-start")
     app.router.add_get("/staff", staff.home, name="staff-home")
     app.router.add_post("/staff/logout", staff.logout, name="staff-logout")
     app.router.add_get("/lobby", participant.lobby_page, name="lobby")

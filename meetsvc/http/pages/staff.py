@@ -7,7 +7,7 @@ from aiohttp import web
 from meetsvc.domain.callers import OrganisationCaller
 from meetsvc.domain.model import Language, ParticipantRole, ParticipantState
 from meetsvc.domain.roles import may_administer, may_book
-from meetsvc.http.appkeys import BOOKING, DIRECTORY, FREJA, SESSIONS, WAITING_ROOM
+from meetsvc.http.appkeys import BOOKING, DIRECTORY, FREJA, SESSIONS, STAFF_OIDC, WAITING_ROOM
 from meetsvc.http.pages.context import current_session, require_form, set_sign_in_cookie
 from meetsvc.http.pages.i18n import request_language, translate
 from meetsvc.http.pages.participant import spoken_time
@@ -27,11 +27,25 @@ async def login_page(request: web.Request) -> web.StreamResponse:
     response = render(
         request,
         "staff_login.html",
-        {"csrf": form.csrf_token, "refused": False, "freja": request.app[FREJA] is not None},
+        {
+            "csrf": form.csrf_token,
+            "refused": False,
+            "freja": request.app[FREJA] is not None,
+            "oidc_providers": oidc_choices(request),
+        },
         language=language,
+        form_targets=await request.app[STAFF_OIDC].form_targets(),
     )
     set_sign_in_cookie(request, response, form.nonce)
     return response
+
+
+def oidc_choices(request: web.Request) -> list[dict[str, str]]:
+    """The organisations' OpenID Connect providers the sign-in page offers beside BankID."""
+    return [
+        {"name": provider.name, "profile": provider.profile.name, "organisation": provider.organisation}
+        for provider in request.app[STAFF_OIDC].providers
+    ]
 
 
 async def home(request: web.Request) -> web.StreamResponse:
@@ -150,6 +164,7 @@ async def host_console(request: web.Request) -> web.StreamResponse:
     if len(meeting_id) != 36 or not await request.app[WAITING_ROOM].is_host(host, meeting_id):
         return error_page(request, 404, "error.not_found")
     meeting = await request.app[WAITING_ROOM].meeting_for_host(host, meeting_id)
+    hosts = await request.app[WAITING_ROOM].hosts_for_host(host, meeting_id)
     language = request_language(request, session.language)
     names = {o.id: o.name for o in await request.app[DIRECTORY].list_organisations()}
     return render(
@@ -162,6 +177,7 @@ async def host_console(request: web.Request) -> web.StreamResponse:
             "partner_organisation": names.get(meeting.partner_organisation_id, ""),
             "starts_at": meeting.starts_at,
             "when": spoken_time(meeting.starts_at, meeting.ends_at, meeting.time_zone, language),
+            "hosts": hosts,
             "host_texts": host_texts(language),
             "in_video": False,
         },

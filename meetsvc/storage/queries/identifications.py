@@ -135,15 +135,30 @@ async def by_order_ref(connection: Connection, order_ref: str) -> Identification
     return _record(row) if row is not None else None
 
 
-async def staff_id_by_personal_number_hash(connection: Connection, personal_number_hash: str) -> str | None:
-    """The staff member a verified person is, None when they are not in the staff directory."""
-    staff_id = (
-        await connection.execute(
-            select(staff_members.c.id).where(
-                staff_members.c.personal_number_hash == personal_number_hash, staff_members.c.active.is_(True)
-            )
-        )
-    ).scalar()
+async def staff_id_for_sign_in(
+    connection: Connection,
+    *,
+    personal_number_hash: str | None = None,
+    hsa_id: str | None = None,
+    organisation_id: str | None = None,
+) -> str | None:
+    """The staff member a verified person is, None when they are not in the staff directory.
+
+    The one lookup of every staff sign-in (BankID by personal number; OpenID Connect by personal
+    number or HSA-id, within the organisation whose provider vouched): a rule about who may sign
+    in belongs here, so it holds for every way in (BankID, Freja eID+ and OpenID Connect): a
+    deactivated staff member is nobody here. Exactly one of the two keys is given.
+    """
+    if (personal_number_hash is None) == (hsa_id is None):
+        raise ValueError("give exactly one of personal_number_hash and hsa_id")
+    query = select(staff_members.c.id).where(staff_members.c.active.is_(True))
+    if personal_number_hash is not None:
+        query = query.where(staff_members.c.personal_number_hash == personal_number_hash)
+    else:
+        query = query.where(staff_members.c.hsa_id == hsa_id)
+    if organisation_id is not None:
+        query = query.where(staff_members.c.organisation_id == organisation_id)
+    staff_id = (await connection.execute(query)).scalar()
     return str(staff_id) if staff_id is not None else None
 
 

@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 
 from meetsvc.storage.engine import Connection
-from meetsvc.storage.tables import invitations, meetings, participants
+from meetsvc.storage.tables import invitations, meeting_hosts, meetings, participants, staff_members
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,13 +116,28 @@ async def invited_to(connection: Connection, participant_id: str) -> InvitedTo |
     )
 
 
-async def cancelled_meeting_language(connection: Connection, token_hash: str) -> tuple[str, str] | None:
-    """The invitation's language and the convening organisation's id when its token belongs to
-    a meeting that was cancelled (its links were revoked by the cancellation, so the live lookup
-    finds nothing); else None. Lets the link say "cancelled" instead of "not valid"."""
+async def leader_name(connection: Connection, meeting_id: str) -> str | None:
+    """The display name of the meeting's leader, its first host: a staff member's work name,
+    which the invitation and refusal pages show beside the organisation's number."""
+    name = (
+        await connection.execute(
+            select(staff_members.c.display_name)
+            .join(meeting_hosts, meeting_hosts.c.staff_id == staff_members.c.id)
+            .where(meeting_hosts.c.meeting_id == meeting_id)
+            .order_by(meeting_hosts.c.position)
+            .limit(1)
+        )
+    ).scalar()
+    return None if name is None else str(name)
+
+
+async def cancelled_meeting_language(connection: Connection, token_hash: str) -> tuple[str, str, str] | None:
+    """The invitation's language, the convening organisation's id and the meeting's id when its
+    token belongs to a meeting that was cancelled (its links were revoked by the cancellation, so
+    the live lookup finds nothing); else None. Lets the link say "cancelled" instead of "not valid"."""
     row = (
         await connection.execute(
-            select(participants.c.language, meetings.c.organisation_id)
+            select(participants.c.language, meetings.c.organisation_id, meetings.c.id)
             .join(participants, participants.c.id == invitations.c.participant_id)
             .join(meetings, meetings.c.id == participants.c.meeting_id)
             .where(
@@ -132,4 +147,4 @@ async def cancelled_meeting_language(connection: Connection, token_hash: str) ->
             )
         )
     ).first()
-    return None if row is None else (str(row.language), str(row.organisation_id))
+    return None if row is None else (str(row.language), str(row.organisation_id), str(row.id))

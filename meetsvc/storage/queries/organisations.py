@@ -24,7 +24,7 @@ class DuplicateOrganisation(Exception):
 
 
 class DuplicateStaffMember(Exception):
-    """The database refused a new staff member (their personal identity number is taken)."""
+    """The database refused a new staff member (their personal identity number or HSA-id is taken)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +39,7 @@ class NewStaffMember:
     created_at: datetime
     personal_number_enc: bytes | None
     personal_number_hash: str | None
+    hsa_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +79,7 @@ def staff_from_row(row: Any) -> StaffMember:
         email=row.email,
         roles=roles_from_text(row.roles),
         has_personal_number=row.personal_number_hash is not None,
+        hsa_id=row.hsa_id,
         active=row.active,
     )
 
@@ -198,6 +200,7 @@ async def insert_staff_member(connection: Connection, member: NewStaffMember) ->
                 created_at=member.created_at,
                 personal_number_enc=member.personal_number_enc,
                 personal_number_hash=member.personal_number_hash,
+                hsa_id=member.hsa_id,
             )
         )
     except IntegrityError:
@@ -240,9 +243,12 @@ class StaffChanges:
     roles: frozenset[Role] | None = None
     set_email: bool = False
     email: str | None = None
+    set_hsa_id: bool = False
+    hsa_id: str | None = None
 
 
 async def update_staff_member(connection: Connection, staff_id: str, changes: StaffChanges) -> None:
+    """Raises :class:`DuplicateStaffMember` when another staff member has the HSA-id."""
     values: dict[str, object] = {}
     if changes.display_name is not None:
         values["display_name"] = changes.display_name
@@ -251,8 +257,13 @@ async def update_staff_member(connection: Connection, staff_id: str, changes: St
         values["can_organise"] = may_host(changes.roles)
     if changes.set_email:
         values["email"] = changes.email
+    if changes.set_hsa_id:
+        values["hsa_id"] = changes.hsa_id
     if values:
-        await connection.execute(update(staff_members).where(staff_members.c.id == staff_id).values(**values))
+        try:
+            await connection.execute(update(staff_members).where(staff_members.c.id == staff_id).values(**values))
+        except IntegrityError:
+            raise DuplicateStaffMember(staff_id) from None
 
 
 async def deactivate_staff_member(connection: Connection, staff_id: str, now: datetime) -> bool:

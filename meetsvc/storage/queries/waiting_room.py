@@ -97,6 +97,26 @@ async def is_host(connection: Connection, meeting_id: str, staff_id: str) -> boo
     return row is not None
 
 
+@dataclass(frozen=True, slots=True)
+class RoomHost:
+    """A host as the console lists them: the name, and the HSA-id where one is on file."""
+
+    display_name: str
+    hsa_id: str | None
+
+
+async def hosts_of_meeting(connection: Connection, meeting_id: str) -> list[RoomHost]:
+    rows = (
+        await connection.execute(
+            select(staff_members.c.display_name, staff_members.c.hsa_id)
+            .join(meeting_hosts, meeting_hosts.c.staff_id == staff_members.c.id)
+            .where(meeting_hosts.c.meeting_id == meeting_id)
+            .order_by(meeting_hosts.c.position)
+        )
+    ).all()
+    return [RoomHost(display_name=row.display_name, hsa_id=row.hsa_id) for row in rows]
+
+
 async def host_display_name(connection: Connection, staff_id: str) -> str:
     """The name a host is shown under in the video room (raises if the staff member is unknown)."""
     name = (

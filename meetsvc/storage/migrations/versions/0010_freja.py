@@ -1,7 +1,7 @@
 """Identifications: the level of assurance each completed one was vouched at (BankID, Freja eID+, Freja eID).
 
 Revision ID: 0010
-Revises: 0006
+Revises: 0009
 
 """
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = '0010'
-down_revision = "0008"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
