@@ -229,7 +229,11 @@
     ended = m.status === "ended" || m.status === "cancelled";
     lock.checked = m.locked; lock.disabled = ended;
     positions.checked = m.show_queue_position; positions.disabled = ended;
-    ["admit-all", "end", "join-video"].forEach(function (id) { document.getElementById(id).disabled = ended; });
+    // "Join the video" is only on the console: in the drawer the host is in the video already.
+    ["admit-all", "end", "join-video"].forEach(function (id) {
+      var control = document.getElementById(id);
+      if (control) { control.disabled = ended; }
+    });
     root.querySelectorAll("#message-all input, #message-all button").forEach(function (e) { e.disabled = ended; });
     var notice = document.getElementById("meeting-ended");
     notice.hidden = !ended;
@@ -238,16 +242,17 @@
   }
 
   socket.on("connect", function () {
-    socket.emit("list", {}, function (answer) {
-      if (!answer || !answer.ok) { return; }
-      people = {};
-      answer.participants.forEach(function (p) { people[keyOf(p)] = p; });
-      showSettings(answer.meeting);
-      render();
-      socket.emit("notes", {}, function (listed) {
-        if (!listed || !listed.ok) { return; }
+    // The notes first, then the list: the page is drawn once, not redrawn under the keyboard.
+    socket.emit("notes", {}, function (listed) {
+      if (listed && listed.ok) {
         notes = {};
         listed.notes.forEach(function (n) { (notes[n.participant_id] = notes[n.participant_id] || []).push(n); });
+      }
+      socket.emit("list", {}, function (answer) {
+        if (!answer || !answer.ok) { return; }
+        people = {};
+        answer.participants.forEach(function (p) { people[keyOf(p)] = p; });
+        showSettings(answer.meeting);
         render();
       });
     });
