@@ -54,7 +54,7 @@ from meetsvc.http.pages.routes import add_page_routes
 from meetsvc.notify.runtime import open_notify
 from meetsvc.realtime.bounds import ConnectionBounds
 from meetsvc.realtime.fanout import watch_fanout
-from meetsvc.realtime.namespaces import HostNamespace, ParticipantNamespace
+from meetsvc.realtime.namespaces import HostNamespace, ParticipantNamespace, deliver_decided
 from meetsvc.realtime.server import Courier, create_server
 from meetsvc.realtime.video import VideoNamespace
 from meetsvc.schedule.runner import ScheduleCollector
@@ -117,6 +117,13 @@ def _mount_realtime(app: web.Application, services: Services, admission: Admissi
     services.directory.listen_signed_out(hosts.sign_out)
     if video is not None:
         sockets.register_namespace(video)
+
+        async def video_presence(attendance_id: str, by: int) -> None:
+            notices = await room.presence_changed(attendance_id, kind="video", by=by)
+            if notices.meeting_id:
+                await deliver_decided(courier, notices)
+
+        video.on_presence = video_presence
     return courier
 
 
@@ -139,8 +146,10 @@ async def _notifications(app: web.Application) -> AsyncIterator[None]:
             if SCHEDULE in app:
                 app[SCHEDULE].changed(meeting_id)
 
-        app[BOOKING] = services.booking(notices=notify.notices, on_change=booking_changed)
         courier = app[COURIER]
+        app[BOOKING] = services.booking(
+            notices=notify.notices, on_change=booking_changed, entries_ended=courier.deliver
+        )
         hooks = Hooks(
             messages_recorded=notify.deliverer.wake,
             room_changed=courier.deliver,
@@ -163,6 +172,8 @@ async def _identification(app: web.Application) -> AsyncIterator[None]:
         app[EID] = eid.runtime
         app[FREJA] = eid.freja
         app[IDENTIFICATION] = eid.identification
+        if COURIER in app:
+            eid.identification.on_replaced = app[COURIER].entries_ended
         yield
 
 

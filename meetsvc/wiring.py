@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -63,7 +63,7 @@ from meetsvc.services.sessions import BrowserSessions
 from meetsvc.services.staff_oidc import StaffOidcSignIn, StaffProvider, accepted_acr
 from meetsvc.services.statistics import Statistics, StatisticsRecorder
 from meetsvc.services.statistics_report import StatisticsReports
-from meetsvc.services.waiting_room import WaitingRoom
+from meetsvc.services.waiting_room import Notices, WaitingRoom
 from meetsvc.storage.engine import Engine, create_engine
 from meetsvc.video.base import VideoBackend
 from meetsvc.video.builtin import AUDIENCE as VIDEO_AUDIENCE
@@ -104,7 +104,11 @@ class Services:
     notes: WaitingNotes
 
     def booking(
-        self, *, notices: MessageNotices | None = None, on_change: Callable[[str], None] | None = None
+        self,
+        *,
+        notices: MessageNotices | None = None,
+        on_change: Callable[[str], None] | None = None,
+        entries_ended: Callable[[Notices], Awaitable[None]] | None = None,
     ) -> Booking:
         """Booking, recording its messages in ``notices`` when given (the server does; the CLI
         books nothing)."""
@@ -118,6 +122,7 @@ class Services:
             notices=notices,
             on_change=on_change,
             statistics=self.statistics.recorder,
+            entries_ended=entries_ended,
         )
 
 

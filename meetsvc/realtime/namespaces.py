@@ -39,12 +39,12 @@ from meetsvc.realtime.answers import (
     note_unavailable,
 )
 from meetsvc.realtime.notes import NoteText, list_notes, send_note
-from meetsvc.realtime.rooms import HOST_NS, PARTICIPANT_NS, host_room, lobby_room, participant_room, staff_room
+from meetsvc.realtime.rooms import HOST_NS, PARTICIPANT_NS, attendance_room, host_room, lobby_room, staff_room
 from meetsvc.realtime.server import Courier
 from meetsvc.realtime.tickets import LobbyTickets
 from meetsvc.services.notes import WaitingNotes
 from meetsvc.services.sessions import COOKIE_NAME, BrowserSessions
-from meetsvc.services.waiting_room import HostCaller, LobbyPass, Notices, WaitingRoom
+from meetsvc.services.waiting_room import HostCaller, LobbyPass, Notices, WaitingRoom, WaitingRoomClosed
 from meetsvc.storage.availability import unavailable_dependency
 
 log = logging.getLogger(__name__)
@@ -101,6 +101,10 @@ class _Dispatching(socketio.AsyncNamespace):
             # Likewise: in a real teardown the manager has already marked the socket as leaving.
             if self.server.manager.is_connected(args[0], self.namespace):
                 return await self._refuse(args[0], UNKNOWN_EVENT, "no such event")
+            try:
+                await self.gone(args[0])
+            except Exception as exc:
+                log.warning("a socket's going not recorded: %s", unavailable_dependency(exc) or exc.__class__.__name__)
             return None
         sid, data = args[0], args[1:]
         route = self.events.get(event)
@@ -154,6 +158,9 @@ class _Dispatching(socketio.AsyncNamespace):
         """Each audience decides who may connect; refusing is the safe default."""
         raise socketio.exceptions.ConnectionRefusedError("refused")
 
+    async def gone(self, sid: str) -> None:
+        """A socket went (its page closed, its network dropped, or the server closed it)."""
+
 
 class ParticipantNamespace(_Dispatching):
     def __init__(
@@ -189,14 +196,29 @@ class ParticipantNamespace(_Dispatching):
             notices = await self._room.arrive(lobby)
         except DomainError as exc:
             raise socketio.exceptions.ConnectionRefusedError(exc.code) from None
-        if lobby.participant_id in notices.closed:
+        attendance_id = await self._room.entry_id(lobby)
+        if attendance_id is None:
+            raise socketio.exceptions.ConnectionRefusedError("identify-first")
+        if attendance_id in notices.ended:
+            # The session ended (link revoked or reissued, removed, cancelled, ended, replaced):
+            # its ticket opens nothing, and the page learns why.
+            raise socketio.exceptions.ConnectionRefusedError("ended", {"reason": notices.ended[attendance_id]})
+        if attendance_id in notices.closed:
             # Removed or denied: the old ticket opens nothing until a host decides again.
             raise socketio.exceptions.ConnectionRefusedError("not-admitted")
-        await self.save_session(sid, {"lobby": lobby})
-        await self.enter_room(sid, participant_room(lobby.participant_id))
+        await self.save_session(sid, {"lobby": lobby, "attendance_id": attendance_id})
+        await self.enter_room(sid, attendance_room(attendance_id))
         await self.enter_room(sid, lobby_room(lobby.meeting_id))
         await deliver_decided(self._courier, notices)
+        await deliver_decided(self._courier, await self._room.presence_changed(attendance_id, kind="lobby", by=1))
         return True
+
+    async def gone(self, sid: str) -> None:
+        saved = await self.get_session(sid)
+        if saved and saved.get("attendance_id"):
+            notices = await self._room.presence_changed(saved["attendance_id"], kind="lobby", by=-1)
+            if notices.meeting_id:
+                await deliver_decided(self._courier, notices)
 
     async def _lobby(self, sid: str) -> LobbyPass:
         return (await self.get_session(sid))["lobby"]
@@ -243,7 +265,7 @@ class HostNamespace(_Dispatching):
             "admit_all_matching": (payloads.Empty, self._admit_all),
             "deny": (payloads.Deny, self._deny),
             "message": (payloads.Message, self._message),
-            "send_back": (payloads.OneParticipant, self._send_back),
+            "send_back": (payloads.SendBack, self._send_back),
             "remove": (payloads.OneParticipant, self._remove),
             "configure": (payloads.Configure, self._configure),
             "end": (payloads.Empty, self._end),
@@ -314,33 +336,33 @@ class HostNamespace(_Dispatching):
     async def _admit(self, sid: str, p: payloads.OneParticipant) -> dict[str, Any]:
         host, meeting_id = await self._caller(sid)
         one = [p.participant_id]
-        return await self._done(
-            await self._decide(meeting_id, one, self._room.admit(host, meeting_id, p.participant_id))
-        )
+        decision = self._room.admit(host, meeting_id, p.participant_id, p.attendance_id)
+        return await self._done(await self._decide(meeting_id, one, decision))
 
     async def _admit_all(self, sid: str, _: payloads.Empty) -> dict[str, Any]:
         host, meeting_id = await self._caller(sid)
         notices = await self._decide(meeting_id, None, self._room.admit_all_matching(host, meeting_id))
         await deliver_decided(self._courier, notices)
-        return {"ok": True, "admitted": sorted(notices.needs_credential)}
+        admitted = {notices.hosts[a].participant_id for a in notices.needs_credential if a in notices.hosts}
+        return {"ok": True, "admitted": sorted(admitted), "admitted_entries": sorted(notices.needs_credential)}
 
     async def _deny(self, sid: str, p: payloads.Deny) -> dict[str, Any]:
         host, meeting_id = await self._caller(sid)
-        decision = self._room.deny(host, meeting_id, p.participant_id, p.message)
+        decision = self._room.deny(host, meeting_id, p.participant_id, p.message, p.attendance_id)
         return await self._done(await self._decide(meeting_id, [p.participant_id], decision))
 
     async def _message(self, sid: str, p: payloads.Message) -> dict[str, Any]:
         host, meeting_id = await self._caller(sid)
         return await self._done(await self._room.send_message(host, meeting_id, p.participant_id, p.text))
 
-    async def _send_back(self, sid: str, p: payloads.OneParticipant) -> dict[str, Any]:
+    async def _send_back(self, sid: str, p: payloads.SendBack) -> dict[str, Any]:
         host, meeting_id = await self._caller(sid)
-        decision = self._room.send_back(host, meeting_id, p.participant_id)
+        decision = self._room.send_back(host, meeting_id, p.participant_id, p.attendance_id, p.message)
         return await self._done(await self._decide(meeting_id, [p.participant_id], decision))
 
     async def _remove(self, sid: str, p: payloads.OneParticipant) -> dict[str, Any]:
         host, meeting_id = await self._caller(sid)
-        decision = self._room.remove(host, meeting_id, p.participant_id)
+        decision = self._room.remove(host, meeting_id, p.participant_id, p.attendance_id)
         return await self._done(await self._decide(meeting_id, [p.participant_id], decision))
 
     async def _configure(self, sid: str, p: payloads.Configure) -> dict[str, Any]:
@@ -358,6 +380,8 @@ class HostNamespace(_Dispatching):
     async def _join_video(self, sid: str, _: payloads.Empty) -> dict[str, Any]:
         """A host's own credential (moderator), to this socket only."""
         host, meeting_id = await self._caller(sid)
+        if not await self._room.host_may_join(host, meeting_id):
+            raise WaitingRoomClosed("the meeting has ended")
         credential = await self._courier.host_credential(meeting_id, host.staff_id)
         await self.emit("credential", credential, to=sid)
         return {"ok": True}

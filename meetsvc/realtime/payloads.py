@@ -20,11 +20,22 @@ class Empty(Payload):
 
 
 class OneParticipant(Payload):
+    """One entry of the host's list: the invitation, and which of the people who opened it
+    (needed when more than one did; alone, the invitation's only open entry)."""
+
     participant_id: ParticipantId
+    attendance_id: ParticipantId | None = None
 
 
 class Deny(Payload):
     participant_id: ParticipantId
+    attendance_id: ParticipantId | None = None
+    message: Annotated[str, Field(max_length=500)] | None = None
+
+
+class SendBack(Payload):
+    participant_id: ParticipantId
+    attendance_id: ParticipantId | None = None
     message: Annotated[str, Field(max_length=500)] | None = None
 
 

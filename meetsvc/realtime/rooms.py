@@ -18,6 +18,12 @@ def participant_room(participant_id: str) -> str:
     return f"p:{participant_id}"
 
 
+def attendance_room(attendance_id: str) -> str:
+    """One entry's lobby pages (one person, one browser session, one invitation): their state
+    and their video credential, nobody else's — not even another person's on the same link."""
+    return f"a:{attendance_id}"
+
+
 def host_room(meeting_id: str) -> str:
     """Every host console of a meeting: the waiting list and the meeting's settings."""
     return f"h:{meeting_id}"

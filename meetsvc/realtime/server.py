@@ -27,7 +27,7 @@ from engineio.async_drivers import aiohttp as engineio_aiohttp
 from meetsvc.core.logs import library_logger, outside_request
 from meetsvc.realtime.bounds import BoundedServer, ConnectionBounds
 from meetsvc.realtime.relay import RelayManager
-from meetsvc.realtime.rooms import HOST_NS, PARTICIPANT_NS, host_room, lobby_room, participant_room
+from meetsvc.realtime.rooms import HOST_NS, PARTICIPANT_NS, attendance_room, host_room, lobby_room
 from meetsvc.services.handover import Handover
 from meetsvc.services.waiting_room import Notices, WaitingRoom
 from meetsvc.storage.availability import unavailable_dependency
@@ -48,6 +48,14 @@ class VideoRevoker(Protocol):
     async def revoke(self, peer_id: str, meeting_id: str) -> None: ...
 
     async def end(self, meeting_id: str) -> None: ...
+
+
+async def disconnect_room(server: socketio.AsyncServer, room: str, namespace: str) -> None:
+    """Disconnect every socket of this process in the room, whatever its page does, and close
+    the room everywhere (other processes' sockets in it hear nothing more)."""
+    for sid, _ in list(server.manager.get_participants(namespace, room)):
+        await server.disconnect(sid, namespace=namespace)
+    await server.close_room(room, namespace=namespace)
 
 
 class _UncompressedWebSocket(engineio_aiohttp.WebSocket):  # type: ignore[misc]
@@ -141,9 +149,9 @@ class Courier:
 
     async def deliver(self, notices: Notices) -> None:
         meeting_id, times = notices.meeting_id, notices.times
-        for participant_id, view in notices.participants.items():
+        for attendance_id, view in notices.participants.items():
             await self._server.emit(
-                "state", view.as_payload(self._zone), room=participant_room(participant_id), namespace=PARTICIPANT_NS
+                "state", view.as_payload(self._zone), room=attendance_room(attendance_id), namespace=PARTICIPANT_NS
             )
         for entry in notices.hosts.values():
             await self._server.emit("participant", entry.as_payload(), room=host_room(meeting_id), namespace=HOST_NS)
@@ -152,13 +160,13 @@ class Courier:
                 "meeting", notices.meeting.as_payload(), room=host_room(meeting_id), namespace=HOST_NS
             )
         ended = notices.meeting is not None and notices.meeting.status == "ended"
-        for participant_id in notices.left_inside:
-            self._forget(("credential", participant_id))  # no credential after leaving
+        for attendance_id in notices.left_inside:
+            self._forget(("credential", attendance_id))  # no credential after leaving
             if self._video is not None:  # this process's media first: it needs nothing else
-                await self._video.revoke(participant_id, meeting_id)
+                await self._video.revoke(attendance_id, meeting_id)
             await self._until_done(
-                ("revoke", participant_id),
-                functools.partial(self._handover.revoke, meeting_id, participant_id, times),
+                ("revoke", attendance_id),
+                functools.partial(self._handover.revoke, meeting_id, attendance_id, times),
                 deadline=self._handover.lifetime.total_seconds(),
             )
         if ended:
@@ -170,26 +178,50 @@ class Courier:
                 deadline=self._handover.lifetime.total_seconds(),
             )
         if times is not None:
-            for participant_id, name in notices.needs_credential.items():
+            for attendance_id, name in notices.needs_credential.items():
+                if attendance_id in notices.ended:
+                    continue
                 await self._until_done(
-                    ("credential", participant_id),
-                    functools.partial(self._hand_over, meeting_id, participant_id, name, times),
-                    still_wanted=functools.partial(self._handover.is_inside, meeting_id, participant_id),
+                    ("credential", attendance_id),
+                    functools.partial(self._hand_over, meeting_id, attendance_id, name, times),
+                    still_wanted=functools.partial(self._handover.is_inside, meeting_id, attendance_id),
                 )
+        if notices.unlocked:
+            # Those knocking while it was locked: their pages arrive again by themselves.
+            await self.waiting_room_opened(meeting_id)
+        # Entries whose session ended are told why, then every socket of theirs is closed.
+        for attendance_id, reason in notices.ended.items():
+            await self.end_entry(attendance_id, reason, meeting_id)
         if ended:
             # The meeting is over: these sockets hear nothing more of it. A denied or removed
-            # participant's socket stays in its own room, where only its own state travels, so
-            # that a host who changes their mind and admits them after all reaches the page.
-            for participant_id in notices.closed:
-                await self._server.close_room(participant_room(participant_id), namespace=PARTICIPANT_NS)
+            # entry's socket stays in its own room, where only its own state travels, so that a
+            # host who changes their mind and admits them after all reaches the page.
+            for attendance_id in notices.closed - set(notices.ended):
+                await self._server.close_room(attendance_room(attendance_id), namespace=PARTICIPANT_NS)
+
+    async def end_entry(self, attendance_id: str, reason: str, meeting_id: str) -> None:
+        """An entry's browser session ended: its pages are told why, then every socket of it —
+        lobby and video — is disconnected by the server, whatever the page does."""
+        self._forget(("credential", attendance_id))
+        room = attendance_room(attendance_id)
+        await self._server.emit("ended", {"reason": reason}, room=room, namespace=PARTICIPANT_NS)
+        await disconnect_room(self._server, room, PARTICIPANT_NS)
+        if self._video is not None:
+            await self._video.revoke(attendance_id, meeting_id)
+
+    async def entries_ended(self, meeting_id: str, ended: dict[str, str]) -> None:
+        """Entries ended outside a waiting-room decision (a newer device took over)."""
+        for attendance_id, reason in ended.items():
+            await self.end_entry(attendance_id, reason, meeting_id)
 
     async def _hand_over(self, meeting_id: str, participant_id: str, name: str, times: MeetingTimes) -> None:
         credential = await self._handover.admit(meeting_id, participant_id, display_name=name, times=times)
-        # To this participant's own room only: nobody else ever sees their credential.
+        # To this entry's own room only: nobody else ever sees their credential, not even
+        # another person who opened the same invitation.
         await self._server.emit(
             "credential",
             self._credential_payload(credential),
-            room=participant_room(participant_id),
+            room=attendance_room(participant_id),
             namespace=PARTICIPANT_NS,
         )
 

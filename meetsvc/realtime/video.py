@@ -11,6 +11,7 @@ pages close their connection to that peer, so media stops at once on both sides.
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import socketio
@@ -52,12 +53,16 @@ class VideoNamespace(socketio.AsyncNamespace):
         self._keys = keys
         self._issuer = issuer
         self._clock = clock
+        #: Told when an entry's video socket comes (+1) or goes (-1): the hosts see "in the
+        #: meeting" from the sockets, not from what a page says.
+        self.on_presence: Callable[[str, int], Awaitable[None]] | None = None
 
     async def _allowed(self, peer_id: str, meeting_id: str) -> bool:
         """Whether this peer may be in the meeting's media *now* (checked on every message)."""
         if peer_id.startswith(HOST_PREFIX):
-            return await self._room.is_host(HostCaller(peer_id[len(HOST_PREFIX) :]), meeting_id)
-        state = await self._room.participant_state(peer_id, meeting_id)
+            # Ended means ended: a host's credential opens nothing once the meeting is over.
+            return await self._room.host_may_join(HostCaller(peer_id[len(HOST_PREFIX) :]), meeting_id)
+        state = await self._room.entry_state(peer_id, meeting_id)
         return state is not None and is_inside(state)
 
     async def trigger_event(self, event: str, *args: Any) -> Any:
@@ -120,6 +125,8 @@ class VideoNamespace(socketio.AsyncNamespace):
         await self.emit(
             "peer_joined", {"peer_id": peer_id, "name": str(name)[:200]}, room=video_room(meeting_id), skip_sid=sid
         )
+        if not peer_id.startswith(HOST_PREFIX) and self.on_presence is not None:
+            await self.on_presence(peer_id, 1)
         return True
 
     async def _signal(self, sid: str, raw: Any) -> dict[str, Any]:
@@ -142,20 +149,34 @@ class VideoNamespace(socketio.AsyncNamespace):
 
     async def _gone(self, sid: str, *, disconnect: bool = False) -> dict[str, Any]:
         session = await self.get_session(sid)
-        if session:
+        if session and not session.get("gone"):
+            session["gone"] = True
+            await self.save_session(sid, session)
             await self.emit(
                 "peer_left", {"peer_id": session["peer_id"]}, room=video_room(session["meeting_id"]), skip_sid=sid
             )
+            if not session["peer_id"].startswith(HOST_PREFIX) and self.on_presence is not None:
+                await self.on_presence(session["peer_id"], -1)
         if disconnect:
             await self.disconnect(sid)
         return {"ok": True}
 
+    async def _disconnect_room(self, room: str) -> None:
+        """Every socket of this process in the room leaves the media and is disconnected by the
+        server: a page that ignores ``revoked`` hears nothing more (other processes' sockets
+        leave the room, and every message they send is refused, see :meth:`_allowed`)."""
+        for sid, _ in list(self.server.manager.get_participants(self.namespace, room)):
+            await self._gone(sid)
+            await self.disconnect(sid)
+        await self.close_room(room)
+
     async def revoke(self, peer_id: str, meeting_id: str) -> None:
-        """Cut a peer out of the meeting's media: tell it, tell the others, stop relaying to it."""
+        """Cut a peer out of the meeting's media: tell it, tell the others, disconnect it."""
         await self.emit("revoked", {}, room=video_peer_room(peer_id))
         await self.emit("peer_left", {"peer_id": peer_id}, room=video_room(meeting_id))
-        await self.close_room(video_peer_room(peer_id))
+        await self._disconnect_room(video_peer_room(peer_id))
 
     async def end(self, meeting_id: str) -> None:
+        """The meeting ended: everyone, hosts too, leaves its media."""
         await self.emit("revoked", {}, room=video_room(meeting_id))
-        await self.close_room(video_room(meeting_id))
+        await self._disconnect_room(video_room(meeting_id))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -48,6 +48,14 @@ from meetsvc.services.audit import AuditLog
 from meetsvc.services.directory import load_organisation, parse_personal_number
 from meetsvc.services.links import JoinLinks
 from meetsvc.services.statistics import StatisticsRecorder
+from meetsvc.services.waiting_room import (
+    LINK_REISSUED,
+    LINK_REVOKED,
+    MEETING_CANCELLED,
+    PARTICIPANT_REMOVED,
+    Notices,
+    WaitingRoom,
+)
 from meetsvc.storage.engine import Connection, Engine
 from meetsvc.storage.queries import care_areas as care_area_queries, meetings as queries, organisations
 from meetsvc.storage.queries.meetings import MeetingRecord, ParticipantRecord, StoredPersonalNumber
@@ -139,9 +147,14 @@ class Booking:
         notices: MessageNotices | None = None,
         on_change: Callable[[str], None] | None = None,
         statistics: StatisticsRecorder | None = None,
+        entries_ended: Callable[[Notices], Awaitable[None]] | None = None,
     ) -> None:
         self._statistics = statistics
         self._engine = engine
+        # Revoking or reissuing a link, removing a participant or cancelling the meeting ends
+        # every browser session and entry that hung on it; ``entries_ended`` closes their sockets.
+        self._room = WaitingRoom(engine, audit, clock=clock)
+        self._entries_ended = entries_ended
         self._audit = audit
         self._vault = vault
         self._limits = limits
@@ -152,6 +165,16 @@ class Booking:
 
     def now(self) -> datetime:
         return self._clock()
+
+    async def _end_entries(
+        self, connection: Connection, meeting_id: str, participant_id: str | None, reason: str
+    ) -> Notices:
+        return await self._room.end_entries_in(connection, meeting_id, participant_id, reason)
+
+    async def _tell(self, notices: Notices) -> None:
+        """After the commit: close the sockets of the entries that ended (never undoes the change)."""
+        if self._entries_ended is not None and notices.ended:
+            await self._entries_ended(notices)
 
     # Loading ---------------------------------------------------------------------------------
 
@@ -469,8 +492,9 @@ class Booking:
             self._ensure_open(row)
             invited = await self._active_participant_rows(connection, meeting_id)
             await queries.cancel_meeting(connection, meeting_id, now)
-            # A cancelled meeting's links must stop working at once.
+            # A cancelled meeting's links must stop working at once, and what they opened.
             await queries.revoke_meeting_invitations(connection, meeting_id, now)
+            ended = await self._end_entries(connection, meeting_id, None, MEETING_CANCELLED)
             await self._audit.append(
                 connection,
                 actor=caller.actor,
@@ -483,6 +507,7 @@ class Booking:
             await self._announce_cancellation(connection, cancelled, invited)
             meeting = await self._load_meeting(connection, cancelled)
         self._changed(meeting_id)
+        await self._tell(ended)
         return meeting
 
     async def deliveries(self, meeting_id: str) -> dict[str, list[DeliveryLine]]:
@@ -716,6 +741,7 @@ class Booking:
             self._ensure_open(meeting_row)
             removed = await self._managed_participant(connection, caller, side, meeting_id, participant_id)
             meeting_row = await self._next_version(connection, caller, meeting_id, now)
+            ended = await self._end_entries(connection, meeting_id, participant_id, PARTICIPANT_REMOVED)
             await queries.mark_removed(connection, participant_id, now)
             await queries.revoke_invitations(connection, participant_id, now)
             await self._audit.append(
@@ -728,6 +754,7 @@ class Booking:
             )
             await self._announce_cancellation(connection, meeting_row, [removed])
         self._changed(meeting_id)
+        await self._tell(ended)
 
     async def reissue_invitation(
         self, caller: OrganisationCaller, meeting_id: str, participant_id: str
@@ -739,6 +766,7 @@ class Booking:
             self._ensure_open(meeting_row)
             row = await self._managed_participant(connection, caller, side, meeting_id, participant_id)
             invitation_id, token = await self._issue_token(connection, participant_id, now)
+            ended = await self._end_entries(connection, meeting_id, participant_id, LINK_REISSUED)
             meeting_row = await self._next_version(connection, caller, meeting_id, now)
             await self._audit.append(
                 connection,
@@ -751,6 +779,7 @@ class Booking:
             await self._invite(connection, meeting_row, row, invitation_id, revision=invitation_id[:12])
             issued = IssuedInvitation(await self._load_participant(connection, row), token)
         self._changed(meeting_id)
+        await self._tell(ended)
         return issued
 
     async def revoke_invitation(self, caller: OrganisationCaller, meeting_id: str, participant_id: str) -> Participant:
@@ -758,6 +787,7 @@ class Booking:
         async with self._engine.begin() as connection:
             _, side = await self._access(connection, caller, meeting_id, lock=True)
             row = await self._managed_participant(connection, caller, side, meeting_id, participant_id)
+            ended = await self._end_entries(connection, meeting_id, participant_id, LINK_REVOKED)
             if await queries.revoke_invitations(connection, participant_id, now):
                 await self._audit.append(
                     connection,
@@ -774,4 +804,6 @@ class Booking:
                     participant_id=participant_id,
                     kinds=[kind for kind in MessageKind if kind is not MessageKind.WITHDRAWAL],
                 )
-            return await self._load_participant(connection, row)
+            revoked = await self._load_participant(connection, row)
+        await self._tell(ended)
+        return revoked

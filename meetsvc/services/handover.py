@@ -23,7 +23,7 @@ from meetsvc.core.clock import Clock, utc_now
 from meetsvc.core.secrets import Secret
 from meetsvc.services.audit import AuditLog
 from meetsvc.storage.engine import Engine
-from meetsvc.storage.queries import participants, waiting_room as rooms
+from meetsvc.storage.queries import attendances, waiting_room as rooms
 from meetsvc.storage.queries.waiting_room import MeetingTimes
 from meetsvc.video.base import JoinCredential, JoinRequest, RoomSpec, VideoBackend, VideoBackendError, derive_room_name
 
@@ -112,7 +112,7 @@ class Handover:
     async def is_inside(self, meeting_id: str, participant_id: str) -> bool:
         """Whether the participant is still admitted or in the meeting (a credential is due)."""
         async with self._engine.connect() as connection:
-            state = await participants.participant_state(connection, meeting_id, participant_id)
+            state = await attendances.state_in_meeting(connection, meeting_id, participant_id)
         return state in ("admitted", "in_meeting")
 
     async def revoke(self, meeting_id: str, participant_id: str, times: MeetingTimes | None = None) -> None:

@@ -23,7 +23,7 @@ import hmac
 import json
 import logging
 import uuid
-from collections.abc import Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -35,6 +35,7 @@ from meetsvc.domain.errors import Conflict, DomainError
 from meetsvc.services.audit import AuditLog
 from meetsvc.services.eid import EidRuntime
 from meetsvc.services.sessions import BrowserSession, BrowserSessions, IssuedSession
+from meetsvc.services.waiting_room import bind_session
 from meetsvc.storage.engine import Connection, Engine
 from meetsvc.storage.queries import identifications, participants
 from meetsvc.storage.queries.identifications import (
@@ -114,6 +115,9 @@ class Identification:
         self._clock = clock
         self._tasks: set[asyncio.Task[None]] = set()
         self._last_hint: dict[str, str | None] = {}
+        #: Told, after the commit, of entries a newer device of the same person took over
+        #: (meeting id, {attendance id: reason}): the server closes their sockets.
+        self.on_replaced: Callable[[str, dict[str, str]], Awaitable[None]] | None = None
 
     @property
     def methods(self) -> tuple[str, ...]:
@@ -354,10 +358,14 @@ class Identification:
             if row is None or row.state != PENDING:
                 return
             staff_id: str | None
+            replaced: dict[str, str] = {}
+            meeting_id = ""
             if row.participant_id is not None:
-                outcome, staff_id = await self._bind_participant(
-                    connection, row.participant_id, identity, verified_hash, now
+                outcome, replaced = await self._bind_participant(
+                    connection, row.participant_id, row.session_id, identity, verified_hash, now
                 )
+                meeting_id = (await participants.meeting_end(connection, row.participant_id)).meeting_id
+                staff_id = None
                 subject_type, subject_id = "participant", row.participant_id
                 action = "participant.identified"
             else:
@@ -386,15 +394,18 @@ class Identification:
                 },
                 now=now,
             )
+        if replaced and self.on_replaced is not None:
+            await self.on_replaced(meeting_id, replaced)
 
     async def _bind_participant(
         self,
         connection: Connection,
         participant_id: str,
+        session_id: str,
         identity: VerifiedIdentity,
         verified_hash: str,
         now: datetime,
-    ) -> tuple[str, None]:
+    ) -> tuple[str, dict[str, str]]:
         expected = await participants.expected_personal_number_hash(connection, participant_id)
         matches: bool | None
         if expected is None:
@@ -402,7 +413,22 @@ class Identification:
         else:
             matches = hmac.compare_digest(expected, verified_hash)
             outcome = "matched" if matches else "mismatch"
-        await participants.bind_identity(
+        replaced = await bind_session(
+            connection,
+            self._audit,
+            session_id=session_id,
+            participant_id=participant_id,
+            given_name=identity.given_name,
+            surname=identity.surname,
+            personal_number_hash=verified_hash,
+            matches_invitation=matches,
+            provider=identity.provider,
+            level_of_assurance=identity.level_of_assurance,
+            now=now,
+        )
+        # The invitation's own record keeps the first person eID vouched for: a later
+        # identification through the same link never relabels it (each entry has its own).
+        await participants.bind_identity_once(
             connection,
             participant_id,
             VerifiedPerson(
@@ -415,7 +441,7 @@ class Identification:
                 verified_at=now,
             ),
         )
-        return outcome, None
+        return outcome, replaced
 
     async def drain(self) -> None:
         """Wait for recordings in flight (used at shutdown and by tests)."""

@@ -25,7 +25,7 @@ from meetsvc.domain.rules import check_text
 from meetsvc.services.audit import AuditLog
 from meetsvc.services.waiting_room import HostCaller, LobbyPass
 from meetsvc.storage.engine import Engine
-from meetsvc.storage.queries import notes as queries, participants, waiting_room as rooms
+from meetsvc.storage.queries import attendances as entries, notes as queries, participants, waiting_room as rooms
 
 MAX_NOTE = 300
 BURST = 3
@@ -83,7 +83,16 @@ class WaitingNotes:
             if await rooms.room_meeting(connection, lobby.meeting_id, lock=True) is None:
                 raise NotFound("no such meeting")
             row = await participants.present_participant(connection, lobby.meeting_id, lobby.participant_id)
-            if row is None or row.state not in MAY_WRITE:
+            # Who may write is decided by this browser's own entry (waiting or let in, not ended);
+            # the note itself belongs to the invitation, whichever of its entries sent it.
+            entry = await entries.by_session(connection, lobby.session_id)
+            if (
+                row is None
+                or entry is None
+                or entry.participant_id != row.id
+                or entry.ended_at is not None
+                or entry.state not in MAY_WRITE
+            ):
                 raise NotWaiting()
             recent = await queries.notes_since(connection, row.id, now - BURST_WINDOW)
             if recent >= BURST or await queries.notes_since(connection, row.id, None) >= MAX_PER_PARTICIPANT:

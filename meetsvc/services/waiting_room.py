@@ -1,23 +1,32 @@
 """The digital waiting room: arrivals, a host's decisions, and what each side may learn.
 
+The unit of admission is an *attendance*: one person, in one browser session, on one
+invitation. eID binds the verified person to the session that identified (see :func:`bind_session`),
+so a second person opening a forwarded link becomes a second entry on the host's list, marked
+as such, and never relabels the first; the same person on a second device takes over (the older
+session is closed and told why). A host decides about an entry; its notices and its video
+credential go to that entry's sockets only. ``participants.state`` summarises the invitation's
+entries for the organiser's views.
+
 Every operation runs in one transaction that locks the meeting's row, so two hosts (or two
-processes) deciding about the same meeting are serialised; the participant's state lives in the
-database, never only in a socket. Each operation returns :class:`Notices` — what to tell each
-participant's own page and the meeting's hosts — and the transport (socket.io) delivers them.
-Nothing here knows about sockets.
+processes) deciding about the same meeting are serialised; state lives in the database, never
+only in a socket. Each operation returns :class:`Notices` — what to tell each entry's own page
+and the meeting's hosts — and the transport (socket.io) delivers them. Nothing here knows about
+sockets.
 
 What each side sees:
 
 * a participant: their own state, when the meeting starts, that the hosts know they are here,
   their place in the queue if a host chose to show it, and messages a host sent them. Never
-  the meeting's title, the other people, or anything of theirs.
-* a host: each participant's name *as verified by eID* beside the name they were invited under,
-  their role and organisation, whether the verified person is the one invited, and since when
-  they wait.
+  the meeting's title, the other people, or anything of theirs — nor another entry's name.
+* a host: each entry's name *as verified by eID* beside the name they were invited under,
+  their role and organisation, whether the verified person is the one invited, whether another
+  person opened the same invitation first, their presence, and since when they wait.
 """
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -38,16 +47,41 @@ from meetsvc.domain.rules import check_text
 from meetsvc.services.audit import AuditLog
 from meetsvc.services.statistics import StatisticsRecorder
 from meetsvc.storage.engine import Connection, Engine
-from meetsvc.storage.queries import identifications, participants, waiting_room as rooms
-from meetsvc.storage.queries.participants import UNCHANGED, BoundIdentity, ParticipantRecord, Unchanged
+from meetsvc.storage.queries import (
+    attendances as entries,
+    identifications,
+    participants,
+    sessions as stored_sessions,
+    waiting_room as rooms,
+)
+from meetsvc.storage.queries.attendances import AttendanceRecord, NewAttendance
+from meetsvc.storage.queries.participants import UNCHANGED, Unchanged
 from meetsvc.storage.queries.waiting_room import MeetingTimes, RoomMeeting
 
 MAX_MESSAGE = 500
+
+#: Why an entry (and its browser session) ended: each is its own sentence on the person's page.
+LINK_REVOKED = "link_revoked"
+LINK_REISSUED = "link_reissued"
+PARTICIPANT_REMOVED = "participant_removed"
+MEETING_CANCELLED = "meeting_cancelled"
+MEETING_ENDED = "meeting_ended"
+REPLACED = "replaced"
+END_REASONS = (LINK_REVOKED, LINK_REISSUED, PARTICIPANT_REMOVED, MEETING_CANCELLED, MEETING_ENDED, REPLACED)
+
+#: How long a lobby page may be away (a reload, a phone switching networks) before the host
+#: sees "connection lost".
+PRESENCE_GRACE = timedelta(seconds=10)
 
 
 class WaitingRoomClosed(Conflict):
     code = "waiting-room-closed"
     title = "The waiting room is not open."
+
+
+class EntryAmbiguous(Conflict):
+    code = "entry-ambiguous"
+    title = "More than one person opened this invitation: name the entry."
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +105,7 @@ class LobbyPass:
 
 @dataclass(frozen=True, slots=True)
 class ParticipantView:
-    """A participant's own page, and nothing more."""
+    """An entry's own page, and nothing more."""
 
     state: str
     starts_at: datetime
@@ -80,6 +114,10 @@ class ParticipantView:
     position: int | None
     message: str | None
     verified_name: str | None
+    # Why the entry ended (one of END_REASONS), when it did.
+    ended: str | None = None
+    # Waiting because a host sent them back from the meeting (they will be let in again).
+    sent_back: bool = False
 
     def as_payload(self, zone: Any) -> dict[str, Any]:
         return {
@@ -90,39 +128,52 @@ class ParticipantView:
             "position": self.position,
             "message": self.message,
             "verified_name": self.verified_name,
+            "ended": self.ended,
+            "sent_back": self.sent_back,
         }
 
 
 @dataclass(frozen=True, slots=True)
 class WaitingEntry:
-    """One line of the host's list."""
+    """One line of the host's list: one person on one invitation."""
 
+    attendance_id: str
     participant_id: str
     invited_name: str
     verified_name: str | None
     verified: bool
     matches_invitation: bool | None
+    second_person: bool
     role: str
     organisation: str | None
     state: str
+    presence: str
     waiting_since: datetime | None
-    # How the person was identified (eID and level of assurance); None when not identified.
+    connection_lost_at: datetime | None
+    # Why the entry ended (one of END_REASONS), when it did.
+    ended: str | None = None
+    # How this entry's person was identified (eID and level of assurance); None when not identified.
     identified_with: str | None = None
     level_of_assurance: str | None = None
 
     def as_payload(self) -> dict[str, Any]:
         return {
+            "attendance_id": self.attendance_id,
             "participant_id": self.participant_id,
             "invited_name": self.invited_name,
             "verified_name": self.verified_name,
             "verified": self.verified,
             "matches_invitation": self.matches_invitation,
+            "second_person": self.second_person,
             "identified_with": self.identified_with,
             "level_of_assurance": self.level_of_assurance,
             "role": self.role,
             "organisation": self.organisation,
             "state": self.state,
+            "presence": self.presence,
             "waiting_since": self.waiting_since.isoformat() if self.waiting_since else None,
+            "connection_lost_at": self.connection_lost_at.isoformat() if self.connection_lost_at else None,
+            "ended": self.ended,
         }
 
 
@@ -146,22 +197,168 @@ class MeetingSettingsView:
 
 @dataclass
 class Notices:
-    """What to deliver after an operation: to participants' own rooms and to a meeting's hosts."""
+    """What to deliver after an operation: to entries' own rooms and to a meeting's hosts.
+
+    Every key is an attendance id.
+    """
 
     meeting_id: str
     participants: dict[str, ParticipantView] = field(default_factory=dict)
     hosts: dict[str, WaitingEntry] = field(default_factory=dict)
     meeting: MeetingSettingsView | None = None
-    # Participants whose sockets must leave (removed, denied, meeting ended).
+    # Entries whose lobby sockets must leave the meeting's rooms (removed, denied, meeting ended).
     closed: set[str] = field(default_factory=set)
-    # Participants who went from inside the meeting to outside it (credential revocation).
+    # Entries that went from inside the meeting to outside it (credential revocation, and
+    # every video socket of theirs disconnected).
     left_inside: set[str] = field(default_factory=set)
-    # Participants who are inside and need a video credential now (just admitted, or an
-    # admitted participant's page reconnecting), with the name the video shows them under.
-    # Read in the decision's own transaction, with the meeting's times, so that handing them
-    # over needs no database after the commit.
+    # Entries whose browser session ended, and why: every socket of theirs is disconnected.
+    ended: dict[str, str] = field(default_factory=dict)
+    # Entries inside that need a video credential now (just admitted, or an admitted entry's
+    # page reconnecting), with the name the video shows them under. Read in the decision's own
+    # transaction, with the meeting's times, so that handing them over needs no database after
+    # the commit.
     needs_credential: dict[str, str] = field(default_factory=dict)
     times: MeetingTimes | None = None
+    # Entries knocking while the meeting was locked, told when it unlocks.
+    unlocked: bool = False
+
+    def merge(self, other: Notices) -> None:
+        self.participants.update(other.participants)
+        self.hosts.update(other.hosts)
+        self.meeting = other.meeting or self.meeting
+        self.closed |= other.closed
+        self.left_inside |= other.left_inside
+        self.ended.update(other.ended)
+        self.needs_credential.update(other.needs_credential)
+        self.times = other.times or self.times
+        self.unlocked = self.unlocked or other.unlocked
+
+
+#: Every presence a host may see (docs/waiting-room.md has a row for each).
+PRESENCES = (
+    "identified",
+    "knocking",
+    "waiting",
+    "connection_lost",
+    "gone",
+    "joining",
+    "in_meeting",
+    "left_video",
+    "left",
+    "denied",
+    "removed",
+    "ended",
+)
+
+# The order in which an invitation's entries speak for it in ``participants.state``.
+_SUMMARY_ORDER = [
+    S.IN_MEETING,
+    S.ADMITTED,
+    S.WAITING,
+    S.IDENTIFYING,
+    S.LEFT,
+    S.DENIED,
+    S.REMOVED,
+    S.INVITED,
+]
+
+
+def presence(row: AttendanceRecord, status: str) -> str:
+    """What the host sees of an entry's connection, from its sockets (never a guess)."""
+    state = S(row.state)
+    if row.ended_at is not None:
+        return "ended"
+    if state in (S.ADMITTED, S.IN_MEETING) and row.video_sockets > 0:
+        return "in_meeting"
+    if state is S.IN_MEETING:
+        return "left_video"
+    if state is S.ADMITTED:
+        return "joining"
+    if state is S.WAITING:
+        if row.lobby_sockets > 0:
+            return "waiting"
+        return "connection_lost" if row.connection_lost_at is not None else "gone"
+    if state is S.LEFT:
+        return "left"
+    if state in (S.DENIED, S.REMOVED):
+        return str(state.value)
+    if status == "knocking":
+        return "knocking"
+    return "identified" if row.lobby_sockets == 0 else "knocking"
+
+
+async def bind_session(
+    connection: Connection,
+    audit: AuditLog,
+    *,
+    session_id: str,
+    participant_id: str,
+    given_name: str,
+    surname: str,
+    personal_number_hash: str,
+    matches_invitation: bool | None,
+    provider: str,
+    level_of_assurance: str,
+    now: datetime,
+) -> dict[str, str]:
+    """Bind the person eID verified to the session that identified: a new entry of the
+    invitation. Earlier entries are never relabelled: another person's stays as it is (the new
+    one is marked ``second_person``); the same person's on another device is ended (the newer
+    device takes over, and must be admitted anew: the host decides about this entry). Returns
+    the entries ended, with why."""
+    existing = await entries.by_session(connection, session_id)
+    if existing is not None:
+        return {}  # one identity per session: a session that identified keeps its person
+    meeting = await participants.meeting_end(connection, participant_id)
+    others = await entries.live_of_participant(connection, participant_id)
+    ended: dict[str, str] = {}
+    second = False
+    for other in others:
+        if other.personal_number_hash == personal_number_hash:
+            await entries.end(connection, other.id, now=now, reason=REPLACED)
+            await stored_sessions.end_session(connection, other.session_id, now=now, reason=REPLACED)
+            ended[other.id] = REPLACED
+            await audit.append(
+                connection,
+                actor=f"participant:{participant_id}",
+                action="attendance.replaced",
+                subject_type="participant",
+                subject_id=participant_id,
+                meeting_id=meeting.meeting_id,
+                details={"attendance": other.id, "from": other.state},
+                now=now,
+            )
+        elif other.personal_number_hash is not None or other.unverified:
+            second = True
+    new = NewAttendance(
+        id=str(uuid.uuid4()),
+        meeting_id=meeting.meeting_id,
+        participant_id=participant_id,
+        session_id=session_id,
+        state=S.IDENTIFYING.value,
+        unverified=False,
+        created_at=now,
+        given_name=given_name,
+        surname=surname,
+        personal_number_hash=personal_number_hash,
+        matches_invitation=matches_invitation,
+        provider=provider,
+        level_of_assurance=level_of_assurance,
+        verified_at=now,
+        second_person=second,
+    )
+    await entries.insert(connection, new)
+    await audit.append(
+        connection,
+        actor=f"participant:{participant_id}",
+        action="attendance.bound",
+        subject_type="participant",
+        subject_id=participant_id,
+        meeting_id=meeting.meeting_id,
+        details={"attendance": new.id, "matches_invitation": matches_invitation, "second_person": second},
+        now=now,
+    )
+    return ended
 
 
 class WaitingRoom:
@@ -180,6 +377,10 @@ class WaitingRoom:
         self._clock = clock
         self._statistics = statistics
 
+    @property
+    def audit(self) -> AuditLog:
+        return self._audit
+
     # Loading ---------------------------------------------------------------------------------
 
     async def _meeting(self, connection: Connection, meeting_id: str, *, lock: bool) -> RoomMeeting:
@@ -195,57 +396,73 @@ class WaitingRoom:
             raise NotFound("no such meeting")  # not 403: do not confirm the meeting exists
         return await self._meeting(connection, meeting_id, lock=lock)
 
-    async def _participant(self, connection: Connection, meeting_id: str, participant_id: str) -> ParticipantRecord:
-        row = await participants.present_participant(connection, meeting_id, participant_id)
-        if row is None:
+    async def _entry_of(
+        self, connection: Connection, meeting_id: str, participant_id: str, attendance_id: str | None
+    ) -> AttendanceRecord:
+        """The entry a host named: by its id, or the invitation's only open entry."""
+        if attendance_id is not None:
+            row = await entries.live_in_meeting(connection, meeting_id, attendance_id)
+            if row is None or row.participant_id != participant_id:
+                raise NotFound("no such entry")
+            return row
+        if await participants.present_participant(connection, meeting_id, participant_id) is None:
             raise NotFound("no such participant")
-        return row
+        rows = await entries.live_of_participant(connection, participant_id)
+        if not rows:
+            raise NotFound("nobody has opened this invitation")
+        if len(rows) > 1:
+            raise EntryAmbiguous("more than one person opened this invitation")
+        return rows[0]
 
-    async def _identity(self, connection: Connection, participant_id: str) -> BoundIdentity | None:
-        return await participants.bound_identity(connection, participant_id)
-
-    async def _position(self, connection: Connection, row: ParticipantRecord) -> int | None:
-        if row.state != S.WAITING.value or row.waiting_since is None:
+    async def _position(self, connection: Connection, row: AttendanceRecord) -> int | None:
+        if row.state != S.WAITING.value or row.waiting_since is None or row.ended_at is not None:
             return None
-        return await participants.waiting_ahead(connection, row.meeting_id, row.waiting_since, row.id) + 1
+        return await entries.waiting_ahead(connection, row.meeting_id, row.waiting_since, row.id) + 1
 
     async def _view(
-        self, connection: Connection, meeting: RoomMeeting, row: ParticipantRecord, *, state: str | None = None
+        self, connection: Connection, meeting: RoomMeeting, row: AttendanceRecord, *, state: str | None = None
     ) -> ParticipantView:
-        identity = await self._identity(connection, row.id)
         return ParticipantView(
             state=state or row.state,
             starts_at=meeting.starts_at,
             opens_at=meeting.starts_at - self._opens_before,
-            hosts_notified=row.state == S.WAITING.value,
+            hosts_notified=row.state == S.WAITING.value and row.ended_at is None,
             position=await self._position(connection, row) if meeting.show_queue_position else None,
             message=row.host_message,
-            verified_name=identity.full_name if identity and not row.unverified else None,
+            # This entry's own verified name: never another person's who opened the same link.
+            verified_name=row.full_name if row.verified else None,
+            ended=row.end_reason if row.ended_at is not None else None,
+            sent_back=row.sent_back and row.state == S.WAITING.value,
         )
 
-    async def _video_name(self, connection: Connection, row: ParticipantRecord) -> str:
+    @staticmethod
+    def _video_name(row: AttendanceRecord) -> str:
         """The name the video shows: as verified by eID, else as invited."""
-        identity = await self._identity(connection, row.id)
-        return identity.full_name if identity is not None and not row.unverified else row.display_name
+        return (row.full_name if row.verified else None) or row.display_name
 
-    async def _entry(self, connection: Connection, row: ParticipantRecord) -> WaitingEntry:
-        identity = await self._identity(connection, row.id)
+    async def _entry(self, connection: Connection, meeting: RoomMeeting, row: AttendanceRecord) -> WaitingEntry:
         organisation = None
         if row.organisation_id:
             organisation = await rooms.organisation_name(connection, row.organisation_id)
-        verified = identity is not None and not row.unverified
+        verified = row.verified
+        knocking = row.state in (S.IDENTIFYING.value, S.INVITED.value) and meeting.locked and row.lobby_sockets > 0
         return WaitingEntry(
-            participant_id=row.id,
+            attendance_id=row.id,
+            participant_id=row.participant_id,
             invited_name=row.display_name,
-            verified_name=identity.full_name if verified and identity else None,
+            verified_name=row.full_name if verified else None,
             verified=verified,
-            matches_invitation=identity.matches_invitation if verified and identity else None,
+            matches_invitation=row.matches_invitation if verified else None,
+            second_person=row.second_person,
             role=row.role,
             organisation=organisation,
             state=row.state,
+            presence=presence(row, "knocking" if knocking else "idle"),
+            ended=row.end_reason if row.ended_at is not None else None,
             waiting_since=row.waiting_since,
-            identified_with=identity.provider if verified and identity else None,
-            level_of_assurance=identity.level_of_assurance if verified and identity else None,
+            connection_lost_at=row.connection_lost_at,
+            identified_with=row.provider if verified else None,
+            level_of_assurance=row.level_of_assurance if verified else None,
         )
 
     @staticmethod
@@ -254,14 +471,39 @@ class WaitingRoom:
             meeting.id, meeting.status, meeting.locked, meeting.admission_policy, meeting.show_queue_position
         )
 
-    async def _reload(self, connection: Connection, participant_id: str) -> ParticipantRecord:
-        return await participants.reload_participant(connection, participant_id)
+    async def _reload(self, connection: Connection, attendance_id: str) -> AttendanceRecord:
+        row = await entries.by_id(connection, attendance_id)
+        assert row is not None  # written in this transaction
+        return row
+
+    async def _summarise(self, connection: Connection, participant_id: str, now: datetime) -> None:
+        """``participants.state`` speaks for the invitation's entries (the organiser's views)."""
+        rows = await entries.of_participant(connection, participant_id)
+        live = [row for row in rows if row.ended_at is None] or rows[-1:]
+        if not live:
+            return
+        lead = min(live, key=lambda row: _SUMMARY_ORDER.index(S(row.state)))
+        await participants.update_participant(
+            connection,
+            participant_id,
+            state=lead.state,
+            updated_at=now,
+            waiting_since=lead.waiting_since,
+            unverified=lead.unverified,
+            host_message=lead.host_message,
+        )
+
+    async def _note(
+        self, connection: Connection, meeting: RoomMeeting, row: AttendanceRecord, notices: Notices
+    ) -> None:
+        notices.participants[row.id] = await self._view(connection, meeting, row)
+        notices.hosts[row.id] = await self._entry(connection, meeting, row)
 
     async def _apply(
         self,
         connection: Connection,
         meeting: RoomMeeting,
-        row: ParticipantRecord,
+        row: AttendanceRecord,
         action: Action,
         actor: Actor,
         actor_label: str,
@@ -269,45 +511,44 @@ class WaitingRoom:
         *,
         unverified: bool | Unchanged = UNCHANGED,
         host_message: str | Unchanged | None = UNCHANGED,
-    ) -> ParticipantRecord:
-        """Move one participant through the state machine, record it, and note who to tell."""
+    ) -> AttendanceRecord:
+        """Move one entry through the state machine, record it, and note who to tell."""
         before = S(row.state)
         after = transition(before, action, actor)
         now = self._clock()
-        waiting_since: datetime | Unchanged = now if after is S.WAITING and before is not S.WAITING else UNCHANGED
-        changes = (waiting_since, unverified, host_message)
         if self._statistics is not None and after is S.ADMITTED and before is S.WAITING:
             await self._statistics.admitted(connection, meeting.id, row.waiting_since)
-        if after is not before or any(value is not UNCHANGED for value in changes):
-            await participants.update_participant(
-                connection,
-                row.id,
-                state=after.value,
-                updated_at=now,
-                waiting_since=waiting_since,
-                unverified=unverified,
-                host_message=host_message,
-            )
+        values: dict[str, Any] = {}
+        if after is S.WAITING and before is not S.WAITING:
+            values["waiting_since"] = now
+        if after is not before:
+            values["sent_back"] = action is Action.SEND_BACK
+        if unverified is not UNCHANGED:
+            values["unverified"] = unverified
+        if host_message is not UNCHANGED:
+            values["host_message"] = host_message
+        if after is not before or values:
+            await entries.change(connection, row.id, now=now, state=after.value, **values)
+            await self._summarise(connection, row.participant_id, now)
         if after is not before:
             await self._audit.append(
                 connection,
                 actor=actor_label,
                 action=f"participant.{action.value}",
                 subject_type="participant",
-                subject_id=row.id,
+                subject_id=row.participant_id,
                 meeting_id=meeting.id,
-                details={"from": before.value, "to": after.value},
+                details={"from": before.value, "to": after.value, "attendance": row.id},
                 now=now,
             )
         fresh = await self._reload(connection, row.id)
         notices.times = MeetingTimes(meeting.starts_at, meeting.ends_at)
-        notices.participants[row.id] = await self._view(connection, meeting, fresh)
-        notices.hosts[row.id] = await self._entry(connection, fresh)
+        await self._note(connection, meeting, fresh, notices)
         inside = (S.ADMITTED, S.IN_MEETING)
         if before in inside and after not in inside:
             notices.left_inside.add(row.id)
         if after is S.ADMITTED and before is not S.ADMITTED:
-            notices.needs_credential[row.id] = await self._video_name(connection, fresh)
+            notices.needs_credential[row.id] = self._video_name(fresh)
         if after in (S.DENIED, S.REMOVED):
             notices.closed.add(row.id)
         return fresh
@@ -316,8 +557,7 @@ class WaitingRoom:
         """Someone left the queue: tell those still waiting their new place (if shown)."""
         if not meeting.show_queue_position:
             return
-        rows = await participants.waiting_participants(connection, meeting.id)
-        for row in rows:
+        for row in await entries.waiting_of_meeting(connection, meeting.id):
             if row.id not in notices.participants:
                 notices.participants[row.id] = await self._view(connection, meeting, row)
 
@@ -334,12 +574,66 @@ class WaitingRoom:
     async def _verified(self, connection: Connection, session_id: str) -> bool:
         return await identifications.latest_state_in_session(connection, session_id) == identifications.COMPLETE
 
+    async def _own_entry(self, connection: Connection, lobby: LobbyPass, *, create: bool) -> AttendanceRecord | None:
+        """The entry this session opened; a session that waits without eID opens one on arrival."""
+        row = await entries.by_session(connection, lobby.session_id)
+        if row is not None:
+            if row.participant_id != lobby.participant_id:
+                raise NotFound("no such entry")
+            return row
+        if not create or not lobby.unverified:
+            return None
+        session = await stored_sessions.by_id(connection, lobby.session_id)
+        if session is None or session.ended_at is not None:
+            # A session that was ended (its link revoked, say) opens nothing, even with a ticket
+            # issued before.
+            raise EntryEnded(session.end_reason if session is not None and session.end_reason else LINK_REVOKED)
+        now = self._clock()
+        new = NewAttendance(
+            id=str(uuid.uuid4()),
+            meeting_id=lobby.meeting_id,
+            participant_id=lobby.participant_id,
+            session_id=lobby.session_id,
+            state=S.INVITED.value,
+            unverified=True,
+            created_at=now,
+            second_person=bool(await entries.live_of_participant(connection, lobby.participant_id)),
+        )
+        await entries.insert(connection, new)
+        await self._audit.append(
+            connection,
+            actor=f"participant:{lobby.participant_id}",
+            action="attendance.opened_unverified",
+            subject_type="participant",
+            subject_id=lobby.participant_id,
+            meeting_id=lobby.meeting_id,
+            details={"attendance": new.id, "second_person": new.second_person},
+            now=now,
+        )
+        return await self._reload(connection, new.id)
+
+    async def entry_id(self, lobby: LobbyPass) -> str | None:
+        """The entry behind a lobby ticket (its sockets' room), None if there is none yet."""
+        async with self._engine.connect() as connection:
+            row = await entries.by_session(connection, lobby.session_id)
+        return row.id if row is not None and row.participant_id == lobby.participant_id else None
+
     async def arrive(self, lobby: LobbyPass) -> Notices:
-        """A participant's socket connected: put them in the waiting room (or keep their place)."""
+        """An entry's lobby socket connected: put them in the waiting room (or keep their place)."""
         notices = Notices(lobby.meeting_id)
         async with self._engine.begin() as connection:
             meeting = await self._meeting(connection, lobby.meeting_id, lock=True)
-            row = await self._participant(connection, lobby.meeting_id, lobby.participant_id)
+            if await participants.present_participant(connection, lobby.meeting_id, lobby.participant_id) is None:
+                raise NotFound("no such participant")
+            if not lobby.unverified and not await self._verified(connection, lobby.session_id):
+                raise Conflict("identify with eID first")
+            row = await self._own_entry(connection, lobby, create=True)
+            if row is None:
+                raise Conflict("identify with eID first")
+            if row.ended_at is not None:
+                notices.participants[row.id] = await self._view(connection, meeting, row)
+                notices.ended[row.id] = row.end_reason or MEETING_ENDED
+                return notices
             state = S(row.state)
             if state in (S.DENIED, S.REMOVED):
                 notices.participants[row.id] = await self._view(connection, meeting, row)
@@ -350,86 +644,122 @@ class WaitingRoom:
                 notices.participants[row.id] = await self._view(connection, meeting, row)
                 if state is not S.WAITING:
                     notices.times = MeetingTimes(meeting.starts_at, meeting.ends_at)
-                    notices.needs_credential[row.id] = await self._video_name(connection, row)
+                    notices.needs_credential[row.id] = self._video_name(row)
                 return notices
             closed = self._window(meeting)
             if closed is None and meeting.locked:
                 closed = "locked"
             if closed is not None:
                 notices.participants[row.id] = await self._view(connection, meeting, row, state=closed)
+                if closed == "locked":
+                    await self._knock(connection, meeting, row, notices)
                 return notices
-            verified = await self._verified(connection, lobby.session_id)
-            if not verified and not lobby.unverified:
-                raise Conflict("identify with eID first")
             row = await self._apply(
                 connection,
                 meeting,
                 row,
                 Action.ARRIVE,
                 Actor.PARTICIPANT,
-                f"participant:{row.id}",
+                f"participant:{row.participant_id}",
                 notices,
-                unverified=not verified,
+                unverified=not row.verified,
                 host_message=None,
             )
-            identity = await self._identity(connection, row.id)
             arrival = Arrival(
                 role=ParticipantRole(row.role),
-                verified=verified,
-                matches_invitation=identity.matches_invitation if identity and verified else None,
+                verified=row.verified,
+                matches_invitation=row.matches_invitation if row.verified else None,
             )
             policy = AdmissionPolicy(meeting.admission_policy)
-            if policy_admits(policy, arrival):
+            # Never by policy when another person opened the same invitation: a host decides.
+            if policy_admits(policy, arrival) and not row.second_person:
                 await self._apply(
                     connection, meeting, row, Action.ADMIT, Actor.POLICY, f"policy:{policy.value}", notices
                 )
                 await self._mark_in_progress(connection, meeting)
         return notices
 
+    async def _knock(
+        self, connection: Connection, meeting: RoomMeeting, row: AttendanceRecord, notices: Notices
+    ) -> None:
+        """Someone arrived while the meeting is locked: the hosts see them knocking."""
+        if row.state == S.INVITED.value:
+            now = self._clock()
+            await entries.change(connection, row.id, now=now, state=S.IDENTIFYING.value)
+            await self._summarise(connection, row.participant_id, now)
+            await self._audit.append(
+                connection,
+                actor=f"participant:{row.participant_id}",
+                action="attendance.knocked",
+                subject_type="participant",
+                subject_id=row.participant_id,
+                meeting_id=meeting.id,
+                details={"attendance": row.id},
+                now=now,
+            )
+            row = await self._reload(connection, row.id)
+        entry = await self._entry(connection, meeting, row)
+        notices.hosts[row.id] = WaitingEntry(**{**_fields(entry), "presence": "knocking", "state": "knocking"})
+
     async def lobby_pass(self, participant_id: str, session_id: str, *, unverified: bool) -> tuple[LobbyPass, datetime]:
         """What a lobby ticket for this participant's session speaks for, and when their meeting
-        ends (the ticket must not outlive it)."""
+        ends (the ticket must not outlive it). Refused once the session's entry ended."""
         async with self._engine.connect() as connection:
             meeting = await participants.meeting_end(connection, participant_id)
+            row = await entries.by_session(connection, session_id)
+            if row is not None and row.ended_at is not None:
+                raise EntryEnded(row.end_reason or MEETING_ENDED)
+            status = await rooms.room_meeting(connection, meeting.meeting_id, lock=False)
+            if status is not None and status.status in (MeetingStatus.ENDED.value, MeetingStatus.CANCELLED.value):
+                raise EntryEnded(MEETING_ENDED if status.status == MeetingStatus.ENDED.value else MEETING_CANCELLED)
         return LobbyPass(participant_id, meeting.meeting_id, session_id, unverified=unverified), meeting.ends_at
 
-    async def participant_view(self, lobby: LobbyPass) -> ParticipantView:
+    async def participant_view(self, lobby: LobbyPass) -> ParticipantView | None:
         async with self._engine.connect() as connection:
             meeting = await self._meeting(connection, lobby.meeting_id, lock=False)
-            row = await self._participant(connection, lobby.meeting_id, lobby.participant_id)
-            return await self._view(connection, meeting, row)
+            row = await entries.by_session(connection, lobby.session_id)
+            return await self._view(connection, meeting, row) if row is not None else None
+
+    async def session_entry(self, session_id: str) -> AttendanceRecord | None:
+        """The entry a browser session opened (pages show its own verified name, and whether it
+        is still inside: a reload of the video page needs no eID again)."""
+        async with self._engine.connect() as connection:
+            return await entries.by_session(connection, session_id)
 
     async def current(self, meeting_id: str, participant_ids: list[str] | None = None) -> Notices:
-        """What the pages of these participants (everyone present when None) and the meeting's
-        hosts would learn by reconnecting, read from the database and changing nothing.
+        """What the pages of these invitations' entries (everyone open when None) and the
+        meeting's hosts would learn by reconnecting, read from the database and changing nothing.
 
         For notices that may have been lost: a decision whose answer was lost with the database
-        (it may have committed), or a Redis outage. A participant removed meanwhile is left out.
+        (it may have committed), or a Redis outage. Entries ended meanwhile are left out.
         """
         notices = Notices(meeting_id)
         async with self._engine.connect() as connection:
             meeting = await self._meeting(connection, meeting_id, lock=False)
             notices.times = MeetingTimes(meeting.starts_at, meeting.ends_at)
+            rows = await entries.live_of_meeting(connection, meeting_id)
             if participant_ids is None:
-                rows = await participants.present_participants(connection, meeting_id)
                 notices.meeting = self._settings(meeting)
             else:
-                found = [await participants.present_participant(connection, meeting_id, p) for p in participant_ids]
-                rows = [row for row in found if row is not None]
+                wanted = set(participant_ids)
+                rows = [row for row in rows if row.participant_id in wanted or row.id in wanted]
             for row in rows:
-                notices.participants[row.id] = await self._view(connection, meeting, row)
-                notices.hosts[row.id] = await self._entry(connection, row)
+                await self._note(connection, meeting, row, notices)
                 state = S(row.state)
                 if state in (S.DENIED, S.REMOVED):
                     notices.closed.add(row.id)
                 elif state in (S.ADMITTED, S.IN_MEETING):
-                    notices.needs_credential[row.id] = await self._video_name(connection, row)
+                    notices.needs_credential[row.id] = self._video_name(row)
         return notices
 
-    async def participant_state(self, participant_id: str, meeting_id: str) -> S | None:
+    async def entry_state(self, attendance_id: str, meeting_id: str) -> S | None:
+        """An open entry's state (the video's check on every message), None once it ended."""
         async with self._engine.connect() as connection:
-            state = await participants.participant_state(connection, meeting_id, participant_id)
+            state = await entries.state_in_meeting(connection, meeting_id, attendance_id)
         return S(state) if state else None
+
+    async def participant_state(self, attendance_id: str, meeting_id: str) -> S | None:
+        return await self.entry_state(attendance_id, meeting_id)
 
     async def join(self, lobby: LobbyPass) -> Notices:
         return await self._participant_action(lobby, Action.JOIN)
@@ -437,21 +767,77 @@ class WaitingRoom:
     async def leave(self, lobby: LobbyPass) -> Notices:
         return await self._participant_action(lobby, Action.LEAVE)
 
+    async def rejoin(self, lobby: LobbyPass) -> Notices:
+        """After "Lämna mötet": back to the waiting room (a host lets them in again)."""
+        return await self.arrive(lobby)
+
     async def _participant_action(self, lobby: LobbyPass, action: Action) -> Notices:
         notices = Notices(lobby.meeting_id)
         async with self._engine.begin() as connection:
             meeting = await self._meeting(connection, lobby.meeting_id, lock=True)
-            row = await self._participant(connection, lobby.meeting_id, lobby.participant_id)
-            await self._apply(connection, meeting, row, action, Actor.PARTICIPANT, f"participant:{row.id}", notices)
+            row = await self._own_entry(connection, lobby, create=False)
+            if row is None or row.ended_at is not None:
+                raise NotFound("no such entry")
+            actor = f"participant:{row.participant_id}"
+            await self._apply(connection, meeting, row, action, Actor.PARTICIPANT, actor, notices)
         return notices
+
+    async def presence_changed(self, attendance_id: str, *, kind: str, by: int) -> Notices:
+        """A lobby or video socket of an entry opened (``by=1``) or closed (``by=-1``): the
+        hosts see it. The last lobby socket of someone waiting going marks "connection lost";
+        after :data:`PRESENCE_GRACE` the host's list shows them gone."""
+        async with self._engine.begin() as connection:
+            row = await entries.by_id(connection, attendance_id)
+            if row is None:
+                return Notices("")
+            notices = Notices(row.meeting_id)
+            meeting = await self._meeting(connection, row.meeting_id, lock=True)
+            now = self._clock()
+            await entries.adjust_sockets(connection, attendance_id, kind=kind, by=by, now=now)
+            row = await self._reload(connection, attendance_id)
+            if kind == "lobby":
+                lost = now if row.lobby_sockets == 0 else None
+                await entries.change(connection, attendance_id, now=now, connection_lost_at=lost)
+                row = await self._reload(connection, attendance_id)
+            if row.ended_at is None and kind == "video" and by > 0 and row.state == S.ADMITTED.value:
+                # The video socket of someone let in connected: they are in the meeting now.
+                actor = f"participant:{row.participant_id}"
+                row = await self._apply(connection, meeting, row, Action.JOIN, Actor.PARTICIPANT, actor, notices)
+            if row.ended_at is None:
+                if kind == "video":
+                    # Who was in the room: each entry's video coming and going is on record.
+                    await self._audit.append(
+                        connection,
+                        actor=f"participant:{row.participant_id}",
+                        action="attendance.video_joined" if by > 0 else "attendance.video_left",
+                        subject_type="participant",
+                        subject_id=row.participant_id,
+                        meeting_id=row.meeting_id,
+                        details={"attendance": attendance_id},
+                        now=now,
+                    )
+                notices.hosts[row.id] = await self._entry(connection, meeting, row)
+                if meeting.locked and row.state == S.IDENTIFYING.value and row.lobby_sockets > 0:
+                    await self._knock(connection, meeting, row, notices)
+            return notices
 
     # Hosts -----------------------------------------------------------------------------------
 
     async def waiting_list(self, host: HostCaller, meeting_id: str) -> tuple[MeetingSettingsView, list[WaitingEntry]]:
         async with self._engine.connect() as connection:
             meeting = await self._host_meeting(connection, host, meeting_id, lock=False)
-            rows = await participants.queue(connection, meeting_id)
-            return self._settings(meeting), [await self._entry(connection, row) for row in rows]
+            rows = await entries.listed_of_meeting(connection, meeting_id)
+            now = self._clock()
+            listed = []
+            for row in rows:
+                if row.ended_at is not None and row.end_reason == REPLACED:
+                    continue  # the same person on a newer device: that entry speaks for them
+                entry = await self._entry(connection, meeting, row)
+                lost = row.connection_lost_at
+                if entry.presence == "connection_lost" and lost is not None and now - lost >= PRESENCE_GRACE:
+                    entry = WaitingEntry(**{**_fields(entry), "presence": "gone"})
+                listed.append(entry)
+            return self._settings(meeting), listed
 
     async def meeting_for_host(self, host: HostCaller, meeting_id: str) -> RoomMeeting:
         """The meeting as its host's console shows it (title and times; hosts may see them)."""
@@ -473,6 +859,15 @@ class WaitingRoom:
             return False
         return True
 
+    async def host_may_join(self, host: HostCaller, meeting_id: str) -> bool:
+        """A host may enter the meeting's video only while it is open: ended means ended."""
+        try:
+            async with self._engine.connect() as connection:
+                meeting = await self._host_meeting(connection, host, meeting_id, lock=False)
+        except NotFound:
+            return False
+        return MeetingStatus(meeting.status).is_open
+
     async def _mark_in_progress(self, connection: Connection, meeting: RoomMeeting) -> None:
         if meeting.status == MeetingStatus.SCHEDULED.value:
             await rooms.set_meeting_status(connection, meeting.id, MeetingStatus.IN_PROGRESS.value, now=self._clock())
@@ -484,6 +879,7 @@ class WaitingRoom:
         participant_id: str,
         action: Action,
         *,
+        attendance_id: str | None = None,
         host_message: str | Unchanged | None = UNCHANGED,
     ) -> Notices:
         notices = Notices(meeting_id)
@@ -491,8 +887,13 @@ class WaitingRoom:
             meeting = await self._host_meeting(connection, host, meeting_id)
             if not MeetingStatus(meeting.status).is_open:
                 raise WaitingRoomClosed("the meeting has ended")
-            row = await self._participant(connection, meeting_id, participant_id)
+            row = await self._entry_of(connection, meeting_id, participant_id, attendance_id)
             was_waiting = row.state == S.WAITING.value
+            if action is Action.ADMIT and row.state in (S.IDENTIFYING.value, S.INVITED.value) and meeting.locked:
+                # Admitting someone knocking at a locked meeting: they arrive, then are let in.
+                row = await self._apply(
+                    connection, meeting, row, Action.ARRIVE, Actor.PARTICIPANT, "system", notices, host_message=None
+                )
             await self._apply(
                 connection, meeting, row, action, Actor.HOST, host.actor, notices, host_message=host_message
             )
@@ -502,34 +903,63 @@ class WaitingRoom:
                 await self._requeue_positions(connection, meeting, notices)
         return notices
 
-    async def admit(self, host: HostCaller, meeting_id: str, participant_id: str) -> Notices:
-        return await self._host_action(host, meeting_id, participant_id, Action.ADMIT)
+    async def admit(
+        self, host: HostCaller, meeting_id: str, participant_id: str, attendance_id: str | None = None
+    ) -> Notices:
+        return await self._host_action(
+            host, meeting_id, participant_id, Action.ADMIT, attendance_id=attendance_id, host_message=None
+        )
 
-    async def deny(self, host: HostCaller, meeting_id: str, participant_id: str, message: str | None = None) -> Notices:
-        return await self._host_action(host, meeting_id, participant_id, Action.DENY, host_message=_message(message))
+    async def deny(
+        self,
+        host: HostCaller,
+        meeting_id: str,
+        participant_id: str,
+        message: str | None = None,
+        attendance_id: str | None = None,
+    ) -> Notices:
+        return await self._host_action(
+            host, meeting_id, participant_id, Action.DENY, attendance_id=attendance_id, host_message=_message(message)
+        )
 
-    async def send_back(self, host: HostCaller, meeting_id: str, participant_id: str) -> Notices:
-        return await self._host_action(host, meeting_id, participant_id, Action.SEND_BACK)
+    async def send_back(
+        self,
+        host: HostCaller,
+        meeting_id: str,
+        participant_id: str,
+        attendance_id: str | None = None,
+        message: str | None = None,
+    ) -> Notices:
+        return await self._host_action(
+            host,
+            meeting_id,
+            participant_id,
+            Action.SEND_BACK,
+            attendance_id=attendance_id,
+            host_message=_message(message),
+        )
 
-    async def remove(self, host: HostCaller, meeting_id: str, participant_id: str) -> Notices:
-        return await self._host_action(host, meeting_id, participant_id, Action.REMOVE)
+    async def remove(
+        self, host: HostCaller, meeting_id: str, participant_id: str, attendance_id: str | None = None
+    ) -> Notices:
+        return await self._host_action(host, meeting_id, participant_id, Action.REMOVE, attendance_id=attendance_id)
 
     async def admit_all_matching(self, host: HostCaller, meeting_id: str) -> Notices:
-        """Admit every waiting participant whose verified identity is the one invited."""
+        """Admit every waiting entry whose verified identity is the one invited (never one of
+        two people on the same invitation: a host looks at those)."""
         notices = Notices(meeting_id)
         async with self._engine.begin() as connection:
             meeting = await self._host_meeting(connection, host, meeting_id)
             if not MeetingStatus(meeting.status).is_open:
                 raise WaitingRoomClosed("the meeting has ended")
-            rows = await participants.waiting_participants(connection, meeting_id)
-            for row in rows:
-                identity = await self._identity(connection, row.id)
+            open_entries = await entries.live_of_meeting(connection, meeting_id)
+            shared = {row.participant_id for row in open_entries}
+            shared = {p for p in shared if sum(row.participant_id == p for row in open_entries) > 1}
+            for row in await entries.waiting_of_meeting(connection, meeting_id):
                 arrival = Arrival(
-                    ParticipantRole(row.role),
-                    identity is not None and not row.unverified,
-                    identity.matches_invitation if identity else None,
+                    ParticipantRole(row.role), row.verified, row.matches_invitation if row.verified else None
                 )
-                if matches_for_admit_all(arrival):
+                if matches_for_admit_all(arrival) and row.participant_id not in shared:
                     await self._apply(connection, meeting, row, Action.ADMIT, Actor.HOST, host.actor, notices)
             if notices.needs_credential:
                 await self._mark_in_progress(connection, meeting)
@@ -537,18 +967,22 @@ class WaitingRoom:
         return notices
 
     async def send_message(self, host: HostCaller, meeting_id: str, participant_id: str | None, text: str) -> Notices:
-        """A message to one waiting participant, or to everyone waiting."""
+        """A message to one waiting invitation's entries, or to everyone waiting."""
         text = _message(text) or ""
         if not text:
             raise RuleViolation.single("/text", "not_blank", "must not be empty")
         notices = Notices(meeting_id)
         async with self._engine.begin() as connection:
             meeting = await self._host_meeting(connection, host, meeting_id)
-            rows = await participants.waiting_participants(connection, meeting_id, participant_id=participant_id)
-            if participant_id is not None and not rows:
-                raise NotFound("no such waiting participant")
+            rows = await entries.waiting_of_meeting(connection, meeting_id)
+            if participant_id is not None:
+                rows = [row for row in rows if participant_id in (row.participant_id, row.id)]
+                if not rows:
+                    raise NotFound("no such waiting participant")
+            now = self._clock()
             for row in rows:
-                await participants.set_host_message(connection, row.id, text)
+                await entries.change(connection, row.id, now=now, host_message=text)
+                await self._summarise(connection, row.participant_id, now)
                 notices.participants[row.id] = await self._view(
                     connection, meeting, await self._reload(connection, row.id)
                 )
@@ -560,7 +994,7 @@ class WaitingRoom:
                 subject_id=meeting_id,
                 meeting_id=meeting_id,
                 details={"recipients": len(rows), "to_one": participant_id is not None},
-                now=self._clock(),
+                now=now,
             )
         return notices
 
@@ -585,6 +1019,7 @@ class WaitingRoom:
             meeting = await self._host_meeting(connection, host, meeting_id)
             if not MeetingStatus(meeting.status).is_open:
                 raise WaitingRoomClosed("the meeting has ended")
+            was_locked = meeting.locked
             if values:
                 await rooms.configure_room(
                     connection,
@@ -605,6 +1040,7 @@ class WaitingRoom:
                 )
             meeting = await self._meeting(connection, meeting_id, lock=False)
             notices.meeting = self._settings(meeting)
+            notices.unlocked = was_locked and not meeting.locked
             if show_queue_position is not None:
                 await self._requeue_positions(connection, meeting, notices)
         return notices
@@ -619,7 +1055,7 @@ class WaitingRoom:
 
     async def end_in(self, connection: Connection, meeting_id: str, *, actor: str) -> Notices:
         """End an open meeting inside the caller's transaction (a host's end, or the schedule's
-        close of a meeting left running past its end)."""
+        close of a meeting left running past its end): every entry and session on it ends."""
         notices = Notices(meeting_id)
         now = self._clock()
         await rooms.set_meeting_status(connection, meeting_id, MeetingStatus.ENDED.value, now=now)
@@ -634,12 +1070,63 @@ class WaitingRoom:
         )
         meeting = await self._meeting(connection, meeting_id, lock=False)
         notices.times = MeetingTimes(meeting.starts_at, meeting.ends_at)
-        rows = await participants.present_participants(connection, meeting_id)
-        for row in rows:
+        for row in await entries.live_of_meeting(connection, meeting_id):
             await self._apply(connection, meeting, row, Action.END, Actor.SYSTEM, "system", notices)
             notices.closed.add(row.id)
+        notices.merge(await self.end_entries_in(connection, meeting_id, None, MEETING_ENDED))
         notices.meeting = self._settings(meeting)
         return notices
+
+    async def end_entries_in(
+        self, connection: Connection, meeting_id: str, participant_id: str | None, reason: str
+    ) -> Notices:
+        """End every entry and browser session on one invitation (or, with None, on every
+        invitation of the meeting), inside the caller's transaction: the link was revoked or
+        reissued, the participant removed, the meeting cancelled or ended. The notices close
+        every socket of theirs, whatever its page does."""
+        notices = Notices(meeting_id)
+        now = self._clock()
+        meeting = await self._meeting(connection, meeting_id, lock=False)
+        notices.times = MeetingTimes(meeting.starts_at, meeting.ends_at)
+        if participant_id is None:
+            rows = await entries.live_of_meeting(connection, meeting_id)
+            await stored_sessions.end_meeting_sessions(connection, meeting_id, now=now, reason=reason)
+        else:
+            rows = await entries.live_of_participant(connection, participant_id)
+            await stored_sessions.end_participant_sessions(connection, participant_id, now=now, reason=reason)
+        for row in rows:
+            await entries.end(connection, row.id, now=now, reason=reason)
+            await self._audit.append(
+                connection,
+                actor="system",
+                action="attendance.ended",
+                subject_type="participant",
+                subject_id=row.participant_id,
+                meeting_id=meeting_id,
+                details={"attendance": row.id, "reason": reason, "from": row.state},
+                now=now,
+            )
+            if row.state in (S.ADMITTED.value, S.IN_MEETING.value):
+                notices.left_inside.add(row.id)
+            notices.ended[row.id] = reason
+            fresh = await self._reload(connection, row.id)
+            await self._note(connection, meeting, fresh, notices)
+        return notices
+
+
+class EntryEnded(Conflict):
+    """The browser session's entry ended: its page says why, no ticket is issued."""
+
+    code = "entry-ended"
+    title = "This invitation's session has ended."
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _fields(entry: WaitingEntry) -> dict[str, Any]:
+    return {name: getattr(entry, name) for name in entry.__slots__}
 
 
 def _message(text: str | None) -> str | None:

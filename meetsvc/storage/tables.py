@@ -209,6 +209,46 @@ browser_sessions = Table(
     Column("last_seen_at", UtcDateTime, nullable=False),
     Column("expires_at", UtcDateTime, nullable=False),
     Column("ended_at", UtcDateTime),
+    # Why it ended, when it did not simply expire: the page tells the person (link revoked,
+    # reissued, removed, meeting cancelled or ended, another device took over).
+    Column("end_reason", String(30)),
+)
+
+# The unit of admission: one person, in one browser session, on one invitation. The verified
+# identity belongs to the session that identified, so a second person opening the same link
+# becomes a second entry instead of relabelling the first; the host decides about an entry, and
+# the video credential and every notice go to that entry's sockets only. ``participants.state``
+# summarises the entries of its invitation for the organiser's views.
+attendances = Table(
+    "attendances",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("meeting_id", String(ID), ForeignKey("meetings.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("participant_id", String(ID), ForeignKey("participants.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("session_id", String(ID), nullable=False, unique=True),
+    Column("state", String(20), nullable=False),
+    Column("waiting_since", UtcDateTime),
+    Column("unverified", Boolean, nullable=False, default=False, server_default="0"),
+    Column("host_message", String(500)),
+    Column("given_name", String(200)),
+    Column("surname", String(200)),
+    Column("personal_number_hash", String(64)),
+    Column("matches_invitation", Boolean),
+    Column("provider", String(40)),
+    Column("level_of_assurance", String(20)),
+    Column("verified_at", UtcDateTime),
+    # Another person had already opened this invitation when this one identified.
+    Column("second_person", Boolean, nullable=False, default=False, server_default="0"),
+    # A host sent this entry back from the meeting: its page says "wait, you will be let in again".
+    Column("sent_back", Boolean, nullable=False, default=False, server_default="0"),
+    # Presence, from the sockets: how many of the entry's lobby and video sockets are open.
+    Column("lobby_sockets", Integer, nullable=False, default=0, server_default="0"),
+    Column("video_sockets", Integer, nullable=False, default=0, server_default="0"),
+    Column("connection_lost_at", UtcDateTime),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("ended_at", UtcDateTime),
+    Column("end_reason", String(30)),
 )
 
 # One staff sign-in through OpenID Connect between the redirect to the provider and its answer:

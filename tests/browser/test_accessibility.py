@@ -377,7 +377,7 @@ async def test_waiting_room_pages(world, browser):
             for name, invited, state in (
                 ("lobby-waiting", waiting, "waiting"),
                 ("lobby-not-open", early, "not_open"),
-                ("lobby-locked", shut_out, "locked"),
+                ("lobby-locked", shut_out, "knocking"),  # locked: the page shows the person knocking
             ):
                 await as_(view, invited)
                 await shows(view, f"lobby.state.{state}")
@@ -414,7 +414,7 @@ async def test_waiting_room_pages(world, browser):
             await as_(view, other, "/lobby?unverified=1")
             await shows(view, "lobby.state.waiting")
             await host.call("remove", {"participant_id": other.participant_id})
-            await shows(view, "lobby.state.removed")
+            await shows(view, "lobby.state.removed_final")
             await view.check("lobby-removed")
 
         await walk_everywhere(browser, base, walk)

@@ -254,3 +254,21 @@ async def host_socket(world, cookie: str, meeting_id: str, **connect: Any) -> So
         **connect,
     )
     return socket
+
+
+async def entry_of(world, participant_id: str) -> str:
+    """The id of the invitation's (only) open entry: the video knows a person by it."""
+    from sqlalchemy import select
+
+    from meetsvc.storage.tables import attendances
+
+    async with world.service.app[ENGINE].connect() as connection:
+        rows = (
+            await connection.execute(
+                select(attendances.c.id).where(
+                    attendances.c.participant_id == participant_id, attendances.c.ended_at.is_(None)
+                )
+            )
+        ).all()
+    assert len(rows) == 1, rows
+    return str(rows[0].id)

@@ -1,16 +1,19 @@
 """Admission as a property: whatever happens, nobody is inside without a decision on record.
 
 Random sequences of what really happens around a waiting room — hosts opening and closing their
-console, participants arriving, dropping and coming back, the process restarting, hosts
-deciding about random people, a host choosing an admission policy — run against the real
+console, participants arriving, dropping and coming back, a second person opening someone's
+invitation link with their own eID, links revoked and reissued, the process restarting, hosts
+deciding about random entries, a host choosing an admission policy — run against the real
 :class:`~meetsvc.services.waiting_room.WaitingRoom` on a real SQLite file (no sockets). After every step:
 
-* everyone admitted or in the meeting has a ``participant.admit`` entry in the audit log, by one
-  of the meeting's hosts or by the policy, *after* they last entered the waiting room;
+* every entry (one person, one browser session, one invitation) admitted or in the meeting has a
+  ``participant.admit`` entry *for that entry* in the audit log, by one of the meeting's hosts
+  or by the policy, *after* it last entered the waiting room — never another entry's admission;
+* an entry whose session was ended (link revoked or reissued) is inside no more;
 * a ``policy:`` admission happens only under a policy a host configured before it;
 * a host's presence, a restart, or a refused operation changes nothing;
 * a removed or denied participant does not come back by arriving again;
-* the audit log's last word on each participant is their present state, and the chain verifies.
+* the audit log's last word on each entry is its present state, and the chain verifies.
 """
 
 from __future__ import annotations
@@ -38,15 +41,14 @@ from meetsvc.domain.model import CareArea, OrganisationKind, ParticipantRole, Pa
 from meetsvc.services.audit import AuditLog
 from meetsvc.services.booking import Booking, BookingLimits, NewMeeting, NewParticipant
 from meetsvc.services.directory import Directory
-from meetsvc.services.waiting_room import HostCaller, LobbyPass, WaitingRoom
+from meetsvc.services.waiting_room import HostCaller, LobbyPass, WaitingRoom, bind_session
 from meetsvc.storage.engine import create_engine
 from meetsvc.storage.tables import (
+    attendances,
     audit_log,
     browser_sessions,
     identifications,
     meetings,
-    participant_identities,
-    participants,
 )
 from tests.support.databases import SqliteTemplate
 from tests.support.lobby import PERSONS
@@ -63,6 +65,7 @@ class Guest:
     participant_id: str
     session_id: str
     with_eid: bool
+    attendance_id: str | None = None
 
     def lobby(self, meeting_id: str, *, claims_unverified: bool | None = None) -> LobbyPass:
         unverified = (not self.with_eid) if claims_unverified is None else claims_unverified
@@ -101,10 +104,13 @@ class World:
     hosts: list[HostCaller]
     outsider: HostCaller
     guests: list[Guest]
+    booking: Booking
+    organiser: OrganisationCaller
 
 
 async def _identified(
     engine: AsyncEngine,
+    audit: AuditLog,
     participant_id: str,
     clock: SettableClock,
     *,
@@ -153,17 +159,19 @@ async def _identified(
                 finished_at=now,
             )
         )
-        await connection.execute(
-            participant_identities.insert().values(
-                participant_id=participant_id,
-                given_name=given_name,
-                surname=surname,
-                personal_number_hash=secrets.token_hex(32),
-                matches_invitation=matches,
-                provider="bankid",
-                level_of_assurance="substantial",
-                verified_at=now,
-            )
+        # What the identification flow does on completion: bind the person to this session.
+        await bind_session(
+            connection,
+            audit,
+            session_id=session_id,
+            participant_id=participant_id,
+            given_name=given_name,
+            surname=surname,
+            personal_number_hash=secrets.token_hex(32),
+            matches_invitation=matches,
+            provider="bankid",
+            level_of_assurance="substantial",
+            now=now,
         )
     return session_id
 
@@ -218,10 +226,30 @@ async def build_world(template: SqliteTemplate, keys: SecretKeys) -> World:
         )
         participant_id = issued.participant.id
         session_id = await _identified(
-            engine, participant_id, clock, given_name=given_name, surname=surname, matches=matches, with_eid=with_eid
+            engine,
+            audit,
+            participant_id,
+            clock,
+            given_name=given_name,
+            surname=surname,
+            matches=matches,
+            with_eid=with_eid,
         )
         guests.append(Guest(participant_id, session_id, with_eid))
-    return World(process, meeting.id, [HostCaller(host.id), HostCaller(co_host.id)], HostCaller(outsider.id), guests)
+    # A second person opens the first invitation's link (forwarded) and identifies as themself.
+    intruder = await _identified(
+        engine,
+        audit,
+        guests[0].participant_id,
+        clock,
+        given_name="Karin",
+        surname="Johansson",
+        matches=False,
+        with_eid=True,
+    )
+    guests.append(Guest(guests[0].participant_id, intruder, True))
+    hosts = [HostCaller(host.id), HostCaller(co_host.id)]
+    return World(process, meeting.id, hosts, HostCaller(outsider.id), guests, booking, by_municipality)
 
 
 # What is observed after each step ------------------------------------------------------------
@@ -232,12 +260,13 @@ async def snapshot(engine: AsyncEngine) -> dict[str, Any]:
         people = (
             await connection.execute(
                 select(
-                    participants.c.id,
-                    participants.c.state,
-                    participants.c.waiting_since,
-                    participants.c.host_message,
-                    participants.c.unverified,
-                ).order_by(participants.c.id)
+                    attendances.c.session_id,
+                    attendances.c.state,
+                    attendances.c.waiting_since,
+                    attendances.c.host_message,
+                    attendances.c.unverified,
+                    attendances.c.ended_at,
+                ).order_by(attendances.c.session_id)
             )
         ).all()
         room = (
@@ -251,7 +280,12 @@ async def snapshot(engine: AsyncEngine) -> dict[str, Any]:
     return {"participants": [tuple(r) for r in people], "meeting": [tuple(r) for r in room], "audit_entries": entries}
 
 
+def ended_sessions(shot: dict[str, Any]) -> set[str]:
+    return {row[0] for row in shot["participants"] if row[5] is not None}
+
+
 def states_of(shot: dict[str, Any]) -> dict[str, str]:
+    """Each entry's state, by the browser session that opened it."""
     return {row[0]: row[1] for row in shot["participants"]}
 
 
@@ -269,7 +303,9 @@ async def check_admissions(world: World) -> None:
                 .order_by(audit_log.c.seq)
             )
         ).all()
-        current = dict((await connection.execute(select(participants.c.id, participants.c.state))).all())
+        rows = (await connection.execute(select(attendances.c.id, attendances.c.state, attendances.c.ended_at))).all()
+        current = {row.id: row.state for row in rows}
+        ended = {row.id for row in rows if row.ended_at is not None}
     trail = [(e.seq, e.actor, e.action, e.subject_id, json.loads(e.details)) for e in entries]
 
     chosen_policy: str | None = None  # the policy in force, as a host last configured it
@@ -289,11 +325,11 @@ async def check_admissions(world: World) -> None:
         own = [
             (seq, actor, action, details)
             for seq, actor, action, subject, details in trail
-            if subject == participant_id and action.startswith("participant.") and "to" in details
+            if details.get("attendance") == participant_id and action.startswith("participant.") and "to" in details
         ]
         if own:
             assert own[-1][3]["to"] == state, f"the audit log's last word on {participant_id} is not {state}"
-        if state in INSIDE:
+        if state in INSIDE and participant_id not in ended:
             entered_waiting = max((i for i, (_, _, _, d) in enumerate(own) if d["to"] == S.WAITING.value), default=-1)
             admits = [
                 actor
@@ -311,7 +347,7 @@ async def check_admissions(world: World) -> None:
 
 # The operations ------------------------------------------------------------------------------
 
-guest = st.integers(min_value=0, max_value=3)
+guest = st.integers(min_value=0, max_value=4)  # 4: the second person on the first invitation
 host_index = st.integers(min_value=0, max_value=1)
 
 DECISIONS = ["admit", "deny", "send_back", "remove"]
@@ -373,11 +409,13 @@ def host_move(draw: st.DrawFn) -> tuple[Any, ...] | None:
 
 @st.composite
 def system_move(draw: st.DrawFn) -> tuple[Any, ...] | None:
-    kind = draw(st.sampled_from(["nothing", "nothing", "restart", "tick"]))
+    kind = draw(st.sampled_from(["nothing", "nothing", "nothing", "restart", "tick", "revoke", "reissue"]))
     if kind == "nothing":
         return None
     if kind == "tick":
         return (kind, draw(st.integers(1, 20)))
+    if kind in ("revoke", "reissue"):
+        return (kind, draw(guest))  # the organiser withdraws or replaces one invitation's link
     return (kind,)
 
 
@@ -404,11 +442,23 @@ async def target_of(world: World, op: tuple[Any, ...]) -> str:
     """The participant a decision is about (resolved before it runs)."""
     if op[0] == "decide":
         _, entries = await world.process.room.waiting_list(world.hosts[op[3]], world.meeting_id)
-        candidates = [e.participant_id for e in entries if e.state in SENSIBLE[op[1]]]
+        candidates = [e.attendance_id for e in entries if e.state in SENSIBLE[op[1]] and not e.ended]
         if candidates:
             return candidates[op[2] % len(candidates)]
         return world.guests[op[2] % len(world.guests)].participant_id
     return world.guests[op[2]].participant_id
+
+
+async def invitation_of(world: World, target: str) -> tuple[str, str | None]:
+    """(participant id, attendance id or None) for a decision's target."""
+    for guest_ in world.guests:
+        if guest_.participant_id == target:
+            return target, None
+    async with world.process.engine.connect() as connection:
+        participant = (
+            await connection.execute(select(attendances.c.participant_id).where(attendances.c.id == target))
+        ).scalar_one()
+    return participant, target
 
 
 async def apply(world: World, op: tuple[Any, ...], target: str | None) -> None:
@@ -440,7 +490,9 @@ async def apply(world: World, op: tuple[Any, ...], target: str | None) -> None:
     elif kind == "leave":
         await room.leave(world.guests[op[1]].lobby(meeting_id))
     elif kind in ("decide", "decide_any"):
-        await getattr(room, op[1])(world.hosts[op[3]], meeting_id, target)
+        assert target is not None
+        participant, entry = await invitation_of(world, target)
+        await getattr(room, op[1])(world.hosts[op[3]], meeting_id, participant, attendance_id=entry)
     elif kind == "admit_all_matching":
         await room.admit_all_matching(world.hosts[op[1]], meeting_id)
     elif kind == "message":
@@ -464,6 +516,10 @@ async def apply(world: World, op: tuple[Any, ...], target: str | None) -> None:
         raise AssertionError(f"staff who are not hosts could {action}")
     elif kind == "end":
         await room.end(world.hosts[0], meeting_id)
+    elif kind == "revoke":
+        await world.booking.revoke_invitation(world.organiser, meeting_id, world.guests[op[1]].participant_id)
+    elif kind == "reissue":
+        await world.booking.reissue_invitation(world.organiser, meeting_id, world.guests[op[1]].participant_id)
     elif kind == "restart":
         await process.restart()
     elif kind == "tick":
@@ -486,15 +542,29 @@ async def step(world: World, op: tuple[Any, ...]) -> None:
     if refused or kind in ("host_presence", "restart", "tick", "outsider", "arrive_claiming_eid"):
         assert after == before, f"{op} changed something: {before} -> {after}"
     if kind in ("arrive", "arrive_claiming_eid"):
-        target = world.guests[op[1]].participant_id
+        target = world.guests[op[1]].session_id
+        if target not in was or target not in now:
+            assert now == {**was, **{k: v for k, v in now.items() if k == target}}
+            await check_admissions(world)
+            return
         if was[target] in STICKY:
             assert now[target] == was[target], f"a {was[target]} participant came back by arriving: {now[target]}"
         if was[target] in (S.WAITING.value, *INSIDE):
             assert now[target] == was[target], "a reconnect changed the participant's state"
         assert {k: v for k, v in now.items() if k != target} == {k: v for k, v in was.items() if k != target}
-    if kind in ("decide", "decide_any", "join", "leave"):
-        target = target or world.guests[op[1]].participant_id
+    if kind in ("join", "leave"):
+        target = world.guests[op[1]].session_id
         assert {k: v for k, v in now.items() if k != target} == {k: v for k, v in was.items() if k != target}
+    if kind in ("decide", "decide_any") and not refused:
+        # Exactly one entry changed at most: the one decided about.
+        changed = {k for k in now if now.get(k) != was.get(k)}
+        assert len(changed) <= 1, f"{op} changed several entries: {changed}"
+    if kind in ("revoke", "reissue") and not refused:
+        # Every entry of that invitation ended (so none is inside any more); no other changed.
+        invitation = world.guests[op[1]].participant_id
+        own = {g.session_id for g in world.guests if g.participant_id == invitation}
+        assert {k for k in now if k in own} <= ended_sessions(after)
+        assert {k: v for k, v in now.items() if k not in own} == {k: v for k, v in was.items() if k not in own}
     if kind in ("message", "configure"):
         assert now == was
     await check_admissions(world)

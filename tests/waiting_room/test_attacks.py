@@ -669,7 +669,17 @@ async def test_a_waiting_participant_hears_only_about_itself(world, scene):
 
     assert len(listener.events) >= 4  # its arrival, positions as others came and went, the last word
     assert {event for event, _ in listener.events} == {"state"}
-    own_keys = {"state", "starts_at", "opens_at", "hosts_notified", "position", "message", "verified_name"}
+    own_keys = {
+        "state",
+        "starts_at",
+        "opens_at",
+        "hosts_notified",
+        "position",
+        "message",
+        "verified_name",
+        "ended",
+        "sent_back",
+    }
     for _, data in listener.events:
         assert set(data) == own_keys
         assert data["state"] == "waiting"

@@ -10,6 +10,7 @@ from tests.support.lobby import (
     Socket,
     _recorder,
     book,
+    entry_of,
     host_cookie,
     host_socket,
     identify,
@@ -40,7 +41,8 @@ async def admitted(world, host, meeting_id, person, name):
     await lobby.wait_for("state")
     await host.call("admit", {"participant_id": invited.participant_id})
     credential = await lobby.wait_for("credential")
-    return invited, lobby, credential["token"]
+    # The video knows a person by their entry (one person, one browser session, one invitation).
+    return invited, lobby, credential["token"], await entry_of(world, invited.participant_id)
 
 
 @pytest.fixture
@@ -62,20 +64,20 @@ async def test_peers_meet_and_signals_reach_only_the_addressee(world, two_inside
     b = await video_socket(world, alex[2])
     try:
         joined = await a.wait_for("peer_joined")
-        assert joined == {"peer_id": alex[0].participant_id, "name": "Karin Johansson"}
+        assert joined == {"peer_id": alex[3], "name": "Karin Johansson"}
         answer = await b.client.call(
             "signal",
-            {"to": kim[0].participant_id, "data": {"description": {"type": "offer", "sdp": "v=0"}}},
+            {"to": kim[3], "data": {"description": {"type": "offer", "sdp": "v=0"}}},
             namespace="/video",
             timeout=WAIT_SECONDS,
         )
         assert answer == {"ok": True}
         got = await a.wait_for("signal")
-        assert got["from"] == alex[0].participant_id and got["data"]["description"]["type"] == "offer"
+        assert got["from"] == alex[3] and got["data"]["description"]["type"] == "offer"
         await b.round_trip()
         assert b.of("signal") == []  # the sender does not hear its own signal
         await b.close()
-        assert (await a.wait_for("peer_left"))["peer_id"] == alex[0].participant_id
+        assert (await a.wait_for("peer_left"))["peer_id"] == alex[3]
     finally:
         await a.close()
 
@@ -87,10 +89,10 @@ async def test_a_participant_sent_back_can_signal_no_more(world, two_inside):
     try:
         await host.call("send_back", {"participant_id": alex[0].participant_id})
         await b.wait_for("revoked")
-        assert (await a.wait_for("peer_left"))["peer_id"] == alex[0].participant_id
+        assert (await a.wait_for("peer_left"))["peer_id"] == alex[3]
         if b.client.connected:
             answer = await b.client.call(
-                "signal", {"to": kim[0].participant_id, "data": {"x": 1}}, namespace="/video", timeout=WAIT_SECONDS
+                "signal", {"to": kim[3], "data": {"x": 1}}, namespace="/video", timeout=WAIT_SECONDS
             )
             assert answer["ok"] is False
         await a.round_trip()

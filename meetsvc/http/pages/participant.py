@@ -8,12 +8,13 @@ from aiohttp import web
 
 from meetsvc.core.spoken_time import spoken_time as core_spoken_time
 from meetsvc.domain.model import Language, MeetingStatus, Organisation
-from meetsvc.http.appkeys import FREJA, IDENTIFICATION, INVITATIONS, SETTINGS
+from meetsvc.http.appkeys import FREJA, IDENTIFICATION, INVITATIONS, SESSIONS, SETTINGS, WAITING_ROOM
 from meetsvc.http.pages.context import current_session, set_session_cookie
 from meetsvc.http.pages.i18n import LANGUAGE_COOKIE, request_language, translate
 from meetsvc.http.pages.render import error_page, render, safe_next
 from meetsvc.services.notes import MAX_NOTE
-from meetsvc.services.sessions import SessionKind
+from meetsvc.services.sessions import COOKIE_NAME, SessionKind
+from meetsvc.services.waiting_room import END_REASONS
 
 
 def spoken_time(starts_at: datetime, ends_at: datetime, zone: str, language: Language) -> str:
@@ -58,6 +59,14 @@ async def open_link(request: web.Request) -> web.StreamResponse:
     """POST /j/{token}, the page's button: swap the link's token for a session cookie, record the
     opening, then leave the token's URL."""
     chosen = request.cookies.get(LANGUAGE_COOKIE)
+    # The same browser reopening its own link while its entry is alive keeps its session: the
+    # session already proves who identified in it, so no eID again (and no second entry).
+    link = await request.app[INVITATIONS].live(request.match_info["token"])
+    session = await current_session(request)
+    if link is not None and session is not None and session.participant_id == link.participant_id:
+        entry = await request.app[WAITING_ROOM].session_entry(session.id)
+        if entry is not None and entry.ended_at is None:
+            raise web.HTTPSeeOther("/m")
     issued = await request.app[INVITATIONS].open(
         request.match_info["token"], Language(chosen) if chosen in ("sv", "en") else None
     )
@@ -72,12 +81,13 @@ async def open_link(request: web.Request) -> web.StreamResponse:
 async def invitation_page(request: web.Request) -> web.StreamResponse:
     session = await current_session(request)
     if session is None or session.kind is not SessionKind.PARTICIPANT or session.participant_id is None:
-        return error_page(request, 401, "error.session")
+        return await ended_page(request)
     view = await request.app[INVITATIONS].view(session.participant_id)
     if view is None:
         return error_page(request, 404, "error.link_invalid")
     language = request_language(request, session.language)
     verified = await request.app[IDENTIFICATION].verified(session)
+    own_name = await _own_verified_name(request, session.id)
     return render(
         request,
         "invitation.html",
@@ -87,7 +97,7 @@ async def invitation_page(request: web.Request) -> web.StreamResponse:
             **_contact(view.organisation, view.leader),
             "organisation": view.organisation.name,
             "cancelled": view.status is MeetingStatus.CANCELLED,
-            "identified_as": view.verified_name if verified else None,
+            "identified_as": own_name if verified else None,
             "csrf": session.csrf_token,
             "freja": request.app[FREJA] is not None and request.app[SETTINGS].freja.offered_to(view.organisation.id),
         },
@@ -113,6 +123,23 @@ async def choose_language(request: web.Request) -> web.StreamResponse:
     raise response
 
 
+async def _own_verified_name(request: web.Request, session_id: str) -> str | None:
+    """The name eID vouched for in *this* browser session: never another person's who opened
+    the same invitation."""
+    entry = await request.app[WAITING_ROOM].session_entry(session_id)
+    return entry.full_name if entry is not None and entry.verified else None
+
+
+async def ended_page(request: web.Request) -> web.Response:
+    """The page of a browser whose session was ended for a reason it should know (the link was
+    revoked or reissued, the participant removed, the meeting cancelled or ended, another
+    device took over), or the usual "session expired" page."""
+    reason = await request.app[SESSIONS].end_reason(request.cookies.get(COOKIE_NAME))
+    if reason in END_REASONS:
+        return error_page(request, 410, f"ended.{reason}")
+    return error_page(request, 401, "error.session")
+
+
 LOBBY_TEXT_KEYS = (
     "lobby.state.waiting",
     "lobby.state.admitted",
@@ -125,6 +152,11 @@ LOBBY_TEXT_KEYS = (
     "lobby.state.closed",
     "lobby.position",
     "lobby.reconnecting",
+    "lobby.state.sent_back",
+    "lobby.state.removed_final",
+    "lobby.state.knocking",
+    "lobby.left_rejoin",
+    *tuple(f"ended.{reason}" for reason in END_REASONS),
     "time.zone",
     "note.sent",
     "note.too_many",
@@ -142,7 +174,7 @@ async def lobby_page(request: web.Request) -> web.StreamResponse:
     """The waiting room page; its script asks for a lobby ticket and connects."""
     session = await current_session(request)
     if session is None or session.kind is not SessionKind.PARTICIPANT or session.participant_id is None:
-        return error_page(request, 401, "error.session")
+        return await ended_page(request)
     view = await request.app[INVITATIONS].view(session.participant_id)
     if view is None:
         return error_page(request, 404, "error.link_invalid")
@@ -156,7 +188,7 @@ async def lobby_page(request: web.Request) -> web.StreamResponse:
         "lobby.html",
         {
             "csrf": session.csrf_token,
-            "verified_name": view.verified_name if verified and not unverified else None,
+            "verified_name": await _own_verified_name(request, session.id) if verified and not unverified else None,
             "unverified": unverified or not verified,
             "when": spoken_time(view.starts_at, view.ends_at, view.time_zone, language),
             "zone": view.time_zone,

@@ -123,6 +123,26 @@ HOST_TEXT_KEYS = (
     "host.message",
     "host.end_confirm",
     "host.arrival",
+    "host.second_person",
+    "host.send_back_reason",
+    "host.meeting_ended",
+    *tuple(
+        f"host.presence.{name}"
+        for name in (
+            "waiting",
+            "connection_lost",
+            "gone",
+            "joining",
+            "in_meeting",
+            "left_video",
+            "left",
+            "knocking",
+            "identified",
+            "denied",
+            "removed",
+            "ended",
+        )
+    ),
     "host.message_to",
     "host.message_sent",
     "host.admit_all_none",

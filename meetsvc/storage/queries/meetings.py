@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import and_, case, exists, func, literal, or_, select, union_all, update
 
 from meetsvc.domain.access import ListingScope
 from meetsvc.domain.care_areas import CareArea as CareAreaEntry
@@ -31,7 +31,14 @@ from meetsvc.domain.model import (
     ParticipantState,
 )
 from meetsvc.storage.engine import Connection
-from meetsvc.storage.tables import invitations, meeting_hosts, meetings, participant_identities, participants
+from meetsvc.storage.tables import (
+    attendances,
+    invitations,
+    meeting_hosts,
+    meetings,
+    participant_identities,
+    participants,
+)
 
 _active_participant = participants.c.removed_at.is_(None)
 
@@ -427,20 +434,37 @@ async def as_participants(connection: Connection, records: Sequence[ParticipantR
         )
     ).all():
         latest.setdefault(row.participant_id, row)
-    verified: dict[str, Any] = {
-        row.participant_id: row
-        for row in (
-            await connection.execute(
-                select(
-                    participant_identities.c.participant_id,
-                    participant_identities.c.verified_at,
-                    participant_identities.c.matches_invitation,
-                    participant_identities.c.provider,
-                    participant_identities.c.level_of_assurance,
-                ).where(participant_identities.c.participant_id.in_(ids))
-            )
-        ).all()
-    }
+    # The verified identity lives on each entry (attendance): the API shows the entry that was
+    # let in, else the latest one eID vouched for; the invitation's own record (its first
+    # identification) only when no entry carries one. One statement for the whole roster.
+    let_in = (ParticipantState.ADMITTED.value, ParticipantState.IN_MEETING.value)
+    from_entries = select(
+        attendances.c.participant_id,
+        attendances.c.verified_at,
+        attendances.c.matches_invitation,
+        func.coalesce(attendances.c.provider, "bankid").label("provider"),
+        func.coalesce(attendances.c.level_of_assurance, "loa3").label("level_of_assurance"),
+        case((attendances.c.state.in_(let_in), 0), else_=1).label("rank"),
+    ).where(
+        attendances.c.participant_id.in_(ids),
+        attendances.c.personal_number_hash.is_not(None),
+        attendances.c.verified_at.is_not(None),
+        attendances.c.unverified.is_(False),
+    )
+    from_invitation = select(
+        participant_identities.c.participant_id,
+        participant_identities.c.verified_at,
+        participant_identities.c.matches_invitation,
+        participant_identities.c.provider,
+        participant_identities.c.level_of_assurance,
+        literal(2).label("rank"),
+    ).where(participant_identities.c.participant_id.in_(ids))
+    both = union_all(from_entries, from_invitation).subquery()
+    verified: dict[str, Any] = {}
+    for row in (
+        await connection.execute(select(both).order_by(both.c.participant_id, both.c.rank, both.c.verified_at.desc()))
+    ).all():
+        verified.setdefault(row.participant_id, row)
     return [_participant(record, latest.get(record.id), verified.get(record.id)) for record in records]
 
 

@@ -226,7 +226,7 @@ async def update_participant(
     *,
     state: str,
     updated_at: datetime,
-    waiting_since: datetime | Unchanged = UNCHANGED,
+    waiting_since: datetime | Unchanged | None = UNCHANGED,
     unverified: bool | Unchanged = UNCHANGED,
     host_message: str | Unchanged | None = UNCHANGED,
 ) -> None:
@@ -268,3 +268,17 @@ async def bind_identity(connection: Connection, participant_id: str, person: Ver
             .where(participant_identities.c.participant_id == participant_id)
             .values(**values)
         )
+
+
+async def bind_identity_once(connection: Connection, participant_id: str, person: VerifiedPerson) -> None:
+    """Bind the first verified person to the invitation's record; a later identification
+    through the same link leaves it as it is (each browser session has its own entry)."""
+    existing = (
+        await connection.execute(
+            select(participant_identities.c.participant_id).where(
+                participant_identities.c.participant_id == participant_id
+            )
+        )
+    ).first()
+    if existing is None:
+        await bind_identity(connection, participant_id, person)

@@ -10,7 +10,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.engine import Row
 
 from meetsvc.storage.engine import Connection
-from meetsvc.storage.tables import browser_sessions
+from meetsvc.storage.tables import browser_sessions, participants
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +26,7 @@ class SessionRecord:
     last_seen_at: datetime
     expires_at: datetime
     ended_at: datetime | None
+    end_reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +53,7 @@ def _record(row: Row[*tuple[Any, ...]]) -> SessionRecord:
         last_seen_at=row.last_seen_at,
         expires_at=row.expires_at,
         ended_at=row.ended_at,
+        end_reason=row.end_reason,
     )
 
 
@@ -93,8 +95,31 @@ async def session_language(connection: Connection, session_id: str) -> str:
     return str(language)
 
 
-async def end_session(connection: Connection, session_id: str, *, now: datetime) -> None:
-    await connection.execute(update(browser_sessions).where(browser_sessions.c.id == session_id).values(ended_at=now))
+async def end_session(connection: Connection, session_id: str, *, now: datetime, reason: str | None = None) -> None:
+    await connection.execute(
+        update(browser_sessions)
+        .where(browser_sessions.c.id == session_id, browser_sessions.c.ended_at.is_(None))
+        .values(ended_at=now, end_reason=reason)
+    )
+
+
+async def end_participant_sessions(connection: Connection, participant_id: str, *, now: datetime, reason: str) -> None:
+    """End every live session opened on this participant's invitation, saying why."""
+    await connection.execute(
+        update(browser_sessions)
+        .where(browser_sessions.c.participant_id == participant_id, browser_sessions.c.ended_at.is_(None))
+        .values(ended_at=now, end_reason=reason)
+    )
+
+
+async def end_meeting_sessions(connection: Connection, meeting_id: str, *, now: datetime, reason: str) -> None:
+    """End every live participant session of a meeting's invitations, saying why."""
+    ids = select(participants.c.id).where(participants.c.meeting_id == meeting_id)
+    await connection.execute(
+        update(browser_sessions)
+        .where(browser_sessions.c.participant_id.in_(ids), browser_sessions.c.ended_at.is_(None))
+        .values(ended_at=now, end_reason=reason)
+    )
 
 
 async def end_staff_sessions(connection: Connection, staff_id: str, *, now: datetime) -> int:

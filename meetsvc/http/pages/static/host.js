@@ -12,10 +12,13 @@
   if (!root || typeof io === "undefined" || !root.dataset.meetingId) { return; }
   var texts = JSON.parse(document.getElementById("host-texts").textContent);
   var meetingId = root.dataset.meetingId;
+  // One line per entry: one person, in one browser session, on one invitation. Two people who
+  // opened the same link are two lines, each with its own verified name and badge.
   var people = {};
   var notes = {};
   var drafts = {};
   var acted = {};
+  var ended = false;
   var socket = io("/host", { auth: { meeting_id: meetingId }, transports: ["websocket"] });
   var lists = { waiting: document.getElementById("waiting"), inside: document.getElementById("inside"),
                 others: document.getElementById("others") };
@@ -38,21 +41,37 @@
 
   function nameOf(p) { return p.verified ? p.verified_name : p.invited_name; }
 
+  function keyOf(p) { return p.attendance_id || p.participant_id; }
+
+  function clock(iso) {
+    var d = new Date(iso);
+    return ("0" + d.getHours()).slice(-2) + "." + ("0" + d.getMinutes()).slice(-2);
+  }
+
+  function presenceText(p) {
+    var text = texts["host.presence." + p.presence] || "";
+    return p.connection_lost_at ? text.replace("{time}", clock(p.connection_lost_at)) : text;
+  }
+
   function announce(text) {
     // Emptied first, so the same words said twice are read twice.
     announcer.textContent = "";
     window.setTimeout(function () { announcer.textContent = text; }, 50);
   }
 
-  function button(label, action, p, cls) {
+  function button(label, action, p, cls, extra) {
     // The visible word, and for a screen reader also whom it is for ("Admit – Kim Andersson").
     var b = el("button", cls || "", label);
     b.type = "button";
-    b.dataset.key = action + ":" + p.participant_id;
+    b.dataset.key = action + ":" + keyOf(p);
     b.appendChild(el("span", "visually-hidden", " – " + nameOf(p)));
+    b.disabled = ended;
     b.addEventListener("click", function () {
-      acted[p.participant_id] = true;
-      socket.emit(action, { participant_id: p.participant_id });
+      acted[keyOf(p)] = true;
+      var payload = { participant_id: p.participant_id, attendance_id: p.attendance_id };
+      var more = extra ? extra() : {};
+      Object.keys(more).forEach(function (k) { payload[k] = more[k]; });
+      socket.emit(action, payload);
     });
     return b;
   }
@@ -64,26 +83,26 @@
   }
 
   function messageForm(p) {
-    var id = "message-" + p.participant_id;
+    var id = "message-" + keyOf(p);
     var form = el("form", "inline");
     var label = el("label", "", texts["host.message_to"].replace("{name}", nameOf(p)));
     label.htmlFor = id;
     var input = el("input");
     input.id = id; input.maxLength = 500; input.autocomplete = "off";
-    input.dataset.key = "message:" + p.participant_id;
-    input.value = drafts[p.participant_id] || "";
-    input.addEventListener("input", function () { drafts[p.participant_id] = input.value; });
+    input.dataset.key = "message:" + keyOf(p);
+    input.value = drafts[keyOf(p)] || "";
+    input.addEventListener("input", function () { drafts[keyOf(p)] = input.value; });
     var send = el("button", "secondary", texts["host.message"]);
     send.type = "submit";
-    send.dataset.key = "send:" + p.participant_id;
+    send.dataset.key = "send:" + keyOf(p);
     form.appendChild(label); form.appendChild(input); form.appendChild(send);
     form.addEventListener("submit", function (event) {
       event.preventDefault();
       if (!input.value.trim()) { return; }
-      socket.emit("message", { participant_id: p.participant_id, text: input.value }, function (answer) {
+      socket.emit("message", { participant_id: keyOf(p), text: input.value }, function (answer) {
         if (answer && answer.ok) { tell(texts["host.message_sent"]); }
       });
-      input.value = ""; delete drafts[p.participant_id];
+      input.value = ""; delete drafts[keyOf(p)];
     });
     return form;
   }
@@ -92,8 +111,11 @@
     var li = el("li", "person");
     var heading = el("h3", "name", nameOf(p));
     heading.tabIndex = -1;
-    heading.dataset.key = "person:" + p.participant_id;
+    heading.dataset.key = "person:" + keyOf(p);
     li.appendChild(heading);
+    li.dataset.entry = keyOf(p);
+    if (p.second_person) { li.appendChild(el("p", "badge warn second-person", texts["host.second_person"])); }
+    if (p.presence) { li.appendChild(el("p", "presence", presenceText(p))); }
     li.appendChild(el("p", "", texts["host.invited_as"] + ": " + p.invited_name + " · " +
       (texts["role." + p.role] || p.role) + (p.organisation ? " · " + p.organisation : "")));
     if (!p.verified) { li.appendChild(el("p", "badge warn", texts["host.not_verified"])); }
@@ -115,7 +137,10 @@
       li.appendChild(box);
     });
     var actions = el("p", "actions");
-    if (p.state === "waiting") {
+    if (p.state === "knocking") {
+      actions.appendChild(button(texts["host.admit"], "admit", p));
+      li.appendChild(actions);
+    } else if (p.state === "waiting") {
       li.appendChild(el("p", "", waited(p.waiting_since)));
       actions.appendChild(button(texts["host.admit"], "admit", p));
       actions.appendChild(button(texts["host.deny"], "deny", p, "secondary"));
@@ -124,7 +149,18 @@
       li.appendChild(messageForm(p));
     } else if (p.state === "admitted" || p.state === "in_meeting") {
       li.appendChild(el("p", "", texts["state." + p.state] || p.state));
-      actions.appendChild(button(texts["host.send_back"], "send_back", p, "secondary"));
+      // An optional reason, shown on the person's page beside "wait, you will be let in again".
+      var reasonId = "reason-" + keyOf(p);
+      var reasonLabel = el("label", "", texts["host.send_back_reason"]);
+      reasonLabel.htmlFor = reasonId;
+      var reason = el("input");
+      reason.id = reasonId; reason.maxLength = 500; reason.autocomplete = "off";
+      reason.dataset.key = "reason:" + keyOf(p);
+      reason.disabled = ended;
+      li.appendChild(reasonLabel); li.appendChild(reason);
+      actions.appendChild(button(texts["host.send_back"], "send_back", p, "secondary", function () {
+        return reason.value.trim() ? { message: reason.value.trim() } : {};
+      }));
       actions.appendChild(button(texts["host.remove"], "remove", p, "secondary"));
       li.appendChild(actions);
     } else {
@@ -138,7 +174,11 @@
   }
 
   function listOf(p) {
-    if (p.state === "waiting") { return "waiting"; }
+    if (p.ended) { return "others"; }
+    // A closed tab is not waiting: "connection lost at hh.mm" while it may still come back,
+    // then (after the service's grace) among the others; it returns when the page reconnects.
+    if (p.state === "waiting" && p.presence === "gone") { return "others"; }
+    if (p.state === "waiting" || p.state === "knocking") { return "waiting"; }
     if (p.state === "admitted" || p.state === "in_meeting") { return "inside"; }
     return "others";
   }
@@ -186,41 +226,75 @@
 
   function showSettings(m) {
     var lock = document.getElementById("lock"), positions = document.getElementById("positions");
-    lock.checked = m.locked; lock.disabled = false;
-    positions.checked = m.show_queue_position; positions.disabled = false;
+    ended = m.status === "ended" || m.status === "cancelled";
+    lock.checked = m.locked; lock.disabled = ended;
+    positions.checked = m.show_queue_position; positions.disabled = ended;
+    // "Join the video" is only on the console: in the drawer the host is in the video already.
+    ["admit-all", "end", "join-video"].forEach(function (id) {
+      var control = document.getElementById(id);
+      if (control) { control.disabled = ended; }
+    });
+    root.querySelectorAll("#message-all input, #message-all button").forEach(function (e) { e.disabled = ended; });
+    var notice = document.getElementById("meeting-ended");
+    notice.hidden = !ended;
+    if (ended) { notice.textContent = texts["host.meeting_ended"]; }
+    render();
   }
 
   socket.on("connect", function () {
-    socket.emit("list", {}, function (answer) {
-      if (!answer || !answer.ok) { return; }
-      people = {};
-      answer.participants.forEach(function (p) { people[p.participant_id] = p; });
-      showSettings(answer.meeting);
-      render();
-      socket.emit("notes", {}, function (listed) {
-        if (!listed || !listed.ok) { return; }
+    // The notes first, then the list: the page is drawn once, not redrawn under the keyboard.
+    socket.emit("notes", {}, function (listed) {
+      if (listed && listed.ok) {
         notes = {};
         listed.notes.forEach(function (n) { (notes[n.participant_id] = notes[n.participant_id] || []).push(n); });
+      }
+      socket.emit("list", {}, function (answer) {
+        if (!answer || !answer.ok) { return; }
+        people = {};
+        answer.participants.forEach(function (p) { people[keyOf(p)] = p; });
+        showSettings(answer.meeting);
         render();
       });
     });
   });
+  var relist = null;
+  function listAgain() {
+    socket.emit("list", {}, function (answer) {
+      if (!answer || !answer.ok) { return; }
+      answer.participants.forEach(function (p) { people[keyOf(p)] = p; });
+      render();
+    });
+  }
+  // Notes belong to the invitation (participant): shown beside each of its entries.
+  function entryOfParticipant(participantId) {
+    var found = null;
+    Object.keys(people).forEach(function (key) {
+      if (people[key].participant_id === participantId && (!found || !people[key].ended)) { found = people[key]; }
+    });
+    return found;
+  }
   socket.on("note", function (n) {
     var list = (notes[n.participant_id] = notes[n.participant_id] || []);
     list.push(n);
     if (list.length > 3) { list.shift(); }
-    var p = people[n.participant_id];
+    var p = entryOfParticipant(n.participant_id);
     tell(texts["host.note_arrived"].replace("{name}", p ? nameOf(p) : ""));
     chime();
     render();
   });
   socket.on("participant", function (p) {
-    var before = people[p.participant_id];
-    people[p.participant_id] = p;
+    if (p.presence === "connection_lost") {
+      // Ask again after the grace: the service then says whether the page came back or is gone.
+      window.clearTimeout(relist);
+      relist = window.setTimeout(listAgain, 11000);
+    }
+    var before = people[keyOf(p)];
+    if (p.ended === "replaced") { delete people[keyOf(p)]; render(); return; }
+    people[keyOf(p)] = p;
     if (p.state === "waiting" && (!before || before.state !== "waiting")) { arrived(p); }
-    else if (acted[p.participant_id] && before && before.state !== p.state) {
+    else if (acted[keyOf(p)] && before && before.state !== p.state) {
       // The outcome of this host's own click, said aloud: "Kim Andersson: Admitted".
-      delete acted[p.participant_id];
+      delete acted[keyOf(p)];
       announce(nameOf(p) + ": " + (texts["state." + p.state] || p.state));
     }
     render();

@@ -16,6 +16,8 @@
   var join = document.getElementById("join");
   var joinLink = document.getElementById("join-link");
   var unverified = root.dataset.unverified === "1";
+  var rejoin = document.getElementById("rejoin");
+  var rejoinBox = document.getElementById("rejoin-box");
 
   function say(el, text) { if (el.textContent !== text) { el.textContent = text; } }
 
@@ -34,12 +36,36 @@
   function ticket() {
     return fetch("/lobby/ticket" + (unverified ? "?unverified=1" : ""), {
       method: "POST", credentials: "same-origin", headers: { "X-CSRF-Token": csrf, "Accept": "application/json" }
-    }).then(function (r) { if (!r.ok) { throw new Error("ticket " + r.status); } return r.json(); });
+    }).then(function (r) {
+      // Refused for good (the session ended, say): the page itself says why.
+      if (r.status === 401 || r.status === 409 || r.status === 410) { window.location.reload(); }
+      if (!r.ok) { throw new Error("ticket " + r.status); }
+      return r.json();
+    });
+  }
+
+  var finished = false;
+
+  function wording(state) {
+    // Sent back from the meeting is not "waiting for the first time"; removed is final; a
+    // locked meeting shows the person knocking, and moves on by itself when it unlocks.
+    if (state.state === "waiting" && state.sent_back) { return texts["lobby.state.sent_back"]; }
+    if (state.state === "removed") { return texts["lobby.state.removed_final"]; }
+    if (state.state === "locked") { return texts["lobby.state.knocking"]; }
+    if (state.state === "left") { return texts["lobby.left_rejoin"]; }
+    return texts["lobby.state." + state.state] || "";
+  }
+
+  function end(reason) {
+    finished = true;
+    say(status, texts["ended." + reason] || texts["lobby.state.closed"]);
+    join.hidden = true; rejoinBox.hidden = true; position.hidden = true;
   }
 
   function show(state) {
-    var text = texts["lobby.state." + state.state] || "";
+    var text = wording(state);
     say(status, text.replace("{when}", localTime(state.opens_at)));
+    rejoinBox.hidden = state.state !== "left";
     if (state.position) {
       say(position, texts["lobby.position"].replace("{position}", String(state.position)));
       position.hidden = false;
@@ -72,8 +98,12 @@
         show(state);
         expectCredential();
       });
-      // The waiting room opened while this page waited outside it: come in now.
-      socket.on("opened", function () { if (current === "not_open") { socket.emit("arrive", {}); } });
+      // The waiting room opened (or the meeting was unlocked) while this page waited outside
+      // it: come in now.
+      socket.on("opened", function () { if (current === "not_open" || current === "locked") { socket.emit("arrive", {}); } });
+      // The session ended (link revoked or reissued, removed, cancelled, ended, another device).
+      socket.on("ended", function (data) { end(data && data.reason); socket.disconnect(); });
+      rejoin.onclick = function () { socket.emit("arrive", {}); };
       socket.on("credential", function (credential) {
         hasWayIn = true;
         window.clearTimeout(askAgain);
@@ -83,6 +113,11 @@
         if (credential.open_now) { window.location.assign(credential.join_url); }
       });
       socket.on("connect_error", function (error) {
+        if (error && error.message === "ended") {
+          socket.disconnect();
+          end(error.data && error.data.reason);
+          return;
+        }
         if (error && error.message === "not-admitted") {
           // Turned away by a host earlier: say so plainly, and knock again only now and then,
           // in case a host changes their mind and lets this person in after all.
@@ -99,6 +134,8 @@
         }
       });
       socket.on("disconnect", function (reason) {
+        if (finished) { return; }
+        if (reason === "io server disconnect") { window.location.reload(); return; }
         if (reason !== "io client disconnect") { say(status, texts["lobby.reconnecting"]); }
       });
     }).catch(function () {

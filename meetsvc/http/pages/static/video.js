@@ -13,14 +13,17 @@
   var root = document.getElementById("video");
   if (!root || typeof io === "undefined") { return; }
   var texts = JSON.parse(document.getElementById("texts").textContent);
+  // The credential leaves the address bar at once, but stays with this tab (sessionStorage), so
+  // a reload or a language switch keeps the person in the meeting. When it no longer opens the
+  // room (expired, sent back, removed, ended), a participant goes back to their waiting room
+  // page, which knows their state and asks for a fresh credential without eID again.
+  var stored = "meetsvc-video:" + window.location.pathname;
   var token = new URLSearchParams(window.location.hash.slice(1)).get("token");
-  history.replaceState(null, "", window.location.pathname);
-  // Kept for this tab only, so changing the page's language (a reload without the fragment)
-  // brings the person straight back into the meeting; forgotten on leaving.
-  var KEPT = "meetsvc.video:" + window.location.pathname;
   try {
-    if (token) { sessionStorage.setItem(KEPT, token); } else { token = sessionStorage.getItem(KEPT); }
-  } catch (e) { /* private mode: a reload needs the link again */ }
+    if (token) { window.sessionStorage.setItem(stored, token); } else { token = window.sessionStorage.getItem(stored); }
+  } catch (e) { /* storage refused: a reload goes back through the waiting room */ }
+  history.replaceState(null, "", window.location.pathname);
+  var rejoin = document.getElementById("rejoin");
   var status = document.getElementById("video-status");
   var videos = document.getElementById("videos");
   var local = document.getElementById("local");
@@ -194,6 +197,18 @@
 
   // Who we are (the credential's subject): it decides who yields when two peers offer at
   // once ("perfect negotiation": the peer with the greater id is polite and rolls back).
+  function forget() { try { window.sessionStorage.removeItem(stored); } catch (e) { /* nothing kept */ } }
+
+  function isHost() { return claims.role === "moderator" || me.indexOf("host-") === 0; }
+
+  function backToLobby() {
+    forget();
+    if (isHost()) { return; }
+    // Where it is explained, should the move below be slow or refused.
+    document.getElementById("to-lobby").hidden = false;
+    window.location.assign("/lobby");
+  }
+
   var claims = (function () {
     try { return JSON.parse(atob(token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/"))) || {}; }
     catch (e) { return {}; }
@@ -268,7 +283,7 @@
   }
 
   function stop(text) {
-    try { sessionStorage.removeItem(KEPT); } catch (e) { /* nothing kept */ }
+    forget();
     var hadFocus = [mute, camera, leave].indexOf(document.activeElement) >= 0;
     ended = true;
     Object.keys(peers).forEach(close);
@@ -285,12 +300,13 @@
     socket.on("peer_joined", function (p) { figureOf(p.peer_id, p.name); offer(p.peer_id, p.name); });
     socket.on("signal", onSignal);
     socket.on("peer_left", function (p) { close(p.peer_id); });
-    socket.on("revoked", function () {
-      stop(texts["video.revoked"]);
-      // A participant (not a host) may have been sent back to wait: the waiting room says so.
-      if (claims.role !== "moderator") { document.getElementById("to-lobby").hidden = false; }
+    // Revoked (sent back, removed, ended) or closed by the server: a participant goes back to
+    // the waiting room page, which says where they stand; a host stays with the drawer.
+    socket.on("revoked", function () { stop(texts["video.revoked"]); backToLobby(); });
+    socket.on("connect_error", function () { if (!ended) { stop(texts["video.revoked"]); backToLobby(); } });
+    socket.on("disconnect", function (reason) {
+      if (reason === "io server disconnect" && !ended) { stop(texts["video.revoked"]); backToLobby(); }
     });
-    socket.on("connect_error", function () { if (!ended) { stop(texts["video.revoked"]); } });
   }
 
   // The camera and microphone chosen in the waiting room's device check, if any (the browser
@@ -331,7 +347,10 @@
   });
   leave.addEventListener("click", function () {
     if (socket) { socket.emit("leave", {}); }
+    forget();
     stop(texts["video.left"]);
+    // Still let in: "Join again" goes through the waiting room page straight back in.
+    if (rejoin && !isHost()) { document.getElementById("rejoin-box").hidden = false; }
   });
   // Read by the browser tests to measure media flowing and stopping.
   window.meetsvcVideo = { peers: peers, localTracks: function () { return stream ? stream.getTracks() : []; } };

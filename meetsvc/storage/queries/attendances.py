@@ -1,0 +1,253 @@
+"""Attendances: one person, in one browser session, on one invitation (see the table's note).
+
+None of these lock: callers serialise on the meeting's row (see
+:mod:`meetsvc.storage.queries.waiting_room`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, case, func, select, update
+from sqlalchemy.engine import Row
+
+from meetsvc.domain.model import ParticipantState
+from meetsvc.storage.engine import Connection
+from meetsvc.storage.tables import attendances, participants
+
+
+@dataclass(frozen=True, slots=True)
+class AttendanceRecord:
+    id: str
+    meeting_id: str
+    participant_id: str
+    session_id: str
+    state: str
+    waiting_since: datetime | None
+    unverified: bool
+    host_message: str | None
+    given_name: str | None
+    surname: str | None
+    personal_number_hash: str | None
+    matches_invitation: bool | None
+    # How this entry's person was identified (eID and level of assurance), None before.
+    provider: str | None
+    level_of_assurance: str | None
+    second_person: bool
+    sent_back: bool
+    lobby_sockets: int
+    video_sockets: int
+    connection_lost_at: datetime | None
+    ended_at: datetime | None
+    end_reason: str | None
+    # Of the invitation: what the host's list shows beside the verified name.
+    role: str
+    organisation_id: str | None
+    display_name: str
+
+    @property
+    def verified(self) -> bool:
+        return self.personal_number_hash is not None and not self.unverified
+
+    @property
+    def full_name(self) -> str | None:
+        if self.given_name is None or self.surname is None:
+            return None
+        return f"{self.given_name} {self.surname}"
+
+
+@dataclass(frozen=True, slots=True)
+class NewAttendance:
+    id: str
+    meeting_id: str
+    participant_id: str
+    session_id: str
+    state: str
+    unverified: bool
+    created_at: datetime
+    given_name: str | None = None
+    surname: str | None = None
+    personal_number_hash: str | None = None
+    matches_invitation: bool | None = None
+    provider: str | None = None
+    level_of_assurance: str | None = None
+    verified_at: datetime | None = None
+    second_person: bool = False
+
+
+_COLUMNS = (
+    attendances.c.id,
+    attendances.c.meeting_id,
+    attendances.c.participant_id,
+    attendances.c.session_id,
+    attendances.c.state,
+    attendances.c.waiting_since,
+    attendances.c.unverified,
+    attendances.c.host_message,
+    attendances.c.given_name,
+    attendances.c.surname,
+    attendances.c.personal_number_hash,
+    attendances.c.matches_invitation,
+    attendances.c.provider,
+    attendances.c.level_of_assurance,
+    attendances.c.second_person,
+    attendances.c.sent_back,
+    attendances.c.lobby_sockets,
+    attendances.c.video_sockets,
+    attendances.c.connection_lost_at,
+    attendances.c.ended_at,
+    attendances.c.end_reason,
+    participants.c.role,
+    participants.c.organisation_id,
+    participants.c.display_name,
+)
+
+
+def _record(row: Row[*tuple[Any, ...]]) -> AttendanceRecord:
+    return AttendanceRecord(**row._mapping)
+
+
+def _joined() -> Select[Any]:
+    return select(*_COLUMNS).join(participants, participants.c.id == attendances.c.participant_id)
+
+
+def _live(meeting_id: str) -> Select[Any]:
+    """The meeting's attendances still open, on invitations not removed."""
+    return _joined().where(
+        attendances.c.meeting_id == meeting_id,
+        attendances.c.ended_at.is_(None),
+        participants.c.removed_at.is_(None),
+    )
+
+
+async def by_session(connection: Connection, session_id: str) -> AttendanceRecord | None:
+    """The attendance a browser session opened, ended or not."""
+    row = (await connection.execute(_joined().where(attendances.c.session_id == session_id))).first()
+    return _record(row) if row is not None else None
+
+
+async def by_id(connection: Connection, attendance_id: str) -> AttendanceRecord | None:
+    row = (await connection.execute(_joined().where(attendances.c.id == attendance_id))).first()
+    return _record(row) if row is not None else None
+
+
+async def live_in_meeting(connection: Connection, meeting_id: str, attendance_id: str) -> AttendanceRecord | None:
+    """This meeting's attendance, unless it ended or its invitation was removed."""
+    row = (await connection.execute(_live(meeting_id).where(attendances.c.id == attendance_id))).first()
+    return _record(row) if row is not None else None
+
+
+async def live_of_participant(connection: Connection, participant_id: str) -> list[AttendanceRecord]:
+    query = _joined().where(attendances.c.participant_id == participant_id, attendances.c.ended_at.is_(None))
+    return [_record(row) for row in (await connection.execute(query.order_by(attendances.c.created_at))).all()]
+
+
+async def of_participant(connection: Connection, participant_id: str) -> list[AttendanceRecord]:
+    """Every attendance of an invitation, ended ones too, oldest first."""
+    query = _joined().where(attendances.c.participant_id == participant_id)
+    return [_record(row) for row in (await connection.execute(query.order_by(attendances.c.created_at))).all()]
+
+
+async def live_of_meeting(connection: Connection, meeting_id: str) -> list[AttendanceRecord]:
+    """Every open attendance of the meeting, those waiting first in the order they arrived."""
+    query = _live(meeting_id).order_by(
+        attendances.c.waiting_since.is_(None), attendances.c.waiting_since, attendances.c.created_at, attendances.c.id
+    )
+    return [_record(row) for row in (await connection.execute(query)).all()]
+
+
+async def listed_of_meeting(connection: Connection, meeting_id: str) -> list[AttendanceRecord]:
+    """What the host's list shows: open attendances, and closed ones a host decided (denied,
+    removed) or that left, so the host sees what became of them."""
+    query = (
+        _joined()
+        .where(attendances.c.meeting_id == meeting_id, participants.c.removed_at.is_(None))
+        .order_by(
+            attendances.c.waiting_since.is_(None),
+            attendances.c.waiting_since,
+            attendances.c.created_at,
+            attendances.c.id,
+        )
+    )
+    return [_record(row) for row in (await connection.execute(query)).all()]
+
+
+async def waiting_of_meeting(
+    connection: Connection, meeting_id: str, *, attendance_id: str | None = None
+) -> list[AttendanceRecord]:
+    query = _live(meeting_id).where(attendances.c.state == ParticipantState.WAITING.value)
+    if attendance_id is not None:
+        query = query.where(attendances.c.id == attendance_id)
+    return [_record(row) for row in (await connection.execute(query)).all()]
+
+
+async def waiting_ahead(connection: Connection, meeting_id: str, waiting_since: datetime, attendance_id: str) -> int:
+    query = (
+        select(func.count())
+        .select_from(attendances.join(participants, participants.c.id == attendances.c.participant_id))
+        .where(
+            attendances.c.meeting_id == meeting_id,
+            attendances.c.state == ParticipantState.WAITING.value,
+            attendances.c.ended_at.is_(None),
+            participants.c.removed_at.is_(None),
+            (attendances.c.waiting_since < waiting_since)
+            | ((attendances.c.waiting_since == waiting_since) & (attendances.c.id < attendance_id)),
+        )
+    )
+    return int((await connection.execute(query)).scalar_one())
+
+
+async def state_in_meeting(connection: Connection, meeting_id: str, attendance_id: str) -> str | None:
+    """The state of an open attendance of this meeting, None when unknown, ended or removed."""
+    found = await live_in_meeting(connection, meeting_id, attendance_id)
+    return found.state if found is not None else None
+
+
+async def insert(connection: Connection, new: NewAttendance) -> None:
+    await connection.execute(
+        attendances.insert().values(
+            id=new.id,
+            meeting_id=new.meeting_id,
+            participant_id=new.participant_id,
+            session_id=new.session_id,
+            state=new.state,
+            unverified=new.unverified,
+            given_name=new.given_name,
+            surname=new.surname,
+            personal_number_hash=new.personal_number_hash,
+            matches_invitation=new.matches_invitation,
+            provider=new.provider,
+            level_of_assurance=new.level_of_assurance,
+            verified_at=new.verified_at,
+            second_person=new.second_person,
+            created_at=new.created_at,
+            updated_at=new.created_at,
+        )
+    )
+
+
+async def change(connection: Connection, attendance_id: str, *, now: datetime, **values: Any) -> None:
+    """Write the given columns of one attendance."""
+    await connection.execute(
+        update(attendances).where(attendances.c.id == attendance_id).values(updated_at=now, **values)
+    )
+
+
+async def end(connection: Connection, attendance_id: str, *, now: datetime, reason: str) -> None:
+    await connection.execute(
+        update(attendances)
+        .where(attendances.c.id == attendance_id, attendances.c.ended_at.is_(None))
+        .values(ended_at=now, end_reason=reason, updated_at=now)
+    )
+
+
+async def adjust_sockets(connection: Connection, attendance_id: str, *, kind: str, by: int, now: datetime) -> None:
+    """Count a socket of the entry in (``by=1``) or out (``by=-1``); never below zero."""
+    column = attendances.c.lobby_sockets if kind == "lobby" else attendances.c.video_sockets
+    await connection.execute(
+        update(attendances)
+        .where(attendances.c.id == attendance_id)
+        .values({column: case((column + by < 0, 0), else_=column + by)})
+    )
