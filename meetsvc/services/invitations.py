@@ -91,6 +91,15 @@ class Invitations:
             leader = await invitations.leader_name(connection, found[2])
         return CancelledLink(Language(found[0]), organisation, leader)
 
+    async def contact(self, participant_id: str) -> tuple[Organisation | None, str | None]:
+        """The convening organisation and the meeting leader's name for a participant's pages,
+        also after their session was ended (removed, cancelled, ended): whom they may call."""
+        async with self._engine.connect() as connection:
+            found = await invitations.participant_meeting(connection, participant_id)
+            if found is None:
+                return None, None
+            return await load_organisation(connection, found[0]), await invitations.leader_name(connection, found[1])
+
     async def open(self, token: str, language: Language | None) -> IssuedSession | None:
         """Start a participant session for a valid link a person chose to open, recording the
         first opening; None when the link is not valid."""

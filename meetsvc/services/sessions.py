@@ -177,6 +177,14 @@ class BrowserSessions:
             row = await stored.by_token_hash(connection, token_hash(token))
         return row.end_reason if row is not None and row.ended_at is not None else None
 
+    async def ended_participant(self, token: str | None) -> str | None:
+        """The participant whose session the cookie held, when something ended it."""
+        if not token or not looks_like_token(token):
+            return None
+        async with self._engine.connect() as connection:
+            row = await stored.by_token_hash(connection, token_hash(token))
+        return row.participant_id if row is not None and row.ended_at is not None else None
+
     async def alive(self, session_id: str) -> bool:
         """Whether a session (known by id, e.g. behind a socket) is still live; touches its idle clock."""
         async with self._engine.connect() as connection:

@@ -134,9 +134,21 @@ async def ended_page(request: web.Request) -> web.Response:
     """The page of a browser whose session was ended for a reason it should know (the link was
     revoked or reissued, the participant removed, the meeting cancelled or ended, another
     device took over), or the usual "session expired" page."""
-    reason = await request.app[SESSIONS].end_reason(request.cookies.get(COOKIE_NAME))
+    token = request.cookies.get(COOKIE_NAME)
+    reason = await request.app[SESSIONS].end_reason(token)
     if reason in END_REASONS:
-        return error_page(request, 410, f"ended.{reason}")
+        participant_id = await request.app[SESSIONS].ended_participant(token)
+        organisation, leader = (
+            await request.app[INVITATIONS].contact(participant_id) if participant_id else (None, None)
+        )
+        language = request_language(request)
+        return render(
+            request,
+            "ended.html",
+            {"message": translate(language, f"ended.{reason}"), **_contact(organisation, leader)},
+            status=410,
+            language=language,
+        )
     return error_page(request, 401, "error.session")
 
 

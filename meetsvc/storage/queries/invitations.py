@@ -131,6 +131,19 @@ async def leader_name(connection: Connection, meeting_id: str) -> str | None:
     return None if name is None else str(name)
 
 
+async def participant_meeting(connection: Connection, participant_id: str) -> tuple[str, str] | None:
+    """The convening organisation's id and the meeting's id of a participant, removed or not: an
+    ended session's page still says whom to call."""
+    row = (
+        await connection.execute(
+            select(meetings.c.organisation_id, meetings.c.id)
+            .join(participants, participants.c.meeting_id == meetings.c.id)
+            .where(participants.c.id == participant_id)
+        )
+    ).first()
+    return None if row is None else (str(row.organisation_id), str(row.id))
+
+
 async def cancelled_meeting_language(connection: Connection, token_hash: str) -> tuple[str, str, str] | None:
     """The invitation's language, the convening organisation's id and the meeting's id when its
     token belongs to a meeting that was cancelled (its links were revoked by the cancellation, so
