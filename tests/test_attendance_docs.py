@@ -7,6 +7,7 @@ import ast
 import inspect
 import re
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 
 from meetsvc.services import waiting_room
@@ -15,8 +16,8 @@ from meetsvc.services.waiting_room import END_REASONS, PRESENCES, presence
 GUIDE = (Path(__file__).resolve().parents[1] / "docs" / "waiting-room.md").read_text(encoding="utf-8")
 
 
-def _returned_strings(function: object) -> set[str]:
-    tree = ast.parse(textwrap.dedent(inspect.getsource(function)))  # type: ignore[arg-type]
+def _returned_strings(function: Callable[..., object]) -> set[str]:
+    tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
     found = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Return) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):

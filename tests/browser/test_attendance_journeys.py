@@ -21,12 +21,12 @@ WAIT = WAIT_MS
 
 
 @pytest_asyncio.fixture
-async def meeting_id(world) -> str:  # type: ignore[no-untyped-def]
+async def meeting_id(world) -> str:
     """A meeting booked five minutes from now: its waiting room is open."""
     return (await book(world, starts_in=timedelta(minutes=5)))["id"]
 
 
-async def identify_on(world, tab: Tab, link: str, person_number: str) -> None:  # type: ignore[no-untyped-def]
+async def identify_on(world, tab: Tab, link: str, person_number: str) -> None:
     """Open the link in this browser, identify with BankID on another device, go to the waiting room."""
     page = tab.page
     await page.goto(link.replace(world.service.base_url, ""))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -108,7 +108,9 @@ async def cut_off_by_server(world, socket: Socket) -> None:
             await asyncio.sleep(0.01)
 
 
-async def heard_after(socket: Socket, mark: int, name: str, predicate=lambda data: True) -> Any:  # type: ignore[no-untyped-def]
+async def heard_after(
+    socket: Socket, mark: int, name: str, predicate: Callable[[Any], bool] = lambda data: True
+) -> Any:
     """The first ``name`` event after the first ``mark`` events that satisfies ``predicate``."""
     async with asyncio.timeout(WAIT_SECONDS):
         while True:
