@@ -105,6 +105,7 @@ import psutil
 import socketio
 
 THIS_SCRIPT = Path(__file__).resolve()
+PROBE_SCRIPT = THIS_SCRIPT.parent / "service_probe.py"
 ROOT = THIS_SCRIPT.parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
@@ -123,6 +124,9 @@ STARTUP_TIMEOUT = 60.0
 # Above this N the tickets are signed here with the service's key: fetching 5,000 over HTTP (a
 # session write each) would add about half a minute to the run and measures nothing.
 HTTP_TICKETS_UP_TO = 1000
+# Sockets opened after the admits that never join a namespace, and how long they are watched.
+UNJOINED_SOCKETS = 100
+UNJOINED_WATCH = 30.0
 # What a browser offers: "permessage-deflate; client_max_window_bits".
 BROWSER_DEFLATE = 15
 ROLES = ["individual", "guardian", "municipality_staff", "region_staff", "school", "interpreter"]
@@ -207,7 +211,7 @@ async def seed(database_url: str, keys_dir: Path, n: int) -> World:
     from meetsvc.services.sessions import BrowserSessions, SessionKind
     from meetsvc.storage.engine import create_engine
     from meetsvc.storage.migrate import upgrade
-    from meetsvc.storage.tables import identifications, participant_identities, participants
+    from meetsvc.storage.tables import attendances, identifications, participant_identities, participants
 
     await upgrade(database_url)
     keys = await asyncio.to_thread(load_keys, keys_dir, create_missing=True)
@@ -258,7 +262,7 @@ async def seed(database_url: str, keys_dir: Path, n: int) -> World:
             sizes[-1] = n % PER_MEETING
         sizes += [PER_MEETING] * WARMUP_MEETINGS
         now = datetime.now(UTC)
-        participant_rows, identification_rows, identity_rows = [], [], []
+        participant_rows, identification_rows, identity_rows, attendance_rows = [], [], [], []
         for meeting, size in zip(seeded, sizes, strict=True):
             for slot in range(size):
                 person, encrypted, hashed = persons[slot % len(persons)]
@@ -321,8 +325,26 @@ async def seed(database_url: str, keys_dir: Path, n: int) -> World:
                             "finished_at": now,
                         }
                     )
+                    # The entry the service binds to a session when its identification completes
+                    # (meetsvc.services.waiting_room: state "identifying" until the socket arrives).
+                    identity = identity_rows[len(attendance_rows)]
+                    assert identity["participant_id"] == waiting.participant_id
+                    attendance_rows.append(
+                        {
+                            "id": str(uuid.uuid4()),
+                            "meeting_id": meeting.id,
+                            "participant_id": waiting.participant_id,
+                            "session_id": waiting.session_id,
+                            "state": "identifying",
+                            "unverified": False,
+                            **{k: v for k, v in identity.items() if k != "participant_id"},
+                            "created_at": now,
+                            "updated_at": now,
+                        }
+                    )
             await connection.execute(identifications.insert(), identification_rows)
             await connection.execute(participant_identities.insert(), identity_rows)
+            await connection.execute(attendances.insert(), attendance_rows)
     finally:
         await engine.dispose()
     return World(seeded[:meeting_count], seeded[meeting_count:])
@@ -510,6 +532,24 @@ class Service:
     process: subprocess.Popen[bytes]
     base_url: str
     log: Path
+    stats: Path | None = None
+
+
+async def probe_stats(service: Service) -> dict[str, Any]:
+    """Ask the service's probe (bench/service_probe.py) for its counters: SIGUSR1, then its file."""
+    assert service.stats is not None
+    previous = -1
+    with contextlib.suppress(OSError, ValueError):
+        previous = json.loads(service.stats.read_text(encoding="utf-8"))["seq"]
+    service.process.send_signal(signal.SIGUSR1)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError, ValueError):
+            stats: dict[str, Any] = json.loads(service.stats.read_text(encoding="utf-8"))
+            if stats["seq"] > previous:
+                return stats
+        await asyncio.sleep(0.02)
+    raise RuntimeError(f"the service's probe did not answer SIGUSR1 within 10 s:\n{_tail(service.log)}")
 
 
 async def start_service(
@@ -551,6 +591,8 @@ certs_dir = {json.dumps(str(certs_dir))}
 app_port = 0
 
 [realtime]
+# Every client here comes from 127.0.0.1: thousands of people, not one address hoarding sockets.
+connections_per_address = 100000
 {realtime}
 # The seeded meetings' reminders and openings are all past due at start; catching up on them
 # would run beside the measured admits. The schedule has its own benchmark (bench/schedule.py).
@@ -564,10 +606,13 @@ format = "text"
         encoding="utf-8",
     )
     log = workdir / f"{name}.log"
-    process = _spawn([sys.executable, "-m", "meetsvc", "--config", str(config), "serve"], log)
+    stats = workdir / f"{name}.stats.json"
+    process = _spawn(
+        [sys.executable, str(PROBE_SCRIPT), str(stats), "-m", "meetsvc", "--config", str(config), "serve"], log
+    )
     base_url = f"http://127.0.0.1:{port}"
     await _wait_ready(f"{base_url}/readyz", process, log)
-    return Service(process, base_url, log)
+    return Service(process, base_url, log, stats)
 
 
 async def start_floor(workdir: Path, compression: bool, postgres_dsn: str | None = None) -> Service:
@@ -1011,6 +1056,42 @@ class Floor:
         await bounded(1024, [functools.partial(one, ws) for ws in self._sockets + ([self._host] if self._host else [])])
 
 
+async def unjoined_kept(base_url: str, http: aiohttp.ClientSession, count: int, watch: float) -> tuple[int, int]:
+    """Open ``count`` engine.io websockets that never join a namespace (the handshake, then only
+    pongs to the server's pings, as an idle client would) and count those still open ``watch``
+    seconds after each connected. Returns (opened, still open)."""
+
+    async def one() -> bool | None:
+        try:
+            ws = await http.ws_connect(
+                f"{base_url}/socket.io/?EIO=4&transport=websocket", compress=BROWSER_DEFLATE, autoclose=False
+            )
+        except (aiohttp.ClientError, TimeoutError):
+            return None  # refused: not opened
+        try:
+            deadline = time.monotonic() + watch
+            while (left := deadline - time.monotonic()) > 0:
+                try:
+                    message = await ws.receive(timeout=left)
+                except TimeoutError:
+                    break
+                if message.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.CLOSING):
+                    return False
+                if message.type == aiohttp.WSMsgType.ERROR:
+                    return False
+                if message.type == aiohttp.WSMsgType.TEXT and message.data == "2":
+                    await ws.send_str("3")
+                elif message.type == aiohttp.WSMsgType.TEXT and message.data.startswith("1"):
+                    return False  # engine.io's own close packet
+            return not ws.closed
+        finally:
+            await ws.close()
+
+    outcomes = await asyncio.gather(*(one() for _ in range(count)))
+    opened = [o for o in outcomes if o is not None]
+    return len(opened), sum(opened)
+
+
 async def admit(host: socketio.AsyncClient, participants: Participants, waiting: Waiting) -> float:
     """The host admits one participant; seconds until the participant's client hears it."""
     future = participants.expect_admitted(waiting.participant_id)
@@ -1303,6 +1384,7 @@ async def _measure(
                     HOST_CONNECT_CONCURRENCY, [functools.partial(group.connect, meetings_by_id[m]) for m in needed]
                 )
 
+        stats_before = [await probe_stats(s) for s in services]
         t0, server_cpu0 = time.perf_counter(), server_cpu()
         result = Sampled()
         result.durable["sqlite"] = []
@@ -1318,9 +1400,17 @@ async def _measure(
         )
         admit_s = time.perf_counter() - t0
         admit_server_cpu = server_cpu() - server_cpu0
+        stats_after = [await probe_stats(s) for s in services]
+        admit_statements = sum(
+            after["statements"] - before["statements"] for before, after in zip(stats_before, stats_after, strict=True)
+        )
+        gc_max_pause = max(after["gc_max_pause_ms"] for after in stats_after)
+        gc_collections = sum(after["gc_collections"] for after in stats_after)
         alive_at_end = participants.alive(measured_ids)
         hosts_reconnected = hosts.reconnects + (same_process_hosts.reconnects if same_process_hosts is not None else 0)
         client_log = CLIENT_LOG.take()
+        # After the admits, so they do not share the measured phase: sockets that never join.
+        unjoined_opened, unjoined_open = await unjoined_kept(service.base_url, shared, UNJOINED_SOCKETS, UNJOINED_WATCH)
     finally:
         # Interrupted or failed: stop the servers first and give the clients no time to say goodbye.
         failed = sys.exc_info()[0] is not None
@@ -1372,6 +1462,10 @@ async def _measure(
         "processes": deployment.processes,
         "database": deployment.database,
         "server_cpu_ms_per_admit": round(admit_server_cpu / admits * 1000, 2),
+        "statements_per_admit": round(admit_statements / admits, 2),
+        "gc_max_pause_ms": round(gc_max_pause, 2),
+        "unauthenticated_kept": unjoined_open,
+        "unauthenticated_opened": unjoined_opened,
         "admits_measured": len(ms),
         "admits_lost": result.lost,
         "admits_skipped": result.skipped,
@@ -1439,7 +1533,10 @@ async def _measure(
         f"{floor_deflate}/{floor_sockets} floor sockets; tickets {ticket_note} in {tickets_s:.1f} s; "
         f"seed {seeded_s:.1f} s, connect {connect_s:.1f} s ({n / connect_s:.0f}/s; CPU per connect: "
         f"{whose_cpu} {connect_cpu[1] / n * 1000:.1f} ms, clients {connect_cpu[0] / n * 1000:.1f} ms), "
-        f"admits {admit_s:.1f} s ({whose_cpu} CPU {admit_server_cpu / admits * 1000:.1f} ms per admit), "
+        f"admits {admit_s:.1f} s ({whose_cpu} CPU {admit_server_cpu / admits * 1000:.1f} ms, "
+        f"{admit_statements / admits:.1f} SQL statements per admit; {gc_collections} garbage collections, the "
+        f"longest {gc_max_pause:.1f} ms), {unjoined_open} of {unjoined_opened} sockets that joined nothing still "
+        f"open {UNJOINED_WATCH:.0f} s after connecting, "
         f"run {time.perf_counter() - wall0:.1f} s; machine load average {os.getloadavg()[0]:.1f}",
         flush=True,
     )
