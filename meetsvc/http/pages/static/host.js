@@ -157,9 +157,16 @@
       reason.id = reasonId; reason.maxLength = 500; reason.autocomplete = "off";
       reason.dataset.key = "reason:" + keyOf(p);
       reason.disabled = ended;
+      // Kept like a message draft: a redraw (someone arriving, this person's video joining)
+      // must not wipe a reason half typed.
+      var reasonKey = "reason:" + keyOf(p);
+      reason.value = drafts[reasonKey] || "";
+      reason.addEventListener("input", function () { drafts[reasonKey] = reason.value; });
       li.appendChild(reasonLabel); li.appendChild(reason);
       actions.appendChild(button(texts["host.send_back"], "send_back", p, "secondary", function () {
-        return reason.value.trim() ? { message: reason.value.trim() } : {};
+        var text = reason.value.trim();
+        delete drafts[reasonKey];
+        return text ? { message: text } : {};
       }));
       actions.appendChild(button(texts["host.remove"], "remove", p, "secondary"));
       li.appendChild(actions);
