@@ -16,6 +16,7 @@ from datetime import timedelta
 from typing import Any
 
 import aiohttp
+import pytest
 from playwright.async_api import expect
 
 from tests.browser.conftest import CHROMIUM_FLAGS, SV, WAIT_MS, chromium_path
@@ -89,20 +90,26 @@ async def axe_clean(page, where: str) -> None:
     assert not violations, readable(where, violations)
 
 
-async def test_three_people_see_each_other_without_scrolling_at_every_size(world, browser, screenshots):
+@pytest.mark.parametrize("screen", list(SCREENS))
+async def test_three_people_see_each_other_without_scrolling(world, browser, screenshots, screen):
+    """Two people are already in the meeting; the third joins on this screen and sees both.
+
+    One test per screen size, each with a meeting of its own: a screen's failure names its size,
+    and no test carries four meetings' worth of browsers.
+    """
     base = world.service.base_url
     meeting = await book(world, starts_in=timedelta(minutes=5))
     host = await host_socket(world, await host_cookie(world, world.hosts[world.municipality.id]), meeting["id"])
     sockets, invited, contexts = [host], [], []
 
-    async def join(name: str, screen: str, language: str = "sv"):
+    async def join(name: str, size: str, language: str = "sv"):
         person = await invite_in(world, meeting["id"], name, language)
         invited.append(person)
         socket = await participant_socket(world, await ticket(person, unverified=True))
         sockets.append(socket)
         await host.call("admit", {"participant_id": person.participant_id})
         join_url = (await socket.wait_for("credential"))["join_url"]
-        context = await browser.new_context(base_url=base, **SCREENS[screen])
+        context = await browser.new_context(base_url=base, **SCREENS[size])
         contexts.append(context)
         await context.add_init_script(path=AXE)
         await context.add_cookies([session_of(person, base)])
@@ -111,74 +118,72 @@ async def test_three_people_see_each_other_without_scrolling_at_every_size(world
         return page, context
 
     try:
-        # Two people already in the meeting; each screen size in turn is the third.
         for name in ("Alex Berg", "Sam Ek"):
             await join(name, "390x844")
-        for screen in SCREENS:
-            english = screen == "390x844"
-            page, context = await join(f"Kim {screen}", screen, "en" if english else "sv")
-            # Both others' pictures are playing (not name tiles waiting for video).
+        english = screen == "390x844"
+        page, context = await join(f"Kim {screen}", screen, "en" if english else "sv")
+        # Both others' pictures are playing (not name tiles waiting for video).
+        await expect(page.locator("#videos figure:not(.camera-off)")).to_have_count(2, timeout=WAIT_MS)
+        shape = await page.evaluate(GEOMETRY)
+        viewport, controls = shape["viewport"], shape["controls"]
+        assert shape["scroll"] == {"h": 0, "w": 0}, (screen, shape["scroll"])
+        assert len(shape["tiles"]) == 2
+        for tile in shape["tiles"]:
+            assert inside(tile["box"], viewport), (screen, tile)
+            assert not overlaps(tile["box"], controls), (screen, "the controls cover a face", tile)
+            # Large: each other person gets at least a fifth of the screen.
+            assert tile["box"]["w"] * tile["box"]["h"] >= viewport["w"] * viewport["h"] / 5, (screen, tile)
+        assert inside(controls, viewport) and controls["h"] <= 0.15 * viewport["h"], (screen, controls)
+        own = shape["self"]
+        assert own["w"] * own["h"] <= 0.1 * viewport["w"] * viewport["h"], (screen, "own picture is small", own)
+        # Invited in English: the meeting speaks English, without anyone choosing it again.
+        language = await page.evaluate("document.documentElement.lang")
+        assert language == ("en" if english else "sv"), screen
+        leave = TEXTS["en" if english else "sv"]["video.leave"]
+        await expect(page.get_by_role("button", name=leave)).to_be_enabled()
+        await axe_clean(page, f"meeting [{screen}]")
+        await page.screenshot(path=screenshots / f"three-people-{screen}.png")
+
+        # Speaker view: one person large, the other still whole and clear of the controls.
+        words = TEXTS["en" if english else "sv"]
+        await page.locator("#videos figure").first.get_by_role("button", name=words["video.pin"]).click()
+        await expect(page.locator("#videos figure.pinned")).to_have_count(1)
+        speaker = await page.evaluate(GEOMETRY)
+        big, small = (t["box"] for t in speaker["tiles"])
+        assert big["w"] * big["h"] > 2 * small["w"] * small["h"], (screen, "speaker view", speaker["tiles"])
+        for tile in speaker["tiles"]:
+            assert inside(tile["box"], viewport) and not overlaps(tile["box"], controls), (screen, tile)
+        await page.screenshot(path=screenshots / f"speaker-view-{screen}.png")
+        await page.get_by_role("button", name=words["video.unpin"]).click()
+        await expect(page.locator("#videos figure.pinned")).to_have_count(0)
+
+        # Changing language in the meeting keeps the person in it, now in Swedish.
+        if english:
+            await page.get_by_role("link", name=TEXTS["en"]["lang.switch"]).click()
+            await expect(page.locator("html")).to_have_attribute("lang", "sv")
             await expect(page.locator("#videos figure:not(.camera-off)")).to_have_count(2, timeout=WAIT_MS)
-            shape = await page.evaluate(GEOMETRY)
-            viewport, controls = shape["viewport"], shape["controls"]
-            assert shape["scroll"] == {"h": 0, "w": 0}, (screen, shape["scroll"])
-            assert len(shape["tiles"]) == 2
-            for tile in shape["tiles"]:
-                assert inside(tile["box"], viewport), (screen, tile)
-                assert not overlaps(tile["box"], controls), (screen, "the controls cover a face", tile)
-                # Large: each other person gets at least a fifth of the screen.
-                assert tile["box"]["w"] * tile["box"]["h"] >= viewport["w"] * viewport["h"] / 5, (screen, tile)
-            assert inside(controls, viewport) and controls["h"] <= 0.15 * viewport["h"], (screen, controls)
-            own = shape["self"]
-            assert own["w"] * own["h"] <= 0.1 * viewport["w"] * viewport["h"], (screen, "own picture is small", own)
-            # Invited in English: the meeting speaks English, without anyone choosing it again.
-            language = await page.evaluate("document.documentElement.lang")
-            assert language == ("en" if english else "sv"), screen
-            leave = TEXTS["en" if english else "sv"]["video.leave"]
-            await expect(page.get_by_role("button", name=leave)).to_be_enabled()
-            await axe_clean(page, f"meeting [{screen}]")
-            await page.screenshot(path=screenshots / f"three-people-{screen}.png")
+            await expect(page.get_by_role("button", name=SV["video.leave"])).to_be_enabled()
+            leave = SV["video.leave"]
 
-            # Speaker view: one person large, the other still whole and clear of the controls.
-            words = TEXTS["en" if english else "sv"]
-            await page.locator("#videos figure").first.get_by_role("button", name=words["video.pin"]).click()
-            await expect(page.locator("#videos figure.pinned")).to_have_count(1)
-            speaker = await page.evaluate(GEOMETRY)
-            big, small = (t["box"] for t in speaker["tiles"])
-            assert big["w"] * big["h"] > 2 * small["w"] * small["h"], (screen, "speaker view", speaker["tiles"])
-            for tile in speaker["tiles"]:
-                assert inside(tile["box"], viewport) and not overlaps(tile["box"], controls), (screen, tile)
-            await page.screenshot(path=screenshots / f"speaker-view-{screen}.png")
-            await page.get_by_role("button", name=words["video.unpin"]).click()
-            await expect(page.locator("#videos figure.pinned")).to_have_count(0)
-
-            # Changing language in the meeting keeps the person in it, now in Swedish.
-            if english:
-                await page.get_by_role("link", name=TEXTS["en"]["lang.switch"]).click()
-                await expect(page.locator("html")).to_have_attribute("lang", "sv")
-                await expect(page.locator("#videos figure:not(.camera-off)")).to_have_count(2, timeout=WAIT_MS)
-                await expect(page.get_by_role("button", name=SV["video.leave"])).to_be_enabled()
-                leave = SV["video.leave"]
-
-            # Muting and turning the camera off show on the others' tiles: a mark and the name.
-            if screen == "360x640":
-                await page.get_by_role("button", name=SV["video.mute"]).click()
-                await page.get_by_role("button", name=SV["video.camera_off"]).click()
-                other = contexts[0].pages[0]
-                tile = other.locator("#videos figure").filter(has_text="Kim 360x640")
-                await expect(tile).to_have_class(re.compile(r"\bcamera-off\b"), timeout=WAIT_MS)
-                await expect(tile).to_have_class(re.compile(r"\bmuted\b"))
-                await expect(tile.locator(".name-tile")).to_be_visible()
-                await expect(tile.locator(".muted-mark")).to_be_visible()
-                await other.screenshot(path=screenshots / "camera-off-name-tile.png")
-                # The own picture moves out of the way, by its button.
-                before = (await page.evaluate(GEOMETRY))["self"]
-                await page.get_by_role("button", name=SV["video.move_self"]).click()
-                after = (await page.evaluate(GEOMETRY))["self"]
-                assert after["x"] < before["x"], "moved to the other corner"
-            await page.get_by_role("button", name=leave).click()
-            await context.close()
-            contexts.remove(context)
+        # Muting and turning the camera off show on the others' tiles: a mark and the name.
+        if screen == "360x640":
+            await page.get_by_role("button", name=SV["video.mute"]).click()
+            await page.get_by_role("button", name=SV["video.camera_off"]).click()
+            other = contexts[0].pages[0]
+            tile = other.locator("#videos figure").filter(has_text="Kim 360x640")
+            await expect(tile).to_have_class(re.compile(r"\bcamera-off\b"), timeout=WAIT_MS)
+            await expect(tile).to_have_class(re.compile(r"\bmuted\b"))
+            await expect(tile.locator(".name-tile")).to_be_visible()
+            await expect(tile.locator(".muted-mark")).to_be_visible()
+            await other.screenshot(path=screenshots / "camera-off-name-tile.png")
+            # The own picture moves out of the way, by its button.
+            before = (await page.evaluate(GEOMETRY))["self"]
+            await page.get_by_role("button", name=SV["video.move_self"]).click()
+            after = (await page.evaluate(GEOMETRY))["self"]
+            assert after["x"] < before["x"], "moved to the other corner"
+        await page.get_by_role("button", name=leave).click()
+        await context.close()
+        contexts.remove(context)
     finally:
         for context in contexts:
             await context.close()
