@@ -889,7 +889,7 @@ class WaitingRoom:
                 raise WaitingRoomClosed("the meeting has ended")
             row = await self._entry_of(connection, meeting_id, participant_id, attendance_id)
             was_waiting = row.state == S.WAITING.value
-            if action is Action.ADMIT and row.state in (S.IDENTIFYING.value, S.INVITED.value) and meeting.locked:
+            if action is Action.ADMIT and meeting.locked and _may_knock(row):
                 # Admitting someone knocking at a locked meeting: they arrive, then are let in.
                 row = await self._apply(
                     connection, meeting, row, Action.ARRIVE, Actor.PARTICIPANT, "system", notices, host_message=None
@@ -1123,6 +1123,15 @@ class EntryEnded(Conflict):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+def _may_knock(row: AttendanceRecord) -> bool:
+    """Whether the entry may be knocking at a locked meeting: not yet in the waiting room, or
+    left the meeting and asking to come back from its open page (the hosts were told it knocks,
+    see ``WaitingRoom._knock``, so their admit must let it in)."""
+    if row.state in (S.IDENTIFYING.value, S.INVITED.value):
+        return True
+    return row.state == S.LEFT.value and row.lobby_sockets > 0
 
 
 def _fields(entry: WaitingEntry) -> dict[str, Any]:

@@ -3,8 +3,13 @@
 Random sequences of what really happens around a waiting room — hosts opening and closing their
 console, participants arriving, dropping and coming back, a second person opening someone's
 invitation link with their own eID, links revoked and reissued, the process restarting, hosts
-deciding about random entries, a host choosing an admission policy — run against the real
-:class:`~meetsvc.services.waiting_room.WaitingRoom` on a real SQLite file (no sockets). After every step:
+deciding about random entries, a host choosing an admission policy, a host locking and unlocking
+the meeting, a waiting page losing its connection and getting it back, an admitted person's video
+connecting and going — run against the real :class:`~meetsvc.services.waiting_room.WaitingRoom` on
+a real SQLite file. There are no sockets: :class:`Pages` opens and closes them as the socket.io
+namespaces would (a lobby connect is ``arrive`` then ``presence_changed``; a video connect is let
+in only while its entry is inside; an entry sent out of the meeting loses its video, an ended one
+every socket; unlocking makes the pages that were told "locked" arrive again). After every step:
 
 * every entry (one person, one browser session, one invitation) admitted or in the meeting has a
   ``participant.admit`` entry *for that entry* in the audit log, by one of the meeting's hosts
@@ -13,6 +18,15 @@ deciding about random entries, a host choosing an admission policy — run again
 * a ``policy:`` admission happens only under a policy a host configured before it;
 * a host's presence, a restart, or a refused operation changes nothing;
 * a removed or denied participant does not come back by arriving again;
+* while the meeting is locked, an arrival knocks (the host sees "knocking") and is never waiting
+  or inside; only a host's admit of that entry lets it in (a ``system`` arrival, then the host's
+  ``participant.admit``, in the audit log), never a policy; unlocking moves on only those knocking;
+* a host's admit of an entry their console shows knocking is carried out;
+* a lost connection, and its return, changes no state and writes nothing to the audit log;
+* the audit log says who was in the room: an entry's video joined only while it was in the
+  meeting, and left before any later decision about it once it was outside; the joins not
+  matched by a leave are its video sockets now;
+* the host's list shows each entry's presence as its sockets, its state and the clock say;
 * the audit log's last word on each entry is its present state, and the chain verifies.
 """
 
@@ -23,25 +37,38 @@ import json
 import secrets
 import uuid
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from hypothesis import event, given, settings, strategies as st
+from hypothesis import event, example, given, settings, strategies as st
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from meetsvc.core.pii import PersonalNumberVault
 from meetsvc.core.secrets import SecretKeys, load_keys
 from meetsvc.core.tokens import token_hash
-from meetsvc.domain.admission import AdmissionPolicy
+from meetsvc.domain.admission import AdmissionPolicy, is_inside
 from meetsvc.domain.callers import OrganisationCaller
 from meetsvc.domain.errors import DomainError, NotFound
-from meetsvc.domain.model import CareArea, OrganisationKind, ParticipantRole, ParticipantState as S
+from meetsvc.domain.model import (
+    CareArea,
+    MeetingStatus,
+    OrganisationKind,
+    ParticipantRole,
+    ParticipantState as S,
+)
 from meetsvc.services.audit import AuditLog
 from meetsvc.services.booking import Booking, BookingLimits, NewMeeting, NewParticipant
 from meetsvc.services.directory import Directory
-from meetsvc.services.waiting_room import HostCaller, LobbyPass, WaitingRoom, bind_session
+from meetsvc.services.waiting_room import (
+    PRESENCE_GRACE,
+    HostCaller,
+    LobbyPass,
+    Notices,
+    WaitingRoom,
+    bind_session,
+)
 from meetsvc.storage.engine import create_engine
 from meetsvc.storage.tables import (
     attendances,
@@ -56,6 +83,7 @@ from tests.support.service import SettableClock
 
 INSIDE = {S.ADMITTED.value, S.IN_MEETING.value}
 STICKY = {S.DENIED.value, S.REMOVED.value}
+OUTSIDE_KNOCKING = {S.INVITED.value, S.IDENTIFYING.value}
 
 
 @dataclass(frozen=True)
@@ -98,6 +126,18 @@ class Process:
 
 
 @dataclass
+class Pages:
+    """The sockets the guests' browsers hold open (by browser session), what each page shows,
+    and which entries the hosts' consoles show knocking: what presence is checked against."""
+
+    lobby: dict[str, int] = field(default_factory=dict)
+    video: dict[str, int] = field(default_factory=dict)
+    lost_at: dict[str, datetime] = field(default_factory=dict)
+    views: dict[str, str] = field(default_factory=dict)
+    knocking: set[str] = field(default_factory=set)
+
+
+@dataclass
 class World:
     process: Process
     meeting_id: str
@@ -106,6 +146,7 @@ class World:
     guests: list[Guest]
     booking: Booking
     organiser: OrganisationCaller
+    pages: Pages = field(default_factory=Pages)
 
 
 async def _identified(
@@ -309,17 +350,35 @@ async def check_admissions(world: World) -> None:
     trail = [(e.seq, e.actor, e.action, e.subject_id, json.loads(e.details)) for e in entries]
 
     chosen_policy: str | None = None  # the policy in force, as a host last configured it
-    for _seq, actor, action, _subject, details in trail:
+    locked = False  # as a host last configured it
+    for index, (_seq, actor, action, _subject, details) in enumerate(trail):
         if action == "waiting_room.configured" and "admission_policy" in details:
             assert actor in host_actors, f"the policy was set by {actor}, not a host"
             chosen_policy = details["admission_policy"]
+        if action == "waiting_room.configured" and "locked" in details:
+            locked = details["locked"]
         if action == "participant.admit":
             if actor.startswith("policy:"):
                 policy = actor.removeprefix("policy:")
                 assert policy != AdmissionPolicy.MANUAL.value
                 assert chosen_policy == policy, f"admitted by {actor} though a host chose {chosen_policy}"
+                assert not locked, "a policy let someone in while the meeting was locked"
             else:
                 assert actor in host_actors, f"admitted by {actor}, who is no host of this meeting"
+        if action.startswith("participant.") and details.get("to") in INSIDE and details["from"] not in INSIDE:
+            # Only an admission takes anyone from outside to inside.
+            assert action == "participant.admit", trail[index]
+        if action == "participant.arrive" and details["to"] == S.WAITING.value and details["from"] != S.WAITING.value:
+            # While locked nobody arrives by themself: a host admitting someone knocking brings
+            # them in through the waiting room, in the same breath.
+            assert (actor == "system") == locked, f"{trail[index]} while {'locked' if locked else 'unlocked'}"
+            if locked:
+                _, by, then, _, about = trail[index + 1]
+                assert then == "participant.admit" and by in host_actors, trail[index : index + 2]
+                assert about["attendance"] == details["attendance"]
+                event("a host let in someone knocking")
+        if action == "attendance.knocked":
+            assert locked
 
     for participant_id, state in current.items():
         own = [
@@ -344,6 +403,89 @@ async def check_admissions(world: World) -> None:
             assert action == "participant.admit" and details["to"] == S.ADMITTED.value, own
             event("someone was inside" + (" by the policy" if any(a.startswith("policy:") for a in admits) else ""))
 
+    check_video_on_record(trail, current, ended)
+
+
+def check_video_on_record(
+    trail: list[tuple[int, str, str, str, dict[str, Any]]], current: dict[str, str], ended: set[str]
+) -> None:
+    """Who was in the room, by the audit log: an entry's video joins only while it is in the
+    meeting; once it is outside, its video has left before anything else is decided about it;
+    and what joined and has not left is what is connected now (ending an entry closes its
+    record: ``attendance.ended`` says it was let go from where it was)."""
+    state: dict[str, str] = {}
+    video: dict[str, int] = {}
+    closed: set[str] = set()
+    for entry in trail:
+        action, details = entry[2], entry[4]
+        attendance = details.get("attendance")
+        if attendance is None:
+            continue
+        if action.startswith("participant.") and "to" in details:
+            assert details["from"] in INSIDE or not video.get(attendance), f"in the video while outside: {entry}"
+            state[attendance] = details["to"]
+        elif action == "attendance.video_joined":
+            assert attendance not in closed and state.get(attendance) == S.IN_MEETING.value, entry
+            video[attendance] = video.get(attendance, 0) + 1
+            event("a video joined")
+        elif action == "attendance.video_left":
+            assert attendance not in closed and video.get(attendance, 0) > 0, entry
+            video[attendance] -= 1
+            if state[attendance] not in INSIDE:
+                event("the video of someone sent out was cut")
+        elif action == "attendance.ended":
+            closed.add(attendance)
+    for attendance, now in current.items():
+        if attendance in ended:
+            continue
+        assert now in INSIDE or not video.get(attendance), f"{attendance} is {now} with its video on record"
+
+
+async def check_presence(world: World) -> None:
+    """The sockets counted are the pages' sockets, and the host's list shows each entry's
+    presence as its state, its sockets and the clock say."""
+    engine, pages = world.process.engine, world.pages
+    async with engine.connect() as connection:
+        rows = (
+            await connection.execute(
+                select(
+                    attendances.c.id,
+                    attendances.c.session_id,
+                    attendances.c.state,
+                    attendances.c.ended_at,
+                    attendances.c.lobby_sockets,
+                    attendances.c.video_sockets,
+                )
+            )
+        ).all()
+    _, listed = await world.process.room.waiting_list(world.hosts[0], world.meeting_id)
+    shown = {entry.attendance_id: entry.presence for entry in listed}
+    now = world.process.clock()
+    for row in rows:
+        lobby, video = pages.lobby.get(row.session_id, 0), pages.video.get(row.session_id, 0)
+        if row.ended_at is not None:
+            assert shown[row.id] == "ended"
+            continue
+        assert (row.lobby_sockets, row.video_sockets) == (lobby, video), row
+        lost = pages.lost_at.get(row.session_id)
+        if row.state in INSIDE and video:
+            expected = "in_meeting"
+        elif row.state == S.IN_MEETING.value:
+            expected = "left_video"
+        elif row.state == S.ADMITTED.value:
+            expected = "joining"
+        elif row.state == S.WAITING.value:
+            if lobby:
+                expected = "waiting"
+            else:
+                expected = "connection_lost" if lost is not None and now - lost < PRESENCE_GRACE else "gone"
+        elif row.state in OUTSIDE_KNOCKING:
+            expected = "knocking" if lobby else "identified"
+        else:
+            expected = row.state
+        assert shown[row.id] == expected, f"{row} shows {shown[row.id]}, not {expected}"
+        event(f"presence {expected}")
+
 
 # The operations ------------------------------------------------------------------------------
 
@@ -355,8 +497,24 @@ DECISIONS = ["admit", "deny", "send_back", "remove"]
 
 @st.composite
 def participant_move(draw: st.DrawFn) -> tuple[Any, ...] | None:
-    """What one participant's browser does in a round (arriving is connecting or reconnecting)."""
-    kind = draw(st.sampled_from(["arrive", "arrive", "arrive", "nothing", "join", "leave", "arrive_claiming_eid"]))
+    """What one participant's browser does in a round: arriving is connecting its lobby page (or,
+    connected, asking again), dropping is losing that connection; a video page connects, goes."""
+    kind = draw(
+        st.sampled_from(
+            [
+                *["arrive"] * 3,
+                "nothing",
+                "join",
+                "leave",
+                "arrive_claiming_eid",
+                "drop",
+                "drop",
+                "video_join",
+                "video_join",
+                "video_leave",
+            ]
+        )
+    )
     if kind == "nothing":
         return None
     if kind == "arrive_claiming_eid":
@@ -380,6 +538,11 @@ def host_move(draw: st.DrawFn) -> tuple[Any, ...] | None:
                 "configure",
                 "configure",
                 "outsider",
+                "lock",
+                "lock",
+                "unlock",
+                "admit_knocking",
+                "admit_knocking",
             ]
         )
     )
@@ -392,8 +555,10 @@ def host_move(draw: st.DrawFn) -> tuple[Any, ...] | None:
         return (kind, draw(st.sampled_from(DECISIONS)), draw(guest), draw(host_index))
     if kind == "host_presence":
         return (kind, draw(st.integers(0, 2)))  # 2: a staff member who is no host of the meeting
-    if kind == "admit_all_matching":
+    if kind in ("admit_all_matching", "lock", "unlock"):
         return (kind, draw(host_index))
+    if kind == "admit_knocking":
+        return (kind, draw(st.integers(0, 7)), draw(host_index))
     if kind == "message":
         return (kind, draw(st.one_of(st.none(), guest)), draw(host_index))
     if kind == "configure":
@@ -426,6 +591,7 @@ scenarios = st.tuples(
     st.lists(a_round, min_size=4, max_size=25),
     st.booleans(),
     st.lists(a_round, max_size=4),
+    st.sampled_from([False, False, True]),  # a host locks the meeting before anyone arrives
 )
 
 
@@ -438,8 +604,12 @@ SENSIBLE = {
 }
 
 
-async def target_of(world: World, op: tuple[Any, ...]) -> str:
+async def target_of(world: World, op: tuple[Any, ...]) -> str | None:
     """The participant a decision is about (resolved before it runs)."""
+    if op[0] == "admit_knocking":
+        # Someone the host's console shows knocking, if anyone.
+        knocking = sorted(world.pages.knocking)
+        return knocking[op[1] % len(knocking)] if knocking else None
     if op[0] == "decide":
         _, entries = await world.process.room.waiting_list(world.hosts[op[3]], world.meeting_id)
         candidates = [e.attendance_id for e in entries if e.state in SENSIBLE[op[1]] and not e.ended]
@@ -459,6 +629,81 @@ async def invitation_of(world: World, target: str) -> tuple[str, str | None]:
             await connection.execute(select(attendances.c.participant_id).where(attendances.c.id == target))
         ).scalar_one()
     return participant, target
+
+
+# What the socket.io namespaces and the courier would do around the waiting room ---------------
+
+
+async def entry_sessions(world: World) -> dict[str, str]:
+    async with world.process.engine.connect() as connection:
+        rows = (await connection.execute(select(attendances.c.id, attendances.c.session_id))).all()
+    return {row.id: row.session_id for row in rows}
+
+
+async def told(world: World, notices: Notices) -> None:
+    """Deliver notices: each page shows its entry's state; the consoles show who knocks."""
+    pages = world.pages
+    if notices.participants:
+        sessions = await entry_sessions(world)
+        for attendance_id, view in notices.participants.items():
+            pages.views[sessions[attendance_id]] = view.state
+    for attendance_id, entry in notices.hosts.items():
+        if entry.presence == "knocking":
+            pages.knocking.add(attendance_id)
+        else:
+            pages.knocking.discard(attendance_id)
+
+
+async def connect_lobby(world: World, lobby: LobbyPass) -> None:
+    """A lobby socket connecting (ParticipantNamespace.connect): arrive, and count it in if
+    it is let in. A refusal raises (nothing changed) or returns (the connection refused)."""
+    room, pages = world.process.room, world.pages
+    notices = await room.arrive(lobby)
+    await told(world, notices)
+    entry = await room.entry_id(lobby)
+    if entry is None or entry in notices.ended or entry in notices.closed:
+        return
+    pages.lobby[lobby.session_id] = 1
+    pages.lost_at.pop(lobby.session_id, None)
+    await told(world, await room.presence_changed(entry, kind="lobby", by=1))
+
+
+async def close_socket(world: World, attendance_id: str, session_id: str, kind: str) -> None:
+    pages = world.pages
+    sockets = pages.lobby if kind == "lobby" else pages.video
+    if not sockets.get(session_id):
+        return
+    sockets[session_id] = 0
+    if kind == "lobby":
+        pages.lost_at[session_id] = world.process.clock()
+    await told(world, await world.process.room.presence_changed(attendance_id, kind=kind, by=-1))
+
+
+async def settle(world: World) -> None:
+    """What the courier does after a decision: an entry outside the meeting loses its video;
+    an ended entry loses every socket (and the consoles show it ended)."""
+    async with world.process.engine.connect() as connection:
+        rows = (
+            await connection.execute(
+                select(attendances.c.id, attendances.c.session_id, attendances.c.state, attendances.c.ended_at)
+            )
+        ).all()
+    for row in rows:
+        if row.ended_at is not None:
+            world.pages.knocking.discard(row.id)
+            await close_socket(world, row.id, row.session_id, "lobby")
+        if row.ended_at is not None or row.state not in INSIDE:
+            await close_socket(world, row.id, row.session_id, "video")
+
+
+async def unlocked(world: World, notices: Notices) -> None:
+    """The meeting was unlocked: pages told "locked" arrive again by themselves (lobby.js)."""
+    await told(world, notices)
+    if not notices.unlocked:
+        return
+    for guest_ in world.guests:
+        if world.pages.lobby.get(guest_.session_id) and world.pages.views.get(guest_.session_id) == "locked":
+            await told(world, await world.process.room.arrive(guest_.lobby(world.meeting_id)))
 
 
 async def apply(world: World, op: tuple[Any, ...], target: str | None) -> None:
@@ -482,24 +727,57 @@ async def apply(world: World, op: tuple[Any, ...], target: str | None) -> None:
             else:
                 raise AssertionError("staff who are not hosts read the waiting list")
     elif kind == "arrive":
-        await room.arrive(world.guests[op[1]].lobby(meeting_id))
+        lobby = world.guests[op[1]].lobby(meeting_id)
+        if world.pages.lobby.get(lobby.session_id):
+            await told(world, await room.arrive(lobby))  # asking again on the open connection
+        else:
+            await connect_lobby(world, lobby)
     elif kind == "arrive_claiming_eid":
-        await room.arrive(world.guests[op[1]].lobby(meeting_id, claims_unverified=False))
+        await connect_lobby(world, world.guests[op[1]].lobby(meeting_id, claims_unverified=False))
+    elif kind == "drop":
+        lobby = world.guests[op[1]].lobby(meeting_id)
+        entry = await room.entry_id(lobby)
+        if entry is not None:
+            await close_socket(world, entry, lobby.session_id, "lobby")
+    elif kind == "video_join":
+        # The video namespace lets a credential in only while its entry is inside.
+        lobby = world.guests[op[1]].lobby(meeting_id)
+        entry = await room.entry_id(lobby)
+        if entry is None or world.pages.video.get(lobby.session_id):
+            return
+        state = await room.entry_state(entry, meeting_id)
+        if state is None or not is_inside(state):
+            return
+        world.pages.video[lobby.session_id] = 1
+        await told(world, await room.presence_changed(entry, kind="video", by=1))
+    elif kind == "video_leave":
+        lobby = world.guests[op[1]].lobby(meeting_id)
+        entry = await room.entry_id(lobby)
+        if entry is not None:
+            await close_socket(world, entry, lobby.session_id, "video")
     elif kind == "join":
-        await room.join(world.guests[op[1]].lobby(meeting_id))
+        await told(world, await room.join(world.guests[op[1]].lobby(meeting_id)))
     elif kind == "leave":
-        await room.leave(world.guests[op[1]].lobby(meeting_id))
+        await told(world, await room.leave(world.guests[op[1]].lobby(meeting_id)))
     elif kind in ("decide", "decide_any"):
         assert target is not None
         participant, entry = await invitation_of(world, target)
-        await getattr(room, op[1])(world.hosts[op[3]], meeting_id, participant, attendance_id=entry)
+        await told(world, await getattr(room, op[1])(world.hosts[op[3]], meeting_id, participant, attendance_id=entry))
+    elif kind == "admit_knocking":
+        if target is not None:
+            participant, entry = await invitation_of(world, target)
+            await told(world, await room.admit(world.hosts[op[2]], meeting_id, participant, attendance_id=entry))
     elif kind == "admit_all_matching":
-        await room.admit_all_matching(world.hosts[op[1]], meeting_id)
+        await told(world, await room.admit_all_matching(world.hosts[op[1]], meeting_id))
     elif kind == "message":
         target = None if op[1] is None else world.guests[op[1]].participant_id
-        await room.send_message(world.hosts[op[2]], meeting_id, target, "Vi börjar snart.")
+        await told(world, await room.send_message(world.hosts[op[2]], meeting_id, target, "Vi börjar snart."))
     elif kind == "configure":
-        await room.configure(world.hosts[op[3]], meeting_id, admission_policy=op[1], locked=op[2])
+        await unlocked(
+            world, await room.configure(world.hosts[op[3]], meeting_id, admission_policy=op[1], locked=op[2])
+        )
+    elif kind in ("lock", "unlock"):
+        await unlocked(world, await room.configure(world.hosts[op[1]], meeting_id, locked=kind == "lock"))
     elif kind == "outsider":
         action, target = op[1], world.guests[op[2]].participant_id
         try:
@@ -515,68 +793,142 @@ async def apply(world: World, op: tuple[Any, ...], target: str | None) -> None:
             return
         raise AssertionError(f"staff who are not hosts could {action}")
     elif kind == "end":
-        await room.end(world.hosts[0], meeting_id)
+        await told(world, await room.end(world.hosts[0], meeting_id))
     elif kind == "revoke":
         await world.booking.revoke_invitation(world.organiser, meeting_id, world.guests[op[1]].participant_id)
     elif kind == "reissue":
         await world.booking.reissue_invitation(world.organiser, meeting_id, world.guests[op[1]].participant_id)
     elif kind == "restart":
         await process.restart()
+        # The consoles reconnect to the new process and read the list again.
+        _, listed = await process.room.waiting_list(world.hosts[0], meeting_id)
+        world.pages.knocking = {entry.attendance_id for entry in listed if entry.presence == "knocking"}
     elif kind == "tick":
         process.clock.advance(seconds=op[1])
     else:  # pragma: no cover
         raise AssertionError(kind)
 
 
+def is_locked(shot: dict[str, Any]) -> bool:
+    return bool(shot["meeting"][0][1])
+
+
+def is_open(shot: dict[str, Any]) -> bool:
+    return MeetingStatus(shot["meeting"][0][0]).is_open
+
+
+def others_unchanged(was: dict[str, str], now: dict[str, str], target: str) -> None:
+    assert {k: v for k, v in now.items() if k != target} == {k: v for k, v in was.items() if k != target}
+
+
 async def step(world: World, op: tuple[Any, ...]) -> None:
-    target = await target_of(world, op) if op[0] in ("decide", "decide_any") else None
+    kind = op[0]
+    target = await target_of(world, op) if kind in ("decide", "decide_any", "admit_knocking") else None
+    pages_before = {
+        g.session_id: (world.pages.lobby.get(g.session_id, 0), world.pages.views.get(g.session_id))
+        for g in world.guests
+    }
     before = await snapshot(world.process.engine)
     refused = False
     try:
         await apply(world, op, target)
     except DomainError:
         refused = True
+    await settle(world)
     after = await snapshot(world.process.engine)
     was, now = states_of(before), states_of(after)
-    kind = op[0]
+    locked = is_locked(before)
     if refused or kind in ("host_presence", "restart", "tick", "outsider", "arrive_claiming_eid"):
         assert after == before, f"{op} changed something: {before} -> {after}"
     if kind in ("arrive", "arrive_claiming_eid"):
         target = world.guests[op[1]].session_id
         if target not in was or target not in now:
             assert now == {**was, **{k: v for k, v in now.items() if k == target}}
+            if locked and target in now:
+                # A first arrival at a locked meeting: knocking, not waiting.
+                assert now[target] in OUTSIDE_KNOCKING, f"arrived at a locked meeting and is {now[target]}"
             await check_admissions(world)
+            await check_presence(world)
             return
         if was[target] in STICKY:
             assert now[target] == was[target], f"a {was[target]} participant came back by arriving: {now[target]}"
         if was[target] in (S.WAITING.value, *INSIDE):
             assert now[target] == was[target], "a reconnect changed the participant's state"
-        assert {k: v for k, v in now.items() if k != target} == {k: v for k, v in was.items() if k != target}
+        if locked:
+            assert now[target] == was[target] or (was[target], now[target]) == (S.INVITED.value, S.IDENTIFYING.value)
+            if now[target] in OUTSIDE_KNOCKING and world.pages.lobby.get(target):
+                assert world.pages.views[target] == "locked"
+                event("someone knocked")
+        others_unchanged(was, now, target)
     if kind in ("join", "leave"):
         target = world.guests[op[1]].session_id
-        assert {k: v for k, v in now.items() if k != target} == {k: v for k, v in was.items() if k != target}
+        others_unchanged(was, now, target)
+    if kind in ("drop", "video_leave"):
+        # A socket going changes no state; a lobby connection coming and going is not audited.
+        assert now == was
+        if kind == "drop":
+            assert after["audit_entries"] == before["audit_entries"]
+    if kind == "video_join":
+        target = world.guests[op[1]].session_id
+        others_unchanged(was, now, target)
+        if now.get(target) != was.get(target):
+            assert (was[target], now[target]) == (S.ADMITTED.value, S.IN_MEETING.value)
     if kind in ("decide", "decide_any") and not refused:
         # Exactly one entry changed at most: the one decided about.
         changed = {k for k in now if now.get(k) != was.get(k)}
         assert len(changed) <= 1, f"{op} changed several entries: {changed}"
+    if kind == "admit_knocking" and target is not None:
+        session = (await entry_sessions(world))[target]
+        if locked and is_open(before) and session not in ended_sessions(before):
+            # The console shows them knocking: the host's admit lets them in.
+            assert not refused, f"a host could not admit {was[session]} entry shown knocking"
+            assert now[session] == S.ADMITTED.value
+            others_unchanged(was, now, session)
     if kind in ("revoke", "reissue") and not refused:
         # Every entry of that invitation ended (so none is inside any more); no other changed.
         invitation = world.guests[op[1]].participant_id
         own = {g.session_id for g in world.guests if g.participant_id == invitation}
         assert {k for k in now if k in own} <= ended_sessions(after)
         assert {k: v for k, v in now.items() if k not in own} == {k: v for k, v in was.items() if k not in own}
-    if kind in ("message", "configure"):
+    if kind == "message" or (kind in ("configure", "lock", "unlock") and not (locked and not is_locked(after))):
         assert now == was
+    if kind in ("configure", "unlock") and locked and not is_locked(after):
+        # Unlocking moves on only those knocking (their pages arrive again), into the waiting
+        # room or, by the policy, inside.
+        for session in {k for k in now if now.get(k) != was.get(k)}:
+            lobby_was, view_was = pages_before[session]
+            assert lobby_was and view_was == "locked", f"{session} was not knocking: {was.get(session)}"
+            assert was.get(session) in {*OUTSIDE_KNOCKING, S.LEFT.value}
+            assert now[session] in {S.WAITING.value, S.ADMITTED.value}
+            event("unlocking moved someone on")
     await check_admissions(world)
+    await check_presence(world)
+
+
+# Someone who left the meeting asks to come back while it is locked: the hosts are told they
+# knock, and a host's admit must let them in (it was once refused as "transition-refused").
+LEFT_AND_KNOCKS = (
+    [
+        (("arrive", 1), None, None),
+        (None, ("decide_any", "admit", 1, 0), None),
+        (("leave", 1), ("lock", 0), None),
+        (("arrive", 1), ("admit_knocking", 0, 0), None),
+    ],
+    False,
+    [],
+    False,
+)
 
 
 @settings(max_examples=40, deadline=None)
 @given(scenario=scenarios)
+@example(scenario=LEFT_AND_KNOCKS)
 async def test_nobody_is_inside_without_a_recorded_decision(
     sqlite_template: SqliteTemplate, keys_dir: Path, scenario
 ) -> None:
-    before_end, ends, after_end = scenario
-    ops = [op for moves in before_end for op in moves if op is not None]
+    before_end, ends, after_end, locked_first = scenario
+    ops = [("lock", 0)] if locked_first else []
+    ops += [op for moves in before_end for op in moves if op is not None]
     if ends:
         ops += [("end",)] + [op for moves in after_end for op in moves if op is not None]
     keys = await asyncio.to_thread(load_keys, keys_dir, create_missing=True, development=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ import socketio
 from sqlalchemy import select
 
 from meetsvc.http.appkeys import ENGINE, SOCKETS
+from meetsvc.realtime.rooms import PARTICIPANT_NS, VIDEO_NS
 from meetsvc.storage.tables import attendances, audit_log, browser_sessions
 from tests.support.lobby import (
     PERSONS,
@@ -28,7 +30,9 @@ from tests.support.lobby import (
     Socket,
     _recorder,
     book,
+    close_and_see_it_gone,
     csrf_of,
+    entry_of,
     host_cookie,
     host_socket,
     identify,
@@ -351,6 +355,164 @@ async def test_a_video_client_that_ignores_revoked_is_cut_off_by_the_server(worl
     await other_video.round_trip()
     assert [e for e, _ in stubborn.events[mark:]] == []
     assert "Alex" not in heard_text(stubborn) and PERSONS[2] not in heard_text(stubborn)
+
+
+@dataclass
+class OneConnection:
+    """One socket.io client on the lobby and the video namespaces at once, multiplexed over one
+    engine.io connection as the JS client's Manager does. Each namespace records everything it
+    hears (``revoked`` and ``ended`` included: it obeys none of them), and notes when the
+    server disconnects it."""
+
+    client: socketio.AsyncClient
+    lobby: Socket
+    video: Socket
+    dropped: dict[str, asyncio.Event]
+
+    async def close(self) -> None:
+        await self.client.disconnect()
+
+
+async def on_one_connection(world, ticket_: str, token: str) -> OneConnection:
+    """python-socketio sends the same ``auth`` in the CONNECT packet of every namespace (it reads
+    the value, or calls the callable, once per connection and passes it no namespace), so one
+    dict carries both: ``/participant`` reads its lobby ticket from ``ticket``, ``/video`` its
+    credential from ``token``, and each ignores the other's key."""
+    client = socketio.AsyncClient(reconnection=False)
+    lobby, video = Socket(client, PARTICIPANT_NS), Socket(client, VIDEO_NS)
+    dropped = {PARTICIPANT_NS: asyncio.Event(), VIDEO_NS: asyncio.Event()}
+    for socket in (lobby, video):
+        _catch_all(socket)
+        client.on("disconnect", lambda *_reason, _ns=socket.namespace: dropped[_ns].set(), namespace=socket.namespace)
+    await client.connect(
+        world.service.base_url,
+        namespaces=[PARTICIPANT_NS, VIDEO_NS],
+        auth={"ticket": ticket_, "token": token},
+        transports=["websocket"],
+        wait_timeout=WAIT_SECONDS,
+    )
+    assert client.get_sid(PARTICIPANT_NS) and client.get_sid(VIDEO_NS)
+    return OneConnection(client, lobby, video, dropped)
+
+
+async def dropped_by_server(world, connection: OneConnection, namespace: str, sid: str) -> None:
+    """The server disconnected this namespace (the client never asked to leave): the client
+    was told, and the server holds no socket of that id on the namespace."""
+    manager = world.service.app[SOCKETS].manager
+    async with asyncio.timeout(WAIT_SECONDS):
+        await connection.dropped[namespace].wait()
+        while sid in manager.rooms.get(namespace, {}).get(None, {}):
+            await asyncio.sleep(0.01)
+    assert namespace not in connection.client.namespaces
+
+
+async def _send_back(world, host: Socket, meeting_id: str, participant_id: str) -> None:
+    assert (await host.call("send_back", {"participant_id": participant_id}))["ok"] is True
+
+
+async def _host_removes(world, host: Socket, meeting_id: str, participant_id: str) -> None:
+    assert (await host.call("remove", {"participant_id": participant_id}))["ok"] is True
+
+
+OUT_OF_THE_MEETING = {
+    "send_back": (_send_back, "waiting"),
+    "remove": (_host_removes, "removed"),
+    # An ended entry keeps the state it ended in; its line says it ended, and why.
+    "link_revoked": (lambda world, _host, *ids: _revoke(world, *ids), "in_meeting"),
+    "link_reissued": (lambda world, _host, *ids: _reissue(world, *ids), "in_meeting"),
+}
+
+
+@pytest.mark.parametrize("decision", list(OUT_OF_THE_MEETING))
+async def test_one_connection_on_the_lobby_and_the_video_is_cut_out_and_hears_nothing_of_others(world, room, decision):
+    meeting, host, invited, opened = room
+    # The person waits, is let in, and their page is handed the credential; the page reloads
+    # and opens both namespaces over one connection, with its ticket and that credential.
+    first = await in_the_room(world, invited, GENUINE)
+    assert (await host.call("admit", {"participant_id": invited.participant_id}))["ok"] is True
+    credential = await first.wait_for("credential")
+    await close_and_see_it_gone(world, first)
+    both = await on_one_connection(world, await ticket(invited), credential["token"])
+    opened.append(both)
+    lobby, video = both.lobby, both.video
+    entry = await entry_of(world, invited.participant_id)
+    await lobby.wait_for("credential")  # a page of someone inside that reconnects gets one again
+    await host.wait_for("participant", lambda e: e["attendance_id"] == entry and e["presence"] == "in_meeting")
+    video_sid = both.client.get_sid(VIDEO_NS)
+    lobby_sid = both.client.get_sid(PARTICIPANT_NS)
+    await lobby.round_trip()
+    lobby_mark, video_mark = len(lobby.events), len(video.events)
+
+    action, state = OUT_OF_THE_MEETING[decision]
+    await action(world, host, meeting["id"], invited.participant_id)
+
+    # The server takes this connection out of the media, whatever the client does with it.
+    await dropped_by_server(world, both, VIDEO_NS, video_sid)
+    assert [e for e, _ in video.events[video_mark:]] in (["revoked", "peer_left"], ["revoked"])
+    ended = decision.startswith("link_")
+    if ended:
+        # An ended session loses the lobby too: the connection is gone altogether.
+        assert await lobby.wait_for("ended") == {"reason": decision}
+        await dropped_by_server(world, both, PARTICIPANT_NS, lobby_sid)
+        assert not both.client.connected
+    else:
+        await lobby.wait_for("state", lambda s: s["state"] == state)
+        await lobby.round_trip()
+        assert PARTICIPANT_NS in both.client.namespaces
+    lobby_after, video_after = len(lobby.events), len(video.events)
+
+    # Someone else is let in and joins the video.
+    other = await invite(world, meeting["id"], name="Alex Berg", personal_number=PERSONS[2])
+    opened.append(other)
+    other_lobby = await in_the_room(world, other, PERSONS[2])
+    opened.append(other_lobby)
+    assert (await host.call("admit", {"participant_id": other.participant_id}))["ok"] is True
+    other_credential = await other_lobby.wait_for("credential")
+    other_video = await raw_video_socket(world, other_credential["token"])
+    opened.append(other_video)
+    await other_video.round_trip()
+    other_entry = await entry_of(world, other.participant_id)
+    listing = await host.call("list")
+    (other_line,) = entries_of(listing, other.participant_id)
+    assert other_line["presence"] == "in_meeting" and other_line["verified_name"]
+
+    if not ended:
+        # One connection carries both namespaces in order: once the lobby's answer is here,
+        # whatever the server sent before it on either namespace has arrived.
+        await lobby.round_trip()
+    # Nothing at all on the video; on the lobby nothing new, and nothing ever naming them.
+    assert video.events[video_after:] == []
+    assert lobby.events[lobby_after:] == []
+    heard = heard_text(lobby) + heard_text(video)
+    for trace in (
+        "Alex",
+        "Berg",
+        other_line["verified_name"],
+        other.participant_id,
+        other_entry,
+        PERSONS[2],
+    ):
+        assert trace not in heard, trace
+
+    # And nothing else changed for this person: no new credential, no way back in by the old
+    # credential or (once removed or ended) by a ticket, and the host's list says the same.
+    assert [e for e, _ in lobby.events[lobby_mark:]].count("credential") == 0
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        await raw_video_socket(world, credential["token"])
+    if ended:
+        async with invited.page.post("/lobby/ticket", headers={"X-CSRF-Token": invited.csrf}) as response:
+            assert 400 <= response.status < 500
+    elif decision == "remove":
+        with pytest.raises(socketio.exceptions.ConnectionError):
+            await participant_socket(world, await ticket(invited))
+    (line,) = [e for e in entries_of(listing, invited.participant_id) if e["attendance_id"] == entry]
+    assert line["state"] == state and line["ended"] == (decision if ended else None)
+    assert line["presence"] == ("ended" if ended else state)
+    async with world.service.app[ENGINE].connect() as connection:
+        admits = (
+            await connection.execute(select(audit_log.c.details).where(audit_log.c.action == "participant.admit"))
+        ).scalars()
+        assert [json.loads(d)["attendance"] for d in admits] == [entry, other_entry]
 
 
 async def test_send_back_returns_the_person_to_the_waiting_room_with_the_hosts_reason(world, room):
