@@ -213,6 +213,9 @@ async def test_ending_the_meeting_closes_the_console_and_the_hosts_video(
     await expect(video.get_by_text(SV["video.revoked"])).to_be_visible(timeout=WAIT)
     await expect(video.get_by_role("button", name=SV["video.leave"])).to_be_disabled()
     await expect(others.get_by_role("figure")).to_have_count(0)
+    # Nor does the stage still say it waits for others, or offer to move a picture that is gone.
+    await expect(video.get_by_text(SV["video.alone"])).to_be_hidden()
+    await expect(video.get_by_role("button", name=SV["video.move_self"])).to_have_count(0)
     await video.screenshot(path=host.shots / "3-video-ended-leader.png")
     # The participant is taken out of the video to a page that says the meeting is over.
     await expect(participant.page.get_by_text(SV["ended.meeting_ended"])).to_be_visible(timeout=WAIT)
@@ -245,6 +248,9 @@ async def test_reload_and_language_switch_keep_the_person_in_and_leaving_offers_
 
     await page.get_by_role("button", name="Leave the meeting").click()
     await expect(inside).to_contain_text(SV["host.presence.left_video"], timeout=WAIT)
+    await expect(page.get_by_text("You have left the meeting.")).to_be_visible()
+    await expect(page.get_by_text("Waiting for others to join the meeting")).to_be_hidden()
+    await expect(page.get_by_role("button", name="Move your picture")).to_have_count(0)
     await seen(participant, "3-left")
     await page.get_by_role("link", name="Join the meeting again").click()
     # Still let in: through the waiting room page straight back into the video.
