@@ -34,12 +34,33 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshot
 LOCALES = Path(__file__).resolve().parents[2] / "meetsvc" / "http" / "pages" / "locales"
 # What the pages say in Swedish (the default language), so tests look for the words people read.
 SV: dict[str, str] = json.loads((LOCALES / "sv.json").read_text(encoding="utf-8"))
-# Phone and tablet are touch devices with a mobile viewport; the desktop is a mouse and a wide window.
+# Phones and tablet are touch devices with a mobile viewport; the desktop is a mouse and a wide window.
+# The small phone is a common cheap Android (360x640), the narrowest and shortest screen we serve.
 SIZES: dict[str, dict[str, Any]] = {
+    "small-phone": {"viewport": {"width": 360, "height": 640}, "is_mobile": True, "has_touch": True},
     "phone": {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True},
     "tablet": {"viewport": {"width": 820, "height": 1180}, "is_mobile": True, "has_touch": True},
     "desktop": {"viewport": {"width": 1440, "height": 900}},
 }
+# How wide the page is against the screen, and which controls in view a tap on their middle would
+# not reach (it lands on another element that covers them).
+FITS_THE_SCREEN = """
+() => {
+  const root = document.documentElement;
+  const name = e => e.tagName.toLowerCase() + (e.id ? "#" + e.id : "")
+    + " " + JSON.stringify((e.textContent || "").trim().slice(0, 40));
+  const covered = [];
+  for (const control of document.querySelectorAll("a[href], button, input, select, textarea, summary")) {
+    const box = control.getBoundingClientRect();
+    if (box.width < 2 || box.height < 2 || getComputedStyle(control).visibility !== "visible") { continue; }
+    const x = box.left + box.width / 2, y = box.top + box.height / 2;
+    if (x < 0 || y < 0 || x >= root.clientWidth || y >= window.innerHeight) { continue; }
+    const top = document.elementFromPoint(x, y);
+    if (top && !control.contains(top)) { covered.push(name(control) + " under " + name(top)); }
+  }
+  return [root.scrollWidth, root.clientWidth, covered];
+}
+"""
 CHROMIUM_FLAGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -132,7 +153,11 @@ class Tab:
 
     async def new_page(self) -> Any:
         """Open a (new) page in this browser; it becomes the one the person looks at."""
-        page = await self.context.new_page()
+        self.page = self.watch(await self.context.new_page())
+        return self.page
+
+    def watch(self, page: Any) -> Any:
+        """Record what ``page`` (of this browser: a new page, or one a page opened) does."""
 
         async def dialog(d) -> None:  # type: ignore[no-untyped-def]
             self.problems.append(f"dialog: {d.message}")
@@ -145,11 +170,23 @@ class Tab:
         page.on("pageerror", lambda error: self.problems.append(f"script error: {error}"))
         page.on("websocket", websocket)
         page.on("framenavigated", lambda frame: self.visited.append(frame.url) if frame == page.main_frame else None)
-        self.page = page
         return page
 
     async def shot(self, step: str) -> None:
         await self.page.screenshot(path=self.shots / f"{step}-{self.who}.png", full_page=True)
+
+    async def fits_the_screen(self, state: str) -> None:
+        """The page needs no sideways scrolling, and no control in view lies under something else.
+
+        Width is measured against the layout viewport (``clientWidth``), not ``innerWidth``: on a
+        mobile viewport Chromium zooms out to show a page wider than the screen, and ``innerWidth``
+        grows with it, so it could never tell. ``scrollWidth`` counts what a hidden overflow cuts
+        off too. A control scrolled out of view is fine (a finger scrolls to it); one in view must
+        be what a tap on its middle reaches.
+        """
+        wide, room, covered = await self.page.evaluate(FITS_THE_SCREEN)
+        assert wide <= room, f"{self.who}'s page at {state!r} is {wide}px wide on a {room}px wide screen"
+        assert covered == [], f"on {self.who}'s page at {state!r}, controls lie under something: {covered}"
 
     def received(self, event: str) -> list[str]:
         """socket.io frames received carrying ``event``."""

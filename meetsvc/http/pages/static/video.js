@@ -111,7 +111,8 @@
   function layout() {
     var figures = videos.querySelectorAll("figure");
     var n = figures.length;
-    alone.hidden = n > 0;
+    // Once this page is out of the meeting, nobody is coming: the stage no longer says so.
+    alone.hidden = n > 0 || ended;
     Array.prototype.forEach.call(figures, function (f) {
       var on = pinned !== null && f.id === "peer-" + pinned;
       f.classList.toggle("pinned", on);
@@ -284,10 +285,13 @@
 
   function stop(text) {
     forget();
-    var hadFocus = [mute, camera, leave].indexOf(document.activeElement) >= 0;
+    var hadFocus = [mute, camera, leave, document.getElementById("self-move")].indexOf(document.activeElement) >= 0;
     ended = true;
     Object.keys(peers).forEach(close);
     if (stream) { stream.getTracks().forEach(function (t) { t.stop(); }); }
+    // The camera is off for good: no black picture, and no button to move it, are left behind.
+    self.hidden = true;
+    layout();
     if (socket) { socket.disconnect(); }
     mute.disabled = true; camera.disabled = true; leave.disabled = true;
     say(text);
