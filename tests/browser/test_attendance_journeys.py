@@ -133,6 +133,8 @@ async def test_removed_from_the_video_is_told_it_is_final(world, meeting_id, ope
     page = participant.page
     await expect(page).to_have_url(re.compile(r"/lobby$"), timeout=WAIT)
     await expect(page.get_by_role("status")).to_have_text(SV["lobby.not_admitted"], timeout=WAIT)
+    # No note form that would send nowhere: there is no one left to write to.
+    await expect(page.get_by_role("heading", name=SV["note.heading"])).to_be_hidden()
     await seen(participant, "1-removed")
     await expect(person(host, SV["host.others"], NAMES[PERSONS[0]])).to_contain_text(SV["state.removed"])
     assert len(participant.received("credential")) == 1

@@ -13,6 +13,10 @@
   var position = document.getElementById("position");
   var messageBox = document.getElementById("message-box");
   var message = document.getElementById("message");
+  // The note to the hosts is for someone still let wait: a person removed, turned away or whose
+  // session ended has no one to write to, and a form that sends nowhere would say nothing.
+  var noteBox = document.getElementById("note-box");
+  function mayWrite(yes) { if (noteBox) { noteBox.hidden = !yes; } }
   var join = document.getElementById("join");
   var joinLink = document.getElementById("join-link");
   var unverified = root.dataset.unverified === "1";
@@ -60,12 +64,14 @@
     finished = true;
     say(status, texts["ended." + reason] || texts["lobby.state.closed"]);
     join.hidden = true; rejoinBox.hidden = true; position.hidden = true;
+    mayWrite(false);
   }
 
   function show(state) {
     var text = wording(state);
     say(status, text.replace("{when}", localTime(state.opens_at)));
     rejoinBox.hidden = state.state !== "left";
+    mayWrite(state.state !== "removed" && state.state !== "denied");
     if (state.position) {
       say(position, texts["lobby.position"].replace("{position}", String(state.position)));
       position.hidden = false;
@@ -123,6 +129,7 @@
           // in case a host changes their mind and lets this person in after all.
           socket.disconnect();
           say(status, texts["lobby.not_admitted"]);
+          mayWrite(false);
           window.setTimeout(connect, 20000);
           return;
         }

@@ -13,7 +13,8 @@
   form.addEventListener("submit", function (event) {
     event.preventDefault();
     var text = input.value.trim();
-    if (!text || !socket || !socket.connected) { return; }
+    if (!text) { return; }
+    if (!socket || !socket.connected) { said.textContent = texts["lobby.reconnecting"]; return; }
     socket.emit("note", { text: text }, function (answer) {
       if (answer && answer.ok) {
         input.value = "";
