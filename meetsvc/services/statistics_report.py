@@ -103,8 +103,9 @@ class StatisticsReports:
         band: AgeBand | None = None,
     ) -> dict[str, Report]:
         """The year's report of one organisation, or (None) of every one at once: the same few
-        GROUP BY queries either way, so a national report costs what one does. No reader check:
-        callers decide who may see what (:meth:`report`)."""
+        GROUP BY queries either way, so the national report is one pass over the year's rows and
+        every organisation's report and export is laid out from its few hundred groups. No
+        reader check: callers decide who may see what (:meth:`report`)."""
         async with self._engine.connect() as connection:
             if organisation_id is not None:
                 one = await organisations.organisation(connection, organisation_id)
@@ -115,8 +116,7 @@ class StatisticsReports:
                 connection, None if organisation_id is None else [organisation_id]
             )
             only = {"gender": gender.value if gender else None, "age_band": band.value if band else None}
-            individuals = await queries.individual_cells(connection, year, organisation_id, **only)
-            meetings = await queries.meeting_cells(connection, year, organisation_id, **only)
+            individuals, meetings = await queries.cells(connection, year, organisation_id, **only)
             cases = await queries.cases(connection, year, organisation_id)
             waits = await queries.median_waits(connection, year, organisation_id)
         by: dict[str, tuple[list[Any], list[Any], list[Any]]] = {o.id: ([], [], []) for o in everyone}
