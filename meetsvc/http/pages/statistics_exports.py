@@ -11,9 +11,10 @@ import csv
 import io
 from typing import Any
 
+from openpyxl import Workbook
+
 from meetsvc.domain.model import Language
 from meetsvc.http.pages.i18n import translate
-from meetsvc.http.pages.xlsx import Cell, workbook
 from meetsvc.services.statistics_report import MEASURES, SHARES, Report, Row
 
 HIDDEN = ".."
@@ -50,17 +51,27 @@ def to_csv(report: Report, language: Language) -> bytes:
 
 
 def to_xlsx(report: Report, language: Language) -> bytes:
-    """One sheet named by the year: numbers as numbers (shares and waits with one decimal), a
-    hidden figure as ".."."""
-    rows: list[list[Cell]] = [[_title(report, language)], list(headers(language))]
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = str(report.year)
+    sheet.append([_title(report, language)])
+    sheet.append(headers(language))
     for row in report.rows:
-        cells: list[Cell] = [row.name(language.value)]
+        cells: list[Any] = [row.name(language.value)]
         for measure in MEASURES:
             value = row.values[measure]
             cells.append(value if value is not None else (HIDDEN if measure in row.hidden else None))
-        rows.append(cells)
-    rows += [[], [report.rule.describe(language.value)]]
-    return workbook(str(report.year), rows)
+        sheet.append(cells)
+    for row_cells in sheet.iter_rows(min_row=3, min_col=2):
+        for cell in row_cells:
+            if isinstance(cell.value, float):
+                cell.number_format = "0.0"
+    sheet.append([])
+    sheet.append([report.rule.describe(language.value)])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
 
 
 def to_jsonstat(report: Report, language: Language) -> dict[str, Any]:
