@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy import Integer, and_, case, cast, delete, func, insert, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 
 from meetsvc.storage.engine import Connection
@@ -99,21 +99,26 @@ def individuals_query(
     year: int,
     *,
     with_age_band: bool = True,
+    with_meetings: bool = False,
     organisation_id: str | None = None,
     gender: str | None = None,
     age_band: str | None = None,
 ) -> Any:
     """Individuals per cell of an open year, counted once each by their pseudonym: all of them,
     those with an established SIP and those whose SIP was followed up. Each person's meetings are
-    first folded into one row (one hash aggregate), then the rows counted: cheaper than three
-    COUNT(DISTINCT …) sorts."""
+    first folded into one row (one aggregate), then the rows counted: cheaper than three
+    COUNT(DISTINCT …) sorts. ``with_meetings``: the same pass also counts the meetings of
+    :func:`meeting_counts`, each person's first and then the cell's, so the year's rows are
+    read once for both."""
     ms = meeting_statistics
     keys = _cell_keys(with_age_band=with_age_band)
+    per_meeting = _meeting_counts() if with_meetings else {}
     person = (
         select(
             *keys,
             func.max(_when(ms.c.outcome == "established", 1)).label("established"),
             func.max(_when(ms.c.outcome == "followed_up", 1)).label("followed_up"),
+            *(func.count(condition).label(name) for name, condition in per_meeting.items()),
         )
         .select_from(ms.join(meetings, meetings.c.id == ms.c.meeting_id))
         .where(ms.c.year == year, ms.c.outcome.is_not(None), meetings.c.care_area_id.is_not(None))
@@ -129,12 +134,12 @@ def individuals_query(
         func.count().label("individuals"),
         func.count(inner.c.established).label("established"),
         func.count(inner.c.followed_up).label("followed_up"),
+        # A sum is NUMERIC on PostgreSQL: back to whole numbers.
+        *(cast(func.sum(inner.c[name]), Integer).label(name) for name in per_meeting),
     ).group_by(*outer_keys)
 
 
 def _when(condition: Any, value: Any) -> Any:
-    from sqlalchemy import case
-
     return case((condition, value), else_=None)
 
 
@@ -218,7 +223,54 @@ async def meeting_time(connection: Connection, meeting_id: str) -> MeetingTime |
 _HELD = ("established", "followed_up", "not_established")
 
 
-async def individual_cells(
+def _meeting_counts() -> dict[str, Any]:
+    """What is counted of meetings, one CASE a figure (counted where not NULL): held and not
+    held, and who took part in those held."""
+    ms = meeting_statistics
+    held = ms.c.outcome.in_(_HELD)
+    child = ms.c.age_band == "0-17"
+    return {
+        "held": _when(held, 1),
+        "not_held": _when(ms.c.outcome == "not_held", 1),
+        "individual_took_part": _when(and_(held, ms.c.individual_took_part.is_(True)), 1),
+        "child_meetings": _when(and_(held, child), 1),
+        "child_took_part": _when(and_(held, child, ms.c.child_took_part.is_(True)), 1),
+    }
+
+
+async def cells(
+    connection: Connection,
+    year: int,
+    organisation_id: str | None,
+    *,
+    gender: str | None = None,
+    age_band: str | None = None,
+) -> tuple[list[Any], list[Any]]:
+    """The year's individuals (organisation_id, care_area_id, gender, individuals, established,
+    followed_up) and meetings (organisation_id, care_area_id, gender and the names of
+    :func:`_meeting_counts`) per cell, of one organisation or (None) all, of one gender and age
+    band or all. While the year is open one pass counts both, the individuals by their
+    pseudonyms; once it is closed, the individuals are the counts fixed at closing."""
+    if year in await closed_years(connection):
+        return (
+            await _closed_individual_cells(connection, year, organisation_id, gender=gender, age_band=age_band),
+            await meeting_cells(connection, year, organisation_id, gender=gender, age_band=age_band),
+        )
+    # A person has one gender and age band in a year's meetings: the age band need not split
+    # the groups unless it is asked for.
+    query = individuals_query(
+        year,
+        with_age_band=False,
+        with_meetings=True,
+        organisation_id=organisation_id,
+        gender=gender,
+        age_band=age_band,
+    )
+    rows = list((await connection.execute(query)).all())
+    return rows, rows
+
+
+async def _closed_individual_cells(
     connection: Connection,
     year: int,
     organisation_id: str | None,
@@ -226,34 +278,24 @@ async def individual_cells(
     gender: str | None = None,
     age_band: str | None = None,
 ) -> list[Any]:
-    """(organisation_id, care_area_id, gender, individuals, established, followed_up) of a year,
-    of one organisation or (None) all, of one gender and age band or all: counted from the
-    pseudonyms while the year is open, read from the counts fixed at closing after."""
-    if year in await closed_years(connection):
-        si = statistics_individuals
-        keys = (si.c.organisation_id, si.c.care_area_id, si.c.gender)
-        query = (
-            select(
-                *keys,
-                func.sum(si.c.individuals).label("individuals"),
-                func.sum(si.c.established).label("established"),
-                func.sum(si.c.followed_up).label("followed_up"),
-            )
-            .where(si.c.year == year)
-            .group_by(*keys)
+    si = statistics_individuals
+    keys = (si.c.organisation_id, si.c.care_area_id, si.c.gender)
+    query = (
+        select(
+            *keys,
+            func.sum(si.c.individuals).label("individuals"),
+            func.sum(si.c.established).label("established"),
+            func.sum(si.c.followed_up).label("followed_up"),
         )
-        if organisation_id is not None:
-            query = query.where(si.c.organisation_id == organisation_id)
-        if gender is not None:
-            query = query.where(si.c.gender == gender)
-        if age_band is not None:
-            query = query.where(si.c.age_band == age_band)
-        return list((await connection.execute(query)).all())
-    # A person has one gender and age band in a year's meetings: the age band need not split
-    # the groups unless it is asked for.
-    query = individuals_query(
-        year, with_age_band=False, organisation_id=organisation_id, gender=gender, age_band=age_band
+        .where(si.c.year == year)
+        .group_by(*keys)
     )
+    if organisation_id is not None:
+        query = query.where(si.c.organisation_id == organisation_id)
+    if gender is not None:
+        query = query.where(si.c.gender == gender)
+    if age_band is not None:
+        query = query.where(si.c.age_band == age_band)
     return list((await connection.execute(query)).all())
 
 
@@ -268,17 +310,8 @@ async def meeting_cells(
     """Meetings held and not held, and who took part, per organisation, area and gender."""
     ms = meeting_statistics
     keys = _cell_keys(with_age_band=False)
-    held = ms.c.outcome.in_(_HELD)
-    child = ms.c.age_band == "0-17"
     query = (
-        select(
-            *keys,
-            func.count(_when(held, 1)).label("held"),
-            func.count(_when(ms.c.outcome == "not_held", 1)).label("not_held"),
-            func.count(_when(and_(held, ms.c.individual_took_part.is_(True)), 1)).label("individual_took_part"),
-            func.count(_when(and_(held, child), 1)).label("child_meetings"),
-            func.count(_when(and_(held, child, ms.c.child_took_part.is_(True)), 1)).label("child_took_part"),
-        )
+        select(*keys, *(func.count(condition).label(name) for name, condition in _meeting_counts().items()))
         .select_from(ms.join(meetings, meetings.c.id == ms.c.meeting_id))
         .where(ms.c.year == year, ms.c.outcome.is_not(None), meetings.c.care_area_id.is_not(None))
         .group_by(*keys)
@@ -302,8 +335,10 @@ async def median_waits(
     connection: Connection, year: int, organisation_id: str | None
 ) -> dict[tuple[str, str | None], float]:
     """The median admission wait in seconds per (organisation, area) and (organisation, None)
-    for the whole organisation, by window functions both databases have, so no wait leaves the
-    database one by one."""
+    for the whole organisation, counted by the database so no wait leaves it one by one: on
+    PostgreSQL by one sort of the waits for both groupings (GROUPING SETS), on SQLite, which
+    has neither, by window functions. Of an even number of waits the median is the mean of
+    the middle two, either way."""
     aw = admission_waits
     base_query = (
         select(
@@ -316,6 +351,8 @@ async def median_waits(
     )
     if organisation_id is not None:
         base_query = base_query.where(meetings.c.organisation_id == organisation_id)
+    if connection.dialect.name == "postgresql":
+        return await _median_waits_grouping_sets(connection, base_query.subquery())
     base = base_query.subquery()
     result: dict[tuple[str, str | None], float] = {}
     for by_area in (True, False):
@@ -333,4 +370,20 @@ async def median_waits(
         for row in (await connection.execute(query)).all():
             if row.median is not None:
                 result[(row.organisation, row.area if by_area else None)] = float(row.median)
+    return result
+
+
+async def _median_waits_grouping_sets(connection: Connection, base: Any) -> dict[tuple[str, str | None], float]:
+    query = select(
+        base.c.organisation,
+        base.c.area,
+        func.grouping(base.c.area).label("whole"),
+        func.percentile_cont(0.5).within_group(base.c.waited).label("median"),
+    ).group_by(func.grouping_sets(tuple_(base.c.organisation, base.c.area), tuple_(base.c.organisation)))
+    result: dict[tuple[str, str | None], float] = {}
+    for row in (await connection.execute(query)).all():
+        if row.whole:
+            result[(row.organisation, None)] = float(row.median)
+        elif row.area is not None:  # a meeting without an area counts in the whole only
+            result[(row.organisation, row.area)] = float(row.median)
     return result
