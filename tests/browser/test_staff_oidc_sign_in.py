@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
+import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,6 +79,11 @@ class OpenIdProvider:
 
 
 async def start_idp(redirect_uri: str) -> OpenIdProvider:
+    """Start the test IdP and wait for its ready line.
+
+    A start that does not answer within the bound is stopped and tried once more; the provider's
+    own error output is kept and shown if it never answers, so a failure says why.
+    """
     node = shutil.which("node")
     if node is None:
         if IN_CI:
@@ -89,17 +95,26 @@ async def start_idp(redirect_uri: str) -> OpenIdProvider:
         "redirect_uri": redirect_uri,
         "accounts": ACCOUNTS,
     }
-    process = await asyncio.create_subprocess_exec(
-        node,
-        str(PROVIDER_SCRIPT),
-        json.dumps(options),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
-    assert process.stdout is not None
-    line = await asyncio.wait_for(process.stdout.readline(), WAIT_SECONDS)
-    assert line, "the test IdP did not start"
-    return OpenIdProvider(json.loads(line)["issuer"], process)
+    failures: list[str] = []
+    for _attempt in range(2):
+        with tempfile.TemporaryFile() as errors:
+            process = await asyncio.create_subprocess_exec(
+                node, str(PROVIDER_SCRIPT), json.dumps(options), stdout=asyncio.subprocess.PIPE, stderr=errors
+            )
+            assert process.stdout is not None
+            try:
+                line = await asyncio.wait_for(process.stdout.readline(), WAIT_SECONDS)
+            except TimeoutError:
+                line = b""
+            if line:
+                return OpenIdProvider(json.loads(line)["issuer"], process)
+            if process.returncode is None:
+                process.kill()
+            status = await process.wait()
+            errors.seek(0)
+            said = errors.read().decode(errors="replace").strip() or "(nothing on stderr)"
+            failures.append(f"exit status {status}: {said}")
+    pytest.fail("the test IdP did not start:\n" + "\n".join(failures))
 
 
 def providers(issuer: str) -> StaffSignInSettings:
