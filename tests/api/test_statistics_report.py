@@ -184,6 +184,14 @@ async def assert_the_table(api: Api, year: int) -> None:
                 for h in ("Andel ärenden med upprättad SIP (%)", "Andel män (%)", "Andel kvinnor (%)")
             ]
             assert got == [share, men, women]
+        assert sheet.title == str(year)
+        share_column = header_x.index("Andel ärenden med upprättad SIP (%)") + 1
+        shares = [
+            row[share_column - 1]
+            for row in sheet.iter_rows(min_row=3)
+            if isinstance(row[share_column - 1].value, float)
+        ]
+        assert shares and all(cell.number_format == "0.0" for cell in shares)  # a share reads 24.0, not 24.0000001
         assert any(r and r[0] and "visas som" in str(r[0]) for r in rows_x)
 
         async with browser.get("/staff/statistics/export.json", params={"year": str(year)}) as response:
