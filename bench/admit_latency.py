@@ -69,6 +69,13 @@ Usage::
     .venv/bin/python bench/admit_latency.py --n 2000 --samples 300 --compression-n 0
     .venv/bin/python bench/admit_latency.py --quick --processes 2          # two processes, PostgreSQL + Redis
     .venv/bin/python bench/admit_latency.py --quick --database postgresql  # one process, PostgreSQL
+    .venv/bin/python bench/admit_latency.py --n 5000 --compression-n 0 --idle-seconds 65  # heartbeats' CPU too
+
+``--idle-seconds S`` also reads the services' CPU over S seconds of nothing but heartbeats, once
+with only the warm-up's sockets connected and once with the N waiting (before any admit):
+``idle_cpu_ms_per_s_before``, ``idle_cpu_ms_per_s`` and their difference,
+``heartbeat_cpu_ms_per_s``, the CPU the N waiting sockets cost per second of waiting. 65 s covers
+two of the service's 30 s ping rounds.
 
 The last line printed is a JSON array, one object per run.
 """
@@ -1241,14 +1248,21 @@ async def _drop_floor_schema(deployment: Deployment, floor_service: Service) -> 
 
 
 async def run_one(
-    root: Path, n: int, compression: bool, samples: int, tickets_mode: str, rng: random.Random, deployment: Deployment
+    root: Path,
+    n: int,
+    compression: bool,
+    samples: int,
+    tickets_mode: str,
+    rng: random.Random,
+    deployment: Deployment,
+    idle_seconds: float = 0.0,
 ) -> dict[str, Any]:
     wall0 = time.perf_counter()
     CLIENT_LOG.take()  # what earlier runs' clients said while closing is not this run's
     workdir = Path(tempfile.mkdtemp(prefix=f"n{n}-{'z' if compression else 'plain'}-", dir=root))
     async with scratch_database(deployment, workdir) as database_url:
         return await _measure(
-            root, workdir, database_url, n, compression, samples, tickets_mode, rng, deployment, wall0
+            root, workdir, database_url, n, compression, samples, tickets_mode, rng, deployment, wall0, idle_seconds
         )
 
 
@@ -1263,6 +1277,7 @@ async def _measure(
     rng: random.Random,
     deployment: Deployment,
     wall0: float,
+    idle_seconds: float = 0.0,
 ) -> dict[str, Any]:
     keys_dir, certs_dir = root / "keys", root / "bankid-simulator"
     world = await seed(database_url, keys_dir, n)
@@ -1345,6 +1360,16 @@ async def _measure(
         def server_cpu() -> float:
             return sum(_cpu(process) for process in servers)
 
+        async def idle_cpu_ms_per_s() -> float | None:
+            """The services' CPU while nothing happens but heartbeats and their own timers."""
+            if idle_seconds <= 0:
+                return None
+            started, cpu_started = time.perf_counter(), server_cpu()
+            await asyncio.sleep(idle_seconds)
+            return round((server_cpu() - cpu_started) / (time.perf_counter() - started) * 1000, 2)
+
+        idle_before = await idle_cpu_ms_per_s()  # only the warm-up's sockets connected
+
         t0, cpu0, server_cpu0 = time.perf_counter(), time.process_time(), server_cpu()
         measured = world.participants
         await bounded(CONNECT_CONCURRENCY, [functools.partial(participants.connect, p) for p in measured])
@@ -1361,6 +1386,7 @@ async def _measure(
         alive_at_rss = participants.alive(measured_ids)
         subject_deflate, subject_sockets = participants.deflate_negotiated()
         floor_deflate, floor_sockets = floor.deflate_negotiated()
+        idle_waiting = await idle_cpu_ms_per_s()  # the N waiting too, nobody admitted yet
 
         # Everyone in randomly chosen meetings (all meetings unless N exceeds the sample), admitted
         # in one shuffled order across those meetings. Whole meetings keep the mix of first and
@@ -1465,6 +1491,11 @@ async def _measure(
         "statements_per_admit": round(admit_statements / admits, 2),
         "gc_max_pause_ms": round(gc_max_pause, 2),
         "unauthenticated_kept": unjoined_open,
+        "idle_cpu_ms_per_s": idle_waiting,
+        "idle_cpu_ms_per_s_before": idle_before,
+        "heartbeat_cpu_ms_per_s": (
+            round(idle_waiting - idle_before, 2) if idle_waiting is not None and idle_before is not None else None
+        ),
         "unauthenticated_opened": unjoined_opened,
         "admits_measured": len(ms),
         "admits_lost": result.lost,
@@ -1540,6 +1571,12 @@ async def _measure(
         f"run {time.perf_counter() - wall0:.1f} s; machine load average {os.getloadavg()[0]:.1f}",
         flush=True,
     )
+    if idle_waiting is not None:
+        print(
+            f"         idle ({idle_seconds:.0f} s each, heartbeats and timers only): {whose_cpu} CPU "
+            f"{idle_before:.1f} ms/s with the warm-up's sockets, {idle_waiting:.1f} ms/s with the {n} waiting too",
+            flush=True,
+        )
     if row["connect_retries"] or tracebacks:
         print(
             f"         NOTE: {row['connect_retries']} participant connect(s) got no answer "
@@ -1572,7 +1609,13 @@ async def _measure(
 
 
 async def main(
-    sizes: list[int], compression_n: int, samples: int, tickets_mode: str, seed_value: int, deployment: Deployment
+    sizes: list[int],
+    compression_n: int,
+    samples: int,
+    tickets_mode: str,
+    seed_value: int,
+    deployment: Deployment,
+    idle_seconds: float = 0.0,
 ) -> list[dict[str, Any]]:
     # Before anything is started: a server that is not there is a message, not a traceback.
     if deployment.database == "postgresql":
@@ -1624,7 +1667,9 @@ async def main(
     report = []
     with tempfile.TemporaryDirectory(prefix="bench-admit-") as root:
         for n, compression in runs:
-            report.append(await run_one(Path(root), n, compression, samples, tickets_mode, rng, deployment))
+            report.append(
+                await run_one(Path(root), n, compression, samples, tickets_mode, rng, deployment, idle_seconds)
+            )
     return report
 
 
@@ -1676,6 +1721,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--postgres", default=ADMIN_DSN, help=f"admin DSN a fresh database is created through (default {ADMIN_DSN})"
     )
     parser.add_argument("--redis", default=REDIS_URL, help=f"Redis for two processes (default {REDIS_URL})")
+    parser.add_argument(
+        "--idle-seconds",
+        type=float,
+        default=0.0,
+        help="also measure the services' CPU while idle, before and after the N connect, over this many seconds "
+        "each (65 covers two ping rounds; default 0: not measured)",
+    )
     parser.add_argument("--seed", type=int, default=int(uuid.uuid4().int % 10_000))
     parser.add_argument("--floor-server", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--floor-compress", type=int, default=0, help=argparse.SUPPRESS)
@@ -1721,7 +1773,7 @@ if __name__ == "__main__":
         redis_url=args.redis if args.processes == 2 else None,
     )
     try:
-        report = _run(main(sizes, compression_n, samples, args.tickets, args.seed, deployment))
+        report = _run(main(sizes, compression_n, samples, args.tickets, args.seed, deployment, args.idle_seconds))
     except Unavailable as exc:
         print(exc, file=sys.stderr)
         raise SystemExit(2) from None
