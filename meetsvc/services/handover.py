@@ -99,6 +99,8 @@ class Handover:
                 issued[participant_id] = await self.backend.issue(room, request)
             except VideoBackendError as exc:
                 failed[participant_id] = exc
+        if not issued:
+            return issued, failed
         now = self._clock()
         async with self._engine.begin() as connection:
             await self._audit.append_all(
