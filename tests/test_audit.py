@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import os
 import subprocess
@@ -13,7 +14,7 @@ import pytest
 from sqlalchemy import delete, select, update
 
 from meetsvc.core.secrets import Secret
-from meetsvc.services.audit import AuditLog
+from meetsvc.services.audit import AuditLog, NewAuditEntry
 from meetsvc.storage.engine import create_engine
 from meetsvc.storage.tables import audit_log
 
@@ -106,6 +107,39 @@ async def test_concurrent_appends_keep_one_chain(engine):
         seqs = (await connection.execute(select(audit_log.c.seq).order_by(audit_log.c.seq))).scalars().all()
     assert result.ok
     assert seqs == list(range(1, 21))
+
+
+async def test_entries_appended_together_chain_as_if_appended_one_by_one(engine):
+    """A decision records several entries at once; the chain cannot tell, and verifies."""
+    audit = AuditLog(KEY)
+    await _append_some(engine, 2)
+    together = [
+        NewAuditEntry("staff:s", "participant.admit", "participant", f"p{i}", "m", {"attendance": f"a{i}"})
+        for i in range(3)
+    ]
+    async with engine.begin() as connection:
+        written = await audit.append_all(connection, together)
+    await _append_some(engine, 1)
+    async with engine.connect() as connection:
+        result = await audit.verify(connection)
+        stored = (await connection.execute(select(audit_log).order_by(audit_log.c.seq))).all()
+    assert result.ok and result.entries == 6
+    assert [entry.seq for entry in written] == [3, 4, 5]
+    assert [row.subject_id for row in stored] == ["m0", "m1", "p0", "p1", "p2", "m0"]
+    assert all(row.prev_hash == before.hash for before, row in itertools.pairwise(stored))
+
+
+async def test_concurrent_appends_of_several_entries_keep_one_chain(engine):
+    audit = AuditLog(KEY)
+
+    async def some(i: int) -> None:
+        async with engine.begin() as connection:
+            await audit.append_all(connection, [NewAuditEntry("a", "b", "c", f"{i}.{n}") for n in range(1 + i % 3)])
+
+    await asyncio.gather(*(some(i) for i in range(12)))
+    async with engine.connect() as connection:
+        result = await audit.verify(connection)
+    assert result.ok and result.entries == sum(1 + i % 3 for i in range(12))
 
 
 async def test_an_entry_rolled_back_with_its_change_leaves_no_gap(engine):

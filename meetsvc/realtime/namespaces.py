@@ -18,7 +18,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import unquote
 
 import socketio
@@ -44,12 +44,13 @@ from meetsvc.realtime.server import Courier
 from meetsvc.realtime.tickets import LobbyTickets
 from meetsvc.services.notes import WaitingNotes
 from meetsvc.services.sessions import COOKIE_NAME, BrowserSessions
-from meetsvc.services.waiting_room import HostCaller, LobbyPass, Notices, WaitingRoom, WaitingRoomClosed
+from meetsvc.services.waiting_room import HostCaller, LobbyPass, NotAHost, Notices, WaitingRoom, WaitingRoomClosed
 from meetsvc.storage.availability import unavailable_dependency
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[str, Any], Awaitable[dict[str, Any]]]
+T = TypeVar("T")
 
 
 async def deliver_decided(courier: Courier, notices: Notices) -> None:
@@ -301,81 +302,100 @@ class HostNamespace(_Dispatching):
         for sid, _ in list(self.server.manager.get_participants(self.namespace, room)):
             await self.disconnect(sid)
 
-    async def _caller(self, sid: str) -> tuple[HostCaller, str]:
-        """The host and meeting of this socket, re-checked: a host removed meanwhile loses access."""
+    async def _caller(self, sid: str, *, checked_by_call: bool = False) -> tuple[HostCaller, str]:
+        """The host and meeting of this socket, re-checked: a host removed meanwhile loses access.
+
+        ``checked_by_call``: the waiting room's own call checks that the caller still leads the
+        meeting, in the statement that locks it (:class:`NotAHost` when not, see :meth:`_hosting`),
+        so that check is not made twice here."""
         saved = await self.get_session(sid)
         host, meeting_id = saved["host"], saved["meeting_id"]
-        if not await self._sessions.alive(saved["session_id"]) or not await self._room.is_host(host, meeting_id):
-            # Answer the event first (the error ack), then close the socket.
-            asyncio.get_running_loop().call_later(0.05, lambda: asyncio.ensure_future(self.disconnect(sid)))
+        if not await self._sessions.alive(saved["session_id"]) or (
+            not checked_by_call and not await self._room.is_host(host, meeting_id)
+        ):
+            self._close_soon(sid)
             raise _NotHost()
         return host, meeting_id
+
+    def _close_soon(self, sid: str) -> None:
+        """Answer the event first (the error ack), then close the socket."""
+        asyncio.get_running_loop().call_later(0.05, lambda: asyncio.ensure_future(self.disconnect(sid)))
+
+    async def _hosting(self, sid: str, call: Awaitable[T]) -> T:
+        """A call of the waiting room that checks the host itself: one who no longer leads the
+        meeting is answered ``not-found`` and their socket closed, as :meth:`_caller` does."""
+        try:
+            return await call
+        except NotAHost:
+            self._close_soon(sid)
+            raise _NotHost() from None
 
     async def _done(self, notices: Notices) -> dict[str, Any]:
         await deliver_decided(self._courier, notices)
         return {"ok": True}
 
     async def _decide(
-        self, meeting_id: str, participant_ids: list[str] | None, decision: Awaitable[Notices]
+        self, sid: str, meeting_id: str, participant_ids: list[str] | None, decision: Awaitable[Notices]
     ) -> Notices:
         """Make a decision; if the database went away meanwhile it may still have committed with
         only its answer lost, so the people concerned are told what the database holds once it
         answers (the host gets ``unavailable`` as before, and a retry finds the decision made)."""
         try:
-            return await decision
+            return await self._hosting(sid, decision)
         except Exception as exc:
             if unavailable_dependency(exc) == "database":
                 self._courier.reconcile(meeting_id, participant_ids)
             raise
 
     async def _list(self, sid: str, _: payloads.Empty) -> dict[str, Any]:
-        host, meeting_id = await self._caller(sid)
-        settings, entries = await self._room.waiting_list(host, meeting_id)
+        host, meeting_id = await self._caller(sid, checked_by_call=True)
+        settings, entries = await self._hosting(sid, self._room.waiting_list(host, meeting_id))
         return {"ok": True, "meeting": settings.as_payload(), "participants": [e.as_payload() for e in entries]}
 
     async def _admit(self, sid: str, p: payloads.OneParticipant) -> dict[str, Any]:
-        host, meeting_id = await self._caller(sid)
+        host, meeting_id = await self._caller(sid, checked_by_call=True)
         one = [p.participant_id]
         decision = self._room.admit(host, meeting_id, p.participant_id, p.attendance_id)
-        return await self._done(await self._decide(meeting_id, one, decision))
+        return await self._done(await self._decide(sid, meeting_id, one, decision))
 
     async def _admit_all(self, sid: str, _: payloads.Empty) -> dict[str, Any]:
-        host, meeting_id = await self._caller(sid)
-        notices = await self._decide(meeting_id, None, self._room.admit_all_matching(host, meeting_id))
+        host, meeting_id = await self._caller(sid, checked_by_call=True)
+        notices = await self._decide(sid, meeting_id, None, self._room.admit_all_matching(host, meeting_id))
         await deliver_decided(self._courier, notices)
         admitted = {notices.hosts[a].participant_id for a in notices.needs_credential if a in notices.hosts}
         return {"ok": True, "admitted": sorted(admitted), "admitted_entries": sorted(notices.needs_credential)}
 
     async def _deny(self, sid: str, p: payloads.Deny) -> dict[str, Any]:
-        host, meeting_id = await self._caller(sid)
+        host, meeting_id = await self._caller(sid, checked_by_call=True)
         decision = self._room.deny(host, meeting_id, p.participant_id, p.message, p.attendance_id)
-        return await self._done(await self._decide(meeting_id, [p.participant_id], decision))
+        return await self._done(await self._decide(sid, meeting_id, [p.participant_id], decision))
 
     async def _message(self, sid: str, p: payloads.Message) -> dict[str, Any]:
-        host, meeting_id = await self._caller(sid)
-        return await self._done(await self._room.send_message(host, meeting_id, p.participant_id, p.text))
+        host, meeting_id = await self._caller(sid, checked_by_call=True)
+        return await self._done(
+            await self._hosting(sid, self._room.send_message(host, meeting_id, p.participant_id, p.text))
+        )
 
     async def _send_back(self, sid: str, p: payloads.SendBack) -> dict[str, Any]:
-        host, meeting_id = await self._caller(sid)
+        host, meeting_id = await self._caller(sid, checked_by_call=True)
         decision = self._room.send_back(host, meeting_id, p.participant_id, p.attendance_id, p.message)
-        return await self._done(await self._decide(meeting_id, [p.participant_id], decision))
+        return await self._done(await self._decide(sid, meeting_id, [p.participant_id], decision))
 
     async def _remove(self, sid: str, p: payloads.OneParticipant) -> dict[str, Any]:
-        host, meeting_id = await self._caller(sid)
+        host, meeting_id = await self._caller(sid, checked_by_call=True)
         decision = self._room.remove(host, meeting_id, p.participant_id, p.attendance_id)
-        return await self._done(await self._decide(meeting_id, [p.participant_id], decision))
+        return await self._done(await self._decide(sid, meeting_id, [p.participant_id], decision))
 
     async def _configure(self, sid: str, p: payloads.Configure) -> dict[str, Any]:
-        host, meeting_id = await self._caller(sid)
-        return await self._done(
-            await self._room.configure(
-                host,
-                meeting_id,
-                locked=p.locked,
-                admission_policy=p.admission_policy,
-                show_queue_position=p.show_queue_position,
-            )
+        host, meeting_id = await self._caller(sid, checked_by_call=True)
+        configured = self._room.configure(
+            host,
+            meeting_id,
+            locked=p.locked,
+            admission_policy=p.admission_policy,
+            show_queue_position=p.show_queue_position,
         )
+        return await self._done(await self._hosting(sid, configured))
 
     async def _join_video(self, sid: str, _: payloads.Empty) -> dict[str, Any]:
         """A host's own credential (moderator), to this socket only."""
@@ -391,8 +411,8 @@ class HostNamespace(_Dispatching):
         return await list_notes(self._notes, host, meeting_id)
 
     async def _end(self, sid: str, _: payloads.Empty) -> dict[str, Any]:
-        host, meeting_id = await self._caller(sid)
-        return await self._done(await self._decide(meeting_id, None, self._room.end(host, meeting_id)))
+        host, meeting_id = await self._caller(sid, checked_by_call=True)
+        return await self._done(await self._decide(sid, meeting_id, None, self._room.end(host, meeting_id)))
 
 
 class _NotHost(DomainError):

@@ -178,14 +178,9 @@ class Courier:
                 deadline=self._handover.lifetime.total_seconds(),
             )
         if times is not None:
-            for attendance_id, name in notices.needs_credential.items():
-                if attendance_id in notices.ended:
-                    continue
-                await self._until_done(
-                    ("credential", attendance_id),
-                    functools.partial(self._hand_over, meeting_id, attendance_id, name, times),
-                    still_wanted=functools.partial(self._handover.is_inside, meeting_id, attendance_id),
-                )
+            wanted = {a: name for a, name in notices.needs_credential.items() if a not in notices.ended}
+            if wanted:
+                await self._hand_over_all(meeting_id, wanted, times)
         if notices.unlocked:
             # Those knocking while it was locked: their pages arrive again by themselves.
             await self.waiting_room_opened(meeting_id)
@@ -213,6 +208,40 @@ class Courier:
         """Entries ended outside a waiting-room decision (a newer device took over)."""
         for attendance_id, reason in ended.items():
             await self.end_entry(attendance_id, reason, meeting_id)
+
+    async def _hand_over_all(self, meeting_id: str, wanted: dict[str, str], times: MeetingTimes) -> None:
+        """Credentials for everyone a decision let in, issued and recorded together; whoever
+        could not have theirs now is tried again on their own, as long as they are inside."""
+        for attendance_id in wanted:
+            self._forget(("credential", attendance_id))
+        try:
+            issued, failed = await self._handover.admit_all(meeting_id, wanted, times=times)
+        except Exception as exc:
+            if not _worth_retrying(exc):
+                log.exception("credential of a committed decision failed")
+                return
+            log.warning("credential of a committed decision delayed: %s; trying again", _why(exc))
+            issued, later = {}, list(wanted)
+        else:
+            later = list(failed)
+            if later:
+                log.warning("%d credentials of a committed decision delayed: video backend; trying again", len(later))
+        for attendance_id, credential in issued.items():
+            # To this entry's own room only: nobody else ever sees their credential, not even
+            # another person who opened the same invitation.
+            await self._server.emit(
+                "credential",
+                self._credential_payload(credential),
+                room=attendance_room(attendance_id),
+                namespace=PARTICIPANT_NS,
+            )
+        for attendance_id in later:
+            self._retry_later(
+                ("credential", attendance_id),
+                functools.partial(self._hand_over, meeting_id, attendance_id, wanted[attendance_id], times),
+                functools.partial(self._handover.is_inside, meeting_id, attendance_id),
+                None,
+            )
 
     async def _hand_over(self, meeting_id: str, participant_id: str, name: str, times: MeetingTimes) -> None:
         credential = await self._handover.admit(meeting_id, participant_id, display_name=name, times=times)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -66,6 +66,20 @@ def chain_hash(key: Secret, prev_hash: str, entry: AuditEntry) -> str:
     return hmac.new(key.reveal(), prev_hash.encode() + b"\n" + _canonical(entry), hashlib.sha256).hexdigest()
 
 
+@dataclass(frozen=True, slots=True)
+class NewAuditEntry:
+    """An entry to append: what happened, by whom, to what (its place in the chain comes with
+    the append)."""
+
+    actor: str
+    action: str
+    subject_type: str
+    subject_id: str
+    meeting_id: str | None = None
+    details: Mapping[str, Any] | None = None
+    now: datetime | None = None
+
+
 class AuditLog:
     def __init__(self, key: Secret) -> None:
         self._key = key
@@ -83,41 +97,60 @@ class AuditLog:
         now: datetime | None = None,
     ) -> AuditEntry:
         """Append one entry inside the caller's transaction."""
-        details = dict(details or {})
-        serialised = json.dumps(details, sort_keys=True)
-        # Defence in depth: refuse to write anything that is a personal identity number.
-        if contains_personal_number(serialised, among_ids=True):
-            raise ValueError("audit details must not contain personal identity numbers")
+        new = NewAuditEntry(actor, action, subject_type, subject_id, meeting_id, details, now)
+        return (await self.append_all(connection, [new]))[0]
+
+    async def append_all(self, connection: Connection, new: Sequence[NewAuditEntry]) -> list[AuditEntry]:
+        """Append several entries, in their order, inside the caller's transaction.
+
+        The head moves once for all of them and they are written in one statement, so a
+        decision that records several changes costs the database no more than one that records
+        one; the chain is the same as appending them one by one."""
+        if not new:
+            return []
+        serialised = []
+        for one in new:
+            details = json.dumps(dict(one.details or {}), sort_keys=True)
+            # Defence in depth: refuse to write anything that is a personal identity number.
+            if contains_personal_number(details, among_ids=True):
+                raise ValueError("audit details must not contain personal identity numbers")
+            serialised.append(details)
         # Taking the head row first serialises appenders (see tables.audit_head).
-        head = await queries.advance_head(connection)
-        entry = AuditEntry(
-            seq=head.seq,
-            occurred_at=(now or datetime.now(UTC)).astimezone(UTC),
-            actor=actor,
-            action=action,
-            subject_type=subject_type,
-            subject_id=subject_id,
-            meeting_id=meeting_id,
-            details=details,
-        )
-        digest = chain_hash(self._key, head.hash, entry)
-        await queries.insert_entry(
-            connection,
-            queries.StoredAuditEntry(
-                seq=entry.seq,
-                occurred_at=entry.occurred_at,
-                actor=actor,
-                action=action,
-                subject_type=subject_type,
-                subject_id=subject_id,
-                meeting_id=meeting_id,
-                details=serialised,
-                prev_hash=head.hash,
-                hash=digest,
-            ),
-        )
-        await queries.set_head_hash(connection, digest)
-        return entry
+        head = await queries.advance_head(connection, len(new))
+        seq, prev_hash = head.seq - len(new), head.hash
+        written: list[AuditEntry] = []
+        stored: list[queries.StoredAuditEntry] = []
+        for one, details_text in zip(new, serialised, strict=True):
+            seq += 1
+            entry = AuditEntry(
+                seq=seq,
+                occurred_at=(one.now or datetime.now(UTC)).astimezone(UTC),
+                actor=one.actor,
+                action=one.action,
+                subject_type=one.subject_type,
+                subject_id=one.subject_id,
+                meeting_id=one.meeting_id,
+                details=dict(one.details or {}),
+            )
+            digest = chain_hash(self._key, prev_hash, entry)
+            stored.append(
+                queries.StoredAuditEntry(
+                    seq=entry.seq,
+                    occurred_at=entry.occurred_at,
+                    actor=entry.actor,
+                    action=entry.action,
+                    subject_type=entry.subject_type,
+                    subject_id=entry.subject_id,
+                    meeting_id=entry.meeting_id,
+                    details=details_text,
+                    prev_hash=prev_hash,
+                    hash=digest,
+                )
+            )
+            written.append(entry)
+            prev_hash = digest
+        await queries.insert_entries(connection, stored)
+        return written
 
     async def verify(self, connection: Connection, *, batch: int = 1000) -> Verification:
         """Walk the chain from the first entry and report the first link that does not hold."""

@@ -21,7 +21,7 @@ from typing import Any
 
 from meetsvc.core.clock import Clock, utc_now
 from meetsvc.core.secrets import Secret
-from meetsvc.services.audit import AuditLog
+from meetsvc.services.audit import AuditLog, NewAuditEntry
 from meetsvc.storage.engine import Engine
 from meetsvc.storage.queries import attendances, waiting_room as rooms
 from meetsvc.storage.queries.waiting_room import MeetingTimes
@@ -72,19 +72,53 @@ class Handover:
     ) -> JoinCredential:
         """A credential for an admitted participant, from what the decision read; recorded in the
         audit log before it is handed to anyone."""
+        issued, failed = await self.admit_all(meeting_id, {participant_id: display_name}, times=times)
+        if failed:
+            raise failed[participant_id]
+        return issued[participant_id]
+
+    async def admit_all(
+        self, meeting_id: str, names: dict[str, str], *, times: MeetingTimes
+    ) -> tuple[dict[str, JoinCredential], dict[str, VideoBackendError]]:
+        """Credentials for several people admitted by one decision (each key an entry, each value
+        the name the video shows), recorded in the audit log together, in one transaction, before
+        any is handed to anyone. Answers those issued, and those the backend refused (the caller
+        tries them again); the room not made, or the record not written, raises."""
         room = await self._room(meeting_id, times)
         await self.backend.ensure_room(room)
-        credential = await self.backend.issue(
-            room,
-            JoinRequest(
+        issued: dict[str, JoinCredential] = {}
+        failed: dict[str, VideoBackendError] = {}
+        for participant_id, display_name in names.items():
+            request = JoinRequest(
                 participant_id=participant_id,
                 display_name=display_name,
                 role="guest",
                 lifetime_seconds=int(self._lifetime.total_seconds()),
-            ),
-        )
-        await self._record("video.credential_issued", meeting_id, participant_id, {"backend": self.backend.name})
-        return credential
+            )
+            try:
+                issued[participant_id] = await self.backend.issue(room, request)
+            except VideoBackendError as exc:
+                failed[participant_id] = exc
+        if not issued:
+            return issued, failed
+        now = self._clock()
+        async with self._engine.begin() as connection:
+            await self._audit.append_all(
+                connection,
+                [
+                    NewAuditEntry(
+                        actor="system",
+                        action="video.credential_issued",
+                        subject_type="participant",
+                        subject_id=participant_id,
+                        meeting_id=meeting_id,
+                        details={"backend": self.backend.name},
+                        now=now,
+                    )
+                    for participant_id in issued
+                ],
+            )
+        return issued, failed
 
     async def host(self, meeting_id: str, staff_id: str) -> JoinCredential:
         async with self._engine.connect() as connection:

@@ -90,8 +90,21 @@ class StatisticsRecorder:
         meeting = await queries.meeting_time(connection, meeting_id)
         if meeting is None or waiting_since is None:
             return
-        waited = max(0, int((self._clock() - waiting_since).total_seconds()))
-        await queries.add_wait(connection, meeting_id, _local_year(meeting.starts_at, meeting.time_zone), waited)
+        await self.admitted_from(connection, meeting_id, meeting.starts_at, meeting.time_zone, [waiting_since])
+
+    async def admitted_from(
+        self,
+        connection: Connection,
+        meeting_id: str,
+        starts_at: datetime,
+        time_zone: str,
+        waiting_since: list[datetime | None],
+    ) -> None:
+        """People were let in, waiting since these times, at a meeting the caller has read
+        (its start and time zone say which year they count in): one statement for them all."""
+        now = self._clock()
+        waited = [max(0, int((now - since).total_seconds())) for since in waiting_since if since is not None]
+        await queries.add_waits(connection, meeting_id, _local_year(starts_at, time_zone), waited)
 
 
 @dataclass(frozen=True, slots=True)

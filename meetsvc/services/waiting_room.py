@@ -27,6 +27,7 @@ What each side sees:
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -44,7 +45,7 @@ from meetsvc.domain.admission import (
 from meetsvc.domain.errors import Conflict, NotFound, RuleViolation
 from meetsvc.domain.model import MeetingStatus, ParticipantRole, ParticipantState as S
 from meetsvc.domain.rules import check_text
-from meetsvc.services.audit import AuditLog
+from meetsvc.services.audit import AuditLog, NewAuditEntry
 from meetsvc.services.statistics import StatisticsRecorder
 from meetsvc.storage.engine import Connection, Engine
 from meetsvc.storage.queries import (
@@ -54,7 +55,7 @@ from meetsvc.storage.queries import (
     sessions as stored_sessions,
     waiting_room as rooms,
 )
-from meetsvc.storage.queries.attendances import AttendanceRecord, NewAttendance
+from meetsvc.storage.queries.attendances import AttendanceRecord, Invitation, NewAttendance
 from meetsvc.storage.queries.participants import UNCHANGED, Unchanged
 from meetsvc.storage.queries.waiting_room import MeetingTimes, RoomMeeting
 
@@ -79,9 +80,22 @@ class WaitingRoomClosed(Conflict):
     title = "The waiting room is not open."
 
 
+class NotAHost(NotFound):
+    """The caller leads no such meeting (or it does not exist: the answer does not say which)."""
+
+
 class EntryAmbiguous(Conflict):
     code = "entry-ambiguous"
     title = "More than one person opened this invitation: name the entry."
+
+
+@dataclass
+class _Pending:
+    """What a decision writes once, at its end, however many entries it moved."""
+
+    audit: list[NewAuditEntry] = field(default_factory=list)
+    # When each entry let in from the queue began to wait (the statistics count the waits).
+    waits: list[datetime | None] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -392,27 +406,25 @@ class WaitingRoom:
     async def _host_meeting(
         self, connection: Connection, host: HostCaller, meeting_id: str, *, lock: bool = True
     ) -> RoomMeeting:
-        if not await rooms.is_host(connection, meeting_id, host.staff_id):
-            raise NotFound("no such meeting")  # not 403: do not confirm the meeting exists
-        return await self._meeting(connection, meeting_id, lock=lock)
+        meeting = await rooms.hosted_meeting(connection, meeting_id, host.staff_id, lock=lock)
+        if meeting is None:
+            raise NotAHost("no such meeting")  # not 403: do not confirm the meeting exists
+        return meeting
 
-    async def _entry_of(
-        self, connection: Connection, meeting_id: str, participant_id: str, attendance_id: str | None
-    ) -> AttendanceRecord:
-        """The entry a host named: by its id, or the invitation's only open entry."""
-        if attendance_id is not None:
-            row = await entries.live_in_meeting(connection, meeting_id, attendance_id)
-            if row is None or row.participant_id != participant_id:
-                raise NotFound("no such entry")
-            return row
-        if await participants.present_participant(connection, meeting_id, participant_id) is None:
-            raise NotFound("no such participant")
-        rows = await entries.live_of_participant(connection, participant_id)
-        if not rows:
-            raise NotFound("nobody has opened this invitation")
-        if len(rows) > 1:
-            raise EntryAmbiguous("more than one person opened this invitation")
-        return rows[0]
+    async def _host_decision(
+        self, connection: Connection, host: HostCaller, meeting_id: str, participant_id: str, attendance_id: str | None
+    ) -> tuple[RoomMeeting, AttendanceRecord, list[AttendanceRecord]]:
+        """What a host's decision about one entry starts from, in one statement: the meeting,
+        locked, once the host's right to decide is checked; the entry they named; and every
+        entry of its invitation (their summary is written with the decision)."""
+        found = await rooms.hosted_invitation(connection, meeting_id, host.staff_id, participant_id)
+        if found is None:
+            raise NotAHost("no such meeting")  # not 403: do not confirm the meeting exists
+        meeting, invitation = found
+        if not MeetingStatus(meeting.status).is_open:
+            raise WaitingRoomClosed("the meeting has ended")
+        row, rows = _named_entry(invitation, participant_id, attendance_id)
+        return meeting, row, rows
 
     async def _position(self, connection: Connection, row: AttendanceRecord) -> int | None:
         if row.state != S.WAITING.value or row.waiting_since is None or row.ended_at is not None:
@@ -420,14 +432,23 @@ class WaitingRoom:
         return await entries.waiting_ahead(connection, row.meeting_id, row.waiting_since, row.id) + 1
 
     async def _view(
-        self, connection: Connection, meeting: RoomMeeting, row: AttendanceRecord, *, state: str | None = None
+        self,
+        connection: Connection,
+        meeting: RoomMeeting,
+        row: AttendanceRecord,
+        *,
+        state: str | None = None,
+        position: int | None = None,
     ) -> ParticipantView:
+        """The entry's own page; ``position`` when the caller counted the queue already."""
+        if meeting.show_queue_position and position is None:
+            position = await self._position(connection, row)
         return ParticipantView(
             state=state or row.state,
             starts_at=meeting.starts_at,
             opens_at=meeting.starts_at - self._opens_before,
             hosts_notified=row.state == S.WAITING.value and row.ended_at is None,
-            position=await self._position(connection, row) if meeting.show_queue_position else None,
+            position=position if meeting.show_queue_position else None,
             message=row.host_message,
             # This entry's own verified name: never another person's who opened the same link.
             verified_name=row.full_name if row.verified else None,
@@ -441,9 +462,7 @@ class WaitingRoom:
         return (row.full_name if row.verified else None) or row.display_name
 
     async def _entry(self, connection: Connection, meeting: RoomMeeting, row: AttendanceRecord) -> WaitingEntry:
-        organisation = None
-        if row.organisation_id:
-            organisation = await rooms.organisation_name(connection, row.organisation_id)
+        organisation = row.organisation_name if row.organisation_id else None
         verified = row.verified
         knocking = row.state in (S.IDENTIFYING.value, S.INVITED.value) and meeting.locked and row.lobby_sockets > 0
         return WaitingEntry(
@@ -476,9 +495,13 @@ class WaitingRoom:
         assert row is not None  # written in this transaction
         return row
 
-    async def _summarise(self, connection: Connection, participant_id: str, now: datetime) -> None:
-        """``participants.state`` speaks for the invitation's entries (the organiser's views)."""
-        rows = await entries.of_participant(connection, participant_id)
+    async def _summarise(
+        self, connection: Connection, participant_id: str, now: datetime, rows: list[AttendanceRecord] | None = None
+    ) -> None:
+        """``participants.state`` speaks for the invitation's entries (the organiser's views);
+        ``rows`` are those entries as they now stand, when the caller holds them."""
+        if rows is None:
+            rows = await entries.of_participant(connection, participant_id)
         live = [row for row in rows if row.ended_at is None] or rows[-1:]
         if not live:
             return
@@ -511,13 +534,22 @@ class WaitingRoom:
         *,
         unverified: bool | Unchanged = UNCHANGED,
         host_message: str | Unchanged | None = UNCHANGED,
+        invitation: list[AttendanceRecord] | None = None,
+        pending: _Pending | None = None,
     ) -> AttendanceRecord:
-        """Move one entry through the state machine, record it, and note who to tell."""
+        """Move one entry through the state machine, record it, and note who to tell.
+
+        ``invitation``: every entry of the entry's invitation as read in this transaction (kept
+        up to date here), so that their summary needs no second read. ``pending``: where to leave
+        the audit entry and the wait for the caller to write with the others of its decision
+        (:meth:`_flush`); without it they are written here."""
+        own = pending is None
+        pending = pending if pending is not None else _Pending()
         before = S(row.state)
         after = transition(before, action, actor)
         now = self._clock()
-        if self._statistics is not None and after is S.ADMITTED and before is S.WAITING:
-            await self._statistics.admitted(connection, meeting.id, row.waiting_since)
+        if after is S.ADMITTED and before is S.WAITING:
+            pending.waits.append(row.waiting_since)
         values: dict[str, Any] = {}
         if after is S.WAITING and before is not S.WAITING:
             values["waiting_since"] = now
@@ -527,21 +559,26 @@ class WaitingRoom:
             values["unverified"] = unverified
         if host_message is not UNCHANGED:
             values["host_message"] = host_message
+        fresh = row
         if after is not before or values:
-            await entries.change(connection, row.id, now=now, state=after.value, **values)
-            await self._summarise(connection, row.participant_id, now)
+            fresh = await entries.changed(connection, row, now=now, state=after.value, **values)
+            if invitation is not None:
+                invitation[:] = [fresh if other.id == fresh.id else other for other in invitation]
+            await self._summarise(connection, row.participant_id, now, invitation)
         if after is not before:
-            await self._audit.append(
-                connection,
-                actor=actor_label,
-                action=f"participant.{action.value}",
-                subject_type="participant",
-                subject_id=row.participant_id,
-                meeting_id=meeting.id,
-                details={"from": before.value, "to": after.value, "attendance": row.id},
-                now=now,
+            pending.audit.append(
+                NewAuditEntry(
+                    actor=actor_label,
+                    action=f"participant.{action.value}",
+                    subject_type="participant",
+                    subject_id=row.participant_id,
+                    meeting_id=meeting.id,
+                    details={"from": before.value, "to": after.value, "attendance": row.id},
+                    now=now,
+                )
             )
-        fresh = await self._reload(connection, row.id)
+        if own:
+            await self._flush(connection, meeting, pending)
         notices.times = MeetingTimes(meeting.starts_at, meeting.ends_at)
         await self._note(connection, meeting, fresh, notices)
         inside = (S.ADMITTED, S.IN_MEETING)
@@ -553,13 +590,26 @@ class WaitingRoom:
             notices.closed.add(row.id)
         return fresh
 
+    async def _flush(self, connection: Connection, meeting: RoomMeeting, pending: _Pending) -> None:
+        """Write what a decision left pending: its audit entries (the head moves once for them
+        all) and how long those it let in waited (one statement for them all)."""
+        await self._audit.append_all(connection, pending.audit)
+        if self._statistics is not None and any(since is not None for since in pending.waits):
+            await self._statistics.admitted_from(
+                connection, meeting.id, meeting.starts_at, meeting.time_zone, pending.waits
+            )
+        pending.audit.clear()
+        pending.waits.clear()
+
     async def _requeue_positions(self, connection: Connection, meeting: RoomMeeting, notices: Notices) -> None:
-        """Someone left the queue: tell those still waiting their new place (if shown)."""
+        """Someone left the queue: tell those still waiting their new place (if shown), counted
+        from the one read of the queue."""
         if not meeting.show_queue_position:
             return
-        for row in await entries.waiting_of_meeting(connection, meeting.id):
+        queue = await entries.waiting_of_meeting(connection, meeting.id)
+        for place, row in enumerate(queue, 1):
             if row.id not in notices.participants:
-                notices.participants[row.id] = await self._view(connection, meeting, row)
+                notices.participants[row.id] = await self._view(connection, meeting, row, position=place)
 
     # Participants ----------------------------------------------------------------------------
 
@@ -621,13 +671,21 @@ class WaitingRoom:
     async def arrive(self, lobby: LobbyPass) -> Notices:
         """An entry's lobby socket connected: put them in the waiting room (or keep their place)."""
         notices = Notices(lobby.meeting_id)
+        pending = _Pending()
         async with self._engine.begin() as connection:
             meeting = await self._meeting(connection, lobby.meeting_id, lock=True)
-            if await participants.present_participant(connection, lobby.meeting_id, lobby.participant_id) is None:
+            invitation = await entries.invitation_entries(connection, lobby.meeting_id, lobby.participant_id)
+            if invitation is None:
                 raise NotFound("no such participant")
             if not lobby.unverified and not await self._verified(connection, lobby.session_id):
                 raise Conflict("identify with eID first")
-            row = await self._own_entry(connection, lobby, create=True)
+            known: list[AttendanceRecord] | None = invitation.entries
+            row = next((one for one in invitation.entries if one.session_id == lobby.session_id), None)
+            if row is None:
+                # Not opened yet (or not on this invitation): the invitation is read again when
+                # its summary is written.
+                known = None
+                row = await self._own_entry(connection, lobby, create=True)
             if row is None:
                 raise Conflict("identify with eID first")
             if row.ended_at is not None:
@@ -664,6 +722,8 @@ class WaitingRoom:
                 notices,
                 unverified=not row.verified,
                 host_message=None,
+                invitation=known,
+                pending=pending,
             )
             arrival = Arrival(
                 role=ParticipantRole(row.role),
@@ -672,10 +732,21 @@ class WaitingRoom:
             )
             policy = AdmissionPolicy(meeting.admission_policy)
             # Never by policy when another person opened the same invitation: a host decides.
-            if policy_admits(policy, arrival) and not row.second_person:
+            admitted = policy_admits(policy, arrival) and not row.second_person
+            if admitted:
                 await self._apply(
-                    connection, meeting, row, Action.ADMIT, Actor.POLICY, f"policy:{policy.value}", notices
+                    connection,
+                    meeting,
+                    row,
+                    Action.ADMIT,
+                    Actor.POLICY,
+                    f"policy:{policy.value}",
+                    notices,
+                    invitation=known,
+                    pending=pending,
                 )
+            await self._flush(connection, meeting, pending)
+            if admitted:
                 await self._mark_in_progress(connection, meeting)
         return notices
 
@@ -883,20 +954,39 @@ class WaitingRoom:
         host_message: str | Unchanged | None = UNCHANGED,
     ) -> Notices:
         notices = Notices(meeting_id)
+        pending = _Pending()
         async with self._engine.begin() as connection:
-            meeting = await self._host_meeting(connection, host, meeting_id)
-            if not MeetingStatus(meeting.status).is_open:
-                raise WaitingRoomClosed("the meeting has ended")
-            row = await self._entry_of(connection, meeting_id, participant_id, attendance_id)
+            meeting, row, invitation = await self._host_decision(
+                connection, host, meeting_id, participant_id, attendance_id
+            )
             was_waiting = row.state == S.WAITING.value
             if action is Action.ADMIT and meeting.locked and _may_knock(row):
                 # Admitting someone knocking at a locked meeting: they arrive, then are let in.
                 row = await self._apply(
-                    connection, meeting, row, Action.ARRIVE, Actor.PARTICIPANT, "system", notices, host_message=None
+                    connection,
+                    meeting,
+                    row,
+                    Action.ARRIVE,
+                    Actor.PARTICIPANT,
+                    "system",
+                    notices,
+                    host_message=None,
+                    invitation=invitation,
+                    pending=pending,
                 )
             await self._apply(
-                connection, meeting, row, action, Actor.HOST, host.actor, notices, host_message=host_message
+                connection,
+                meeting,
+                row,
+                action,
+                Actor.HOST,
+                host.actor,
+                notices,
+                host_message=host_message,
+                invitation=invitation,
+                pending=pending,
             )
+            await self._flush(connection, meeting, pending)
             if action is Action.ADMIT:
                 await self._mark_in_progress(connection, meeting)
             if was_waiting:
@@ -946,24 +1036,64 @@ class WaitingRoom:
 
     async def admit_all_matching(self, host: HostCaller, meeting_id: str) -> Notices:
         """Admit every waiting entry whose verified identity is the one invited (never one of
-        two people on the same invitation: a host looks at those)."""
+        two people on the same invitation: a host looks at those).
+
+        One statement a table for them all, however many they are: the entries, their
+        invitations' summaries, the audit entries, the waits."""
         notices = Notices(meeting_id)
         async with self._engine.begin() as connection:
             meeting = await self._host_meeting(connection, host, meeting_id)
             if not MeetingStatus(meeting.status).is_open:
                 raise WaitingRoomClosed("the meeting has ended")
             open_entries = await entries.live_of_meeting(connection, meeting_id)
-            shared = {row.participant_id for row in open_entries}
-            shared = {p for p in shared if sum(row.participant_id == p for row in open_entries) > 1}
-            for row in await entries.waiting_of_meeting(connection, meeting_id):
+            per_invitation = Counter(row.participant_id for row in open_entries)
+            chosen = []
+            for row in open_entries:
+                if row.state != S.WAITING.value or per_invitation[row.participant_id] > 1:
+                    continue
                 arrival = Arrival(
                     ParticipantRole(row.role), row.verified, row.matches_invitation if row.verified else None
                 )
-                if matches_for_admit_all(arrival) and row.participant_id not in shared:
-                    await self._apply(connection, meeting, row, Action.ADMIT, Actor.HOST, host.actor, notices)
-            if notices.needs_credential:
-                await self._mark_in_progress(connection, meeting)
-                await self._requeue_positions(connection, meeting, notices)
+                if matches_for_admit_all(arrival):
+                    chosen.append(row)
+            if not chosen:
+                return notices
+            after = transition(S.WAITING, Action.ADMIT, Actor.HOST)
+            now = self._clock()
+            admitted = await entries.changed_all(connection, chosen, now=now, state=after.value, sent_back=False)
+            # Each invitation has this one open entry, which speaks for it now.
+            await participants.update_summaries(
+                connection,
+                {
+                    row.participant_id: participants.Summary(
+                        row.state, row.waiting_since, row.unverified, row.host_message
+                    )
+                    for row in admitted
+                },
+                updated_at=now,
+            )
+            pending = _Pending(
+                audit=[
+                    NewAuditEntry(
+                        actor=host.actor,
+                        action=f"participant.{Action.ADMIT.value}",
+                        subject_type="participant",
+                        subject_id=row.participant_id,
+                        meeting_id=meeting.id,
+                        details={"from": S.WAITING.value, "to": after.value, "attendance": row.id},
+                        now=now,
+                    )
+                    for row in admitted
+                ],
+                waits=[row.waiting_since for row in admitted],
+            )
+            await self._flush(connection, meeting, pending)
+            notices.times = MeetingTimes(meeting.starts_at, meeting.ends_at)
+            for row in admitted:
+                await self._note(connection, meeting, row, notices)
+                notices.needs_credential[row.id] = self._video_name(row)
+            await self._mark_in_progress(connection, meeting)
+            await self._requeue_positions(connection, meeting, notices)
         return notices
 
     async def send_message(self, host: HostCaller, meeting_id: str, participant_id: str | None, text: str) -> Notices:
@@ -1123,6 +1253,26 @@ class EntryEnded(Conflict):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+def _named_entry(
+    invitation: Invitation | None, participant_id: str, attendance_id: str | None
+) -> tuple[AttendanceRecord, list[AttendanceRecord]]:
+    """The entry a host named (by its id, or the invitation's only open entry), with every entry
+    of its invitation."""
+    if attendance_id is not None:
+        named = [row for row in invitation.entries if row.id == attendance_id] if invitation else []
+        if not named or named[0].ended_at is not None:
+            raise NotFound("no such entry")
+        return named[0], invitation.entries if invitation else []
+    if invitation is None:
+        raise NotFound("no such participant")
+    rows = [row for row in invitation.entries if row.ended_at is None]
+    if not rows:
+        raise NotFound("nobody has opened this invitation")
+    if len(rows) > 1:
+        raise EntryAmbiguous("more than one person opened this invitation")
+    return rows[0], invitation.entries
 
 
 def _may_knock(row: AttendanceRecord) -> bool:

@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from meetsvc.http.appkeys import COURIER, ENGINE
 from meetsvc.storage.tables import audit_log
+from meetsvc.video.base import VideoBackendError
 from tests.support.lobby import (
     PERSONS,
     book,
@@ -124,3 +125,54 @@ async def test_an_admitted_participant_reconnecting_gets_a_fresh_credential(worl
     finally:
         await host.close()
         await invited.close()
+
+
+class RefusingOnce(RecordingBackend):
+    """Refuses the first credential asked for one entry, as a backend that is briefly away."""
+
+    def __init__(self, inner, refuse: set[str]) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(inner)
+        self.refuse = refuse
+
+    async def issue(self, room, person):  # type: ignore[no-untyped-def]
+        if person.participant_id in self.refuse:
+            self.refuse.discard(person.participant_id)
+            self.calls.append(("refused", person.participant_id))
+            raise VideoBackendError("away for a moment")
+        return await super().issue(room, person)
+
+
+async def test_admitting_several_at_once_hands_over_to_each_even_when_one_is_refused_first(world):
+    """Credentials of one decision are issued and recorded together; the one the backend
+    refused is tried again on its own and recorded once it is issued, never before."""
+    meeting = await book(world)
+    host = await host_socket(world, await host_cookie(world, world.hosts[world.municipality.id]), meeting["id"])
+    people = []
+    for person, name in ((PERSONS[0], "Kim Andersson"), (PERSONS[1], "Alex Berg")):
+        invited = await invite(world, meeting["id"], name=name, personal_number=person)
+        await identify(world, invited, person)
+        socket = await participant_socket(world, await ticket(invited))
+        await socket.wait_for("state")
+        people.append((invited, socket))
+    (kim, kim_socket), (alex, alex_socket) = people
+    alex_entry = await entry_of(world, alex.participant_id)
+    handover = world.service.app[COURIER]._handover
+    backend = handover.backend = RefusingOnce(handover.backend, {alex_entry})
+    try:
+        answer = await host.call("admit_all_matching")
+        assert sorted(answer["admitted"]) == sorted([kim.participant_id, alex.participant_id])
+        assert (await kim_socket.wait_for("credential"))["join_url"]
+        assert (await alex_socket.wait_for("credential"))["join_url"]  # once tried again
+        assert ("refused", alex_entry) in backend.calls and ("issue", alex_entry) in backend.calls
+    finally:
+        for s in (host, kim_socket, alex_socket):
+            await s.close()
+        await kim.close()
+        await alex.close()
+    async with world.service.app[ENGINE].connect() as connection:
+        issued = (
+            await connection.execute(
+                select(audit_log.c.subject_id).where(audit_log.c.action == "video.credential_issued")
+            )
+        ).scalars()
+        assert sorted(issued) == sorted([await entry_of(world, kim.participant_id), alex_entry])

@@ -6,7 +6,8 @@ None of these lock: callers serialise on the meeting's row (see
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -15,7 +16,7 @@ from sqlalchemy.engine import Row
 
 from meetsvc.domain.model import ParticipantState
 from meetsvc.storage.engine import Connection
-from meetsvc.storage.tables import attendances, participants
+from meetsvc.storage.tables import attendances, organisations, participants
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +47,8 @@ class AttendanceRecord:
     role: str
     organisation_id: str | None
     display_name: str
+    # The invitation's organisation by name (the host's list shows it), read with the entry.
+    organisation_name: str | None = None
 
     @property
     def verified(self) -> bool:
@@ -102,7 +105,14 @@ _COLUMNS = (
     participants.c.role,
     participants.c.organisation_id,
     participants.c.display_name,
+    organisations.c.name.label("organisation_name"),
 )
+
+#: An attendance record's fields, by the names its columns are read under.
+_NAMES = tuple(column.name for column in _COLUMNS)
+
+#: The attendance's own columns, as ``UPDATE … RETURNING`` answers them.
+_OWN = tuple(column for column in _COLUMNS if column.table is attendances)
 
 
 def _record(row: Row[*tuple[Any, ...]]) -> AttendanceRecord:
@@ -110,7 +120,11 @@ def _record(row: Row[*tuple[Any, ...]]) -> AttendanceRecord:
 
 
 def _joined() -> Select[Any]:
-    return select(*_COLUMNS).join(participants, participants.c.id == attendances.c.participant_id)
+    return (
+        select(*_COLUMNS)
+        .join(participants, participants.c.id == attendances.c.participant_id)
+        .outerjoin(organisations, organisations.c.id == participants.c.organisation_id)
+    )
 
 
 def _live(meeting_id: str) -> Select[Any]:
@@ -150,6 +164,49 @@ async def of_participant(connection: Connection, participant_id: str) -> list[At
     return [_record(row) for row in (await connection.execute(query.order_by(attendances.c.created_at))).all()]
 
 
+@dataclass(frozen=True, slots=True)
+class Invitation:
+    """An invitation of a meeting with every entry opened on it (ended ones too), oldest first."""
+
+    entries: list[AttendanceRecord]
+
+
+#: What :func:`invitation_entries` reads beside the invitation's id, for a query that joins it.
+INVITATION_COLUMNS = (participants.c.id.label("invitation_id"), *_COLUMNS)
+
+
+def invitation_of(rows: Sequence[Row[*tuple[Any, ...]]]) -> Invitation | None:
+    """The invitation read with :data:`INVITATION_COLUMNS` (outer-joined: None where there was
+    none), one row an entry, or none opened yet."""
+    if not rows or rows[0].invitation_id is None:
+        return None
+    found = []
+    for row in rows:
+        if row.id is None:
+            continue  # the invitation, nobody has opened it
+        found.append(AttendanceRecord(**{name: row._mapping[name] for name in _NAMES}))
+    return Invitation(found)
+
+
+async def invitation_entries(connection: Connection, meeting_id: str, participant_id: str) -> Invitation | None:
+    """The invitation and all its entries, in one statement; None when the meeting has no such
+    invitation or it was removed. A host's decision reads this once: the entry it names and
+    those beside it (which speak for the invitation's summary) are all here."""
+    query = (
+        select(*INVITATION_COLUMNS)
+        .select_from(participants)
+        .outerjoin(attendances, attendances.c.participant_id == participants.c.id)
+        .outerjoin(organisations, organisations.c.id == participants.c.organisation_id)
+        .where(
+            participants.c.id == participant_id,
+            participants.c.meeting_id == meeting_id,
+            participants.c.removed_at.is_(None),
+        )
+        .order_by(attendances.c.created_at, attendances.c.id)
+    )
+    return invitation_of((await connection.execute(query)).all())
+
+
 async def live_of_meeting(connection: Connection, meeting_id: str) -> list[AttendanceRecord]:
     """Every open attendance of the meeting, those waiting first in the order they arrived."""
     query = _live(meeting_id).order_by(
@@ -177,9 +234,11 @@ async def listed_of_meeting(connection: Connection, meeting_id: str) -> list[Att
 async def waiting_of_meeting(
     connection: Connection, meeting_id: str, *, attendance_id: str | None = None
 ) -> list[AttendanceRecord]:
+    """The meeting's open entries waiting, in their order in the queue (see :func:`waiting_ahead`)."""
     query = _live(meeting_id).where(attendances.c.state == ParticipantState.WAITING.value)
     if attendance_id is not None:
         query = query.where(attendances.c.id == attendance_id)
+    query = query.order_by(attendances.c.waiting_since, attendances.c.id)
     return [_record(row) for row in (await connection.execute(query)).all()]
 
 
@@ -226,6 +285,36 @@ async def insert(connection: Connection, new: NewAttendance) -> None:
             updated_at=new.created_at,
         )
     )
+
+
+async def changed(connection: Connection, row: AttendanceRecord, *, now: datetime, **values: Any) -> AttendanceRecord:
+    """Write the given columns of one attendance and answer it as written (``UPDATE …
+    RETURNING``: no second read); its invitation's columns are the ones ``row`` was read with."""
+    written = (
+        await connection.execute(
+            update(attendances).where(attendances.c.id == row.id).values(updated_at=now, **values).returning(*_OWN)
+        )
+    ).one()
+    return replace(row, **written._mapping)
+
+
+async def changed_all(
+    connection: Connection, rows: list[AttendanceRecord], *, now: datetime, **values: Any
+) -> list[AttendanceRecord]:
+    """:func:`changed` for several attendances given the same values, in one statement; answered
+    in the order of ``rows``."""
+    if not rows:
+        return []
+    written = (
+        await connection.execute(
+            update(attendances)
+            .where(attendances.c.id.in_([row.id for row in rows]))
+            .values(updated_at=now, **values)
+            .returning(*_OWN)
+        )
+    ).all()
+    by_id = {row.id: row._mapping for row in written}
+    return [replace(row, **by_id[row.id]) for row in rows]
 
 
 async def change(connection: Connection, attendance_id: str, *, now: datetime, **values: Any) -> None:

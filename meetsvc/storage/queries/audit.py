@@ -1,12 +1,14 @@
 """The audit log's rows and its head: the statements behind :class:`meetsvc.services.audit.AuditLog`.
 
 The head row (``audit_head``, one row with id 1) holds the last sequence number and hash. An
-appender bumps it first, which takes its row lock and so serialises appenders across processes;
-the hash chain itself is computed by the service, which holds the key.
+appender moves it first, in one statement that takes its row lock (serialising appenders across
+processes) and answers where the chain ended; the hash chain itself is computed by the service,
+which holds the key, and the entries and the head's new hash are written after.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -42,11 +44,22 @@ class StoredAuditEntry:
     hash: str
 
 
-async def advance_head(connection: Connection) -> AuditHead:
-    """Take the head row (its lock serialises appenders) and move it to the next sequence number;
-    answer the new number with the previous entry's hash."""
-    await connection.execute(update(audit_head).where(_HEAD).values(seq=audit_head.c.seq + 1))
-    return await head(connection)
+async def advance_head(connection: Connection, count: int = 1) -> AuditHead:
+    """Take the head row (its lock serialises appenders) and move it on by ``count`` entries;
+    answer the new last sequence number with the hash of the entry before the first new one.
+
+    One statement: ``UPDATE … RETURNING`` answers the row as this transaction locked it, so on
+    PostgreSQL an appender that waited for another's commit sees that commit's hash (a separate
+    ``SELECT`` would need its own round trip to see as much)."""
+    row = (
+        await connection.execute(
+            update(audit_head)
+            .where(_HEAD)
+            .values(seq=audit_head.c.seq + count)
+            .returning(audit_head.c.seq, audit_head.c.hash)
+        )
+    ).one()
+    return AuditHead(seq=row.seq, hash=row.hash)
 
 
 async def head(connection: Connection) -> AuditHead:
@@ -54,21 +67,32 @@ async def head(connection: Connection) -> AuditHead:
     return AuditHead(seq=row.seq, hash=row.hash)
 
 
-async def insert_entry(connection: Connection, entry: StoredAuditEntry) -> None:
-    await connection.execute(
-        audit_log.insert().values(
-            seq=entry.seq,
-            occurred_at=entry.occurred_at,
-            actor=entry.actor,
-            action=entry.action,
-            subject_type=entry.subject_type,
-            subject_id=entry.subject_id,
-            meeting_id=entry.meeting_id,
-            details=entry.details,
-            prev_hash=entry.prev_hash,
-            hash=entry.hash,
-        )
-    )
+async def insert_entries(connection: Connection, entries: Sequence[StoredAuditEntry]) -> None:
+    """Write the entries in one statement (a multi-row ``INSERT``), in their order, and make the
+    last of them the head's hash: in that same statement on PostgreSQL (a data-modifying
+    ``WITH``), in a second one on SQLite, which has none."""
+    rows = [
+        {
+            "seq": entry.seq,
+            "occurred_at": entry.occurred_at,
+            "actor": entry.actor,
+            "action": entry.action,
+            "subject_type": entry.subject_type,
+            "subject_id": entry.subject_id,
+            "meeting_id": entry.meeting_id,
+            "details": entry.details,
+            "prev_hash": entry.prev_hash,
+            "hash": entry.hash,
+        }
+        for entry in entries
+    ]
+    last = entries[-1].hash
+    if connection.dialect.name == "postgresql":
+        moved = update(audit_head).where(_HEAD).values(hash=last).cte("moved_head")
+        await connection.execute(audit_log.insert().values(rows).add_cte(moved))
+        return
+    await connection.execute(audit_log.insert().values(rows))
+    await set_head_hash(connection, last)
 
 
 async def set_head_hash(connection: Connection, digest: str) -> None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, case, func, literal, select, update
 from sqlalchemy.engine import Row
 
 from meetsvc.domain.model import ParticipantState
@@ -236,6 +236,44 @@ async def update_participant(
         if value is not UNCHANGED:
             values[name] = value
     await connection.execute(update(participants).where(participants.c.id == participant_id).values(**values))
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """What ``participants`` says of an invitation's entries (see ``WaitingRoom._summarise``)."""
+
+    state: str
+    waiting_since: datetime | None
+    unverified: bool
+    host_message: str | None
+
+
+async def update_summaries(connection: Connection, summaries: dict[str, Summary], *, updated_at: datetime) -> None:
+    """Several participants' summaries in one statement (each column a ``CASE`` on the id)."""
+    if not summaries:
+        return
+
+    def each(name: str) -> Any:
+        column = participants.c[name]
+        return case(
+            *[
+                (participants.c.id == pid, literal(getattr(summary, name), column.type))
+                for pid, summary in summaries.items()
+            ],
+            else_=column,
+        )
+
+    await connection.execute(
+        update(participants)
+        .where(participants.c.id.in_(list(summaries)))
+        .values(
+            state=each("state"),
+            waiting_since=each("waiting_since"),
+            unverified=each("unverified"),
+            host_message=each("host_message"),
+            updated_at=updated_at,
+        )
+    )
 
 
 async def set_host_message(connection: Connection, participant_id: str, text: str) -> None:

@@ -14,7 +14,9 @@ from typing import Any
 from sqlalchemy import select, update
 
 from meetsvc.storage.engine import Connection
-from meetsvc.storage.tables import meeting_hosts, meetings, organisations, staff_members
+from meetsvc.storage.queries import attendances as attendances_queries
+from meetsvc.storage.queries.attendances import Invitation
+from meetsvc.storage.tables import attendances, meeting_hosts, meetings, organisations, participants, staff_members
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +64,77 @@ async def room_meeting(connection: Connection, meeting_id: str, *, lock: bool) -
     query = select(*_ROOM).where(meetings.c.id == meeting_id)
     if lock:
         query = query.with_for_update()
-    row = (await connection.execute(query)).first()
+    return _room((await connection.execute(query)).first())
+
+
+async def hosted_meeting(connection: Connection, meeting_id: str, staff_id: str, *, lock: bool) -> RoomMeeting | None:
+    """The meeting if this staff member is one of its active hosts, else None; with ``lock``,
+    its row is locked as :func:`room_meeting` locks it. One statement: a host's decision checks
+    the right to decide and takes the meeting's lock at once."""
+    query = (
+        select(*_ROOM)
+        .join(meeting_hosts, meeting_hosts.c.meeting_id == meetings.c.id)
+        .join(staff_members, staff_members.c.id == meeting_hosts.c.staff_id)
+        .where(
+            meetings.c.id == meeting_id,
+            meeting_hosts.c.staff_id == staff_id,
+            # A deactivated staff member leads nothing, whatever the meeting still lists.
+            staff_members.c.active.is_(True),
+        )
+    )
+    if lock:
+        query = query.with_for_update(of=meetings)
+    return _room((await connection.execute(query)).first())
+
+
+async def hosted_invitation(
+    connection: Connection, meeting_id: str, staff_id: str, participant_id: str
+) -> tuple[RoomMeeting, Invitation | None] | None:
+    """:func:`hosted_meeting` (locked) and the invitation's entries
+    (:func:`meetsvc.storage.queries.attendances.invitation_entries`): all a host's decision
+    about one invitation reads. None when the staff member leads no such meeting; the
+    invitation None when the meeting has no such invitation or it was removed.
+
+    One statement on SQLite, whose ``BEGIN IMMEDIATE`` took the write lock before anything was
+    read. Two on PostgreSQL: a statement that waits for the meeting's row lock reads the other
+    tables as they were when it *started* (READ COMMITTED), so entries read with the lock could
+    predate the decision that held it; read after the lock, they include it."""
+    if connection.dialect.name != "sqlite":
+        meeting = await hosted_meeting(connection, meeting_id, staff_id, lock=True)
+        if meeting is None:
+            return None
+        return meeting, await attendances_queries.invitation_entries(connection, meeting_id, participant_id)
+    meeting_columns = [column.label(f"meeting_{column.name}") for column in _ROOM]
+    query = (
+        select(*meeting_columns, *attendances_queries.INVITATION_COLUMNS)
+        .select_from(meetings)
+        .join(meeting_hosts, meeting_hosts.c.meeting_id == meetings.c.id)
+        .join(staff_members, staff_members.c.id == meeting_hosts.c.staff_id)
+        .outerjoin(
+            participants,
+            (participants.c.meeting_id == meetings.c.id)
+            & (participants.c.id == participant_id)
+            & participants.c.removed_at.is_(None),
+        )
+        .outerjoin(attendances, attendances.c.participant_id == participants.c.id)
+        .outerjoin(organisations, organisations.c.id == participants.c.organisation_id)
+        .where(
+            meetings.c.id == meeting_id,
+            meeting_hosts.c.staff_id == staff_id,
+            # A deactivated staff member leads nothing, whatever the meeting still lists.
+            staff_members.c.active.is_(True),
+        )
+        .order_by(attendances.c.created_at, attendances.c.id)
+    )
+    rows = (await connection.execute(query)).all()
+    if not rows:
+        return None
+    first = rows[0]._mapping
+    meeting = RoomMeeting(**{column.name: first[f"meeting_{column.name}"] for column in _ROOM})
+    return meeting, attendances_queries.invitation_of(rows)
+
+
+def _room(row: Any) -> RoomMeeting | None:
     if row is None:
         return None
     return RoomMeeting(
@@ -123,13 +195,6 @@ async def host_display_name(connection: Connection, staff_id: str) -> str:
         await connection.execute(select(staff_members.c.display_name).where(staff_members.c.id == staff_id))
     ).scalar_one()
     return str(name)
-
-
-async def organisation_name(connection: Connection, organisation_id: str) -> str | None:
-    name = (
-        await connection.execute(select(organisations.c.name).where(organisations.c.id == organisation_id))
-    ).scalar()
-    return str(name) if name is not None else None
 
 
 async def meeting_times(connection: Connection, meeting_id: str) -> MeetingTimes:

@@ -1,0 +1,205 @@
+"""A host's decisions, and an arrival, cost a small and fixed number of SQL statements.
+
+Each operation is made through the waiting room the socket.io namespaces call and delivered as
+they deliver it (the courier, which hands video credentials over and records them in the audit
+log), with every statement the engine sends for both counted (:mod:`tests.support.statements`).
+On SQLite the transaction's own ``BEGIN IMMEDIATE`` is one of them; ``COMMIT`` reaches neither
+database as a statement, so it is not counted; PostgreSQL's driver begins its transactions
+without one. Admitting everyone who matches costs the same
+however many people it admits. Both databases; the audit chain holds after every operation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest_asyncio
+from sqlalchemy import select
+
+from meetsvc.http.appkeys import AUDIT, COURIER, ENGINE, TICKETS, WAITING_ROOM
+from meetsvc.realtime.namespaces import deliver_decided
+from meetsvc.services.waiting_room import HostCaller, Notices
+from meetsvc.storage.tables import audit_log, participants
+from tests.support.lobby import PERSONS, book, identify, invite, participant_socket, ticket
+from tests.support.service import RunningService, SettableClock, make_settings, start_service
+from tests.support.statements import Statements, counting
+
+#: The most statements each operation may cost, decision and delivery, by database.
+#: Admit on SQLite: ``BEGIN IMMEDIATE``; the meeting locked with the host's right and the
+#: invitation's entries; the entry; the invitation's summary; the audit head moved; the audit
+#: entry; the head's hash; the wait — then the credential's audit entry in a transaction of its
+#: own after the commit (``BEGIN IMMEDIATE``, head, entry, hash), since a credential is issued
+#: only once the admission has committed, and some backends issue it over the network.
+#: PostgreSQL sends no ``BEGIN`` statement and writes the head's hash with the entries' INSERT,
+#: but reads the entries in a statement of their own after the meeting's lock (see
+#: ``hosted_invitation``).
+ADMIT = {"sqlite": 12, "postgresql": 9}
+#: The first admission of a meeting also marks it in progress.
+FIRST_ADMIT = {name: bound + 1 for name, bound in ADMIT.items()}
+ARRIVE = {"sqlite": 9, "postgresql": 7}
+DENY = {"sqlite": 7, "postgresql": 6}
+#: And the video's revocation recorded after the commit.
+SEND_BACK = {"sqlite": 11, "postgresql": 8}
+REMOVE = {"sqlite": 7, "postgresql": 6}
+#: As the first admission, and the meeting's open entries read: for any number of people.
+ADMIT_ALL = {"sqlite": 14, "postgresql": 10}
+
+
+@pytest_asyncio.fixture
+async def service(database_url: str, keys_dir: Path, clock: SettableClock) -> AsyncIterator[RunningService]:
+    """The service on SQLite and on PostgreSQL: the bounds hold on both."""
+    running = await start_service(make_settings(database_url, keys_dir), clock)
+    yield running
+    await running.close()
+
+
+@pytest_asyncio.fixture
+async def opened(world) -> AsyncIterator[list]:
+    """Pages and sockets to close at the end."""
+    held: list = []
+    yield held
+    for thing in held:
+        await thing.close()
+
+
+async def _waiting(world, opened: list, meeting_id: str, person: str, name: str = "Kim Andersson") -> str:
+    """Someone invited, identified and waiting; answers the invitation's id."""
+    invited = await invite(world, meeting_id, name=name, personal_number=person)
+    opened.append(invited)
+    await identify(world, invited, person)
+    socket = await participant_socket(world, await ticket(invited))
+    opened.append(socket)
+    await socket.wait_for("state", lambda s: s["state"] == "waiting")
+    return invited.participant_id
+
+
+async def _counted(world, operation) -> tuple[Notices, Statements]:
+    """An operation and the delivery of its notices, counted together."""
+    with counting(world.service.app[ENGINE]) as statements:
+        notices = await operation
+        await deliver_decided(world.service.app[COURIER], notices)
+    return notices, statements
+
+
+def _bound(world, bounds: dict[str, int]) -> int:
+    return bounds[world.service.app[ENGINE].dialect.name]
+
+
+async def _chain_holds(world) -> None:
+    verification = await world.service.app[AUDIT].verify_stored(world.service.app[ENGINE])
+    assert verification.ok, verification
+
+
+async def _actions(world) -> list[str]:
+    async with world.service.app[ENGINE].connect() as connection:
+        return list((await connection.execute(select(audit_log.c.action).order_by(audit_log.c.seq))).scalars())
+
+
+async def test_an_admission_costs_a_few_statements_and_records_both_entries(world, opened) -> None:
+    meeting = await book(world)
+    host = HostCaller(world.hosts[world.municipality.id])
+    room = world.service.app[WAITING_ROOM]
+    first = await _waiting(world, opened, meeting["id"], PERSONS[0])
+    second = await _waiting(world, opened, meeting["id"], PERSONS[1], "Alex Berg")
+    for participant_id, bound in ((first, FIRST_ADMIT), (second, ADMIT)):
+        notices, statements = await _counted(world, room.admit(host, meeting["id"], participant_id))
+        assert [view.state for view in notices.participants.values()] == ["admitted"]
+        assert len(statements) <= _bound(world, bound), str(statements)
+        assert (await _actions(world))[-2:] == ["participant.admit", "video.credential_issued"]
+    await _chain_holds(world)
+
+
+async def test_an_arrival_costs_a_few_statements(world, opened) -> None:
+    meeting = await book(world)
+    invited = await invite(world, meeting["id"], personal_number=PERSONS[0])
+    opened.append(invited)
+    await identify(world, invited, PERSONS[0])
+    lobby = world.service.app[TICKETS].verify(await ticket(invited), now=world.service.clock())
+    notices, statements = await _counted(world, world.service.app[WAITING_ROOM].arrive(lobby))
+    assert [view.state for view in notices.participants.values()] == ["waiting"]
+    assert len(statements) <= _bound(world, ARRIVE), str(statements)
+    assert (await _actions(world))[-1] == "participant.arrive"
+    await _chain_holds(world)
+
+
+async def test_deny_send_back_and_remove_cost_a_few_statements(world, opened) -> None:
+    meeting = await book(world)
+    host = HostCaller(world.hosts[world.municipality.id])
+    room = world.service.app[WAITING_ROOM]
+    denied = await _waiting(world, opened, meeting["id"], PERSONS[0])
+    sent_back = await _waiting(world, opened, meeting["id"], PERSONS[1], "Alex Berg")
+    removed = await _waiting(world, opened, meeting["id"], PERSONS[2], "Sam Lind")
+    await room.admit(host, meeting["id"], sent_back)
+
+    notices, statements = await _counted(world, room.deny(host, meeting["id"], denied, "Fel möte"))
+    assert next(iter(notices.participants.values())).state == "denied"
+    assert len(statements) <= _bound(world, DENY), str(statements)
+
+    notices, statements = await _counted(world, room.send_back(host, meeting["id"], sent_back, message="Vänta"))
+    assert notices.participants and next(iter(notices.participants.values())).state == "waiting"
+    assert len(statements) <= _bound(world, SEND_BACK), str(statements)
+    assert (await _actions(world))[-2:] == ["participant.send_back", "video.revoked"]
+
+    notices, statements = await _counted(world, room.remove(host, meeting["id"], removed))
+    assert next(iter(notices.participants.values())).state == "removed"
+    assert len(statements) <= _bound(world, REMOVE), str(statements)
+    await _chain_holds(world)
+
+
+async def test_admitting_everyone_who_matches_costs_the_same_however_many_they_are(world, opened) -> None:
+    host = HostCaller(world.hosts[world.municipality.id])
+    room = world.service.app[WAITING_ROOM]
+    counts = {}
+    for size in (1, 4):
+        meeting = await book(world)
+        waiting = [
+            await _waiting(world, opened, meeting["id"], person, f"Person {n}")
+            for n, person in enumerate(PERSONS[:size])
+        ]
+        notices, statements = await _counted(world, room.admit_all_matching(host, meeting["id"]))
+        assert sorted(notices.hosts[a].participant_id for a in notices.needs_credential) == sorted(waiting)
+        assert len(statements) <= _bound(world, ADMIT_ALL), str(statements)
+        counts[size] = len(statements)
+        actions = await _actions(world)
+        assert actions[-2 * size :] == ["participant.admit"] * size + ["video.credential_issued"] * size
+    assert counts[1] == counts[4], counts
+    await _chain_holds(world)
+
+
+async def test_two_decisions_at_once_about_one_entry_each_start_from_the_other(world, opened) -> None:
+    """Reading less must not mean reading stale: a decision that waited for another's lock on the
+    meeting decides from what that one wrote (on PostgreSQL a statement that waits for a lock
+    reads other tables as they were when it started, so the entries are read after the lock)."""
+    meeting = await book(world)
+    host = HostCaller(world.hosts[world.municipality.id])
+    room = world.service.app[WAITING_ROOM]
+    for attempt in range(5):
+        participant_id = await _waiting(world, opened, meeting["id"], PERSONS[attempt], f"Person {attempt}")
+        await asyncio.gather(
+            room.admit(host, meeting["id"], participant_id),
+            room.deny(host, meeting["id"], participant_id),
+            return_exceptions=True,
+        )
+        async with world.service.app[ENGINE].connect() as connection:
+            details = (
+                await connection.execute(
+                    select(audit_log.c.details)
+                    .where(audit_log.c.subject_id == participant_id, audit_log.c.action.in_(_DECISIONS))
+                    .order_by(audit_log.c.seq)
+                )
+            ).scalars()
+            steps = [json.loads(one) for one in details]
+            state = (
+                await connection.execute(select(participants.c.state).where(participants.c.id == participant_id))
+            ).scalar_one()
+        assert steps and steps[0]["from"] == "waiting", steps
+        assert all(before["to"] == after["from"] for before, after in itertools.pairwise(steps)), steps
+        assert steps[-1]["to"] == state
+    await _chain_holds(world)
+
+
+_DECISIONS = ("participant.admit", "participant.deny")
