@@ -130,11 +130,11 @@ async def test_an_admitted_participant_reconnecting_gets_a_fresh_credential(worl
 class RefusingOnce(RecordingBackend):
     """Refuses the first credential asked for one entry, as a backend that is briefly away."""
 
-    def __init__(self, inner, refuse: set[str]) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, inner, refuse: set[str]) -> None:  # type: ignore[no-untyped-def]  # a test double wrapping any backend, as above
         super().__init__(inner)
         self.refuse = refuse
 
-    async def issue(self, room, person):  # type: ignore[no-untyped-def]
+    async def issue(self, room, person):  # type: ignore[no-untyped-def]  # the backend Protocol types it
         if person.participant_id in self.refuse:
             self.refuse.discard(person.participant_id)
             self.calls.append(("refused", person.participant_id))
