@@ -109,7 +109,7 @@ async def test_an_unreachable_server_is_a_temporary_failure(
     from tests.support.service import free_port
 
     closed = EmailChannel(
-        SmtpConfig(host="127.0.0.1", port=free_port(), security="none", timeout_seconds=2),
+        SmtpConfig(host="127.0.0.1", port=free_port(), security="none", timeout_seconds=60),
         from_address="no-reply@sip-mote.example.se",
     )
     loop = Deliverer(engine, {ChannelName.EMAIL: closed}, delivery_settings, clock=clock, links=world.links)

@@ -238,7 +238,7 @@ async def test_an_unreachable_vendor_is_retryable(vidicue_key: Ed25519PrivateKey
         api_key="k",
         api_secret=pem(vidicue_key),
         room_prefix="meetsvc",
-        request_timeout_seconds=2,
+        request_timeout_seconds=60,
     )
     backend = VidicueBackend(config)
     with pytest.raises(VideoBackendUnavailable):
