@@ -63,7 +63,7 @@ def notices(builder: MessageBuilder, clock: SettableClock) -> MessageNotices:
 
 @pytest.fixture
 def email_channel(mail_server: MailServer) -> EmailChannel:
-    config = SmtpConfig(host="127.0.0.1", port=mail_server.port, security="none", timeout_seconds=5)
+    config = SmtpConfig(host="127.0.0.1", port=mail_server.port, security="none", timeout_seconds=30)
     return EmailChannel(config, from_address=FROM_ADDRESS)
 
 
@@ -73,7 +73,7 @@ def delivery_settings() -> DeliverySettings:
         max_attempts=4,
         first_retry_seconds=60,
         max_retry_seconds=600,
-        send_timeout_seconds=5,
+        send_timeout_seconds=15,
         lease_seconds=30,
         poll_seconds=0.05,
         batch_size=20,

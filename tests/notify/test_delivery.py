@@ -242,7 +242,7 @@ async def test_two_loops_on_one_database_never_take_the_same_message(
                 connection, meeting, kim, world.link(KIM.name), ORGANISATION, timedelta(minutes=100 + n)
             )
     clock.now = meeting.starts_at - timedelta(minutes=10)
-    settings = DeliverySettings(batch_size=7, send_timeout_seconds=5, lease_seconds=30, poll_seconds=0.05)
+    settings = DeliverySettings(batch_size=7, send_timeout_seconds=15, lease_seconds=30, poll_seconds=0.05)
     other_engine = create_engine(database_url)
     try:
         channel = Counting()

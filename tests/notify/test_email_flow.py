@@ -177,7 +177,7 @@ async def test_finding_15a_the_calendar_keeps_its_crlf_through_a_relay_without_8
     inline and attached, and read alike in two parsers."""
     relay = await MailServer(eight_bit_mime=False).start()
     try:
-        config = SmtpConfig(host="127.0.0.1", port=relay.port, security="none", timeout_seconds=5)
+        config = SmtpConfig(host="127.0.0.1", port=relay.port, security="none", timeout_seconds=30)
         channel = EmailChannel(config, from_address=FROM_ADDRESS)
         deliverer = Deliverer(
             engine, {ChannelName.EMAIL: channel}, delivery_settings, clock=clock, worker="relay", links=world.links

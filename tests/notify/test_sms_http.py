@@ -182,7 +182,7 @@ async def test_an_sms_goes_from_the_notices_api_through_the_loop_to_the_gateway(
             connection, meeting, lena, world.link(LENA.name), ORGANISATION, reminders=False
         )
     gateway.answers = [(503, {"Retry-After": "300"})]
-    settings = DeliverySettings(first_retry_seconds=60, send_timeout_seconds=5, lease_seconds=30)
+    settings = DeliverySettings(first_retry_seconds=60, send_timeout_seconds=15, lease_seconds=30)
     loop = Deliverer(engine, {ChannelName.SMS: SmsChannel(sms)}, settings, clock=clock, links=world.links)
     assert await loop.run_once() == 1  # e-mail is switched off: Lena gets only the SMS
     (row,) = await outbox_rows(engine, channel="sms")

@@ -106,7 +106,7 @@ async def test_starttls_with_a_login(starttls_server: MailServer, certificate, p
         username=LOGIN[0],
         password_file=password_file,
         ca_file=certificate[0],
-        timeout_seconds=5,
+        timeout_seconds=30,
     )
     await channel.deliver(message())
     assert starttls_server.handler.logins == [LOGIN]
@@ -126,7 +126,7 @@ async def test_a_wrong_password_is_a_temporary_failure_that_names_the_setting(
         username=LOGIN[0],
         password_file=wrong,
         ca_file=certificate[0],
-        timeout_seconds=5,
+        timeout_seconds=30,
     )
     with pytest.raises(TemporaryDeliveryError, match="authentication refused") as caught:
         await channel.deliver(message())
@@ -134,14 +134,14 @@ async def test_a_wrong_password_is_a_temporary_failure_that_names_the_setting(
 
 
 async def test_a_certificate_nobody_vouches_for_is_refused(starttls_server: MailServer):
-    channel = await open_channel(host="127.0.0.1", port=starttls_server.port, security="starttls", timeout_seconds=5)
+    channel = await open_channel(host="127.0.0.1", port=starttls_server.port, security="starttls", timeout_seconds=30)
     with pytest.raises(TemporaryDeliveryError, match="TLS with the SMTP server failed: CERTIFICATE_VERIFY_FAILED"):
         await channel.deliver(message())
     assert starttls_server.received == []
 
 
 async def test_starttls_required_but_not_offered(mail_server: MailServer):
-    channel = await open_channel(host="127.0.0.1", port=mail_server.port, security="starttls", timeout_seconds=5)
+    channel = await open_channel(host="127.0.0.1", port=mail_server.port, security="starttls", timeout_seconds=30)
     with pytest.raises(TemporaryDeliveryError, match=r"STARTTLS|extension"):
         await channel.deliver(message())
     assert mail_server.received == []
@@ -155,7 +155,7 @@ async def test_implicit_tls(server_tls: ssl.SSLContext, certificate):
     try:
         port = server.sockets[0].getsockname()[1]
         channel = await open_channel(
-            host="127.0.0.1", port=port, security="tls", ca_file=certificate[0], timeout_seconds=5
+            host="127.0.0.1", port=port, security="tls", ca_file=certificate[0], timeout_seconds=30
         )
         await channel.deliver(message())
     finally:
@@ -165,7 +165,7 @@ async def test_implicit_tls(server_tls: ssl.SSLContext, certificate):
 
 
 async def test_an_address_that_cannot_be_written_into_a_header_fails_for_good(mail_server: MailServer):
-    channel = await open_channel(host="127.0.0.1", port=mail_server.port, security="none", timeout_seconds=5)
+    channel = await open_channel(host="127.0.0.1", port=mail_server.port, security="none", timeout_seconds=30)
     with pytest.raises(PermanentDeliveryError, match="recipient address"):
         await channel.deliver(message("kim@example.se\r\nBcc: all@example.se"))
     assert mail_server.received == []
