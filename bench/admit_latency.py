@@ -1147,7 +1147,9 @@ def mint_tickets(base_url: str, keys_dir: Path, meetings: list[Meeting]) -> None
     from meetsvc.services.waiting_room import LobbyPass
 
     tickets = LobbyTickets(
-        load_signing_keys(keys_dir / "signing", create_missing=False), issuer=base_url, lifetime=timedelta(minutes=180)
+        load_signing_keys(keys_dir / "signing", create_missing=False, development=True),
+        issuer=base_url,
+        lifetime=timedelta(minutes=180),
     )
     now = datetime.now(UTC)
     for meeting in meetings:
