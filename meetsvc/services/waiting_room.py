@@ -464,6 +464,8 @@ class WaitingRoom:
     async def _entry(self, connection: Connection, meeting: RoomMeeting, row: AttendanceRecord) -> WaitingEntry:
         organisation = row.organisation_name if row.organisation_id else None
         verified = row.verified
+        # Arrived at the locked meeting and its page still open: the same entry the live notice
+        # of ``_knock`` gave, so a console opened again still offers to let the person in.
         knocking = row.state in (S.IDENTIFYING.value, S.INVITED.value) and meeting.locked and row.lobby_sockets > 0
         return WaitingEntry(
             attendance_id=row.id,
@@ -475,7 +477,7 @@ class WaitingRoom:
             second_person=row.second_person,
             role=row.role,
             organisation=organisation,
-            state=row.state,
+            state="knocking" if knocking else row.state,
             presence=presence(row, "knocking" if knocking else "idle"),
             ended=row.end_reason if row.ended_at is not None else None,
             waiting_since=row.waiting_since,

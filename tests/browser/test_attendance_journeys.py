@@ -174,6 +174,11 @@ async def test_locked_arrival_knocks_and_moves_on_when_unlocked(world, meeting_i
     knocking = person(host, SV["host.waiting"], NAMES[PERSONS[0]])
     await expect(knocking).to_contain_text(SV["host.presence.knocking"], timeout=WAIT)
     await host.shot("2-console-knocking")
+    # The leader reloads the console: the person is still knocking, with the way to let them in.
+    await host.page.reload()
+    await expect(knocking).to_contain_text(SV["host.presence.knocking"], timeout=WAIT)
+    await expect(knocking.get_by_role("button", name=SV["host.admit"])).to_be_visible()
+    await expect(host.page.get_by_label(SV["host.lock"])).to_be_checked()
 
     await host.page.get_by_label(SV["host.lock"]).uncheck()
     await expect(status).to_have_text(SV["lobby.state.waiting"], timeout=WAIT)

@@ -585,6 +585,26 @@ async def test_an_arrival_at_a_locked_meeting_knocks_and_moves_on_when_unlocked(
     await lobby.wait_for("state", lambda s: s["state"] == "waiting")
 
 
+async def test_a_console_opened_again_shows_who_is_knocking_with_the_way_to_let_them_in(world, room):
+    _meeting, host, invited, opened = room
+    await host.call("configure", {"locked": True})
+    await identify(world, invited, GENUINE)
+    lobby = await listening_socket(world, await ticket(invited))
+    opened.append(lobby)
+    await lobby.wait_for("state", lambda s: s["state"] == "locked")
+    heard = await host.wait_for(
+        "participant", lambda e: e["participant_id"] == invited.participant_id and e["presence"] == "knocking"
+    )
+    # The leader's console reloads: its list says what the live notice said.
+    (listed,) = entries_of(await host.call("list"), invited.participant_id)
+    assert (listed["state"], listed["presence"]) == (heard["state"], heard["presence"]) == ("knocking", "knocking")
+    answer = await host.call(
+        "admit", {"participant_id": invited.participant_id, "attendance_id": listed["attendance_id"]}
+    )
+    assert answer["ok"] is True, answer
+    await lobby.wait_for("state", lambda s: s["state"] == "admitted")
+
+
 async def test_in_the_meeting_is_what_the_video_sockets_say(world, room):
     _, host, invited, opened = room
     lobby = await in_the_room(world, invited, GENUINE)
