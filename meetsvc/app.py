@@ -59,6 +59,7 @@ from meetsvc.realtime.server import Courier, create_server
 from meetsvc.realtime.video import VideoNamespace
 from meetsvc.schedule.runner import ScheduleCollector
 from meetsvc.schedule.work import Hooks
+from meetsvc.storage.availability import database_unavailable
 from meetsvc.storage.migrate import head_revisions
 from meetsvc.wiring import (
     Admission,
@@ -92,12 +93,31 @@ def _services(clock: Clock) -> Callable[[web.Application], AsyncIterator[None]]:
             app[TICKETS] = admission.tickets
             app[WAITING_ROOM] = services.waiting_room
             app[COURIER] = _mount_realtime(app, services, admission)
+            if settings.realtime.redis_url is None:
+                await _forget_presence(services)
             try:
                 yield
             finally:
                 await app[COURIER].aclose()
 
     return services_ctx
+
+
+async def _forget_presence(services: Services) -> None:
+    """Without Redis this is the only process with sockets, so every socket counted in the
+    database is from its last run: count them out before the first page connects. With Redis
+    other processes may hold sockets counted there, so the counts stay."""
+    try:
+        left = await services.waiting_room.forget_presence()
+    except Exception as exc:
+        if not database_unavailable(exc):
+            raise
+        # Start anyway, as with the database away at any other moment: the service answers 503
+        # until it is back. Pages reconnecting meanwhile may then be counted twice.
+        log.warning("the database is unreachable: sockets counted before this start stay counted")
+        return
+    if left:
+        log.info("%d video connections from before this start were counted out", left)
 
 
 def _mount_realtime(app: web.Application, services: Services, admission: Admission) -> Courier:

@@ -855,6 +855,35 @@ class WaitingRoom:
             await self._apply(connection, meeting, row, action, Actor.PARTICIPANT, actor, notices)
         return notices
 
+    async def forget_presence(self) -> int:
+        """At the start of the only process that holds sockets: no socket counted before is
+        open any more (a process that stopped cleanly counted its own out; one that crashed
+        could not). Without this, pages reconnecting after a crash would be counted twice and
+        a person who then closes the page would stay "waiting" on every host's list.
+
+        Everyone whose page was open has lost the connection as of now (within the grace their
+        page comes back, as after any dropped connection), and everyone who was in the video
+        has left it, on record. Answers how many had left the video so."""
+        async with self._engine.begin() as connection:
+            now = self._clock()
+            in_video = await entries.forget_sockets(connection, now=now)
+            await self._audit.append_all(
+                connection,
+                [
+                    NewAuditEntry(
+                        actor="system",
+                        action="attendance.video_left",
+                        subject_type="participant",
+                        subject_id=row.participant_id,
+                        meeting_id=row.meeting_id,
+                        details={"attendance": row.id, "reason": "restart"},
+                        now=now,
+                    )
+                    for row in in_video
+                ],
+            )
+        return len(in_video)
+
     async def presence_changed(self, attendance_id: str, *, kind: str, by: int) -> Notices:
         """A lobby or video socket of an entry opened (``by=1``) or closed (``by=-1``): the
         hosts see it. The last lobby socket of someone waiting going marks "connection lost";

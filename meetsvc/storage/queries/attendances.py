@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, case, func, select, update
+from sqlalchemy import Select, case, func, or_, select, update
 from sqlalchemy.engine import Row
 
 from meetsvc.domain.model import ParticipantState
@@ -330,6 +330,31 @@ async def end(connection: Connection, attendance_id: str, *, now: datetime, reas
         .where(attendances.c.id == attendance_id, attendances.c.ended_at.is_(None))
         .values(ended_at=now, end_reason=reason, updated_at=now)
     )
+
+
+async def forget_sockets(connection: Connection, *, now: datetime) -> list[Any]:
+    """Count every entry's sockets out at once (no socket of this process survived its last
+    run) and answer (id, participant_id, meeting_id) of the open entries whose video was still
+    counted, read before the reset. A page whose lobby socket was counted has lost its
+    connection as of now, as when its last socket closes."""
+    counted = or_(attendances.c.lobby_sockets > 0, attendances.c.video_sockets > 0)
+    in_video = (
+        await connection.execute(
+            select(attendances.c.id, attendances.c.participant_id, attendances.c.meeting_id)
+            .where(attendances.c.video_sockets > 0, attendances.c.ended_at.is_(None))
+            .order_by(attendances.c.id)
+        )
+    ).all()
+    await connection.execute(
+        update(attendances)
+        .where(counted)
+        .values(
+            lobby_sockets=0,
+            video_sockets=0,
+            connection_lost_at=case((attendances.c.lobby_sockets > 0, now), else_=attendances.c.connection_lost_at),
+        )
+    )
+    return list(in_video)
 
 
 async def adjust_sockets(connection: Connection, attendance_id: str, *, kind: str, by: int, now: datetime) -> None:
