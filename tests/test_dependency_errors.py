@@ -28,6 +28,7 @@ from tests.scale.faults import PostgresCut, unused_port
 from tests.support.databases import PostgresTemplate, SqliteTemplate
 from tests.support.lobby import book, host_cookie, host_socket
 from tests.support.service import RunningService, SettableClock, make_settings, start_service
+from tests.support.timing import WAIT_SECONDS
 
 LOCALES = Path(__file__).resolve().parents[1] / "meetsvc" / "http" / "pages" / "locales"
 
@@ -146,7 +147,7 @@ async def test_a_host_gets_an_unavailable_answer_and_the_retry_succeeds(
                 auth={"meeting_id": meeting["id"]},
                 headers={"Cookie": f"meetsvc_session={cookie}"},
                 transports=["websocket"],
-                wait_timeout=5,
+                wait_timeout=WAIT_SECONDS,
             )
         await refused.disconnect()
         assert reasons == [{"message": "unavailable"}]
@@ -177,11 +178,11 @@ async def test_video_signalling_answers_unavailable_while_the_database_is_away(
             namespaces=["/video"],
             auth={"token": token},
             transports=["websocket"],
-            wait_timeout=5,
+            wait_timeout=WAIT_SECONDS,
         )
         signal = {"to": "someone", "data": {"candidate": "x"}}
         await postgres_cut.cut()
-        assert await video.call("signal", signal, namespace="/video", timeout=5) == {
+        assert await video.call("signal", signal, namespace="/video", timeout=WAIT_SECONDS) == {
             "ok": False,
             "error": "unavailable",
         }
@@ -194,13 +195,13 @@ async def test_video_signalling_answers_unavailable_while_the_database_is_away(
                 namespaces=["/video"],
                 auth={"token": token},
                 transports=["websocket"],
-                wait_timeout=5,
+                wait_timeout=WAIT_SECONDS,
             )
         await late.disconnect()
         assert reasons == [{"message": "unavailable"}]
         await postgres_cut.restore()
         # The database answers again: the check runs, and finds no such peer.
-        assert await video.call("signal", signal, namespace="/video", timeout=5) == {
+        assert await video.call("signal", signal, namespace="/video", timeout=WAIT_SECONDS) == {
             "ok": False,
             "error": "no-such-peer",
         }

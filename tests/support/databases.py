@@ -26,7 +26,7 @@ def postgres_url(dsn_database: str) -> str:
 async def postgres_available() -> str | None:
     """None when PostgreSQL answers, else why not."""
     try:
-        connection = await asyncpg.connect(POSTGRES_ADMIN_DSN, timeout=3)
+        connection = await asyncpg.connect(POSTGRES_ADMIN_DSN, timeout=10)
     except (OSError, asyncpg.PostgresError) as exc:
         return f"PostgreSQL is not reachable at {POSTGRES_ADMIN_DSN}: {exc.__class__.__name__}"
     await connection.close()
