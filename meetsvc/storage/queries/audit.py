@@ -69,8 +69,8 @@ async def head(connection: Connection) -> AuditHead:
 
 async def insert_entries(connection: Connection, entries: Sequence[StoredAuditEntry]) -> None:
     """Write the entries in one statement (a multi-row ``INSERT``), in their order, and make the
-    last of them the head's hash: in that same statement on PostgreSQL (a data-modifying
-    ``WITH``), in a second one on SQLite, which has none."""
+    last of them the head's hash in that same statement: on PostgreSQL by a data-modifying
+    ``WITH``, on SQLite, which has none, by a trigger on the table (migration 0013)."""
     rows = [
         {
             "seq": entry.seq,
@@ -92,11 +92,6 @@ async def insert_entries(connection: Connection, entries: Sequence[StoredAuditEn
         await connection.execute(audit_log.insert().values(rows).add_cte(moved))
         return
     await connection.execute(audit_log.insert().values(rows))
-    await set_head_hash(connection, last)
-
-
-async def set_head_hash(connection: Connection, digest: str) -> None:
-    await connection.execute(update(audit_head).where(_HEAD).values(hash=digest))
 
 
 async def entries_after(connection: Connection, seq: int, *, limit: int) -> list[StoredAuditEntry]:
