@@ -59,6 +59,8 @@ def suppress(table: list[list[int]], rule: Rule, *, paired_columns: tuple[int, .
     height = len(table)
     width = len(table[0]) if table else 0
     hidden = {(i, j) for i in range(height) for j in range(width) if rule.low <= table[i][j] <= rule.high}
+    if not hidden:
+        return hidden  # nothing small: nothing to hide, nothing to protect
     every_line = lines(height, width)
     changed = True
     while changed:

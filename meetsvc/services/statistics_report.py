@@ -108,28 +108,20 @@ class StatisticsReports:
         every organisation's report and export is laid out from its few hundred groups. No
         reader check: callers decide who may see what (:meth:`report`).
 
-        The median waits, which read a table of their own, are counted on a second connection
-        while the first counts the cells: the two largest queries of the report run at once."""
+        Everything but the cells (the organisations, their areas, the cases and the median
+        waits, which read a table of their own) is read on a second connection while the first
+        counts the cells, the report's largest query."""
         # A plain task, not a TaskGroup: a failure is raised as itself (an unreachable database
         # stays DatabaseUnreachable), and the other query is not left running.
-        waiting = asyncio.ensure_future(self._median_waits(year, organisation_id))
+        beside = asyncio.ensure_future(self._beside_cells(year, organisation_id))
         try:
             async with self._engine.connect() as connection:
-                if organisation_id is not None:
-                    one = await organisations.organisation(connection, organisation_id)
-                    everyone = [one] if one is not None else []
-                else:
-                    everyone = await organisations.all_organisations(connection)
-                areas = await care_areas.of_organisations(
-                    connection, None if organisation_id is None else [organisation_id]
-                )
                 only = {"gender": gender.value if gender else None, "age_band": band.value if band else None}
                 individuals, meetings = await queries.cells(connection, year, organisation_id, **only)
-                cases = await queries.cases(connection, year, organisation_id)
         except BaseException:
-            waiting.cancel()
+            beside.cancel()
             raise
-        waits = await waiting
+        everyone, areas, cases, waits = await beside
         by: dict[str, tuple[list[Any], list[Any], list[Any]]] = {o.id: ([], [], []) for o in everyone}
         for k, rows in enumerate((individuals, meetings, cases)):
             for row in rows:
@@ -153,9 +145,21 @@ class StatisticsReports:
             for o in everyone
         }
 
-    async def _median_waits(self, year: int, organisation_id: str | None) -> dict[tuple[str, str | None], float]:
+    async def _beside_cells(
+        self, year: int, organisation_id: str | None
+    ) -> tuple[list[Any], dict[str, list[CareArea]], list[Any], dict[tuple[str, str | None], float]]:
         async with self._engine.connect() as connection:
-            return await queries.median_waits(connection, year, organisation_id)
+            if organisation_id is not None:
+                one = await organisations.organisation(connection, organisation_id)
+                everyone = [one] if one is not None else []
+            else:
+                everyone = list(await organisations.all_organisations(connection))
+            areas = await care_areas.of_organisations(
+                connection, None if organisation_id is None else [organisation_id]
+            )
+            cases = await queries.cases(connection, year, organisation_id)
+            waits = await queries.median_waits(connection, year, organisation_id)
+        return everyone, areas, cases, waits
 
 
 def build(  # the figures come from four queries
