@@ -25,8 +25,6 @@ from meetsvc.storage.engine import create_engine
 from meetsvc.storage.tables import attendances, audit_log, participants
 from tests.support.lobby import (
     PERSONS,
-    Socket,
-    _recorder,
     book,
     host_cookie,
     host_socket,
@@ -37,6 +35,7 @@ from tests.support.lobby import (
 )
 from tests.support.service import RunningService, SettableClock, make_settings, start_service
 from tests.support.timing import WAIT_SECONDS
+from tests.waiting_room.test_video_signalling import video_socket
 
 
 @pytest_asyncio.fixture
@@ -172,20 +171,6 @@ async def test_after_a_restart_everyone_is_where_they_were(world):
         for page in people:
             await page.close()
         await new.close()
-
-
-async def video_socket(world, token: str) -> Socket:
-    """The built-in video's socket of someone let in, as their video page opens it."""
-    socket = Socket(socketio.AsyncClient(reconnection=False), "/video")
-    _recorder(socket, ["peer_joined", "peer_left", "revoked", "error"])
-    await socket.client.connect(
-        world.service.base_url,
-        namespaces=["/video"],
-        auth={"token": token},
-        transports=["websocket"],
-        wait_timeout=WAIT_SECONDS,
-    )
-    return socket
 
 
 async def sockets_counted(service: RunningService) -> dict[str, tuple[int, int]]:
