@@ -129,6 +129,7 @@ def _mount_realtime(app: web.Application, services: Services, admission: Admissi
     if admission.video.name == "builtin":
         video = VideoNamespace(room, admission.signing, issuer=settings.server.base_url, clock=clock, metrics=metrics)
     courier = Courier(sockets, settings.meetings.time_zone, admission.handover, video, room)
+    room.mint_credentials_with(admission.handover)
     sockets.register_namespace(
         ParticipantNamespace(room, admission.tickets, courier, clock, notes=services.notes, metrics=metrics)
     )

@@ -317,6 +317,14 @@ class HostNamespace(_Dispatching):
             raise _NotHost()
         return host, meeting_id
 
+    async def _deciding(self, sid: str) -> tuple[HostCaller, str]:
+        """The host and meeting of this socket for a decision, which checks both itself: that the
+        caller still leads the meeting and that their session is live, in the statement that
+        locks the meeting (:class:`NotAHost` when either is over, see :meth:`_hosting`)."""
+        saved = await self.get_session(sid)
+        staff_id = saved["host"].staff_id
+        return HostCaller(staff_id, self._sessions.check(saved["session_id"], staff_id)), saved["meeting_id"]
+
     def _close_soon(self, sid: str) -> None:
         """Answer the event first (the error ack), then close the socket."""
         asyncio.get_running_loop().call_later(0.05, lambda: asyncio.ensure_future(self.disconnect(sid)))
@@ -353,41 +361,41 @@ class HostNamespace(_Dispatching):
         return {"ok": True, "meeting": settings.as_payload(), "participants": [e.as_payload() for e in entries]}
 
     async def _admit(self, sid: str, p: payloads.OneParticipant) -> dict[str, Any]:
-        host, meeting_id = await self._caller(sid, checked_by_call=True)
+        host, meeting_id = await self._deciding(sid)
         one = [p.participant_id]
         decision = self._room.admit(host, meeting_id, p.participant_id, p.attendance_id)
         return await self._done(await self._decide(sid, meeting_id, one, decision))
 
     async def _admit_all(self, sid: str, _: payloads.Empty) -> dict[str, Any]:
-        host, meeting_id = await self._caller(sid, checked_by_call=True)
+        host, meeting_id = await self._deciding(sid)
         notices = await self._decide(sid, meeting_id, None, self._room.admit_all_matching(host, meeting_id))
         await deliver_decided(self._courier, notices)
         admitted = {notices.hosts[a].participant_id for a in notices.needs_credential if a in notices.hosts}
         return {"ok": True, "admitted": sorted(admitted), "admitted_entries": sorted(notices.needs_credential)}
 
     async def _deny(self, sid: str, p: payloads.Deny) -> dict[str, Any]:
-        host, meeting_id = await self._caller(sid, checked_by_call=True)
+        host, meeting_id = await self._deciding(sid)
         decision = self._room.deny(host, meeting_id, p.participant_id, p.message, p.attendance_id)
         return await self._done(await self._decide(sid, meeting_id, [p.participant_id], decision))
 
     async def _message(self, sid: str, p: payloads.Message) -> dict[str, Any]:
-        host, meeting_id = await self._caller(sid, checked_by_call=True)
+        host, meeting_id = await self._deciding(sid)
         return await self._done(
             await self._hosting(sid, self._room.send_message(host, meeting_id, p.participant_id, p.text))
         )
 
     async def _send_back(self, sid: str, p: payloads.SendBack) -> dict[str, Any]:
-        host, meeting_id = await self._caller(sid, checked_by_call=True)
+        host, meeting_id = await self._deciding(sid)
         decision = self._room.send_back(host, meeting_id, p.participant_id, p.attendance_id, p.message)
         return await self._done(await self._decide(sid, meeting_id, [p.participant_id], decision))
 
     async def _remove(self, sid: str, p: payloads.OneParticipant) -> dict[str, Any]:
-        host, meeting_id = await self._caller(sid, checked_by_call=True)
+        host, meeting_id = await self._deciding(sid)
         decision = self._room.remove(host, meeting_id, p.participant_id, p.attendance_id)
         return await self._done(await self._decide(sid, meeting_id, [p.participant_id], decision))
 
     async def _configure(self, sid: str, p: payloads.Configure) -> dict[str, Any]:
-        host, meeting_id = await self._caller(sid, checked_by_call=True)
+        host, meeting_id = await self._deciding(sid)
         configured = self._room.configure(
             host,
             meeting_id,
@@ -411,7 +419,7 @@ class HostNamespace(_Dispatching):
         return await list_notes(self._notes, host, meeting_id)
 
     async def _end(self, sid: str, _: payloads.Empty) -> dict[str, Any]:
-        host, meeting_id = await self._caller(sid, checked_by_call=True)
+        host, meeting_id = await self._deciding(sid)
         return await self._done(await self._decide(sid, meeting_id, None, self._room.end(host, meeting_id)))
 
 

@@ -177,8 +177,16 @@ class Courier:
                 functools.partial(self._handover.end, meeting_id, times),
                 deadline=self._handover.lifetime.total_seconds(),
             )
+        for attendance_id, credential in notices.credentials.items():
+            # Minted and recorded in the decision itself: handed over as it is.
+            self._forget(("credential", attendance_id))
+            await self._hand_credential(attendance_id, credential)
         if times is not None:
-            wanted = {a: name for a, name in notices.needs_credential.items() if a not in notices.ended}
+            wanted = {
+                a: name
+                for a, name in notices.needs_credential.items()
+                if a not in notices.ended and a not in notices.credentials
+            }
             if wanted:
                 await self._hand_over_all(meeting_id, wanted, times)
         if notices.unlocked:
@@ -227,14 +235,7 @@ class Courier:
             if later:
                 log.warning("%d credentials of a committed decision delayed: video backend; trying again", len(later))
         for attendance_id, credential in issued.items():
-            # To this entry's own room only: nobody else ever sees their credential, not even
-            # another person who opened the same invitation.
-            await self._server.emit(
-                "credential",
-                self._credential_payload(credential),
-                room=attendance_room(attendance_id),
-                namespace=PARTICIPANT_NS,
-            )
+            await self._hand_credential(attendance_id, credential)
         for attendance_id in later:
             self._retry_later(
                 ("credential", attendance_id),
@@ -245,12 +246,15 @@ class Courier:
 
     async def _hand_over(self, meeting_id: str, participant_id: str, name: str, times: MeetingTimes) -> None:
         credential = await self._handover.admit(meeting_id, participant_id, display_name=name, times=times)
+        await self._hand_credential(participant_id, credential)
+
+    async def _hand_credential(self, attendance_id: str, credential: JoinCredential) -> None:
         # To this entry's own room only: nobody else ever sees their credential, not even
         # another person who opened the same invitation.
         await self._server.emit(
             "credential",
             self._credential_payload(credential),
-            room=attendance_room(participant_id),
+            room=attendance_room(attendance_id),
             namespace=PARTICIPANT_NS,
         )
 

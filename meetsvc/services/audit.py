@@ -100,12 +100,16 @@ class AuditLog:
         new = NewAuditEntry(actor, action, subject_type, subject_id, meeting_id, details, now)
         return (await self.append_all(connection, [new]))[0]
 
-    async def append_all(self, connection: Connection, new: Sequence[NewAuditEntry]) -> list[AuditEntry]:
+    async def append_all(
+        self, connection: Connection, new: Sequence[NewAuditEntry], *, head: queries.AuditHead | None = None
+    ) -> list[AuditEntry]:
         """Append several entries, in their order, inside the caller's transaction.
 
         The head moves once for all of them and they are written in one statement, so a
         decision that records several changes costs the database no more than one that records
-        one; the chain is the same as appending them one by one."""
+        one; the chain is the same as appending them one by one. ``head``: where the chain ends,
+        when the caller read it under SQLite's write lock (:func:`queries.head_columns`); the
+        entries' own INSERT then moves it, with no statement before."""
         if not new:
             return []
         serialised = []
@@ -116,8 +120,11 @@ class AuditLog:
                 raise ValueError("audit details must not contain personal identity numbers")
             serialised.append(details)
         # Taking the head row first serialises appenders (see tables.audit_head).
-        head = await queries.advance_head(connection, len(new))
-        seq, prev_hash = head.seq - len(new), head.hash
+        if head is None:
+            moved = await queries.advance_head(connection, len(new))
+            seq, prev_hash = moved.seq - len(new), moved.hash
+        else:
+            seq, prev_hash = head.seq, head.hash
         written: list[AuditEntry] = []
         stored: list[queries.StoredAuditEntry] = []
         for one, details_text in zip(new, serialised, strict=True):

@@ -1,9 +1,12 @@
 """Handing admitted people to the video backend, and taking them back.
 
 Called only after the waiting room has *committed* an admission: no backend call happens and
-no credential exists before it. A credential goes only to that participant's own room. Sending
-someone back, removing them or ending the meeting revokes at the backend where it can (and the
-credential's short lifetime bounds it where it cannot); each is an audit event.
+no credential leaves the process before it. A backend that signs its credentials itself, with no
+network call, has them minted inside the admission's transaction and recorded with it
+(:meth:`Handover.mint`); they are handed over once it has committed. A credential goes only to
+that participant's own room. Sending someone back, removing them or ending the meeting revokes
+at the backend where it can (and the credential's short lifetime bounds it where it cannot);
+each is an audit event.
 
 What the hand-over needs (the meeting's times, the name the video shows) comes with the
 decision, read in its own transaction, so that handing over after the commit needs the database
@@ -77,13 +80,27 @@ class Handover:
             raise failed[participant_id]
         return issued[participant_id]
 
-    async def admit_all(
+    @property
+    def mints_offline(self) -> bool:
+        """Whether the backend signs credentials itself, with no room to prepare over the network
+        (``issues_offline`` on the backend): then they are minted inside the admission's own
+        transaction (:meth:`mint`)."""
+        return getattr(self.backend, "issues_offline", False) is True
+
+    async def mint(
         self, meeting_id: str, names: dict[str, str], *, times: MeetingTimes
+    ) -> tuple[dict[str, JoinCredential], list[NewAuditEntry]] | None:
+        """Credentials for those a decision lets in, and their audit entries, for the decision to
+        record with itself before it commits: None when the backend does not mint offline. One
+        the backend refuses is left out (the courier tries it again after the commit)."""
+        if not self.mints_offline:
+            return None
+        issued, _ = await self._issue_all(meeting_id, names, times)
+        return issued, self._issued_entries(meeting_id, issued)
+
+    async def _issue_all(
+        self, meeting_id: str, names: dict[str, str], times: MeetingTimes
     ) -> tuple[dict[str, JoinCredential], dict[str, VideoBackendError]]:
-        """Credentials for several people admitted by one decision (each key an entry, each value
-        the name the video shows), recorded in the audit log together, in one transaction, before
-        any is handed to anyone. Answers those issued, and those the backend refused (the caller
-        tries them again); the room not made, or the record not written, raises."""
         room = await self._room(meeting_id, times)
         await self.backend.ensure_room(room)
         issued: dict[str, JoinCredential] = {}
@@ -99,25 +116,35 @@ class Handover:
                 issued[participant_id] = await self.backend.issue(room, request)
             except VideoBackendError as exc:
                 failed[participant_id] = exc
+        return issued, failed
+
+    def _issued_entries(self, meeting_id: str, issued: dict[str, JoinCredential]) -> list[NewAuditEntry]:
+        now = self._clock()
+        return [
+            NewAuditEntry(
+                actor="system",
+                action="video.credential_issued",
+                subject_type="participant",
+                subject_id=participant_id,
+                meeting_id=meeting_id,
+                details={"backend": self.backend.name},
+                now=now,
+            )
+            for participant_id in issued
+        ]
+
+    async def admit_all(
+        self, meeting_id: str, names: dict[str, str], *, times: MeetingTimes
+    ) -> tuple[dict[str, JoinCredential], dict[str, VideoBackendError]]:
+        """Credentials for several people admitted by one decision (each key an entry, each value
+        the name the video shows), recorded in the audit log together, in one transaction, before
+        any is handed to anyone. Answers those issued, and those the backend refused (the caller
+        tries them again); the room not made, or the record not written, raises."""
+        issued, failed = await self._issue_all(meeting_id, names, times)
         if not issued:
             return issued, failed
-        now = self._clock()
         async with self._engine.begin() as connection:
-            await self._audit.append_all(
-                connection,
-                [
-                    NewAuditEntry(
-                        actor="system",
-                        action="video.credential_issued",
-                        subject_type="participant",
-                        subject_id=participant_id,
-                        meeting_id=meeting_id,
-                        details={"backend": self.backend.name},
-                        now=now,
-                    )
-                    for participant_id in issued
-                ],
-            )
+            await self._audit.append_all(connection, self._issued_entries(meeting_id, issued))
         return issued, failed
 
     async def host(self, meeting_id: str, staff_id: str) -> JoinCredential:

@@ -30,7 +30,7 @@ from meetsvc.core.tokens import looks_like_token, token_hash
 from meetsvc.domain.model import Language
 from meetsvc.storage.engine import Connection, Engine
 from meetsvc.storage.queries import sessions as stored
-from meetsvc.storage.queries.sessions import NewSession, SessionRecord
+from meetsvc.storage.queries.sessions import NewSession, SessionCheck, SessionRecord
 
 COOKIE_NAME = "meetsvc_session"
 #: Holds the random value the staff sign-in form's token is the HMAC of; not a session.
@@ -184,6 +184,14 @@ class BrowserSessions:
         async with self._engine.connect() as connection:
             row = await stored.by_token_hash(connection, token_hash(token))
         return row.participant_id if row is not None and row.ended_at is not None else None
+
+    def check(self, session_id: str, staff_id: str) -> SessionCheck:
+        """What checks a staff member's session inside another statement (a host's decision),
+        as :meth:`alive` would, with no round trip of its own."""
+        now = self._clock()
+        return SessionCheck(
+            id=session_id, staff_id=staff_id, now=now, seen_after=now - self._idle, touch_before=now - TOUCH_EVERY
+        )
 
     async def alive(self, session_id: str) -> bool:
         """Whether a session (known by id, e.g. behind a socket) is still live; touches its idle clock."""

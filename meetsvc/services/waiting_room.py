@@ -28,9 +28,9 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from meetsvc.core.clock import Clock, utc_now
 from meetsvc.domain.admission import (
@@ -56,8 +56,11 @@ from meetsvc.storage.queries import (
     waiting_room as rooms,
 )
 from meetsvc.storage.queries.attendances import AttendanceRecord, Invitation, NewAttendance
+from meetsvc.storage.queries.audit import AuditHead
 from meetsvc.storage.queries.participants import UNCHANGED, Unchanged
+from meetsvc.storage.queries.sessions import SessionCheck
 from meetsvc.storage.queries.waiting_room import MeetingTimes, RoomMeeting
+from meetsvc.video.base import JoinCredential
 
 MAX_MESSAGE = 500
 
@@ -96,11 +99,34 @@ class _Pending:
     audit: list[NewAuditEntry] = field(default_factory=list)
     # When each entry let in from the queue began to wait (the statistics count the waits).
     waits: list[datetime | None] = field(default_factory=list)
+    # Where the audit log's chain ended, when the decision's first statement read it under
+    # SQLite's write lock: its entries then move the head themselves.
+    audit_head: AuditHead | None = None
+
+
+class CredentialMint(Protocol):
+    """Video credentials a decision can mint inside its own transaction: where the backend signs
+    them itself, with no network call, they are recorded in the audit log with the decision
+    (one append, one commit) and leave the process only once it has committed. A backend that
+    issues over the network is not called with the database's lock held: the courier issues
+    for it after the commit."""
+
+    async def mint(
+        self, meeting_id: str, names: dict[str, str], *, times: MeetingTimes
+    ) -> tuple[dict[str, JoinCredential], list[NewAuditEntry]] | None:
+        """Each entry's credential (keys are entries, values the names the video shows) and
+        the audit entries that record them; None when this backend does not mint offline."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
 class HostCaller:
+    """A staff member acting as a host. ``session``: their browser session, when the caller
+    has not checked it already; a decision then checks it in the statement that checks the
+    host and locks the meeting (a session that is over makes it :class:`NotAHost`)."""
+
     staff_id: str
+    session: SessionCheck | None = None
 
     @property
     def actor(self) -> str:
@@ -232,6 +258,9 @@ class Notices:
     # transaction, with the meeting's times, so that handing them over needs no database after
     # the commit.
     needs_credential: dict[str, str] = field(default_factory=dict)
+    # Those of them whose credential was minted inside the decision and recorded with it (see
+    # :class:`CredentialMint`): they are handed over as they are, after the commit.
+    credentials: dict[str, JoinCredential] = field(default_factory=dict)
     times: MeetingTimes | None = None
     # Entries knocking while the meeting was locked, told when it unlocks.
     unlocked: bool = False
@@ -244,6 +273,7 @@ class Notices:
         self.left_inside |= other.left_inside
         self.ended.update(other.ended)
         self.needs_credential.update(other.needs_credential)
+        self.credentials.update(other.credentials)
         self.times = other.times or self.times
         self.unlocked = self.unlocked or other.unlocked
 
@@ -390,6 +420,11 @@ class WaitingRoom:
         self._opens_before = opens_before
         self._clock = clock
         self._statistics = statistics
+        self._mint: CredentialMint | None = None
+
+    def mint_credentials_with(self, mint: CredentialMint) -> None:
+        """Attach the video hand-over once the backend is open (it is opened after the services)."""
+        self._mint = mint
 
     @property
     def audit(self) -> AuditLog:
@@ -406,21 +441,30 @@ class WaitingRoom:
     async def _host_meeting(
         self, connection: Connection, host: HostCaller, meeting_id: str, *, lock: bool = True
     ) -> RoomMeeting:
-        meeting = await rooms.hosted_meeting(connection, meeting_id, host.staff_id, lock=lock)
+        session = host.session if lock else None  # checked where the transaction may write
+        meeting = await rooms.hosted_meeting(connection, meeting_id, host.staff_id, lock=lock, session=session)
         if meeting is None:
             raise NotAHost("no such meeting")  # not 403: do not confirm the meeting exists
         return meeting
 
     async def _host_decision(
-        self, connection: Connection, host: HostCaller, meeting_id: str, participant_id: str, attendance_id: str | None
+        self,
+        connection: Connection,
+        host: HostCaller,
+        meeting_id: str,
+        participant_id: str,
+        attendance_id: str | None,
+        pending: _Pending,
     ) -> tuple[RoomMeeting, AttendanceRecord, list[AttendanceRecord]]:
         """What a host's decision about one entry starts from, in one statement: the meeting,
         locked, once the host's right to decide is checked; the entry they named; and every
-        entry of its invitation (their summary is written with the decision)."""
-        found = await rooms.hosted_invitation(connection, meeting_id, host.staff_id, participant_id)
+        entry of its invitation (their summary is written with the decision). Where that
+        statement read the audit log's head too, it is left in ``pending`` for the decision's
+        entries."""
+        found = await rooms.hosted_invitation(connection, meeting_id, host.staff_id, participant_id, host.session)
         if found is None:
             raise NotAHost("no such meeting")  # not 403: do not confirm the meeting exists
-        meeting, invitation = found
+        meeting, invitation, pending.audit_head = found
         if not MeetingStatus(meeting.status).is_open:
             raise WaitingRoomClosed("the meeting has ended")
         row, rows = _named_entry(invitation, participant_id, attendance_id)
@@ -497,26 +541,11 @@ class WaitingRoom:
         assert row is not None  # written in this transaction
         return row
 
-    async def _summarise(
-        self, connection: Connection, participant_id: str, now: datetime, rows: list[AttendanceRecord] | None = None
-    ) -> None:
-        """``participants.state`` speaks for the invitation's entries (the organiser's views);
-        ``rows`` are those entries as they now stand, when the caller holds them."""
-        if rows is None:
-            rows = await entries.of_participant(connection, participant_id)
-        live = [row for row in rows if row.ended_at is None] or rows[-1:]
-        if not live:
-            return
-        lead = min(live, key=lambda row: _SUMMARY_ORDER.index(S(row.state)))
-        await participants.update_participant(
-            connection,
-            participant_id,
-            state=lead.state,
-            updated_at=now,
-            waiting_since=lead.waiting_since,
-            unverified=lead.unverified,
-            host_message=lead.host_message,
-        )
+    async def _summarise(self, connection: Connection, participant_id: str, now: datetime) -> None:
+        """``participants.state`` speaks for the invitation's entries (the organiser's views)."""
+        summary = _summary_of(await entries.of_participant(connection, participant_id))
+        if summary is not None:
+            await participants.write_summary(connection, participant_id, summary, updated_at=now)
 
     async def _note(
         self, connection: Connection, meeting: RoomMeeting, row: AttendanceRecord, notices: Notices
@@ -563,10 +592,19 @@ class WaitingRoom:
             values["host_message"] = host_message
         fresh = row
         if after is not before or values:
-            fresh = await entries.changed(connection, row, now=now, state=after.value, **values)
-            if invitation is not None:
+            values["state"] = after.value
+            if invitation is None:
+                fresh = await entries.changed(connection, row, now=now, **values)
+                await self._summarise(connection, row.participant_id, now)
+            else:
+                # The summary is worked out from the entries as they will stand, and written
+                # with the entry (one statement where the database allows).
+                planned = replace(row, **values)
+                invitation[:] = [planned if other.id == row.id else other for other in invitation]
+                summary = _summary_of(invitation)
+                assert summary is not None  # the invitation holds this entry
+                fresh = await entries.changed_and_summarised(connection, row, summary, now=now, **values)
                 invitation[:] = [fresh if other.id == fresh.id else other for other in invitation]
-            await self._summarise(connection, row.participant_id, now, invitation)
         if after is not before:
             pending.audit.append(
                 NewAuditEntry(
@@ -592,16 +630,37 @@ class WaitingRoom:
             notices.closed.add(row.id)
         return fresh
 
-    async def _flush(self, connection: Connection, meeting: RoomMeeting, pending: _Pending) -> None:
+    async def _flush(
+        self, connection: Connection, meeting: RoomMeeting, pending: _Pending, notices: Notices | None = None
+    ) -> None:
         """Write what a decision left pending: its audit entries (the head moves once for them
-        all) and how long those it let in waited (one statement for them all)."""
-        await self._audit.append_all(connection, pending.audit)
+        all) and how long those it let in waited (one statement for them all). With ``notices``,
+        the credentials of those it let in are minted first where the backend can, and recorded
+        with the rest (:class:`CredentialMint`)."""
+        if notices is not None:
+            await self._mint_credentials(meeting, notices, pending)
+        await self._audit.append_all(connection, pending.audit, head=pending.audit_head)
+        pending.audit_head = None  # moved by those entries
         if self._statistics is not None and any(since is not None for since in pending.waits):
             await self._statistics.admitted_from(
                 connection, meeting.id, meeting.starts_at, meeting.time_zone, pending.waits
             )
         pending.audit.clear()
         pending.waits.clear()
+
+    async def _mint_credentials(self, meeting: RoomMeeting, notices: Notices, pending: _Pending) -> None:
+        wanted = {
+            attendance_id: name
+            for attendance_id, name in notices.needs_credential.items()
+            if attendance_id not in notices.ended and attendance_id not in notices.credentials
+        }
+        if self._mint is None or not wanted:
+            return
+        minted = await self._mint.mint(meeting.id, wanted, times=MeetingTimes(meeting.starts_at, meeting.ends_at))
+        if minted is not None:
+            credentials, records = minted
+            notices.credentials.update(credentials)
+            pending.audit.extend(records)
 
     async def _requeue_positions(self, connection: Connection, meeting: RoomMeeting, notices: Notices) -> None:
         """Someone left the queue: tell those still waiting their new place (if shown), counted
@@ -747,7 +806,7 @@ class WaitingRoom:
                     invitation=known,
                     pending=pending,
                 )
-            await self._flush(connection, meeting, pending)
+            await self._flush(connection, meeting, pending, notices)
             if admitted:
                 await self._mark_in_progress(connection, meeting)
         return notices
@@ -988,7 +1047,7 @@ class WaitingRoom:
         pending = _Pending()
         async with self._engine.begin() as connection:
             meeting, row, invitation = await self._host_decision(
-                connection, host, meeting_id, participant_id, attendance_id
+                connection, host, meeting_id, participant_id, attendance_id, pending
             )
             was_waiting = row.state == S.WAITING.value
             if action is Action.ADMIT and meeting.locked and _may_knock(row):
@@ -1017,7 +1076,7 @@ class WaitingRoom:
                 invitation=invitation,
                 pending=pending,
             )
-            await self._flush(connection, meeting, pending)
+            await self._flush(connection, meeting, pending, notices)
             if action is Action.ADMIT:
                 await self._mark_in_progress(connection, meeting)
             if was_waiting:
@@ -1118,11 +1177,11 @@ class WaitingRoom:
                 ],
                 waits=[row.waiting_since for row in admitted],
             )
-            await self._flush(connection, meeting, pending)
             notices.times = MeetingTimes(meeting.starts_at, meeting.ends_at)
             for row in admitted:
                 await self._note(connection, meeting, row, notices)
                 notices.needs_credential[row.id] = self._video_name(row)
+            await self._flush(connection, meeting, pending, notices)
             await self._mark_in_progress(connection, meeting)
             await self._requeue_positions(connection, meeting, notices)
         return notices
@@ -1304,6 +1363,16 @@ def _named_entry(
     if len(rows) > 1:
         raise EntryAmbiguous("more than one person opened this invitation")
     return rows[0], invitation.entries
+
+
+def _summary_of(rows: list[AttendanceRecord]) -> participants.Summary | None:
+    """What ``participants`` says of an invitation whose entries are ``rows``: its live entry
+    furthest along (the last entry when none is live); None for an invitation nobody opened."""
+    live = [row for row in rows if row.ended_at is None] or rows[-1:]
+    if not live:
+        return None
+    lead = min(live, key=lambda row: _SUMMARY_ORDER.index(S(row.state)))
+    return participants.Summary(lead.state, lead.waiting_since, lead.unverified, lead.host_message)
 
 
 def _may_knock(row: AttendanceRecord) -> bool:

@@ -34,6 +34,8 @@ class BuiltinConfig(AdapterConfig):
 
 class BuiltinBackend:
     name = "builtin"
+    #: Credentials are tokens signed here: an admission mints them in its own transaction.
+    issues_offline = True
 
     def __init__(
         self,

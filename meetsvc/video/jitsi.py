@@ -106,6 +106,8 @@ class JitsiConfig(AdapterConfig):
 
 class JitsiBackend:
     name = "jitsi"
+    #: Credentials are tokens signed here: an admission mints them in its own transaction.
+    issues_offline = True
 
     def __init__(self, config: JitsiConfig, *, clock: Clock = utc_now) -> None:
         self._config = config

@@ -20,32 +20,35 @@ from pathlib import Path
 import pytest_asyncio
 from sqlalchemy import select
 
-from meetsvc.http.appkeys import AUDIT, COURIER, ENGINE, TICKETS, WAITING_ROOM
+from meetsvc.core.tokens import token_hash
+from meetsvc.http.appkeys import AUDIT, COURIER, ENGINE, SESSIONS, TICKETS, WAITING_ROOM
 from meetsvc.realtime.namespaces import deliver_decided
+from meetsvc.services.sessions import TOUCH_EVERY
 from meetsvc.services.waiting_room import HostCaller, Notices
-from meetsvc.storage.tables import audit_log, participants
-from tests.support.lobby import PERSONS, book, identify, invite, participant_socket, ticket
+from meetsvc.storage.tables import audit_log, browser_sessions, participants
+from tests.support.lobby import PERSONS, book, host_cookie, identify, invite, participant_socket, ticket
 from tests.support.service import RunningService, SettableClock, make_settings, start_service
 from tests.support.statements import Statements, counting
 
 #: The most statements each operation may cost, decision and delivery, by database.
-#: Admit on SQLite: ``BEGIN IMMEDIATE``; the meeting locked with the host's right and the
-#: invitation's entries; the entry; the invitation's summary; the audit head moved; the audit
-#: entry (whose INSERT moves the head's hash too); the wait — then the credential's audit entry
-#: in a transaction of its own after the commit (``BEGIN IMMEDIATE``, head, entry), since a
-#: credential is issued only once the admission has committed, and some backends issue it over
-#: the network. PostgreSQL sends no ``BEGIN`` statement, but reads the entries in a statement of
-#: their own after the meeting's lock (see ``hosted_invitation``).
-ADMIT = {"sqlite": 10, "postgresql": 9}
+#: Admit on SQLite: ``BEGIN IMMEDIATE``; the meeting locked with the host's right (and their
+#: session, when the caller gives it), the invitation's entries and the audit log's head; the
+#: entry; the invitation's summary; the audit entries, the admission's and its video credential's
+#: (minted inside the transaction where the backend signs it itself, as the built-in one does),
+#: in one INSERT that moves the head too; the wait. PostgreSQL sends no ``BEGIN`` statement, but
+#: reads the entries in a statement of their own after the meeting's lock (see
+#: ``hosted_invitation``) and moves the audit head in one before the entries; it writes the
+#: entry and the invitation's summary in one statement (SQLite, in two).
+ADMIT = {"sqlite": 6, "postgresql": 6}
 #: The first admission of a meeting also marks it in progress.
 FIRST_ADMIT = {name: bound + 1 for name, bound in ADMIT.items()}
-ARRIVE = {"sqlite": 8, "postgresql": 7}
-DENY = {"sqlite": 6, "postgresql": 6}
+ARRIVE = {"sqlite": 8, "postgresql": 6}
+DENY = {"sqlite": 5, "postgresql": 5}
 #: And the video's revocation recorded after the commit.
-SEND_BACK = {"sqlite": 9, "postgresql": 8}
-REMOVE = {"sqlite": 6, "postgresql": 6}
+SEND_BACK = {"sqlite": 8, "postgresql": 7}
+REMOVE = {"sqlite": 5, "postgresql": 5}
 #: As the first admission, and the meeting's open entries read: for any number of people.
-ADMIT_ALL = {"sqlite": 12, "postgresql": 10}
+ADMIT_ALL = {"sqlite": 9, "postgresql": 8}
 
 
 @pytest_asyncio.fixture
@@ -109,6 +112,40 @@ async def test_an_admission_costs_a_few_statements_and_records_both_entries(worl
         assert [view.state for view in notices.participants.values()] == ["admitted"]
         assert len(statements) <= _bound(world, bound), str(statements)
         assert (await _actions(world))[-2:] == ["participant.admit", "video.credential_issued"]
+    await _chain_holds(world)
+
+
+async def test_a_decision_checks_the_hosts_session_with_no_statement_of_its_own(world, opened) -> None:
+    """The console's decisions carry the staff session: it is checked in the statement that
+    checks the host and locks the meeting, and its idle clock moves in the same transaction
+    (one statement more, only when due)."""
+    meeting = await book(world)
+    staff_id = world.hosts[world.municipality.id]
+    cookie = await host_cookie(world, staff_id)
+    async with world.service.app[ENGINE].connect() as connection:
+        session_id = (
+            await connection.execute(
+                select(browser_sessions.c.id).where(browser_sessions.c.token_hash == token_hash(cookie))
+            )
+        ).scalar_one()
+    room, sessions = world.service.app[WAITING_ROOM], world.service.app[SESSIONS]
+    people = [
+        await _waiting(world, opened, meeting["id"], person, f"Person {n}") for n, person in enumerate(PERSONS[:3])
+    ]
+    await room.admit(HostCaller(staff_id), meeting["id"], people[0])  # the meeting's first admission
+
+    host = HostCaller(staff_id, sessions.check(session_id, staff_id))
+    notices, statements = await _counted(world, room.admit(host, meeting["id"], people[1]))
+    assert [view.state for view in notices.participants.values()] == ["admitted"]
+    assert len(statements) <= _bound(world, ADMIT), str(statements)
+    assert not statements.starting_with("UPDATE browser_sessions")
+
+    world.service.clock.advance(seconds=TOUCH_EVERY.total_seconds())
+    host = HostCaller(staff_id, sessions.check(session_id, staff_id))
+    notices, statements = await _counted(world, room.admit(host, meeting["id"], people[2]))
+    assert [view.state for view in notices.participants.values()] == ["admitted"]
+    assert len(statements) <= _bound(world, ADMIT) + 1, str(statements)
+    assert len(statements.starting_with("UPDATE browser_sessions")) == 1, str(statements)
     await _chain_holds(world)
 
 

@@ -16,6 +16,7 @@ from sqlalchemy.engine import Row
 
 from meetsvc.domain.model import ParticipantState
 from meetsvc.storage.engine import Connection
+from meetsvc.storage.queries import participants as participants_queries
 from meetsvc.storage.tables import attendances, organisations, participants
 
 
@@ -296,6 +297,38 @@ async def changed(connection: Connection, row: AttendanceRecord, *, now: datetim
         )
     ).one()
     return replace(row, **written._mapping)
+
+
+async def changed_and_summarised(
+    connection: Connection,
+    row: AttendanceRecord,
+    summary: participants_queries.Summary,
+    *,
+    now: datetime,
+    **values: Any,
+) -> AttendanceRecord:
+    """:func:`changed`, with the invitation's summary (``participants``) written as the caller
+    worked it out from its entries as they now stand. One statement on PostgreSQL, the entry's
+    ``UPDATE`` in a data-modifying ``WITH`` whose ``RETURNING`` the summary's ``UPDATE`` answers;
+    two on SQLite, which has none."""
+    if connection.dialect.name != "postgresql":
+        fresh = await changed(connection, row, now=now, **values)
+        await participants_queries.write_summary(connection, row.participant_id, summary, updated_at=now)
+        return fresh
+    written = (
+        update(attendances)
+        .where(attendances.c.id == row.id)
+        .values(updated_at=now, **values)
+        .returning(*_OWN)
+        .cte("written_entry")
+    )
+    query = (
+        update(participants)
+        .where(participants.c.id == written.c.participant_id)
+        .values(**participants_queries.summary_values(summary), updated_at=now)
+        .returning(*[written.c[column.name] for column in _OWN])
+    )
+    return replace(row, **(await connection.execute(query)).one()._mapping)
 
 
 async def changed_all(

@@ -3,7 +3,12 @@
 The head row (``audit_head``, one row with id 1) holds the last sequence number and hash. An
 appender moves it first, in one statement that takes its row lock (serialising appenders across
 processes) and answers where the chain ended; the hash chain itself is computed by the service,
-which holds the key, and the entries and the head's new hash are written after.
+which holds the key, and the entries are written after, in a statement that also makes the last
+of them the head.
+
+On SQLite a transaction that began with ``BEGIN IMMEDIATE`` holds the database's write lock from
+its start: nobody else can append until it ends, so it may read the head within a statement it
+sends anyway (:func:`head_columns`) instead of moving it first.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select, update
 
@@ -62,6 +68,16 @@ async def advance_head(connection: Connection, count: int = 1) -> AuditHead:
     return AuditHead(seq=row.seq, hash=row.hash)
 
 
+def head_columns() -> tuple[Any, Any]:
+    """The head's sequence number and hash as two columns (``audit_seq``, ``audit_hash``) for
+    another statement to read; only where the write lock is already held (SQLite's ``BEGIN
+    IMMEDIATE``), see the module's docstring."""
+    return (
+        select(audit_head.c.seq).where(_HEAD).scalar_subquery().label("audit_seq"),
+        select(audit_head.c.hash).where(_HEAD).scalar_subquery().label("audit_hash"),
+    )
+
+
 async def head(connection: Connection) -> AuditHead:
     row = (await connection.execute(select(audit_head.c.seq, audit_head.c.hash).where(_HEAD))).one()
     return AuditHead(seq=row.seq, hash=row.hash)
@@ -69,8 +85,9 @@ async def head(connection: Connection) -> AuditHead:
 
 async def insert_entries(connection: Connection, entries: Sequence[StoredAuditEntry]) -> None:
     """Write the entries in one statement (a multi-row ``INSERT``), in their order, and make the
-    last of them the head's hash in that same statement: on PostgreSQL by a data-modifying
-    ``WITH``, on SQLite, which has none, by a trigger on the table (migration 0013)."""
+    last of them the head (its sequence number and hash) in that same statement: on PostgreSQL by
+    a data-modifying ``WITH``, on SQLite, which has none, by a trigger on the table (migration
+    0014)."""
     rows = [
         {
             "seq": entry.seq,
@@ -88,7 +105,7 @@ async def insert_entries(connection: Connection, entries: Sequence[StoredAuditEn
     ]
     last = entries[-1].hash
     if connection.dialect.name == "postgresql":
-        moved = update(audit_head).where(_HEAD).values(hash=last).cte("moved_head")
+        moved = update(audit_head).where(_HEAD).values(seq=entries[-1].seq, hash=last).cte("moved_head")
         await connection.execute(audit_log.insert().values(rows).add_cte(moved))
         return
     await connection.execute(audit_log.insert().values(rows))

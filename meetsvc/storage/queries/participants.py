@@ -220,24 +220,6 @@ async def bound_identity(connection: Connection, participant_id: str) -> BoundId
 # Writing ---------------------------------------------------------------------------------------
 
 
-async def update_participant(
-    connection: Connection,
-    participant_id: str,
-    *,
-    state: str,
-    updated_at: datetime,
-    waiting_since: datetime | Unchanged | None = UNCHANGED,
-    unverified: bool | Unchanged = UNCHANGED,
-    host_message: str | Unchanged | None = UNCHANGED,
-) -> None:
-    """Write a participant's new state, and any of the other columns given."""
-    values: dict[str, object] = {"state": state, "updated_at": updated_at}
-    for name, value in (("waiting_since", waiting_since), ("unverified", unverified), ("host_message", host_message)):
-        if value is not UNCHANGED:
-            values[name] = value
-    await connection.execute(update(participants).where(participants.c.id == participant_id).values(**values))
-
-
 @dataclass(frozen=True, slots=True)
 class Summary:
     """What ``participants`` says of an invitation's entries (see ``WaitingRoom._summarise``)."""
@@ -246,6 +228,25 @@ class Summary:
     waiting_since: datetime | None
     unverified: bool
     host_message: str | None
+
+
+def summary_values(summary: Summary) -> dict[str, Any]:
+    """The columns of ``participants`` a summary writes."""
+    return {
+        "state": summary.state,
+        "waiting_since": summary.waiting_since,
+        "unverified": summary.unverified,
+        "host_message": summary.host_message,
+    }
+
+
+async def write_summary(connection: Connection, participant_id: str, summary: Summary, *, updated_at: datetime) -> None:
+    """One invitation's summary."""
+    await connection.execute(
+        update(participants)
+        .where(participants.c.id == participant_id)
+        .values(**summary_values(summary), updated_at=updated_at)
+    )
 
 
 async def update_summaries(connection: Connection, summaries: dict[str, Summary], *, updated_at: datetime) -> None:

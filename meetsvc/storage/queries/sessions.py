@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import ColumnElement, and_, delete, select, update
 from sqlalchemy.engine import Row
 
 from meetsvc.storage.engine import Connection
@@ -40,6 +40,37 @@ class NewSession:
     language: str
     created_at: datetime
     expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SessionCheck:
+    """A staff session to be checked inside another statement, a host's decision, instead of in
+    a round trip of its own. Live when not ended, not expired and last seen after
+    ``seen_after``; its idle clock is moved (:func:`touch_session`) by the transaction that
+    checked it when it was last seen before ``touch_before``."""
+
+    id: str
+    staff_id: str
+    now: datetime
+    seen_after: datetime
+    touch_before: datetime
+
+
+def live_session(check: SessionCheck) -> ColumnElement[bool]:
+    """The join condition that keeps a statement's rows only while the session is live."""
+    return and_(
+        browser_sessions.c.id == check.id,
+        browser_sessions.c.staff_id == check.staff_id,
+        browser_sessions.c.ended_at.is_(None),
+        browser_sessions.c.expires_at > check.now,
+        browser_sessions.c.last_seen_at > check.seen_after,
+    )
+
+
+async def touch_if_due(connection: Connection, check: SessionCheck, last_seen_at: datetime) -> None:
+    """Move the checked session's idle clock when it is due (at most every so often)."""
+    if last_seen_at <= check.touch_before:
+        await touch_session(connection, check.id, now=check.now)
 
 
 def _record(row: Row[*tuple[Any, ...]]) -> SessionRecord:

@@ -11,12 +11,22 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 
 from meetsvc.storage.engine import Connection
-from meetsvc.storage.queries import attendances as attendances_queries
+from meetsvc.storage.queries import attendances as attendances_queries, audit as audit_queries
 from meetsvc.storage.queries.attendances import Invitation
-from meetsvc.storage.tables import attendances, meeting_hosts, meetings, organisations, participants, staff_members
+from meetsvc.storage.queries.audit import AuditHead
+from meetsvc.storage.queries.sessions import SessionCheck, live_session, touch_if_due
+from meetsvc.storage.tables import (
+    attendances,
+    browser_sessions,
+    meeting_hosts,
+    meetings,
+    organisations,
+    participants,
+    staff_members,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,50 +77,73 @@ async def room_meeting(connection: Connection, meeting_id: str, *, lock: bool) -
     return _room((await connection.execute(query)).first())
 
 
-async def hosted_meeting(connection: Connection, meeting_id: str, staff_id: str, *, lock: bool) -> RoomMeeting | None:
+def _hosted(query: Select[Any], meeting_id: str, staff_id: str, session: SessionCheck | None) -> Select[Any]:
+    """``query`` (from the meeting) kept to the meeting when this staff member is one of its
+    active hosts and, with ``session``, only while that session of theirs is live."""
+    query = query.join(meeting_hosts, meeting_hosts.c.meeting_id == meetings.c.id).join(
+        staff_members, staff_members.c.id == meeting_hosts.c.staff_id
+    )
+    if session is not None:
+        query = query.join(browser_sessions, live_session(session)).add_columns(
+            browser_sessions.c.last_seen_at.label("session_seen_at")
+        )
+    return query.where(
+        meetings.c.id == meeting_id,
+        meeting_hosts.c.staff_id == staff_id,
+        # A deactivated staff member leads nothing, whatever the meeting still lists.
+        staff_members.c.active.is_(True),
+    )
+
+
+async def hosted_meeting(
+    connection: Connection, meeting_id: str, staff_id: str, *, lock: bool, session: SessionCheck | None = None
+) -> RoomMeeting | None:
     """The meeting if this staff member is one of its active hosts, else None; with ``lock``,
     its row is locked as :func:`room_meeting` locks it. One statement: a host's decision checks
-    the right to decide and takes the meeting's lock at once."""
-    query = (
-        select(*_ROOM)
-        .join(meeting_hosts, meeting_hosts.c.meeting_id == meetings.c.id)
-        .join(staff_members, staff_members.c.id == meeting_hosts.c.staff_id)
-        .where(
-            meetings.c.id == meeting_id,
-            meeting_hosts.c.staff_id == staff_id,
-            # A deactivated staff member leads nothing, whatever the meeting still lists.
-            staff_members.c.active.is_(True),
-        )
-    )
+    the right to decide and takes the meeting's lock at once. With ``session``, the staff
+    member's session is checked in the same statement (None when it is over) and its idle
+    clock moved when due."""
+    query = _hosted(select(*_ROOM).select_from(meetings), meeting_id, staff_id, session)
     if lock:
         query = query.with_for_update(of=meetings)
-    return _room((await connection.execute(query)).first())
+    row = (await connection.execute(query)).first()
+    if row is not None and session is not None:
+        await touch_if_due(connection, session, row.session_seen_at)
+    return _room(row)
 
 
 async def hosted_invitation(
-    connection: Connection, meeting_id: str, staff_id: str, participant_id: str
-) -> tuple[RoomMeeting, Invitation | None] | None:
+    connection: Connection, meeting_id: str, staff_id: str, participant_id: str, session: SessionCheck | None = None
+) -> tuple[RoomMeeting, Invitation | None, AuditHead | None] | None:
     """:func:`hosted_meeting` (locked) and the invitation's entries
     (:func:`meetsvc.storage.queries.attendances.invitation_entries`): all a host's decision
     about one invitation reads. None when the staff member leads no such meeting; the
     invitation None when the meeting has no such invitation or it was removed.
 
     One statement on SQLite, whose ``BEGIN IMMEDIATE`` took the write lock before anything was
-    read. Two on PostgreSQL: a statement that waits for the meeting's row lock reads the other
-    tables as they were when it *started* (READ COMMITTED), so entries read with the lock could
-    predate the decision that held it; read after the lock, they include it."""
+    read; it reads the audit log's head too, which the decision's entries then move with no
+    statement before them (:func:`meetsvc.storage.queries.audit.head_columns`). Two on
+    PostgreSQL, which answers no head (the decision moves it when it writes its entries, so the
+    head's lock is held for as short a time as it was): a statement that waits for the meeting's
+    row lock reads the other tables as they were when it *started* (READ COMMITTED), so entries
+    read with the lock could predate the decision that held it; read after the lock, they
+    include it."""
     if connection.dialect.name != "sqlite":
-        meeting = await hosted_meeting(connection, meeting_id, staff_id, lock=True)
+        meeting = await hosted_meeting(connection, meeting_id, staff_id, lock=True, session=session)
         if meeting is None:
             return None
-        return meeting, await attendances_queries.invitation_entries(connection, meeting_id, participant_id)
+        return meeting, await attendances_queries.invitation_entries(connection, meeting_id, participant_id), None
     meeting_columns = [column.label(f"meeting_{column.name}") for column in _ROOM]
+    query = _hosted(
+        select(*meeting_columns, *attendances_queries.INVITATION_COLUMNS, *audit_queries.head_columns()).select_from(
+            meetings
+        ),
+        meeting_id,
+        staff_id,
+        session,
+    )
     query = (
-        select(*meeting_columns, *attendances_queries.INVITATION_COLUMNS)
-        .select_from(meetings)
-        .join(meeting_hosts, meeting_hosts.c.meeting_id == meetings.c.id)
-        .join(staff_members, staff_members.c.id == meeting_hosts.c.staff_id)
-        .outerjoin(
+        query.outerjoin(
             participants,
             (participants.c.meeting_id == meetings.c.id)
             & (participants.c.id == participant_id)
@@ -118,20 +151,17 @@ async def hosted_invitation(
         )
         .outerjoin(attendances, attendances.c.participant_id == participants.c.id)
         .outerjoin(organisations, organisations.c.id == participants.c.organisation_id)
-        .where(
-            meetings.c.id == meeting_id,
-            meeting_hosts.c.staff_id == staff_id,
-            # A deactivated staff member leads nothing, whatever the meeting still lists.
-            staff_members.c.active.is_(True),
-        )
         .order_by(attendances.c.created_at, attendances.c.id)
     )
     rows = (await connection.execute(query)).all()
     if not rows:
         return None
     first = rows[0]._mapping
+    if session is not None:
+        await touch_if_due(connection, session, first["session_seen_at"])
     meeting = RoomMeeting(**{column.name: first[f"meeting_{column.name}"] for column in _ROOM})
-    return meeting, attendances_queries.invitation_of(rows)
+    head = AuditHead(seq=first["audit_seq"], hash=first["audit_hash"])
+    return meeting, attendances_queries.invitation_of(rows), head
 
 
 def _room(row: Any) -> RoomMeeting | None:
