@@ -36,7 +36,7 @@ import argparse
 import asyncio
 import logging
 import sys
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -352,6 +352,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     app = create_app(settings)
     app.on_startup.append(_freeze_start_up_heap)  # last: after every start-up hook made its objects
+    app.cleanup_ctx.append(_full_collections)
 
     def announce(_: str) -> None:
         for line in banner(app):
@@ -368,6 +369,26 @@ async def _freeze_start_up_heap(_app: web.Application) -> None:
 
     frozen = freeze_start_up_heap()
     logging.getLogger("meetsvc.cli").debug("start-up heap frozen: %d objects", frozen)
+
+
+async def _full_collections(app: web.Application) -> AsyncIterator[None]:
+    """Full garbage collections when the service chooses, not when CPython would (see
+    :mod:`meetsvc.core.heap`; here for the same reason as the freeze): looked at every minute."""
+    from meetsvc.core.heap import FullCollections, hold_full_collections
+    from meetsvc.http.appkeys import SOCKETS
+
+    sockets = app[SOCKETS]
+    collections = FullCollections(lambda: len(sockets.eio.sockets))
+    hold_full_collections()
+
+    async def every_minute() -> None:
+        while True:
+            await asyncio.sleep(60)
+            collections.run_if_due()
+
+    task = asyncio.create_task(every_minute())
+    yield
+    task.cancel()
 
 
 def banner(app: web.Application) -> list[str]:
