@@ -21,11 +21,10 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 import socketio
-from aiohttp import web
-from engineio.async_drivers import aiohttp as engineio_aiohttp
 
 from meetsvc.core.logs import library_logger, outside_request
 from meetsvc.realtime.bounds import BoundedServer, ConnectionBounds
+from meetsvc.realtime.engine import LeanEngineServer, UncompressedWebSocket, WebSocket
 from meetsvc.realtime.relay import RelayManager
 from meetsvc.realtime.rooms import HOST_NS, PARTICIPANT_NS, attendance_room, host_room, lobby_room
 from meetsvc.services.handover import Handover
@@ -58,16 +57,11 @@ async def disconnect_room(server: socketio.AsyncServer, room: str, namespace: st
     await server.close_room(room, namespace=namespace)
 
 
-class _UncompressedWebSocket(engineio_aiohttp.WebSocket):  # type: ignore[misc]
-    """engine.io's aiohttp websocket, refusing permessage-deflate (see the module docstring)."""
+class SocketServer(BoundedServer):
+    """The service's socket.io server, on engine.io as :mod:`meetsvc.realtime.engine` runs it."""
 
-    async def __call__(self, environ: dict[str, Any]) -> web.WebSocketResponse:
-        request = environ["aiohttp.request"]
-        self._sock = web.WebSocketResponse(max_msg_size=self.server.max_http_buffer_size, compress=False)
-        await self._sock.prepare(request)
-        self.environ = environ
-        await self.handler(self)
-        return self._sock
+    def _engineio_server_class(self) -> type[LeanEngineServer]:
+        return LeanEngineServer
 
 
 def create_server(
@@ -81,7 +75,7 @@ def create_server(
 ) -> BoundedServer:
     manager: socketio.AsyncManager
     manager = RelayManager(redis_url, channel=redis_channel) if redis_url else socketio.AsyncManager()
-    server = BoundedServer(
+    server = SocketServer(
         bounds=bounds or ConnectionBounds(unjoined_seconds=10, per_address=200),
         async_mode="aiohttp",
         client_manager=manager,
@@ -102,8 +96,8 @@ def create_server(
         logger=library_logger("socketio.server"),
         engineio_logger=library_logger("engineio.server"),
     )
-    if not compression:
-        server.eio._async = {**server.eio._async, "websocket": _UncompressedWebSocket}
+    websocket = WebSocket if compression else UncompressedWebSocket
+    server.eio._async = {**server.eio._async, "websocket": websocket}
     return server
 
 

@@ -1,0 +1,232 @@
+"""engine.io, as the service runs it: the same protocol for less memory per waiting socket.
+
+Thousands of people can wait at once, each holding one socket that is idle nearly all the time,
+so what engine.io keeps per socket while idle is what a waiting room costs. Two pieces of it
+are replaced here (``bench/socket_memory.py`` shows where a socket's memory goes, and
+``bench/admit_latency.py`` what it comes to in the process's RSS):
+
+* **The packet queue** (:class:`PacketQueue`). engine.io queues every outgoing packet of a
+  socket in an ``asyncio.Queue``, which holds four deques from the start (its items, its getters
+  and putters, its ``join`` event's waiters), about 3 KiB per socket. Ours holds what it holds
+  right now; ``get`` hands back a plain future, so ``asyncio.wait_for`` waits on it without a
+  task of its own. It comes through :meth:`LeanEngineServer.create_queue`, engine.io's own hook
+  for the queues it makes.
+* **A websocket's reading and writing** (:class:`WebSocket`). engine.io keeps two tasks per
+  websocket for as long as it is open: a writer waiting on the queue (through ``wait_for``,
+  itself a third task), and, for every message read, a task reading it (through ``wait_for``
+  too). Here the handler's own task reads, with aiohttp's receive timeout, and a writer task
+  exists only while packets are waiting to go out: the queue wakes it and it ends once the queue
+  is empty. An idle socket has no task of its own at all.
+
+The second piece stands in for ``AsyncSocket._websocket_handler`` of python-engineio (private,
+pinned in the lock files) for sockets that open on the websocket transport, which every page of
+the service does; a socket that upgrades from long-polling keeps engine.io's own handler. It
+sets and reads the socket's ``connected`` and ``upgraded`` flags, feeds packets to its
+``receive`` and ends it with ``close(wait=False, abort=True, reason=TRANSPORT_CLOSE)``, as that
+handler does, and ends the writer on the queue's ``None`` as its ``poll`` does.
+``tests/waiting_room/test_engine.py`` runs both with real clients and fails when the source of
+the engine.io code replaced here changes, so a new python-engineio is read before it is used.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import engineio
+from aiohttp import WSMsgType, web
+from engineio import exceptions as engineio_exceptions, packet
+from engineio.async_drivers import aiohttp as engineio_aiohttp
+from engineio.async_socket import AsyncSocket
+
+log = logging.getLogger(__name__)
+
+
+class PacketQueue:
+    """What engine.io asks of an ``asyncio.Queue``, in a few slots instead of four deques.
+
+    Unbounded, as engine.io's queues are: ``put`` never waits. ``get`` returns a future that
+    resolves to the next item (the item is handed to the oldest waiting getter as it is put);
+    ``task_done`` and ``join`` count items as ``asyncio.Queue`` does. ``wake``, when set, is
+    called after an item is stored for no waiting getter: :class:`WebSocket`'s writer starts so.
+    A getter cancelled (a ``wait_for`` that timed out) is skipped; one cancelled after it was
+    handed an item loses that item, which only happens when whoever waited on it is cancelled
+    itself, and then nobody reads this socket's queue any more.
+    """
+
+    __slots__ = ("_getters", "_items", "_joiners", "_unfinished", "wake")
+
+    def __init__(self) -> None:
+        self._items: list[Any] | None = None
+        self._getters: list[asyncio.Future[Any]] | None = None
+        self._joiners: list[asyncio.Future[None]] | None = None
+        self._unfinished = 0
+        self.wake: Any = None
+
+    def qsize(self) -> int:
+        return len(self._items) if self._items else 0
+
+    def empty(self) -> bool:
+        return not self._items
+
+    def put_nowait(self, item: Any) -> None:
+        self._unfinished += 1
+        getters = self._getters
+        while getters:
+            getter = getters.pop(0)
+            if not getter.done():
+                getter.set_result(item)
+                return
+        if self._items is None:
+            self._items = [item]
+        else:
+            self._items.append(item)
+        if self.wake is not None:
+            self.wake()
+
+    async def put(self, item: Any) -> None:
+        self.put_nowait(item)
+
+    def get_nowait(self) -> Any:
+        items = self._items
+        if not items:
+            raise asyncio.QueueEmpty
+        item = items.pop(0)
+        if not items:
+            self._items = None
+        return item
+
+    def get(self) -> asyncio.Future[Any]:
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        if self._items:
+            future.set_result(self.get_nowait())
+            return future
+        getters = [g for g in self._getters or () if not g.done()]
+        getters.append(future)
+        self._getters = getters
+        return future
+
+    def task_done(self) -> None:
+        if self._unfinished <= 0:
+            raise ValueError("task_done() called too many times")
+        self._unfinished -= 1
+        if self._unfinished == 0 and self._joiners:
+            joiners, self._joiners = self._joiners, None
+            for joiner in joiners:
+                if not joiner.done():
+                    joiner.set_result(None)
+
+    async def join(self) -> None:
+        while self._unfinished:
+            joiner: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            if self._joiners is None:
+                self._joiners = [joiner]
+            else:
+                self._joiners.append(joiner)
+            await joiner
+
+
+class LeanEngineServer(engineio.AsyncServer):  # type: ignore[misc]  # python-engineio is untyped
+    """engine.io's server, making :class:`PacketQueue` queues (``create_queue`` is its hook)."""
+
+    def create_queue(self, *args: Any, **kwargs: Any) -> PacketQueue:
+        return PacketQueue()
+
+
+class _Writer:
+    """Sends a socket's queued packets, in a task that lives only while there are some."""
+
+    __slots__ = ("_ended", "_queue", "_task", "_ws")
+
+    def __init__(self, ws: WebSocket, queue: PacketQueue) -> None:
+        self._ws = ws
+        self._queue = queue
+        self._task: asyncio.Task[None] | None = None
+        self._ended = False
+
+    def wake(self) -> None:
+        if not self._ended and (self._task is None or self._task.done()):
+            self._task = asyncio.get_running_loop().create_task(self._drain())
+
+    async def _drain(self) -> None:
+        queue = self._queue
+        while True:
+            try:
+                pkt = queue.get_nowait()
+            except asyncio.QueueEmpty:
+                self._task = None  # an idle socket keeps not even a finished task
+                return
+            queue.task_done()
+            if pkt is None:  # the socket is done: no more packets
+                break
+            try:
+                await self._ws.send(pkt.encode())
+            except Exception:  # the connection broke: as engine.io's writer, stop and close
+                break
+        self._ended = True
+        await self._ws.close()
+
+    async def finished(self) -> None:
+        if self._task is not None:
+            await self._task
+
+
+class WebSocket(engineio_aiohttp.WebSocket):  # type: ignore[misc]  # python-engineio is untyped
+    """engine.io's aiohttp websocket, with permessage-deflate as configured and the reading and
+    writing of the module docstring."""
+
+    compress = True
+
+    async def __call__(self, environ: dict[str, Any]) -> web.WebSocketResponse:
+        request = environ["aiohttp.request"]
+        self._sock = web.WebSocketResponse(max_msg_size=self.server.max_http_buffer_size, compress=self.compress)
+        await self._sock.prepare(request)
+        self.environ = environ
+        socket = getattr(self.handler, "__self__", None)
+        if isinstance(socket, AsyncSocket) and isinstance(socket.queue, PacketQueue) and not socket.connected:
+            await self._serve(socket, socket.queue)
+        else:  # an upgrade from long-polling: engine.io's own handler
+            await self.handler(self)
+        return self._sock
+
+    async def _serve(self, socket: AsyncSocket, queue: PacketQueue) -> None:
+        """``AsyncSocket._websocket_handler`` for a socket that opened on this websocket."""
+        server = socket.server
+        socket.connected = True
+        socket.upgraded = True
+        writer = _Writer(self, queue)
+        queue.wake = writer.wake
+        if not queue.empty():  # the handshake's OPEN packet
+            writer.wake()
+        server.logger.info("%s: Upgrade to websocket successful", socket.sid)
+        timeout = server.ping_interval + server.ping_timeout
+        try:
+            while True:
+                try:
+                    message = await self._sock.receive(timeout=timeout)
+                except (asyncio.CancelledError, Exception):  # as engine.io: any end of reading ends the socket
+                    break
+                data = message.data
+                if message.type not in (WSMsgType.TEXT, WSMsgType.BINARY) or len(data) > server.max_http_buffer_size:
+                    break
+                try:
+                    await socket.receive(packet.Packet(encoded_packet=data))
+                except engineio_exceptions.UnknownPacketError:
+                    pass
+                except engineio_exceptions.SocketIsClosedError:
+                    server.logger.info("Receive error -- socket is closed")
+                    break
+                except Exception:
+                    server.logger.exception("Unknown receive error")
+        finally:
+            queue.put_nowait(None)  # the writer sends what is left, then closes the websocket
+            await writer.finished()
+            queue.wake = None
+        await socket.close(wait=False, abort=True, reason=server.reason.TRANSPORT_CLOSE)
+
+
+class UncompressedWebSocket(WebSocket):
+    """Refusing permessage-deflate (see :mod:`meetsvc.realtime.server`)."""
+
+    compress = False

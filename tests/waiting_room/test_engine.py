@@ -1,0 +1,182 @@
+"""engine.io as the service runs it (:mod:`meetsvc.realtime.engine`): its packet queue, its
+websocket handler with real clients, and the python-engineio code that handler stands in for.
+
+No pauses: a socket's state is checked once a round trip on it proves the server is past the
+point checked, or once the server's own bookkeeping shows it (bounded by ``WAIT_SECONDS``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import inspect
+from datetime import timedelta
+
+import pytest
+import socketio
+from engineio.async_drivers import aiohttp as engineio_aiohttp
+from engineio.async_socket import AsyncSocket
+from engineio.base_socket import BaseSocket
+
+from meetsvc.http.appkeys import SOCKETS
+from meetsvc.realtime.engine import LeanEngineServer, PacketQueue
+from tests.conftest import World
+from tests.support.lobby import (
+    PARTICIPANT_EVENTS,
+    Socket,
+    _recorder,
+    book,
+    close_and_see_it_gone,
+    invite,
+    participant_socket,
+    ticket,
+)
+from tests.support.timing import WAIT_SECONDS
+
+# The queue ------------------------------------------------------------------------------------
+
+
+async def test_the_queue_hands_items_out_in_order_and_counts_them_done() -> None:
+    queue = PacketQueue()
+    assert queue.empty() and queue.qsize() == 0
+    await queue.put("a")
+    queue.put_nowait("b")
+    assert queue.qsize() == 2
+    assert await queue.get() == "a"
+    assert queue.get_nowait() == "b"
+    with pytest.raises(asyncio.QueueEmpty):
+        queue.get_nowait()
+    joined = asyncio.ensure_future(queue.join())
+    queue.task_done()
+    await asyncio.sleep(0)  # one turn of the loop: join still waits for the second item
+    assert not joined.done()
+    queue.task_done()
+    await joined
+    with pytest.raises(ValueError, match="too many"):
+        queue.task_done()
+
+
+async def test_a_waiting_getter_gets_the_next_item_and_a_cancelled_one_is_skipped() -> None:
+    queue = PacketQueue()
+    gone, waiting = queue.get(), queue.get()
+    gone.cancel()  # asyncio.wait_for timed out on it
+    queue.put_nowait("packet")
+    assert await waiting == "packet"
+    assert queue.empty()  # handed over, never stored
+
+
+async def test_a_getter_that_timed_out_is_not_kept() -> None:
+    queue = PacketQueue()
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(queue.get(), 0)
+    later = queue.get()
+    assert queue._getters == [later]  # the one that timed out was dropped
+    queue.put_nowait("x")
+    assert await later == "x"
+
+
+async def test_wake_is_called_when_an_item_waits_for_no_getter() -> None:
+    queue = PacketQueue()
+    woken: list[int] = []
+    queue.wake = lambda: woken.append(queue.qsize())
+    queue.put_nowait(1)
+    queue.put_nowait(2)
+    assert woken == [1, 2]
+    getter = queue.get()
+    assert getter.result() == 1
+
+
+# With real clients ----------------------------------------------------------------------------
+
+
+def _engine_socket(world: World, client: socketio.AsyncClient) -> AsyncSocket:
+    server = world.service.app[SOCKETS]
+    assert isinstance(server.eio, LeanEngineServer)
+    socket: AsyncSocket = server.eio.sockets[client.eio.sid]
+    return socket
+
+
+async def test_a_page_on_the_websocket_transport_is_read_and_written_by_the_services_handler(world: World) -> None:
+    meeting = await book(world, starts_in=timedelta(minutes=5))
+    person = await invite(world, meeting["id"])
+    page = await participant_socket(world, await ticket(person, unverified=True))
+    try:
+        await page.wait_for("state")
+        await page.round_trip()
+        engine_socket = _engine_socket(world, page.client)
+        queue = engine_socket.queue
+        assert isinstance(queue, PacketQueue)
+        assert queue.wake is not None  # its writer, not engine.io's: set by the service's handler only
+        assert engine_socket.connected and engine_socket.upgraded
+        await close_and_see_it_gone(world, page)
+        async with asyncio.timeout(WAIT_SECONDS):
+            while page.client.eio.sid in world.service.app[SOCKETS].eio.sockets or queue.wake is not None:
+                await asyncio.sleep(0.01)
+        assert engine_socket.closed
+    finally:
+        await page.close()
+        await person.close()
+
+
+async def test_the_server_closing_a_page_reaches_it(world: World) -> None:
+    meeting = await book(world, starts_in=timedelta(minutes=5))
+    person = await invite(world, meeting["id"])
+    page = await participant_socket(world, await ticket(person, unverified=True))
+    gone = asyncio.Event()
+    page.client.on("disconnect", lambda *_: gone.set(), namespace="/participant")
+    try:
+        await page.wait_for("state")
+        await world.service.app[SOCKETS].eio.disconnect(page.client.eio.sid)
+        async with asyncio.timeout(WAIT_SECONDS):
+            await gone.wait()
+    finally:
+        await page.close()
+        await person.close()
+
+
+async def test_a_page_that_upgrades_from_long_polling_keeps_engineios_own_handler(world: World) -> None:
+    meeting = await book(world, starts_in=timedelta(minutes=5))
+    person = await invite(world, meeting["id"])
+    page = Socket(socketio.AsyncClient(reconnection=False), "/participant")
+    _recorder(page, PARTICIPANT_EVENTS)
+    try:
+        await page.client.connect(
+            world.service.base_url,
+            namespaces=["/participant"],
+            auth={"ticket": await ticket(person, unverified=True)},
+            transports=["polling", "websocket"],
+            wait_timeout=WAIT_SECONDS,
+        )
+        await page.wait_for("state")
+        engine_socket = _engine_socket(world, page.client)
+        async with asyncio.timeout(WAIT_SECONDS):
+            while not engine_socket.upgraded:
+                await asyncio.sleep(0.01)
+        await page.round_trip()  # after the upgrade, both ways
+        assert isinstance(engine_socket.queue, PacketQueue)
+        assert engine_socket.queue.wake is None  # engine.io's writer reads it through get()
+    finally:
+        await page.close()
+        await person.close()
+
+
+# What the handler stands in for ---------------------------------------------------------------
+
+# The python-engineio (and python-socketio) code that meetsvc.realtime.engine mirrors or relies
+# on, by a digest of its source. When python-engineio or python-socketio is upgraded and one of
+# these changes, read the new code against meetsvc/realtime/engine.py (what the socket's handler
+# does, what its queue is asked), change the module where needed, and only then the digest here.
+STOOD_IN_FOR = {
+    "engineio.async_socket.AsyncSocket._websocket_handler": (AsyncSocket._websocket_handler, "27f120df4d717a24"),
+    "engineio.async_socket.AsyncSocket.poll": (AsyncSocket.poll, "826f58a9f3606db2"),
+    "engineio.base_socket.BaseSocket.__init__": (BaseSocket.__init__, "8532b631a4dc815f"),
+    "engineio.async_drivers.aiohttp.WebSocket": (engineio_aiohttp.WebSocket, "96fbcb0d1f45694a"),
+    "socketio.AsyncServer._engineio_server_class": (socketio.AsyncServer._engineio_server_class, "199c42bf149247e0"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(STOOD_IN_FOR))
+def test_the_engineio_code_the_service_stands_in_for_is_the_code_it_was_written_against(name: str) -> None:
+    code, digest = STOOD_IN_FOR[name]
+    found = hashlib.sha256(inspect.getsource(code).encode()).hexdigest()[:16]
+    assert found == digest, f"{name} changed: read it against meetsvc/realtime/engine.py, then update its digest"
