@@ -17,6 +17,8 @@ are replaced here (``bench/socket_memory.py`` shows where a socket's memory goes
   too). Here the handler's own task reads, with aiohttp's receive timeout, and a writer task
   exists only while packets are waiting to go out: the queue wakes it and it ends once the queue
   is empty. An idle socket has no task of its own at all.
+* **The environ's keys** (:func:`translate_request`): engine.io's own environ, with the keys it
+  spells for each header interned, so every socket shares them.
 
 The second piece stands in for ``AsyncSocket._websocket_handler`` of python-engineio (private,
 pinned in the lock files) for sockets that open on the websocket transport, which every page of
@@ -32,6 +34,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 from typing import Any
 
 import engineio
@@ -224,6 +227,18 @@ class WebSocket(engineio_aiohttp.WebSocket):  # type: ignore[misc]  # python-eng
             await writer.finished()
             queue.wake = None
         await socket.close(wait=False, abort=True, reason=server.reason.TRANSPORT_CLOSE)
+
+
+def translate_request(request: web.Request) -> dict[str, Any]:
+    """engine.io's environ for an aiohttp request, with its keys shared between requests.
+
+    A socket's environ lives as long as the socket, and engine.io spells a new key for every
+    header of every request (``HTTP_USER_AGENT``, ``HTTP_SEC_WEBSOCKET_KEY`` …), 60 to 70 bytes
+    each: interned, every socket uses the same strings. The environ is otherwise engine.io's own,
+    every key and value as it made them.
+    """
+    environ: dict[str, Any] = engineio_aiohttp.translate_request(request)
+    return {sys.intern(key): value for key, value in environ.items()}
 
 
 class UncompressedWebSocket(WebSocket):

@@ -24,7 +24,7 @@ import socketio
 
 from meetsvc.core.logs import library_logger, outside_request
 from meetsvc.realtime.bounds import BoundedServer, ConnectionBounds
-from meetsvc.realtime.engine import LeanEngineServer, UncompressedWebSocket, WebSocket
+from meetsvc.realtime.engine import LeanEngineServer, UncompressedWebSocket, WebSocket, translate_request
 from meetsvc.realtime.relay import RelayManager
 from meetsvc.realtime.rooms import HOST_NS, PARTICIPANT_NS, attendance_room, host_room, lobby_room
 from meetsvc.services.handover import Handover
@@ -97,7 +97,7 @@ def create_server(
         engineio_logger=library_logger("engineio.server"),
     )
     websocket = WebSocket if compression else UncompressedWebSocket
-    server.eio._async = {**server.eio._async, "websocket": websocket}
+    server.eio._async = {**server.eio._async, "websocket": websocket, "translate_request": translate_request}
     return server
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import inspect
+import sys
 from datetime import timedelta
 
 import pytest
@@ -108,6 +109,9 @@ async def test_a_page_on_the_websocket_transport_is_read_and_written_by_the_serv
         assert isinstance(queue, PacketQueue)
         assert queue.wake is not None  # its writer, not engine.io's: set by the service's handler only
         assert engine_socket.connected and engine_socket.upgraded
+        environ = world.service.app[SOCKETS].get_environ(page.client.get_sid("/participant"), "/participant")
+        assert "HTTP_HOST" in environ and environ["aiohttp.request"] is not None  # engine.io's own environ
+        assert all(sys.intern(key) is key for key in environ)  # its keys shared with every other socket's
         await close_and_see_it_gone(world, page)
         async with asyncio.timeout(WAIT_SECONDS):
             while page.client.eio.sid in world.service.app[SOCKETS].eio.sockets or queue.wake is not None:
