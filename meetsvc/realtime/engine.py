@@ -1,7 +1,7 @@
 """engine.io, as the service runs it: the same protocol for less memory per waiting socket.
 
 Thousands of people can wait at once, each holding one socket that is idle nearly all the time,
-so what engine.io keeps per socket while idle is what a waiting room costs. Two pieces of it
+so what engine.io keeps per socket while idle is what a waiting room costs. Three of its parts
 are replaced here (``bench/socket_memory.py`` shows where a socket's memory goes, and
 ``bench/admit_latency.py`` what it comes to in the process's RSS):
 
@@ -16,24 +16,26 @@ are replaced here (``bench/socket_memory.py`` shows where a socket's memory goes
   itself a third task), and, for every message read, a task reading it (through ``wait_for``
   too). Here the handler's own task reads, with aiohttp's receive timeout, and a writer task
   exists only while packets are waiting to go out: the queue wakes it and it ends once the queue
-  is empty. An idle socket has no task of its own at all.
+  is empty. An idle socket keeps no task for its reading or writing (aiohttp's own two per
+  connection remain, and engine.io's ping task between a pong and the next ping).
 * **The environ's keys** (:func:`translate_request`): engine.io's own environ, with the keys it
-  spells for each header interned, so every socket shares them.
+  spells for each header interned, so every socket shares them. It and :class:`WebSocket` go
+  into engine.io's table of its async driver's parts (``_async``), where
+  :func:`meetsvc.realtime.server.create_server` already put the websocket class that refuses permessage-deflate.
 
-The second piece stands in for ``AsyncSocket._websocket_handler`` of python-engineio (private,
+The second stands in for ``AsyncSocket._websocket_handler`` of python-engineio (private,
 pinned in the lock files) for sockets that open on the websocket transport, which every page of
 the service does; a socket that upgrades from long-polling keeps engine.io's own handler. It
 sets and reads the socket's ``connected`` and ``upgraded`` flags, feeds packets to its
 ``receive`` and ends it with ``close(wait=False, abort=True, reason=TRANSPORT_CLOSE)``, as that
 handler does, and ends the writer on the queue's ``None`` as its ``poll`` does.
-``tests/waiting_room/test_engine.py`` runs both with real clients and fails when the source of
+``tests/waiting_room/test_engine.py`` runs both handlers with real clients and fails when the source of
 the engine.io code replaced here changes, so a new python-engineio is read before it is used.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 import sys
 from typing import Any
 
@@ -42,8 +44,6 @@ from aiohttp import WSMsgType, web
 from engineio import exceptions as engineio_exceptions, packet
 from engineio.async_drivers import aiohttp as engineio_aiohttp
 from engineio.async_socket import AsyncSocket
-
-log = logging.getLogger(__name__)
 
 
 class PacketQueue:
