@@ -26,7 +26,6 @@ REASON = re.compile(r"^\s*#\s*\S")
 WITHOUT_REASON = {
     "meetsvc/http/api/schemas.py": 6,
     "meetsvc/http/api/views.py": 2,
-    "meetsvc/realtime/server.py": 1,
     "meetsvc/realtime/tickets.py": 1,
     "meetsvc/services/booking.py": 7,
     "tests/browser/conftest.py": 6,
