@@ -1,7 +1,7 @@
 """engine.io, as the service runs it: the same protocol for less memory per waiting socket.
 
 Thousands of people can wait at once, each holding one socket that is idle nearly all the time,
-so what engine.io keeps per socket while idle is what a waiting room costs. Three of its parts
+so what engine.io keeps per socket while idle is what a waiting room costs. Four of its parts
 are replaced here (``bench/socket_memory.py`` shows where a socket's memory goes, and
 ``bench/admit_latency.py`` what it comes to in the process's RSS):
 
@@ -18,6 +18,8 @@ are replaced here (``bench/socket_memory.py`` shows where a socket's memory goes
   exists only while packets are waiting to go out: the queue wakes it and it ends once the queue
   is empty. An idle socket keeps no task for its reading or writing (aiohttp's own two per
   connection remain, and engine.io's ping task between a pong and the next ping).
+* **The wait for a socket's next ping** (:class:`LeanEngineServer`): a timer, not a sleeping
+  task.
 * **The environ's keys** (:func:`translate_request`): engine.io's own environ, with the keys it
   spells for each header interned, so every socket shares them. It and :class:`WebSocket` go
   into engine.io's table of its async driver's parts (``_async``), where
@@ -37,6 +39,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import time
 from typing import Any
 
 import engineio
@@ -131,10 +134,28 @@ class PacketQueue:
 
 
 class LeanEngineServer(engineio.AsyncServer):  # type: ignore[misc]  # python-engineio is untyped
-    """engine.io's server, making :class:`PacketQueue` queues (``create_queue`` is its hook)."""
+    """engine.io's server, making :class:`PacketQueue` queues (``create_queue`` is its hook), and
+    waiting for a socket's next ping with a timer instead of a task.
+
+    After each pong engine.io starts ``AsyncSocket._send_ping`` as a background task, which
+    sleeps ``ping_interval`` and then sends the ping unless the socket is closing or closed: a
+    task, two coroutines and a future per waiting socket, nearly all the time. Here that one
+    target gets a timer instead, and the ping is sent as ``_send_ping`` sends it once the timer
+    is due (its task lasts as long as the sending). Every other background task is engine.io's.
+    """
 
     def create_queue(self, *args: Any, **kwargs: Any) -> PacketQueue:
         return PacketQueue()
+
+    def start_background_task(self, target: Any, *args: Any, **kwargs: Any) -> Any:
+        if getattr(target, "__func__", None) is AsyncSocket._send_ping and not args and not kwargs:
+            return asyncio.get_running_loop().call_later(self.ping_interval, self._ping_due, target.__self__)
+        return super().start_background_task(target, *args, **kwargs)
+
+    def _ping_due(self, socket: AsyncSocket) -> None:
+        if not socket.closing and not socket.closed:
+            socket.last_ping = time.time()
+            super().start_background_task(socket.send, packet.Packet(packet.PING))
 
 
 class _Writer:

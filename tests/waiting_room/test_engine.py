@@ -13,6 +13,7 @@ import inspect
 import sys
 from datetime import timedelta
 
+import engineio
 import pytest
 import socketio
 from engineio.async_drivers import aiohttp as engineio_aiohttp
@@ -87,6 +88,30 @@ async def test_wake_is_called_when_an_item_waits_for_no_getter() -> None:
     assert getter.result() == 1
 
 
+async def test_the_wait_for_a_sockets_next_ping_is_a_timer_and_the_ping_goes_out_when_due() -> None:
+    server = LeanEngineServer(async_mode="aiohttp", ping_interval=30)
+    socket = AsyncSocket(server, "sid")
+    loop = asyncio.get_running_loop()
+    before = loop.time()
+    waiting = server.start_background_task(socket._send_ping)
+    assert isinstance(waiting, asyncio.TimerHandle)  # no task while the socket waits
+    assert before + 30 <= waiting.when() <= loop.time() + 30
+    waiting.cancel()
+    socket.last_ping = None
+    server._ping_due(socket)  # the timer is due
+    assert socket.last_ping is not None
+    await asyncio.sleep(0)  # one turn of the loop: the ping's sending task runs
+    sent = socket.queue.get_nowait()
+    assert sent.packet_type == engineio.packet.PING
+    socket.closed = True
+    server._ping_due(socket)
+    await asyncio.sleep(0)
+    assert socket.queue.empty()  # a closed socket is not pinged
+    other = server.start_background_task(asyncio.sleep, 0)
+    assert isinstance(other, asyncio.Task)  # every other background task is engine.io's
+    await other
+
+
 # With real clients ----------------------------------------------------------------------------
 
 
@@ -117,6 +142,28 @@ async def test_a_page_on_the_websocket_transport_is_read_and_written_by_the_serv
             while page.client.eio.sid in world.service.app[SOCKETS].eio.sockets or queue.wake is not None:
                 await asyncio.sleep(0.01)
         assert engine_socket.closed
+    finally:
+        await page.close()
+        await person.close()
+
+
+async def test_pings_and_pongs_go_on_with_a_timer_between_them(world: World) -> None:
+    server = world.service.app[SOCKETS]
+    server.eio.ping_interval = 0.01  # this test's service only: pings come one after the other
+    meeting = await book(world, starts_in=timedelta(minutes=5))
+    person = await invite(world, meeting["id"])
+    page = await participant_socket(world, await ticket(person, unverified=True))
+    try:
+        await page.wait_for("state")
+        engine_socket = _engine_socket(world, page.client)
+        pings: set[float] = set()
+        async with asyncio.timeout(WAIT_SECONDS):
+            while len(pings) < 3:  # each ping after the pong of the one before
+                if engine_socket.last_ping is not None:
+                    pings.add(engine_socket.last_ping)
+                await asyncio.sleep(0.005)
+        await page.round_trip()
+        assert page.client.connected
     finally:
         await page.close()
         await person.close()
@@ -173,6 +220,9 @@ async def test_a_page_that_upgrades_from_long_polling_keeps_engineios_own_handle
 STOOD_IN_FOR = {
     "engineio.async_socket.AsyncSocket._websocket_handler": (AsyncSocket._websocket_handler, "27f120df4d717a24"),
     "engineio.async_socket.AsyncSocket.poll": (AsyncSocket.poll, "826f58a9f3606db2"),
+    "engineio.async_socket.AsyncSocket._send_ping": (AsyncSocket._send_ping, "67db82a704ea49d0"),
+    "engineio.async_socket.AsyncSocket.schedule_ping": (AsyncSocket.schedule_ping, "fe316639159cd70d"),
+    "engineio.AsyncServer.start_background_task": (engineio.AsyncServer.start_background_task, "c873562535a68297"),
     "engineio.base_socket.BaseSocket.__init__": (BaseSocket.__init__, "8532b631a4dc815f"),
     "engineio.async_drivers.aiohttp.WebSocket": (engineio_aiohttp.WebSocket, "96fbcb0d1f45694a"),
     "socketio.AsyncServer._engineio_server_class": (socketio.AsyncServer._engineio_server_class, "199c42bf149247e0"),
