@@ -2,7 +2,7 @@
 
 Anyone can open a socket.io connection (an engine.io session) without a ticket: the ticket is
 checked only when the socket joins a namespace. Left alone, such a connection stays open for
-as long as its pings are answered, at about 32 KiB each, and one address could open enough of
+as long as its pings are answered, at some tens of KiB each, and one address could open enough of
 them to exhaust the process's file descriptors. So:
 
 * a connection that has not joined a namespace within ``realtime.unjoined_seconds`` of opening
