@@ -237,7 +237,7 @@ class WebSocket(engineio_aiohttp.WebSocket):  # type: ignore[misc]  # python-eng
                 try:
                     await socket.receive(packet.Packet(encoded_packet=data))
                 except engineio_exceptions.UnknownPacketError:
-                    pass
+                    continue  # ignored, as engine.io's own handler ignores it: the socket stays open
                 except engineio_exceptions.SocketIsClosedError:
                     server.logger.info("Receive error -- socket is closed")
                     break
