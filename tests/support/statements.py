@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.engine.interfaces import CacheStats
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 
@@ -24,6 +25,9 @@ class Statements:
     """The statements sent while counting, in order (their SQL text, parameters left out)."""
 
     sent: list[str] = field(default_factory=list)
+    #: Those SQLAlchemy compiled afresh instead of taking from its compiled cache (a statement
+    #: with no cache key, or one not seen before); the driver-level ``BEGIN`` is in neither list.
+    compiled_afresh: list[str] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.sent)
@@ -47,9 +51,11 @@ def counting(engine: AsyncEngine) -> Iterator[Statements]:
     found = Statements()
     counter = asyncio.current_task()
 
-    def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+    def seen(_conn: Any, _cursor: Any, statement: str, _parameters: Any, context: Any, _many: bool) -> None:
         if asyncio.current_task() is counter:
             found.sent.append(statement)
+            if context.compiled is not None and context.cache_hit is not CacheStats.CACHE_HIT:
+                found.compiled_afresh.append(statement)
 
     event.listen(engine.sync_engine, "before_cursor_execute", seen)
     try:

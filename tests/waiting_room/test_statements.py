@@ -115,6 +115,24 @@ async def test_an_admission_costs_a_few_statements_and_records_both_entries(worl
     await _chain_holds(world)
 
 
+async def test_an_admission_after_the_first_compiles_no_statement_afresh(world, opened) -> None:
+    """Every statement of an admission comes from SQLAlchemy's compiled cache once one admission
+    has run: a statement with its rows built in (a multi-row ``VALUES``) has no cache key and is
+    compiled again on every admission, at a cost of its own beside the statement's."""
+    meeting = await book(world)
+    host = HostCaller(world.hosts[world.municipality.id])
+    room = world.service.app[WAITING_ROOM]
+    people = [
+        await _waiting(world, opened, meeting["id"], person, f"Person {n}") for n, person in enumerate(PERSONS[:3])
+    ]
+    await _counted(world, room.admit(host, meeting["id"], people[0]))  # the meeting's first, and warming up
+    await _counted(world, room.admit(host, meeting["id"], people[1]))
+    notices, statements = await _counted(world, room.admit(host, meeting["id"], people[2]))
+    assert [view.state for view in notices.participants.values()] == ["admitted"]
+    assert len(statements) > 1
+    assert statements.compiled_afresh == [], str(statements)
+
+
 async def test_a_decision_checks_the_hosts_session_with_no_statement_of_its_own(world, opened) -> None:
     """The console's decisions carry the staff session: it is checked in the statement that
     checks the host and locks the meeting, and its idle clock moves in the same transaction

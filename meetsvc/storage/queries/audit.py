@@ -84,10 +84,13 @@ async def head(connection: Connection) -> AuditHead:
 
 
 async def insert_entries(connection: Connection, entries: Sequence[StoredAuditEntry]) -> None:
-    """Write the entries in one statement (a multi-row ``INSERT``), in their order, and make the
-    last of them the head (its sequence number and hash) in that same statement: on PostgreSQL by
-    a data-modifying ``WITH``, on SQLite, which has none, by a trigger on the table (migration
-    0014)."""
+    """Write the entries in one statement, in their order, and make the last of them the head (its
+    sequence number and hash) in that same statement: on PostgreSQL by a data-modifying ``WITH``,
+    on SQLite, which has none, by a trigger on the table (migration 0014).
+
+    The rows go as the statement's parameter sets, not as a multi-row ``VALUES`` built into it:
+    SQLAlchemy compiles a statement with its rows built in afresh every time (it has no cache key),
+    and this one runs in every admission."""
     rows = [
         {
             "seq": entry.seq,
@@ -105,10 +108,12 @@ async def insert_entries(connection: Connection, entries: Sequence[StoredAuditEn
     ]
     last = entries[-1].hash
     if connection.dialect.name == "postgresql":
+        # The head is set to where the last entry leaves it, not moved by a count: the driver may
+        # run the statement once per row, and setting it again to the same place changes nothing.
         moved = update(audit_head).where(_HEAD).values(seq=entries[-1].seq, hash=last).cte("moved_head")
-        await connection.execute(audit_log.insert().values(rows).add_cte(moved))
+        await connection.execute(audit_log.insert().add_cte(moved), rows)
         return
-    await connection.execute(audit_log.insert().values(rows))
+    await connection.execute(audit_log.insert(), rows)
 
 
 async def entries_after(connection: Connection, seq: int, *, limit: int) -> list[StoredAuditEntry]:

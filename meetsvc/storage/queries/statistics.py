@@ -69,13 +69,13 @@ async def save(connection: Connection, meeting_id: str, year: int, now: datetime
 
 
 async def add_waits(connection: Connection, meeting_id: str, year: int, waited_s: list[int]) -> None:
-    """Record how long each of several people let in at once waited, in one statement."""
+    """Record how long each of several people let in at once waited, in one statement (the rows as
+    its parameter sets, so that its compiled form is cached; see ``audit.insert_entries``)."""
     if not waited_s:
         return
     await connection.execute(
-        insert(admission_waits).values(
-            [{"id": str(uuid.uuid4()), "meeting_id": meeting_id, "year": year, "waited_s": w} for w in waited_s]
-        )
+        insert(admission_waits),
+        [{"id": str(uuid.uuid4()), "meeting_id": meeting_id, "year": year, "waited_s": w} for w in waited_s],
     )
 
 
