@@ -6,12 +6,13 @@ None of these lock: callers serialise on the meeting's row (see
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, case, func, or_, select, update
+from sqlalchemy import Select, bindparam, case, func, or_, select, update
 from sqlalchemy.engine import Row
 
 from meetsvc.domain.model import ParticipantState
@@ -193,19 +194,26 @@ async def invitation_entries(connection: Connection, meeting_id: str, participan
     """The invitation and all its entries, in one statement; None when the meeting has no such
     invitation or it was removed. A host's decision reads this once: the entry it names and
     those beside it (which speak for the invitation's summary) are all here."""
-    query = (
+    parameters = {"participant_id": participant_id, "meeting_id": meeting_id}
+    return invitation_of((await connection.execute(_invitation_entries_statement(), parameters)).all())
+
+
+@functools.cache
+def _invitation_entries_statement() -> Select[Any]:
+    """Built once, its values named parameters: every decision on PostgreSQL runs it, and
+    building it and working out its cache key cost more than running it."""
+    return (
         select(*INVITATION_COLUMNS)
         .select_from(participants)
         .outerjoin(attendances, attendances.c.participant_id == participants.c.id)
         .outerjoin(organisations, organisations.c.id == participants.c.organisation_id)
         .where(
-            participants.c.id == participant_id,
-            participants.c.meeting_id == meeting_id,
+            participants.c.id == bindparam("participant_id"),
+            participants.c.meeting_id == bindparam("meeting_id"),
             participants.c.removed_at.is_(None),
         )
         .order_by(attendances.c.created_at, attendances.c.id)
     )
-    return invitation_of((await connection.execute(query)).all())
 
 
 async def live_of_meeting(connection: Connection, meeting_id: str) -> list[AttendanceRecord]:
@@ -291,11 +299,8 @@ async def insert(connection: Connection, new: NewAttendance) -> None:
 async def changed(connection: Connection, row: AttendanceRecord, *, now: datetime, **values: Any) -> AttendanceRecord:
     """Write the given columns of one attendance and answer it as written (``UPDATE …
     RETURNING``: no second read); its invitation's columns are the ones ``row`` was read with."""
-    written = (
-        await connection.execute(
-            update(attendances).where(attendances.c.id == row.id).values(updated_at=now, **values).returning(*_OWN)
-        )
-    ).one()
+    query = _changed_statement(tuple(sorted(values)))
+    written = (await connection.execute(query, _changed_parameters(row, now, values))).one()
     return replace(row, **written._mapping)
 
 
@@ -315,20 +320,44 @@ async def changed_and_summarised(
         fresh = await changed(connection, row, now=now, **values)
         await participants_queries.write_summary(connection, row.participant_id, summary, updated_at=now)
         return fresh
-    written = (
+    query = _changed_and_summarised_statement(tuple(sorted(values)))
+    parameters = _changed_parameters(row, now, values) | participants_queries.summary_parameters(summary, prefix="s_")
+    parameters["s_updated_at"] = now
+    return replace(row, **(await connection.execute(query, parameters)).one()._mapping)
+
+
+# Every decision writes one entry through one of the statements below. Each is built once for
+# each set of columns it writes, their values named parameters (``e_`` and the column's name):
+# building it and working out its key in SQLAlchemy's compiled cache cost more than running it.
+
+
+def _changed_parameters(row: AttendanceRecord, now: datetime, values: dict[str, Any]) -> dict[str, Any]:
+    return {"entry_id": row.id, "e_updated_at": now} | {f"e_{name}": value for name, value in values.items()}
+
+
+def _entry_update(names: tuple[str, ...]) -> Any:
+    return (
         update(attendances)
-        .where(attendances.c.id == row.id)
-        .values(updated_at=now, **values)
+        .where(attendances.c.id == bindparam("entry_id"))
+        .values({name: bindparam(f"e_{name}", type_=attendances.c[name].type) for name in (*names, "updated_at")})
         .returning(*_OWN)
-        .cte("written_entry")
     )
-    query = (
+
+
+@functools.cache
+def _changed_statement(names: tuple[str, ...]) -> Any:
+    return _entry_update(names)
+
+
+@functools.cache
+def _changed_and_summarised_statement(names: tuple[str, ...]) -> Any:
+    written = _entry_update(names).cte("written_entry")
+    return (
         update(participants)
         .where(participants.c.id == written.c.participant_id)
-        .values(**participants_queries.summary_values(summary), updated_at=now)
+        .values(participants_queries.summary_set(prefix="s_"))
         .returning(*[written.c[column.name] for column in _OWN])
     )
-    return replace(row, **(await connection.execute(query)).one()._mapping)
 
 
 async def changed_all(

@@ -8,11 +8,12 @@ callers serialise on the meeting's row (see :mod:`meetsvc.storage.queries.waitin
 from __future__ import annotations
 
 import enum
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, case, func, literal, select, update
+from sqlalchemy import Select, bindparam, case, func, literal, select, update
 from sqlalchemy.engine import Row
 
 from meetsvc.domain.model import ParticipantState
@@ -240,13 +241,33 @@ def summary_values(summary: Summary) -> dict[str, Any]:
     }
 
 
+#: The columns a summary writes, in :func:`summary_values`' order.
+SUMMARY_COLUMNS = ("state", "waiting_since", "unverified", "host_message")
+
+
+def summary_parameters(summary: Summary, *, prefix: str) -> dict[str, Any]:
+    """:func:`summary_values` as the values of :func:`summary_set`'s parameters."""
+    return {f"{prefix}{name}": value for name, value in summary_values(summary).items()}
+
+
+def summary_set(*, prefix: str) -> dict[str, Any]:
+    """The ``SET`` of a summary as named parameters (``prefix`` and the column's name, typed as
+    the column), for a statement built once."""
+    return {
+        name: bindparam(f"{prefix}{name}", type_=participants.c[name].type) for name in (*SUMMARY_COLUMNS, "updated_at")
+    }
+
+
+@functools.cache
+def _write_summary_statement() -> Any:
+    """Built once: every decision on SQLite writes one summary."""
+    return update(participants).where(participants.c.id == bindparam("summary_id")).values(summary_set(prefix="s_"))
+
+
 async def write_summary(connection: Connection, participant_id: str, summary: Summary, *, updated_at: datetime) -> None:
     """One invitation's summary."""
-    await connection.execute(
-        update(participants)
-        .where(participants.c.id == participant_id)
-        .values(**summary_values(summary), updated_at=updated_at)
-    )
+    parameters = summary_parameters(summary, prefix="s_") | {"summary_id": participant_id, "s_updated_at": updated_at}
+    await connection.execute(_write_summary_statement(), parameters)
 
 
 async def update_summaries(connection: Connection, summaries: dict[str, Summary], *, updated_at: datetime) -> None:

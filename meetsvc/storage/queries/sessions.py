@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, delete, select, update
 from sqlalchemy.engine import Row
 
 from meetsvc.storage.engine import Connection
@@ -56,15 +56,27 @@ class SessionCheck:
     touch_before: datetime
 
 
-def live_session(check: SessionCheck) -> ColumnElement[bool]:
-    """The join condition that keeps a statement's rows only while the session is live."""
+def live_session() -> ColumnElement[bool]:
+    """The join condition that keeps a statement's rows only while the session is live, its
+    values named parameters (:func:`live_session_parameters`): a statement built once with it
+    serves every check."""
     return and_(
-        browser_sessions.c.id == check.id,
-        browser_sessions.c.staff_id == check.staff_id,
+        browser_sessions.c.id == bindparam("session_id"),
+        browser_sessions.c.staff_id == bindparam("session_staff_id"),
         browser_sessions.c.ended_at.is_(None),
-        browser_sessions.c.expires_at > check.now,
-        browser_sessions.c.last_seen_at > check.seen_after,
+        browser_sessions.c.expires_at > bindparam("session_now"),
+        browser_sessions.c.last_seen_at > bindparam("session_seen_after"),
     )
+
+
+def live_session_parameters(check: SessionCheck) -> dict[str, Any]:
+    """The values of :func:`live_session`'s parameters for one check."""
+    return {
+        "session_id": check.id,
+        "session_staff_id": check.staff_id,
+        "session_now": check.now,
+        "session_seen_after": check.seen_after,
+    }
 
 
 async def touch_if_due(connection: Connection, check: SessionCheck, last_seen_at: datetime) -> None:

@@ -7,17 +7,18 @@ meeting are serialised; the participants' rows are then read and written under t
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import Select, bindparam, select, update
 
 from meetsvc.storage.engine import Connection
 from meetsvc.storage.queries import attendances as attendances_queries, audit as audit_queries
 from meetsvc.storage.queries.attendances import Invitation
 from meetsvc.storage.queries.audit import AuditHead
-from meetsvc.storage.queries.sessions import SessionCheck, live_session, touch_if_due
+from meetsvc.storage.queries.sessions import SessionCheck, live_session, live_session_parameters, touch_if_due
 from meetsvc.storage.tables import (
     attendances,
     browser_sessions,
@@ -77,21 +78,63 @@ async def room_meeting(connection: Connection, meeting_id: str, *, lock: bool) -
     return _room((await connection.execute(query)).first())
 
 
-def _hosted(query: Select[Any], meeting_id: str, staff_id: str, session: SessionCheck | None) -> Select[Any]:
-    """``query`` (from the meeting) kept to the meeting when this staff member is one of its
-    active hosts and, with ``session``, only while that session of theirs is live."""
+def _hosted(query: Select[Any], *, session: bool) -> Select[Any]:
+    """``query`` (from the meeting) kept to the meeting ``:meeting_id`` when the staff member
+    ``:staff_id`` is one of its active hosts and, with ``session``, only while that session of
+    theirs is live (:func:`~meetsvc.storage.queries.sessions.live_session`'s parameters)."""
     query = query.join(meeting_hosts, meeting_hosts.c.meeting_id == meetings.c.id).join(
         staff_members, staff_members.c.id == meeting_hosts.c.staff_id
     )
-    if session is not None:
-        query = query.join(browser_sessions, live_session(session)).add_columns(
+    if session:
+        query = query.join(browser_sessions, live_session()).add_columns(
             browser_sessions.c.last_seen_at.label("session_seen_at")
         )
     return query.where(
-        meetings.c.id == meeting_id,
-        meeting_hosts.c.staff_id == staff_id,
+        meetings.c.id == bindparam("meeting_id"),
+        meeting_hosts.c.staff_id == bindparam("staff_id"),
         # A deactivated staff member leads nothing, whatever the meeting still lists.
         staff_members.c.active.is_(True),
+    )
+
+
+def _hosted_parameters(meeting_id: str, staff_id: str, session: SessionCheck | None) -> dict[str, Any]:
+    parameters: dict[str, Any] = {"meeting_id": meeting_id, "staff_id": staff_id}
+    if session is not None:
+        parameters |= live_session_parameters(session)
+    return parameters
+
+
+# A host's every decision runs one of the statements below. They are built once, their values
+# named parameters: building a statement of a dozen joins and forty columns, and working out
+# its key in SQLAlchemy's compiled cache, cost more than the database took to run it.
+
+
+@functools.cache
+def _hosted_meeting_statement(*, lock: bool, session: bool) -> Select[Any]:
+    query = _hosted(select(*_ROOM).select_from(meetings), session=session)
+    return query.with_for_update(of=meetings) if lock else query
+
+
+@functools.cache
+def _hosted_invitation_statement(*, session: bool) -> Select[Any]:
+    """SQLite's one statement for :func:`hosted_invitation`; ``:participant_id`` names the invitation."""
+    meeting_columns = [column.label(f"meeting_{column.name}") for column in _ROOM]
+    query = _hosted(
+        select(*meeting_columns, *attendances_queries.INVITATION_COLUMNS, *audit_queries.head_columns()).select_from(
+            meetings
+        ),
+        session=session,
+    )
+    return (
+        query.outerjoin(
+            participants,
+            (participants.c.meeting_id == meetings.c.id)
+            & (participants.c.id == bindparam("participant_id"))
+            & participants.c.removed_at.is_(None),
+        )
+        .outerjoin(attendances, attendances.c.participant_id == participants.c.id)
+        .outerjoin(organisations, organisations.c.id == participants.c.organisation_id)
+        .order_by(attendances.c.created_at, attendances.c.id)
     )
 
 
@@ -103,10 +146,8 @@ async def hosted_meeting(
     the right to decide and takes the meeting's lock at once. With ``session``, the staff
     member's session is checked in the same statement (None when it is over) and its idle
     clock moved when due."""
-    query = _hosted(select(*_ROOM).select_from(meetings), meeting_id, staff_id, session)
-    if lock:
-        query = query.with_for_update(of=meetings)
-    row = (await connection.execute(query)).first()
+    query = _hosted_meeting_statement(lock=lock, session=session is not None)
+    row = (await connection.execute(query, _hosted_parameters(meeting_id, staff_id, session))).first()
     if row is not None and session is not None:
         await touch_if_due(connection, session, row.session_seen_at)
     return _room(row)
@@ -133,27 +174,8 @@ async def hosted_invitation(
         if meeting is None:
             return None
         return meeting, await attendances_queries.invitation_entries(connection, meeting_id, participant_id), None
-    meeting_columns = [column.label(f"meeting_{column.name}") for column in _ROOM]
-    query = _hosted(
-        select(*meeting_columns, *attendances_queries.INVITATION_COLUMNS, *audit_queries.head_columns()).select_from(
-            meetings
-        ),
-        meeting_id,
-        staff_id,
-        session,
-    )
-    query = (
-        query.outerjoin(
-            participants,
-            (participants.c.meeting_id == meetings.c.id)
-            & (participants.c.id == participant_id)
-            & participants.c.removed_at.is_(None),
-        )
-        .outerjoin(attendances, attendances.c.participant_id == participants.c.id)
-        .outerjoin(organisations, organisations.c.id == participants.c.organisation_id)
-        .order_by(attendances.c.created_at, attendances.c.id)
-    )
-    rows = (await connection.execute(query)).all()
+    parameters = _hosted_parameters(meeting_id, staff_id, session) | {"participant_id": participant_id}
+    rows = (await connection.execute(_hosted_invitation_statement(session=session is not None), parameters)).all()
     if not rows:
         return None
     first = rows[0]._mapping
