@@ -6,7 +6,8 @@ so a second person opening a forwarded link becomes a second entry on the host's
 as such, and never relabels the first; the same person on a second device takes over (the older
 session is closed and told why). A host decides about an entry; its notices and its video
 credential go to that entry's sockets only. ``participants.state`` summarises the invitation's
-entries for the organiser's views.
+entries for the organiser's views. A meeting is in progress from its first admission: the
+database marks it so in the statement that admits (migration 0015), whichever path admits.
 
 Every operation runs in one transaction that locks the meeting's row, so two hosts (or two
 processes) deciding about the same meeting are serialised; state lives in the database, never
@@ -807,8 +808,6 @@ class WaitingRoom:
                     pending=pending,
                 )
             await self._flush(connection, meeting, pending, notices)
-            if admitted:
-                await self._mark_in_progress(connection, meeting)
         return notices
 
     async def _knock(
@@ -1029,10 +1028,6 @@ class WaitingRoom:
             return False
         return MeetingStatus(meeting.status).is_open
 
-    async def _mark_in_progress(self, connection: Connection, meeting: RoomMeeting) -> None:
-        if meeting.status == MeetingStatus.SCHEDULED.value:
-            await rooms.set_meeting_status(connection, meeting.id, MeetingStatus.IN_PROGRESS.value, now=self._clock())
-
     async def _host_action(
         self,
         host: HostCaller,
@@ -1077,8 +1072,6 @@ class WaitingRoom:
                 pending=pending,
             )
             await self._flush(connection, meeting, pending, notices)
-            if action is Action.ADMIT:
-                await self._mark_in_progress(connection, meeting)
             if was_waiting:
                 await self._requeue_positions(connection, meeting, notices)
         return notices
@@ -1182,7 +1175,6 @@ class WaitingRoom:
                 await self._note(connection, meeting, row, notices)
                 notices.needs_credential[row.id] = self._video_name(row)
             await self._flush(connection, meeting, pending, notices)
-            await self._mark_in_progress(connection, meeting)
             await self._requeue_positions(connection, meeting, notices)
         return notices
 

@@ -15,6 +15,7 @@ import asyncio
 import itertools
 import json
 from collections.abc import AsyncIterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest_asyncio
@@ -25,7 +26,7 @@ from meetsvc.http.appkeys import AUDIT, COURIER, ENGINE, SESSIONS, TICKETS, WAIT
 from meetsvc.realtime.namespaces import deliver_decided
 from meetsvc.services.sessions import TOUCH_EVERY
 from meetsvc.services.waiting_room import HostCaller, Notices
-from meetsvc.storage.tables import audit_log, browser_sessions, participants
+from meetsvc.storage.tables import audit_log, browser_sessions, meetings, participants
 from tests.support.lobby import PERSONS, book, host_cookie, identify, invite, participant_socket, ticket
 from tests.support.service import RunningService, SettableClock, make_settings, start_service
 from tests.support.statements import Statements, counting
@@ -38,17 +39,16 @@ from tests.support.statements import Statements, counting
 #: in one INSERT that moves the head too; the wait. PostgreSQL sends no ``BEGIN`` statement, but
 #: reads the entries in a statement of their own after the meeting's lock (see
 #: ``hosted_invitation``) and moves the audit head in one before the entries; it writes the
-#: entry and the invitation's summary in one statement (SQLite, in two).
+#: entry and the invitation's summary in one statement (SQLite, in two). The first admission of
+#: a meeting costs no more: the statement that admits marks the meeting in progress (a trigger).
 ADMIT = {"sqlite": 6, "postgresql": 6}
-#: The first admission of a meeting also marks it in progress.
-FIRST_ADMIT = {name: bound + 1 for name, bound in ADMIT.items()}
 ARRIVE = {"sqlite": 8, "postgresql": 6}
 DENY = {"sqlite": 5, "postgresql": 5}
 #: And the video's revocation recorded after the commit.
 SEND_BACK = {"sqlite": 8, "postgresql": 7}
 REMOVE = {"sqlite": 5, "postgresql": 5}
-#: As the first admission, and the meeting's open entries read: for any number of people.
-ADMIT_ALL = {"sqlite": 9, "postgresql": 8}
+#: As an admission, and the meeting's open entries read: for any number of people.
+ADMIT_ALL = {"sqlite": 8, "postgresql": 7}
 
 
 @pytest_asyncio.fixture
@@ -101,17 +101,35 @@ async def _actions(world) -> list[str]:
         return list((await connection.execute(select(audit_log.c.action).order_by(audit_log.c.seq))).scalars())
 
 
+async def _meeting_status(world, meeting_id: str) -> tuple[str, datetime]:
+    async with world.service.app[ENGINE].connect() as connection:
+        row = (
+            await connection.execute(
+                select(meetings.c.status, meetings.c.updated_at).where(meetings.c.id == meeting_id)
+            )
+        ).one()
+    return row.status, row.updated_at
+
+
 async def test_an_admission_costs_a_few_statements_and_records_both_entries(world, opened) -> None:
+    """The first admission of a meeting too: it marks the meeting in progress, at its own time,
+    in the statement that admits."""
     meeting = await book(world)
     host = HostCaller(world.hosts[world.municipality.id])
     room = world.service.app[WAITING_ROOM]
     first = await _waiting(world, opened, meeting["id"], PERSONS[0])
     second = await _waiting(world, opened, meeting["id"], PERSONS[1], "Alex Berg")
-    for participant_id, bound in ((first, FIRST_ADMIT), (second, ADMIT)):
+    assert (await _meeting_status(world, meeting["id"]))[0] == "scheduled"
+    started_at = None
+    for participant_id in (first, second):
+        world.service.clock.advance(seconds=7)
         notices, statements = await _counted(world, room.admit(host, meeting["id"], participant_id))
         assert [view.state for view in notices.participants.values()] == ["admitted"]
-        assert len(statements) <= _bound(world, bound), str(statements)
+        assert len(statements) <= _bound(world, ADMIT), str(statements)
+        assert not statements.starting_with("UPDATE meetings"), str(statements)
         assert (await _actions(world))[-2:] == ["participant.admit", "video.credential_issued"]
+        started_at = started_at or world.service.clock()
+        assert await _meeting_status(world, meeting["id"]) == ("in_progress", started_at)
     await _chain_holds(world)
 
 
@@ -217,6 +235,7 @@ async def test_admitting_everyone_who_matches_costs_the_same_however_many_they_a
         notices, statements = await _counted(world, room.admit_all_matching(host, meeting["id"]))
         assert sorted(notices.hosts[a].participant_id for a in notices.needs_credential) == sorted(waiting)
         assert len(statements) <= _bound(world, ADMIT_ALL), str(statements)
+        assert (await _meeting_status(world, meeting["id"]))[0] == "in_progress"
         counts[size] = len(statements)
         actions = await _actions(world)
         assert actions[-2 * size :] == ["participant.admit"] * size + ["video.credential_issued"] * size
