@@ -9,6 +9,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction, create_async_engine
 
+from meetsvc.storage import sqlite_driver
 from meetsvc.storage.availability import CONNECT_FAILURES, DatabaseUnreachable
 
 # The names the rest of the service uses for a database and an open transaction. Modules outside
@@ -31,9 +32,10 @@ def sqlite_path(url: str) -> Path | None:
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     """An engine whose transactions behave alike on both databases.
 
-    SQLite: WAL so readers do not block the writer, a busy timeout so a second process waits
-    instead of failing, foreign keys on, and ``BEGIN IMMEDIATE`` for a transaction begun to write
-    (``engine.begin()``) so one that reads and then writes takes the write lock up front (a
+    SQLite (through :mod:`meetsvc.storage.sqlite_driver`, one trip to the connection's thread
+    per statement): WAL so readers do not block the writer, a busy timeout so a second process
+    waits instead of failing, foreign keys on, and ``BEGIN IMMEDIATE`` for a transaction begun to
+    write (``engine.begin()``) so one that reads and then writes takes the write lock up front (a
     deferred one can fail with "database is locked" when two of them try to upgrade at once, and
     no timeout helps). Work that only reads (``engine.connect()``, never committed) begins a
     plain deferred transaction instead: it takes no write lock, so readers do not queue behind
@@ -55,6 +57,10 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         kwargs.update(
             pool_pre_ping=True, pool_size=10, max_overflow=10, connect_args={"timeout": CONNECT_TIMEOUT_SECONDS}
         )
+    elif make_url(url).get_driver_name() == "aiosqlite":
+        # SQLAlchemy's aiosqlite adapter opens its connections through this instead of
+        # aiosqlite.connect: one trip to the connection's thread per statement.
+        kwargs.update(connect_args={"async_creator_fn": sqlite_driver.connect})
     engine = create_async_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine)
