@@ -1,5 +1,6 @@
 """SQLite through the service's engine: each statement is one trip to the connection's thread,
-and the statements answer as a database driver must (rows, counts, errors, rollback).
+a transaction's ``BEGIN`` goes with its first statement and still takes the write lock there, and
+the statements answer as a database driver must (rows, counts, errors, rollback).
 
 The engine is the service's own (:func:`meetsvc.storage.engine.create_engine`) on a real SQLite
 file; trips are counted where the connection hands work to its thread.
@@ -7,6 +8,7 @@ file; trips are counted where the connection hands work to its thread.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -20,12 +22,17 @@ from meetsvc.storage.sqlite_driver import OneTripConnection
 
 
 @pytest_asyncio.fixture
-async def engine(tmp_path: Path) -> AsyncIterator[Engine]:
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'driver.db'}")
+async def engine(database: Path) -> AsyncIterator[Engine]:
+    engine = create_engine(f"sqlite+aiosqlite:///{database}")
     async with engine.begin() as connection:
         await connection.execute(text("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL UNIQUE)"))
     yield engine
     await engine.dispose()
+
+
+@pytest.fixture
+def database(tmp_path: Path) -> Path:
+    return tmp_path / "driver.db"
 
 
 @pytest.fixture
@@ -55,6 +62,41 @@ async def test_a_statement_that_answers_rows_is_one_trip(engine: Engine, trips: 
         ).all()
         assert sorted(row.body for row in returned) == ["b!", "c!"]
         assert trips == ["_run"]
+
+
+async def test_a_transaction_costs_a_trip_per_statement_and_one_to_commit(engine: Engine, trips: list[str]) -> None:
+    async with engine.begin() as connection:
+        await connection.execute(text("INSERT INTO notes (body) VALUES ('a')"))
+        await connection.execute(text("SELECT body FROM notes"))
+    assert trips == ["_run", "_run", "commit"]
+    trips.clear()
+    async with engine.connect() as connection:
+        assert (await connection.execute(text("SELECT body FROM notes"))).scalar_one() == "a"
+    assert trips == ["_run", "rollback"]
+    trips.clear()
+    async with engine.begin():
+        pass
+    assert trips == []
+
+
+async def test_a_transaction_begun_to_write_holds_the_write_lock_from_its_first_statement(
+    engine: Engine, database: Path
+) -> None:
+    """Its ``BEGIN IMMEDIATE`` went with the first statement, a read: another writer is refused
+    (it waits no time here) until the transaction ends, and then it may write."""
+    other = sqlite3.connect(database, timeout=0, isolation_level=None)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text("SELECT count(*) FROM notes"))
+            with pytest.raises(sqlite3.OperationalError, match="locked"):
+                other.execute("BEGIN IMMEDIATE")
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("INSERT INTO notes (body) VALUES ('other')")
+        other.execute("COMMIT")
+    finally:
+        other.close()
+    async with engine.connect() as connection:
+        assert (await connection.execute(text("SELECT body FROM notes"))).scalars().all() == ["other"]
 
 
 async def test_counts_and_parameter_sets_answer_as_sqlite_counts_them(engine: Engine) -> None:

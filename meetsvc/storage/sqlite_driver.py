@@ -9,6 +9,14 @@ SQLAlchemy's adapter with a cursor that does all four in one call in the connect
 and keeps what it learnt (the rows, ``description``, ``rowcount``, ``lastrowid``) for the
 adapter to read. Everything else (the thread, commit, rollback, closing) is aiosqlite's own.
 
+A ``BEGIN`` (the engine sends ``BEGIN IMMEDIATE`` for a transaction begun to write, see
+:mod:`meetsvc.storage.engine`) travels with the transaction's first statement, in that
+statement's trip: nothing reaches the database between the two, so the write lock is taken at
+the same point of the transaction, and one that fails to take it fails that first statement. A
+transaction that sends no statement at all leaves nothing to commit or roll back, and makes no
+trip; nor does a commit or a rollback when SQLite has no transaction open (SQLAlchemy's pool
+rolls back every connection it takes back, also one whose transaction was just committed).
+
 The rows of one statement are all fetched at once, as the adapter did already (it buffers a
 statement's rows unless a server-side cursor is asked for, and the service asks for none).
 """
@@ -20,6 +28,9 @@ from collections.abc import Sequence
 from typing import Any
 
 import aiosqlite
+
+#: Statements that only open a transaction; they go with the transaction's first statement.
+_BEGINS = frozenset({"BEGIN", "BEGIN DEFERRED", "BEGIN IMMEDIATE", "BEGIN EXCLUSIVE"})
 
 
 class OneTripCursor:
@@ -41,10 +52,13 @@ class OneTripCursor:
     async def __aexit__(self, *_exc: object) -> None:
         await self.close()
 
-    def _run(self, many: bool, operation: str, parameters: Any) -> None:
-        """In the connection's thread: the statement, its rows, and the cursor closed."""
+    def _run(self, begin: str | None, many: bool, operation: str, parameters: Any) -> None:
+        """In the connection's thread: the transaction begun where ``begin`` says so, the
+        statement, its rows, and the cursor closed."""
         cursor = self._connection.sqlite_connection.cursor()
         try:
+            if begin is not None:
+                cursor.execute(begin)
             if many:
                 cursor.executemany(operation, parameters)
             else:
@@ -57,11 +71,17 @@ class OneTripCursor:
             cursor.close()
 
     async def execute(self, operation: str, parameters: Any = ()) -> OneTripCursor:
-        await self._connection.in_thread(self._run, False, operation, parameters)
+        if not parameters and operation in _BEGINS:
+            self._connection.begin_with_next(operation)
+            self.description, self._rows, self.rowcount = None, [], -1
+            return self
+        begin = self._connection.pending_begin()
+        await self._connection.in_thread(self._run, begin, False, operation, parameters)
         return self
 
     async def executemany(self, operation: str, parameters: Sequence[Any]) -> OneTripCursor:
-        await self._connection.in_thread(self._run, True, operation, parameters)
+        begin = self._connection.pending_begin()
+        await self._connection.in_thread(self._run, begin, True, operation, parameters)
         return self
 
     async def fetchall(self) -> list[Any]:
@@ -85,6 +105,30 @@ class OneTripCursor:
 
 class OneTripConnection(aiosqlite.Connection):
     """An aiosqlite connection whose cursors make one trip to its thread per statement."""
+
+    _begin: str | None = None
+
+    def begin_with_next(self, begin: str) -> None:
+        """Send ``begin`` with the next statement (or not at all, if none comes before the end)."""
+        self._begin = begin
+
+    def pending_begin(self) -> str | None:
+        """The ``BEGIN`` still to send, handed over once."""
+        begin, self._begin = self._begin, None
+        return begin
+
+    async def commit(self) -> None:
+        if self.pending_begin() is None and self._open():
+            await super().commit()
+
+    async def rollback(self) -> None:
+        if self.pending_begin() is None and self._open():
+            await super().rollback()
+
+    def _open(self) -> bool:
+        # SQLite's own flag, read while the connection's thread has nothing of ours to run (the
+        # adapter awaits each call before the next).
+        return self._conn.in_transaction
 
     def cursor(self) -> OneTripCursor:  # type: ignore[override]  # SQLAlchemy's adapter awaits __aenter__ either way
         return OneTripCursor(self)
