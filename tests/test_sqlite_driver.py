@@ -74,8 +74,8 @@ async def test_a_transaction_costs_a_trip_per_statement_and_one_to_commit(engine
         assert (await connection.execute(text("SELECT body FROM notes"))).scalar_one() == "a"
     assert trips == ["_run", "rollback"]
     trips.clear()
-    async with engine.begin():
-        pass
+    async with engine.begin() as connection:  # a transaction that sends no statement
+        assert connection.in_transaction()
     assert trips == []
 
 

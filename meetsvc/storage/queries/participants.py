@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
@@ -231,18 +231,13 @@ class Summary:
     host_message: str | None
 
 
+#: The columns of ``participants`` a summary writes: its fields, named as the columns.
+SUMMARY_COLUMNS = tuple(field.name for field in fields(Summary))
+
+
 def summary_values(summary: Summary) -> dict[str, Any]:
-    """The columns of ``participants`` a summary writes."""
-    return {
-        "state": summary.state,
-        "waiting_since": summary.waiting_since,
-        "unverified": summary.unverified,
-        "host_message": summary.host_message,
-    }
-
-
-#: The columns a summary writes, in :func:`summary_values`' order.
-SUMMARY_COLUMNS = ("state", "waiting_since", "unverified", "host_message")
+    """The columns of ``participants`` a summary writes, with its values."""
+    return {name: getattr(summary, name) for name in SUMMARY_COLUMNS}
 
 
 def summary_parameters(summary: Summary, *, prefix: str) -> dict[str, Any]:
