@@ -87,7 +87,7 @@ async def test_the_api_answers_503_problem_json_and_the_next_request_after_recov
         assert "application/problem+json" in declared["content"] and "Retry-After" in declared["headers"]
 
     await postgres_cut.restore()
-    # The pool's connections were all cut; each is pinged and replaced, so no request fails.
+    # The pool's connections were all cut; they are replaced as they are taken, so no request fails.
     status, _, body = await answer(service, "GET", path, headers=auth)
     assert status == 200, body
     status, _, body = await answer(service, "POST", f"{path}/participants", json=new_participant, headers=auth)

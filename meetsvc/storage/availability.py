@@ -2,8 +2,8 @@
 
 A database that restarts, fails over or drops off the network is not the caller's mistake and
 not a bug: the transports answer it with 503 and ``Retry-After`` (HTTP) or an ``unavailable``
-error answer (socket.io), and the engine recovers by itself when the database is back (stale
-pooled connections are pinged before use and replaced).
+error answer (socket.io), and the engine recovers by itself when the database is back (pooled
+connections the server closed are replaced as they are taken from the pool).
 
 Tree::
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction, create_async_engine
 
@@ -41,8 +41,9 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     plain deferred transaction instead: it takes no write lock, so readers do not queue behind
     writers, which is what WAL is for.
 
-    PostgreSQL: a pooled connection is pinged before use, so one the server dropped (a restart, a
-    failover) is replaced instead of failing the request, and connecting gives up after
+    PostgreSQL: a pooled connection the server closed (a restart, a failover, a terminated
+    backend) is replaced when it is taken from the pool instead of failing the request (see
+    :func:`_replace_closed_connections`), and connecting gives up after
     ``CONNECT_TIMEOUT_SECONDS``. On both, a failure to connect is raised as
     :class:`DatabaseUnreachable` (see :mod:`meetsvc.storage.availability`).
 
@@ -54,9 +55,7 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         path.parent.mkdir(parents=True, exist_ok=True)
     kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True}
     if make_url(url).get_backend_name() == "postgresql":
-        kwargs.update(
-            pool_pre_ping=True, pool_size=10, max_overflow=10, connect_args={"timeout": CONNECT_TIMEOUT_SECONDS}
-        )
+        kwargs.update(pool_size=10, max_overflow=10, connect_args={"timeout": CONNECT_TIMEOUT_SECONDS})
     elif make_url(url).get_driver_name() == "aiosqlite":
         # SQLAlchemy's aiosqlite adapter opens its connections through this instead of
         # aiosqlite.connect: one trip to the connection's thread per statement.
@@ -65,6 +64,8 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine)
         engine = _SQLiteEngine(engine.sync_engine)
+    else:
+        _replace_closed_connections(engine)
     _name_connect_failures(engine)
     return engine
 
@@ -84,6 +85,29 @@ def _name_connect_failures(engine: AsyncEngine) -> None:
             return dialect.connect(*cargs, **cparams)
         except failures as exc:
             raise DatabaseUnreachable(f"cannot connect to the database: {exc.__class__.__name__}") from exc
+
+
+def _replace_closed_connections(engine: AsyncEngine) -> None:
+    """Hand out no pooled PostgreSQL connection the server has closed.
+
+    When the server ends a connection (a restart or a failover closes every one; an
+    administrator may terminate one), it says so and closes the socket, and asyncpg marks the
+    connection closed as soon as the event loop reads that. A connection found closed when it is
+    taken from the pool is refused here, and SQLAlchemy then drops every connection pooled before
+    it (after a restart they are all gone) and hands out a new one: the request goes on.
+
+    SQLAlchemy's own ``pool_pre_ping`` asks the server instead, and on asyncpg that is three
+    round trips (``BEGIN``, an empty query, ``ROLLBACK``) before every transaction: more than an
+    admission's own statements cost. It would also catch a connection closed in the instant
+    between the pool and the first statement, which this does not; that one request fails with
+    the database error it met, and the pool is renewed for the next (SQLAlchemy invalidates it
+    on a disconnect). A server that vanishes without closing its sockets is caught by neither.
+    """
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        if dbapi_connection.driver_connection.is_closed():
+            raise exc.InvalidatePoolError("the server closed this connection")
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:
