@@ -11,6 +11,7 @@ import asyncio
 import hashlib
 import inspect
 import sys
+import time
 from datetime import timedelta
 
 import engineio
@@ -110,6 +111,39 @@ async def test_the_wait_for_a_sockets_next_ping_is_a_timer_and_the_ping_goes_out
     other = server.start_background_task(asyncio.sleep, 0)
     assert isinstance(other, asyncio.Task)  # every other background task is engine.io's
     await other
+
+
+async def test_the_round_closes_every_socket_whose_pong_is_overdue_in_steps_and_stops_on_shutdown() -> None:
+    server = LeanEngineServer(async_mode="aiohttp", ping_timeout=3)
+    server.round_step_seconds = 1  # three steps of the round, of three sockets each
+    sockets = [AsyncSocket(server, f"sid-{index}") for index in range(9)]
+    server.sockets = {socket.sid: socket for socket in sockets}
+    for socket in sockets:
+        socket.last_ping = None  # their pong came: engine.io clears the ping's time on a pong
+    overdue_first, overdue_last, gone = sockets[0], sockets[8], sockets[4]
+    overdue_first.last_ping = overdue_last.last_ping = time.time() - 3600  # a ping an hour unanswered
+    gone.closed = True
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    server.start_service_task = False
+    server.service_task_handle = server.start_background_task(server._service_task)
+
+    async with asyncio.timeout(WAIT_SECONDS):
+        while not overdue_last.closed:  # in the round's last step
+            await asyncio.sleep(0)
+    assert overdue_first.closed
+    # The round is spread over ping_timeout: the last step comes two steps of a second later.
+    assert loop.time() - started >= 1.9
+    assert gone.sid not in server.sockets  # a closed socket leaves the table
+    assert [socket.sid for socket in sockets if socket.closed or socket.closing] == [
+        overdue_first.sid,
+        gone.sid,
+        overdue_last.sid,
+    ]
+
+    async with asyncio.timeout(WAIT_SECONDS):
+        await server.shutdown()  # stops the round while it waits, as engine.io's stops
+    assert server.service_task_handle is None
 
 
 # With real clients ----------------------------------------------------------------------------
@@ -223,6 +257,8 @@ STOOD_IN_FOR = {
     "engineio.async_socket.AsyncSocket._send_ping": (AsyncSocket._send_ping, "67db82a704ea49d0"),
     "engineio.async_socket.AsyncSocket.schedule_ping": (AsyncSocket.schedule_ping, "fe316639159cd70d"),
     "engineio.AsyncServer.start_background_task": (engineio.AsyncServer.start_background_task, "c873562535a68297"),
+    "engineio.AsyncServer._service_task": (engineio.AsyncServer._service_task, "b6358bda51d0b34b"),
+    "engineio.async_socket.AsyncSocket.check_ping_timeout": (AsyncSocket.check_ping_timeout, "77616d5ca7809257"),
     "engineio.base_socket.BaseSocket.__init__": (BaseSocket.__init__, "8532b631a4dc815f"),
     "engineio.async_drivers.aiohttp.WebSocket": (engineio_aiohttp.WebSocket, "96fbcb0d1f45694a"),
     "socketio.AsyncServer._engineio_server_class": (socketio.AsyncServer._engineio_server_class, "199c42bf149247e0"),
