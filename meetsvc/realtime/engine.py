@@ -142,8 +142,8 @@ class LeanEngineServer(engineio.AsyncServer):  # type: ignore[misc]  # python-en
     After each pong engine.io starts ``AsyncSocket._send_ping`` as a background task, which
     sleeps ``ping_interval`` and then sends the ping unless the socket is closing or closed: a
     task, two coroutines and a future per waiting socket, nearly all the time. Here that one
-    target gets a timer instead, and the ping is sent as ``_send_ping`` sends it once the timer
-    is due (its task lasts as long as the sending). Every other background task is engine.io's.
+    target gets a timer instead, and the ping is queued as ``_send_ping`` queues it once the
+    timer is due, with no task. Every other background task is engine.io's.
     """
 
     #: How often the round of :meth:`_service_task` takes a step, at most.
@@ -160,7 +160,9 @@ class LeanEngineServer(engineio.AsyncServer):  # type: ignore[misc]  # python-en
     def _ping_due(self, socket: AsyncSocket) -> None:
         if not socket.closing and not socket.closed:
             socket.last_ping = time.time()
-            super().start_background_task(socket.send, packet.Packet(packet.PING))
+            # As ``AsyncSocket.send`` queues it, with no task to run it: its check of the ping's
+            # time passes (the ping is sent now) and putting into a PacketQueue never waits.
+            socket.queue.put_nowait(packet.Packet(packet.PING))
 
     async def _service_task(self) -> None:
         """engine.io's round of its sockets, closing each whose pong is overdue, in steps.
