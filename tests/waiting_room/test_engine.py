@@ -127,8 +127,8 @@ async def test_the_round_closes_every_socket_whose_pong_is_overdue_in_steps_and_
     server.service_task_handle = server.start_background_task(server._service_task)
 
     async with asyncio.timeout(WAIT_SECONDS):
-        while not overdue_last.closed:  # in the round's last step
-            await asyncio.sleep(0)
+        while not overdue_last.closed:  # in the round's last step, two seconds on
+            await asyncio.sleep(0.05)  # looked at now and then, not spun for
     assert overdue_first.closed
     # The round is spread over ping_timeout: the last step comes two steps of a second later.
     assert loop.time() - started >= 1.9
